@@ -1,0 +1,29 @@
+# The help-desk IVR. `make help` lists the targets.
+GO      ?= go
+BIN     ?= bin
+CONFIG  ?= configs/helpdesk.yaml
+
+.PHONY: help build test lint run demo bench fuzz clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+build: ## build ivrd and ivrctl into bin/
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+test: ## run every test against a throwaway PostgreSQL (installs what is missing)
+	scripts/test.sh
+
+lint: ## gofmt, go vet and ivrctl validate on every config
+	scripts/lint.sh
+
+run: build ## run the service with the example help desk (demo mode: local PostgreSQL, simulated Asterisk)
+	$(BIN)/ivrd -demo -config $(CONFIG)
+
+demo: run ## same as run
+
+bench: ## the benchmarks whose figures are in the README
+	scripts/bench.sh
+
+clean: ## remove build output
+	rm -rf $(BIN)

@@ -1,0 +1,220 @@
+// Package menu holds a help desk's configuration, as one YAML document:
+// the service, its schedules, operator groups, Administrations with their
+// PINs, the IVR defaults and the numeric menu tree. It decodes and
+// validates that document (every problem at once, with file:line:col) and
+// runs the menu as a pure state machine, the Navigator, which the call
+// controller feeds with the caller's keys. No I/O and no clock here: the
+// caller of Parse reads the file, and time comes in as values.
+package menu
+
+import (
+	"time"
+
+	"github.com/helpdesk-ivr/ivr/hours"
+)
+
+// Pos is a position in the configuration file.
+type Pos struct {
+	Line, Col int
+}
+
+// Config is a whole help desk.
+type Config struct {
+	File string `yaml:"-"`
+
+	Service       Service              `yaml:"service"`
+	Schedules     map[string]*Schedule `yaml:"schedules"`
+	Groups        []*Group             `yaml:"groups"`
+	Organizations []*Organization      `yaml:"organizations"`
+	IVR           IVR                  `yaml:"ivr"`
+	Menu          *Node                `yaml:"menu"`
+
+	// Filled by Parse after validation.
+	location  *time.Location
+	schedules map[string]*hours.Schedule
+	groups    map[string]*Group
+	orgs      map[string]*Organization
+	nodes     map[string]*Node
+	pins      map[string]pinOwner
+}
+
+// Service describes the entry point: the number callers dial.
+type Service struct {
+	Name      string   `yaml:"name"`
+	Number    string   `yaml:"number"`
+	Timezone  string   `yaml:"timezone"`
+	Languages []string `yaml:"languages"`
+	// Schedule names the schedule of the entry point itself.
+	Schedule string `yaml:"schedule"`
+	// PINSecretFile is a file (kept apart from this config) holding the key
+	// of the PIN hashes; the environment variable IVR_PIN_SECRET wins over it.
+	PINSecretFile string `yaml:"pin_secret_file"`
+
+	Pos Pos `yaml:"-"`
+}
+
+// Schedule is the YAML form of an hours.Schedule.
+type Schedule struct {
+	// Weekly maps a day ("mon", "tuesday") or a range ("mon-fri") to
+	// intervals such as "08:00-18:00".
+	Weekly map[string][]string `yaml:"weekly"`
+	// Holidays selects a built-in national calendar: "italy" or "none".
+	Holidays string `yaml:"holidays"`
+	// LocalHolidays are yearly local closures, such as a patron saint's day.
+	LocalHolidays []LocalHoliday `yaml:"local_holidays"`
+	Closures      []Exception    `yaml:"closures"`
+	Openings      []Exception    `yaml:"openings"`
+
+	Pos Pos `yaml:"-"`
+}
+
+// LocalHoliday is a yearly closed day, written "MM-DD".
+type LocalHoliday struct {
+	Date string `yaml:"date"`
+	Name string `yaml:"name"`
+	Pos  Pos    `yaml:"-"`
+}
+
+// Exception is a one-off closure or extra opening: a day (or days up to
+// Until), optionally only between From and To.
+type Exception struct {
+	Date  string `yaml:"date"`
+	Until string `yaml:"until"`
+	From  string `yaml:"from"`
+	To    string `yaml:"to"`
+	Note  string `yaml:"note"`
+	Pos   Pos    `yaml:"-"`
+}
+
+// Group is an operator group, the target of a route.
+type Group struct {
+	ID       string   `yaml:"id"`
+	Name     string   `yaml:"name"`
+	Schedule string   `yaml:"schedule"`
+	Emails   []string `yaml:"emails"`
+	// Endpoints are the operators' phones rung when a call is routed here
+	// (e.g. PJSIP/op201).
+	Endpoints []string `yaml:"endpoints"`
+
+	Pos Pos `yaml:"-"`
+}
+
+// Organization is an Administration the help desk knows.
+type Organization struct {
+	ID   string `yaml:"id"`
+	Name string `yaml:"name"`
+	// CallerIDs are E.164 numbers; a trailing "*" makes a prefix.
+	CallerIDs []string `yaml:"caller_ids"`
+	// Group is the Administration's own lot, where "org_route" nodes send
+	// its callers.
+	Group  string   `yaml:"group"`
+	Emails []string `yaml:"emails"`
+	// PINs maps a role to the keyed hash of its PIN ("hmac-sha256:<hex>").
+	PINs map[Role]string `yaml:"pins"`
+
+	Pos Pos `yaml:"-"`
+}
+
+// Role is what a PIN says about its holder.
+type Role string
+
+// The roles of seed 001: two PINs per Administration.
+const (
+	RoleReferent Role = "referent"
+	RoleUser     Role = "user"
+	RoleUnknown  Role = "unknown"
+)
+
+// IVR holds the behaviour shared by every node; nodes may override the
+// timing and retry fields.
+type IVR struct {
+	Language          string        `yaml:"language"`
+	FirstDigitTimeout time.Duration `yaml:"first_digit_timeout"`
+	InterDigitTimeout time.Duration `yaml:"inter_digit_timeout"`
+	MaxRetries        int           `yaml:"max_retries"`
+	OnFailure         *Fallback     `yaml:"on_failure"`
+	BackKey           string        `yaml:"back_key"`
+	RepeatKey         string        `yaml:"repeat_key"`
+	OperatorKey       string        `yaml:"operator_key"`
+	OperatorGroup     string        `yaml:"operator_group"`
+	PIN               PINPolicy     `yaml:"pin"`
+	Message           MessagePolicy `yaml:"message"`
+	// Prompts are the system prompts (invalid choice, goodbye, ...), by
+	// name then language.
+	Prompts map[string]Text `yaml:"prompts"`
+
+	Pos Pos `yaml:"-"`
+}
+
+// Fallback is what happens after the last failed retry.
+type Fallback struct {
+	Action Kind   `yaml:"action"` // route or hangup
+	Group  string `yaml:"group"`
+	Pos    Pos    `yaml:"-"`
+}
+
+// PINPolicy bounds PIN entry.
+type PINPolicy struct {
+	MinDigits   int           `yaml:"min_digits"`
+	MaxDigits   int           `yaml:"max_digits"`
+	MaxAttempts int           `yaml:"max_attempts"`
+	Lockout     time.Duration `yaml:"lockout"`
+	Timeout     time.Duration `yaml:"timeout"`
+}
+
+// MessagePolicy bounds a recorded after-hours request.
+type MessagePolicy struct {
+	MaxDuration time.Duration `yaml:"max_duration"`
+	MaxSilence  time.Duration `yaml:"max_silence"`
+}
+
+// Text is a prompt in several languages.
+type Text map[string]string
+
+// Kind is what a node does when the caller reaches it.
+type Kind string
+
+// The node kinds.
+const (
+	KindMenu    Kind = "menu"
+	KindRoute   Kind = "route"
+	KindMessage Kind = "message"
+	KindStatus  Kind = "status"
+	KindHangup  Kind = "hangup"
+)
+
+// Node is one entry of the menu tree.
+type Node struct {
+	ID     string `yaml:"id"`
+	Label  string `yaml:"label"`
+	Action Kind   `yaml:"action"`
+	Prompt Text   `yaml:"prompt"`
+	// Sound overrides the generated prompt file, per language (an Asterisk
+	// sound name such as "custom/benvenuto").
+	Sound    Text             `yaml:"sound"`
+	Options  map[string]*Node `yaml:"options"`
+	Group    string           `yaml:"group"`
+	Priority string           `yaml:"priority"`
+	// OrgRoute sends a caller whose number belongs to a known
+	// Administration straight to that Administration's group (seed 003).
+	OrgRoute   bool     `yaml:"org_route"`
+	RequirePIN *PINRule `yaml:"require_pin"`
+	// AllowOperator lets the operator key work at this node (default true
+	// when an operator key and group are configured).
+	AllowOperator *bool `yaml:"allow_operator"`
+
+	FirstDigitTimeout time.Duration `yaml:"first_digit_timeout"`
+	InterDigitTimeout time.Duration `yaml:"inter_digit_timeout"`
+	MaxRetries        int           `yaml:"max_retries"`
+
+	Pos    Pos    `yaml:"-"`
+	Key    string `yaml:"-"`
+	parent *Node
+	keys   []string // sorted option keys
+}
+
+// PINRule makes a node ask for a PIN first.
+type PINRule struct {
+	Roles []Role `yaml:"roles"`
+	Pos   Pos    `yaml:"-"`
+}

@@ -1,0 +1,129 @@
+package menu
+
+import (
+	"sort"
+	"time"
+
+	"github.com/helpdesk-ivr/ivr/hours"
+)
+
+// SystemPrompts are the built-in texts of the prompts every help desk
+// needs besides its menu; ivr.prompts in the file overrides any of them.
+var SystemPrompts = map[string]Text{
+	"invalid":            {"it": "Scelta non valida.", "en": "That is not a valid choice."},
+	"no_input":           {"it": "Non abbiamo ricevuto alcuna scelta.", "en": "We did not receive a choice."},
+	"goodbye":            {"it": "Grazie per aver chiamato. Arrivederci.", "en": "Thank you for calling. Goodbye."},
+	"too_many_errors":    {"it": "Non è stato possibile comprendere la sua scelta. La invitiamo a richiamare o a scrivere all'assistenza.", "en": "We could not understand your choice. Please call again or write to the help desk."},
+	"closed":             {"it": "Il servizio di assistenza è al momento chiuso.", "en": "The help desk is closed at the moment."},
+	"closed_holiday":     {"it": "Oggi il servizio di assistenza è chiuso per festività.", "en": "The help desk is closed today for a public holiday."},
+	"reopens":            {"it": "Il servizio riaprirà", "en": "The service reopens on"},
+	"at_hour":            {"it": "alle ore", "en": "at"},
+	"record_offer":       {"it": "Per lasciare una richiesta registrata, prema 1. Per terminare la chiamata, riagganci.", "en": "To leave a recorded request, press 1. Otherwise, hang up."},
+	"record_intro":       {"it": "Lasci il suo messaggio dopo il segnale acustico, indicando nome, amministrazione e recapito. Prema cancelletto per terminare.", "en": "Please leave your message after the tone, with your name, administration and a contact number. Press hash to finish."},
+	"record_saved":       {"it": "La sua richiesta è stata registrata con il numero di ticket", "en": "Your request has been recorded with ticket number"},
+	"record_empty":       {"it": "Non abbiamo registrato alcun messaggio.", "en": "We did not record any message."},
+	"next_working_day":   {"it": "e sarà presa in carico il giorno lavorativo", "en": "and will be handled on the working day"},
+	"pin_ask":            {"it": "Digiti il PIN della sua amministrazione seguito dal tasto cancelletto.", "en": "Please enter your administration's PIN followed by the hash key."},
+	"pin_wrong":          {"it": "Il PIN non è corretto.", "en": "The PIN is not correct."},
+	"pin_role_refused":   {"it": "Questo servizio è riservato ai referenti tecnici dell'amministrazione.", "en": "This service is reserved for the administration's technical referents."},
+	"pin_locked":         {"it": "Troppi tentativi errati. L'inserimento del PIN è temporaneamente bloccato.", "en": "Too many wrong attempts. PIN entry is temporarily locked."},
+	"transfer":           {"it": "La stiamo mettendo in contatto con un operatore. Il numero del suo ticket è", "en": "We are connecting you to an operator. Your ticket number is"},
+	"group_closed":       {"it": "Il servizio richiesto è al momento chiuso.", "en": "The service you chose is closed at the moment."},
+	"no_operator":        {"it": "Al momento nessun operatore è disponibile.", "en": "No operator is available at the moment."},
+	"status_ask":         {"it": "Digiti il numero del ticket seguito dal tasto cancelletto.", "en": "Please enter the ticket number followed by the hash key."},
+	"status_bad":         {"it": "Il numero digitato non è valido.", "en": "The number you entered is not valid."},
+	"status_unknown":     {"it": "Non risulta alcun ticket con questo numero.", "en": "There is no ticket with this number."},
+	"status_is":          {"it": "Lo stato del ticket è", "en": "The ticket status is"},
+	"status_new":         {"it": "nuovo, in attesa di presa in carico.", "en": "new, waiting to be taken in charge."},
+	"status_in_progress": {"it": "in lavorazione.", "en": "in progress."},
+	"status_waiting":     {"it": "in attesa di sue informazioni.", "en": "waiting for information from you."},
+	"status_closed":      {"it": "chiuso.", "en": "closed."},
+	"technical_problem":  {"it": "Ci scusiamo per l'interruzione. Riprendiamo dal menu principale.", "en": "We apologise for the interruption. Let us start again from the main menu."},
+	"beep":               {"it": "Bip.", "en": "Beep."},
+}
+
+// SystemText returns the text of a system prompt in a language: the
+// file's own text if it has one, else the built-in one.
+func (c *Config) SystemText(name, lang string) string {
+	if t := c.IVR.Prompts[name][lang]; t != "" {
+		return t
+	}
+	return SystemPrompts[name][lang]
+}
+
+// Location is the service's time zone.
+func (c *Config) Location() *time.Location { return c.location }
+
+// Schedule returns a compiled schedule by name.
+func (c *Config) Schedule(name string) *hours.Schedule { return c.schedules[name] }
+
+// ServiceSchedule is the schedule of the entry point.
+func (c *Config) ServiceSchedule() *hours.Schedule { return c.schedules[c.Service.Schedule] }
+
+// GroupSchedule is the schedule of a group (the service's if it has none).
+func (c *Config) GroupSchedule(id string) *hours.Schedule {
+	if g := c.groups[id]; g != nil && g.Schedule != "" {
+		return c.schedules[g.Schedule]
+	}
+	return c.ServiceSchedule()
+}
+
+// Group returns a group by id, or nil.
+func (c *Config) Group(id string) *Group { return c.groups[id] }
+
+// Organization returns an Administration by id, or nil.
+func (c *Config) Organization(id string) *Organization { return c.orgs[id] }
+
+// Node returns a menu node by id, or nil.
+func (c *Config) Node(id string) *Node { return c.nodes[id] }
+
+// NodeIDs lists every node id, sorted.
+func (c *Config) NodeIDs() []string { return sortedKeys(c.nodes) }
+
+// Keys returns a menu node's option keys, sorted.
+func (n *Node) Keys() []string { return n.keys }
+
+// Parent returns the node's parent, nil for the root.
+func (n *Node) Parent() *Node { return n.parent }
+
+// SoundName is the Asterisk sound a node's prompt plays in a language: the
+// configured one, or the file `ivrctl prompts` generates from the text.
+func (n *Node) SoundName(lang string) string {
+	if s := n.Sound[lang]; s != "" {
+		return s
+	}
+	return "helpdesk/menu-" + n.ID
+}
+
+// SystemSoundName is the Asterisk sound of a system prompt.
+func SystemSoundName(name string) string { return "helpdesk/system-" + name }
+
+// PromptTexts lists every (sound name, language, text) the configuration
+// needs spoken, for prompt generation and for the simulator's durations.
+func (c *Config) PromptTexts() []PromptText {
+	var out []PromptText
+	for _, id := range c.NodeIDs() {
+		n := c.nodes[id]
+		for _, lang := range c.Service.Languages {
+			if t := n.Prompt[lang]; t != "" && n.Sound[lang] == "" {
+				out = append(out, PromptText{Sound: n.SoundName(lang), Lang: lang, Text: t})
+			}
+		}
+	}
+	names := make([]string, 0, len(SystemPrompts))
+	for name := range SystemPrompts {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		for _, lang := range c.Service.Languages {
+			out = append(out, PromptText{Sound: SystemSoundName(name), Lang: lang, Text: c.SystemText(name, lang)})
+		}
+	}
+	return out
+}
+
+// PromptText is one prompt to be spoken.
+type PromptText struct {
+	Sound, Lang, Text string
+}
