@@ -1,0 +1,233 @@
+package ariconn
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/CyCoreSystems/ari/v5"
+	"golang.org/x/net/websocket"
+)
+
+// maxHeld bounds the frames held while the library's socket to the gate
+// is being re-established (it is on loopback: a rare, short gap).
+const maxHeld = 10000
+
+// gate sits between Asterisk's event socket and the library's. It owns
+// the upstream connection and forwards only frames the library decodes.
+type gate struct {
+	opts   Options
+	m      *metrics
+	onUp   func()
+	onDown func(error)
+	auth   string
+
+	ln  net.Listener
+	srv *http.Server
+
+	mu       sync.Mutex
+	down     *websocket.Conn
+	held     [][]byte
+	upstream *websocket.Conn
+	opened   bool
+	closed   bool
+}
+
+func newGate(o Options, _ *http.Client, m *metrics, onUp func(), onDown func(error)) (*gate, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("ari: event gate: %w", err)
+	}
+	g := &gate{opts: o, m: m, onUp: onUp, onDown: onDown, ln: ln,
+		auth: "Basic " + base64.StdEncoding.EncodeToString([]byte(o.Username+":"+o.Password))}
+	ws := websocket.Server{Handshake: g.handshake, Handler: g.serveLibrary}
+	g.srv = &http.Server{Handler: ws, ReadHeaderTimeout: 5 * time.Second}
+	go g.srv.Serve(ln) //nolint:errcheck // ends with close
+	return g, nil
+}
+
+func (g *gate) url() string { return "ws://" + g.ln.Addr().String() + "/ari/events" }
+
+// handshake admits only the library (same credentials), so no other local
+// process can read the help desk's events through the gate.
+func (g *gate) handshake(_ *websocket.Config, r *http.Request) error {
+	if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte(g.auth)) != 1 {
+		return errors.New("unauthorized")
+	}
+	return nil
+}
+
+func (g *gate) serveLibrary(ws *websocket.Conn) {
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		ws.Close()
+		return
+	}
+	if g.down != nil {
+		g.down.Close()
+	}
+	g.down = ws
+	held := g.held
+	g.held = nil
+	for _, f := range held {
+		if err := websocket.Message.Send(ws, string(f)); err != nil {
+			break
+		}
+	}
+	g.mu.Unlock()
+	// The library never writes; reading tells when it goes away.
+	var discard []byte
+	for websocket.Message.Receive(ws, &discard) == nil {
+	}
+	g.mu.Lock()
+	if g.down == ws {
+		g.down = nil
+	}
+	g.mu.Unlock()
+}
+
+// open starts the upstream loop: only now does Asterisk see the
+// application.
+func (g *gate) open(ctx context.Context) {
+	g.mu.Lock()
+	if g.opened || g.closed {
+		g.mu.Unlock()
+		return
+	}
+	g.opened = true
+	g.mu.Unlock()
+	go g.upstreamLoop(ctx)
+}
+
+func (g *gate) upstreamLoop(ctx context.Context) {
+	backoff := g.opts.MinBackoff
+	for ctx.Err() == nil {
+		start := time.Now()
+		err := g.relayOnce(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		g.onDown(err)
+		if time.Since(start) > 10*g.opts.MinBackoff {
+			backoff = g.opts.MinBackoff // it was a healthy connection
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, g.opts.MaxBackoff)
+	}
+}
+
+func (g *gate) upstreamURL() string {
+	u, _ := url.Parse(g.opts.URL) // checked by Options.fill
+	scheme := "ws"
+	if u.Scheme == "https" {
+		scheme = "wss"
+	}
+	q := url.Values{"app": {g.opts.App}, "subscribeAll": {"false"}}
+	return scheme + "://" + u.Host + strings.TrimRight(u.Path, "/") + "/events?" + q.Encode()
+}
+
+func (g *gate) relayOnce(ctx context.Context) error {
+	cfg, err := websocket.NewConfig(g.upstreamURL(), "http://localhost/")
+	if err != nil {
+		return err
+	}
+	cfg.Header.Set("Authorization", g.auth)
+	dctx, cancel := context.WithTimeout(ctx, g.opts.DialTimeout+g.opts.RequestTimeout)
+	up, err := cfg.DialContext(dctx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("event socket: %w", err)
+	}
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		up.Close()
+		return errors.New("closed")
+	}
+	g.upstream = up
+	g.mu.Unlock()
+	stop := context.AfterFunc(ctx, func() { up.Close() })
+	defer stop()
+	defer up.Close()
+	g.onUp()
+	for {
+		var frame []byte
+		if err := websocket.Message.Receive(up, &frame); err != nil {
+			return fmt.Errorf("event socket closed: %w", err)
+		}
+		g.m.events.Inc()
+		if _, err := ari.DecodeEvent(frame); err != nil {
+			// v5.3.1 would hand a nil event to its bus and crash.
+			g.m.undecodable.WithLabelValues(boundedType(frame)).Inc()
+			continue
+		}
+		if isReplaced(frame) {
+			g.m.replaced.Inc()
+			return errors.New("another connection took over the Stasis application (ApplicationReplaced)")
+		}
+		g.forward(frame)
+	}
+}
+
+func (g *gate) forward(frame []byte) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.down != nil {
+		if websocket.Message.Send(g.down, string(frame)) == nil {
+			return
+		}
+		g.down.Close()
+		g.down = nil
+	}
+	if len(g.held) < maxHeld {
+		g.held = append(g.held, frame)
+	} else {
+		g.m.dropped.Inc()
+	}
+}
+
+func (g *gate) close() {
+	g.mu.Lock()
+	g.closed = true
+	if g.down != nil {
+		g.down.Close()
+	}
+	if g.upstream != nil {
+		g.upstream.Close()
+	}
+	g.mu.Unlock()
+	g.srv.Close()
+}
+
+func isReplaced(frame []byte) bool {
+	var t struct {
+		Type string `json:"type"`
+	}
+	return json.Unmarshal(frame, &t) == nil && t.Type == "ApplicationReplaced"
+}
+
+// boundedType names an undecodable frame's type for a metric label,
+// without letting arbitrary strings grow the label set.
+func boundedType(frame []byte) string {
+	var t struct {
+		Type string `json:"type"`
+	}
+	if json.Unmarshal(frame, &t) != nil || t.Type == "" {
+		return "malformed"
+	}
+	return "unknown_type"
+}

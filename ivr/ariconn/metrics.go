@@ -1,0 +1,111 @@
+package ariconn
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type metrics struct {
+	requests    *prometheus.HistogramVec
+	errors      *prometheus.CounterVec
+	connected   prometheus.Gauge
+	reconnects  prometheus.Counter
+	events      prometheus.Counter
+	undecodable *prometheus.CounterVec
+	replaced    prometheus.Counter
+	dropped     prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "ivr_ari_request_duration_seconds",
+			Help:    "Latency of ARI REST requests by method and route.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"method", "route"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ivr_ari_request_errors_total",
+			Help: "ARI REST requests that failed, by route and kind (timeout, network, 4xx, 5xx).",
+		}, []string{"route", "kind"}),
+		connected: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ivr_ari_connected",
+			Help: "1 while the event WebSocket to Asterisk is connected.",
+		}),
+		reconnects: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ivr_ari_websocket_reconnects_total",
+			Help: "Times the event WebSocket to Asterisk was lost after being up.",
+		}),
+		events: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ivr_ari_events_total",
+			Help: "Events received from Asterisk.",
+		}),
+		undecodable: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ivr_ari_events_undecodable_total",
+			Help: "Events the ARI library cannot decode, kept from it so they cannot crash the process.",
+		}, []string{"reason"}),
+		replaced: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ivr_ari_application_replaced_total",
+			Help: "Times another connection took over the Stasis application.",
+		}),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ivr_ari_events_dropped_total",
+			Help: "Events dropped because the library's socket was away too long.",
+		}),
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.errors, m.connected, m.reconnects, m.events, m.undecodable, m.replaced, m.dropped} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// instrumented measures every REST request.
+type instrumented struct {
+	next http.RoundTripper
+	m    *metrics
+}
+
+func (t *instrumented) RoundTrip(r *http.Request) (*http.Response, error) {
+	start := time.Now()
+	route := Route(r.URL.Path)
+	resp, err := t.next.RoundTrip(r)
+	t.m.requests.WithLabelValues(r.Method, route).Observe(time.Since(start).Seconds())
+	switch {
+	case err != nil:
+		kind := "network"
+		var te interface{ Timeout() bool }
+		if errors.As(err, &te) && te.Timeout() {
+			kind = "timeout"
+		}
+		t.m.errors.WithLabelValues(route, kind).Inc()
+	case resp.StatusCode >= 400:
+		t.m.errors.WithLabelValues(route, strconv.Itoa(resp.StatusCode/100)+"xx").Inc()
+	}
+	return resp, err
+}
+
+var collections = map[string]bool{
+	"channels": true, "bridges": true, "playbacks": true, "live": true, "stored": true,
+	"applications": true, "endpoints": true, "sounds": true, "deviceStates": true, "mailboxes": true,
+}
+
+// Route turns a request path into a template with bounded cardinality:
+// /ari/channels/1795320990.1/play/pb-1 becomes /channels/{id}/play/{id}.
+func Route(path string) string {
+	segs := strings.Split(strings.Trim(strings.TrimPrefix(path, "/ari"), "/"), "/")
+	for i := 1; i < len(segs); i++ {
+		prev := segs[i-1]
+		if collections[prev] && !collections[segs[i]] {
+			segs[i] = "{id}"
+		} else if prev == "play" || (prev == "{id}" && i >= 2 && segs[i-2] == "endpoints") {
+			segs[i] = "{id}"
+		}
+	}
+	return "/" + strings.Join(segs, "/")
+}
