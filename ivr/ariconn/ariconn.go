@@ -110,18 +110,18 @@ type Conn struct {
 	up        atomic.Bool // the upstream event socket is connected
 	lastErr   atomic.Value
 
-	mu        sync.Mutex
-	onConnect []func()
-	sub       ari.Subscription
-	cancel    context.CancelFunc
-	done      chan struct{}
+	mu         sync.Mutex
+	onConnect  []func()
+	onReplaced []func()
+	cancel     context.CancelFunc
+	done       chan struct{}
 }
 
-// Start begins connecting and returns at once. subscribe is called once,
-// as soon as the library is connected and before Asterisk can send any
-// call to the application: it must subscribe to every event the
-// controller needs (one subscription, dispatching by id).
-func Start(ctx context.Context, opts Options, subscribe func(ari.Bus) ari.Subscription) (*Conn, error) {
+// Start begins connecting and returns at once. attach is called once, as
+// soon as the library is connected and before Asterisk can send any call
+// to the application: it must subscribe to every event the controller
+// needs (one subscription, dispatching by id).
+func Start(ctx context.Context, opts Options, attach func(ari.Client)) (*Conn, error) {
 	if err := opts.fill(); err != nil {
 		return nil, err
 	}
@@ -150,7 +150,7 @@ func Start(ctx context.Context, opts Options, subscribe func(ari.Bus) ari.Subscr
 		c.gate.close()
 		return nil, err
 	}
-	go c.run(ctx, subscribe)
+	go c.run(ctx, attach)
 	return c, nil
 }
 
@@ -169,6 +169,14 @@ func (c *Conn) Options() Options { return c.opts }
 func (c *Conn) OnConnect(f func()) {
 	c.mu.Lock()
 	c.onConnect = append(c.onConnect, f)
+	c.mu.Unlock()
+}
+
+// OnReplaced registers f to run when another connection takes over the
+// application: this one stops, and the calls belong to the new owner.
+func (c *Conn) OnReplaced(f func()) {
+	c.mu.Lock()
+	c.onReplaced = append(c.onReplaced, f)
 	c.mu.Unlock()
 }
 
@@ -202,7 +210,7 @@ func (c *Conn) Close() {
 	<-c.done
 }
 
-func (c *Conn) run(ctx context.Context, subscribe func(ari.Bus) ari.Subscription) {
+func (c *Conn) run(ctx context.Context, attach func(ari.Client)) {
 	defer close(c.done)
 	// Probe until Asterisk answers: native.Connect would block forever.
 	backoff := c.opts.MinBackoff
@@ -234,10 +242,7 @@ func (c *Conn) run(ctx context.Context, subscribe func(ari.Bus) ari.Subscription
 	case <-ctx.Done():
 		return
 	}
-	sub := subscribe(c.client.Bus())
-	c.mu.Lock()
-	c.sub = sub
-	c.mu.Unlock()
+	attach(c.client)
 	// Only now may Asterisk register the application and send calls.
 	c.gate.open(ctx)
 	<-ctx.Done()
@@ -285,6 +290,15 @@ func (c *Conn) upstreamDown(err error) {
 	c.metrics.connected.Set(0)
 	c.lastErr.Store(err.Error())
 	c.log.Warn("ari_events_lost", "error", err.Error())
+	if errors.Is(err, ErrReplaced) {
+		c.log.Error("ari_application_replaced", "app", c.opts.App)
+		c.mu.Lock()
+		fs := append([]func(){}, c.onReplaced...)
+		c.mu.Unlock()
+		for _, f := range fs {
+			f()
+		}
+	}
 }
 
 // newHTTPClient keeps up to MaxConns connections to Asterisk open (the

@@ -22,6 +22,10 @@ import (
 // is being re-established (it is on loopback: a rare, short gap).
 const maxHeld = 10000
 
+// ErrReplaced means another connection (another ivrd with the same
+// application name) took over the Stasis application.
+var ErrReplaced = errors.New("another connection took over the Stasis application (ApplicationReplaced); give each ivrd its own ARI_APP")
+
 // gate sits between Asterisk's event socket and the library's. It owns
 // the upstream connection and forwards only frames the library decodes.
 type gate struct {
@@ -118,6 +122,11 @@ func (g *gate) upstreamLoop(ctx context.Context) {
 			return
 		}
 		g.onDown(err)
+		if errors.Is(err, ErrReplaced) {
+			// Redialling would take the application back and the two
+			// connections would flap; the new owner drives the calls now.
+			return
+		}
 		if time.Since(start) > 10*g.opts.MinBackoff {
 			backoff = g.opts.MinBackoff // it was a healthy connection
 		}
@@ -177,7 +186,7 @@ func (g *gate) relayOnce(ctx context.Context) error {
 		}
 		if isReplaced(frame) {
 			g.m.replaced.Inc()
-			return errors.New("another connection took over the Stasis application (ApplicationReplaced)")
+			return ErrReplaced
 		}
 		g.forward(frame)
 	}

@@ -1,0 +1,631 @@
+package ivr_test
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/CyCoreSystems/ari/v5"
+
+	"github.com/helpdesk-ivr/ivr/ivr"
+	"github.com/helpdesk-ivr/ivr/ivr/ariconn"
+	"github.com/helpdesk-ivr/ivr/ivr/arisim"
+	"github.com/helpdesk-ivr/ivr/menu"
+	"github.com/helpdesk-ivr/ivr/tickets"
+)
+
+func TestRoutedCallIsAnsweredByAnOperator(t *testing.T) {
+	r := newRig(t, monday10)
+	r.sim.SetEndpoint("PJSIP/op302", arisim.EndpointBehavior{Mode: arisim.Answer, AnswerAfter: 3 * time.Second})
+	r.sim.SetEndpoint("PJSIP/op301", arisim.EndpointBehavior{Mode: arisim.Busy})
+	c := r.call("3331234567")
+	r.waitPrompt(c.ID(), "node:root")
+	press(t, c, "1")
+	r.waitPrompt(c.ID(), "node:1")
+	press(t, c, "3")
+	ans := r.waitKind(c.ID(), ivr.EvAnswered)
+	if ans.Text != "PJSIP/op302" || ans.Group != "lotto3" {
+		t.Fatalf("answered by %q in %q", ans.Text, ans.Group)
+	}
+	time.Sleep(50 * time.Millisecond) // they talk a little (2 s of clock time)
+	if err := c.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	out := r.outcome(c.ID())
+	if out.Outcome != string(tickets.OutcomeAnswered) || out.Group != "lotto3" || strings.Join(out.Path, " ") != "1 3" {
+		t.Fatalf("outcome %+v\n%s", out, r.transcript(c.ID()))
+	}
+	call, events, ok := r.mem.Call(c.ID())
+	if !ok {
+		t.Fatal("no call record")
+	}
+	if call.Outcome != tickets.OutcomeAnswered || call.HangupBy != tickets.HangupCaller || call.Operator != "PJSIP/op302" ||
+		call.QueuedAt.IsZero() || call.OperatorAnsweredAt.Before(call.QueuedAt) || call.EndedAt.IsZero() {
+		t.Errorf("call record %+v", call)
+	}
+	wantKinds := []tickets.EventKind{tickets.EventEntered, tickets.EventHoursCheck, tickets.EventMenuSelection, tickets.EventMenuSelection,
+		tickets.EventQueued, tickets.EventOffered, tickets.EventOffered, "no_answer", tickets.EventAnswered, tickets.EventHangup}
+	if got := eventKinds(events); !slices.Equal(got, wantKinds) {
+		t.Errorf("timeline %v, want %v", got, wantKinds)
+	}
+	tk, _, _ := r.mem.Ticket(call.TicketID)
+	if tk.Status != tickets.StatusInProgress || tk.Assignee != "PJSIP/op302" || tk.Group != "lotto3" || len(tk.MenuPath) != 2 || tk.MenuPath[1].Label != "Lotto 3 (Area Centro)" {
+		t.Errorf("ticket %+v", tk)
+	}
+	// The operator's phone carried the ticket and caller (channel variables).
+	if st := r.sim.Stats(); st.Requests["POST /channels"] < 2 {
+		t.Errorf("expected two originates, stats %+v", st.Requests)
+	}
+}
+
+func eventKinds(evs []tickets.CallEvent) []tickets.EventKind {
+	out := make([]tickets.EventKind, len(evs))
+	for i, e := range evs {
+		out[i] = e.Kind
+	}
+	return out
+}
+
+// Every leaf of the tree reaches its group, through the real client.
+func TestEveryLeafRoutes(t *testing.T) {
+	r := newRig(t, monday10)
+	leaves := map[string]string{"1 2": "lotto2", "1 3": "lotto3", "1 4": "lotto4", "1 5": "lotto5", "1 6": "lotto6",
+		"2 1": "pct-libero-foro", "2 2": "pct-magistrati", "3 1": "sicoge", "0": "accoglienza"}
+	calls := map[string]*arisim.Call{}
+	for keys := range leaves {
+		c := r.call("3331234567")
+		calls[keys] = c
+		// Type-ahead: all keys at once, during the welcome prompt.
+		r.waitPrompt(c.ID(), "node:root")
+		press(t, c, strings.ReplaceAll(keys, " ", ""))
+	}
+	for keys, c := range calls {
+		ev := r.waitKind(c.ID(), ivr.EvRoute)
+		if ev.Group != leaves[keys] {
+			t.Errorf("keys %s routed to %s, want %s", keys, ev.Group, leaves[keys])
+		}
+		c.Hangup()
+		out := r.outcome(c.ID())
+		if out.Outcome != string(tickets.OutcomeAbandoned) {
+			t.Errorf("keys %s: outcome %s after hanging up while ringing", keys, out.Outcome)
+		}
+	}
+}
+
+func TestTypeAheadStopsPrompts(t *testing.T) {
+	r := newRig(t, monday10)
+	c := r.call("3331234567")
+	r.waitPrompt(c.ID(), "node:root")
+	press(t, c, "13")
+	if ev := r.waitKind(c.ID(), ivr.EvRoute); ev.Group != "lotto3" {
+		t.Fatalf("route %+v", ev)
+	}
+	// The second key came while the sub-menu started: it stopped it at
+	// once (barge-in) and was not lost.
+	if n := r.sim.Stats().Requests["DELETE /playbacks/{playbackId}"]; n < 1 {
+		t.Errorf("no playback was stopped by a key: %v", r.sim.Stats().Requests)
+	}
+	c.Hangup()
+	r.outcome(c.ID())
+}
+
+func (r *rig) eventsOf(callID string) []ivr.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []ivr.Event
+	for _, e := range r.events {
+		if e.CallID == callID {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func TestKnownAdministrationGoesStraightToItsLot(t *testing.T) {
+	r := newRig(t, monday10)
+	c := r.call("0699991234") // Tribunale di Roma (demo), national form
+	r.waitPrompt(c.ID(), "node:root")
+	press(t, c, "1")
+	ev := r.waitKind(c.ID(), ivr.EvRoute)
+	if ev.Group != "lotto3" || ev.Reason != menu.ReasonOrgRoute {
+		t.Fatalf("route %+v", ev)
+	}
+	c.Hangup()
+	r.outcome(c.ID())
+	call, _, _ := r.mem.Call(c.ID())
+	tk, _, _ := r.mem.Ticket(call.TicketID)
+	if tk.Organization != "tribunale-roma-demo" || tk.Caller != "+390699991234" {
+		t.Errorf("ticket %+v", tk)
+	}
+}
+
+func TestPIN(t *testing.T) {
+	r := newRig(t, monday10)
+	t.Run("referent accepted", func(t *testing.T) {
+		c := r.call("3330000001")
+		r.waitPrompt(c.ID(), "node:root")
+		press(t, c, "4")
+		r.waitPrompt(c.ID(), "system:pin_ask")
+		press(t, c, "5035#")
+		ev := r.waitKind(c.ID(), ivr.EvRoute)
+		if ev.Group != "modifiche" {
+			t.Fatalf("route %+v", ev)
+		}
+		pin := r.waitKind(c.ID(), ivr.EvPIN)
+		if pin.Result != "accepted" || pin.Role != "referent" || pin.Org != "tribunale-roma-demo" {
+			t.Errorf("pin event %+v", pin)
+		}
+		c.Hangup()
+		r.outcome(c.ID())
+		r.assertNoDigits(c.ID(), "5035")
+		call, _, _ := r.mem.Call(c.ID())
+		tk, _, _ := r.mem.Ticket(call.TicketID)
+		if tk.CallerRole != tickets.CallerReferent || tk.Organization != "tribunale-roma-demo" || tk.Priority != tickets.PriorityHigh {
+			t.Errorf("ticket %+v", tk)
+		}
+	})
+	t.Run("user refused", func(t *testing.T) {
+		c := r.call("3330000002")
+		r.waitPrompt(c.ID(), "node:root")
+		press(t, c, "4")
+		r.waitPrompt(c.ID(), "system:pin_ask")
+		press(t, c, "1035#")
+		r.waitPrompt(c.ID(), "system:pin_role_refused")
+		c.Hangup()
+		out := r.outcome(c.ID())
+		if out.Outcome != string(tickets.OutcomeHungUpInMenu) {
+			t.Errorf("outcome %+v", out)
+		}
+		r.assertNoDigits(c.ID(), "1035")
+	})
+	t.Run("three wrong then locked out", func(t *testing.T) {
+		c := r.call("3330000003")
+		r.waitPrompt(c.ID(), "node:root")
+		press(t, c, "4")
+		for _, pin := range []string{"1111#", "2222#", "3333#"} {
+			r.waitPrompt(c.ID(), "system:pin_ask")
+			press(t, c, pin)
+			r.waitFor(c.ID(), "pin verdict", func(e ivr.Event) bool { return e.Kind == ivr.EvPIN && e.Result == "wrong" })
+		}
+		ev := r.waitKind(c.ID(), ivr.EvRoute)
+		if ev.Reason != menu.ReasonPINLocked || ev.Group != "accoglienza" {
+			t.Fatalf("fallback %+v", ev)
+		}
+		c.Hangup()
+		if out := r.outcome(c.ID()); out.Outcome != string(tickets.OutcomePINLocked) {
+			t.Errorf("outcome %+v", out)
+		}
+		// The number stays locked for the next call, even with the right PIN.
+		c2 := r.call("3330000003")
+		r.waitPrompt(c2.ID(), "node:root")
+		press(t, c2, "4")
+		pin := r.waitKind(c2.ID(), ivr.EvPIN)
+		if pin.Result != string(menu.PINLocked) {
+			t.Errorf("second call: %+v", pin)
+		}
+		c2.Hangup()
+		r.outcome(c2.ID())
+		r.assertNoDigits(c.ID(), "1111", "2222", "3333")
+	})
+}
+
+// assertNoDigits checks that no PIN reached the transcript or the record.
+func (r *rig) assertNoDigits(callID string, pins ...string) {
+	r.t.Helper()
+	for _, e := range r.eventsOf(callID) {
+		e.Time = time.Time{} // timestamps may hold any digits
+		b, _ := json.Marshal(e)
+		for _, p := range pins {
+			if strings.Contains(string(b), p) {
+				r.t.Errorf("PIN %s in transcript event %s", p, b)
+			}
+		}
+	}
+	_, events, _ := r.mem.Call(callID)
+	for i := range events {
+		events[i].At = time.Time{}
+	}
+	b, _ := json.Marshal(events)
+	for _, p := range pins {
+		if strings.Contains(string(b), p) {
+			r.t.Errorf("PIN %s in call record %s", p, b)
+		}
+	}
+}
+
+func TestInvalidInputFallsBack(t *testing.T) {
+	r := newRig(t, monday10)
+	c := r.call("3331234567")
+	r.waitPrompt(c.ID(), "node:root")
+	press(t, c, "7")
+	r.waitPrompt(c.ID(), "system:invalid")
+	press(t, c, "8")
+	r.waitFor(c.ID(), "second invalid", func(e ivr.Event) bool { return e.Kind == ivr.EvKeys && e.Keys == "8" })
+	// Then silence: a timeout is the third failure.
+	ev := r.waitKind(c.ID(), ivr.EvRoute)
+	if ev.Reason != menu.ReasonInvalidInput || ev.Group != "accoglienza" {
+		t.Fatalf("fallback %+v\n%s", ev, r.transcript(c.ID()))
+	}
+	c.Hangup()
+	if out := r.outcome(c.ID()); out.Outcome != string(tickets.OutcomeInvalidInput) {
+		t.Errorf("outcome %+v", out)
+	}
+}
+
+func TestAfterHoursMessage(t *testing.T) {
+	saturday20 := time.Date(2026, 11, 21, 20, 0, 0, 0, mustLoc("Europe/Rome"))
+	r := newRig(t, saturday20)
+	c := r.call("3331234567", arisim.CallOptions{SpeakOnRecord: 8 * time.Second})
+	ev := r.waitKind(c.ID(), ivr.EvHours)
+	if ev.Open == nil || *ev.Open {
+		t.Fatalf("hours %+v", ev)
+	}
+	p := r.waitPrompt(c.ID(), "system:reopens")
+	// Monday 23 November at 8: weekday, day, month, hour.
+	for _, m := range []string{"sound:digits/day-1", "number:23", "sound:digits/mon-10", "number:8"} {
+		if !slices.Contains(p.Prompt, m) {
+			t.Errorf("reopening announcement %v lacks %s", p.Prompt, m)
+		}
+	}
+	r.waitPrompt(c.ID(), "system:record_offer")
+	press(t, c, "1")
+	r.waitKind(c.ID(), ivr.EvRecording)
+	// The caller speaks 8 s, then the silence limit (6 s) ends the recording.
+	msg := r.waitKind(c.ID(), ivr.EvMessage)
+	if msg.Seconds < 8 {
+		t.Errorf("recorded %v s", msg.Seconds)
+	}
+	r.waitPrompt(c.ID(), "system:record_saved")
+	out := r.outcome(c.ID())
+	if out.Outcome != string(tickets.OutcomeAfterHoursMessage) {
+		t.Fatalf("outcome %+v\n%s", out, r.transcript(c.ID()))
+	}
+	call, _, _ := r.mem.Call(c.ID())
+	tk, att, _ := r.mem.Ticket(call.TicketID)
+	wantDue := time.Date(2026, 11, 23, 8, 0, 0, 0, mustLoc("Europe/Rome"))
+	if tk.Source != tickets.SourceAfterHours || !tk.DueAt.Equal(wantDue) || tk.Status != tickets.StatusNew {
+		t.Errorf("ticket %+v, want due %v", tk, wantDue)
+	}
+	if len(att) != 1 || att[0].ContentType != "audio/wav" || att[0].Duration < 8*time.Second || !strings.HasPrefix(att[0].URI, "ari:recording:") {
+		t.Errorf("attachments %+v", att)
+	}
+}
+
+func TestClosedHolidayWithoutMessage(t *testing.T) {
+	christmas := time.Date(2026, 12, 25, 11, 0, 0, 0, mustLoc("Europe/Rome"))
+	r := newRig(t, christmas)
+	c := r.call("3331234567")
+	ev := r.waitKind(c.ID(), ivr.EvHours)
+	if ev.Reason != "holiday: Natale" {
+		t.Errorf("hours %+v", ev)
+	}
+	r.waitPrompt(c.ID(), "system:closed_holiday")
+	out := r.outcome(c.ID()) // no key: goodbye
+	if out.Outcome != string(tickets.OutcomeClosedNoMessage) {
+		t.Fatalf("outcome %+v", out)
+	}
+	call, _, _ := r.mem.Call(c.ID())
+	if tk, _, _ := r.mem.Ticket(call.TicketID); tk.Status != tickets.StatusClosed {
+		t.Errorf("a call that left nothing closes its ticket: %+v", tk)
+	}
+}
+
+func TestGroupClosedOnSaturday(t *testing.T) {
+	saturday10 := time.Date(2026, 11, 21, 10, 0, 0, 0, mustLoc("Europe/Rome"))
+	r := newRig(t, saturday10)
+	c := r.call("3331234567")
+	r.waitPrompt(c.ID(), "node:root")
+	press(t, c, "21") // PCT Cassazione: no Saturday hours
+	r.waitPrompt(c.ID(), "system:group_closed")
+	c.Hangup()
+	if out := r.outcome(c.ID()); out.Outcome != string(tickets.OutcomeClosedNoMessage) || out.Group != "pct-libero-foro" {
+		t.Errorf("outcome %+v", out)
+	}
+}
+
+func TestTicketStatusByPhone(t *testing.T) {
+	r := newRig(t, monday10)
+	first := r.call("3339998888")
+	r.waitPrompt(first.ID(), "node:root")
+	first.Hangup()
+	number := r.outcome(first.ID()).Ticket
+
+	c := r.call("3339998888")
+	r.waitPrompt(c.ID(), "node:root")
+	press(t, c, "9")
+	r.waitPrompt(c.ID(), "system:status_ask")
+	// A typo first (the check digit catches it), then the right number.
+	bad := []byte(number)
+	bad[9] = '0' + (bad[9]-'0'+1)%10
+	press(t, c, string(bad)+"#")
+	r.waitPrompt(c.ID(), "system:status_bad")
+	press(t, c, number+"#")
+	st := r.waitKind(c.ID(), ivr.EvStatus)
+	if st.Result != string(tickets.StatusClosed) || st.Ticket != number {
+		t.Fatalf("status %+v", st)
+	}
+	if out := r.outcome(c.ID()); out.Outcome != string(tickets.OutcomeStatusTold) {
+		t.Errorf("outcome %+v", out)
+	}
+	// Someone else's number hears nothing about it.
+	o := r.call("3337777777")
+	r.waitPrompt(o.ID(), "node:root")
+	press(t, o, "9"+number+"#")
+	if st := r.waitKind(o.ID(), ivr.EvStatus); st.Result != "unknown" {
+		t.Errorf("a stranger was told %+v", st)
+	}
+	r.outcome(o.ID())
+}
+
+// A hangup at any step leaves a complete record and no session behind.
+func TestHangupAtEveryStep(t *testing.T) {
+	steps := []struct {
+		name    string
+		drive   func(r *rig, c *arisim.Call)
+		outcome tickets.Outcome
+	}{
+		{"during welcome", func(r *rig, c *arisim.Call) { r.waitPrompt(c.ID(), "node:root") }, tickets.OutcomeHungUpInMenu},
+		{"in a sub-menu", func(r *rig, c *arisim.Call) {
+			r.waitPrompt(c.ID(), "node:root")
+			c.Press("2")
+			r.waitPrompt(c.ID(), "node:2")
+		}, tickets.OutcomeHungUpInMenu},
+		{"during PIN entry", func(r *rig, c *arisim.Call) {
+			r.waitPrompt(c.ID(), "node:root")
+			c.Press("4")
+			r.waitPrompt(c.ID(), "system:pin_ask")
+			c.Press("50")
+		}, tickets.OutcomeHungUpInMenu},
+		{"while operators ring", func(r *rig, c *arisim.Call) {
+			r.waitPrompt(c.ID(), "node:root")
+			c.Press("13")
+			r.waitKind(c.ID(), ivr.EvRinging)
+		}, tickets.OutcomeAbandoned},
+		{"while talking", func(r *rig, c *arisim.Call) {
+			r.sim.SetEndpoint("PJSIP/op801", arisim.EndpointBehavior{Mode: arisim.Answer, AnswerAfter: time.Second})
+			r.waitPrompt(c.ID(), "node:root")
+			c.Press("31")
+			r.waitKind(c.ID(), ivr.EvAnswered)
+		}, tickets.OutcomeAnswered},
+		{"during the status question", func(r *rig, c *arisim.Call) {
+			r.waitPrompt(c.ID(), "node:root")
+			c.Press("9")
+			r.waitPrompt(c.ID(), "system:status_ask")
+		}, tickets.OutcomeHungUpInMenu},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			r := newRig(t, monday10)
+			c := r.call("3331234567")
+			st.drive(r, c)
+			if err := c.Hangup(); err != nil {
+				t.Fatal(err)
+			}
+			out := r.outcome(c.ID())
+			if out.Outcome != string(st.outcome) {
+				t.Errorf("outcome %s, want %s\n%s", out.Outcome, st.outcome, r.transcript(c.ID()))
+			}
+			call, events, ok := r.mem.Call(c.ID())
+			if !ok || call.EndedAt.IsZero() || call.HangupBy != tickets.HangupCaller || call.Outcome != st.outcome {
+				t.Errorf("call record %+v", call)
+			}
+			if len(events) == 0 || events[len(events)-1].Kind != tickets.EventHangup {
+				t.Errorf("timeline does not end with the hangup: %v", eventKinds(events))
+			}
+			// Operator phones stop ringing at once when the caller leaves.
+			deadline := time.Now().Add(5 * time.Second)
+			for r.sim.ActiveChannels() > 0 && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			if n := r.sim.ActiveChannels(); n != 0 {
+				t.Errorf("%d channels left in Asterisk", n)
+			}
+		})
+	}
+}
+
+func TestHangupDuringRecording(t *testing.T) {
+	saturday20 := time.Date(2026, 11, 21, 20, 0, 0, 0, mustLoc("Europe/Rome"))
+	r := newRig(t, saturday20)
+	c := r.call("3331234567", arisim.CallOptions{SpeakOnRecord: time.Minute})
+	r.waitPrompt(c.ID(), "system:record_offer")
+	press(t, c, "1")
+	r.waitKind(c.ID(), ivr.EvRecording)
+	time.Sleep(150 * time.Millisecond) // ~6 s of clock time
+	c.Hangup()
+	out := r.outcome(c.ID())
+	if out.Outcome != string(tickets.OutcomeAfterHoursMessage) {
+		t.Fatalf("what was said before the hangup is a request: %+v\n%s", out, r.transcript(c.ID()))
+	}
+	call, _, _ := r.mem.Call(c.ID())
+	if _, att, _ := r.mem.Ticket(call.TicketID); len(att) != 1 {
+		t.Errorf("attachments %+v", att)
+	}
+}
+
+func TestUnknownEventTypeDoesNotCrash(t *testing.T) {
+	r := newRig(t, monday10)
+	c := r.call("3331234567")
+	r.waitPrompt(c.ID(), "node:root")
+	r.sim.InjectEvent("ivr", json.RawMessage(`{"type":"ChannelTransferFuture","timestamp":"2026-11-23T10:00:00.000+0100","application":"ivr","channel":{"id":"`+c.ID()+`"}}`))
+	r.sim.InjectEvent("ivr", json.RawMessage(`{"not":"an event"}`))
+	press(t, c, "13")
+	if ev := r.waitKind(c.ID(), ivr.EvRoute); ev.Group != "lotto3" {
+		t.Fatalf("route %+v", ev)
+	}
+	c.Hangup()
+	r.outcome(c.ID())
+}
+
+// The event socket drops in the middle of a call: the gate reconnects,
+// the controller re-checks the call, and the caller goes on.
+func TestWebSocketCutMidCall(t *testing.T) {
+	for _, abrupt := range []bool{false, true} {
+		r := newRig(t, monday10)
+		c := r.call("3331234567")
+		r.waitPrompt(c.ID(), "node:root")
+		r.sim.DropWebSockets(abrupt)
+		deadline := time.Now().Add(5 * time.Second)
+		for !r.conn.Ready() && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		time.Sleep(100 * time.Millisecond)
+		if !r.conn.Ready() {
+			t.Fatalf("not reconnected: %s", r.conn.Status())
+		}
+		press(t, c, "3")
+		r.waitPrompt(c.ID(), "node:3")
+		press(t, c, "1")
+		if ev := r.waitKind(c.ID(), ivr.EvRoute); ev.Group != "sicoge" {
+			t.Fatalf("abrupt=%v: route %+v", abrupt, ev)
+		}
+		c.Hangup()
+		r.outcome(c.ID())
+	}
+}
+
+// A call that nobody drives any more (its controller is gone) is picked up
+// by the next controller when it connects: resumed from the main menu.
+func TestReconnectResumesCallsAlreadyInTheApp(t *testing.T) {
+	r := newRig(t, monday10)
+	c := r.call("3331234567")
+	r.waitPrompt(c.ID(), "node:root")
+	// A second controller on the same simulator takes over (like a restarted
+	// ivrd); the first one's socket is replaced and it stops hearing events.
+	second := newController(t, r)
+	second.waitFor(c.ID(), "resumed", func(e ivr.Event) bool { return e.Kind == ivr.EvResumed || e.Kind == ivr.EvPrompt })
+	second.waitPrompt(c.ID(), "system:technical_problem")
+	press(t, c, "31")
+	if ev := second.waitKind(c.ID(), ivr.EvRoute); ev.Group != "sicoge" {
+		t.Fatalf("route %+v", ev)
+	}
+	c.Hangup()
+	second.outcome(c.ID())
+	// The first controller let the call go without touching it.
+	if r.conn.Ready() || !strings.Contains(r.conn.Status(), "took over") {
+		t.Errorf("first controller: %s", r.conn.Status())
+	}
+	for _, e := range r.eventsOf(c.ID()) {
+		if e.Kind == ivr.EvHangup || e.Kind == ivr.EvOutcome {
+			t.Errorf("the replaced controller ended the call itself: %+v", e)
+		}
+	}
+}
+
+// newController starts another controller against the rig's simulator,
+// sharing its store.
+func newController(t *testing.T, r *rig) *rig {
+	t.Helper()
+	r2 := &rig{t: t, cfg: r.cfg, clk: r.clk, sim: r.sim, mem: r.mem, store: r.store, notify: make(chan struct{}, 1)}
+	var err error
+	r2.ctrl, err = ivr.New(ivr.Options{App: "ivr", Config: func() *menu.Config { return r.cfg }, PINSecret: demoSecret,
+		Store: r.store, Clock: r.clk, Observe: r2.observe})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	r2.conn, err = ariconn.Start(ctx, ariconn.Options{URL: r.sim.URL(), Username: "ivr", Password: "ivr", App: "ivr",
+		MinBackoff: 20 * time.Millisecond}, func(c ari.Client) { r2.ctrl.Attach(ctx, c) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r2.conn.Close)
+	r2.conn.OnConnect(func() { r2.ctrl.Reconcile(ctx) })
+	r2.conn.OnReplaced(r2.ctrl.Release)
+	return r2
+}
+
+func TestUnreachableAsteriskAtStart(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	attached := make(chan struct{})
+	conn, err := ariconn.Start(ctx, ariconn.Options{URL: "http://" + addr + "/ari", Username: "ivr", Password: "ivr", App: "ivr",
+		MinBackoff: 20 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, DialTimeout: 200 * time.Millisecond},
+		func(ari.Client) { close(attached) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	wctx, wcancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	err = conn.Wait(wctx)
+	wcancel()
+	if err == nil || !strings.Contains(err.Error(), "not reachable") {
+		t.Fatalf("Wait = %v, want a clear error", err)
+	}
+	if conn.Ready() || !strings.HasPrefix(conn.Status(), "ARI down") {
+		t.Errorf("status %q", conn.Status())
+	}
+	// Asterisk comes up on that address: the background retry connects.
+	sim := arisim.New(arisim.Options{})
+	if err := sim.Start(addr); err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	wctx, wcancel = context.WithTimeout(ctx, 10*time.Second)
+	defer wcancel()
+	if err := conn.Wait(wctx); err != nil {
+		t.Fatal(err)
+	}
+	<-attached
+}
+
+// A stuck Asterisk never hangs a call: every request has a deadline.
+func TestStuckAsteriskTimesOut(t *testing.T) {
+	sim := arisim.New(arisim.Options{})
+	if err := sim.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var client ari.Client
+	got := make(chan struct{})
+	conn, err := ariconn.Start(ctx, ariconn.Options{URL: sim.URL(), Username: "ivr", Password: "ivr", App: "ivr", RequestTimeout: 200 * time.Millisecond},
+		func(c ari.Client) { client = c; close(got) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	<-got
+	sim.SetStuck(true)
+	defer sim.SetStuck(false)
+	start := time.Now()
+	_, err = client.Asterisk().Info(nil)
+	if err == nil {
+		t.Fatal("a stuck request succeeded")
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("request took %v", d)
+	}
+}
+
+// Many requests go through a handful of reused connections.
+func TestConnectionsAreReused(t *testing.T) {
+	r := newRig(t, monday10)
+	for i := 0; i < 10; i++ {
+		c := r.call("3331234567")
+		r.waitPrompt(c.ID(), "node:root")
+		c.Press("3")
+		r.waitPrompt(c.ID(), "node:3")
+		c.Hangup()
+		r.outcome(c.ID())
+	}
+	st := r.sim.Stats()
+	// The event sockets (gate and library) count too.
+	if st.RequestsTotal < 40 || st.TCPConnections > 5 {
+		t.Errorf("%d requests over %d TCP connections", st.RequestsTotal, st.TCPConnections)
+	}
+}
+
+var _ = tickets.ErrNotFound

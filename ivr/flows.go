@@ -1,0 +1,443 @@
+package ivr
+
+import (
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/CyCoreSystems/ari/v5"
+
+	"github.com/helpdesk-ivr/ivr/hours"
+	"github.com/helpdesk-ivr/ivr/menu"
+	"github.com/helpdesk-ivr/ivr/tickets"
+)
+
+func (s *session) system(name string) menu.Prompt {
+	lang := s.cfg.IVR.Language
+	if s.nav != nil {
+		lang = s.nav.Language()
+	}
+	return menu.Prompt{Name: "system:" + name, Sound: menu.SystemSoundName(name), Text: s.cfg.SystemText(name, lang)}
+}
+
+// closed tells the caller the service (or a group) is closed, when it
+// reopens, and offers to leave a recorded request.
+func (s *session) closed(sched *hours.Schedule, st hours.Status, group, intro string) error {
+	s.phase = phaseClosed
+	if intro == "" {
+		intro = "closed"
+		if st.Reason == hours.ReasonHoliday {
+			intro = "closed_holiday"
+		}
+	}
+	prompts := []menu.Prompt{s.system(intro)}
+	var extra []string
+	next, ok := sched.NextOpening(s.now())
+	if ok {
+		next = next.In(s.cfg.Location())
+		prompts = append(prompts, s.system("reopens"))
+		extra = append(extra, dateMedia(next)...)
+		extra = append(extra, "sound:"+menu.SystemSoundName("at_hour"))
+		extra = append(extra, timeMedia(next)...)
+	}
+	if err := s.play(prompts, true, extra...); err != nil {
+		return err
+	}
+	offer := menu.Collect{MaxDigits: 1, FirstDigitTimeout: s.cfg.IVR.FirstDigitTimeout}
+	for try := 0; try < s.cfg.IVR.MaxRetries; try++ {
+		key, timedOut, err := s.ask([]menu.Prompt{s.system("record_offer")}, offer, true)
+		if err != nil {
+			return err
+		}
+		if !timedOut {
+			s.emit(Event{Kind: EvKeys, Node: "closed", Keys: key})
+		}
+		if key == "1" {
+			return s.message(group, true, nil)
+		}
+		if timedOut {
+			break
+		}
+	}
+	s.outcome = tickets.OutcomeClosedNoMessage
+	s.closeTicket = true
+	return s.sayAndHangup([]menu.Prompt{s.system("goodbye")})
+}
+
+// route hands the call to a group: its own hours first, then its
+// operators' phones ring while the caller hears music; the first to
+// answer is bridged with the caller.
+func (s *session) route(act menu.Action) error {
+	s.group = act.Group
+	s.updateTicketFromMenu(act.Priority)
+	s.emit(Event{Kind: EvRoute, Group: act.Group, Reason: act.Reason, Node: act.Node})
+	if act.Reason == menu.ReasonPINLocked || act.Reason == menu.ReasonInvalidInput {
+		s.record(tickets.CallEvent{Kind: tickets.EventTransferred, Group: act.Group, Detail: act.Reason})
+	}
+	sched := s.cfg.GroupSchedule(act.Group)
+	if st := sched.StatusAt(s.now()); !st.Open {
+		return s.closed(sched, st, act.Group, "group_closed")
+	}
+	// The caller is in the group's queue from here, hearing the ticket
+	// number: a hangup now is an abandoned call of that group.
+	s.phase = phaseQueue
+	queued := s.now()
+	if s.call.ID != 0 {
+		ctx, cancel := s.storeCtx()
+		if err := s.c.opts.Store.UpdateCall(ctx, s.call.ID, tickets.CallUpdate{QueuedAt: &queued, Group: &act.Group}); err != nil {
+			s.c.metrics.storeErrors.Inc()
+		}
+		cancel()
+	}
+	s.record(tickets.CallEvent{Kind: tickets.EventQueued, Group: act.Group})
+	switch act.Reason {
+	case menu.ReasonPINLocked:
+		s.outcome = tickets.OutcomePINLocked
+	case menu.ReasonInvalidInput:
+		s.outcome = tickets.OutcomeInvalidInput
+	}
+	if err := s.play(act.Prompts, false, "digits:"+string(s.ticket.Number)); err != nil {
+		return err
+	}
+	return s.ringGroup(act.Group)
+}
+
+// ringGroup rings every endpoint of the group at once. The operator queue
+// (package queues) replaces this with a real queue.
+func (s *session) ringGroup(groupID string) error {
+	g := s.cfg.Group(groupID)
+	reason := s.outcome
+	bridgeID := s.c.nextID("br")
+	bkey := ari.NewKey(ari.BridgeKey, bridgeID)
+	s.c.register(s, ari.BridgeKey, bridgeID)
+	if _, err := s.c.client.Bridge().Create(bkey, "mixing", bridgeID); err != nil {
+		s.log.Error("bridge_create_failed", "error", err.Error())
+		return s.noOperator(groupID)
+	}
+	defer func() {
+		if err := s.c.client.Bridge().Delete(bkey); err != nil && !isNotFound(err) {
+			s.log.Warn("bridge_delete_failed", "error", err.Error())
+		}
+	}()
+	if err := s.c.client.Bridge().AddChannel(bkey, s.channelID); err != nil {
+		if isNotFound(err) || s.hungUp {
+			return s.goneNow()
+		}
+		s.log.Error("bridge_add_failed", "error", err.Error())
+		return s.noOperator(groupID)
+	}
+	if err := s.c.client.Bridge().MOH(bkey, "default"); err != nil {
+		s.log.Warn("moh_failed", "error", err.Error())
+	}
+	legs := map[string]string{} // operator channel id → endpoint
+	ring := int(s.c.opts.RingTimeout / time.Second)
+	for _, ep := range g.Endpoints {
+		id := s.c.nextID("op")
+		s.c.register(s, ari.ChannelKey, id)
+		_, err := s.c.client.Channel().Originate(nil, ari.OriginateRequest{
+			Endpoint: ep, App: s.c.opts.App, AppArgs: "operator," + s.channelID, ChannelID: id,
+			CallerID: cmpStr(s.caller, "anonymous"), Timeout: ring,
+			Variables: map[string]string{"IVR_TICKET": string(s.ticket.Number), "IVR_CALLER": s.caller, "IVR_GROUP": groupID},
+		})
+		if err != nil {
+			s.log.Warn("originate_failed", "endpoint", ep, "error", err.Error())
+			s.record(tickets.CallEvent{Kind: eventNoAnswer, Group: groupID, Operator: ep, Detail: "unreachable"})
+			continue
+		}
+		legs[id] = ep
+		s.record(tickets.CallEvent{Kind: tickets.EventOffered, Group: groupID, Operator: ep})
+		s.emit(Event{Kind: EvRinging, Group: groupID, Text: ep})
+	}
+	hangupLegs := func(except string) {
+		for id := range legs {
+			if id != except {
+				if err := s.c.client.Channel().Hangup(ari.NewKey(ari.ChannelKey, id), "normal"); err != nil && !isNotFound(err) {
+					s.log.Warn("operator_hangup_failed", "error", err.Error())
+				}
+			}
+		}
+	}
+	deadline := s.now().Add(s.c.opts.RingTimeout + 5*time.Second)
+	answered := ""
+	for answered == "" {
+		if len(legs) == 0 {
+			return s.noOperator(groupID)
+		}
+		left := deadline.Sub(s.now())
+		if left <= 0 {
+			hangupLegs("")
+			for _, ep := range legs {
+				s.record(tickets.CallEvent{Kind: eventNoAnswer, Group: groupID, Operator: ep, Detail: "ring timeout"})
+			}
+			return s.noOperator(groupID)
+		}
+		w, err := s.next(left)
+		if err != nil {
+			hangupLegs("") // withdraw every offer at once
+			return err
+		}
+		switch ev := w.ev.(type) {
+		case *ari.StasisStart:
+			if _, ok := legs[ev.Channel.ID]; ok {
+				answered = ev.Channel.ID
+			}
+		case *ari.StasisEnd, *ari.ChannelDestroyed, *ari.ChannelHangupRequest:
+			id := eventChannel(ev)
+			if ep, ok := legs[id]; ok {
+				delete(legs, id)
+				s.emit(Event{Kind: EvNoAnswer, Group: groupID, Text: ep})
+				s.record(tickets.CallEvent{Kind: eventNoAnswer, Group: groupID, Operator: ep})
+			}
+		}
+	}
+	operator := legs[answered]
+	hangupLegs(answered)
+	if err := s.c.client.Bridge().AddChannel(bkey, answered); err != nil {
+		s.log.Error("bridge_operator_failed", "error", err.Error())
+	}
+	if err := s.c.client.Bridge().StopMOH(bkey); err != nil && !isNotFound(err) {
+		s.log.Warn("stop_moh_failed", "error", err.Error())
+	}
+	now := s.now()
+	s.phase = phaseTalking
+	s.outcome = tickets.OutcomeAnswered
+	s.record(tickets.CallEvent{Kind: tickets.EventAnswered, Group: groupID, Operator: operator})
+	s.emit(Event{Kind: EvAnswered, Group: groupID, Text: operator})
+	if s.call.ID != 0 {
+		ctx, cancel := s.storeCtx()
+		if err := s.c.opts.Store.UpdateCall(ctx, s.call.ID, tickets.CallUpdate{OperatorAnsweredAt: &now, Operator: &operator}); err != nil {
+			s.c.metrics.storeErrors.Inc()
+		}
+		cancel()
+	}
+	inProgress := tickets.StatusInProgress
+	s.updateTicket(tickets.TicketUpdate{Assignee: &operator, Status: &inProgress})
+	s.flush()
+	_ = reason
+	// Talking: whoever hangs up first ends the call for both.
+	for {
+		w, err := s.next(time.Hour)
+		if err != nil {
+			if herr := s.c.client.Channel().Hangup(ari.NewKey(ari.ChannelKey, answered), "normal"); herr != nil && !isNotFound(herr) {
+				s.log.Warn("operator_hangup_failed", "error", herr.Error())
+			}
+			return err
+		}
+		if eventChannel(w.ev) == answered {
+			switch w.ev.(type) {
+			case *ari.StasisEnd, *ari.ChannelDestroyed, *ari.ChannelHangupRequest:
+				s.hangupBy = tickets.HangupOperator
+				return nil
+			}
+		}
+	}
+}
+
+// eventNoAnswer marks an operator who did not take an offered call.
+const eventNoAnswer tickets.EventKind = "no_answer"
+
+func eventChannel(e ari.Event) string {
+	switch ev := e.(type) {
+	case *ari.StasisEnd:
+		return ev.Channel.ID
+	case *ari.StasisStart:
+		return ev.Channel.ID
+	case *ari.ChannelDestroyed:
+		return ev.Channel.ID
+	case *ari.ChannelHangupRequest:
+		return ev.Channel.ID
+	}
+	return ""
+}
+
+// noOperator is what a caller gets when nobody answers: a recorded request
+// for the group, so the call is not lost.
+func (s *session) noOperator(groupID string) error {
+	if err := s.play([]menu.Prompt{s.system("no_operator")}, false); err != nil {
+		return err
+	}
+	return s.message(groupID, false, nil)
+}
+
+// message records a request after the beep and attaches it to the ticket.
+func (s *session) message(groupID string, afterHours bool, intro []menu.Prompt) error {
+	prev := s.phase
+	s.phase = phaseMessage
+	if len(intro) == 0 {
+		intro = []menu.Prompt{s.system("record_intro")}
+	}
+	if err := s.play(intro, false); err != nil {
+		return err
+	}
+	name := "helpdesk-" + cmpStr(string(s.ticket.Number), s.channelID) + "-" + strconv.FormatUint(s.c.seq.Add(1), 10)
+	s.c.register(s, ari.LiveRecordingKey, name)
+	msg := s.cfg.IVR.Message
+	started := s.now()
+	s.emit(Event{Kind: EvRecording, Group: groupID})
+	_, err := s.c.client.Channel().Record(s.key, name, &ari.RecordingOptions{
+		Format: "wav", MaxDuration: msg.MaxDuration, MaxSilence: msg.MaxSilence,
+		Beep: true, Terminate: "#", Exists: "overwrite",
+	})
+	if err != nil {
+		if isNotFound(err) {
+			return s.goneNow()
+		}
+		s.log.Error("record_failed", "error", err.Error())
+		s.outcome = tickets.OutcomeFailed
+		return s.sayAndHangup([]menu.Prompt{s.system("goodbye")})
+	}
+	var duration, talking time.Duration
+	recorded := false
+	var waitErr error
+	for !recorded {
+		w, err := s.next(msg.MaxDuration + resyncEvery)
+		if err != nil {
+			// The caller hung up while recording: Asterisk keeps what was said.
+			duration = s.now().Sub(started).Truncate(time.Second)
+			talking = duration
+			waitErr = err
+			break
+		}
+		if w.timeout {
+			if _, err := s.c.client.LiveRecording().Data(ari.NewKey(ari.LiveRecordingKey, name)); isNotFound(err) {
+				duration = s.now().Sub(started).Truncate(time.Second)
+				talking = duration
+				recorded = true
+			}
+			continue
+		}
+		switch ev := w.ev.(type) {
+		case *ari.RecordingFinished:
+			if ev.Recording.Name == name {
+				duration, talking = time.Duration(ev.Recording.Duration), time.Duration(ev.Recording.Talking)
+				if talking == 0 && ev.Recording.Silence == 0 {
+					talking = duration // no silence detection: count all as speech
+				}
+				recorded = true
+			}
+		case *ari.RecordingFailed:
+			if ev.Recording.Name == name {
+				s.log.Error("recording_failed", "cause", ev.Recording.Cause)
+				s.outcome = tickets.OutcomeFailed
+				return s.sayAndHangup([]menu.Prompt{s.system("goodbye")})
+			}
+		}
+	}
+	if talking <= 0 {
+		s.phase = prev
+		if waitErr != nil {
+			return waitErr
+		}
+		return s.sayAndHangup([]menu.Prompt{s.system("record_empty"), s.system("goodbye")})
+	}
+	s.saveMessage(groupID, afterHours, name, duration)
+	if waitErr != nil {
+		return waitErr
+	}
+	sched := s.cfg.ServiceSchedule()
+	if groupID != "" {
+		sched = s.cfg.GroupSchedule(groupID)
+	}
+	day := sched.NextWorkingDay(s.now())
+	when := day.In(s.cfg.Location(), 12*3600)
+	extra := append([]string{"digits:" + string(s.ticket.Number), "sound:" + menu.SystemSoundName("next_working_day")}, dateMedia(when)...)
+	extra = append(extra, "sound:"+menu.SystemSoundName("goodbye"))
+	return s.sayAndHangup([]menu.Prompt{s.system("record_saved")}, extra...)
+}
+
+// saveMessage attaches the recording and makes the ticket a request due
+// at the group's next opening.
+func (s *session) saveMessage(groupID string, afterHours bool, name string, duration time.Duration) {
+	if afterHours {
+		s.outcome = tickets.OutcomeAfterHoursMessage
+	} else if s.outcome == "" || s.outcome == tickets.OutcomeAnswered {
+		s.outcome = tickets.OutcomeAfterHoursMessage
+	}
+	s.record(tickets.CallEvent{Kind: tickets.EventMessageLeft, Group: groupID, Detail: duration.String()})
+	s.emit(Event{Kind: EvMessage, Group: groupID, Seconds: duration.Seconds(), Ticket: string(s.ticket.Number)})
+	if s.ticket.ID == 0 {
+		return
+	}
+	ctx, cancel := s.storeCtx()
+	_, err := s.c.opts.Store.AddAttachment(ctx, s.ticket.ID, tickets.Attachment{
+		Name: name + ".wav", URI: "ari:recording:" + name, ContentType: "audio/wav",
+		Duration: duration, Size: int64(duration/time.Second) * 16000, // 8 kHz, 16 bit
+	}, tickets.Actor{Kind: tickets.ActorSystem, ID: "ivr"})
+	cancel()
+	if err != nil {
+		s.c.metrics.storeErrors.Inc()
+		s.log.Error("attach_recording_failed", "error", err.Error())
+	}
+	sched := s.cfg.ServiceSchedule()
+	if groupID != "" {
+		sched = s.cfg.GroupSchedule(groupID)
+		s.group = groupID
+	}
+	upd := tickets.TicketUpdate{}
+	if due, ok := sched.NextOpening(s.now()); ok {
+		if sched.IsOpen(s.now()) {
+			due = s.now()
+		}
+		upd.DueAt = &due
+	}
+	if afterHours {
+		src := tickets.SourceAfterHours
+		upd.Source = &src
+		subject := "Richiesta registrata fuori orario da " + cmpStr(s.caller, "numero riservato")
+		upd.Subject = &subject
+	}
+	if groupID != "" {
+		upd.Group = &groupID
+	}
+	s.updateTicket(upd)
+}
+
+// status tells the caller the status of a ticket they key in. A caller
+// hears only tickets of their own number, or of their Administration when
+// a PIN or the caller id identified it.
+func (s *session) status(act menu.Action) error {
+	s.phase = phaseStatus
+	s.updateTicketFromMenu("")
+	prompts := act.Prompts
+	for try := 0; try < s.cfg.IVR.MaxRetries; try++ {
+		digits, timedOut, err := s.ask(prompts, act.Collect, true)
+		if err != nil {
+			return err
+		}
+		if timedOut || digits == "" {
+			prompts = []menu.Prompt{s.system("no_input"), s.system("status_ask")}
+			continue
+		}
+		s.emit(Event{Kind: EvKeys, Node: act.Node, Keys: digits})
+		n, err := tickets.ParseNumber(digits)
+		if err != nil {
+			prompts = []menu.Prompt{s.system("status_bad"), s.system("status_ask")}
+			continue
+		}
+		viewer := tickets.Viewer{Kind: tickets.ViewerCallerOwn, Caller: s.caller}
+		if s.org != "" {
+			viewer = tickets.Viewer{Kind: tickets.ViewerCallerOrg, Organization: s.org, Caller: s.caller}
+		}
+		ctx, cancel := s.storeCtx()
+		t, err := s.c.opts.Store.FindTicketByNumber(ctx, n, viewer)
+		cancel()
+		if err != nil {
+			if !errors.Is(err, tickets.ErrNotFound) {
+				s.log.Error("status_lookup_failed", "error", err.Error())
+			}
+			s.outcome = tickets.OutcomeStatusTold
+			s.closeTicket = true
+			s.record(tickets.CallEvent{Kind: tickets.EventStatusTold, Detail: string(n) + ": unknown"})
+			s.emit(Event{Kind: EvStatus, Ticket: string(n), Result: "unknown"})
+			return s.sayAndHangup([]menu.Prompt{s.system("status_unknown"), s.system("goodbye")})
+		}
+		s.outcome = tickets.OutcomeStatusTold
+		s.closeTicket = true
+		s.record(tickets.CallEvent{Kind: tickets.EventStatusTold, Detail: string(n) + ": " + string(t.Status)})
+		s.emit(Event{Kind: EvStatus, Ticket: string(n), Result: string(t.Status)})
+		return s.sayAndHangup([]menu.Prompt{s.system("status_is"), s.system("status_" + string(t.Status)), s.system("goodbye")})
+	}
+	s.outcome = tickets.OutcomeInvalidInput
+	s.closeTicket = true
+	return s.sayAndHangup([]menu.Prompt{s.system("too_many_errors"), s.system("goodbye")})
+}

@@ -1,0 +1,204 @@
+package ivr
+
+import (
+	"strings"
+	"time"
+
+	"github.com/CyCoreSystems/ari/v5"
+
+	"github.com/helpdesk-ivr/ivr/menu"
+	"github.com/helpdesk-ivr/ivr/tickets"
+)
+
+// wake is what a session woke up for.
+type wake struct {
+	ev      ari.Event
+	timeout bool
+	resync  bool
+}
+
+// next waits up to d (clock time) for the next event of this call. Key
+// presses are kept in s.digits whatever the session is doing, so keys
+// pressed during or between prompts are never lost. The caller's hangup
+// returns errHangup.
+func (s *session) next(d time.Duration) (wake, error) {
+	if s.released {
+		return wake{}, errReleased
+	}
+	if s.hungUp {
+		return wake{}, errHangup
+	}
+	timer := s.c.clock.NewTimer(d)
+	defer timer.Stop()
+	for {
+		if it, ok := s.inbox.pop(); ok {
+			if it.release {
+				s.released = true
+				return wake{}, errReleased
+			}
+			if it.resync {
+				if !s.channelAlive() {
+					return wake{}, s.goneNow()
+				}
+				return wake{resync: true}, nil
+			}
+			switch ev := it.ev.(type) {
+			case *ari.ChannelDtmfReceived:
+				if ev.Channel.ID == s.channelID && ev.Digit != "" {
+					s.digits = append(s.digits, ev.Digit[0])
+					s.keyAt = time.Now()
+				}
+			case *ari.StasisEnd:
+				if ev.Channel.ID == s.channelID {
+					return wake{}, s.goneNow()
+				}
+			case *ari.ChannelHangupRequest:
+				if ev.Channel.ID == s.channelID {
+					return wake{}, s.goneNow()
+				}
+			case *ari.ChannelDestroyed:
+				if ev.Channel.ID == s.channelID {
+					return wake{}, s.goneNow()
+				}
+			}
+			return wake{ev: it.ev}, nil
+		}
+		select {
+		case <-s.inbox.signal:
+		case <-timer.C:
+			return wake{timeout: true}, nil
+		}
+	}
+}
+
+func (s *session) goneNow() error {
+	if !s.hungUp {
+		s.hungUp = true
+		s.hangupBy = cmpStr(s.hangupBy, tickets.HangupCaller)
+	}
+	return errHangup
+}
+
+// channelAlive asks Asterisk whether the caller is still there.
+func (s *session) channelAlive() bool {
+	_, err := s.c.client.Channel().Data(s.key)
+	return err == nil || !isNotFound(err)
+}
+
+// play plays prompts (and extra media such as "digits:123") and returns
+// when they end. With bargeIn a key stops them at once, and keys already
+// typed ahead skip them.
+func (s *session) play(prompts []menu.Prompt, bargeIn bool, extra ...string) error {
+	if bargeIn && len(s.digits) > 0 {
+		return nil
+	}
+	media := make([]string, 0, len(prompts)+len(extra))
+	names := make([]string, 0, len(prompts))
+	texts := make([]string, 0, len(prompts))
+	for _, p := range prompts {
+		media = append(media, "sound:"+p.Sound)
+		names = append(names, p.Name)
+		texts = append(texts, p.Text)
+	}
+	media = append(media, extra...)
+	if len(media) == 0 {
+		return nil
+	}
+	id := s.c.nextID("pb")
+	s.c.register(s, ari.PlaybackKey, id)
+	s.emit(Event{Kind: EvPrompt, Prompt: append(names, extra...), Text: strings.Join(texts, " ")})
+	_, err := s.c.client.Channel().Play(s.key, id, strings.Join(media, ","))
+	if !s.keyAt.IsZero() {
+		s.c.metrics.keyToPlay.Observe(time.Since(s.keyAt).Seconds())
+		s.keyAt = time.Time{}
+	}
+	if err != nil {
+		if isNotFound(err) {
+			return s.goneNow()
+		}
+		// The caller hears nothing of this prompt but the call goes on.
+		s.log.Error("play_failed", "error", err.Error())
+		return nil
+	}
+	s.flush() // overlaps the store write with the prompt
+	for {
+		w, err := s.next(resyncEvery)
+		if err != nil {
+			return err
+		}
+		switch {
+		case w.timeout || w.resync:
+			if _, err := s.c.client.Playback().Data(ari.NewKey(ari.PlaybackKey, id)); isNotFound(err) {
+				return nil // it ended while its events were lost
+			}
+			continue
+		case bargeIn && len(s.digits) > 0:
+			s.stopPlayback(id)
+			return nil
+		}
+		if f, ok := w.ev.(*ari.PlaybackFinished); ok && f.Playback.ID == id {
+			if f.Playback.State == "failed" {
+				s.c.metrics.promptFailed.Inc()
+				s.log.Error("prompt_failed", "media", f.Playback.MediaURI)
+			}
+			return nil
+		}
+	}
+}
+
+func (s *session) stopPlayback(id string) {
+	if err := s.c.client.Playback().Stop(ari.NewKey(ari.PlaybackKey, id)); err != nil && !isNotFound(err) {
+		s.log.Warn("stop_playback_failed", "error", err.Error())
+	}
+}
+
+// ask plays prompts with barge-in and collects keys as c says. It returns
+// the keys (without the terminator), or timedOut when none came in time.
+func (s *session) ask(prompts []menu.Prompt, c menu.Collect, bargeIn bool, extra ...string) (string, bool, error) {
+	if err := s.play(prompts, bargeIn, extra...); err != nil {
+		return "", false, err
+	}
+	return s.collect(c)
+}
+
+func (s *session) collect(c menu.Collect) (string, bool, error) {
+	var got []byte
+	wait := c.FirstDigitTimeout
+	if c.MaxDigits < 1 {
+		c.MaxDigits = 1
+	}
+	for {
+		for len(s.digits) > 0 {
+			d := s.digits[0]
+			s.digits = s.digits[1:]
+			if c.Terminator != "" && d == c.Terminator[0] {
+				return string(got), false, nil
+			}
+			got = append(got, d)
+			if len(got) >= c.MaxDigits {
+				return string(got), false, nil
+			}
+			wait = c.InterDigitTimeout
+		}
+		w, err := s.next(wait)
+		if err != nil {
+			return "", false, err
+		}
+		if w.timeout {
+			if len(got) == 0 {
+				return "", true, nil
+			}
+			return string(got), false, nil
+		}
+	}
+}
+
+// sayAndHangup plays prompts to the end, then the call ends.
+func (s *session) sayAndHangup(prompts []menu.Prompt, extra ...string) error {
+	s.phase = cmpStr(s.phase, phaseEnding)
+	if err := s.play(prompts, false, extra...); err != nil {
+		return err
+	}
+	s.hangupBy = tickets.HangupSystem
+	return nil
+}

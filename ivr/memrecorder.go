@@ -1,0 +1,221 @@
+package ivr
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/helpdesk-ivr/ivr/tickets"
+)
+
+// MemoryRecorder keeps call records and tickets in memory. `ivrctl
+// simulate` and load tests use it when no database is given; it follows
+// the store's rules (numbers, transitions, versions, visibility by caller)
+// closely enough for a transcript, not for production.
+type MemoryRecorder struct {
+	mu       sync.Mutex
+	loc      *time.Location
+	calls    []tickets.Call
+	events   map[int64][]tickets.CallEvent
+	tickets  []tickets.Ticket
+	attached map[int64][]tickets.Attachment
+	counters map[string]int64
+}
+
+// NewMemoryRecorder returns an empty recorder numbering tickets by the
+// date in loc.
+func NewMemoryRecorder(loc *time.Location) *MemoryRecorder {
+	if loc == nil {
+		loc = time.UTC
+	}
+	return &MemoryRecorder{loc: loc, events: map[int64][]tickets.CallEvent{},
+		attached: map[int64][]tickets.Attachment{}, counters: map[string]int64{}}
+}
+
+var _ tickets.CallRecorder = (*MemoryRecorder)(nil)
+
+// OpenCall implements tickets.CallRecorder.
+func (m *MemoryRecorder) OpenCall(_ context.Context, nc tickets.NewCall) (tickets.Call, tickets.Ticket, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	day := nc.StartedAt.In(m.loc)
+	key := day.Format("20060102")
+	m.counters[key]++
+	t := tickets.Ticket{
+		ID: int64(len(m.tickets) + 1), Number: tickets.NewNumber(day, m.counters[key]),
+		Source: cmpStr(nc.Source, tickets.SourcePhone), Caller: nc.Caller, Organization: nc.Organization,
+		CallerRole: cmpStr(nc.CallerRole, tickets.CallerUnknown), Group: nc.Group, Category: nc.Category,
+		Subject: nc.Subject, Priority: cmpStr(nc.Priority, tickets.PriorityMedium), Status: tickets.StatusNew,
+		CreatedAt: nc.StartedAt, UpdatedAt: nc.StartedAt, Version: 1,
+	}
+	c := tickets.Call{ID: int64(len(m.calls) + 1), ChannelID: nc.ChannelID, AsteriskNode: nc.AsteriskNode,
+		Caller: nc.Caller, Called: nc.Called, StartedAt: nc.StartedAt, TicketID: t.ID}
+	m.tickets = append(m.tickets, t)
+	m.calls = append(m.calls, c)
+	return c, t, nil
+}
+
+// AppendCallEvents implements tickets.CallRecorder.
+func (m *MemoryRecorder) AppendCallEvents(_ context.Context, callID int64, events ...tickets.CallEvent) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if callID < 1 || int(callID) > len(m.calls) {
+		return tickets.ErrNotFound
+	}
+	m.events[callID] = append(m.events[callID], events...)
+	return nil
+}
+
+// UpdateCall implements tickets.CallRecorder.
+func (m *MemoryRecorder) UpdateCall(_ context.Context, callID int64, u tickets.CallUpdate) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if callID < 1 || int(callID) > len(m.calls) {
+		return tickets.ErrNotFound
+	}
+	c := &m.calls[callID-1]
+	set := func(dst *time.Time, src *time.Time) {
+		if src != nil {
+			*dst = *src
+		}
+	}
+	set(&c.AnsweredAt, u.AnsweredAt)
+	set(&c.QueuedAt, u.QueuedAt)
+	set(&c.OperatorAnsweredAt, u.OperatorAnsweredAt)
+	if u.Group != nil {
+		c.Group = *u.Group
+	}
+	if u.Operator != nil {
+		c.Operator = *u.Operator
+	}
+	return nil
+}
+
+// FinishCall implements tickets.CallRecorder.
+func (m *MemoryRecorder) FinishCall(_ context.Context, callID int64, end tickets.CallEnd) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if callID < 1 || int(callID) > len(m.calls) {
+		return tickets.ErrNotFound
+	}
+	c := &m.calls[callID-1]
+	if c.EndedAt.IsZero() {
+		c.EndedAt, c.Outcome, c.HangupBy = end.EndedAt, end.Outcome, end.HangupBy
+	}
+	return nil
+}
+
+// FindCallByChannel implements tickets.CallRecorder.
+func (m *MemoryRecorder) FindCallByChannel(_ context.Context, channelID string) (tickets.Call, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i := len(m.calls) - 1; i >= 0; i-- {
+		if m.calls[i].ChannelID == channelID {
+			return m.calls[i], nil
+		}
+	}
+	return tickets.Call{}, tickets.ErrNotFound
+}
+
+// FindTicketByNumber implements tickets.CallRecorder.
+func (m *MemoryRecorder) FindTicketByNumber(_ context.Context, n tickets.Number, v tickets.Viewer) (tickets.Ticket, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, t := range m.tickets {
+		if t.Number != n {
+			continue
+		}
+		switch v.Kind {
+		case tickets.ViewerSystem, tickets.ViewerStaffAll:
+		case tickets.ViewerStaffGroups:
+			if !slices.Contains(v.Groups, t.Group) {
+				continue
+			}
+		case tickets.ViewerCallerOrg:
+			if t.Organization != v.Organization && t.Caller != v.Caller {
+				continue
+			}
+		default:
+			if v.Caller == "" || t.Caller != v.Caller {
+				continue
+			}
+		}
+		return t, nil
+	}
+	return tickets.Ticket{}, tickets.ErrNotFound
+}
+
+// UpdateTicket implements tickets.CallRecorder.
+func (m *MemoryRecorder) UpdateTicket(_ context.Context, id int64, u tickets.TicketUpdate, _ tickets.Actor) (tickets.Ticket, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if id < 1 || int(id) > len(m.tickets) {
+		return tickets.Ticket{}, tickets.ErrNotFound
+	}
+	t := &m.tickets[id-1]
+	if u.Version != t.Version {
+		return tickets.Ticket{}, tickets.ErrConflict
+	}
+	if u.Status != nil && *u.Status != t.Status {
+		if !tickets.CanTransition(t.Status, *u.Status) {
+			return tickets.Ticket{}, tickets.ErrInvalidTransition
+		}
+		t.Status = *u.Status
+	}
+	assign(&t.Priority, u.Priority)
+	assign(&t.Source, u.Source)
+	assign(&t.Group, u.Group)
+	assign(&t.Assignee, u.Assignee)
+	assign(&t.Category, u.Category)
+	assign(&t.Subject, u.Subject)
+	assign(&t.Description, u.Description)
+	assign(&t.Organization, u.Organization)
+	assign(&t.CallerRole, u.CallerRole)
+	assign(&t.MenuPath, u.MenuPath)
+	assign(&t.DueAt, u.DueAt)
+	t.Version++
+	return *t, nil
+}
+
+func assign[T any](dst *T, src *T) {
+	if src != nil {
+		*dst = *src
+	}
+}
+
+// AddAttachment implements tickets.CallRecorder.
+func (m *MemoryRecorder) AddAttachment(_ context.Context, ticketID int64, a tickets.Attachment, _ tickets.Actor) (tickets.Attachment, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if ticketID < 1 || int(ticketID) > len(m.tickets) {
+		return tickets.Attachment{}, tickets.ErrNotFound
+	}
+	a.TicketID = ticketID
+	a.ID = int64(len(m.attached[ticketID]) + 1)
+	m.attached[ticketID] = append(m.attached[ticketID], a)
+	return a, nil
+}
+
+// Call returns a copy of a call record with its timeline, for tests and
+// the simulate command.
+func (m *MemoryRecorder) Call(channelID string) (tickets.Call, []tickets.CallEvent, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i := len(m.calls) - 1; i >= 0; i-- {
+		if m.calls[i].ChannelID == channelID {
+			return m.calls[i], slices.Clone(m.events[m.calls[i].ID]), true
+		}
+	}
+	return tickets.Call{}, nil, false
+}
+
+// Ticket returns a copy of a ticket and its attachments.
+func (m *MemoryRecorder) Ticket(id int64) (tickets.Ticket, []tickets.Attachment, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if id < 1 || int(id) > len(m.tickets) {
+		return tickets.Ticket{}, nil, false
+	}
+	return m.tickets[id-1], slices.Clone(m.attached[id]), true
+}

@@ -1,0 +1,55 @@
+package ivr
+
+import "github.com/prometheus/client_golang/prometheus"
+
+type metrics struct {
+	calls        *prometheus.CounterVec
+	active       prometheus.Gauge
+	selections   *prometheus.CounterVec
+	pinFailures  prometheus.Counter
+	pinLockouts  prometheus.Counter
+	promptFailed prometheus.Counter
+	resumed      prometheus.Counter
+	storeErrors  prometheus.Counter
+	keyToPlay    prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ivr_calls_total", Help: "Calls ended, by outcome.",
+		}, []string{"outcome"}),
+		active: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ivr_active_calls", Help: "Calls in progress.",
+		}),
+		selections: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ivr_menu_selections_total", Help: "Menu choices, by the node chosen.",
+		}, []string{"node"}),
+		pinFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ivr_pin_failures_total", Help: "PIN entries refused.",
+		}),
+		pinLockouts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ivr_pin_lockouts_total", Help: "Callers locked out of PIN entry.",
+		}),
+		promptFailed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ivr_prompt_failures_total", Help: "Prompts Asterisk could not play (missing sound files).",
+		}),
+		resumed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ivr_calls_resumed_total", Help: "Calls found without a session after a reconnection and resumed.",
+		}),
+		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ivr_store_errors_total", Help: "Failed writes of call records and tickets.",
+		}),
+		keyToPlay: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "ivr_key_to_prompt_seconds",
+			Help:    "Controller time from a key press to the request playing the next prompt.",
+			Buckets: []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25},
+		}),
+	}
+	for _, c := range []prometheus.Collector{m.calls, m.active, m.selections, m.pinFailures, m.pinLockouts, m.promptFailed, m.resumed, m.storeErrors, m.keyToPlay} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}

@@ -1,0 +1,275 @@
+package ivr_test
+
+import (
+	"context"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/CyCoreSystems/ari/v5"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/helpdesk-ivr/ivr/internal/clock"
+	"github.com/helpdesk-ivr/ivr/ivr"
+	"github.com/helpdesk-ivr/ivr/ivr/ariconn"
+	"github.com/helpdesk-ivr/ivr/ivr/arisim"
+	"github.com/helpdesk-ivr/ivr/menu"
+	"github.com/helpdesk-ivr/ivr/tickets"
+)
+
+// speed is how much faster than real time the simulated calls run.
+const speed = 40
+
+var demoSecret = []byte("demo-pin-secret-not-for-production")
+
+func loadConfig(t testing.TB) *menu.Config {
+	t.Helper()
+	data, err := os.ReadFile("../configs/helpdesk.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := menu.Parse("helpdesk.yaml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// rig is one help desk: a simulated Asterisk, the real ari/v5 client over
+// a loopback WebSocket, and the controller, on a clock running fast.
+type rig struct {
+	t     *testing.T
+	cfg   *menu.Config
+	clk   *clock.Scaled
+	sim   *arisim.Server
+	ctrl  *ivr.Controller
+	conn  *ariconn.Conn
+	store tickets.CallRecorder
+	mem   *ivr.MemoryRecorder
+	reg   *prometheus.Registry
+
+	mu     sync.Mutex
+	events []ivr.Event
+	notify chan struct{}
+	cancel context.CancelFunc
+}
+
+type rigOption func(*ivr.Options, *arisim.Options)
+
+func newRig(t *testing.T, at time.Time, opts ...rigOption) *rig {
+	t.Helper()
+	cfg := loadConfig(t)
+	r := &rig{t: t, cfg: cfg, clk: clock.NewScaled(at, speed), notify: make(chan struct{}, 1), reg: prometheus.NewRegistry()}
+	simOpts := arisim.Options{Clock: r.clk, SoundDuration: ivr.PromptDurations(cfg)}
+	r.mem = ivr.NewMemoryRecorder(cfg.Location())
+	ctrlOpts := ivr.Options{
+		App: "ivr", Config: func() *menu.Config { return cfg }, PINSecret: demoSecret,
+		Store: r.mem, Clock: r.clk, Registerer: r.reg, Observe: r.observe,
+	}
+	for _, o := range opts {
+		o(&ctrlOpts, &simOpts)
+	}
+	r.store = ctrlOpts.Store
+	r.sim = arisim.New(simOpts)
+	if err := r.sim.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range cfg.Groups {
+		for _, ep := range g.Endpoints {
+			r.sim.SetEndpoint(ep, arisim.EndpointBehavior{Mode: arisim.NoAnswer})
+		}
+	}
+	var err error
+	r.ctrl, err = ivr.New(ctrlOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	r.conn, err = ariconn.Start(ctx, ariconn.Options{
+		URL: r.sim.URL(), Username: "ivr", Password: "ivr", App: "ivr",
+		MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, RequestTimeout: 2 * time.Second,
+		Registerer: r.reg,
+	}, func(c ari.Client) { r.ctrl.Attach(ctx, c) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.conn.OnConnect(func() { r.ctrl.Reconcile(ctx) })
+	r.conn.OnReplaced(r.ctrl.Release)
+	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer wcancel()
+	if err := r.conn.Wait(wctx); err != nil {
+		t.Fatal(err)
+	}
+	// The simulator registers the application just after its 101 reply.
+	for r.sim.Stats().ActiveApps == 0 {
+		if wctx.Err() != nil {
+			t.Fatal("the application never registered")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Cleanup(func() {
+		// Every call must end with its session: no goroutine left behind.
+		deadline := time.Now().Add(10 * time.Second)
+		for r.ctrl.ActiveCalls() > 0 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if n := r.ctrl.ActiveCalls(); n > 0 {
+			t.Errorf("%d calls still active at the end of the test; status %s; events:\n%s", n, r.conn.Status(), r.allTranscripts())
+		}
+		cancel()
+		r.conn.Close()
+		r.sim.Close()
+	})
+	return r
+}
+
+func withStore(s tickets.CallRecorder) rigOption {
+	return func(o *ivr.Options, _ *arisim.Options) { o.Store = s }
+}
+
+func (r *rig) observe(e ivr.Event) {
+	r.mu.Lock()
+	r.events = append(r.events, e)
+	r.mu.Unlock()
+	select {
+	case r.notify <- struct{}{}:
+	default:
+	}
+}
+
+// call places a call to the help desk from a number.
+func (r *rig) call(from string, o ...arisim.CallOptions) *arisim.Call {
+	r.t.Helper()
+	var opts arisim.CallOptions
+	if len(o) > 0 {
+		opts = o[0]
+	}
+	c, err := r.sim.PlaceCall(context.Background(), from, "800749049", opts)
+	if err != nil {
+		r.t.Fatalf("place call: %v", err)
+	}
+	return c
+}
+
+// waitFor waits (in wall time) for an event of a call matching pred.
+func (r *rig) waitFor(callID string, what string, pred func(ivr.Event) bool) ivr.Event {
+	r.t.Helper()
+	deadline := time.After(15 * time.Second)
+	seen := 0
+	for {
+		r.mu.Lock()
+		evs := r.events[seen:]
+		seen = len(r.events)
+		r.mu.Unlock()
+		for _, e := range evs {
+			if e.CallID == callID && pred(e) {
+				return e
+			}
+		}
+		select {
+		case <-r.notify:
+		case <-time.After(20 * time.Millisecond):
+		case <-deadline:
+			r.t.Fatalf("call %s: no %s within 15s; transcript:\n%s", callID, what, r.transcript(callID))
+		}
+	}
+}
+
+func (r *rig) waitKind(callID, kind string) ivr.Event {
+	return r.waitFor(callID, kind, func(e ivr.Event) bool { return e.Kind == kind })
+}
+
+// waitPrompt waits until a prompt whose names include name starts.
+func (r *rig) waitPrompt(callID, name string) ivr.Event {
+	return r.waitFor(callID, "prompt "+name, func(e ivr.Event) bool {
+		if e.Kind != ivr.EvPrompt {
+			return false
+		}
+		for _, p := range e.Prompt {
+			if p == name {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+func (r *rig) outcome(callID string) ivr.Event {
+	return r.waitKind(callID, ivr.EvOutcome)
+}
+
+func (r *rig) transcript(callID string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var b strings.Builder
+	for _, e := range r.events {
+		if e.CallID != callID {
+			continue
+		}
+		b.WriteString(e.Time.Format("15:04:05.000 "))
+		b.WriteString(e.Kind)
+		for _, s := range []string{e.Node, strings.Join(e.Prompt, "+"), e.Keys, e.Reason, e.Result, e.Group, e.Ticket, e.Outcome, e.By} {
+			if s != "" {
+				b.WriteString(" " + s)
+			}
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+func (r *rig) kinds(callID string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, e := range r.events {
+		if e.CallID == callID {
+			out = append(out, e.Kind)
+		}
+	}
+	return out
+}
+
+func press(t *testing.T, c *arisim.Call, keys string) {
+	t.Helper()
+	if err := c.Press(keys); err != nil {
+		t.Fatalf("press %q: %v", keys, err)
+	}
+}
+
+func waitDone(t *testing.T, c *arisim.Call) {
+	t.Helper()
+	select {
+	case <-c.Done():
+	case <-time.After(15 * time.Second):
+		t.Fatalf("call %s still up", c.ID())
+	}
+}
+
+// monday10 is a working Monday morning in Rome.
+var monday10 = time.Date(2026, 11, 23, 10, 0, 0, 0, mustLoc("Europe/Rome"))
+
+func mustLoc(name string) *time.Location {
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err)
+	}
+	return l
+}
+
+func (r *rig) allTranscripts() string {
+	r.mu.Lock()
+	ids := map[string]bool{}
+	for _, e := range r.events {
+		ids[e.CallID] = true
+	}
+	r.mu.Unlock()
+	var b strings.Builder
+	for id := range ids {
+		b.WriteString("call " + id + ":\n" + r.transcript(id))
+	}
+	return b.String()
+}

@@ -1,0 +1,505 @@
+package ivr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/CyCoreSystems/ari/v5"
+
+	"github.com/helpdesk-ivr/ivr/hours"
+	"github.com/helpdesk-ivr/ivr/menu"
+	"github.com/helpdesk-ivr/ivr/tickets"
+)
+
+// errHangup ends a session's flow: the channel is gone.
+var errHangup = errors.New("caller hung up")
+
+// errReleased ends a session whose call another controller took over.
+var errReleased = errors.New("call released to another controller")
+
+// phase says where a call is, so a hangup gets the right outcome.
+type phase string
+
+const (
+	phaseStart   phase = "start"
+	phaseMenu    phase = "menu"
+	phasePIN     phase = "pin"
+	phaseClosed  phase = "closed"
+	phaseQueue   phase = "queue"
+	phaseTalking phase = "talking"
+	phaseMessage phase = "message"
+	phaseStatus  phase = "status"
+	phaseEnding  phase = "ending"
+)
+
+// resyncEvery is how long a session waits on a playback or a recording
+// without news before asking Asterisk directly, in case its events were
+// lost with the event socket.
+const resyncEvery = 15 * time.Second
+
+type session struct {
+	c         *Controller
+	cfg       *menu.Config
+	channelID string
+	key       *ari.Key
+	ch        ari.ChannelData
+	node      string
+	log       *slog.Logger
+	inbox     inbox
+	routeKeys []string
+
+	digits   []byte    // keys pressed and not yet consumed (type-ahead)
+	keyAt    time.Time // wall time of the last key, for latency metrics
+	hungUp   bool
+	released bool
+	hangupBy tickets.HangupBy
+
+	caller      string // E.164
+	org         string
+	role        menu.Role
+	nav         *menu.Navigator
+	call        tickets.Call
+	ticket      tickets.Ticket
+	events      []tickets.CallEvent
+	phase       phase
+	outcome     tickets.Outcome
+	group       string
+	closeTicket bool
+}
+
+func newSession(c *Controller, ch ari.ChannelData, node string) *session {
+	return &session{
+		c: c, cfg: c.opts.Config(), channelID: ch.ID, ch: ch, node: node,
+		key:   ari.NewKey(ari.ChannelKey, ch.ID),
+		log:   c.log.With("channel_id", ch.ID),
+		inbox: newInbox(), phase: phaseStart, role: menu.RoleUnknown,
+	}
+}
+
+func (s *session) now() time.Time { return s.c.clock.Now() }
+
+func (s *session) emit(e Event) {
+	e.Time = s.now()
+	e.CallID = s.channelID
+	s.c.observe(e)
+}
+
+func (s *session) record(ev tickets.CallEvent) {
+	ev.At = s.now()
+	s.events = append(s.events, ev)
+}
+
+// run is the whole life of one call.
+func (s *session) run(ctx context.Context, resumed bool) {
+	defer s.finish()
+	defer func() {
+		if r := recover(); r != nil {
+			// A bug must not leave the caller in silence: end the call
+			// cleanly and keep the record.
+			s.log.Error("call_panic", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			s.outcome = tickets.OutcomeFailed
+		}
+	}()
+	var err error
+	s.caller, err = menu.NormalizeNumber(s.ch.Caller.Number)
+	if err != nil && !errors.Is(err, menu.ErrNoCallerNumber) {
+		s.log.Info("caller_number_unusable", "error", err.Error())
+	}
+	if o := s.cfg.OrganizationByCaller(s.caller); o != nil {
+		s.org = o.ID
+	}
+	s.emit(Event{Kind: EvCall, Caller: s.caller, Org: s.org})
+	if !resumed {
+		if err := s.c.client.Channel().Answer(s.key); err != nil {
+			if isNotFound(err) {
+				s.hungUp, s.hangupBy = true, tickets.HangupCaller
+			} else {
+				s.log.Error("answer_failed", "error", err.Error())
+				s.outcome = tickets.OutcomeFailed
+			}
+		}
+	}
+	s.open(ctx, resumed)
+	if s.hungUp || s.outcome == tickets.OutcomeFailed {
+		return
+	}
+	err = s.serve(resumed)
+	if err != nil && !errors.Is(err, errHangup) && !errors.Is(err, errReleased) {
+		s.log.Error("call_failed", "error", err.Error())
+		s.outcome = tickets.OutcomeFailed
+	}
+}
+
+// open creates (or, for a resumed call, finds) the call record and ticket.
+func (s *session) open(ctx context.Context, resumed bool) {
+	sctx, cancel := s.storeCtx()
+	defer cancel()
+	if resumed {
+		if call, err := s.c.opts.Store.FindCallByChannel(sctx, s.channelID); err == nil {
+			s.call = call
+			if t, err := s.findTicket(sctx); err == nil {
+				s.ticket = t
+			}
+			s.record(tickets.CallEvent{Kind: tickets.EventEntered, Detail: "resumed after a lost connection"})
+			s.emit(Event{Kind: EvResumed, Ticket: string(s.ticket.Number)})
+			return
+		}
+	}
+	now := s.now()
+	call, t, err := s.c.opts.Store.OpenCall(sctx, tickets.NewCall{
+		ChannelID: s.channelID, AsteriskNode: s.node, Caller: s.caller, Called: s.ch.Dialplan.Exten,
+		StartedAt: now, Source: tickets.SourcePhone, Priority: tickets.PriorityMedium,
+		Subject: "Chiamata da " + cmpStr(s.caller, "numero riservato"), Organization: s.org,
+		CallerRole: tickets.CallerUnknown,
+	})
+	if err != nil {
+		// The caller is still served; the failure is counted and logged.
+		s.c.metrics.storeErrors.Inc()
+		s.log.Error("open_call_failed", "error", err.Error())
+		return
+	}
+	s.call, s.ticket = call, t
+	s.log = s.log.With("ticket", string(t.Number))
+	answered := now
+	if err := s.c.opts.Store.UpdateCall(sctx, call.ID, tickets.CallUpdate{AnsweredAt: &answered}); err != nil {
+		s.c.metrics.storeErrors.Inc()
+	}
+	s.record(tickets.CallEvent{Kind: tickets.EventEntered, Detail: s.ch.Dialplan.Exten})
+	s.emit(Event{Kind: EvTicket, Ticket: string(t.Number)})
+	_ = ctx
+}
+
+func (s *session) findTicket(ctx context.Context) (tickets.Ticket, error) {
+	if s.ticket.Number != "" {
+		return s.c.opts.Store.FindTicketByNumber(ctx, s.ticket.Number, tickets.Viewer{Kind: tickets.ViewerSystem})
+	}
+	return tickets.Ticket{}, errors.New("no ticket")
+}
+
+func (s *session) storeCtx() (context.Context, context.CancelFunc) {
+	// Writes must land even after the caller hung up.
+	return context.WithTimeout(context.Background(), s.c.opts.StoreTimeout)
+}
+
+// serve runs the hours check and the menu.
+func (s *session) serve(resumed bool) error {
+	sched := s.cfg.ServiceSchedule()
+	now := s.now()
+	st := sched.StatusAt(now)
+	open := st.Open
+	s.record(tickets.CallEvent{Kind: tickets.EventHoursCheck, Detail: describeHours(st)})
+	s.emit(Event{Kind: EvHours, Open: &open, Reason: describeHours(st)})
+	if !st.Open && !resumed {
+		return s.closed(sched, st, "", "")
+	}
+	s.nav = menu.NewNavigator(s.cfg, menu.Caller{Number: s.caller, Organization: s.org}, "")
+	act := s.nav.Start()
+	if resumed {
+		act = s.nav.Restart()
+	}
+	return s.menu(act)
+}
+
+func (s *session) menu(act menu.Action) error {
+	for {
+		switch act.Step {
+		case menu.StepMenu:
+			s.phase = phaseMenu
+			before := len(s.nav.Path())
+			keys, timedOut, err := s.ask(act.Prompts, act.Collect, true)
+			if err != nil {
+				return err
+			}
+			if timedOut {
+				s.emit(Event{Kind: EvTimeout, Node: act.Node})
+				act = s.nav.Feed(menu.Input{Kind: menu.InputTimeout})
+			} else {
+				s.emit(Event{Kind: EvKeys, Node: act.Node, Keys: keys})
+				act = s.nav.Feed(menu.Input{Kind: menu.InputDigits, Digits: keys})
+			}
+			if path := s.nav.Path(); len(path) > before {
+				step := path[len(path)-1]
+				s.c.metrics.selections.WithLabelValues(step.Node).Inc()
+				s.record(tickets.CallEvent{Kind: tickets.EventMenuSelection, Node: step.Node, Key: step.Key, Label: step.Label})
+			} else if !timedOut && act.Step == menu.StepMenu && len(act.Prompts) > 1 {
+				s.record(tickets.CallEvent{Kind: tickets.EventInvalidInput, Node: act.Node})
+			}
+		case menu.StepPIN:
+			s.phase = phasePIN
+			var err error
+			if act, err = s.pin(act); err != nil {
+				return err
+			}
+		case menu.StepRoute:
+			return s.route(act)
+		case menu.StepMessage:
+			return s.message(act.Group, false, act.Prompts)
+		case menu.StepStatus:
+			return s.status(act)
+		default: // menu.StepHangup
+			s.outcome = outcomeFor(act.Reason)
+			if act.Reason == menu.ReasonPINLocked {
+				s.record(tickets.CallEvent{Kind: tickets.EventPINLocked, Node: act.Node})
+			}
+			s.updateTicketFromMenu("")
+			s.closeTicket = true
+			return s.sayAndHangup(act.Prompts)
+		}
+	}
+}
+
+func outcomeFor(reason string) tickets.Outcome {
+	switch reason {
+	case menu.ReasonInvalidInput:
+		return tickets.OutcomeInvalidInput
+	case menu.ReasonPINLocked:
+		return tickets.OutcomePINLocked
+	}
+	return tickets.OutcomeHungUpInMenu
+}
+
+// pin asks for a PIN, verifies it, and feeds the verdict (never the
+// digits) to the navigator.
+func (s *session) pin(act menu.Action) (menu.Action, error) {
+	now := s.now()
+	if s.c.opts.Lockouts.Locked(s.caller, now) {
+		s.record(tickets.CallEvent{Kind: tickets.EventPINLocked, Node: act.Node, Detail: "caller locked out"})
+		s.emit(Event{Kind: EvPIN, Node: act.Node, Result: string(menu.PINLocked)})
+		return s.nav.Feed(menu.Input{Kind: menu.InputPIN, PIN: menu.PINResult{Status: menu.PINLocked}}), nil
+	}
+	digits, timedOut, err := s.ask(act.Prompts, act.Collect, true)
+	if err != nil {
+		return act, err
+	}
+	var res menu.PINResult
+	if timedOut || digits == "" {
+		res = menu.PINResult{Status: menu.PINNoInput}
+	} else {
+		res = s.cfg.VerifyPIN(s.c.opts.PINSecret, digits, s.orgByCallerID())
+	}
+	digits = "" // the digits go no further than VerifyPIN
+	_ = digits
+	if res.Status == menu.PINAccepted {
+		s.record(tickets.CallEvent{Kind: tickets.EventPINAccepted, Node: act.Node, Detail: "role " + string(res.Role)})
+	} else {
+		s.c.metrics.pinFailures.Inc()
+		s.record(tickets.CallEvent{Kind: tickets.EventPINRefused, Node: act.Node, Detail: string(res.Status)})
+	}
+	s.emit(Event{Kind: EvPIN, Node: act.Node, Result: string(res.Status), Org: res.Organization, Role: string(res.Role)})
+	next := s.nav.Feed(menu.Input{Kind: menu.InputPIN, PIN: res})
+	if next.Reason == menu.ReasonPINLocked {
+		s.c.opts.Lockouts.Lock(s.caller, now.Add(s.cfg.IVR.PIN.Lockout))
+		s.c.metrics.pinLockouts.Inc()
+		s.record(tickets.CallEvent{Kind: tickets.EventPINLocked, Node: act.Node, Detail: "locked for " + s.cfg.IVR.PIN.Lockout.String()})
+	}
+	s.org, s.role = s.nav.Identity()
+	return next, nil
+}
+
+// orgByCallerID is the Administration the caller id identified, which a
+// PIN must then belong to.
+func (s *session) orgByCallerID() string {
+	if o := s.cfg.OrganizationByCaller(s.caller); o != nil {
+		return o.ID
+	}
+	return ""
+}
+
+// updateTicketFromMenu writes what the menu learnt into the ticket.
+func (s *session) updateTicketFromMenu(priority string) {
+	if s.ticket.ID == 0 {
+		return
+	}
+	path := []tickets.MenuStep{}
+	labels := []string{}
+	if s.nav != nil {
+		for _, p := range s.nav.Path() {
+			path = append(path, tickets.MenuStep{Key: p.Key, Label: p.Label})
+			labels = append(labels, p.Label)
+		}
+		s.org, s.role = s.nav.Identity()
+	}
+	role := tickets.CallerRole(s.role)
+	upd := tickets.TicketUpdate{MenuPath: &path, Organization: &s.org, CallerRole: &role}
+	if s.group != "" {
+		upd.Group = &s.group
+	}
+	if priority != "" {
+		p := tickets.Priority(priority)
+		upd.Priority = &p
+	}
+	if len(labels) > 0 {
+		subject := labels[len(labels)-1] + " – chiamata da " + cmpStr(s.caller, "numero riservato")
+		upd.Subject = &subject
+	}
+	s.updateTicket(upd)
+}
+
+// updateTicket applies upd, retrying once if someone (an operator in the
+// panel) changed the ticket meanwhile.
+func (s *session) updateTicket(upd tickets.TicketUpdate) {
+	if s.ticket.ID == 0 {
+		return
+	}
+	ctx, cancel := s.storeCtx()
+	defer cancel()
+	actor := tickets.Actor{Kind: tickets.ActorSystem, ID: "ivr"}
+	for attempt := 0; attempt < 2; attempt++ {
+		upd.Version = s.ticket.Version
+		t, err := s.c.opts.Store.UpdateTicket(ctx, s.ticket.ID, upd, actor)
+		if err == nil {
+			s.ticket = t
+			return
+		}
+		if !errors.Is(err, tickets.ErrConflict) {
+			s.c.metrics.storeErrors.Inc()
+			s.log.Error("update_ticket_failed", "error", err.Error())
+			return
+		}
+		if fresh, ferr := s.findTicket(ctx); ferr == nil {
+			s.ticket = fresh
+		}
+	}
+}
+
+func (s *session) flush() {
+	if len(s.events) == 0 || s.call.ID == 0 {
+		return
+	}
+	ctx, cancel := s.storeCtx()
+	defer cancel()
+	if err := s.c.opts.Store.AppendCallEvents(ctx, s.call.ID, s.events...); err != nil {
+		s.c.metrics.storeErrors.Inc()
+		s.log.Error("append_call_events_failed", "error", err.Error())
+		return
+	}
+	s.events = s.events[:0]
+}
+
+// finish always runs: it hangs up if the caller has not, and completes
+// the call record and the ticket.
+func (s *session) finish() {
+	if s.released {
+		// The new owner continues the record; only what we saw is kept.
+		s.record(tickets.CallEvent{Kind: tickets.EventTransferred, Detail: "taken over by another controller"})
+		s.flush()
+		s.log.Info("call_released")
+		return
+	}
+	if !s.hungUp {
+		s.hangupBy = cmpStr(s.hangupBy, tickets.HangupSystem)
+		if err := s.c.client.Channel().Hangup(s.key, "normal"); err != nil && !isNotFound(err) {
+			s.log.Warn("hangup_failed", "error", err.Error())
+		}
+	}
+	if s.outcome == "" {
+		switch s.phase {
+		case phaseQueue:
+			s.outcome = tickets.OutcomeAbandoned
+			s.record(tickets.CallEvent{Kind: tickets.EventAbandoned, Group: s.group})
+		case phaseClosed:
+			s.outcome = tickets.OutcomeClosedNoMessage
+			s.closeTicket = true
+		case phaseMessage:
+			s.outcome = tickets.OutcomeClosedNoMessage
+		default:
+			s.outcome = tickets.OutcomeHungUpInMenu
+			s.closeTicket = s.phase != phaseStart || s.ticket.ID != 0
+			if s.phase == phasePIN {
+				s.record(tickets.CallEvent{Kind: tickets.EventHangup, Detail: "during PIN entry"})
+			}
+		}
+		if s.nav != nil && s.ticket.ID != 0 && s.group == "" {
+			s.updateTicketFromMenu("")
+		}
+	}
+	s.record(tickets.CallEvent{Kind: tickets.EventHangup, Detail: "by " + string(s.hangupBy)})
+	if s.closeTicket && s.ticket.ID != 0 && s.ticket.Status == tickets.StatusNew {
+		closed := tickets.StatusClosed
+		desc := "Chiusura automatica: " + describeOutcome(s.outcome)
+		s.updateTicket(tickets.TicketUpdate{Status: &closed, Description: &desc})
+	}
+	s.flush()
+	if s.call.ID != 0 {
+		ctx, cancel := s.storeCtx()
+		err := s.c.opts.Store.FinishCall(ctx, s.call.ID, tickets.CallEnd{EndedAt: s.now(), Outcome: s.outcome, HangupBy: s.hangupBy})
+		cancel()
+		if err != nil {
+			s.c.metrics.storeErrors.Inc()
+			s.log.Error("finish_call_failed", "error", err.Error())
+		}
+	}
+	s.c.metrics.calls.WithLabelValues(string(s.outcome)).Inc()
+	s.emit(Event{Kind: EvHangup, By: string(s.hangupBy)})
+	var path []string
+	if s.nav != nil {
+		path = s.nav.Keys()
+	}
+	s.emit(Event{Kind: EvOutcome, Outcome: string(s.outcome), Group: s.group, Path: path, Ticket: string(s.ticket.Number)})
+	s.log.Info("call_ended", "outcome", string(s.outcome), "hangup_by", string(s.hangupBy), "group", s.group)
+}
+
+func describeOutcome(o tickets.Outcome) string {
+	switch o {
+	case tickets.OutcomeHungUpInMenu:
+		return "il chiamante ha riagganciato nel menu."
+	case tickets.OutcomeStatusTold:
+		return "comunicato lo stato di un ticket."
+	case tickets.OutcomeClosedNoMessage:
+		return "servizio chiuso, nessun messaggio lasciato."
+	case tickets.OutcomeInvalidInput:
+		return "scelte non valide ripetute."
+	case tickets.OutcomePINLocked:
+		return "troppi PIN errati."
+	}
+	return string(o) + "."
+}
+
+func describeHours(st hours.Status) string {
+	switch st.Reason {
+	case hours.ReasonHoliday:
+		return "holiday: " + st.Holiday
+	case hours.ReasonClosure:
+		return strings.TrimSuffix("closure: "+st.Note, ": ")
+	case hours.ReasonOutsideHours:
+		return "outside hours"
+	}
+	return "open"
+}
+
+func cmpStr[T ~string](a, b T) T {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func isNotFound(err error) bool {
+	var coded interface{ Code() int }
+	return errors.As(err, &coded) && coded.Code() == 404
+}
+
+// dateMedia speaks a date with Asterisk's standard sounds: weekday, day,
+// month ("lunedì 23 novembre").
+func dateMedia(t time.Time) []string {
+	return []string{
+		"sound:digits/day-" + strconv.Itoa(int(t.Weekday())),
+		"number:" + strconv.Itoa(t.Day()),
+		"sound:digits/mon-" + strconv.Itoa(int(t.Month())-1),
+	}
+}
+
+// timeMedia speaks a time of day: "8", or "8 30".
+func timeMedia(t time.Time) []string {
+	m := []string{"number:" + strconv.Itoa(t.Hour())}
+	if t.Minute() != 0 {
+		m = append(m, "number:"+strconv.Itoa(t.Minute()))
+	}
+	return m
+}
