@@ -99,20 +99,27 @@ func (s *session) route(act menu.Action) error {
 	if err := s.play(act.Prompts, false, "digits:"+string(s.ticket.Number)); err != nil {
 		return err
 	}
-	return s.ringGroup(act.Group)
+	answered, err := s.ringGroup(act.Group)
+	if err != nil || answered {
+		return err
+	}
+	// Nobody answered: the caller has left the bridge; a recorded request
+	// keeps the call from being lost.
+	return s.noOperator(act.Group)
 }
 
-// ringGroup rings every endpoint of the group at once. The operator queue
-// (package queues) replaces this with a real queue.
-func (s *session) ringGroup(groupID string) error {
+// ringGroup rings every endpoint of the group at once and bridges the
+// first to answer with the caller, until one of them hangs up. It reports
+// false when nobody answered. The operator queue (package queues)
+// replaces this with a real queue.
+func (s *session) ringGroup(groupID string) (bool, error) {
 	g := s.cfg.Group(groupID)
-	reason := s.outcome
 	bridgeID := s.c.nextID("br")
 	bkey := ari.NewKey(ari.BridgeKey, bridgeID)
 	s.c.register(s, ari.BridgeKey, bridgeID)
 	if _, err := s.c.client.Bridge().Create(bkey, "mixing", bridgeID); err != nil {
 		s.log.Error("bridge_create_failed", "error", err.Error())
-		return s.noOperator(groupID)
+		return false, nil
 	}
 	defer func() {
 		if err := s.c.client.Bridge().Delete(bkey); err != nil && !isNotFound(err) {
@@ -121,10 +128,10 @@ func (s *session) ringGroup(groupID string) error {
 	}()
 	if err := s.c.client.Bridge().AddChannel(bkey, s.channelID); err != nil {
 		if isNotFound(err) || s.hungUp {
-			return s.goneNow()
+			return false, s.goneNow()
 		}
 		s.log.Error("bridge_add_failed", "error", err.Error())
-		return s.noOperator(groupID)
+		return false, nil
 	}
 	if err := s.c.client.Bridge().MOH(bkey, "default"); err != nil {
 		s.log.Warn("moh_failed", "error", err.Error())
@@ -161,7 +168,7 @@ func (s *session) ringGroup(groupID string) error {
 	answered := ""
 	for answered == "" {
 		if len(legs) == 0 {
-			return s.noOperator(groupID)
+			return false, nil
 		}
 		left := deadline.Sub(s.now())
 		if left <= 0 {
@@ -169,12 +176,12 @@ func (s *session) ringGroup(groupID string) error {
 			for _, ep := range legs {
 				s.record(tickets.CallEvent{Kind: eventNoAnswer, Group: groupID, Operator: ep, Detail: "ring timeout"})
 			}
-			return s.noOperator(groupID)
+			return false, nil
 		}
 		w, err := s.next(left)
 		if err != nil {
 			hangupLegs("") // withdraw every offer at once
-			return err
+			return false, err
 		}
 		switch ev := w.ev.(type) {
 		case *ari.StasisStart:
@@ -213,7 +220,6 @@ func (s *session) ringGroup(groupID string) error {
 	inProgress := tickets.StatusInProgress
 	s.updateTicket(tickets.TicketUpdate{Assignee: &operator, Status: &inProgress})
 	s.flush()
-	_ = reason
 	// Talking: whoever hangs up first ends the call for both.
 	for {
 		w, err := s.next(time.Hour)
@@ -221,13 +227,13 @@ func (s *session) ringGroup(groupID string) error {
 			if herr := s.c.client.Channel().Hangup(ari.NewKey(ari.ChannelKey, answered), "normal"); herr != nil && !isNotFound(herr) {
 				s.log.Warn("operator_hangup_failed", "error", herr.Error())
 			}
-			return err
+			return true, err
 		}
 		if eventChannel(w.ev) == answered {
 			switch w.ev.(type) {
 			case *ari.StasisEnd, *ari.ChannelDestroyed, *ari.ChannelHangupRequest:
 				s.hangupBy = tickets.HangupOperator
-				return nil
+				return true, nil
 			}
 		}
 	}
@@ -334,13 +340,17 @@ func (s *session) message(groupID string, afterHours bool, intro []menu.Prompt) 
 	if waitErr != nil {
 		return waitErr
 	}
-	sched := s.cfg.ServiceSchedule()
-	if groupID != "" {
-		sched = s.cfg.GroupSchedule(groupID)
+	extra := []string{"digits:" + string(s.ticket.Number)}
+	if afterHours {
+		// Out of hours the request waits for the next working day: say which.
+		sched := s.cfg.ServiceSchedule()
+		if groupID != "" {
+			sched = s.cfg.GroupSchedule(groupID)
+		}
+		day := sched.NextWorkingDay(s.now())
+		extra = append(extra, "sound:"+menu.SystemSoundName("next_working_day"))
+		extra = append(extra, dateMedia(day.In(s.cfg.Location(), 12*3600))...)
 	}
-	day := sched.NextWorkingDay(s.now())
-	when := day.In(s.cfg.Location(), 12*3600)
-	extra := append([]string{"digits:" + string(s.ticket.Number), "sound:" + menu.SystemSoundName("next_working_day")}, dateMedia(when)...)
 	extra = append(extra, "sound:"+menu.SystemSoundName("goodbye"))
 	return s.sayAndHangup([]menu.Prompt{s.system("record_saved")}, extra...)
 }

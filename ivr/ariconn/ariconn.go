@@ -108,7 +108,9 @@ type Conn struct {
 	ready     chan struct{} // closed once the library is connected
 	readyOnce sync.Once
 	up        atomic.Bool // the upstream event socket is connected
-	lastErr   atomic.Value
+	// libConnected is set once the library's Connect has returned.
+	libConnected atomic.Bool
+	lastErr      atomic.Value
 
 	mu         sync.Mutex
 	onConnect  []func()
@@ -202,12 +204,19 @@ func (c *Conn) Status() string {
 }
 
 // Close stops reconnecting and closes the event socket. The library's own
-// Close is racy at v5.3.1 and is not called: its goroutines end with the
-// process.
+// Close is racy at v5.3.1 (it closes the bus under a running reader and
+// writes an unguarded flag); only its context is cancelled, which ends its
+// reconnection loop cleanly.
 func (c *Conn) Close() {
 	c.cancel()
 	c.gate.close()
 	<-c.done
+	if !c.libConnected.Load() {
+		return // Connect never returned: its fields may still be written
+	}
+	if err := cancelLibrary(c.client); err != nil {
+		c.log.Warn("ari_library_not_stopped", "error", err.Error())
+	}
 }
 
 func (c *Conn) run(ctx context.Context, attach func(ari.Client)) {
@@ -239,6 +248,7 @@ func (c *Conn) run(ctx context.Context, attach func(ari.Client)) {
 			c.log.Error("ari_connect_failed", "error", err.Error())
 			return
 		}
+		c.libConnected.Store(true)
 	case <-ctx.Done():
 		return
 	}
@@ -316,6 +326,20 @@ func newHTTPClient(o Options, m *metrics) *http.Client {
 		ForceAttemptHTTP2:     false,
 	}
 	return &http.Client{Transport: &instrumented{next: t, m: m}, Timeout: o.RequestTimeout}
+}
+
+// cancelLibrary calls the native client's unexported context cancel
+// function, set by Connect. A nil one (never connected) is fine.
+func cancelLibrary(c *native.Client) error {
+	f := reflect.ValueOf(c).Elem().FieldByName("cancel")
+	if !f.IsValid() || f.Type() != reflect.TypeOf(context.CancelFunc(nil)) {
+		return errors.New("ari: the native client has no cancel field of type context.CancelFunc")
+	}
+	cancel := reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem().Interface().(context.CancelFunc)
+	if cancel != nil {
+		cancel()
+	}
+	return nil
 }
 
 // setHTTPClient replaces the unexported http.Client of the native client:

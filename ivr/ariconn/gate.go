@@ -2,8 +2,10 @@ package ariconn
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -35,8 +37,9 @@ type gate struct {
 	onDown func(error)
 	auth   string
 
-	ln  net.Listener
-	srv *http.Server
+	ln   net.Listener
+	srv  *http.Server
+	path string // random, so a stale client can never reach a newer gate on a reused port
 
 	mu       sync.Mutex
 	down     *websocket.Conn
@@ -51,15 +54,22 @@ func newGate(o Options, _ *http.Client, m *metrics, onUp func(), onDown func(err
 	if err != nil {
 		return nil, fmt.Errorf("ari: event gate: %w", err)
 	}
+	token := make([]byte, 16)
+	if _, err := rand.Read(token); err != nil {
+		ln.Close()
+		return nil, err
+	}
 	g := &gate{opts: o, m: m, onUp: onUp, onDown: onDown, ln: ln,
-		auth: "Basic " + base64.StdEncoding.EncodeToString([]byte(o.Username+":"+o.Password))}
-	ws := websocket.Server{Handshake: g.handshake, Handler: g.serveLibrary}
-	g.srv = &http.Server{Handler: ws, ReadHeaderTimeout: 5 * time.Second}
+		auth: "Basic " + base64.StdEncoding.EncodeToString([]byte(o.Username+":"+o.Password)),
+		path: "/" + hex.EncodeToString(token) + "/events"}
+	mux := http.NewServeMux()
+	mux.Handle(g.path, websocket.Server{Handshake: g.handshake, Handler: g.serveLibrary})
+	g.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go g.srv.Serve(ln) //nolint:errcheck // ends with close
 	return g, nil
 }
 
-func (g *gate) url() string { return "ws://" + g.ln.Addr().String() + "/ari/events" }
+func (g *gate) url() string { return "ws://" + g.ln.Addr().String() + g.path }
 
 // handshake admits only the library (same credentials), so no other local
 // process can read the help desk's events through the gate.
