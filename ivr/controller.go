@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -51,6 +52,10 @@ type Options struct {
 	StoreTimeout time.Duration
 	// Node names this Asterisk in call records (default: from events).
 	Node string
+	// KeyLatency, if set, receives for every key that leads to a prompt
+	// the wall time from the key's event reaching the controller to the
+	// request that plays the prompt (load measurements).
+	KeyLatency func(time.Duration)
 }
 
 // Controller runs the calls of one Stasis application.
@@ -61,7 +66,7 @@ type Controller struct {
 	clock   clock.Clock
 	metrics *metrics
 
-	mu       sync.Mutex
+	mu       sync.RWMutex
 	routes   map[string]*session // "channel:ID", "playback:ID", "liverecording:NAME" → session
 	sessions map[string]*session // by caller channel id
 	draining atomic.Bool
@@ -92,30 +97,20 @@ func New(opts Options) (*Controller, error) {
 		routes: map[string]*session{}, sessions: map[string]*session{}}, nil
 }
 
-// Attach makes the controller's one subscription on the client's bus and
-// starts dispatching. It must run before Asterisk can send any call
-// (ariconn.Start calls it at that moment); events are then routed by id,
-// so none is lost to a late per-channel subscription. Dispatching stops
-// when ctx ends.
-func (c *Controller) Attach(ctx context.Context, client ari.Client) {
-	sub := client.Bus().Subscribe(nil, ari.Events.All)
+// Attach gives the controller the client for its REST requests and
+// returns its one event handler, in place before Asterisk can send any
+// call (ariconn.Start calls it at that moment). Events are routed by id
+// to the call they belong to, so none is lost to a late per-channel
+// subscription; the handler never blocks on a call.
+func (c *Controller) Attach(ctx context.Context, client ari.Client) func(ari.Event) {
 	c.mu.Lock()
 	c.client = client
 	c.mu.Unlock()
-	go func() {
-		events := sub.Events()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case e, ok := <-events:
-				if !ok {
-					return
-				}
-				c.dispatch(ctx, e)
-			}
+	return func(e ari.Event) {
+		if ctx.Err() == nil {
+			c.dispatch(ctx, e)
 		}
-	}()
+	}
 }
 
 // Release gives up every call in progress without touching it: another
@@ -159,7 +154,12 @@ func (c *Controller) dispatch(ctx context.Context, e ari.Event) {
 		return
 	}
 	if s := c.owner(e); s != nil {
-		s.inbox.push(item{ev: e})
+		s.inbox.push(item{ev: e, at: time.Now()})
+		// Let the call run now: the socket reader would otherwise keep the
+		// processor through a burst of events while the call that got a
+		// key waits its turn (the woken goroutine runs next only when the
+		// reader yields).
+		runtime.Gosched()
 		return
 	}
 	start, ok := e.(*ari.StasisStart)
@@ -180,8 +180,8 @@ func (c *Controller) dispatch(ctx context.Context, e ari.Event) {
 
 // owner finds the session an event belongs to, by any of its ids.
 func (c *Controller) owner(e ari.Event) *session {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	for _, k := range e.Keys() {
 		if s := c.routes[k.Kind+":"+k.ID]; s != nil {
 			return s

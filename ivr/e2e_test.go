@@ -530,7 +530,7 @@ func newController(t *testing.T, r *rig) *rig {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	r2.conn, err = ariconn.Start(ctx, ariconn.Options{URL: r.sim.URL(), Username: "ivr", Password: "ivr", App: "ivr",
-		MinBackoff: 20 * time.Millisecond}, func(c ari.Client) { r2.ctrl.Attach(ctx, c) })
+		MinBackoff: 20 * time.Millisecond}, func(c ari.Client) func(ari.Event) { return r2.ctrl.Attach(ctx, c) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -552,7 +552,7 @@ func TestUnreachableAsteriskAtStart(t *testing.T) {
 	attached := make(chan struct{})
 	conn, err := ariconn.Start(ctx, ariconn.Options{URL: "http://" + addr + "/ari", Username: "ivr", Password: "ivr", App: "ivr",
 		MinBackoff: 20 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, DialTimeout: 200 * time.Millisecond},
-		func(ari.Client) { close(attached) })
+		func(ari.Client) func(ari.Event) { close(attached); return func(ari.Event) {} })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -592,7 +592,7 @@ func TestStuckAsteriskTimesOut(t *testing.T) {
 	var client ari.Client
 	got := make(chan struct{})
 	conn, err := ariconn.Start(ctx, ariconn.Options{URL: sim.URL(), Username: "ivr", Password: "ivr", App: "ivr", RequestTimeout: 200 * time.Millisecond},
-		func(c ari.Client) { client = c; close(got) })
+		func(c ari.Client) func(ari.Event) { client = c; close(got); return func(ari.Event) {} })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package ivr
 
 import (
 	"sync"
+	"time"
 
 	"github.com/CyCoreSystems/ari/v5"
 )
@@ -10,6 +11,7 @@ import (
 // state after the event socket came back, or to let the call go.
 type item struct {
 	ev      ari.Event
+	at      time.Time // wall time the dispatcher received ev
 	resync  bool
 	release bool
 }

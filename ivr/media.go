@@ -46,7 +46,7 @@ func (s *session) next(d time.Duration) (wake, error) {
 			case *ari.ChannelDtmfReceived:
 				if ev.Channel.ID == s.channelID && ev.Digit != "" {
 					s.digits = append(s.digits, ev.Digit[0])
-					s.keyAt = time.Now()
+					s.keyAt = it.at
 				}
 			case *ari.StasisEnd:
 				if ev.Channel.ID == s.channelID {
@@ -106,12 +106,16 @@ func (s *session) play(prompts []menu.Prompt, bargeIn bool, extra ...string) err
 	}
 	id := s.c.nextID("pb")
 	s.c.register(s, ari.PlaybackKey, id)
-	s.emit(Event{Kind: EvPrompt, Prompt: append(names, extra...), Text: strings.Join(texts, " ")})
-	_, err := s.c.client.Channel().Play(s.key, id, strings.Join(media, ","))
 	if !s.keyAt.IsZero() {
-		s.c.metrics.keyToPlay.Observe(time.Since(s.keyAt).Seconds())
+		d := time.Since(s.keyAt)
+		s.c.metrics.keyToPlay.Observe(d.Seconds())
+		if s.c.opts.KeyLatency != nil {
+			s.c.opts.KeyLatency(d)
+		}
 		s.keyAt = time.Time{}
 	}
+	_, err := s.c.client.Channel().Play(s.key, id, strings.Join(media, ","))
+	s.emit(Event{Kind: EvPrompt, Prompt: append(names, extra...), Text: strings.Join(texts, " ")})
 	if err != nil {
 		if isNotFound(err) {
 			return s.goneNow()
@@ -133,7 +137,13 @@ func (s *session) play(prompts []menu.Prompt, bargeIn bool, extra ...string) err
 			}
 			continue
 		case bargeIn && len(s.digits) > 0:
+			began := time.Now()
 			s.stopPlayback(id)
+			if !s.keyAt.IsZero() {
+				// Waiting for Asterisk to stop the prompt is not the
+				// controller's latency.
+				s.keyAt = s.keyAt.Add(time.Since(began))
+			}
 			return nil
 		}
 		if f, ok := w.ev.(*ari.PlaybackFinished); ok && f.Playback.ID == id {

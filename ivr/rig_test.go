@@ -92,7 +92,7 @@ func newRig(t *testing.T, at time.Time, opts ...rigOption) *rig {
 		URL: r.sim.URL(), Username: "ivr", Password: "ivr", App: "ivr",
 		MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, RequestTimeout: 2 * time.Second,
 		Registerer: r.reg,
-	}, func(c ari.Client) { r.ctrl.Attach(ctx, c) })
+	}, func(c ari.Client) func(ari.Event) { return r.ctrl.Attach(ctx, c) })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,15 +6,18 @@
 //     returns at once; a background loop probes Asterisk with backoff and
 //     connects only once it answers, and Ready/Wait report the state.
 //   - its WebSocket reader crashes the process on an event type it cannot
-//     decode (it hands a nil event to the bus). The library's WebSocket
-//     therefore goes to a gate on loopback that holds the real connection
-//     to Asterisk and forwards only frames the library can decode.
+//     decode (it hands a nil event to the bus), and its bus drops events
+//     silently when a subscriber falls 100 events behind. The real event
+//     socket is therefore held by a gate, which decodes frames with the
+//     library's decoder, skips the undecodable ones and hands the events
+//     in order to the controller; the library's socket ends idle at the
+//     gate on loopback.
 //   - it reconnects silently and Asterisk replays nothing. The gate owns
 //     the upstream connection, redials it with backoff and calls OnConnect
 //     after every (re)connection so the controller can reconcile its calls.
 //   - events that arrive before a subscription exists are lost. The gate
 //     registers the Stasis application with Asterisk (by opening the
-//     upstream socket) only after the controller has subscribed.
+//     upstream socket) only once the controller's handler is in place.
 //   - its HTTP client is Go's default: 2 idle connections per host and no
 //     timeout. Start installs a client that keeps enough connections alive
 //     and gives every request a deadline.
@@ -121,9 +124,10 @@ type Conn struct {
 
 // Start begins connecting and returns at once. attach is called once, as
 // soon as the library is connected and before Asterisk can send any call
-// to the application: it must subscribe to every event the controller
-// needs (one subscription, dispatching by id).
-func Start(ctx context.Context, opts Options, attach func(ari.Client)) (*Conn, error) {
+// to the application; it returns the handler that receives every event,
+// in order, from then on (it must not block for long: it is the one
+// reader of the socket).
+func Start(ctx context.Context, opts Options, attach func(ari.Client) func(ari.Event)) (*Conn, error) {
 	if err := opts.fill(); err != nil {
 		return nil, err
 	}
@@ -219,7 +223,7 @@ func (c *Conn) Close() {
 	}
 }
 
-func (c *Conn) run(ctx context.Context, attach func(ari.Client)) {
+func (c *Conn) run(ctx context.Context, attach func(ari.Client) func(ari.Event)) {
 	defer close(c.done)
 	// Probe until Asterisk answers: native.Connect would block forever.
 	backoff := c.opts.MinBackoff
@@ -252,9 +256,9 @@ func (c *Conn) run(ctx context.Context, attach func(ari.Client)) {
 	case <-ctx.Done():
 		return
 	}
-	attach(c.client)
+	handle := attach(c.client)
 	// Only now may Asterisk register the application and send calls.
-	c.gate.open(ctx)
+	c.gate.open(ctx, handle)
 	<-ctx.Done()
 }
 

@@ -20,16 +20,15 @@ import (
 	"golang.org/x/net/websocket"
 )
 
-// maxHeld bounds the frames held while the library's socket to the gate
-// is being re-established (it is on loopback: a rare, short gap).
-const maxHeld = 10000
-
 // ErrReplaced means another connection (another ivrd with the same
 // application name) took over the Stasis application.
 var ErrReplaced = errors.New("another connection took over the Stasis application (ApplicationReplaced); give each ivrd its own ARI_APP")
 
-// gate sits between Asterisk's event socket and the library's. It owns
-// the upstream connection and forwards only frames the library decodes.
+// gate owns the event socket to Asterisk. It decodes every frame with the
+// library's own decoder and hands the events, in order, straight to the
+// controller: the library's bus, which silently drops events when a
+// subscriber's 100-event buffer is full, is never used. The library's own
+// socket ends at the gate and stays idle (its Connect needs one).
 type gate struct {
 	opts   Options
 	m      *metrics
@@ -43,8 +42,8 @@ type gate struct {
 
 	mu       sync.Mutex
 	down     *websocket.Conn
-	held     [][]byte
 	upstream *websocket.Conn
+	handle   func(ari.Event)
 	opened   bool
 	closed   bool
 }
@@ -91,13 +90,6 @@ func (g *gate) serveLibrary(ws *websocket.Conn) {
 		g.down.Close()
 	}
 	g.down = ws
-	held := g.held
-	g.held = nil
-	for _, f := range held {
-		if err := websocket.Message.Send(ws, string(f)); err != nil {
-			break
-		}
-	}
 	g.mu.Unlock()
 	// The library never writes; reading tells when it goes away.
 	var discard []byte
@@ -110,15 +102,16 @@ func (g *gate) serveLibrary(ws *websocket.Conn) {
 	g.mu.Unlock()
 }
 
-// open starts the upstream loop: only now does Asterisk see the
-// application.
-func (g *gate) open(ctx context.Context) {
+// open starts the upstream loop, handing every event to handle: only now
+// does Asterisk see the application.
+func (g *gate) open(ctx context.Context, handle func(ari.Event)) {
 	g.mu.Lock()
 	if g.opened || g.closed {
 		g.mu.Unlock()
 		return
 	}
 	g.opened = true
+	g.handle = handle
 	g.mu.Unlock()
 	go g.upstreamLoop(ctx)
 }
@@ -189,33 +182,17 @@ func (g *gate) relayOnce(ctx context.Context) error {
 			return fmt.Errorf("event socket closed: %w", err)
 		}
 		g.m.events.Inc()
-		if _, err := ari.DecodeEvent(frame); err != nil {
-			// v5.3.1 would hand a nil event to its bus and crash.
+		ev, err := ari.DecodeEvent(frame)
+		if err != nil || ev == nil {
+			// v5.3.1's reader would hand a nil event to its bus and crash.
 			g.m.undecodable.WithLabelValues(boundedType(frame)).Inc()
 			continue
 		}
-		if isReplaced(frame) {
+		if ev.GetType() == "ApplicationReplaced" {
 			g.m.replaced.Inc()
 			return ErrReplaced
 		}
-		g.forward(frame)
-	}
-}
-
-func (g *gate) forward(frame []byte) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.down != nil {
-		if websocket.Message.Send(g.down, string(frame)) == nil {
-			return
-		}
-		g.down.Close()
-		g.down = nil
-	}
-	if len(g.held) < maxHeld {
-		g.held = append(g.held, frame)
-	} else {
-		g.m.dropped.Inc()
+		g.handle(ev)
 	}
 }
 
@@ -230,13 +207,6 @@ func (g *gate) close() {
 	}
 	g.mu.Unlock()
 	g.srv.Close()
-}
-
-func isReplaced(frame []byte) bool {
-	var t struct {
-		Type string `json:"type"`
-	}
-	return json.Unmarshal(frame, &t) == nil && t.Type == "ApplicationReplaced"
 }
 
 // boundedType names an undecodable frame's type for a metric label,

@@ -28,8 +28,11 @@ import (
 
 // Options configures a Desk.
 type Options struct {
-	Config    *menu.Config
-	PINSecret []byte
+	Config *menu.Config
+	// ConfigFunc, if set, gives the controller the configuration in force
+	// at each call (a server that reloads); Config is then the initial one.
+	ConfigFunc func() *menu.Config
+	PINSecret  []byte
 	// Start is the simulated time at start (default now); Speed how many
 	// times faster than real time the clock runs (default 1).
 	Start time.Time
@@ -45,6 +48,8 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// MaxConns is the ARI client's HTTP connection pool (default 64).
 	MaxConns int
+	// KeyLatency receives the controller's key-to-prompt latencies.
+	KeyLatency func(time.Duration)
 }
 
 // Desk is a running simulated help desk.
@@ -101,10 +106,14 @@ func Start(ctx context.Context, o Options) (*Desk, error) {
 		}
 	}
 	cfg := o.Config
+	current := o.ConfigFunc
+	if current == nil {
+		current = func() *menu.Config { return cfg }
+	}
 	var err error
-	d.Controller, err = ivr.New(ivr.Options{App: "ivr", Config: func() *menu.Config { return cfg },
+	d.Controller, err = ivr.New(ivr.Options{App: "ivr", Config: current,
 		PINSecret: o.PINSecret, Store: o.Store, Clock: d.Clock, Logger: o.Logger, Registerer: o.Registerer,
-		Observe: d.observe})
+		Observe: d.observe, KeyLatency: o.KeyLatency})
 	if err != nil {
 		d.Sim.Close()
 		return nil, err
@@ -113,7 +122,7 @@ func Start(ctx context.Context, o Options) (*Desk, error) {
 	d.cancel = cancel
 	d.Conn, err = ariconn.Start(cctx, ariconn.Options{URL: d.Sim.URL(), Username: user, Password: password, App: "ivr",
 		MinBackoff: 20 * time.Millisecond, MaxBackoff: time.Second, MaxConns: o.MaxConns, Logger: o.Logger, Registerer: o.Registerer},
-		func(c ari.Client) { d.Controller.Attach(cctx, c) })
+		func(c ari.Client) func(ari.Event) { return d.Controller.Attach(cctx, c) })
 	if err != nil {
 		cancel()
 		d.Sim.Close()

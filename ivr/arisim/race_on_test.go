@@ -1,0 +1,5 @@
+//go:build race
+
+package arisim
+
+const raceEnabled = true
