@@ -3,6 +3,7 @@ package ivr_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net"
 	"slices"
 	"strings"
@@ -629,3 +630,25 @@ func TestConnectionsAreReused(t *testing.T) {
 }
 
 var _ = tickets.ErrNotFound
+
+// failingStore is a ticket store that is down.
+type failingStore struct{ tickets.CallRecorder }
+
+func (failingStore) OpenCall(context.Context, tickets.NewCall) (tickets.Call, tickets.Ticket, error) {
+	return tickets.Call{}, tickets.Ticket{}, errors.New("database down")
+}
+
+// A store that is down costs the record, never the caller.
+func TestStoreDownStillServesTheCaller(t *testing.T) {
+	r := newRig(t, monday10, withStore(failingStore{ivr.NewMemoryRecorder(nil)}))
+	c := r.call("3331234567")
+	r.waitPrompt(c.ID(), "node:root")
+	press(t, c, "31")
+	if ev := r.waitKind(c.ID(), ivr.EvRoute); ev.Group != "sicoge" {
+		t.Fatalf("route %+v", ev)
+	}
+	c.Hangup()
+	if out := r.outcome(c.ID()); out.Outcome != string(tickets.OutcomeAbandoned) || out.Ticket != "" {
+		t.Errorf("outcome %+v", out)
+	}
+}

@@ -96,7 +96,7 @@ func (s *session) route(act menu.Action) error {
 	case menu.ReasonInvalidInput:
 		s.outcome = tickets.OutcomeInvalidInput
 	}
-	if err := s.play(act.Prompts, false, "digits:"+string(s.ticket.Number)); err != nil {
+	if err := s.play(act.Prompts, false, s.ticketDigits()...); err != nil {
 		return err
 	}
 	answered, err := s.ringGroup(act.Group)
@@ -229,6 +229,14 @@ func (s *session) ringGroup(groupID string) (bool, error) {
 			}
 			return true, err
 		}
+		if w.resync {
+			// Events may have been lost: is the operator still there?
+			if _, err := s.c.client.Channel().Data(ari.NewKey(ari.ChannelKey, answered)); isNotFound(err) {
+				s.hangupBy = tickets.HangupOperator
+				return true, nil
+			}
+			continue
+		}
 		if eventChannel(w.ev) == answered {
 			switch w.ev.(type) {
 			case *ari.StasisEnd, *ari.ChannelDestroyed, *ari.ChannelHangupRequest:
@@ -237,6 +245,15 @@ func (s *session) ringGroup(groupID string) (bool, error) {
 			}
 		}
 	}
+}
+
+// ticketDigits speaks the ticket number, if the call has one (the store
+// may have been down when the call arrived).
+func (s *session) ticketDigits() []string {
+	if s.ticket.Number == "" {
+		return nil
+	}
+	return []string{"digits:" + string(s.ticket.Number)}
 }
 
 // eventNoAnswer marks an operator who did not take an offered call.
@@ -340,7 +357,7 @@ func (s *session) message(groupID string, afterHours bool, intro []menu.Prompt) 
 	if waitErr != nil {
 		return waitErr
 	}
-	extra := []string{"digits:" + string(s.ticket.Number)}
+	extra := s.ticketDigits()
 	if afterHours {
 		// Out of hours the request waits for the next working day: say which.
 		sched := s.cfg.ServiceSchedule()
