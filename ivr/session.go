@@ -296,7 +296,7 @@ func (s *session) pin(act menu.Action) (menu.Action, error) {
 	if next.Reason == menu.ReasonPINLocked {
 		s.c.opts.Lockouts.Lock(s.caller, now.Add(s.cfg.IVR.PIN.Lockout))
 		s.c.metrics.pinLockouts.Inc()
-		s.record(tickets.CallEvent{Kind: tickets.EventPINLocked, Node: act.Node, Detail: "locked for " + s.cfg.IVR.PIN.Lockout.String()})
+		s.record(tickets.CallEvent{Kind: tickets.EventPINLocked, Node: act.Node, Detail: "caller locked out of PIN entry"})
 	}
 	s.org, s.role = s.nav.Identity()
 	return next, nil

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/helpdesk-ivr/ivr/internal/pgcluster"
+	"github.com/helpdesk-ivr/ivr/ivr/arisim"
+	"github.com/helpdesk-ivr/ivr/ivr/simdesk"
+)
+
+// demoEnv is what demo mode runs besides ivrd itself: a private
+// PostgreSQL cluster under the data directory.
+type demoEnv struct {
+	cluster *pgcluster.Cluster
+	dbURL   string
+	log     *slog.Logger
+}
+
+func startDemo(ctx context.Context, f flags, log *slog.Logger, needDB bool) (*demoEnv, error) {
+	d := &demoEnv{log: log}
+	if !needDB {
+		return d, nil
+	}
+	dir, err := filepath.Abs(filepath.Join(f.dataDir, "postgres"))
+	if err != nil {
+		return nil, err
+	}
+	// PostgreSQL runs as its own user, which must be able to reach the
+	// cluster directory.
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return nil, err
+	}
+	log.Info("demo_postgres_starting", "dir", dir)
+	d.cluster, err = pgcluster.Start(ctx, pgcluster.Options{Dir: dir, Keep: true, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("demo PostgreSQL (set DATABASE_URL to use your own): %w", err)
+	}
+	d.dbURL = d.cluster.URL()
+	return d, nil
+}
+
+func (d *demoEnv) stop() {
+	if d.cluster != nil {
+		if err := d.cluster.Stop(); err != nil {
+			d.log.Warn("demo_postgres_stop_failed", "error", err.Error())
+		}
+	}
+}
+
+// demoRoutes lets anyone try the help desk without a phone:
+//
+//	curl -X POST 'http://127.0.0.1:8080/demo/call?caller=3331234567&keys=1+3'
+//
+// runs a scripted call through the real controller and returns its
+// transcript, one JSON object per line.
+func demoRoutes(r chi.Router, desk *simdesk.Desk, loc *time.Location) {
+	r.Post("/demo/call", func(w http.ResponseWriter, req *http.Request) {
+		q := req.URL.Query()
+		script, err := simdesk.ParseScript(q.Get("keys"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		caller := q.Get("caller")
+		if caller == "" {
+			caller = "3331234567"
+		}
+		ctx, cancel := context.WithTimeout(req.Context(), 20*time.Minute)
+		defer cancel()
+		res, err := desk.Call(ctx, caller, script, arisim.CallOptions{SpeakOnRecord: 10 * time.Second}, simdesk.CallLimits{Talk: 20 * time.Second})
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		for _, e := range res.Events {
+			e.Time = e.Time.In(loc).Round(time.Millisecond)
+			_ = enc.Encode(e)
+		}
+	})
+}
+
+func (d *demoEnv) announce(listen string) {
+	fmt.Fprintf(os.Stderr, `
+Demo help desk running (simulated Asterisk, operators answer after 5 s).
+  Place a call:   curl -X POST 'http://%[1]s/demo/call?caller=3331234567&keys=1+3'
+                  keys: digits separated by spaces, wN waits N seconds, h hangs up
+                  e.g. keys=4+5035%%23 (PIN of a technical referent), keys=9 (ticket status)
+  Metrics:        http://%[1]s/metrics    Readiness: http://%[1]s/readyz
+  Database:       %[2]s
+`, listen, d.dbURL)
+}

@@ -1,0 +1,264 @@
+// Command ivrd is the help-desk IVR server: it reads the configuration,
+// opens the ticket store, connects to Asterisk's ARI as a Stasis
+// application, and serves /metrics, /healthz and /readyz.
+//
+// With -demo it needs nothing installed by hand: a private PostgreSQL
+// cluster under the data directory, the ARI simulator in-process and
+// simulated operators that answer.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+	"time"
+	_ "time/tzdata" // the service time zone must load even on a bare image
+
+	"github.com/CyCoreSystems/ari/v5"
+	"github.com/go-chi/chi/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/helpdesk-ivr/ivr/internal/clock"
+	"github.com/helpdesk-ivr/ivr/internal/configfile"
+	"github.com/helpdesk-ivr/ivr/ivr"
+	"github.com/helpdesk-ivr/ivr/ivr/ariconn"
+	"github.com/helpdesk-ivr/ivr/ivr/simdesk"
+	"github.com/helpdesk-ivr/ivr/menu"
+	"github.com/helpdesk-ivr/ivr/tickets"
+)
+
+type flags struct {
+	config       string
+	listen       string
+	demo         bool
+	dataDir      string
+	drainTimeout time.Duration
+}
+
+func main() {
+	var f flags
+	flag.StringVar(&f.config, "config", "configs/helpdesk.yaml", "help-desk configuration file")
+	flag.StringVar(&f.listen, "listen", envOr("IVR_LISTEN", "127.0.0.1:8080"), "HTTP address for /metrics, /healthz, /readyz")
+	flag.BoolVar(&f.demo, "demo", false, "demo mode: local PostgreSQL, simulated Asterisk and operators, demo PIN secret")
+	flag.StringVar(&f.dataDir, "data", envOr("IVR_DATA", "data"), "data directory (demo mode keeps its PostgreSQL cluster here)")
+	flag.DurationVar(&f.drainTimeout, "drain-timeout", 5*time.Minute, "on SIGTERM, how long calls in progress may go on")
+	flag.Parse()
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if err := run(f, log); err != nil {
+		log.Error("ivrd_failed", "error", err.Error())
+		fmt.Fprintln(os.Stderr, "ivrd:", err)
+		os.Exit(1)
+	}
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// configHolder keeps the configuration in force; calls take it at start.
+type configHolder struct {
+	path string
+	cur  atomic.Pointer[menu.Config]
+	log  *slog.Logger
+}
+
+func (h *configHolder) get() *menu.Config { return h.cur.Load() }
+
+// reload validates the file first; a bad file leaves the old one in force.
+func (h *configHolder) reload() error {
+	cfg, err := configfile.Load(h.path)
+	if err != nil {
+		h.log.Error("config_reload_rejected", "file", h.path, "error", err.Error())
+		return err
+	}
+	h.cur.Store(cfg)
+	h.log.Info("config_reloaded", "file", h.path)
+	return nil
+}
+
+func run(f flags, log *slog.Logger) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	cfg, err := configfile.Load(f.config)
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	holder := &configHolder{path: f.config, log: log}
+	holder.cur.Store(cfg)
+
+	secret, err := pinSecret(cfg, f.demo)
+	if err != nil {
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	var demo *demoEnv
+	dbURL := os.Getenv("DATABASE_URL")
+	if f.demo {
+		if demo, err = startDemo(ctx, f, log, dbURL == ""); err != nil {
+			return err
+		}
+		defer demo.stop()
+		if dbURL == "" {
+			dbURL = demo.dbURL
+		}
+	}
+	if dbURL == "" {
+		return errors.New("DATABASE_URL is required (or run with -demo)")
+	}
+	pool, err := pgxpool.New(ctx, dbURL)
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	defer pool.Close()
+	mctx, cancel := context.WithTimeout(ctx, time.Minute)
+	err = tickets.Migrate(mctx, pool)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("database migrations: %w", err)
+	}
+	store := tickets.New(pool, tickets.Options{Location: cfg.Location(), Logger: log})
+
+	// Calls outlive the signal that stops the server: they are drained.
+	callCtx, stopCalls := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopCalls()
+	var (
+		ctrl *ivr.Controller
+		conn *ariconn.Conn
+		desk *simdesk.Desk
+	)
+	if f.demo {
+		desk, err = simdesk.Start(callCtx, simdesk.Options{Config: cfg, ConfigFunc: holder.get, PINSecret: secret,
+			Store: store, Logger: log, Registerer: reg})
+		if err != nil {
+			return err
+		}
+		defer desk.Close()
+		ctrl, conn = desk.Controller, desk.Conn
+	} else {
+		ariOpts := ariconn.Options{
+			URL: envOr("ARI_URL", "http://127.0.0.1:8088/ari"), Username: os.Getenv("ARI_USERNAME"),
+			Password: os.Getenv("ARI_PASSWORD"), App: envOr("ARI_APP", "ivr"), Logger: log, Registerer: reg,
+		}
+		ctrl, err = ivr.New(ivr.Options{
+			App: ariOpts.App, Config: holder.get, PINSecret: secret, Store: store,
+			Clock: clock.Real(), Logger: log, Registerer: reg,
+		})
+		if err != nil {
+			return err
+		}
+		conn, err = ariconn.Start(callCtx, ariOpts, func(c ari.Client) func(ari.Event) { return ctrl.Attach(callCtx, c) })
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		conn.OnConnect(func() { ctrl.Reconcile(callCtx) })
+		conn.OnReplaced(ctrl.Release)
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		if err := conn.Wait(wctx); err != nil {
+			// Not fatal: calls are answered as soon as Asterisk is back.
+			log.Error("ari_not_ready_at_start", "error", err.Error())
+		}
+		cancel()
+	}
+
+	router := routes(reg, pool, conn)
+	if desk != nil {
+		demoRoutes(router, desk, cfg.Location())
+	}
+	srv := &http.Server{Addr: f.listen, Handler: router, ReadHeaderTimeout: 10 * time.Second}
+	srvErr := make(chan error, 1)
+	go func() { srvErr <- srv.ListenAndServe() }()
+	log.Info("ivrd_started", "listen", f.listen, "demo", f.demo)
+	if demo != nil {
+		demo.announce(f.listen)
+	}
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+wait:
+	for {
+		select {
+		case <-hup:
+			_ = holder.reload() // logged; the old configuration stays on error
+		case err := <-srvErr:
+			return fmt.Errorf("http: %w", err)
+		case <-ctx.Done():
+			break wait
+		}
+	}
+	// Graceful shutdown: new calls go back to the dialplan's fallback,
+	// calls in progress may finish.
+	log.Info("ivrd_draining", "active_calls", ctrl.ActiveCalls(), "timeout", f.drainTimeout.String())
+	ctrl.Drain()
+	dctx, cancel := context.WithTimeout(context.Background(), f.drainTimeout)
+	defer cancel()
+	if err := ctrl.Wait(dctx); err != nil {
+		log.Warn("ivrd_drain_timeout", "active_calls", ctrl.ActiveCalls())
+	}
+	stopCalls()
+	sctx, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel2()
+	_ = srv.Shutdown(sctx)
+	log.Info("ivrd_stopped")
+	return nil
+}
+
+func pinSecret(cfg *menu.Config, demo bool) ([]byte, error) {
+	secret, err := configfile.PINSecret(cfg)
+	if err == nil {
+		return secret, nil
+	}
+	if !cfg.HasPINs() {
+		return nil, nil
+	}
+	if demo {
+		return []byte(configfile.DemoPINSecret), nil
+	}
+	return nil, fmt.Errorf("%w; the server refuses to start without it (only -demo uses the public demo secret)", err)
+}
+
+func routes(reg *prometheus.Registry, pool *pgxpool.Pool, conn *ariconn.Conn) chi.Router {
+	r := chi.NewRouter()
+	r.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	r.Get("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		var problems []string
+		if err := pool.Ping(ctx); err != nil {
+			problems = append(problems, "database down: "+err.Error())
+		}
+		if !conn.Ready() {
+			problems = append(problems, conn.Status())
+		}
+		if len(problems) > 0 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			for _, p := range problems {
+				fmt.Fprintln(w, p)
+			}
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	return r
+}

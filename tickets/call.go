@@ -1,0 +1,190 @@
+package tickets
+
+import (
+	"context"
+	"time"
+)
+
+// Call is the record of one call to the help desk. Times are zero when the
+// call never got there. The durations the reports use derive from them:
+// offered means QueuedAt is set, answered means OperatorAnsweredAt is set,
+// abandoned means queued and ended without an operator answering.
+type Call struct {
+	ID                 int64
+	ChannelID          string // Asterisk channel id (unique per node)
+	AsteriskNode       string
+	Caller             string // E.164, "" when withheld
+	Called             string // the number dialled
+	StartedAt          time.Time
+	AnsweredAt         time.Time // the IVR answered
+	QueuedAt           time.Time // entered an operator group's queue
+	OperatorAnsweredAt time.Time
+	EndedAt            time.Time
+	Outcome            Outcome
+	HangupBy           HangupBy
+	Group              string
+	Operator           string
+	TicketID           int64
+}
+
+// Wait is how long the caller waited in the queue: until an operator
+// answered, or until the call ended if none did. 0 if never queued.
+func (c Call) Wait() time.Duration {
+	if c.QueuedAt.IsZero() {
+		return 0
+	}
+	switch {
+	case !c.OperatorAnsweredAt.IsZero():
+		return c.OperatorAnsweredAt.Sub(c.QueuedAt)
+	case !c.EndedAt.IsZero():
+		return c.EndedAt.Sub(c.QueuedAt)
+	}
+	return 0
+}
+
+// Talk is how long the caller talked with an operator (0 until the call
+// has ended).
+func (c Call) Talk() time.Duration {
+	if c.OperatorAnsweredAt.IsZero() || c.EndedAt.IsZero() {
+		return 0
+	}
+	return c.EndedAt.Sub(c.OperatorAnsweredAt)
+}
+
+// NewCall opens a call and its ticket.
+type NewCall struct {
+	ChannelID    string
+	AsteriskNode string
+	Caller       string
+	Called       string
+	StartedAt    time.Time // default now
+	Source       Source    // default SourcePhone
+	Priority     Priority  // default PriorityMedium
+	Subject      string
+	// Optional ticket fields, when already known at the start of the call.
+	Organization string
+	CallerRole   CallerRole // default CallerUnknown
+	Group        string
+	Category     string
+}
+
+// EventKind is a step of a call's timeline.
+type EventKind string
+
+const (
+	EventEntered       EventKind = "entered"
+	EventHoursCheck    EventKind = "hours_check"
+	EventMenuSelection EventKind = "menu_selection"
+	EventPINAccepted   EventKind = "pin_accepted" // never with the digits
+	EventPINRefused    EventKind = "pin_refused"  // never with the digits
+	EventPINLocked     EventKind = "pin_locked"
+	EventInvalidInput  EventKind = "invalid_input"
+	EventStatusTold    EventKind = "status_told"
+	EventQueued        EventKind = "queued"
+	EventOffered       EventKind = "offered"  // rung an operator
+	EventAnswered      EventKind = "answered" // an operator answered
+	EventAbandoned     EventKind = "abandoned"
+	EventMessageLeft   EventKind = "message_left"
+	EventTransferred   EventKind = "transferred"
+	EventHangup        EventKind = "hangup"
+)
+
+// CallEvent is one entry of a call's timeline. Fields that do not apply
+// stay empty. PIN events must carry no Key and no digits in Detail.
+type CallEvent struct {
+	At       time.Time
+	Kind     EventKind
+	Node     string // menu node
+	Key      string // key pressed in a menu
+	Label    string
+	Group    string
+	Operator string
+	Detail   string
+}
+
+// Outcome is how a call ended up.
+type Outcome string
+
+const (
+	OutcomeRouted            Outcome = "routed"              // sent to an operator group
+	OutcomeAnswered          Outcome = "answered"            // an operator talked with the caller
+	OutcomeAbandoned         Outcome = "abandoned"           // hung up while queued
+	OutcomeAfterHoursMessage Outcome = "after_hours_message" // left a message out of hours
+	OutcomeClosedNoMessage   Outcome = "closed_no_message"   // out of hours, no message
+	OutcomePINLocked         Outcome = "pin_locked"          // too many wrong PINs
+	OutcomeInvalidInput      Outcome = "invalid_input"       // gave up after repeated invalid input
+	OutcomeStatusTold        Outcome = "status_told"         // heard a ticket's status
+	OutcomeTransferred       Outcome = "transferred"
+	OutcomeHungUpInMenu      Outcome = "hung_up_in_menu"
+	OutcomeFailed            Outcome = "failed" // a system error ended the call
+)
+
+// HangupBy says who ended the call.
+type HangupBy string
+
+const (
+	HangupCaller   HangupBy = "caller"
+	HangupSystem   HangupBy = "system"
+	HangupOperator HangupBy = "operator"
+)
+
+// CallUpdate changes some fields of a call while it runs; nil fields are
+// left alone.
+type CallUpdate struct {
+	AnsweredAt         *time.Time
+	QueuedAt           *time.Time
+	OperatorAnsweredAt *time.Time
+	Group              *string
+	Operator           *string
+}
+
+// CallEnd closes a call record.
+type CallEnd struct {
+	EndedAt  time.Time // default now
+	Outcome  Outcome
+	HangupBy HangupBy
+}
+
+// Bucket is the period a report row covers.
+type Bucket string
+
+const (
+	BucketHour Bucket = "hour"
+	BucketDay  Bucket = "day"
+)
+
+// ReportFilter selects calls for Report by the time they were queued.
+type ReportFilter struct {
+	From, To            time.Time // [From, To)
+	Groups              []string  // empty: every group
+	Bucket              Bucket    // default BucketHour
+	ServiceLevelSeconds int       // default 20
+}
+
+// ReportRow aggregates the calls offered to one group in one period (in the
+// service time zone). Periods without calls have no row.
+type ReportRow struct {
+	Start     time.Time // the period's start
+	Group     string
+	Offered   int // queued to the group
+	Answered  int // answered by an operator
+	Abandoned int // hung up while queued
+	// AnsweredWithinSL were answered within ServiceLevelSeconds of queueing;
+	// ServiceLevel is AnsweredWithinSL / Offered.
+	AnsweredWithinSL int
+	ServiceLevel     float64
+	ASA              time.Duration // average speed of answer (answered calls)
+	AHT              time.Duration // average handle time (answered, ended calls)
+}
+
+// CallRecorder is what the call controller needs from the store.
+type CallRecorder interface {
+	OpenCall(ctx context.Context, nc NewCall) (Call, Ticket, error)
+	AppendCallEvents(ctx context.Context, callID int64, events ...CallEvent) error
+	UpdateCall(ctx context.Context, callID int64, upd CallUpdate) error
+	FinishCall(ctx context.Context, callID int64, end CallEnd) error
+	FindCallByChannel(ctx context.Context, channelID string) (Call, error)
+	FindTicketByNumber(ctx context.Context, n Number, v Viewer) (Ticket, error)
+	UpdateTicket(ctx context.Context, id int64, upd TicketUpdate, actor Actor) (Ticket, error)
+	AddAttachment(ctx context.Context, ticketID int64, a Attachment, actor Actor) (Attachment, error)
+}

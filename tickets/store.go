@@ -1,0 +1,186 @@
+package tickets
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Options configure a Store.
+type Options struct {
+	// Location is the service time zone: the day of a ticket number and the
+	// hours and days of the reports. Default time.Local.
+	Location *time.Location
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// Logger; default discards.
+	Logger *slog.Logger
+}
+
+// Store keeps tickets and call records in PostgreSQL. It is safe for
+// concurrent use; several Stores (several ivrd instances) may share one
+// database.
+type Store struct {
+	pool *pgxpool.Pool
+	loc  *time.Location
+	zone string // loc's name as PostgreSQL knows it
+	now  func() time.Time
+	log  *slog.Logger
+
+	textWindow int // see FindTickets; a field so that tests can shrink it
+}
+
+var (
+	_ TicketService = (*Store)(nil)
+	_ CallRecorder  = (*Store)(nil)
+)
+
+// New returns a Store on pool. The schema must be migrated (Migrate).
+func New(pool *pgxpool.Pool, opts Options) *Store {
+	s := &Store{
+		pool: pool,
+		loc:  cmp.Or(opts.Location, time.Local),
+		now:  opts.Now,
+		log:  cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)),
+
+		textWindow: textWindow,
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	var ok bool
+	s.zone, ok = zoneName(s.loc)
+	if !ok {
+		s.log.Warn("tickets_zone_unknown", "location", s.loc.String(), "using", s.zone)
+	}
+	return s
+}
+
+// Location returns the service time zone.
+func (s *Store) Location() *time.Location { return s.loc }
+
+// zoneName returns the IANA name of loc for PostgreSQL's AT TIME ZONE. Go
+// calls the process's zone "Local", so for it the name comes from $TZ or
+// /etc/localtime; ok is false when it had to fall back to UTC.
+func zoneName(loc *time.Location) (name string, ok bool) {
+	if n := loc.String(); n != "Local" {
+		return n, true
+	}
+	if tz, set := os.LookupEnv("TZ"); set {
+		tz = strings.TrimPrefix(tz, ":")
+		if tz == "" {
+			return "UTC", true
+		}
+		if _, err := time.LoadLocation(tz); err == nil {
+			return tz, true
+		}
+	}
+	if b, err := os.ReadFile("/etc/timezone"); err == nil {
+		if tz := strings.TrimSpace(string(b)); tz != "" {
+			return tz, true
+		}
+	}
+	if p, err := os.Readlink("/etc/localtime"); err == nil {
+		if _, tz, found := strings.Cut(p, "zoneinfo/"); found {
+			return tz, true
+		}
+	}
+	// No zone files at all means Go itself runs in UTC.
+	if _, err := os.Stat("/etc/localtime"); err != nil {
+		return "UTC", true
+	}
+	return "UTC", false
+}
+
+// stamp rounds t to what PostgreSQL stores, so that what a write returns
+// equals what a later read returns.
+func stamp(t time.Time) time.Time { return t.Truncate(time.Microsecond) }
+
+func (s *Store) stampNow() time.Time { return stamp(s.now()) }
+
+// nullTime maps the zero time to NULL.
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = stamp(t)
+	return &t
+}
+
+func (s *Store) fromNull(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.In(s.loc)
+}
+
+// dbError turns database errors into domain errors at the store's edge and
+// says what was being done.
+func dbError(op string, err error, notFound string) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("%s: %w", op, &Error{Code: ENOTFOUND, Message: notFound})
+	}
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
+		switch pgErr.Code {
+		case "23505": // unique_violation
+			return fmt.Errorf("%s: %w", op, errorf(ECONFLICT, "already exists (%s)", pgErr.ConstraintName))
+		case "23503": // foreign_key_violation: what we point to is missing
+			return fmt.Errorf("%s: %w", op, &Error{Code: ENOTFOUND, Message: notFound})
+		case "23514", "23502", "22001", "22P02", "22007", "22008": // check, not null, too long, bad text, bad dates
+			return fmt.Errorf("%s: %w", op, errorf(EINVALID, "invalid value: %s", pgErr.Message))
+		}
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// args collects query parameters and hands out their placeholders.
+type args []any
+
+func (a *args) add(v any) string {
+	*a = append(*a, v)
+	return "$" + strconv.Itoa(len(*a))
+}
+
+// visibility returns the condition on tickets alias t that v may see.
+func visibility(v Viewer, a *args) (string, error) {
+	switch v.Kind {
+	case ViewerSystem, ViewerStaffAll:
+		return "true", nil
+	case ViewerStaffGroups:
+		groups := v.Groups
+		if groups == nil {
+			groups = []string{}
+		}
+		return "t.group_id = ANY(" + a.add(groups) + "::text[])", nil
+	case ViewerCallerOrg:
+		var conds []string
+		if v.Organization != "" {
+			conds = append(conds, "t.organization = "+a.add(v.Organization))
+		}
+		if v.Caller != "" {
+			conds = append(conds, "t.caller = "+a.add(v.Caller))
+		}
+		if len(conds) == 0 {
+			return "false", nil
+		}
+		return "(" + strings.Join(conds, " OR ") + ")", nil
+	case ViewerCallerOwn:
+		if v.Caller == "" {
+			return "false", nil
+		}
+		return "t.caller = " + a.add(v.Caller), nil
+	}
+	return "", errorf(EINVALID, "unknown viewer kind %q", v.Kind)
+}

@@ -1,0 +1,280 @@
+package tickets
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+const callColumns = `c.id, c.channel_id, c.asterisk_node, c.caller, c.called, c.started_at,
+	c.answered_at, c.queued_at, c.operator_answered_at, c.ended_at,
+	c.outcome, c.hangup_by, c.group_id, c.operator, c.ticket_id`
+
+// callRow receives a row of callColumns.
+type callRow struct {
+	c                                   Call
+	answered, queued, opAnswered, ended *time.Time
+	ticketID                            *int64
+}
+
+func (r *callRow) dest() []any {
+	return []any{&r.c.ID, &r.c.ChannelID, &r.c.AsteriskNode, &r.c.Caller, &r.c.Called, &r.c.StartedAt,
+		&r.answered, &r.queued, &r.opAnswered, &r.ended,
+		&r.c.Outcome, &r.c.HangupBy, &r.c.Group, &r.c.Operator, &r.ticketID}
+}
+
+func (s *Store) call(r *callRow) Call {
+	c := r.c
+	c.StartedAt = c.StartedAt.In(s.loc)
+	c.AnsweredAt = s.fromNull(r.answered)
+	c.QueuedAt = s.fromNull(r.queued)
+	c.OperatorAnsweredAt = s.fromNull(r.opAnswered)
+	c.EndedAt = s.fromNull(r.ended)
+	if r.ticketID != nil {
+		c.TicketID = *r.ticketID
+	}
+	return c
+}
+
+// The call controller's hot path: ticket number, ticket and call record in
+// one statement, so one round trip and one implicit transaction. (The
+// ticket's creation is its CreatedAt and Source, not a history entry: a
+// third insert here would cost about a fifth of the statement.)
+const openCallSQL = `
+WITH t AS (
+	INSERT INTO tickets AS t (number, source, caller, organization, caller_role, group_id, category,
+		subject, priority, status, created_at, updated_at, search, search_public)
+	VALUES (ticket_number($1::date, ticket_counter_next($1::date)), $2, $3, $4, $5, $6, $7,
+		$8, $9, 'new', $10, $10, ticket_search_vector($8, $7, ''), ticket_search_vector($8, $7, ''))
+	RETURNING ` + ticketColumns + `
+), c AS (
+	INSERT INTO calls AS c (channel_id, asterisk_node, caller, called, started_at, ticket_id)
+	SELECT $11, $12, $3, $13, $14, t.id FROM t
+	RETURNING ` + callColumns + `
+)
+SELECT ` + ticketColumns + `, ` + callColumns + ` FROM t, c`
+
+// OpenCall records a new call and opens its ticket (status new, priority
+// medium unless given), in one transaction. The ticket is numbered in the
+// service time zone's day of its creation.
+func (s *Store) OpenCall(ctx context.Context, nc NewCall) (Call, Ticket, error) {
+	const op = "open call"
+	nc.Source = cmp.Or(nc.Source, SourcePhone)
+	nc.Priority = cmp.Or(nc.Priority, PriorityMedium)
+	nc.CallerRole = cmp.Or(nc.CallerRole, CallerUnknown)
+	switch {
+	case nc.ChannelID == "":
+		return Call{}, Ticket{}, fmt.Errorf("%s: %w", op, errorf(EINVALID, "channel id required"))
+	case !nc.Source.Valid():
+		return Call{}, Ticket{}, fmt.Errorf("%s: %w", op, errorf(EINVALID, "unknown source %q", nc.Source))
+	case !nc.Priority.Valid():
+		return Call{}, Ticket{}, fmt.Errorf("%s: %w", op, errorf(EINVALID, "unknown priority %q", nc.Priority))
+	case !nc.CallerRole.Valid():
+		return Call{}, Ticket{}, fmt.Errorf("%s: %w", op, errorf(EINVALID, "unknown caller role %q", nc.CallerRole))
+	}
+	now := s.stampNow()
+	started := stamp(nc.StartedAt)
+	if started.IsZero() {
+		started = now
+	}
+	day := now.In(s.loc).Format(time.DateOnly)
+
+	var tr ticketRow
+	var cr callRow
+	err := s.pool.QueryRow(ctx, openCallSQL,
+		day, nc.Source, nc.Caller, nc.Organization, nc.CallerRole, nc.Group, nc.Category,
+		nc.Subject, nc.Priority, now,
+		nc.ChannelID, nc.AsteriskNode, nc.Called, started,
+	).Scan(append(tr.dest(), cr.dest()...)...)
+	if err != nil {
+		if ErrorCode(dbError(op, err, "")) == ECONFLICT {
+			return Call{}, Ticket{}, fmt.Errorf("%s: %w", op, errorf(ECONFLICT, "channel %s of node %q already has a call record", nc.ChannelID, nc.AsteriskNode))
+		}
+		return Call{}, Ticket{}, dbError(op, err, "")
+	}
+	c, t := s.call(&cr), s.ticket(&tr)
+	s.log.Debug("call_opened", "call_id", c.ID, "channel_id", c.ChannelID, "ticket", t.Number)
+	return c, t, nil
+}
+
+// AppendCallEvents adds events to a call's timeline in one statement.
+// Events without a time get the current time. PIN events must not carry
+// digits: there is no place for a PIN in the store, by design.
+func (s *Store) AppendCallEvents(ctx context.Context, callID int64, events ...CallEvent) error {
+	const op = "append call events"
+	if len(events) == 0 {
+		return nil
+	}
+	n := len(events)
+	var (
+		at                                          = make([]time.Time, n)
+		kind, node, key, label, group, oper, detail = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	)
+	now := s.stampNow()
+	for i, e := range events {
+		if err := validEvent(e); err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		at[i] = stamp(e.At)
+		if at[i].IsZero() {
+			at[i] = now
+		}
+		kind[i], node[i], key[i], label[i] = string(e.Kind), e.Node, e.Key, e.Label
+		group[i], oper[i], detail[i] = e.Group, e.Operator, e.Detail
+	}
+	_, err := s.pool.Exec(ctx, `
+		INSERT INTO call_events (call_id, at, kind, node, key, label, group_id, operator, detail)
+		SELECT $1, * FROM unnest($2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])`,
+		callID, at, kind, node, key, label, group, oper, detail)
+	return dbError(op, err, fmt.Sprintf("call %d not found", callID))
+}
+
+func validEvent(e CallEvent) error {
+	if e.Kind == "" || strings.Trim(string(e.Kind), "abcdefghijklmnopqrstuvwxyz_") != "" {
+		return errorf(EINVALID, "bad event kind %q", e.Kind)
+	}
+	if strings.HasPrefix(string(e.Kind), "pin_") &&
+		(e.Key != "" || strings.ContainsAny(e.Detail+e.Label, "0123456789")) {
+		return errorf(EINVALID, "a %s event must not carry digits", e.Kind)
+	}
+	return nil
+}
+
+// UpdateCall sets the fields of upd that are not nil.
+func (s *Store) UpdateCall(ctx context.Context, callID int64, upd CallUpdate) error {
+	const op = "update call"
+	stampPtr := func(t *time.Time) *time.Time {
+		if t == nil {
+			return nil
+		}
+		return nullTime(*t)
+	}
+	tag, err := s.pool.Exec(ctx, `
+		UPDATE calls SET
+			answered_at = coalesce($2, answered_at),
+			queued_at = coalesce($3, queued_at),
+			operator_answered_at = coalesce($4, operator_answered_at),
+			group_id = coalesce($5, group_id),
+			operator = coalesce($6, operator)
+		WHERE id = $1`,
+		callID, stampPtr(upd.AnsweredAt), stampPtr(upd.QueuedAt), stampPtr(upd.OperatorAnsweredAt), upd.Group, upd.Operator)
+	if err != nil {
+		return dbError(op, err, "")
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("%s: %w", op, errorf(ENOTFOUND, "call %d not found", callID))
+	}
+	return nil
+}
+
+// FinishCall records the end of a call. It is idempotent: a call already
+// finished keeps its first end and the second finish returns nil, since
+// hangup handling may run more than once (a hangup event and a context
+// cancellation racing).
+func (s *Store) FinishCall(ctx context.Context, callID int64, end CallEnd) error {
+	const op = "finish call"
+	if end.Outcome == "" {
+		return fmt.Errorf("%s: %w", op, errorf(EINVALID, "outcome required"))
+	}
+	switch end.HangupBy {
+	case "", HangupCaller, HangupSystem, HangupOperator:
+	default:
+		return fmt.Errorf("%s: %w", op, errorf(EINVALID, "unknown hangup side %q", end.HangupBy))
+	}
+	ended := stamp(end.EndedAt)
+	if ended.IsZero() {
+		ended = s.stampNow()
+	}
+	var finished, exists bool
+	err := s.pool.QueryRow(ctx, `
+		WITH u AS (
+			UPDATE calls SET ended_at = $2, outcome = $3, hangup_by = $4
+			WHERE id = $1 AND ended_at IS NULL
+			RETURNING id
+		)
+		SELECT EXISTS (SELECT FROM u), EXISTS (SELECT FROM calls WHERE id = $1)`,
+		callID, ended, end.Outcome, end.HangupBy).Scan(&finished, &exists)
+	switch {
+	case err != nil:
+		return dbError(op, err, "")
+	case !exists:
+		return fmt.Errorf("%s: %w", op, errorf(ENOTFOUND, "call %d not found", callID))
+	case !finished:
+		s.log.Debug("call_already_finished", "call_id", callID)
+	}
+	return nil
+}
+
+// FindCallByChannel returns the most recent call on an Asterisk channel id.
+func (s *Store) FindCallByChannel(ctx context.Context, channelID string) (Call, error) {
+	var r callRow
+	err := s.pool.QueryRow(ctx, `SELECT `+callColumns+` FROM calls c WHERE c.channel_id = $1
+		ORDER BY c.started_at DESC, c.id DESC LIMIT 1`, channelID).Scan(r.dest()...)
+	if err != nil {
+		return Call{}, dbError("find call by channel", err, fmt.Sprintf("no call on channel %s", channelID))
+	}
+	return s.call(&r), nil
+}
+
+// FindCallByID returns a call record.
+func (s *Store) FindCallByID(ctx context.Context, id int64) (Call, error) {
+	var r callRow
+	err := s.pool.QueryRow(ctx, `SELECT `+callColumns+` FROM calls c WHERE c.id = $1`, id).Scan(r.dest()...)
+	if err != nil {
+		return Call{}, dbError("find call", err, fmt.Sprintf("call %d not found", id))
+	}
+	return s.call(&r), nil
+}
+
+// CallEvents returns a call's timeline in order.
+func (s *Store) CallEvents(ctx context.Context, callID int64) ([]CallEvent, error) {
+	const op = "list call events"
+	b := &pgx.Batch{}
+	var exists bool
+	b.Queue(`SELECT EXISTS (SELECT FROM calls WHERE id = $1)`, callID).QueryRow(func(row pgx.Row) error {
+		return row.Scan(&exists)
+	})
+	var events []CallEvent
+	b.Queue(`SELECT at, kind, node, key, label, group_id, operator, detail FROM call_events
+		WHERE call_id = $1 ORDER BY at, id`, callID).Query(func(rows pgx.Rows) error {
+		var err error
+		events, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (CallEvent, error) {
+			var e CallEvent
+			err := row.Scan(&e.At, &e.Kind, &e.Node, &e.Key, &e.Label, &e.Group, &e.Operator, &e.Detail)
+			e.At = e.At.In(s.loc)
+			return e, err
+		})
+		return err
+	})
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return nil, dbError(op, err, "")
+	}
+	if !exists {
+		return nil, fmt.Errorf("%s: %w", op, errorf(ENOTFOUND, "call %d not found", callID))
+	}
+	return events, nil
+}
+
+// CallsOfTicket returns the calls that belong to a ticket the viewer may see,
+// oldest first.
+func (s *Store) CallsOfTicket(ctx context.Context, ticketID int64, v Viewer) ([]Call, error) {
+	const op = "list calls of ticket"
+	var calls []Call
+	err := s.withVisibleTicket(ctx, op, ticketID, v, func(b *pgx.Batch) {
+		b.Queue(`SELECT `+callColumns+` FROM calls c WHERE c.ticket_id = $1 ORDER BY c.started_at, c.id`, ticketID).
+			Query(func(rows pgx.Rows) error {
+				var err error
+				calls, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (Call, error) {
+					var r callRow
+					err := row.Scan(r.dest()...)
+					return s.call(&r), err
+				})
+				return err
+			})
+	})
+	return calls, err
+}
