@@ -15,6 +15,7 @@ import (
 	"github.com/helpdesk-ivr/ivr/ivr"
 	"github.com/helpdesk-ivr/ivr/ivr/ariconn"
 	"github.com/helpdesk-ivr/ivr/ivr/arisim"
+	"github.com/helpdesk-ivr/ivr/ivr/simdesk"
 	"github.com/helpdesk-ivr/ivr/menu"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
@@ -530,7 +531,7 @@ func newController(t *testing.T, r *rig) *rig {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	r2.conn, err = ariconn.Start(ctx, ariconn.Options{URL: r.sim.URL(), Username: "ivr", Password: "ivr", App: "ivr",
+	r2.conn, err = ariconn.Start(ctx, ariconn.Options{URL: r.sim.URL(), Username: simdesk.User, Password: simdesk.Password, App: "ivr",
 		MinBackoff: 20 * time.Millisecond}, func(c ari.Client) func(ari.Event) { return r2.ctrl.Attach(ctx, c) })
 	if err != nil {
 		t.Fatal(err)

@@ -8,13 +8,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/CyCoreSystems/ari/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/helpdesk-ivr/ivr/internal/clock"
 	"github.com/helpdesk-ivr/ivr/ivr"
 	"github.com/helpdesk-ivr/ivr/ivr/ariconn"
 	"github.com/helpdesk-ivr/ivr/ivr/arisim"
+	"github.com/helpdesk-ivr/ivr/ivr/simdesk"
 	"github.com/helpdesk-ivr/ivr/menu"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
@@ -38,7 +38,8 @@ func loadConfig(t testing.TB) *menu.Config {
 }
 
 // rig is one help desk: a simulated Asterisk, the real ari/v5 client over
-// a loopback WebSocket, and the controller, on a clock running fast.
+// a loopback WebSocket, and the controller, on a clock running fast
+// (simdesk, the same wiring `ivrctl simulate` uses).
 type rig struct {
 	t     *testing.T
 	cfg   *menu.Config
@@ -48,67 +49,32 @@ type rig struct {
 	conn  *ariconn.Conn
 	store tickets.CallRecorder
 	mem   *ivr.MemoryRecorder
-	reg   *prometheus.Registry
 
 	mu     sync.Mutex
 	events []ivr.Event
 	notify chan struct{}
-	cancel context.CancelFunc
 }
 
-type rigOption func(*ivr.Options, *arisim.Options)
+type rigOption func(*simdesk.Options)
 
 func newRig(t *testing.T, at time.Time, opts ...rigOption) *rig {
 	t.Helper()
 	cfg := loadConfig(t)
-	r := &rig{t: t, cfg: cfg, clk: clock.NewScaled(at, speed), notify: make(chan struct{}, 1), reg: prometheus.NewRegistry()}
-	simOpts := arisim.Options{Clock: r.clk, SoundDuration: ivr.PromptDurations(cfg)}
-	r.mem = ivr.NewMemoryRecorder(cfg.Location())
-	ctrlOpts := ivr.Options{
-		App: "ivr", Config: func() *menu.Config { return cfg }, PINSecret: demoSecret,
-		Store: r.mem, Clock: r.clk, Registerer: r.reg, Observe: r.observe,
+	r := &rig{t: t, cfg: cfg, notify: make(chan struct{}, 1)}
+	o := simdesk.Options{Config: cfg, PINSecret: demoSecret, Start: at, Speed: speed,
+		Operators: &arisim.EndpointBehavior{Mode: arisim.NoAnswer}, Observe: r.observe,
+		Registerer: prometheus.NewRegistry()}
+	for _, opt := range opts {
+		opt(&o)
 	}
-	for _, o := range opts {
-		o(&ctrlOpts, &simOpts)
-	}
-	r.store = ctrlOpts.Store
-	r.sim = arisim.New(simOpts)
-	if err := r.sim.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	for _, g := range cfg.Groups {
-		for _, ep := range g.Endpoints {
-			r.sim.SetEndpoint(ep, arisim.EndpointBehavior{Mode: arisim.NoAnswer})
-		}
-	}
-	var err error
-	r.ctrl, err = ivr.New(ctrlOpts)
+	desk, err := simdesk.Start(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	r.cancel = cancel
-	r.conn, err = ariconn.Start(ctx, ariconn.Options{
-		URL: r.sim.URL(), Username: "ivr", Password: "ivr", App: "ivr",
-		MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, RequestTimeout: 2 * time.Second,
-		Registerer: r.reg,
-	}, func(c ari.Client) func(ari.Event) { return r.ctrl.Attach(ctx, c) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.conn.OnConnect(func() { r.ctrl.Reconcile(ctx) })
-	r.conn.OnReplaced(r.ctrl.Release)
-	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
-	defer wcancel()
-	if err := r.conn.Wait(wctx); err != nil {
-		t.Fatal(err)
-	}
-	// The simulator registers the application just after its 101 reply.
-	for r.sim.Stats().ActiveApps == 0 {
-		if wctx.Err() != nil {
-			t.Fatal("the application never registered")
-		}
-		time.Sleep(time.Millisecond)
+	r.clk, r.sim, r.ctrl, r.conn, r.mem = desk.Clock, desk.Sim, desk.Controller, desk.Conn, desk.Memory
+	r.store = o.Store
+	if r.store == nil {
+		r.store = desk.Memory
 	}
 	t.Cleanup(func() {
 		// Every call must end with its session: no goroutine left behind.
@@ -119,15 +85,13 @@ func newRig(t *testing.T, at time.Time, opts ...rigOption) *rig {
 		if n := r.ctrl.ActiveCalls(); n > 0 {
 			t.Errorf("%d calls still active at the end of the test; status %s; events:\n%s", n, r.conn.Status(), r.allTranscripts())
 		}
-		cancel()
-		r.conn.Close()
-		r.sim.Close()
+		desk.Close()
 	})
 	return r
 }
 
 func withStore(s tickets.CallRecorder) rigOption {
-	return func(o *ivr.Options, _ *arisim.Options) { o.Store = s }
+	return func(o *simdesk.Options) { o.Store = s }
 }
 
 func (r *rig) observe(e ivr.Event) {

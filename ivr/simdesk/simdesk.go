@@ -71,7 +71,8 @@ type Desk struct {
 	backlog map[string][]ivr.Event
 }
 
-const user, password = "ivr", "simulated"
+// User and Password are the simulated ARI credentials.
+const User, Password = "ivr", "simulated"
 
 // Start starts the simulator, connects the controller to it and waits
 // until calls can be placed.
@@ -91,7 +92,7 @@ func Start(ctx context.Context, o Options) (*Desk, error) {
 		d.Memory = ivr.NewMemoryRecorder(o.Config.Location())
 		o.Store = d.Memory
 	}
-	d.Sim = arisim.New(arisim.Options{Clock: d.Clock, Username: user, Password: password,
+	d.Sim = arisim.New(arisim.Options{Clock: d.Clock, Username: User, Password: Password,
 		SoundDuration: ivr.PromptDurations(o.Config), Logger: o.Logger})
 	if err := d.Sim.Start("127.0.0.1:0"); err != nil {
 		return nil, err
@@ -120,7 +121,7 @@ func Start(ctx context.Context, o Options) (*Desk, error) {
 	}
 	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	d.cancel = cancel
-	d.Conn, err = ariconn.Start(cctx, ariconn.Options{URL: d.Sim.URL(), Username: user, Password: password, App: "ivr",
+	d.Conn, err = ariconn.Start(cctx, ariconn.Options{URL: d.Sim.URL(), Username: User, Password: Password, App: "ivr",
 		MinBackoff: 20 * time.Millisecond, MaxBackoff: time.Second, MaxConns: o.MaxConns, Logger: o.Logger, Registerer: o.Registerer},
 		func(c ari.Client) func(ari.Event) { return d.Controller.Attach(cctx, c) })
 	if err != nil {
@@ -129,6 +130,7 @@ func Start(ctx context.Context, o Options) (*Desk, error) {
 		return nil, err
 	}
 	d.Conn.OnConnect(func() { d.Controller.Reconcile(cctx) })
+	d.Conn.OnReplaced(d.Controller.Release)
 	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
 	defer wcancel()
 	if err := d.Conn.Wait(wctx); err != nil {
