@@ -45,7 +45,7 @@ func TestSimulateGolden(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			code, out, errOut := runCmd(t, "", "simulate", "-config", example, "-at", c.at, "-caller", c.caller,
-				"-keys", c.keys, "-operators", c.operators, "-speed", "200")
+				"-keys", c.keys, "-operators", c.operators, "-speed", "40")
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, errOut)
 			}

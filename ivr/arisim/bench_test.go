@@ -274,7 +274,9 @@ func TestManyConcurrentCalls(t *testing.T) {
 	t.Logf("%d calls set up in %v (%.0f calls/s), heap +%d KB (%.1f KB/call), goroutines %d → %d, %d TCP connections",
 		n, setup, float64(n)/setup.Seconds(), (after.HeapAlloc-before.HeapAlloc)/1024,
 		float64(after.HeapAlloc-before.HeapAlloc)/1024/float64(n), goroutines, runtime.NumGoroutine(), st.TCPConnections)
-	if g := runtime.NumGoroutine() - goroutines; g > 200 {
+	// The HTTP keep-alive connections (64, three goroutines each, client
+	// and server side) account for ~200; nothing may grow with the calls.
+	if g := runtime.NumGoroutine() - goroutines; g > 400 {
 		t.Errorf("%d more goroutines with %d calls up", g, n)
 	}
 	for i, c := range calls {

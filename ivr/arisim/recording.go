@@ -60,7 +60,7 @@ func (s *Server) startRecording(r *liveRec) {
 	}
 	if r.maxDur > 0 {
 		r.durTimer = s.atTime(r.start.Add(r.maxDur), func() {
-			s.finishRecording(r, s.clk.Now(), "done", "")
+			s.finishRecording(r, r.start.Add(r.maxDur+r.paused), "done", "")
 		})
 	}
 	s.recScheduleSilence(r, now)

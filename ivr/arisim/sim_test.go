@@ -44,7 +44,7 @@ func TestBasicCallFlow(t *testing.T) {
 		if !strings.Contains(string(b), `"ChannelStateChange"`) || !strings.Contains(string(b), `"state":"Up"`) {
 			t.Errorf("first event after answer: %s", b)
 		}
-	case <-time.After(100 * time.Millisecond):
+	case <-time.After(time.Second):
 		t.Fatal("ChannelStateChange not received right after the 204")
 	}
 
@@ -196,7 +196,10 @@ func TestRecording(t *testing.T) {
 	ws.expect("ChannelDtmfReceived")
 	ev := ws.next(5 * time.Second)
 	rec := ev["recording"].(map[string]any)
-	if ev["type"] != "RecordingFinished" || rec["state"] != "done" || rec["duration"] != 5.0 || rec["talking_duration"] != 5.0 || rec["silence_duration"] != 0.0 {
+	// The caller talked 5 s; '#' came about 0.45 s later (more if the
+	// machine is slow): duration 5 (or a little more), talking 5.
+	dur, _ := rec["duration"].(float64)
+	if ev["type"] != "RecordingFinished" || rec["state"] != "done" || dur < 5 || dur > 7 || rec["talking_duration"] != 5.0 || rec["silence_duration"] != dur-5 {
 		t.Errorf("finished: %v", ev)
 	}
 	if r := do(t, s, "GET", "/recordings/live/rec1", nil); r.status != 404 {
@@ -212,8 +215,8 @@ func TestRecording(t *testing.T) {
 	if rate := binary.LittleEndian.Uint32(r.body[24:]); rate != 8000 {
 		t.Errorf("rate %d", rate)
 	}
-	if n := len(r.body) - 44; n < 2*8000*5 || n > 2*8000*6 {
-		t.Errorf("wav data %d bytes, want about 5.3s", n)
+	if n := len(r.body) - 44; n < 2*8000*5 || n > 2*8000*8 {
+		t.Errorf("wav data %d bytes, want about 5.5s", n)
 	}
 	if r := do(t, s, "POST", "/channels/"+call.ID()+"/record?name=rec1&format=wav&ifExists=fail", nil); r.status != 409 {
 		t.Errorf("dup: %d %s", r.status, r.body)
@@ -231,7 +234,9 @@ func TestRecording(t *testing.T) {
 	call.Talk(2 * time.Second)
 	ev = ws.expect("RecordingFinished")
 	rec = ev["recording"].(map[string]any)
-	if rec["duration"] != 2.0 || rec["talking_duration"] != 2.0 {
+	// 2 s of speech (starting a moment after the recording), then 1 s of
+	// silence ends it; the trailing silence is trimmed.
+	if d := rec["duration"].(float64); d < 2 || d > 3 || rec["talking_duration"] != 2.0 {
 		t.Errorf("silence-terminated: %v", rec)
 	}
 	// maxDuration without silence detection: no talking_duration.
