@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need from Debian's packages, when it
-# is missing: PostgreSQL's server binaries (and, with --browser, Chromium).
+# is missing: PostgreSQL's server binaries, espeak-ng and sox (prompt
+# generation), and with --browser Chromium.
 # Safe to run again; does nothing when everything is there.
 set -euo pipefail
 
 need=()
+for tool in espeak-ng sox; do
+  command -v "$tool" >/dev/null 2>&1 || need+=("$tool")
+done
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   need+=(postgresql)
 fi
