@@ -24,6 +24,10 @@ type Options struct {
 	Now func() time.Time
 	// Logger; default discards.
 	Logger *slog.Logger
+	// Hook, when set, runs in the transaction of every ticket creation and
+	// update (see Hook). Without it OpenCall stays a single statement; with
+	// it OpenCall becomes a transaction of two round trips or more.
+	Hook Hook
 }
 
 // Store keeps tickets and call records in PostgreSQL. It is safe for
@@ -35,6 +39,7 @@ type Store struct {
 	zone string // loc's name as PostgreSQL knows it
 	now  func() time.Time
 	log  *slog.Logger
+	hook Hook
 
 	textWindow int // see FindTickets; a field so that tests can shrink it
 }
@@ -51,6 +56,7 @@ func New(pool *pgxpool.Pool, opts Options) *Store {
 		loc:  cmp.Or(opts.Location, time.Local),
 		now:  opts.Now,
 		log:  cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)),
+		hook: opts.Hook,
 
 		textWindow: textWindow,
 	}

@@ -85,11 +85,29 @@ func (s *Store) OpenCall(ctx context.Context, nc NewCall) (Call, Ticket, error) 
 
 	var tr ticketRow
 	var cr callRow
-	err := s.pool.QueryRow(ctx, openCallSQL,
-		day, nc.Source, nc.Caller, nc.Organization, nc.CallerRole, nc.Group, nc.Category,
-		nc.Subject, nc.Priority, now,
-		nc.ChannelID, nc.AsteriskNode, nc.Called, started,
-	).Scan(append(tr.dest(), cr.dest()...)...)
+	insert := func(q pgx.Tx) error {
+		var row pgx.Row
+		args := []any{day, nc.Source, nc.Caller, nc.Organization, nc.CallerRole, nc.Group, nc.Category,
+			nc.Subject, nc.Priority, now,
+			nc.ChannelID, nc.AsteriskNode, nc.Called, started}
+		if q == nil {
+			row = s.pool.QueryRow(ctx, openCallSQL, args...)
+		} else {
+			row = q.QueryRow(ctx, openCallSQL, args...)
+		}
+		return row.Scan(append(tr.dest(), cr.dest()...)...)
+	}
+	var err error
+	if s.hook == nil {
+		err = insert(nil)
+	} else {
+		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			if err := insert(tx); err != nil {
+				return err
+			}
+			return s.hook(ctx, tx, TicketEvent{Kind: TicketCreated, Ticket: s.ticket(&tr), Actor: Actor{Kind: ActorSystem, ID: "ivr"}, At: now.In(s.loc)})
+		})
+	}
 	if err != nil {
 		if ErrorCode(dbError(op, err, "")) == ECONFLICT {
 			return Call{}, Ticket{}, fmt.Errorf("%s: %w", op, errorf(ECONFLICT, "channel %s of node %q already has a call record", nc.ChannelID, nc.AsteriskNode))

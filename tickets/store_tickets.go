@@ -542,6 +542,9 @@ func (s *Store) UpdateTicket(ctx context.Context, id int64, upd TicketUpdate, ac
 			return dbError("write", err, fmt.Sprintf("ticket %d not found", id))
 		}
 		out = s.ticket(&nr)
+		if s.hook != nil {
+			return s.hook(ctx, tx, TicketEvent{Kind: TicketUpdated, Ticket: out, Previous: cur, Changes: changes, Actor: actor, At: now.In(s.loc)})
+		}
 		return nil
 	})
 	if err != nil {

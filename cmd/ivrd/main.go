@@ -39,6 +39,7 @@ import (
 
 type flags struct {
 	config       string
+	ops          string
 	listen       string
 	demo         bool
 	dataDir      string
@@ -48,6 +49,7 @@ type flags struct {
 func main() {
 	var f flags
 	flag.StringVar(&f.config, "config", "configs/helpdesk.yaml", "help-desk configuration file")
+	flag.StringVar(&f.ops, "ops", os.Getenv("IVR_OPS"), "operations file: e-mail notifications and scheduled jobs (optional)")
 	flag.StringVar(&f.listen, "listen", envOr("IVR_LISTEN", "127.0.0.1:8080"), "HTTP address for /metrics, /healthz, /readyz")
 	flag.BoolVar(&f.demo, "demo", false, "demo mode: local PostgreSQL, simulated Asterisk and operators, demo PIN secret")
 	flag.StringVar(&f.dataDir, "data", envOr("IVR_DATA", "data"), "data directory (demo mode keeps its PostgreSQL cluster here)")
@@ -104,6 +106,14 @@ func run(f flags, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	opsCfg, err := loadOps(f.ops)
+	if err != nil {
+		return err
+	}
+	notifier, err := newNotifier(opsCfg, holder.get, cfg, log)
+	if err != nil {
+		return err
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -129,11 +139,15 @@ func run(f flags, log *slog.Logger) error {
 	defer pool.Close()
 	mctx, cancel := context.WithTimeout(ctx, time.Minute)
 	err = tickets.Migrate(mctx, pool)
+	if err == nil {
+		err = migrateOps(mctx, pool)
+	}
 	cancel()
 	if err != nil {
 		return fmt.Errorf("database migrations: %w", err)
 	}
-	store := tickets.New(pool, tickets.Options{Location: cfg.Location(), Logger: log})
+	store := tickets.New(pool, tickets.Options{Location: cfg.Location(), Logger: log, Hook: notifier.Hook})
+	recordings := &ariRecordings{}
 
 	// Calls outlive the signal that stops the server: they are drained.
 	callCtx, stopCalls := context.WithCancel(context.WithoutCancel(ctx))
@@ -151,6 +165,8 @@ func run(f flags, log *slog.Logger) error {
 		}
 		defer desk.Close()
 		ctrl, conn = desk.Controller, desk.Conn
+		client := conn.Client()
+		recordings.client.Store(&client)
 	} else {
 		ariOpts := ariconn.Options{
 			URL: envOr("ARI_URL", "http://127.0.0.1:8088/ari"), Username: os.Getenv("ARI_USERNAME"),
@@ -163,7 +179,10 @@ func run(f flags, log *slog.Logger) error {
 		if err != nil {
 			return err
 		}
-		conn, err = ariconn.Start(callCtx, ariOpts, func(c ari.Client) func(ari.Event) { return ctrl.Attach(callCtx, c) })
+		conn, err = ariconn.Start(callCtx, ariOpts, func(c ari.Client) func(ari.Event) {
+			recordings.client.Store(&c)
+			return ctrl.Attach(callCtx, c)
+		})
 		if err != nil {
 			return err
 		}
@@ -176,6 +195,10 @@ func run(f flags, log *slog.Logger) error {
 			log.Error("ari_not_ready_at_start", "error", err.Error())
 		}
 		cancel()
+	}
+
+	if err := startOps(callCtx, opsCfg, notifier, pool, store, holder.get, recordings, log, reg); err != nil {
+		return err
 	}
 
 	router := routes(reg, pool, conn)

@@ -1,0 +1,436 @@
+// Package notify tells people about tickets by e-mail: the caller's
+// Administration when its ticket is opened, changes status or is closed, a
+// group when a request is left after hours or when it opens with requests
+// waiting, the supervisors on escalations and with a daily summary.
+//
+// Every e-mail goes through a durable outbox table: the Notifier writes the
+// whole message in the transaction of the change it tells about (it is the
+// tickets.Hook of the store), and the Sender sends what is due over SMTP,
+// with retries and backoff. A message's Message-ID is derived from what it
+// tells about, and unique in the outbox, so the same notice is never queued
+// twice; replies and later notices of a ticket refer to its first message,
+// so that mail clients thread them.
+package notify
+
+import (
+	"cmp"
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/helpdesk-ivr/ivr/menu"
+	"github.com/helpdesk-ivr/ivr/tickets"
+)
+
+// EnvSMTPPassword is the environment variable the server reads the SMTP
+// password from (it never sits in the configuration file).
+const EnvSMTPPassword = "IVR_SMTP_PASSWORD"
+
+// TLSMode is how the SMTP connection is protected.
+type TLSMode string
+
+const (
+	TLSNone     TLSMode = "none"     // plain text (a relay on localhost)
+	TLSStartTLS TLSMode = "starttls" // upgrade after connecting (port 587)
+	TLSImplicit TLSMode = "tls"      // TLS from the start (port 465)
+)
+
+// SMTPConfig is the mail server to send through.
+type SMTPConfig struct {
+	Host     string  `yaml:"host"`
+	Port     int     `yaml:"port"` // default 587, 465 for TLSImplicit, 25 for TLSNone
+	TLS      TLSMode `yaml:"tls"`  // default starttls
+	Username string  `yaml:"username"`
+	// Password comes from EnvSMTPPassword, never from the file.
+	Password string `yaml:"-"`
+	// HeloName is the name given in EHLO; default "localhost".
+	HeloName string `yaml:"helo_name"`
+	// Timeout bounds one message's delivery; default 30s.
+	Timeout time.Duration `yaml:"timeout"`
+	// ServerName checks the server's certificate against this name
+	// instead of Host. Tests and private CAs set RootCAs through
+	// Sender options, not here.
+	ServerName string `yaml:"server_name"`
+}
+
+// Config is the notifications' configuration.
+type Config struct {
+	SMTP SMTPConfig `yaml:"smtp"`
+	// From is the sender, e.g. "Help desk Giustizia <helpdesk@giustizia.it>".
+	From string `yaml:"from"`
+	// Domain ends every Message-ID; default From's domain.
+	Domain string `yaml:"domain"`
+	// Service names the help desk at the bottom of every message.
+	Service string `yaml:"service"`
+	// Language of the messages, "it" (default) or "en";
+	// OrganizationLanguages overrides it per Administration id.
+	Language              string            `yaml:"language"`
+	OrganizationLanguages map[string]string `yaml:"organization_languages"`
+	// TemplateDir holds templates overriding the embedded ones, laid out
+	// the same way: <dir>/<language>/<kind>.tmpl, each defining "subject"
+	// and "body". Files not there keep the default.
+	TemplateDir string `yaml:"template_dir"`
+	// Supervisors get escalations and the daily summary.
+	Supervisors []string `yaml:"supervisors"`
+	// StatusChanges are the statuses whose reaching is told to the
+	// Administration besides opening and closing (e.g. in_progress).
+	StatusChanges []tickets.Status `yaml:"status_changes"`
+	// Retry policy of the Sender: the n-th failed attempt waits
+	// BackoffBase*2^(n-1), at most BackoffMax; after MaxAttempts the
+	// message is given up. Defaults 1m, 1h, 48 (about two days).
+	BackoffBase time.Duration `yaml:"backoff_base"`
+	BackoffMax  time.Duration `yaml:"backoff_max"`
+	MaxAttempts int           `yaml:"max_attempts"`
+	// PollInterval is how often the Sender looks for due messages; default 10s.
+	PollInterval time.Duration `yaml:"poll_interval"`
+}
+
+func (c Config) withDefaults() Config {
+	c.Language = cmp.Or(c.Language, "it")
+	c.SMTP.TLS = cmp.Or(c.SMTP.TLS, TLSStartTLS)
+	if c.SMTP.Port == 0 {
+		switch c.SMTP.TLS {
+		case TLSImplicit:
+			c.SMTP.Port = 465
+		case TLSNone:
+			c.SMTP.Port = 25
+		default:
+			c.SMTP.Port = 587
+		}
+	}
+	c.SMTP.HeloName = cmp.Or(c.SMTP.HeloName, "localhost")
+	c.SMTP.Timeout = cmp.Or(c.SMTP.Timeout, 30*time.Second)
+	c.BackoffBase = cmp.Or(c.BackoffBase, time.Minute)
+	c.BackoffMax = cmp.Or(c.BackoffMax, time.Hour)
+	c.MaxAttempts = cmp.Or(c.MaxAttempts, 48)
+	c.PollInterval = cmp.Or(c.PollInterval, 10*time.Second)
+	if c.Domain == "" {
+		if a, err := mail.ParseAddress(c.From); err == nil {
+			_, c.Domain, _ = strings.Cut(a.Address, "@")
+		}
+	}
+	c.Domain = cmp.Or(c.Domain, "localhost")
+	return c
+}
+
+// Validate reports what is wrong with c.
+func (c Config) Validate() error {
+	var errs []string
+	if _, err := mail.ParseAddress(c.From); err != nil {
+		errs = append(errs, fmt.Sprintf("from %q: %v", c.From, err))
+	}
+	switch c.SMTP.TLS {
+	case "", TLSNone, TLSStartTLS, TLSImplicit:
+	default:
+		errs = append(errs, fmt.Sprintf("smtp tls %q: want none, starttls or tls", c.SMTP.TLS))
+	}
+	if c.SMTP.Host == "" {
+		errs = append(errs, "smtp host missing")
+	}
+	for _, s := range c.StatusChanges {
+		if !s.Valid() {
+			errs = append(errs, fmt.Sprintf("status_changes: unknown status %q", s))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("notify config: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// Directory gives the e-mail addresses of Administrations and groups.
+type Directory interface {
+	OrganizationEmails(org string) []string
+	GroupEmails(group string) []string
+}
+
+// MenuDirectory reads the addresses from the help desk's configuration as
+// current returns it, so that a reloaded configuration applies at once.
+func MenuDirectory(current func() *menu.Config) Directory { return menuDirectory(current) }
+
+type menuDirectory func() *menu.Config
+
+func (d menuDirectory) OrganizationEmails(org string) []string {
+	if c := d(); c != nil {
+		if o := c.Organization(org); o != nil {
+			return o.Emails
+		}
+	}
+	return nil
+}
+
+func (d menuDirectory) GroupEmails(group string) []string {
+	if c := d(); c != nil {
+		if g := c.Group(group); g != nil {
+			return g.Emails
+		}
+	}
+	return nil
+}
+
+// Kind is the kind of a notice; each has a template per language.
+type Kind string
+
+const (
+	KindCreated    Kind = "created"     // to the Administration
+	KindStatus     Kind = "status"      // to the Administration, Config.StatusChanges
+	KindClosed     Kind = "closed"      // to the Administration
+	KindAfterHours Kind = "after_hours" // to the group
+	KindEscalated  Kind = "escalated"   // to the supervisors
+	KindOpening    Kind = "opening"     // to the group
+	KindSummary    Kind = "summary"     // to the supervisors
+)
+
+var kinds = []Kind{KindCreated, KindStatus, KindClosed, KindAfterHours, KindEscalated, KindOpening, KindSummary}
+
+//go:embed templates
+var defaultTemplates embed.FS
+
+// Notifier writes notices into the outbox.
+type Notifier struct {
+	cfg  Config
+	dir  Directory
+	loc  *time.Location
+	tmpl map[string]*template.Template // by language "/" kind
+	log  *slog.Logger
+}
+
+// NewNotifier parses the templates (the embedded ones, then those of
+// cfg.TemplateDir) and returns a Notifier; loc is the service time zone in
+// which messages give times.
+func NewNotifier(cfg Config, dir Directory, loc *time.Location, log *slog.Logger) (*Notifier, error) {
+	cfg = cfg.withDefaults()
+	n := &Notifier{cfg: cfg, dir: dir, loc: cmp.Or(loc, time.Local), tmpl: map[string]*template.Template{},
+		log: cmp.Or(log, slog.New(slog.DiscardHandler))}
+	for _, lang := range []string{"it", "en"} {
+		for _, k := range kinds {
+			name := lang + "/" + string(k) + ".tmpl"
+			src, err := fs.ReadFile(defaultTemplates, "templates/"+name)
+			if err != nil {
+				return nil, fmt.Errorf("notify templates: %w", err)
+			}
+			if cfg.TemplateDir != "" {
+				b, err := os.ReadFile(filepath.Join(cfg.TemplateDir, lang, string(k)+".tmpl"))
+				switch {
+				case err == nil:
+					src = b
+				case !os.IsNotExist(err):
+					return nil, fmt.Errorf("notify templates: %w", err)
+				}
+			}
+			t, err := template.New(name).Funcs(n.funcs(lang)).Parse(string(src))
+			if err == nil && (t.Lookup("subject") == nil || t.Lookup("body") == nil) {
+				err = fmt.Errorf("must define \"subject\" and \"body\"")
+			}
+			if err != nil {
+				return nil, fmt.Errorf("notify template %s: %w", name, err)
+			}
+			n.tmpl[lang+"/"+string(k)] = t
+		}
+	}
+	return n, nil
+}
+
+func (n *Notifier) funcs(lang string) template.FuncMap {
+	it := lang == "it"
+	return template.FuncMap{
+		"datetime": func(t time.Time) string {
+			if t.IsZero() {
+				return ""
+			}
+			if it {
+				return t.In(n.loc).Format("02/01/2006 15:04")
+			}
+			return t.In(n.loc).Format("2 Jan 2006 15:04")
+		},
+		"status": func(s any) string {
+			st := tickets.Status(fmt.Sprint(s))
+			if it {
+				return st.Label()
+			}
+			return map[tickets.Status]string{tickets.StatusNew: "New", tickets.StatusInProgress: "In progress",
+				tickets.StatusWaiting: "Waiting", tickets.StatusClosed: "Closed"}[st]
+		},
+		"priority": func(p any) string {
+			pr := tickets.Priority(fmt.Sprint(p))
+			if it {
+				return pr.Label()
+			}
+			return map[tickets.Priority]string{tickets.PriorityCritical: "Critical", tickets.PriorityHigh: "High",
+				tickets.PriorityMedium: "Medium", tickets.PriorityLow: "Low"}[pr]
+		},
+		"percent": func(f float64) string { return fmt.Sprintf("%.1f%%", f*100) },
+	}
+}
+
+// templateData is what the templates see.
+type templateData struct {
+	Service string
+	Ticket  tickets.Ticket
+	Change  tickets.Change
+	At      time.Time
+	Group   string
+	Tickets []tickets.Ticket
+	Day     string
+	Rows    []tickets.ReportRow
+}
+
+// Execer is a transaction or a pool.
+type Execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// Hook is the tickets.Hook that queues the notices of a ticket change in
+// its transaction: opening and closing (and Config.StatusChanges) to the
+// Administration, a request left after hours to its group, a priority
+// raised by the system (an escalation) to the supervisors.
+func (n *Notifier) Hook(ctx context.Context, tx pgx.Tx, ev tickets.TicketEvent) error {
+	t := ev.Ticket
+	org := n.dir.OrganizationEmails(t.Organization)
+	lang := cmp.Or(n.cfg.OrganizationLanguages[t.Organization], n.cfg.Language)
+	data := templateData{Ticket: t, At: ev.At}
+	var errs []error
+	queue := func(k Kind, id string, to []string, d templateData) {
+		if err := n.queue(ctx, tx, k, lang, t.ID, id, rootID(n.cfg.Domain, t), to, ev.At, d); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	switch ev.Kind {
+	case tickets.TicketCreated:
+		queue(KindCreated, rootID(n.cfg.Domain, t), org, data)
+	case tickets.TicketUpdated:
+		if c, ok := ev.Changed("organization"); ok && c.Old == "" && t.Status != tickets.StatusClosed {
+			// The caller was recognised after the ticket was opened (a PIN):
+			// the opening notice goes now. Its Message-ID makes it once only.
+			queue(KindCreated, rootID(n.cfg.Domain, t), org, data)
+		}
+		if c, ok := ev.Changed("status"); ok {
+			d := data
+			d.Change = c
+			switch {
+			case t.Status == tickets.StatusClosed:
+				queue(KindClosed, eventID(n.cfg.Domain, t, "closed"), org, d)
+			case slices.Contains(n.cfg.StatusChanges, t.Status):
+				queue(KindStatus, eventID(n.cfg.Domain, t, "status"), org, d)
+			}
+		}
+		if _, ok := ev.Changed("source"); ok && t.Source == tickets.SourceAfterHours {
+			queue(KindAfterHours, fmt.Sprintf("<ticket.%s.after-hours@%s>", t.Number, n.cfg.Domain),
+				n.dir.GroupEmails(t.Group), data)
+		}
+		if c, ok := ev.Changed("priority"); ok && ev.Actor.Kind == tickets.ActorSystem &&
+			slices.Index(tickets.Priorities, tickets.Priority(c.New)) < slices.Index(tickets.Priorities, tickets.Priority(c.Old)) {
+			d := data
+			d.Change = c
+			queue(KindEscalated, eventID(n.cfg.Domain, t, "escalated"), n.cfg.Supervisors, d)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("queue notices of ticket %s: %w", t.Number, errs[0])
+	}
+	return nil
+}
+
+// QueueOpening records, in db (the transaction of the opening job), a
+// panel notification for group and an e-mail to its address listing the
+// after-hours requests waiting at its opening at. It reports false when
+// that opening was already notified.
+func (n *Notifier) QueueOpening(ctx context.Context, db pgx.Tx, group string, at time.Time, waiting []tickets.Ticket) (bool, error) {
+	ids := make([]int64, len(waiting))
+	for i, t := range waiting {
+		ids[i] = t.ID
+	}
+	body := fmt.Sprintf("%d after-hours requests waiting", len(waiting))
+	tag, err := db.Exec(ctx, `INSERT INTO notifications (group_id, kind, at, body, ticket_ids)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (group_id, kind, at) DO NOTHING`,
+		group, string(KindOpening), at, body, ids)
+	if err != nil {
+		return false, fmt.Errorf("queue opening of %s: %w", group, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return false, nil
+	}
+	id := fmt.Sprintf("<opening.%s.%d@%s>", group, at.Unix(), n.cfg.Domain)
+	d := templateData{Group: group, At: at, Tickets: waiting}
+	if err := n.queue(ctx, db, KindOpening, n.cfg.Language, 0, id, "", n.dir.GroupEmails(group), at, d); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// QueueSummary queues the daily summary of day (YYYY-MM-DD) to the
+// supervisors; at most once per day.
+func (n *Notifier) QueueSummary(ctx context.Context, db Execer, day string, at time.Time, rows []tickets.ReportRow) error {
+	id := fmt.Sprintf("<summary.%s@%s>", day, n.cfg.Domain)
+	return n.queue(ctx, db, KindSummary, n.cfg.Language, 0, id, "", n.cfg.Supervisors, at, templateData{Day: day, At: at, Rows: rows})
+}
+
+func rootID(domain string, t tickets.Ticket) string {
+	return fmt.Sprintf("<ticket.%s@%s>", t.Number, domain)
+}
+
+// eventID names the notice of what version v of a ticket did: a ticket
+// closed, reopened and closed again gets two closing notices.
+func eventID(domain string, t tickets.Ticket, what string) string {
+	return fmt.Sprintf("<ticket.%s.v%d.%s@%s>", t.Number, t.Version, what, domain)
+}
+
+// queue renders a notice and writes it into the outbox, unless it has no
+// recipients or its Message-ID is there already.
+func (n *Notifier) queue(ctx context.Context, db Execer, k Kind, lang string, ticketID int64, msgID, ref string,
+	to []string, at time.Time, d templateData) error {
+	if len(to) == 0 {
+		return nil
+	}
+	d.Service = n.cfg.Service
+	t := n.tmpl[lang+"/"+string(k)]
+	if t == nil {
+		t = n.tmpl["it/"+string(k)]
+	}
+	var subject, body strings.Builder
+	if err := t.ExecuteTemplate(&subject, "subject", d); err != nil {
+		return fmt.Errorf("render %s notice: %w", k, err)
+	}
+	if err := t.ExecuteTemplate(&body, "body", d); err != nil {
+		return fmt.Errorf("render %s notice: %w", k, err)
+	}
+	subj := strings.Join(strings.Fields(subject.String()), " ")
+	if d.Ticket.Number != "" {
+		subj = SubjectTag(d.Ticket.Number) + " " + subj
+	}
+	msg, err := buildMessage(message{
+		From: n.cfg.From, To: to, Subject: subj, Date: at, MessageID: msgID, References: ref,
+		Body: strings.TrimLeft(body.String(), "\n"),
+	})
+	if err != nil {
+		return fmt.Errorf("build %s notice: %w", k, err)
+	}
+	var tid *int64
+	if ticketID != 0 {
+		tid = &ticketID
+	}
+	_, err = db.Exec(ctx, `INSERT INTO notify_outbox (message_id, kind, ticket_id, recipients, message, created_at, next_attempt_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (message_id) DO NOTHING`,
+		msgID, string(k), tid, to, msg, at)
+	if err != nil {
+		return fmt.Errorf("queue %s notice: %w", k, err)
+	}
+	n.log.Debug("notice_queued", "kind", string(k), "ticket", string(d.Ticket.Number))
+	return nil
+}
+
+// SubjectTag is the ticket's tag in every subject, stable so that replies
+// can be matched to the ticket: "[Ticket#2026112200012X]".
+func SubjectTag(n tickets.Number) string { return "[Ticket#" + string(n) + "]" }
