@@ -1,0 +1,464 @@
+package queues
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// querier is a pool or a transaction.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// Enqueue puts a caller in its group's queue, unless the group refuses it
+// (Enqueued.Overflow: queue full, nobody logged in), and makes an offer at
+// once if an operator is free (WaitOffer returns it).
+func (s *Service) Enqueue(ctx context.Context, e Entry) (Enqueued, error) {
+	if e.CallID == "" || e.Group == "" {
+		return Enqueued{}, fmt.Errorf("enqueue: %w", errorf(EINVALID, "a queued call needs a call id and a group"))
+	}
+	now := s.stampNow()
+	var res Enqueued
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		res = Enqueued{}
+		var maxWaiting, waiting int
+		var noOps, over OverflowPolicy
+		var loggedIn bool
+		err := tx.QueryRow(ctx, `SELECT max_waiting, no_operators_action, no_operators_group, overflow_action, overflow_group,
+				(SELECT count(*) FROM queue_entries e WHERE e.group_id = g.id),
+				EXISTS (SELECT FROM queue_members m JOIN queue_operators o ON o.login = m.login
+					WHERE m.group_id = g.id AND o.state <> 'logged_out')
+			FROM queue_groups g WHERE id = $1 AND active FOR UPDATE`, e.Group).
+			Scan(&maxWaiting, &noOps.Action, &noOps.Group, &over.Action, &over.Group, &waiting, &loggedIn)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errorf(ENOTFOUND, "no such group %s", e.Group)
+		}
+		if err != nil {
+			return err
+		}
+		var refused *Overflow
+		switch {
+		case !loggedIn && noOps.Action != OverflowWait:
+			refused = &Overflow{Action: noOps.Action, Group: noOps.Group, Reason: OverflowNoOperators}
+		case maxWaiting > 0 && waiting >= maxWaiting:
+			refused = &Overflow{Action: over.Action, Group: over.Group, Reason: OverflowMaxWaiting}
+		}
+		if refused != nil {
+			res.Overflow = refused
+			res.Events = []Event{{At: now, Kind: EventTransferred, Group: e.Group, Detail: refused.detail()}}
+			_, err := tx.Exec(ctx, `INSERT INTO queue_log (at, group_id, call_id, kind) VALUES ($1, $2, $3, 'overflow')`,
+				now, e.Group, e.CallID)
+			return err
+		}
+		var seq int64
+		if err := tx.QueryRow(ctx, `INSERT INTO queue_entries (call_id, group_id, priority, caller, ticket_id, enqueued_at, seen_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING seq`,
+			e.CallID, e.Group, e.Priority, e.Caller, e.TicketID, now).Scan(&seq); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `UPDATE queue_entries SET position_at_entry =
+				(SELECT count(*) FROM queue_entries x WHERE x.group_id = $2
+					AND (x.priority > $3 OR (x.priority = $3 AND x.seq <= $4)))
+			WHERE call_id = $1 RETURNING position_at_entry`, e.CallID, e.Group, e.Priority, seq).Scan(&res.Position.Position); err != nil {
+			return err
+		}
+		if res.Position.EstimatedWait, err = s.estimate(ctx, tx, e.Group, res.Position.Position, now); err != nil {
+			return err
+		}
+		res.Events = []Event{{At: now, Kind: EventQueued, Group: e.Group, Detail: fmt.Sprintf("position %d", res.Position.Position)}}
+		_, err = tx.Exec(ctx, `INSERT INTO queue_log (at, group_id, call_id, kind, position) VALUES ($1, $2, $3, 'queued', $4)`,
+			now, e.Group, e.CallID, res.Position.Position)
+		return err
+	})
+	if err != nil {
+		return Enqueued{}, dbError("enqueue", err, "no such group "+e.Group)
+	}
+	if res.Overflow != nil {
+		s.metrics.overflowed(e.Group)
+		return res, nil
+	}
+	s.dispatchGroupLogged(ctx, e.Group)
+	return res, nil
+}
+
+// estimate is the expected wait of the caller at position pos: pos times
+// the mean time per place of the group's last 20 answered calls of the
+// past hour (each call's wait divided by its position on arrival), or 0
+// without such calls.
+func (s *Service) estimate(ctx context.Context, q querier, group string, pos int, now time.Time) (time.Duration, error) {
+	var perPlace *float64
+	err := q.QueryRow(ctx, `SELECT avg(waited_ms::float8 / GREATEST(position, 1)) FROM (
+			SELECT waited_ms, position FROM queue_log WHERE group_id = $1 AND kind = 'answered' AND at >= $2
+			ORDER BY at DESC LIMIT 20) r`, group, now.Add(-time.Hour)).Scan(&perPlace)
+	if err != nil || perPlace == nil {
+		return 0, err
+	}
+	return (time.Duration(*perPlace*float64(pos)) * time.Millisecond).Round(time.Second), nil
+}
+
+// Position returns a waiting caller's place in its queue and the estimated
+// wait, for announcements.
+func (s *Service) Position(ctx context.Context, callID string) (Position, error) {
+	var p Position
+	var group string
+	err := s.pool.QueryRow(ctx, `SELECT e.group_id, (SELECT count(*) FROM queue_entries x WHERE x.group_id = e.group_id
+			AND (x.priority > e.priority OR (x.priority = e.priority AND x.seq <= e.seq)))
+		FROM queue_entries e WHERE e.call_id = $1`, callID).Scan(&group, &p.Position)
+	if err != nil {
+		return Position{}, dbError("queue position", err, "call not queued")
+	}
+	p.EstimatedWait, err = s.estimate(ctx, s.pool, group, p.Position, s.stampNow())
+	return p, dbError("queue position", err, "")
+}
+
+// WaitOffer waits until the call is offered to an operator (or several,
+// for RingAll) and returns the offer; the controller rings them for
+// Offer.RingTimeout and reports with Answer or NoAnswer. If the call is
+// already offered (a session resuming after a restart), that offer is
+// returned. When the caller reaches the group's MaxWait, or nobody is
+// logged in any more, the call leaves the queue and Offer.Overflow says
+// what to do. Cancel ctx when the caller hangs up, then call Leave.
+func (s *Service) WaitOffer(ctx context.Context, callID string) (Offer, error) {
+	wake, done := s.addWaiter(callID)
+	defer done()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		now := s.stampNow()
+		var (
+			o           = Offer{CallID: callID}
+			state       string
+			offeredTo   []string
+			enqueued    time.Time
+			maxWait     int64
+			ring        int64
+			noOps, over OverflowPolicy
+			loggedIn    bool
+		)
+		// Reading the entry also tells Maintain that the session is alive.
+		err := s.pool.QueryRow(ctx, `UPDATE queue_entries e SET seen_at = $2 FROM queue_groups g
+			WHERE e.call_id = $1 AND g.id = e.group_id
+			RETURNING e.group_id, e.state, e.offered_to, e.attempt, e.enqueued_at, g.max_wait_ms, g.ring_timeout_ms,
+				g.no_operators_action, g.no_operators_group, g.overflow_action, g.overflow_group,
+				EXISTS (SELECT FROM queue_members m JOIN queue_operators o ON o.login = m.login
+					WHERE m.group_id = e.group_id AND o.state <> 'logged_out')`, callID, now).
+			Scan(&o.Group, &state, &offeredTo, &o.Attempt, &enqueued, &maxWait, &ring,
+				&noOps.Action, &noOps.Group, &over.Action, &over.Group, &loggedIn)
+		if err != nil {
+			return Offer{}, dbError("wait for an offer", err, "call not queued")
+		}
+		o.RingTimeout = fromMS(ring)
+		if state == string(Offered) {
+			for _, login := range offeredTo {
+				op, err := s.Operator(ctx, login)
+				if err != nil {
+					return Offer{}, fmt.Errorf("wait for an offer: %w", err)
+				}
+				o.Operators = append(o.Operators, op)
+				o.Events = append(o.Events, Event{At: now, Kind: EventOffered, Group: o.Group, Operator: login, Detail: op.Endpoint})
+			}
+			return o, nil
+		}
+		var why *Overflow
+		deadline := enqueued.Add(fromMS(maxWait))
+		switch {
+		case maxWait > 0 && !now.Before(deadline):
+			why = &Overflow{Action: over.Action, Group: over.Group, Reason: OverflowMaxWait}
+		case !loggedIn && noOps.Action != OverflowWait:
+			why = &Overflow{Action: noOps.Action, Group: noOps.Group, Reason: OverflowNoOperators}
+		}
+		if why != nil {
+			evs, err := s.leave(ctx, callID, LeaveOverflow, why.detail(), true, time.Time{})
+			if errors.Is(err, ErrConflict) {
+				continue // offered meanwhile: take the offer
+			}
+			if err != nil {
+				return Offer{}, fmt.Errorf("wait for an offer: %w", err)
+			}
+			s.metrics.overflowed(o.Group)
+			o.Overflow, o.Events = why, evs
+			return o, nil
+		}
+		d := s.poll
+		if maxWait > 0 {
+			d = min(d, deadline.Sub(now))
+		}
+		timer.Reset(d)
+		select {
+		case <-ctx.Done():
+			return Offer{}, ctx.Err()
+		case <-wake:
+		case <-timer.C:
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+	}
+}
+
+// entry is a queued call's row, read under its group's lock.
+type entry struct {
+	group     string
+	state     string
+	offeredTo []string
+	enqueued  time.Time
+	position  int
+}
+
+// lockEntry locks the call's group, then its entry (the package's lock
+// order).
+func lockEntry(ctx context.Context, tx pgx.Tx, callID string) (entry, error) {
+	var e entry
+	if err := tx.QueryRow(ctx, `SELECT group_id FROM queue_entries WHERE call_id = $1`, callID).Scan(&e.group); err != nil {
+		return e, err
+	}
+	if _, err := tx.Exec(ctx, `SELECT FROM queue_groups WHERE id = $1 FOR UPDATE`, e.group); err != nil {
+		return e, err
+	}
+	err := tx.QueryRow(ctx, `SELECT state, offered_to, enqueued_at, position_at_entry FROM queue_entries
+		WHERE call_id = $1 FOR UPDATE`, callID).Scan(&e.state, &e.offeredTo, &e.enqueued, &e.position)
+	return e, err
+}
+
+// releaseOffered frees the operators still ringing for callID.
+func releaseOffered(ctx context.Context, tx pgx.Tx, callID string, logins []string, now time.Time) ([]string, error) {
+	rows, err := tx.Query(ctx, `UPDATE queue_operators SET state = 'available', state_since = $3, call_id = '', call_group = ''
+		WHERE login = ANY($1) AND state = 'offered' AND call_id = $2 RETURNING login`, logins, callID, now)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// Answer reports that login answered the offered call: the caller leaves
+// the queue, the operator is on call, and the other operators rung with it
+// (RingAll) are free again.
+func (s *Service) Answer(ctx context.Context, callID, login string) ([]Event, error) {
+	now := s.stampNow()
+	var e entry
+	var released []string
+	err := s.tx(ctx, func(tx pgx.Tx) (err error) {
+		if e, err = lockEntry(ctx, tx, callID); err != nil {
+			return err
+		}
+		if e.state != string(Offered) || !slices.Contains(e.offeredTo, login) {
+			return errorf(ECONFLICT, "call not offered to %s", login)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM queue_entries WHERE call_id = $1`, callID); err != nil {
+			return err
+		}
+		day := s.day(now)
+		tag, err := tx.Exec(ctx, `UPDATE queue_operators SET state = 'on_call', state_since = $3,
+				calls_today = CASE WHEN calls_day = $4 THEN calls_today + 1 ELSE 1 END, calls_day = $4
+			WHERE login = $1 AND state = 'offered' AND call_id = $2`, login, callID, now, day)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() != 1 {
+			return errorf(ECONFLICT, "operator %s is no longer offered the call", login)
+		}
+		if released, err = releaseOffered(ctx, tx, callID, e.offeredTo, now); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO queue_log (at, group_id, call_id, kind, operator, waited_ms, position)
+			VALUES ($1, $2, $3, 'answered', $4, $5, $6)`, now, e.group, callID, login, ms(now.Sub(e.enqueued)), e.position)
+		return err
+	})
+	if err != nil {
+		return nil, dbError("answer", err, "call not queued")
+	}
+	s.metrics.answered(e.group, now.Sub(e.enqueued))
+	if len(released) > 0 {
+		s.dispatchOperator(ctx, released...)
+	}
+	return []Event{{At: now, Kind: EventAnswered, Group: e.group, Operator: login,
+		Detail: fmt.Sprintf("after %ds", int(now.Sub(e.enqueued).Seconds()))}}, nil
+}
+
+// NoAnswer reports that operators offered the call did not answer within
+// the ring timeout (or could not be rung): they are paused with reason
+// "no_answer", and when none of the call's operators is still ringing the
+// caller is back at the head of the queue for the next offer (WaitOffer
+// again). With no logins, every operator offered the call.
+func (s *Service) NoAnswer(ctx context.Context, callID string, logins ...string) ([]Event, error) {
+	now := s.stampNow()
+	var e entry
+	var paused []string
+	var waiting bool
+	err := s.tx(ctx, func(tx pgx.Tx) (err error) {
+		if e, err = lockEntry(ctx, tx, callID); err != nil {
+			return err
+		}
+		if e.state != string(Offered) {
+			return errorf(ECONFLICT, "call not offered")
+		}
+		targets := logins
+		if len(targets) == 0 {
+			targets = e.offeredTo
+		}
+		var left []string
+		for _, l := range e.offeredTo {
+			if !slices.Contains(targets, l) {
+				left = append(left, l)
+			}
+		}
+		for _, l := range targets {
+			if !slices.Contains(e.offeredTo, l) {
+				return errorf(ECONFLICT, "call not offered to %s", l)
+			}
+		}
+		rows, err := tx.Query(ctx, `UPDATE queue_operators SET state = 'paused', reason = $4, state_since = $3, call_id = '', call_group = ''
+			WHERE login = ANY($1) AND state = 'offered' AND call_id = $2 RETURNING login`, targets, callID, now, ReasonNoAnswer)
+		if err != nil {
+			return err
+		}
+		if paused, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+			return err
+		}
+		waiting = len(left) == 0
+		if waiting {
+			_, err = tx.Exec(ctx, `UPDATE queue_entries SET state = 'waiting', offered_to = '{}', offered_at = NULL, seen_at = $2
+				WHERE call_id = $1`, callID, now)
+		} else {
+			_, err = tx.Exec(ctx, `UPDATE queue_entries SET offered_to = $2 WHERE call_id = $1`, callID, left)
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO queue_log (at, group_id, call_id, kind, operator)
+			SELECT $1, $2, $3, 'no_answer', unnest($4::text[])`, now, e.group, callID, targets)
+		return err
+	})
+	if err != nil {
+		return nil, dbError("no answer", err, "call not queued")
+	}
+	evs := make([]Event, 0, len(logins))
+	for _, l := range paused {
+		s.log.Info("queue_operator_state", "operator", l, "from", string(Offered), "to", string(Paused), "reason", ReasonNoAnswer)
+		evs = append(evs, Event{At: now, Kind: EventNoAnswer, Group: e.group, Operator: l, Detail: "ring timeout"})
+	}
+	s.metrics.noAnswer(e.group, len(paused))
+	if waiting {
+		s.dispatchGroupLogged(ctx, e.group)
+	}
+	return evs, nil
+}
+
+// Leave takes a call out of its queue: LeaveAbandoned when the caller hung
+// up (the event says after how long), LeaveOverflow when the controller
+// sends it elsewhere. Operators still ringing for it are freed. A call no
+// longer queued is ErrNotFound.
+func (s *Service) Leave(ctx context.Context, callID, reason string) ([]Event, error) {
+	switch reason {
+	case LeaveAbandoned, LeaveOverflow:
+	default:
+		return nil, fmt.Errorf("leave queue: %w", errorf(EINVALID, "unknown reason %q", reason))
+	}
+	// Runs to the end even if the caller's context is already cancelled.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	return s.leave(ctx, callID, reason, reason, false, time.Time{})
+}
+
+// leave removes a call; with onlyWaiting, not if it is being offered
+// (ErrConflict); with staleBefore set, only if its session has not been
+// seen since then.
+func (s *Service) leave(ctx context.Context, callID, reason, detail string, onlyWaiting bool, staleBefore time.Time) ([]Event, error) {
+	now := s.stampNow()
+	var e entry
+	var released []string
+	err := s.tx(ctx, func(tx pgx.Tx) (err error) {
+		if e, err = lockEntry(ctx, tx, callID); err != nil {
+			return err
+		}
+		if onlyWaiting && e.state != "waiting" {
+			return errorf(ECONFLICT, "call being offered")
+		}
+		cond := ""
+		args := []any{callID}
+		if !staleBefore.IsZero() {
+			cond, args = " AND seen_at < $2", append(args, staleBefore)
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM queue_entries WHERE call_id = $1`+cond, args...)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return pgx.ErrNoRows
+		}
+		if e.state == string(Offered) {
+			if released, err = releaseOffered(ctx, tx, callID, e.offeredTo, now); err != nil {
+				return err
+			}
+		}
+		kind := "abandoned"
+		if reason == LeaveOverflow {
+			kind = "overflow"
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO queue_log (at, group_id, call_id, kind, waited_ms, position)
+			VALUES ($1, $2, $3, $4, $5, $6)`, now, e.group, callID, kind, ms(now.Sub(e.enqueued)), e.position)
+		return err
+	})
+	if err != nil {
+		return nil, dbError("leave queue", err, "call not queued")
+	}
+	if len(released) > 0 {
+		s.dispatchOperator(ctx, released...)
+	}
+	if reason == LeaveOverflow {
+		return []Event{{At: now, Kind: EventTransferred, Group: e.group, Detail: detail}}, nil
+	}
+	s.metrics.abandoned(e.group)
+	waited := int(now.Sub(e.enqueued).Seconds())
+	d := fmt.Sprintf("after %ds", waited)
+	if detail != reason {
+		d += ", " + detail
+	}
+	return []Event{{At: now, Kind: EventAbandoned, Group: e.group, Detail: d}}, nil
+}
+
+// CallEnded reports that an operator's call is over: the operator wraps
+// up for the call's group's WrapUp, then is available again (no timer: the
+// end of the wrap-up is a time in the operator's row).
+func (s *Service) CallEnded(ctx context.Context, login string) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	now := s.stampNow()
+	var wrap int64
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		var state State
+		var group string
+		if err := tx.QueryRow(ctx, `SELECT state, call_group FROM queue_operators WHERE login = $1 FOR UPDATE`, login).
+			Scan(&state, &group); err != nil {
+			return err
+		}
+		if state != OnCall {
+			return errorf(ECONFLICT, "operator %s is %s, not on a call", login, state)
+		}
+		err := tx.QueryRow(ctx, `SELECT wrap_up_ms FROM queue_groups WHERE id = $1`, group).Scan(&wrap)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		free := now.Add(fromMS(wrap))
+		_, err = tx.Exec(ctx, `UPDATE queue_operators SET state = CASE WHEN $2 > 0 THEN 'wrap_up' ELSE 'available' END,
+				state_since = $3, available_at = CASE WHEN $2 > 0 THEN $4::timestamptz END, idle_since = $4,
+				call_id = '', call_group = ''
+			WHERE login = $1`, login, wrap, now, free)
+		return err
+	})
+	if err != nil {
+		return dbError("call ended", err, "no such operator "+login)
+	}
+	if wrap == 0 {
+		s.dispatchOperator(ctx, login)
+	}
+	return nil
+}
