@@ -125,17 +125,33 @@ func (c *Controller) Release() {
 	}
 }
 
+// Shutdown ends the calls still in progress after a drain: each goes
+// back to the dialplan (whose fallback queue serves it) with its record
+// finished as transferred. It returns when they are done or ctx ends.
+func (c *Controller) Shutdown(ctx context.Context) error {
+	c.mu.Lock()
+	for _, s := range c.sessions {
+		s.inbox.push(item{shutdown: true})
+	}
+	c.mu.Unlock()
+	return c.Wait(ctx)
+}
+
 // ActiveCalls is the number of calls in progress.
 func (c *Controller) ActiveCalls() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	return len(c.sessions)
 }
 
 // Drain stops taking new calls: they go back to the dialplan, whose
 // fallback serves them (configs/asterisk/extensions.conf). Calls in
 // progress go on.
-func (c *Controller) Drain() { c.draining.Store(true) }
+func (c *Controller) Drain() {
+	c.mu.Lock()
+	c.draining.Store(true)
+	c.mu.Unlock()
+}
 
 // Wait blocks until every call in progress has ended or ctx ends.
 func (c *Controller) Wait(ctx context.Context) error {
@@ -199,16 +215,19 @@ func (c *Controller) register(s *session, kind, id string) {
 
 func (c *Controller) startSession(ctx context.Context, ch ari.ChannelData, node string, resumed bool) {
 	c.mu.Lock()
-	if c.sessions[ch.ID] != nil {
+	if c.sessions[ch.ID] != nil || c.draining.Load() {
 		c.mu.Unlock()
+		if c.draining.Load() {
+			go c.continueToDialplan(ch.ID)
+		}
 		return
 	}
 	s := newSession(c, ch, cmp.Or(c.opts.Node, node))
 	c.sessions[ch.ID] = s
 	c.routes[ari.ChannelKey+":"+ch.ID] = s
 	s.routeKeys = append(s.routeKeys, ari.ChannelKey+":"+ch.ID)
+	c.wg.Add(1) // under c.mu: Drain sets draining under it too
 	c.mu.Unlock()
-	c.wg.Add(1)
 	c.metrics.active.Inc()
 	go func() {
 		defer c.wg.Done()

@@ -184,6 +184,29 @@ func TestPIN(t *testing.T) {
 		}
 		r.assertNoDigits(c.ID(), "1035")
 	})
+	t.Run("an overlong PIN is one wrong attempt", func(t *testing.T) {
+		c := r.call("3330000004")
+		r.waitPrompt(c.ID(), "node:root")
+		press(t, c, "4")
+		r.waitPrompt(c.ID(), "system:pin_ask")
+		press(t, c, "123456789#") // nine digits: more than max_digits
+		r.waitPrompt(c.ID(), "system:pin_wrong")
+		press(t, c, "5035#")
+		if ev := r.waitKind(c.ID(), ivr.EvRoute); ev.Group != "modifiche" {
+			t.Fatalf("route %+v\n%s", ev, r.transcript(c.ID()))
+		}
+		var verdicts []string
+		for _, e := range r.eventsOf(c.ID()) {
+			if e.Kind == ivr.EvPIN {
+				verdicts = append(verdicts, e.Result)
+			}
+		}
+		if strings.Join(verdicts, ",") != "wrong,accepted" {
+			t.Errorf("verdicts %v", verdicts)
+		}
+		c.Hangup()
+		r.outcome(c.ID())
+	})
 	t.Run("three wrong then locked out", func(t *testing.T) {
 		c := r.call("3330000003")
 		r.waitPrompt(c.ID(), "node:root")
@@ -652,4 +675,42 @@ func TestStoreDownStillServesTheCaller(t *testing.T) {
 	if out := r.outcome(c.ID()); out.Outcome != string(tickets.OutcomeAbandoned) || out.Ticket != "" {
 		t.Errorf("outcome %+v", out)
 	}
+}
+
+// Stopping ivrd: new calls go back to the dialplan at once; calls still
+// in progress after the drain are handed to it too, records finished.
+func TestDrainAndShutdown(t *testing.T) {
+	r := newRig(t, monday10)
+	inProgress := r.call("3331234567", arisim.CallOptions{EventBuffer: 256})
+	r.waitPrompt(inProgress.ID(), "node:root")
+	r.ctrl.Drain()
+	late := r.call("3337654321", arisim.CallOptions{EventBuffer: 256})
+	waitDone(t, late)
+	if !continued(late) {
+		t.Errorf("a call arriving while draining was not sent back to the dialplan")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := r.ctrl.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if out := r.outcome(inProgress.ID()); out.Outcome != string(tickets.OutcomeTransferred) {
+		t.Errorf("outcome %+v", out)
+	}
+	waitDone(t, inProgress)
+	if !continued(inProgress) {
+		t.Errorf("the call in progress was not handed to the dialplan")
+	}
+	if call, _, _ := r.mem.Call(inProgress.ID()); call.EndedAt.IsZero() || call.Outcome != tickets.OutcomeTransferred {
+		t.Errorf("record %+v", call)
+	}
+}
+
+func continued(c *arisim.Call) bool {
+	for e := range c.Events() {
+		if e.Kind == arisim.EventContinued {
+			return true
+		}
+	}
+	return false
 }

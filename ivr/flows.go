@@ -200,7 +200,14 @@ func (s *session) ringGroup(groupID string) (bool, error) {
 	operator := legs[answered]
 	hangupLegs(answered)
 	if err := s.c.client.Bridge().AddChannel(bkey, answered); err != nil {
-		s.log.Error("bridge_operator_failed", "error", err.Error())
+		// The operator hung up as they answered (Asterisk says 400 or 422
+		// for a channel that is gone): nobody is there to talk to.
+		s.log.Warn("bridge_operator_failed", "operator", operator, "error", err.Error())
+		s.record(tickets.CallEvent{Kind: eventNoAnswer, Group: groupID, Operator: operator, Detail: "gone before bridging"})
+		if herr := s.c.client.Channel().Hangup(ari.NewKey(ari.ChannelKey, answered), "normal"); herr != nil && !isNotFound(herr) {
+			s.log.Warn("operator_hangup_failed", "error", herr.Error())
+		}
+		return false, nil
 	}
 	if err := s.c.client.Bridge().StopMOH(bkey); err != nil && !isNotFound(err) {
 		s.log.Warn("stop_moh_failed", "error", err.Error())
@@ -375,10 +382,11 @@ func (s *session) message(groupID string, afterHours bool, intro []menu.Prompt) 
 // saveMessage attaches the recording and makes the ticket a request due
 // at the group's next opening.
 func (s *session) saveMessage(groupID string, afterHours bool, name string, duration time.Duration) {
-	if afterHours {
+	switch {
+	case afterHours:
 		s.outcome = tickets.OutcomeAfterHoursMessage
-	} else if s.outcome == "" || s.outcome == tickets.OutcomeAnswered {
-		s.outcome = tickets.OutcomeAfterHoursMessage
+	case s.outcome == "" || s.outcome == tickets.OutcomeAnswered:
+		s.outcome = tickets.OutcomeMessageLeft
 	}
 	s.record(tickets.CallEvent{Kind: tickets.EventMessageLeft, Group: groupID, Detail: duration.String()})
 	s.emit(Event{Kind: EvMessage, Group: groupID, Seconds: duration.Seconds(), Ticket: string(s.ticket.Number)})

@@ -10,10 +10,11 @@ import (
 // item is one thing for a session: an event, a request to re-check its
 // state after the event socket came back, or to let the call go.
 type item struct {
-	ev      ari.Event
-	at      time.Time // wall time the dispatcher received ev
-	resync  bool
-	release bool
+	ev       ari.Event
+	at       time.Time // wall time the dispatcher received ev
+	resync   bool
+	release  bool
+	shutdown bool
 }
 
 // inbox is a session's unbounded, ordered queue. The dispatcher never

@@ -9,8 +9,8 @@ import (
 type Lockouts interface {
 	// Locked reports whether number may not try a PIN at now.
 	Locked(number string, now time.Time) bool
-	// Lock forbids PIN entry to number until until.
-	Lock(number string, until time.Time)
+	// Lock forbids PIN entry to number from now until until.
+	Lock(number string, now, until time.Time)
 }
 
 // MemoryLockouts keeps lockouts in memory (one instance).
@@ -40,19 +40,20 @@ func (l *MemoryLockouts) Locked(number string, now time.Time) bool {
 }
 
 // Lock implements Lockouts.
-func (l *MemoryLockouts) Lock(number string, until time.Time) {
+func (l *MemoryLockouts) Lock(number string, now, until time.Time) {
 	if number == "" {
 		return
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.until[number] = until
-	// Keep the table small: drop expired entries now and then.
-	if len(l.until)%256 == 0 {
+	// Keep the table small: drop expired entries now and then (an entry
+	// is expired once the lock it stood for has ended).
+	if len(l.until)%256 == 255 {
 		for n, u := range l.until {
-			if until.After(u) {
+			if !now.Before(u) {
 				delete(l.until, n)
 			}
 		}
 	}
+	l.until[number] = until
 }

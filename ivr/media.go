@@ -25,6 +25,9 @@ func (s *session) next(d time.Duration) (wake, error) {
 	if s.released {
 		return wake{}, errReleased
 	}
+	if s.shutdown {
+		return wake{}, errShutdown
+	}
 	if s.hungUp {
 		return wake{}, errHangup
 	}
@@ -35,6 +38,10 @@ func (s *session) next(d time.Duration) (wake, error) {
 			if it.release {
 				s.released = true
 				return wake{}, errReleased
+			}
+			if it.shutdown {
+				s.shutdown = true
+				return wake{}, errShutdown
 			}
 			if it.resync {
 				if !s.channelAlive() {
@@ -171,12 +178,17 @@ func (s *session) ask(prompts []menu.Prompt, c menu.Collect, bargeIn bool, extra
 	return s.collect(c)
 }
 
+// collect gathers keys as c says. An entry with a terminator (PINs,
+// ticket numbers) goes on until the terminator or a pause, so that an
+// entry longer than MaxDigits comes back whole and is refused, instead of
+// spilling its last keys into the next question; without a terminator it
+// ends at MaxDigits. A pause is measured from the last key.
 func (s *session) collect(c menu.Collect) (string, bool, error) {
 	var got []byte
-	wait := c.FirstDigitTimeout
 	if c.MaxDigits < 1 {
 		c.MaxDigits = 1
 	}
+	deadline := s.now().Add(c.FirstDigitTimeout)
 	for {
 		for len(s.digits) > 0 {
 			d := s.digits[0]
@@ -184,13 +196,15 @@ func (s *session) collect(c menu.Collect) (string, bool, error) {
 			if c.Terminator != "" && d == c.Terminator[0] {
 				return string(got), false, nil
 			}
-			got = append(got, d)
-			if len(got) >= c.MaxDigits {
+			if len(got) < maxEntry {
+				got = append(got, d)
+			}
+			if c.Terminator == "" && len(got) >= c.MaxDigits {
 				return string(got), false, nil
 			}
-			wait = c.InterDigitTimeout
+			deadline = s.now().Add(c.InterDigitTimeout)
 		}
-		w, err := s.next(wait)
+		w, err := s.next(max(deadline.Sub(s.now()), 0))
 		if err != nil {
 			return "", false, err
 		}
@@ -202,6 +216,9 @@ func (s *session) collect(c menu.Collect) (string, bool, error) {
 		}
 	}
 }
+
+// maxEntry bounds what one entry keeps, whatever the caller keys.
+const maxEntry = 32
 
 // sayAndHangup plays prompts to the end, then the call ends.
 func (s *session) sayAndHangup(prompts []menu.Prompt, extra ...string) error {

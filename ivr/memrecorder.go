@@ -146,6 +146,16 @@ func (m *MemoryRecorder) FindTicketByNumber(_ context.Context, n tickets.Number,
 	return tickets.Ticket{}, tickets.ErrNotFound
 }
 
+// FindTicketByID implements tickets.CallRecorder (the system view).
+func (m *MemoryRecorder) FindTicketByID(_ context.Context, id int64, _ tickets.Viewer) (tickets.Ticket, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if id < 1 || int(id) > len(m.tickets) {
+		return tickets.Ticket{}, tickets.ErrNotFound
+	}
+	return m.tickets[id-1], nil
+}
+
 // UpdateTicket implements tickets.CallRecorder.
 func (m *MemoryRecorder) UpdateTicket(_ context.Context, id int64, u tickets.TicketUpdate, _ tickets.Actor) (tickets.Ticket, error) {
 	m.mu.Lock()

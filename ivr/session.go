@@ -1,6 +1,7 @@
 package ivr
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,6 +23,9 @@ var errHangup = errors.New("caller hung up")
 
 // errReleased ends a session whose call another controller took over.
 var errReleased = errors.New("call released to another controller")
+
+// errShutdown ends a session because ivrd is stopping.
+var errShutdown = errors.New("ivrd is shutting down")
 
 // phase says where a call is, so a hangup gets the right outcome.
 type phase string
@@ -58,6 +62,7 @@ type session struct {
 	keyAt    time.Time // wall time of the last key, for latency metrics
 	hungUp   bool
 	released bool
+	shutdown bool
 	hangupBy tickets.HangupBy
 
 	caller      string // E.164
@@ -125,19 +130,19 @@ func (s *session) run(ctx context.Context, resumed bool) {
 			}
 		}
 	}
-	s.open(ctx, resumed)
+	s.open(resumed)
 	if s.hungUp || s.outcome == tickets.OutcomeFailed {
 		return
 	}
 	err = s.serve(resumed)
-	if err != nil && !errors.Is(err, errHangup) && !errors.Is(err, errReleased) {
+	if err != nil && !errors.Is(err, errHangup) && !errors.Is(err, errReleased) && !errors.Is(err, errShutdown) {
 		s.log.Error("call_failed", "error", err.Error())
 		s.outcome = tickets.OutcomeFailed
 	}
 }
 
 // open creates (or, for a resumed call, finds) the call record and ticket.
-func (s *session) open(ctx context.Context, resumed bool) {
+func (s *session) open(resumed bool) {
 	sctx, cancel := s.storeCtx()
 	defer cancel()
 	if resumed {
@@ -166,20 +171,22 @@ func (s *session) open(ctx context.Context, resumed bool) {
 	}
 	s.call, s.ticket = call, t
 	s.log = s.log.With("ticket", string(t.Number))
-	answered := now
-	if err := s.c.opts.Store.UpdateCall(sctx, call.ID, tickets.CallUpdate{AnsweredAt: &answered}); err != nil {
-		s.c.metrics.storeErrors.Inc()
+	if !s.hungUp && s.outcome != tickets.OutcomeFailed {
+		answered := now
+		if err := s.c.opts.Store.UpdateCall(sctx, call.ID, tickets.CallUpdate{AnsweredAt: &answered}); err != nil {
+			s.c.metrics.storeErrors.Inc()
+		}
 	}
 	s.record(tickets.CallEvent{Kind: tickets.EventEntered, Detail: s.ch.Dialplan.Exten})
 	s.emit(Event{Kind: EvTicket, Ticket: string(t.Number)})
-	_ = ctx
 }
 
 func (s *session) findTicket(ctx context.Context) (tickets.Ticket, error) {
-	if s.ticket.Number != "" {
-		return s.c.opts.Store.FindTicketByNumber(ctx, s.ticket.Number, tickets.Viewer{Kind: tickets.ViewerSystem})
+	id := cmp.Or(s.ticket.ID, s.call.TicketID)
+	if id == 0 {
+		return tickets.Ticket{}, errors.New("no ticket")
 	}
-	return tickets.Ticket{}, errors.New("no ticket")
+	return s.c.opts.Store.FindTicketByID(ctx, id, tickets.Viewer{Kind: tickets.ViewerSystem})
 }
 
 func (s *session) storeCtx() (context.Context, context.CancelFunc) {
@@ -278,13 +285,16 @@ func (s *session) pin(act menu.Action) (menu.Action, error) {
 		return act, err
 	}
 	var res menu.PINResult
-	if timedOut || digits == "" {
+	switch {
+	case timedOut || digits == "":
 		res = menu.PINResult{Status: menu.PINNoInput}
-	} else {
+	case len(digits) > act.Collect.MaxDigits:
+		res = menu.PINResult{Status: menu.PINWrong}
+	default:
 		res = s.cfg.VerifyPIN(s.c.opts.PINSecret, digits, s.orgByCallerID())
 	}
-	digits = "" // the digits go no further than VerifyPIN
-	_ = digits
+	// Keys typed after the PIN are not menu choices: they may be more of it.
+	s.digits = s.digits[:0]
 	if res.Status == menu.PINAccepted {
 		s.record(tickets.CallEvent{Kind: tickets.EventPINAccepted, Node: act.Node, Detail: "role " + string(res.Role)})
 	} else {
@@ -294,7 +304,7 @@ func (s *session) pin(act menu.Action) (menu.Action, error) {
 	s.emit(Event{Kind: EvPIN, Node: act.Node, Result: string(res.Status), Org: res.Organization, Role: string(res.Role)})
 	next := s.nav.Feed(menu.Input{Kind: menu.InputPIN, PIN: res})
 	if next.Reason == menu.ReasonPINLocked {
-		s.c.opts.Lockouts.Lock(s.caller, now.Add(s.cfg.IVR.PIN.Lockout))
+		s.c.opts.Lockouts.Lock(s.caller, now, now.Add(s.cfg.IVR.PIN.Lockout))
 		s.c.metrics.pinLockouts.Inc()
 		s.record(tickets.CallEvent{Kind: tickets.EventPINLocked, Node: act.Node, Detail: "caller locked out of PIN entry"})
 	}
@@ -344,6 +354,13 @@ func (s *session) updateTicketFromMenu(priority string) {
 // updateTicket applies upd, retrying once if someone (an operator in the
 // panel) changed the ticket meanwhile.
 func (s *session) updateTicket(upd tickets.TicketUpdate) {
+	s.updateTicketIf(upd, nil)
+}
+
+// updateTicketIf applies upd only while still(ticket) holds; after a
+// conflict the fresh ticket is checked again, so an operator's change is
+// never overwritten by a decision taken on the old one.
+func (s *session) updateTicketIf(upd tickets.TicketUpdate, still func(tickets.Ticket) bool) {
 	if s.ticket.ID == 0 {
 		return
 	}
@@ -351,6 +368,9 @@ func (s *session) updateTicket(upd tickets.TicketUpdate) {
 	defer cancel()
 	actor := tickets.Actor{Kind: tickets.ActorSystem, ID: "ivr"}
 	for attempt := 0; attempt < 2; attempt++ {
+		if still != nil && !still(s.ticket) {
+			return
+		}
 		upd.Version = s.ticket.Version
 		t, err := s.c.opts.Store.UpdateTicket(ctx, s.ticket.ID, upd, actor)
 		if err == nil {
@@ -392,7 +412,15 @@ func (s *session) finish() {
 		s.log.Info("call_released")
 		return
 	}
-	if !s.hungUp {
+	switch {
+	case s.shutdown && !s.hungUp:
+		// The dialplan's fallback serves the caller while ivrd is away.
+		s.outcome = tickets.OutcomeTransferred
+		s.record(tickets.CallEvent{Kind: tickets.EventTransferred, Detail: "back to the dialplan: ivrd stopping"})
+		if err := s.c.client.Channel().Continue(s.key, "", "", 0); err != nil && !isNotFound(err) {
+			s.log.Warn("continue_failed", "error", err.Error())
+		}
+	case !s.hungUp:
 		s.hangupBy = cmpStr(s.hangupBy, tickets.HangupSystem)
 		if err := s.c.client.Channel().Hangup(s.key, "normal"); err != nil && !isNotFound(err) {
 			s.log.Warn("hangup_failed", "error", err.Error())
@@ -420,10 +448,11 @@ func (s *session) finish() {
 		}
 	}
 	s.record(tickets.CallEvent{Kind: tickets.EventHangup, Detail: "by " + string(s.hangupBy)})
-	if s.closeTicket && s.ticket.ID != 0 && s.ticket.Status == tickets.StatusNew {
+	if s.closeTicket && s.ticket.ID != 0 {
 		closed := tickets.StatusClosed
 		desc := "Chiusura automatica: " + describeOutcome(s.outcome)
-		s.updateTicket(tickets.TicketUpdate{Status: &closed, Description: &desc})
+		s.updateTicketIf(tickets.TicketUpdate{Status: &closed, Description: &desc},
+			func(t tickets.Ticket) bool { return t.Status == tickets.StatusNew && t.Description == "" })
 	}
 	s.flush()
 	if s.call.ID != 0 {
@@ -480,17 +509,39 @@ func cmpStr[T ~string](a, b T) T {
 	return b
 }
 
+// isNotFound reports a 404 from ARI. ari/v5 wraps some errors (the Data
+// calls) in types that have Cause but no Unwrap, so both chains are walked.
 func isNotFound(err error) bool {
-	var coded interface{ Code() int }
-	return errors.As(err, &coded) && coded.Code() == 404
+	for err != nil {
+		if coded, ok := err.(interface{ Code() int }); ok && coded.Code() == 404 {
+			return true
+		}
+		switch e := err.(type) {
+		case interface{ Unwrap() error }:
+			err = e.Unwrap()
+		case interface{ Cause() error }:
+			if c := e.Cause(); c != err {
+				err = c
+			} else {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return false
 }
 
 // dateMedia speaks a date with Asterisk's standard sounds: weekday, day,
 // month ("lunedì 23 novembre").
 func dateMedia(t time.Time) []string {
+	day := "number:" + strconv.Itoa(t.Day())
+	if t.Day() == 1 {
+		day = "sound:digits/h-1" // "primo", as Italian says the 1st
+	}
 	return []string{
 		"sound:digits/day-" + strconv.Itoa(int(t.Weekday())),
-		"number:" + strconv.Itoa(t.Day()),
+		day,
 		"sound:digits/mon-" + strconv.Itoa(int(t.Month())-1),
 	}
 }
@@ -499,7 +550,7 @@ func dateMedia(t time.Time) []string {
 func timeMedia(t time.Time) []string {
 	m := []string{"number:" + strconv.Itoa(t.Hour())}
 	if t.Minute() != 0 {
-		m = append(m, "number:"+strconv.Itoa(t.Minute()))
+		m = append(m, "sound:"+menu.SystemSoundName("and"), "number:"+strconv.Itoa(t.Minute())) // "8 e 30"
 	}
 	return m
 }

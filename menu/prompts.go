@@ -18,6 +18,7 @@ var SystemPrompts = map[string]Text{
 	"closed_holiday":     {"it": "Oggi il servizio di assistenza è chiuso per festività.", "en": "The help desk is closed today for a public holiday."},
 	"reopens":            {"it": "Il servizio riaprirà", "en": "The service reopens on"},
 	"at_hour":            {"it": "alle ore", "en": "at"},
+	"and":                {"it": "e", "en": "and"},
 	"record_offer":       {"it": "Per lasciare una richiesta registrata, prema 1. Per terminare la chiamata, riagganci.", "en": "To leave a recorded request, press 1. Otherwise, hang up."},
 	"record_intro":       {"it": "Lasci il suo messaggio dopo il segnale acustico, indicando nome, amministrazione e recapito. Prema cancelletto per terminare.", "en": "Please leave your message after the tone, with your name, administration and a contact number. Press hash to finish."},
 	"record_saved":       {"it": "La sua richiesta è stata registrata con il numero di ticket", "en": "Your request has been recorded with ticket number"},

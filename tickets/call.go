@@ -116,7 +116,8 @@ const (
 	OutcomeStatusTold        Outcome = "status_told"         // heard a ticket's status
 	OutcomeTransferred       Outcome = "transferred"
 	OutcomeHungUpInMenu      Outcome = "hung_up_in_menu"
-	OutcomeFailed            Outcome = "failed" // a system error ended the call
+	OutcomeFailed            Outcome = "failed"       // a system error ended the call
+	OutcomeMessageLeft       Outcome = "message_left" // left a recorded request in service hours (nobody answered, or a message leaf)
 )
 
 // HangupBy says who ended the call.
@@ -185,6 +186,7 @@ type CallRecorder interface {
 	FinishCall(ctx context.Context, callID int64, end CallEnd) error
 	FindCallByChannel(ctx context.Context, channelID string) (Call, error)
 	FindTicketByNumber(ctx context.Context, n Number, v Viewer) (Ticket, error)
+	FindTicketByID(ctx context.Context, id int64, v Viewer) (Ticket, error)
 	UpdateTicket(ctx context.Context, id int64, upd TicketUpdate, actor Actor) (Ticket, error)
 	AddAttachment(ctx context.Context, ticketID int64, a Attachment, actor Actor) (Attachment, error)
 }

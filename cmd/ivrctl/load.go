@@ -95,13 +95,19 @@ func cmdLoad(e env, args []string) int {
 	var placed, rejected, completed atomic.Int64
 	var wg sync.WaitGroup
 	peakDone := make(chan struct{})
+	stopSampling := make(chan struct{})
 	var peak, gPeak int
 	var heapAtPeak uint64
 	go func() { // sample concurrency and memory
 		defer close(peakDone)
 		t := time.NewTicker(250 * time.Millisecond)
 		defer t.Stop()
-		for range t.C {
+		for {
+			select {
+			case <-t.C:
+			case <-stopSampling:
+				return
+			}
 			n := desk.Controller.ActiveCalls()
 			if n > peak {
 				peak = n
@@ -159,6 +165,12 @@ func cmdLoad(e env, args []string) int {
 	}
 	placing := time.Since(began)
 	wg.Wait()
+	// Leave the sessions a moment to finish, then stop sampling even if
+	// some leaked: that is what sessions_left reports.
+	for end := time.Now().Add(10 * time.Second); desk.Controller.ActiveCalls() > 0 && time.Now().Before(end); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	close(stopSampling)
 	<-peakDone
 	rep.Calls, rep.Rejected, rep.Completed = placed.Load(), rejected.Load(), completed.Load()
 	rep.RatePerSecond = float64(rep.Calls) / placing.Seconds()

@@ -28,7 +28,7 @@ func TestSimulateGolden(t *testing.T) {
 		{"operator", monday, "3331234567", "0", "answer", "answered"},
 		{"known-administration", monday, "0699991234", "1", "answer", "answered"},
 		{"status", monday, "3331234567", "9 2026112300013#", "answer", "status_told"},
-		{"no-answer-message", monday, "3331234567", "3 1", "noanswer", "after_hours_message"},
+		{"no-answer-message", monday, "3331234567", "3 1", "noanswer", "message_left"},
 		{"invalid-input", monday, "3331234567", "7 8 9", "busy", "invalid_input"},
 		{"timeouts", monday, "3331234567", "w20", "busy", "invalid_input"},
 		{"hangup-in-menu", monday, "3331234567", "2 h", "answer", "hung_up_in_menu"},

@@ -72,9 +72,10 @@ func envOr(name, def string) string {
 
 // configHolder keeps the configuration in force; calls take it at start.
 type configHolder struct {
-	path string
-	cur  atomic.Pointer[menu.Config]
-	log  *slog.Logger
+	path      string
+	cur       atomic.Pointer[menu.Config]
+	log       *slog.Logger
+	hasSecret bool
 }
 
 func (h *configHolder) get() *menu.Config { return h.cur.Load() }
@@ -82,6 +83,9 @@ func (h *configHolder) get() *menu.Config { return h.cur.Load() }
 // reload validates the file first; a bad file leaves the old one in force.
 func (h *configHolder) reload() error {
 	cfg, err := configfile.Load(h.path)
+	if err == nil && cfg.HasPINs() && !h.hasSecret {
+		err = errors.New("the new configuration has PINs but ivrd started without a PIN secret; restart with one")
+	}
 	if err != nil {
 		h.log.Error("config_reload_rejected", "file", h.path, "error", err.Error())
 		return err
@@ -106,6 +110,7 @@ func run(f flags, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	holder.hasSecret = len(secret) > 0
 	opsCfg, err := loadOps(f.ops)
 	if err != nil {
 		return err
@@ -171,6 +176,7 @@ func run(f flags, log *slog.Logger) error {
 		ariOpts := ariconn.Options{
 			URL: envOr("ARI_URL", "http://127.0.0.1:8088/ari"), Username: os.Getenv("ARI_USERNAME"),
 			Password: os.Getenv("ARI_PASSWORD"), App: envOr("ARI_APP", "ivr"), Logger: log, Registerer: reg,
+			OnConnect: func() { ctrl.Reconcile(callCtx) }, OnReplaced: func() { ctrl.Release() },
 		}
 		ctrl, err = ivr.New(ivr.Options{
 			App: ariOpts.App, Config: holder.get, PINSecret: secret, Store: store,
@@ -187,8 +193,6 @@ func run(f flags, log *slog.Logger) error {
 			return err
 		}
 		defer conn.Close()
-		conn.OnConnect(func() { ctrl.Reconcile(callCtx) })
-		conn.OnReplaced(ctrl.Release)
 		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		if err := conn.Wait(wctx); err != nil {
 			// Not fatal: calls are answered as soon as Asterisk is back.
@@ -235,6 +239,12 @@ wait:
 	defer cancel()
 	if err := ctrl.Wait(dctx); err != nil {
 		log.Warn("ivrd_drain_timeout", "active_calls", ctrl.ActiveCalls())
+		// Hand the remaining calls to the dialplan and finish their records.
+		sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		if err := ctrl.Shutdown(sctx); err != nil {
+			log.Error("ivrd_calls_not_finished", "active_calls", ctrl.ActiveCalls())
+		}
+		cancel()
 	}
 	stopCalls()
 	sctx, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)

@@ -64,6 +64,13 @@ type Options struct {
 
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
+
+	// OnConnect runs (on its own goroutine) after every connection of the
+	// event socket, the first one included; OnReplaced when another
+	// connection takes the application over. Given here, they cannot miss
+	// the first connection.
+	OnConnect  func()
+	OnReplaced func()
 }
 
 func (o *Options) fill() error {
@@ -138,6 +145,12 @@ func Start(ctx context.Context, opts Options, attach func(ari.Client) func(ari.E
 	ctx, cancel := context.WithCancel(ctx)
 	c := &Conn{opts: opts, metrics: m, log: opts.Logger, ready: make(chan struct{}), cancel: cancel, done: make(chan struct{})}
 	c.lastErr.Store("connecting")
+	if opts.OnConnect != nil {
+		c.onConnect = append(c.onConnect, opts.OnConnect)
+	}
+	if opts.OnReplaced != nil {
+		c.onReplaced = append(c.onReplaced, opts.OnReplaced)
+	}
 	c.http = newHTTPClient(opts, m)
 	c.gate, err = newGate(opts, c.http, m, c.upstreamUp, c.upstreamDown)
 	if err != nil {

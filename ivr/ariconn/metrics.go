@@ -1,7 +1,9 @@
 package ariconn
 
 import (
+	"bytes"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -86,6 +88,14 @@ func (t *instrumented) RoundTrip(r *http.Request) (*http.Response, error) {
 		t.m.errors.WithLabelValues(route, kind).Inc()
 	case resp.StatusCode >= 400:
 		t.m.errors.WithLabelValues(route, strconv.Itoa(resp.StatusCode/100)+"xx").Inc()
+		// ari/v5 closes error bodies unread for requests with no result,
+		// which throws the connection away; read them (they are small).
+		body, rerr := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+		if rerr != nil {
+			return nil, rerr
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(body))
 	}
 	return resp, err
 }

@@ -122,15 +122,14 @@ func Start(ctx context.Context, o Options) (*Desk, error) {
 	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	d.cancel = cancel
 	d.Conn, err = ariconn.Start(cctx, ariconn.Options{URL: d.Sim.URL(), Username: User, Password: Password, App: "ivr",
-		MinBackoff: 20 * time.Millisecond, MaxBackoff: time.Second, MaxConns: o.MaxConns, Logger: o.Logger, Registerer: o.Registerer},
+		MinBackoff: 20 * time.Millisecond, MaxBackoff: time.Second, MaxConns: o.MaxConns, Logger: o.Logger, Registerer: o.Registerer,
+		OnConnect: func() { d.Controller.Reconcile(cctx) }, OnReplaced: d.Controller.Release},
 		func(c ari.Client) func(ari.Event) { return d.Controller.Attach(cctx, c) })
 	if err != nil {
 		cancel()
 		d.Sim.Close()
 		return nil, err
 	}
-	d.Conn.OnConnect(func() { d.Controller.Reconcile(cctx) })
-	d.Conn.OnReplaced(d.Controller.Release)
 	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
 	defer wcancel()
 	if err := d.Conn.Wait(wctx); err != nil {
