@@ -714,3 +714,46 @@ func continued(c *arisim.Call) bool {
 	}
 	return false
 }
+
+// Asterisk that stops answering is noticed within two pings: the event
+// socket is closed, readiness says so, and it comes back by itself.
+func TestSilentAsteriskIsNoticed(t *testing.T) {
+	sim := arisim.New(arisim.Options{})
+	if err := sim.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	conn, err := ariconn.Start(ctx, ariconn.Options{URL: sim.URL(), Username: "ivr", Password: "ivr", App: "ivr",
+		RequestTimeout: 100 * time.Millisecond, PingInterval: 50 * time.Millisecond,
+		MinBackoff: 20 * time.Millisecond, MaxBackoff: 50 * time.Millisecond},
+		func(ari.Client) func(ari.Event) { return func(ari.Event) {} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
+	defer wcancel()
+	if err := conn.Wait(wctx); err != nil {
+		t.Fatal(err)
+	}
+	sim.SetStuck(true)
+	waitUntil(t, "ARI down", func() bool { return !conn.Ready() })
+	if !strings.HasPrefix(conn.Status(), "ARI down") {
+		t.Errorf("status %q", conn.Status())
+	}
+	sim.SetStuck(false)
+	waitUntil(t, "ARI back", conn.Ready)
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s within 10s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -44,20 +44,26 @@ func (s *session) closed(sched *hours.Schedule, st hours.Status, group, intro st
 		return err
 	}
 	offer := menu.Collect{MaxDigits: 1, FirstDigitTimeout: s.cfg.IVR.FirstDigitTimeout}
+	prompts = []menu.Prompt{s.system("record_offer")}
 	for try := 0; try < s.cfg.IVR.MaxRetries; try++ {
-		key, timedOut, err := s.ask([]menu.Prompt{s.system("record_offer")}, offer, true)
+		key, timedOut, err := s.ask(prompts, offer, true)
 		if err != nil {
 			return err
 		}
-		if !timedOut {
-			s.emit(Event{Kind: EvKeys, Node: "closed", Keys: key})
+		if timedOut {
+			// Silence after the offer is the caller's answer: most hang up
+			// or wait; ask once more, then say goodbye.
+			if try > 0 {
+				break
+			}
+			prompts = []menu.Prompt{s.system("no_input"), s.system("record_offer")}
+			continue
 		}
+		s.emit(Event{Kind: EvKeys, Node: "closed", Keys: key})
 		if key == "1" {
 			return s.message(group, true, nil)
 		}
-		if timedOut {
-			break
-		}
+		prompts = []menu.Prompt{s.system("invalid"), s.system("record_offer")}
 	}
 	s.outcome = tickets.OutcomeClosedNoMessage
 	s.closeTicket = true

@@ -120,7 +120,7 @@ func (s *session) run(ctx context.Context, resumed bool) {
 		s.org = o.ID
 	}
 	s.emit(Event{Kind: EvCall, Caller: s.caller, Org: s.org})
-	if !resumed {
+	if !resumed || s.ch.State != "Up" {
 		if err := s.c.client.Channel().Answer(s.key); err != nil {
 			if isNotFound(err) {
 				s.hungUp, s.hangupBy = true, tickets.HangupCaller
@@ -133,6 +133,12 @@ func (s *session) run(ctx context.Context, resumed bool) {
 	s.open(resumed)
 	if s.hungUp || s.outcome == tickets.OutcomeFailed {
 		return
+	}
+	if lang := s.cfg.IVR.Language; lang != "" && s.ch.Language != lang {
+		// Asterisk picks sound files by the channel's language.
+		if err := s.c.client.Channel().SetVariable(s.key, "CHANNEL(language)", lang); err != nil && !isNotFound(err) {
+			s.log.Warn("set_language_failed", "error", err.Error())
+		}
 	}
 	err = s.serve(resumed)
 	if err != nil && !errors.Is(err, errHangup) && !errors.Is(err, errReleased) && !errors.Is(err, errShutdown) {
@@ -251,9 +257,6 @@ func (s *session) menu(act menu.Action) error {
 			return s.status(act)
 		default: // menu.StepHangup
 			s.outcome = outcomeFor(act.Reason)
-			if act.Reason == menu.ReasonPINLocked {
-				s.record(tickets.CallEvent{Kind: tickets.EventPINLocked, Node: act.Node})
-			}
 			s.updateTicketFromMenu("")
 			s.closeTicket = true
 			return s.sayAndHangup(act.Prompts)
@@ -439,15 +442,16 @@ func (s *session) finish() {
 		default:
 			s.outcome = tickets.OutcomeHungUpInMenu
 			s.closeTicket = s.phase != phaseStart || s.ticket.ID != 0
-			if s.phase == phasePIN {
-				s.record(tickets.CallEvent{Kind: tickets.EventHangup, Detail: "during PIN entry"})
-			}
 		}
 		if s.nav != nil && s.ticket.ID != 0 && s.group == "" {
 			s.updateTicketFromMenu("")
 		}
 	}
-	s.record(tickets.CallEvent{Kind: tickets.EventHangup, Detail: "by " + string(s.hangupBy)})
+	detail := "by " + string(s.hangupBy)
+	if s.phase == phasePIN && s.hangupBy == tickets.HangupCaller {
+		detail += " during PIN entry"
+	}
+	s.record(tickets.CallEvent{Kind: tickets.EventHangup, Detail: detail})
 	if s.closeTicket && s.ticket.ID != 0 {
 		closed := tickets.StatusClosed
 		desc := "Chiusura automatica: " + describeOutcome(s.outcome)

@@ -59,6 +59,11 @@ type Options struct {
 	MaxConns int
 	// DialTimeout bounds a TCP connection attempt (default 3s).
 	DialTimeout time.Duration
+	// PingInterval is how often Asterisk must answer a ping while the
+	// event socket is up (default 10s): a host that vanishes without
+	// closing TCP would otherwise leave the socket silent, and the
+	// controller believing it up, for minutes. Two misses reconnect.
+	PingInterval time.Duration
 	// MinBackoff and MaxBackoff bound the reconnection delay (1s, 30s).
 	MinBackoff, MaxBackoff time.Duration
 
@@ -90,6 +95,9 @@ func (o *Options) fill() error {
 	}
 	if o.DialTimeout <= 0 {
 		o.DialTimeout = 3 * time.Second
+	}
+	if o.PingInterval <= 0 {
+		o.PingInterval = 10 * time.Second
 	}
 	if o.MinBackoff <= 0 {
 		o.MinBackoff = time.Second

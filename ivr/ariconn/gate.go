@@ -36,6 +36,7 @@ type gate struct {
 	onDown func(error)
 	auth   string
 
+	http *http.Client
 	ln   net.Listener
 	srv  *http.Server
 	path string // random, so a stale client can never reach a newer gate on a reused port
@@ -48,7 +49,7 @@ type gate struct {
 	closed   bool
 }
 
-func newGate(o Options, _ *http.Client, m *metrics, onUp func(), onDown func(error)) (*gate, error) {
+func newGate(o Options, hc *http.Client, m *metrics, onUp func(), onDown func(error)) (*gate, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("ari: event gate: %w", err)
@@ -58,7 +59,7 @@ func newGate(o Options, _ *http.Client, m *metrics, onUp func(), onDown func(err
 		ln.Close()
 		return nil, err
 	}
-	g := &gate{opts: o, m: m, onUp: onUp, onDown: onDown, ln: ln,
+	g := &gate{opts: o, m: m, onUp: onUp, onDown: onDown, ln: ln, http: hc,
 		auth: "Basic " + base64.StdEncoding.EncodeToString([]byte(o.Username+":"+o.Password)),
 		path: "/" + hex.EncodeToString(token) + "/events"}
 	mux := http.NewServeMux()
@@ -175,6 +176,9 @@ func (g *gate) relayOnce(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { up.Close() })
 	defer stop()
 	defer up.Close()
+	lctx, endLiveness := context.WithCancel(ctx)
+	defer endLiveness()
+	go g.watch(lctx, up)
 	g.onUp()
 	for {
 		var frame []byte
@@ -194,6 +198,48 @@ func (g *gate) relayOnce(ctx context.Context) error {
 		}
 		g.handle(ev)
 	}
+}
+
+// watch closes the event socket when Asterisk stops answering pings
+// twice in a row, so that the gate reconnects and reports "ARI down".
+func (g *gate) watch(ctx context.Context, up *websocket.Conn) {
+	t := time.NewTicker(g.opts.PingInterval)
+	defer t.Stop()
+	failures := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := g.ping(ctx); err != nil {
+			if failures++; failures >= 2 {
+				up.Close()
+				return
+			}
+			continue
+		}
+		failures = 0
+	}
+}
+
+func (g *gate) ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, g.opts.RequestTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.opts.URL+"/asterisk/ping", nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", g.auth)
+	resp, err := g.http.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("ping: %s", resp.Status)
+	}
+	return nil
 }
 
 func (g *gate) close() {
