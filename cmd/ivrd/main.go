@@ -56,7 +56,10 @@ func main() {
 	flag.DurationVar(&f.drainTimeout, "drain-timeout", 5*time.Minute, "on SIGTERM, how long calls in progress may go on")
 	flag.Parse()
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	if err := run(f, log); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, f, log)
+	stop()
+	if err != nil {
 		log.Error("ivrd_failed", "error", err.Error())
 		fmt.Fprintln(os.Stderr, "ivrd:", err)
 		os.Exit(1)
@@ -95,9 +98,8 @@ func (h *configHolder) reload() error {
 	return nil
 }
 
-func run(f flags, log *slog.Logger) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+// run serves until ctx ends (SIGTERM), then drains the calls.
+func run(ctx context.Context, f flags, log *slog.Logger) error {
 
 	cfg, err := configfile.Load(f.config)
 	if err != nil {

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/helpdesk-ivr/ivr/internal/pgtest"
+	"github.com/helpdesk-ivr/ivr/tickets"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m, tickets.Migrate) }
+
+// The server in demo mode, on a throwaway database: a call placed through
+// its demo API leaves a ticket in PostgreSQL and shows in /metrics; SIGTERM
+// (the context) stops it cleanly.
+func TestDemoServer(t *testing.T) {
+	dbURL := pgtest.DatabaseURL(t)
+	t.Setenv("DATABASE_URL", dbURL)
+	t.Setenv("IVR_PIN_SECRET", "")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, flags{config: "../../configs/helpdesk.yaml", listen: addr, demo: true,
+			dataDir: t.TempDir(), drainTimeout: 5 * time.Second}, slog.New(slog.DiscardHandler))
+	}()
+	base := "http://" + addr
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK && strings.TrimSpace(string(body)) == "ready" {
+				break
+			}
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("ivrd stopped: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	// Whatever the day, keys "h" hang up at the first prompt: a call with
+	// a ticket, whether the desk is open or closed now.
+	resp, err := http.Post(base+"/demo/call?caller=3331234567&keys=h", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last map[string]any
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		last = nil
+		if err := json.Unmarshal(sc.Bytes(), &last); err != nil {
+			t.Fatalf("not JSON: %q", sc.Text())
+		}
+	}
+	resp.Body.Close()
+	if last["event"] != "outcome" || last["ticket"] == "" {
+		t.Fatalf("last line %v", last)
+	}
+	pool, err := pgxpool.New(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	store := tickets.New(pool, tickets.Options{})
+	n, err := tickets.ParseNumber(last["ticket"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk, err := store.FindTicketByNumber(context.Background(), n, tickets.Viewer{Kind: tickets.ViewerSystem})
+	if err != nil || tk.Caller != "+393331234567" || tk.Status != tickets.StatusClosed {
+		t.Fatalf("ticket %+v, %v", tk, err)
+	}
+	metrics, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(metrics.Body)
+	metrics.Body.Close()
+	for _, want := range []string{`ivr_calls_total{outcome="` + last["outcome"].(string) + `"} 1`, "ivr_ari_connected 1", "go_goroutines"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("stop: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("ivrd did not stop")
+	}
+}
+
+// A bad file on reload is refused and the configuration in force stays.
+func TestReloadKeepsTheOldConfiguration(t *testing.T) {
+	good, err := os.ReadFile("../../configs/helpdesk.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "helpdesk.yaml")
+	if err := os.WriteFile(path, good, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := &configHolder{path: path, log: slog.New(slog.DiscardHandler), hasSecret: true}
+	if err := h.reload(); err != nil {
+		t.Fatal(err)
+	}
+	before := h.get()
+	bad := strings.Replace(string(good), "group: lotto3}", "group: lotto33}", 1)
+	if err := os.WriteFile(path, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err = h.reload()
+	if err == nil || !strings.Contains(err.Error(), path+":") || !strings.Contains(err.Error(), "lotto33") {
+		t.Fatalf("reload of a bad file: %v", err)
+	}
+	if h.get() != before {
+		t.Error("a bad file replaced the configuration in force")
+	}
+	// PINs need the secret ivrd started with.
+	h.hasSecret = false
+	if err := os.WriteFile(path, good, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.reload(); err == nil || h.get() != before {
+		t.Errorf("a configuration with PINs was loaded without a PIN secret: %v", err)
+	}
+}
