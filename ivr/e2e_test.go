@@ -7,6 +7,7 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -755,5 +756,40 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("no %s within 10s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// flakyStore is down for the first OpenCall only.
+type flakyStore struct {
+	tickets.CallRecorder
+	failed atomic.Bool
+}
+
+func (f *flakyStore) OpenCall(ctx context.Context, nc tickets.NewCall) (tickets.Call, tickets.Ticket, error) {
+	if !f.failed.Swap(true) {
+		return tickets.Call{}, tickets.Ticket{}, errors.New("database down")
+	}
+	return f.CallRecorder.OpenCall(ctx, nc)
+}
+
+// A store that comes back during the call still gets its whole record.
+func TestStoreBackByTheEndOfTheCall(t *testing.T) {
+	mem := ivr.NewMemoryRecorder(nil)
+	r := newRig(t, monday10, withStore(&flakyStore{CallRecorder: mem}))
+	c := r.call("3331234567")
+	r.waitPrompt(c.ID(), "node:root")
+	press(t, c, "2")
+	r.waitPrompt(c.ID(), "node:2")
+	c.Hangup()
+	out := r.outcome(c.ID())
+	call, events, ok := mem.Call(c.ID())
+	if !ok || call.Outcome != tickets.OutcomeHungUpInMenu || call.EndedAt.IsZero() {
+		t.Fatalf("record %+v (outcome event %+v)", call, out)
+	}
+	if got := eventKinds(events); len(got) < 4 || got[0] != tickets.EventEntered || got[len(got)-1] != tickets.EventHangup {
+		t.Errorf("timeline %v", got)
+	}
+	if tk, _, _ := mem.Ticket(call.TicketID); len(tk.MenuPath) != 1 || tk.Status != tickets.StatusClosed {
+		t.Errorf("ticket %+v", tk)
 	}
 }

@@ -63,6 +63,7 @@ type session struct {
 	hungUp   bool
 	released bool
 	shutdown bool
+	started  time.Time
 	hangupBy tickets.HangupBy
 
 	caller      string // E.164
@@ -162,19 +163,15 @@ func (s *session) open(resumed bool) {
 			return
 		}
 	}
-	now := s.now()
-	call, t, err := s.c.opts.Store.OpenCall(sctx, tickets.NewCall{
-		ChannelID: s.channelID, AsteriskNode: s.node, Caller: s.caller, Called: s.ch.Dialplan.Exten,
-		StartedAt: now, Source: tickets.SourcePhone, Priority: tickets.PriorityMedium,
-		Subject: "Chiamata da " + cmpStr(s.caller, "numero riservato"), Organization: s.org,
-		CallerRole: tickets.CallerUnknown,
-	})
-	if err != nil {
-		// The caller is still served; the failure is counted and logged.
-		s.c.metrics.storeErrors.Inc()
-		s.log.Error("open_call_failed", "error", err.Error())
+	s.started = s.now()
+	now := s.started
+	s.record(tickets.CallEvent{Kind: tickets.EventEntered, Detail: s.ch.Dialplan.Exten})
+	if !s.openRecord(sctx) {
+		// The caller is still served; finish tries again, so that a store
+		// back by then still gets the record.
 		return
 	}
+	call, t := s.call, s.ticket
 	s.call, s.ticket = call, t
 	s.log = s.log.With("ticket", string(t.Number))
 	if !s.hungUp && s.outcome != tickets.OutcomeFailed {
@@ -183,8 +180,25 @@ func (s *session) open(resumed bool) {
 			s.c.metrics.storeErrors.Inc()
 		}
 	}
-	s.record(tickets.CallEvent{Kind: tickets.EventEntered, Detail: s.ch.Dialplan.Exten})
 	s.emit(Event{Kind: EvTicket, Ticket: string(t.Number)})
+}
+
+// openRecord creates the call record and its ticket.
+func (s *session) openRecord(ctx context.Context) bool {
+	call, t, err := s.c.opts.Store.OpenCall(ctx, tickets.NewCall{
+		ChannelID: s.channelID, AsteriskNode: s.node, Caller: s.caller, Called: s.ch.Dialplan.Exten,
+		StartedAt: s.started, Source: tickets.SourcePhone, Priority: tickets.PriorityMedium,
+		Subject: "Chiamata da " + cmpStr(s.caller, "numero riservato"), Organization: s.org,
+		CallerRole: tickets.CallerUnknown,
+	})
+	if err != nil {
+		s.c.metrics.storeErrors.Inc()
+		s.log.Error("open_call_failed", "error", err.Error())
+		return false
+	}
+	s.call, s.ticket = call, t
+	s.log = s.log.With("ticket", string(t.Number))
+	return true
 }
 
 func (s *session) findTicket(ctx context.Context) (tickets.Ticket, error) {
@@ -452,6 +466,20 @@ func (s *session) finish() {
 		detail += " during PIN entry"
 	}
 	s.record(tickets.CallEvent{Kind: tickets.EventHangup, Detail: detail})
+	if s.call.ID == 0 && !s.started.IsZero() {
+		// The store was down when the call came: try once more now.
+		ctx, cancel := s.storeCtx()
+		if s.openRecord(ctx) {
+			s.updateTicketFromMenu("")
+			if s.group != "" {
+				g := s.group
+				if err := s.c.opts.Store.UpdateCall(ctx, s.call.ID, tickets.CallUpdate{Group: &g}); err != nil {
+					s.c.metrics.storeErrors.Inc()
+				}
+			}
+		}
+		cancel()
+	}
 	if s.closeTicket && s.ticket.ID != 0 {
 		closed := tickets.StatusClosed
 		desc := "Chiusura automatica: " + describeOutcome(s.outcome)
