@@ -1,6 +1,7 @@
 package ivr
 
 import (
+	"cmp"
 	"errors"
 	"strconv"
 	"time"
@@ -328,9 +329,18 @@ func (s *session) message(groupID string, afterHours bool, intro []menu.Prompt) 
 	for !recorded {
 		w, err := s.next(msg.MaxDuration + resyncEvery)
 		if err != nil {
-			// The caller hung up while recording: Asterisk keeps what was said.
+			// The caller hung up while recording: Asterisk keeps what was
+			// said and reports it just after the hangup.
 			duration = s.now().Sub(started).Truncate(time.Second)
 			talking = duration
+			if ev, ok := s.awaitAfterHangup(2*time.Second, func(e ari.Event) bool {
+				f, ok := e.(*ari.RecordingFinished)
+				return ok && f.Recording.Name == name
+			}); ok {
+				f := ev.(*ari.RecordingFinished)
+				duration = time.Duration(f.Recording.Duration)
+				talking = cmp.Or(time.Duration(f.Recording.Talking), duration)
+			}
 			waitErr = err
 			break
 		}

@@ -78,6 +78,30 @@ func (s *session) next(d time.Duration) (wake, error) {
 	}
 }
 
+// awaitAfterHangup reads the events still arriving for a call that has
+// hung up (Asterisk finishes a recording after the hangup) until one
+// matches or d passes.
+func (s *session) awaitAfterHangup(d time.Duration, match func(ari.Event) bool) (ari.Event, bool) {
+	timer := s.c.clock.NewTimer(d)
+	defer timer.Stop()
+	for {
+		for {
+			it, ok := s.inbox.pop()
+			if !ok {
+				break
+			}
+			if it.ev != nil && match(it.ev) {
+				return it.ev, true
+			}
+		}
+		select {
+		case <-s.inbox.signal:
+		case <-timer.C:
+			return nil, false
+		}
+	}
+}
+
 func (s *session) goneNow() error {
 	if !s.hungUp {
 		s.hungUp = true
