@@ -296,6 +296,13 @@ type Execer interface {
 // its transaction: opening and closing (and Config.StatusChanges) to the
 // Administration, a request left after hours to its group, a priority
 // raised by the system (an escalation) to the supervisors.
+// WantsCreated tells the ticket store which new tickets the Hook must see
+// (tickets.Options.HookOnCreate): only an opening with somebody to tell,
+// an Administration with addresses. The others stay one statement.
+func (n *Notifier) WantsCreated(nc tickets.NewCall) bool {
+	return nc.Organization != "" && len(n.dir.OrganizationEmails(nc.Organization)) > 0
+}
+
 func (n *Notifier) Hook(ctx context.Context, tx pgx.Tx, ev tickets.TicketEvent) error {
 	t := ev.Ticket
 	org := n.dir.OrganizationEmails(t.Organization)

@@ -28,18 +28,23 @@ type Options struct {
 	// update (see Hook). Without it OpenCall stays a single statement; with
 	// it OpenCall becomes a transaction of two round trips or more.
 	Hook Hook
+	// HookOnCreate, when set, tells which new calls' tickets the Hook must
+	// see; the others are opened with the single statement. The call
+	// controller opens a ticket per call, and most have nothing to notify.
+	HookOnCreate func(NewCall) bool
 }
 
 // Store keeps tickets and call records in PostgreSQL. It is safe for
 // concurrent use; several Stores (several ivrd instances) may share one
 // database.
 type Store struct {
-	pool *pgxpool.Pool
-	loc  *time.Location
-	zone string // loc's name as PostgreSQL knows it
-	now  func() time.Time
-	log  *slog.Logger
-	hook Hook
+	pool         *pgxpool.Pool
+	loc          *time.Location
+	zone         string // loc's name as PostgreSQL knows it
+	now          func() time.Time
+	log          *slog.Logger
+	hook         Hook
+	hookOnCreate func(NewCall) bool
 
 	textWindow int // see FindTickets; a field so that tests can shrink it
 }
@@ -56,7 +61,7 @@ func New(pool *pgxpool.Pool, opts Options) *Store {
 		loc:  cmp.Or(opts.Location, time.Local),
 		now:  opts.Now,
 		log:  cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)),
-		hook: opts.Hook,
+		hook: opts.Hook, hookOnCreate: opts.HookOnCreate,
 
 		textWindow: textWindow,
 	}

@@ -98,7 +98,7 @@ func (s *Store) OpenCall(ctx context.Context, nc NewCall) (Call, Ticket, error) 
 		return row.Scan(append(tr.dest(), cr.dest()...)...)
 	}
 	var err error
-	if s.hook == nil {
+	if s.hook == nil || (s.hookOnCreate != nil && !s.hookOnCreate(nc)) {
 		err = insert(nil)
 	} else {
 		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {

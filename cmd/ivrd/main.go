@@ -153,7 +153,8 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("database migrations: %w", err)
 	}
-	store := tickets.New(pool, tickets.Options{Location: cfg.Location(), Logger: log, Hook: notifier.Hook})
+	store := tickets.New(pool, tickets.Options{Location: cfg.Location(), Logger: log,
+		Hook: notifier.Hook, HookOnCreate: notifier.WantsCreated})
 	recordings := &ariRecordings{}
 
 	// Calls outlive the signal that stops the server: they are drained.
