@@ -41,6 +41,7 @@ type mailServer struct {
 	mu   sync.Mutex
 	msgs []received
 	srv  *smtp.Server
+	up   bool
 }
 
 func startMailServer(t *testing.T, configure func(*mailServer)) *mailServer {
@@ -49,37 +50,86 @@ func startMailServer(t *testing.T, configure func(*mailServer)) *mailServer {
 	if configure != nil {
 		configure(m)
 	}
-	m.start()
-	t.Cleanup(m.stop)
-	return m
-}
-
-func (m *mailServer) start() {
-	m.t.Helper()
+	// One listener for the whole test: "down" hangs up on every
+	// connection rather than freeing the port, which another test's
+	// server could take and answer for it.
 	l, err := net.Listen("tcp", m.addr)
 	if err != nil {
-		m.t.Fatalf("mail server: %v", err)
+		t.Fatalf("mail server: %v", err)
 	}
 	m.addr = l.Addr().String()
+	conns := &chanListener{addr: l.Addr(), c: make(chan net.Conn), done: make(chan struct{})}
 	s := smtp.NewServer(m)
 	s.Domain = "mx.test"
 	s.TLSConfig = m.tls
 	s.ReadTimeout, s.WriteTimeout = 10*time.Second, 10*time.Second
-	m.mu.Lock()
 	m.srv = s
+	m.start()
+	go s.Serve(conns)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			m.mu.Lock()
+			up := m.up
+			m.mu.Unlock()
+			if !up {
+				c.Close()
+				continue
+			}
+			select {
+			case conns.c <- c:
+			case <-conns.done:
+				c.Close()
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		s.Close()
+		conns.Close()
+	})
+	return m
+}
+
+// start brings the server (back) up; stop takes it down.
+func (m *mailServer) start() {
+	m.mu.Lock()
+	m.up = true
 	m.mu.Unlock()
-	go s.Serve(l)
 }
 
 func (m *mailServer) stop() {
 	m.mu.Lock()
-	s := m.srv
-	m.srv = nil
+	m.up = false
 	m.mu.Unlock()
-	if s != nil {
-		s.Close()
+}
+
+// chanListener hands the SMTP server the connections accepted above.
+type chanListener struct {
+	addr net.Addr
+	c    chan net.Conn
+	done chan struct{}
+	once sync.Once
+}
+
+func (l *chanListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.c:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
 	}
 }
+
+func (l *chanListener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return nil
+}
+
+func (l *chanListener) Addr() net.Addr { return l.addr }
 
 func (m *mailServer) messages() []received {
 	m.mu.Lock()
