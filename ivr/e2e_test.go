@@ -567,12 +567,22 @@ func newController(t *testing.T, r *rig) *rig {
 }
 
 func TestUnreachableAsteriskAtStart(t *testing.T) {
+	// An address where nothing answers: the port is held (so no other
+	// test's server can take it) and every connection is hung up at once.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	ln.Close() // nothing listens there now
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	attached := make(chan struct{})
@@ -593,6 +603,7 @@ func TestUnreachableAsteriskAtStart(t *testing.T) {
 		t.Errorf("status %q", conn.Status())
 	}
 	// Asterisk comes up on that address: the background retry connects.
+	ln.Close()
 	sim := arisim.New(arisim.Options{})
 	if err := sim.Start(addr); err != nil {
 		t.Fatal(err)
