@@ -976,7 +976,7 @@ func TestChecksCatch(t *testing.T) {
 	compose := read(t, composeFile)
 	p, _ := checkCompose(replace(compose, "./configs/asterisk:/etc/asterisk:ro", "./asterisk:/etc/asterisk:ro"))
 	expect("configs not mounted", p, "not mounted at /etc/asterisk")
-	p, port := checkCompose(replace(compose, "ARI_URL: http://127.0.0.1:8088/ari", "ARI_URL: http://127.0.0.1:8089/ari"))
+	_, port := checkCompose(replace(compose, "ARI_URL: http://127.0.0.1:8088/ari", "ARI_URL: http://127.0.0.1:8089/ari"))
 	expect("ARI_URL port", checkHTTP(mustConf("http.conf", http), port), "port 8089")
 	p, _ = checkCompose(replace(compose, "ARI_USERNAME: ivr", "ARI_USERNAME: admin"))
 	expect("ARI user", p, "ARI_USERNAME")

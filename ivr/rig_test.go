@@ -185,18 +185,6 @@ func (r *rig) transcript(callID string) string {
 	return b.String()
 }
 
-func (r *rig) kinds(callID string) []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []string
-	for _, e := range r.events {
-		if e.CallID == callID {
-			out = append(out, e.Kind)
-		}
-	}
-	return out
-}
-
 func press(t *testing.T, c *arisim.Call, keys string) {
 	t.Helper()
 	if err := c.Press(keys); err != nil {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# gofmt, go vet and a validation of every help-desk configuration in configs/.
+# gofmt, go vet, staticcheck and a validation of every help-desk
+# configuration in configs/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
@@ -14,3 +15,5 @@ for f in configs/*.yaml; do
   grep -q '^menu:' "$f" || continue   # only help-desk configurations
   go run ./cmd/ivrctl validate -config "$f"
 done
+# staticcheck, pinned: unused code, dead assignments, misused APIs.
+go run honnef.co/go/tools/cmd/staticcheck@v0.6.1 ./...

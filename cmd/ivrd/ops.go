@@ -63,14 +63,6 @@ func cmpStr(a, b string) string {
 	return b
 }
 
-// ops runs the notifications' outbox sender and the scheduled jobs.
-type ops struct {
-	notifier *notify.Notifier
-	sender   *notify.Sender
-	jobs     *jobs.Jobs
-	log      *slog.Logger
-}
-
 // newNotifier comes first: the ticket store writes the outbox in the
 // same transaction as each ticket change through its hook.
 func newNotifier(c opsConfig, current func() *menu.Config, cfg *menu.Config, log *slog.Logger) (*notify.Notifier, error) {

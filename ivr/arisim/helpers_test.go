@@ -215,10 +215,4 @@ func (c *collector) waitFor(t testing.TB, k CallerEventKind) CallerEvent {
 	}
 }
 
-func evChannelID(ev map[string]any) string {
-	ch, _ := ev["channel"].(map[string]any)
-	id, _ := ch["id"].(string)
-	return id
-}
-
 func httpNewRequest(method, u string) (*http.Request, error) { return http.NewRequest(method, u, nil) }

@@ -63,15 +63,6 @@ func appendTime(b []byte, t time.Time) []byte {
 	return append(b, '"')
 }
 
-func appendKey(b []byte, first bool, k string) []byte {
-	if !first {
-		b = append(b, ',')
-	}
-	b = append(b, '"')
-	b = append(b, k...)
-	return append(b, '"', ':')
-}
-
 func appendStrList(b []byte, l []string) []byte {
 	b = append(b, '[')
 	for i, s := range l {

@@ -142,19 +142,18 @@ type replaySock struct {
 }
 
 type replayer struct {
-	t       *testing.T
-	name    string
-	lines   []traceLine
-	s       *Server
-	clk     *clock.Scaled
-	t0      time.Time
-	socks   []*replaySock
-	ids     map[string]string // trace id → simulator id
-	calls   map[string]*Call  // by trace channel id
-	resps   map[int]resp
-	skipWS  map[int]bool
-	client  *http.Client
-	pending []string
+	t      *testing.T
+	name   string
+	lines  []traceLine
+	s      *Server
+	clk    *clock.Scaled
+	t0     time.Time
+	socks  []*replaySock
+	ids    map[string]string // trace id → simulator id
+	calls  map[string]*Call  // by trace channel id
+	resps  map[int]resp
+	skipWS map[int]bool
+	client *http.Client
 }
 
 func newReplayer(t *testing.T, name string, lines []traceLine) *replayer {
@@ -186,13 +185,6 @@ func (r *replayer) waitUntil(ts time.Time) {
 	}
 	tm := r.clk.NewTimer(d)
 	<-tm.C
-}
-
-func (r *replayer) mapID(s string) string {
-	if v, ok := r.ids[s]; ok {
-		return v
-	}
-	return s
 }
 
 // mapText replaces every known trace id in a path or query string.
