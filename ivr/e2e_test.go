@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"net"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -803,4 +806,52 @@ func TestStoreBackByTheEndOfTheCall(t *testing.T) {
 	if tk, _, _ := mem.Ticket(call.TicketID); len(tk.MenuPath) != 1 || tk.Status != tickets.StatusClosed {
 		t.Errorf("ticket %+v", tk)
 	}
+}
+
+// Callers pressing anything at any time: random keys at random moments,
+// hanging up at a random point or never. Every call must end with an
+// outcome and a finished record, and leave nothing behind in Asterisk.
+func TestRandomCallers(t *testing.T) {
+	r := newRig(t, monday10)
+	r.sim.SetEndpoint("PJSIP/op801", arisim.EndpointBehavior{Mode: arisim.Answer, AnswerAfter: 2 * time.Second})
+	rng := rand.New(rand.NewPCG(1, 2)) // fixed seed: a failure can be replayed
+	const calls = 30
+	ids := make([]string, calls)
+	var wg sync.WaitGroup
+	for i := range calls {
+		keys := make([]byte, rng.IntN(12))
+		for k := range keys {
+			keys[k] = "0123456789*#"[rng.IntN(12)]
+		}
+		pause := time.Duration(rng.IntN(40)) * time.Millisecond
+		hangAfter := time.Duration(rng.IntN(400)) * time.Millisecond
+		hang := rng.IntN(3) > 0
+		c := r.call(fmt.Sprintf("+3933%08d", i))
+		ids[i] = c.ID()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			time.Sleep(pause)
+			for _, k := range keys {
+				if c.Press(string(k)) != nil {
+					return // already over
+				}
+			}
+			if hang {
+				time.Sleep(hangAfter)
+				c.Hangup()
+			}
+		}()
+	}
+	wg.Wait()
+	for _, id := range ids {
+		out := r.outcome(id)
+		if out.Outcome == "" || out.Outcome == string(tickets.OutcomeFailed) {
+			t.Errorf("call %s: outcome %q\n%s", id, out.Outcome, r.transcript(id))
+		}
+		if call, _, ok := r.mem.Call(id); !ok || call.EndedAt.IsZero() {
+			t.Errorf("call %s: record not finished: %+v", id, call)
+		}
+	}
+	waitUntil(t, "no channel left", func() bool { return r.sim.ActiveChannels() == 0 })
 }
