@@ -313,18 +313,23 @@ func (s *session) pin(act menu.Action) (menu.Action, error) {
 	// Keys typed after the PIN are not menu choices: they may be more of it.
 	s.digits = s.digits[:0]
 	if res.Status == menu.PINAccepted {
+		s.c.opts.Lockouts.Succeeded(s.caller)
 		s.record(tickets.CallEvent{Kind: tickets.EventPINAccepted, Node: act.Node, Detail: "role " + string(res.Role)})
 	} else {
 		s.c.metrics.pinFailures.Inc()
 		s.record(tickets.CallEvent{Kind: tickets.EventPINRefused, Node: act.Node, Detail: string(res.Status)})
 	}
 	s.emit(Event{Kind: EvPIN, Node: act.Node, Result: string(res.Status), Org: res.Organization, Role: string(res.Role)})
-	next := s.nav.Feed(menu.Input{Kind: menu.InputPIN, PIN: res})
-	if next.Reason == menu.ReasonPINLocked {
-		s.c.opts.Lockouts.Lock(s.caller, now, now.Add(s.cfg.IVR.PIN.Lockout))
+	// Wrong PINs count per number across calls (silence does not), so
+	// redialling after each try gains nothing.
+	pol := s.cfg.IVR.PIN
+	in := res
+	if res.Status == menu.PINWrong && s.c.opts.Lockouts.Failed(s.caller, now, pol.Lockout, pol.MaxAttempts) {
+		in = menu.PINResult{Status: menu.PINLocked}
 		s.c.metrics.pinLockouts.Inc()
 		s.record(tickets.CallEvent{Kind: tickets.EventPINLocked, Node: act.Node, Detail: "caller locked out of PIN entry"})
 	}
+	next := s.nav.Feed(menu.Input{Kind: menu.InputPIN, PIN: in})
 	s.org, s.role = s.nav.Identity()
 	return next, nil
 }
