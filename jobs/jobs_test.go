@@ -16,6 +16,7 @@ import (
 
 	"github.com/helpdesk-ivr/ivr/hours"
 	"github.com/helpdesk-ivr/ivr/internal/pgtest"
+	"github.com/helpdesk-ivr/ivr/internal/testkit"
 	"github.com/helpdesk-ivr/ivr/notify"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
@@ -28,13 +29,9 @@ var (
 	channels atomic.Int64
 )
 
-func mustLoad(name string) *time.Location {
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}
+var mustLoad = testkit.MustLoad
+
+type clock = testkit.Clock
 
 func at(s string) time.Time {
 	t, err := time.ParseInLocation("2006-01-02 15:04", s, rome)
@@ -69,14 +66,6 @@ func (g groups) GroupIDs() []string {
 }
 func (g groups) GroupSchedule(id string) *hours.Schedule { return g[id] }
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
-
 type dir struct{}
 
 func (dir) OrganizationEmails(string) []string { return nil }
@@ -109,7 +98,7 @@ type env struct {
 
 func newEnv(t *testing.T, start time.Time) *env {
 	t.Helper()
-	e := &env{pool: pgtest.Pool(t), clk: &clock{t: start}, rec: &deleter{}, reg: prometheus.NewRegistry()}
+	e := &env{pool: pgtest.Pool(t), clk: testkit.NewClock(start), rec: &deleter{}, reg: prometheus.NewRegistry()}
 	n, err := notify.NewNotifier(notify.Config{From: "helpdesk@helpdesk.test", Supervisors: []string{"sup@helpdesk.test"}}, dir{}, rome, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -384,7 +373,7 @@ func TestRetention(t *testing.T) {
 func TestRunnerTwoInstances(t *testing.T) {
 	t.Parallel()
 	pool := pgtest.Pool(t)
-	clk := &clock{t: at("2026-11-23 09:00")}
+	clk := testkit.NewClock(at("2026-11-23 09:00"))
 	var runs atomic.Int64
 	var runners []*Runner
 	for i := range 2 {
@@ -417,7 +406,7 @@ func TestRunnerTwoInstances(t *testing.T) {
 func TestRunnerCatchUp(t *testing.T) {
 	t.Parallel()
 	pool := pgtest.Pool(t)
-	clk := &clock{t: at("2026-11-23 07:00")}
+	clk := testkit.NewClock(at("2026-11-23 07:00"))
 	type call struct{ prev, at time.Time }
 	var calls []call
 	fail := false
@@ -454,7 +443,7 @@ func TestRunnerCatchUp(t *testing.T) {
 	if len(calls) != 2 || !calls[0].prev.IsZero() || !calls[0].at.Equal(want[0].at) || !calls[1].prev.Equal(want[1].prev) || !calls[1].at.Equal(want[1].at) {
 		t.Fatalf("runs %v, want %v", calls, want)
 	}
-	if got := gauge(t, reg, "ivr_job_last_success_timestamp_seconds"); got != float64(at("2026-11-23 09:30").Unix()) {
+	if got := testkit.MetricValue(t, reg, "ivr_job_last_success_timestamp_seconds"); got != float64(at("2026-11-23 09:30").Unix()) {
 		t.Errorf("last success %v", got)
 	}
 	fail = true
@@ -462,28 +451,9 @@ func TestRunnerCatchUp(t *testing.T) {
 	if err := r.RunDue(ctx); err == nil {
 		t.Fatal("failing run reported no error")
 	}
-	if got := gauge(t, reg, "ivr_job_failures_total"); got != 1 {
+	if got := testkit.MetricValue(t, reg, "ivr_job_failures_total"); got != 1 {
 		t.Errorf("failures %v, want 1", got)
 	}
-}
-
-func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			m := mf.GetMetric()[0]
-			if c := m.GetCounter(); c != nil {
-				return c.GetValue()
-			}
-			return m.GetGauge().GetValue()
-		}
-	}
-	t.Fatalf("metric %s not found", name)
-	return 0
 }
 
 // TestSummary: yesterday's summary goes to the supervisors once however

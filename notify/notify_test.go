@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/helpdesk-ivr/ivr/internal/pgtest"
+	"github.com/helpdesk-ivr/ivr/internal/testkit"
 	"github.com/helpdesk-ivr/ivr/notify"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
@@ -32,25 +33,9 @@ var (
 	channels atomic.Int64
 )
 
-func mustLoad(name string) *time.Location {
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}
+var mustLoad = testkit.MustLoad
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+type clock = testkit.Clock
 
 // directory is a fixed Directory.
 type directory struct{ orgs, groups map[string][]string }
@@ -80,7 +65,7 @@ func smtpConfig(addr string) notify.SMTPConfig {
 
 func newEnv(t *testing.T, configure func(*notify.Config)) *env {
 	t.Helper()
-	e := &env{pool: pgtest.Pool(t), clk: &clock{t: t0}}
+	e := &env{pool: pgtest.Pool(t), clk: testkit.NewClock(t0)}
 	e.server = startMailServer(t, nil)
 	e.cfg = notify.Config{
 		SMTP: smtpConfig(e.server.addr), From: "Help desk <helpdesk@helpdesk.test>", Service: "Help desk Giustizia",
@@ -188,30 +173,9 @@ func TestOpenAndClose(t *testing.T) {
 	if !strings.Contains(cl.Body, "chiusa") || !strings.Contains(cl.Body, closed.ClosedAt.Format("02/01/2006 15:04")) {
 		t.Errorf("closing body:\n%s", cl.Body)
 	}
-	if got := metricValue(t, reg, "ivr_notify_emails_sent_total"); got != 2 {
+	if got := testkit.MetricValue(t, reg, "ivr_notify_emails_sent_total"); got != 2 {
 		t.Errorf("ivr_notify_emails_sent_total %v, want 2", got)
 	}
-}
-
-// metricValue returns the value of the counter or gauge name (without
-// labels) gathered from reg.
-func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
-			m := mf.GetMetric()[0]
-			if c := m.GetCounter(); c != nil {
-				return c.GetValue()
-			}
-			return m.GetGauge().GetValue()
-		}
-	}
-	t.Fatalf("metric %s not registered", name)
-	return 0
 }
 
 // TestServerDownThenBack: with the mail server down the notice stays in

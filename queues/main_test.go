@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/helpdesk-ivr/ivr/internal/pgtest"
+	"github.com/helpdesk-ivr/ivr/internal/testkit"
 	"github.com/helpdesk-ivr/ivr/queues"
 )
 
@@ -24,38 +24,17 @@ var (
 	t0   = time.Date(2025, 11, 24, 9, 0, 0, 0, rome) // a Monday morning
 )
 
-func mustLoad(name string) *time.Location {
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}
+var mustLoad = testkit.MustLoad
 
 // clock is a settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+type clock = testkit.Clock
 
 // newService returns a service on a fresh database with groups and
 // operators configured (operators logged out), on a clock at t0.
 func newService(t *testing.T, groups []queues.GroupConfig, ops []queues.Operator) (*queues.Service, *clock, *pgxpool.Pool) {
 	t.Helper()
 	pool := pgtest.Pool(t)
-	clk := &clock{t: t0}
+	clk := testkit.NewClock(t0)
 	s := queues.New(pool, queues.Options{Now: clk.Now, Location: rome, Logger: slog.New(slog.NewTextHandler(t.Output(), nil))})
 	noErr(t, s.SyncGroups(ctx, groups))
 	for _, op := range ops {

@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/helpdesk-ivr/ivr/internal/pgtest"
+	"github.com/helpdesk-ivr/ivr/internal/testkit"
 	"github.com/helpdesk-ivr/ivr/queues"
 )
 
@@ -15,7 +16,7 @@ import (
 func TestSnapshotAndMetrics(t *testing.T) {
 	t.Parallel()
 	pool := pgtest.Pool(t)
-	clk := &clock{t: t0}
+	clk := testkit.NewClock(t0)
 	reg := prometheus.NewRegistry()
 	s := queues.New(pool, queues.Options{Now: clk.Now, Location: rome, Registerer: reg})
 	noErr(t, s.SyncGroups(ctx, []queues.GroupConfig{{ID: "g"}, {ID: "h"}}))

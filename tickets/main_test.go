@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/helpdesk-ivr/ivr/internal/pgtest"
+	"github.com/helpdesk-ivr/ivr/internal/testkit"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
 
@@ -20,40 +20,12 @@ func TestMain(m *testing.M) { pgtest.Main(m, tickets.Migrate) }
 
 var rome = mustLoad("Europe/Rome")
 
-func mustLoad(name string) *time.Location {
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}
+var mustLoad = testkit.MustLoad
 
 // clock is a settable clock for the store.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type clock = testkit.Clock
 
-func newClock(t time.Time) *clock { return &clock{t: t} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
-func (c *clock) Advance(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-	return c.t
-}
+var newClock = testkit.NewClock
 
 // newStore returns a store on a fresh database, in the Rome time zone, on a
 // clock starting at start.
