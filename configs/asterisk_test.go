@@ -423,7 +423,7 @@ func loadConf(t *testing.T, name string) *conf {
 	return c
 }
 
-// The operators' endpoints ivrd rings: groups[].endpoints of the YAML.
+// The operators' endpoints ivrd rings: operators[].endpoint of the YAML.
 var yamlEndpoint = regexp.MustCompile(`PJSIP/(op\d+)`)
 
 func yamlOperators(yaml string) []string {
@@ -945,7 +945,7 @@ func TestChecksCatch(t *testing.T) {
 	if len(ops) < 3 {
 		t.Fatalf("%s: want at least 3 operators for these cases, have %v", helpdeskYAML, ops)
 	}
-	added := yaml + "\n  - {id: new-group, name: New, endpoints: [PJSIP/op998]}\n"
+	added := strings.Replace(yaml, "\noperators:\n", "\noperators:\n  - {login: op998, name: New, endpoint: PJSIP/op998, groups: {lotto2: 0}}\n", 1)
 	expect("operator only in the YAML", checkOperators(yamlOperators(added), mustConf("pjsip.conf", pjsip), queues, dp), "no endpoint [op998]")
 	expect("operator without auth", checkOperators(ops, mustConf("pjsip.conf", replace(pjsip, "auth = "+ops[0]+"\n", "")), queues, dp), ops[0]+" has no auth")
 	expect("operator without aor", checkOperators(ops, mustConf("pjsip.conf", replace(pjsip, "["+ops[1]+"](operator-aor)", "")), queues, dp), `aor "`+ops[1]+`" is not defined`)

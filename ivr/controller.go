@@ -46,7 +46,12 @@ type Options struct {
 	// Lockouts remembers callers locked out of PIN entry (default: in
 	// memory).
 	Lockouts Lockouts
-	// RingTimeout bounds how long operators' phones ring (default 30s).
+	// Queues, if set, holds routed callers in the groups' queues and
+	// offers them to operators (package queues); without it a routed call
+	// rings every phone of the group at once.
+	Queues Queues
+	// RingTimeout bounds how long operators' phones ring without Queues
+	// (default 30s; the queues have a ring timeout per group).
 	RingTimeout time.Duration
 	// StoreTimeout bounds each write of the call record (default 5s).
 	StoreTimeout time.Duration

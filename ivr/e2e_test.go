@@ -34,8 +34,8 @@ func TestRoutedCallIsAnsweredByAnOperator(t *testing.T) {
 	r.waitPrompt(c.ID(), "node:1")
 	press(t, c, "3")
 	ans := r.waitKind(c.ID(), ivr.EvAnswered)
-	if ans.Text != "PJSIP/op302" || ans.Group != "lotto3" {
-		t.Fatalf("answered by %q in %q", ans.Text, ans.Group)
+	if ans.Operator != "op302" || ans.Group != "lotto3" {
+		t.Fatalf("answered by %q in %q", ans.Operator, ans.Group)
 	}
 	time.Sleep(50 * time.Millisecond) // they talk a little (2 s of clock time)
 	if err := c.Hangup(); err != nil {
@@ -49,17 +49,17 @@ func TestRoutedCallIsAnsweredByAnOperator(t *testing.T) {
 	if !ok {
 		t.Fatal("no call record")
 	}
-	if call.Outcome != tickets.OutcomeAnswered || call.HangupBy != tickets.HangupCaller || call.Operator != "PJSIP/op302" ||
+	if call.Outcome != tickets.OutcomeAnswered || call.HangupBy != tickets.HangupCaller || call.Operator != "op302" ||
 		call.QueuedAt.IsZero() || call.OperatorAnsweredAt.Before(call.QueuedAt) || call.EndedAt.IsZero() {
 		t.Errorf("call record %+v", call)
 	}
 	wantKinds := []tickets.EventKind{tickets.EventEntered, tickets.EventHoursCheck, tickets.EventMenuSelection, tickets.EventMenuSelection,
-		tickets.EventQueued, tickets.EventOffered, tickets.EventOffered, "no_answer", tickets.EventAnswered, tickets.EventHangup}
+		tickets.EventQueued, tickets.EventOffered, tickets.EventOffered, tickets.EventOffered, "no_answer", tickets.EventAnswered, tickets.EventHangup}
 	if got := eventKinds(events); !slices.Equal(got, wantKinds) {
 		t.Errorf("timeline %v, want %v", got, wantKinds)
 	}
 	tk, _, _ := r.mem.Ticket(call.TicketID)
-	if tk.Status != tickets.StatusInProgress || tk.Assignee != "PJSIP/op302" || tk.Group != "lotto3" || len(tk.MenuPath) != 2 || tk.MenuPath[1].Label != "Lotto 3 (Area Centro)" {
+	if tk.Status != tickets.StatusInProgress || tk.Assignee != "op302" || tk.Group != "lotto3" || len(tk.MenuPath) != 2 || tk.MenuPath[1].Label != "Lotto 3 (Area Centro)" {
 		t.Errorf("ticket %+v", tk)
 	}
 	// The operator's phone carried the ticket and caller (channel variables).

@@ -6,25 +6,29 @@ import "time"
 // the transcript of `ivrctl simulate` and the panel's live view. It never
 // carries PIN digits.
 type Event struct {
-	Time    time.Time `json:"time"`
-	CallID  string    `json:"call_id"`
-	Kind    string    `json:"event"`
-	Node    string    `json:"node,omitempty"`
-	Prompt  []string  `json:"prompt,omitempty"` // prompt names
-	Text    string    `json:"text,omitempty"`
-	Keys    string    `json:"keys,omitempty"`
-	Open    *bool     `json:"open,omitempty"`
-	Reason  string    `json:"reason,omitempty"`
-	Result  string    `json:"result,omitempty"`
-	Group   string    `json:"group,omitempty"`
-	Ticket  string    `json:"ticket,omitempty"`
-	Caller  string    `json:"caller,omitempty"`
-	Org     string    `json:"organization,omitempty"`
-	Role    string    `json:"role,omitempty"`
-	By      string    `json:"by,omitempty"`
-	Outcome string    `json:"outcome,omitempty"`
-	Path    []string  `json:"menu_path,omitempty"`
-	Seconds float64   `json:"seconds,omitempty"`
+	Time   time.Time `json:"time"`
+	CallID string    `json:"call_id"`
+	Kind   string    `json:"event"`
+	Node   string    `json:"node,omitempty"`
+	Prompt []string  `json:"prompt,omitempty"` // prompt names
+	Text   string    `json:"text,omitempty"`
+	Keys   string    `json:"keys,omitempty"`
+	Open   *bool     `json:"open,omitempty"`
+	Reason string    `json:"reason,omitempty"`
+	Result string    `json:"result,omitempty"`
+	Group  string    `json:"group,omitempty"`
+	// Operator is the login of the operator rung, answering or not.
+	Operator string `json:"operator,omitempty"`
+	// Position is the caller's place in the queue (1 is next).
+	Position int      `json:"position,omitempty"`
+	Ticket   string   `json:"ticket,omitempty"`
+	Caller   string   `json:"caller,omitempty"`
+	Org      string   `json:"organization,omitempty"`
+	Role     string   `json:"role,omitempty"`
+	By       string   `json:"by,omitempty"`
+	Outcome  string   `json:"outcome,omitempty"`
+	Path     []string `json:"menu_path,omitempty"`
+	Seconds  float64  `json:"seconds,omitempty"`
 }
 
 // The event kinds.
@@ -37,6 +41,9 @@ const (
 	EvTimeout   = "timeout"   // nothing keyed in time
 	EvPIN       = "pin"       // PIN accepted or refused (never the digits)
 	EvRoute     = "route"     // handed to a group
+	EvQueued    = "queued"    // waiting in a group's queue (Position)
+	EvPosition  = "position"  // the position announced to a waiting caller
+	EvOverflow  = "overflow"  // the queue sent the caller elsewhere (Reason, Group)
 	EvRinging   = "ringing"   // an operator's phone rings
 	EvAnswered  = "answered"  // an operator answered
 	EvNoAnswer  = "no_answer" // an operator did not answer

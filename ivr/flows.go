@@ -96,7 +96,9 @@ func (s *session) route(act menu.Action) error {
 		}
 		cancel()
 	}
-	s.record(tickets.CallEvent{Kind: tickets.EventQueued, Group: act.Group})
+	if s.c.opts.Queues == nil {
+		s.record(tickets.CallEvent{Kind: tickets.EventQueued, Group: act.Group}) // the queue records its own
+	}
 	switch act.Reason {
 	case menu.ReasonPINLocked:
 		s.outcome = tickets.OutcomePINLocked
@@ -105,6 +107,9 @@ func (s *session) route(act menu.Action) error {
 	}
 	if err := s.play(act.Prompts, false, s.ticketDigits()...); err != nil {
 		return err
+	}
+	if s.c.opts.Queues != nil {
+		return s.queue(act.Group, queuePriority(s.cfg, act.Priority, s.role, s.org), false)
 	}
 	answered, err := s.ringGroup(act.Group)
 	if err != nil || answered {
@@ -115,152 +120,6 @@ func (s *session) route(act menu.Action) error {
 	return s.noOperator(act.Group)
 }
 
-// ringGroup rings every endpoint of the group at once and bridges the
-// first to answer with the caller, until one of them hangs up. It reports
-// false when nobody answered. The operator queue (package queues)
-// replaces this with a real queue.
-func (s *session) ringGroup(groupID string) (bool, error) {
-	g := s.cfg.Group(groupID)
-	bridgeID := s.c.nextID("br")
-	bkey := ari.NewKey(ari.BridgeKey, bridgeID)
-	s.c.register(s, ari.BridgeKey, bridgeID)
-	if _, err := s.c.client.Bridge().Create(bkey, "mixing", bridgeID); err != nil {
-		s.log.Error("bridge_create_failed", "error", err.Error())
-		return false, nil
-	}
-	defer func() {
-		if err := s.c.client.Bridge().Delete(bkey); err != nil && !isNotFound(err) {
-			s.log.Warn("bridge_delete_failed", "error", err.Error())
-		}
-	}()
-	if err := s.c.client.Bridge().AddChannel(bkey, s.channelID); err != nil {
-		if isNotFound(err) || s.hungUp {
-			return false, s.goneNow()
-		}
-		s.log.Error("bridge_add_failed", "error", err.Error())
-		return false, nil
-	}
-	if err := s.c.client.Bridge().MOH(bkey, "default"); err != nil {
-		s.log.Warn("moh_failed", "error", err.Error())
-	}
-	legs := map[string]string{} // operator channel id → endpoint
-	ring := int(s.c.opts.RingTimeout / time.Second)
-	for _, ep := range g.Endpoints {
-		id := s.c.nextID("op")
-		s.c.register(s, ari.ChannelKey, id)
-		_, err := s.c.client.Channel().Originate(nil, ari.OriginateRequest{
-			Endpoint: ep, App: s.c.opts.App, AppArgs: "operator," + s.channelID, ChannelID: id,
-			CallerID: cmpStr(s.caller, "anonymous"), Timeout: ring,
-			Variables: map[string]string{"IVR_TICKET": string(s.ticket.Number), "IVR_CALLER": s.caller, "IVR_GROUP": groupID},
-		})
-		if err != nil {
-			s.log.Warn("originate_failed", "endpoint", ep, "error", err.Error())
-			s.record(tickets.CallEvent{Kind: eventNoAnswer, Group: groupID, Operator: ep, Detail: "unreachable"})
-			continue
-		}
-		legs[id] = ep
-		s.record(tickets.CallEvent{Kind: tickets.EventOffered, Group: groupID, Operator: ep})
-		s.emit(Event{Kind: EvRinging, Group: groupID, Text: ep})
-	}
-	hangupLegs := func(except string) {
-		for id := range legs {
-			if id != except {
-				if err := s.c.client.Channel().Hangup(ari.NewKey(ari.ChannelKey, id), "normal"); err != nil && !isNotFound(err) {
-					s.log.Warn("operator_hangup_failed", "error", err.Error())
-				}
-			}
-		}
-	}
-	deadline := s.now().Add(s.c.opts.RingTimeout + 5*time.Second)
-	answered := ""
-	for answered == "" {
-		if len(legs) == 0 {
-			return false, nil
-		}
-		left := deadline.Sub(s.now())
-		if left <= 0 {
-			hangupLegs("")
-			for _, ep := range legs {
-				s.record(tickets.CallEvent{Kind: eventNoAnswer, Group: groupID, Operator: ep, Detail: "ring timeout"})
-			}
-			return false, nil
-		}
-		w, err := s.next(left)
-		if err != nil {
-			hangupLegs("") // withdraw every offer at once
-			return false, err
-		}
-		switch ev := w.ev.(type) {
-		case *ari.StasisStart:
-			if _, ok := legs[ev.Channel.ID]; ok {
-				answered = ev.Channel.ID
-			}
-		case *ari.StasisEnd, *ari.ChannelDestroyed, *ari.ChannelHangupRequest:
-			id := eventChannel(ev)
-			if ep, ok := legs[id]; ok {
-				delete(legs, id)
-				s.emit(Event{Kind: EvNoAnswer, Group: groupID, Text: ep})
-				s.record(tickets.CallEvent{Kind: eventNoAnswer, Group: groupID, Operator: ep})
-			}
-		}
-	}
-	operator := legs[answered]
-	hangupLegs(answered)
-	if err := s.c.client.Bridge().AddChannel(bkey, answered); err != nil {
-		// The operator hung up as they answered (Asterisk says 400 or 422
-		// for a channel that is gone): nobody is there to talk to.
-		s.log.Warn("bridge_operator_failed", "operator", operator, "error", err.Error())
-		s.record(tickets.CallEvent{Kind: eventNoAnswer, Group: groupID, Operator: operator, Detail: "gone before bridging"})
-		if herr := s.c.client.Channel().Hangup(ari.NewKey(ari.ChannelKey, answered), "normal"); herr != nil && !isNotFound(herr) {
-			s.log.Warn("operator_hangup_failed", "error", herr.Error())
-		}
-		return false, nil
-	}
-	if err := s.c.client.Bridge().StopMOH(bkey); err != nil && !isNotFound(err) {
-		s.log.Warn("stop_moh_failed", "error", err.Error())
-	}
-	now := s.now()
-	s.phase = phaseTalking
-	s.outcome = tickets.OutcomeAnswered
-	s.record(tickets.CallEvent{Kind: tickets.EventAnswered, Group: groupID, Operator: operator})
-	s.emit(Event{Kind: EvAnswered, Group: groupID, Text: operator})
-	if s.call.ID != 0 {
-		ctx, cancel := s.storeCtx()
-		if err := s.c.opts.Store.UpdateCall(ctx, s.call.ID, tickets.CallUpdate{OperatorAnsweredAt: &now, Operator: &operator}); err != nil {
-			s.c.metrics.storeErrors.Inc()
-		}
-		cancel()
-	}
-	inProgress := tickets.StatusInProgress
-	s.updateTicket(tickets.TicketUpdate{Assignee: &operator, Status: &inProgress})
-	s.flush()
-	// Talking: whoever hangs up first ends the call for both.
-	for {
-		w, err := s.next(time.Hour)
-		if err != nil {
-			if herr := s.c.client.Channel().Hangup(ari.NewKey(ari.ChannelKey, answered), "normal"); herr != nil && !isNotFound(herr) {
-				s.log.Warn("operator_hangup_failed", "error", herr.Error())
-			}
-			return true, err
-		}
-		if w.resync {
-			// Events may have been lost: is the operator still there?
-			if _, err := s.c.client.Channel().Data(ari.NewKey(ari.ChannelKey, answered)); isNotFound(err) {
-				s.hangupBy = tickets.HangupOperator
-				return true, nil
-			}
-			continue
-		}
-		if eventChannel(w.ev) == answered {
-			switch w.ev.(type) {
-			case *ari.StasisEnd, *ari.ChannelDestroyed, *ari.ChannelHangupRequest:
-				s.hangupBy = tickets.HangupOperator
-				return true, nil
-			}
-		}
-	}
-}
-
 // ticketDigits speaks the ticket number, if the call has one (the store
 // may have been down when the call arrived).
 func (s *session) ticketDigits() []string {
@@ -268,23 +127,6 @@ func (s *session) ticketDigits() []string {
 		return nil
 	}
 	return []string{"digits:" + string(s.ticket.Number)}
-}
-
-// eventNoAnswer marks an operator who did not take an offered call.
-const eventNoAnswer tickets.EventKind = "no_answer"
-
-func eventChannel(e ari.Event) string {
-	switch ev := e.(type) {
-	case *ari.StasisEnd:
-		return ev.Channel.ID
-	case *ari.StasisStart:
-		return ev.Channel.ID
-	case *ari.ChannelDestroyed:
-		return ev.Channel.ID
-	case *ari.ChannelHangupRequest:
-		return ev.Channel.ID
-	}
-	return ""
 }
 
 // noOperator is what a caller gets when nobody answers: a recorded request

@@ -15,6 +15,7 @@ type item struct {
 	resync   bool
 	release  bool
 	shutdown bool
+	offer    bool // the queue's wait for an offer has returned
 }
 
 // inbox is a session's unbounded, ordered queue. The dispatcher never

@@ -15,6 +15,7 @@ type wake struct {
 	ev      ari.Event
 	timeout bool
 	resync  bool
+	offer   bool // the queue has an answer (session.wait)
 }
 
 // next waits up to d (clock time) for the next event of this call. Key
@@ -42,6 +43,9 @@ func (s *session) next(d time.Duration) (wake, error) {
 			if it.shutdown {
 				s.shutdown = true
 				return wake{}, errShutdown
+			}
+			if it.offer {
+				return wake{offer: true}, nil
 			}
 			if it.resync {
 				if !s.channelAlive() {
@@ -167,6 +171,10 @@ func (s *session) play(prompts []menu.Prompt, bargeIn bool, extra ...string) err
 				return nil // it ended while its events were lost
 			}
 			continue
+		case w.offer:
+			// An operator is free: ring them now, not after the prompt.
+			s.stopPlayback(id)
+			return nil
 		case bargeIn && len(s.digits) > 0:
 			began := time.Now()
 			s.stopPlayback(id)

@@ -228,9 +228,30 @@ func (s *session) serve(resumed bool) error {
 	s.nav = menu.NewNavigator(s.cfg, menu.Caller{Number: s.caller, Organization: s.org}, "")
 	act := s.nav.Start()
 	if resumed {
+		if group, ok := s.stillQueued(); ok {
+			// A caller waiting for an operator keeps their place.
+			s.group = group
+			s.emit(Event{Kind: EvRoute, Group: group, Reason: "resumed in queue"})
+			return s.queue(group, 0, true)
+		}
 		act = s.nav.Restart()
 	}
 	return s.menu(act)
+}
+
+// stillQueued reports the group whose queue holds the call, for a call
+// taken over from a controller that stopped.
+func (s *session) stillQueued() (string, bool) {
+	if s.c.opts.Queues == nil {
+		return "", false
+	}
+	ctx, cancel := s.storeCtx()
+	defer cancel()
+	p, err := s.c.opts.Queues.Position(ctx, s.channelID)
+	if err != nil || s.cfg.Group(p.Group) == nil {
+		return "", false
+	}
+	return p.Group, true
 }
 
 func (s *session) menu(act menu.Action) error {

@@ -35,14 +35,14 @@ func TestCallsRecordedInPostgreSQL(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if call.Outcome != tickets.OutcomeAnswered || call.Operator != "PJSIP/op801" || call.Group != "sicoge" || call.QueuedAt.IsZero() || call.EndedAt.IsZero() {
+		if call.Outcome != tickets.OutcomeAnswered || call.Operator != "op801" || call.Group != "sicoge" || call.QueuedAt.IsZero() || call.EndedAt.IsZero() {
 			t.Errorf("call %+v", call)
 		}
 		tk, err := store.FindTicketByID(ctx, call.TicketID, sys)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if string(tk.Number) != out.Ticket || tk.Status != tickets.StatusInProgress || tk.Assignee != "PJSIP/op801" ||
+		if string(tk.Number) != out.Ticket || tk.Status != tickets.StatusInProgress || tk.Assignee != "op801" ||
 			tk.Organization != "tribunale-roma-demo" || tk.Caller != "+390612345678" || len(tk.MenuPath) != 2 {
 			t.Errorf("ticket %+v", tk)
 		}

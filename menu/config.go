@@ -25,6 +25,7 @@ type Config struct {
 	Service       Service              `yaml:"service"`
 	Schedules     map[string]*Schedule `yaml:"schedules"`
 	Groups        []*Group             `yaml:"groups"`
+	Operators     []*Operator          `yaml:"operators"`
 	Organizations []*Organization      `yaml:"organizations"`
 	IVR           IVR                  `yaml:"ivr"`
 	Menu          *Node                `yaml:"menu"`
@@ -92,9 +93,9 @@ type Group struct {
 	Name     string   `yaml:"name"`
 	Schedule string   `yaml:"schedule"`
 	Emails   []string `yaml:"emails"`
-	// Endpoints are the operators' phones rung when a call is routed here
-	// (e.g. PJSIP/op201).
-	Endpoints []string `yaml:"endpoints"`
+	// Queue is how callers wait for the group's operators (listed under
+	// operators:, each with the groups they serve).
+	Queue Queue `yaml:"queue"`
 
 	Pos Pos `yaml:"-"`
 }
@@ -109,6 +110,9 @@ type Organization struct {
 	// its callers.
 	Group  string   `yaml:"group"`
 	Emails []string `yaml:"emails"`
+	// Priority is added to the queue priority of the Administration's
+	// callers (see IVR.QueuePriority).
+	Priority int `yaml:"priority"`
 	// PINs maps a role to the keyed hash of its PIN ("hmac-sha256:<hex>").
 	PINs map[Role]string `yaml:"pins"`
 
@@ -139,6 +143,7 @@ type IVR struct {
 	OperatorGroup     string        `yaml:"operator_group"`
 	PIN               PINPolicy     `yaml:"pin"`
 	Message           MessagePolicy `yaml:"message"`
+	QueuePriority     QueuePriority `yaml:"queue_priority"`
 	// Prompts are the system prompts (invalid choice, goodbye, ...), by
 	// name then language.
 	Prompts map[string]Text `yaml:"prompts"`

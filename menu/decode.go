@@ -265,6 +265,16 @@ func (x *Group) UnmarshalYAML(n *yaml.Node) error {
 	return decodeAt(n, (*plain)(x), &x.Pos)
 }
 
+func (x *Operator) UnmarshalYAML(n *yaml.Node) error {
+	type plain Operator
+	return decodeAt(n, (*plain)(x), &x.Pos)
+}
+
+func (x *Queue) UnmarshalYAML(n *yaml.Node) error {
+	type plain Queue
+	return decodeAt(n, (*plain)(x), &x.Pos)
+}
+
 func (x *Organization) UnmarshalYAML(n *yaml.Node) error {
 	type plain Organization
 	return decodeAt(n, (*plain)(x), &x.Pos)

@@ -177,9 +177,9 @@ schedules:
 groups:
   - id: g1
     name: Gruppo uno
-    endpoints: [PJSIP/op1]
-  - id: g2
-    name: Gruppo due
+  - {id: g2, name: Gruppo due}
+operators:
+  - {login: op1, name: Operatore uno, endpoint: PJSIP/op1, groups: {g1: 0}}
 ivr:
   first_digit_timeout: 5s
   inter_digit_timeout: 3s

@@ -63,6 +63,7 @@ func (c *Config) validate() Problems {
 	c.validateService(v)
 	c.validateSchedules(v)
 	c.validateGroups(v)
+	c.validateOperators(v)
 	c.validateOrganizations(v)
 	c.validateIVR(v)
 	c.validateMenu(v)
@@ -315,15 +316,16 @@ func (c *Config) validateGroups(v *validator) {
 		} else if c.Schedules[g.Schedule] == nil {
 			v.add(g.Pos, "group %q: unknown schedule %q", g.ID, g.Schedule)
 		}
-		for _, e := range g.Endpoints {
-			if !endpointPattern.MatchString(e) {
-				v.add(g.Pos, "group %q: endpoint %q must look like PJSIP/op101", g.ID, e)
-			}
-		}
 		for _, m := range g.Emails {
 			if !emailPattern.MatchString(m) {
 				v.add(g.Pos, "group %q: %q is not an e-mail address", g.ID, m)
 			}
+		}
+	}
+	// After the loop: an overflow may name a group listed further down.
+	for _, g := range c.Groups {
+		if g != nil {
+			c.validateQueue(v, g)
 		}
 	}
 }
@@ -349,6 +351,9 @@ func (c *Config) validateOrganizations(v *validator) {
 		}
 		if o.Group != "" && c.groups[o.Group] == nil {
 			v.add(o.Pos, "organization %q: unknown group %q", o.ID, o.Group)
+		}
+		if o.Priority < 0 || o.Priority > 9 {
+			v.add(o.Pos, "organization %q: priority %d is out of range 0..9", o.ID, o.Priority)
 		}
 		for i, pattern := range o.CallerIDs {
 			norm, err := normalizePattern(pattern)
@@ -461,6 +466,12 @@ func (c *Config) validateIVR(v *validator) {
 	}
 	if p.Timeout < minDigitTimeout || p.Timeout > maxDigitTimeout {
 		v.add(ivr.Pos, "ivr.pin.timeout %s is out of range %s..%s", p.Timeout, minDigitTimeout, maxDigitTimeout)
+	}
+	qp := &ivr.QueuePriority
+	qp.Referent = orDefault(qp.Referent, 5)
+	qp.KnownOrganization = orDefault(qp.KnownOrganization, 1)
+	if qp.Referent < 0 || qp.Referent > 9 || qp.KnownOrganization < 0 || qp.KnownOrganization > 9 {
+		v.add(ivr.Pos, "ivr.queue_priority: bonuses must be in 0..9 (a node's priority steps by 10)")
 	}
 	m := &ivr.Message
 	m.MaxDuration = orDefault(m.MaxDuration, DefaultMessageMax)

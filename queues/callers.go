@@ -67,6 +67,7 @@ func (s *Service) Enqueue(ctx context.Context, e Entry) (Enqueued, error) {
 			WHERE call_id = $1 RETURNING position_at_entry`, e.CallID, e.Group, e.Priority, seq).Scan(&res.Position.Position); err != nil {
 			return err
 		}
+		res.Position.Group = e.Group
 		if res.Position.EstimatedWait, err = s.estimate(ctx, tx, e.Group, res.Position.Position, now); err != nil {
 			return err
 		}
@@ -112,6 +113,7 @@ func (s *Service) Position(ctx context.Context, callID string) (Position, error)
 	if err != nil {
 		return Position{}, dbError("queue position", err, "call not queued")
 	}
+	p.Group = group
 	p.EstimatedWait, err = s.estimate(ctx, s.pool, group, p.Position, s.stampNow())
 	return p, dbError("queue position", err, "")
 }

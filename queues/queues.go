@@ -197,6 +197,7 @@ type Enqueued struct {
 
 // Position is a waiting caller's place in the queue, for announcements.
 type Position struct {
+	Group         string
 	Position      int           // 1 is next
 	EstimatedWait time.Duration // 0 when there is no recent history
 }

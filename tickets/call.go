@@ -118,6 +118,7 @@ const (
 	OutcomeHungUpInMenu      Outcome = "hung_up_in_menu"
 	OutcomeFailed            Outcome = "failed"       // a system error ended the call
 	OutcomeMessageLeft       Outcome = "message_left" // left a recorded request in service hours (nobody answered, or a message leaf)
+	OutcomeOverflowed        Outcome = "overflowed"   // the group's queue refused the call (full, nobody logged in) and it ended with a message
 )
 
 // HangupBy says who ended the call.

@@ -50,6 +50,9 @@ type Options struct {
 	MaxConns int
 	// KeyLatency receives the controller's key-to-prompt latencies.
 	KeyLatency func(time.Duration)
+	// Queues, if set, are the operator queues routed calls wait in
+	// (default: every phone of the group rings at once).
+	Queues ivr.Queues
 }
 
 // Desk is a running simulated help desk.
@@ -101,10 +104,8 @@ func Start(ctx context.Context, o Options) (*Desk, error) {
 	if o.Operators != nil {
 		ops = *o.Operators
 	}
-	for _, g := range o.Config.Groups {
-		for _, ep := range g.Endpoints {
-			d.Sim.SetEndpoint(ep, ops)
-		}
+	for _, op := range o.Config.Operators {
+		d.Sim.SetEndpoint(op.Endpoint, ops)
 	}
 	cfg := o.Config
 	current := o.ConfigFunc
@@ -114,7 +115,7 @@ func Start(ctx context.Context, o Options) (*Desk, error) {
 	var err error
 	d.Controller, err = ivr.New(ivr.Options{App: "ivr", Config: current,
 		PINSecret: o.PINSecret, Store: o.Store, Clock: d.Clock, Logger: o.Logger, Registerer: o.Registerer,
-		Observe: d.observe, KeyLatency: o.KeyLatency})
+		Observe: d.observe, KeyLatency: o.KeyLatency, Queues: o.Queues})
 	if err != nil {
 		d.Sim.Close()
 		return nil, err

@@ -1,0 +1,408 @@
+package ivr
+
+import (
+	"context"
+	"errors"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/CyCoreSystems/ari/v5"
+
+	"github.com/helpdesk-ivr/ivr/menu"
+	"github.com/helpdesk-ivr/ivr/queues"
+	"github.com/helpdesk-ivr/ivr/tickets"
+)
+
+// Queues is the operator queue service (package queues) as the controller
+// uses it. Without it (Options.Queues nil) a routed call rings all the
+// group's phones at once instead.
+type Queues interface {
+	Enqueue(ctx context.Context, e queues.Entry) (queues.Enqueued, error)
+	WaitOffer(ctx context.Context, callID string) (queues.Offer, error)
+	Position(ctx context.Context, callID string) (queues.Position, error)
+	Answer(ctx context.Context, callID, login string) ([]queues.Event, error)
+	NoAnswer(ctx context.Context, callID string, logins ...string) ([]queues.Event, error)
+	Leave(ctx context.Context, callID, reason string) ([]queues.Event, error)
+	CallEnded(ctx context.Context, login string) error
+}
+
+// maxOverflowHops bounds a caller sent from group to group by overflows
+// that point at each other.
+const maxOverflowHops = 3
+
+func queuePriority(cfg *menu.Config, nodePriority string, role menu.Role, org string) int {
+	return cfg.CallerPriority(nodePriority, role, org)
+}
+
+// offerWait is one WaitOffer running for a session: it returns on its own
+// goroutine, so the session keeps hearing keys and hangups meanwhile.
+type offerWait struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	offer  queues.Offer
+	err    error
+}
+
+func (s *session) startWait() *offerWait {
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &offerWait{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		w.offer, w.err = s.c.opts.Queues.WaitOffer(ctx, s.channelID)
+		close(w.done)
+		s.inbox.push(item{offer: true})
+	}()
+	return w
+}
+
+func (w *offerWait) ready() bool {
+	select {
+	case <-w.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// stop ends the wait and waits for its goroutine.
+func (w *offerWait) stop() {
+	w.cancel()
+	<-w.done
+}
+
+// errRequeue: the operator who answered vanished before the bridge; the
+// caller joins the queue again.
+var errRequeue = errors.New("operator gone before bridging")
+
+// queue serves a routed call through the group's queue until an operator
+// answers, the caller leaves a message or hangs up, or the queue sends the
+// caller elsewhere. With resume the caller is already queued (a call taken
+// over after a restart keeps its place).
+func (s *session) queue(group string, priority int, resume bool) error {
+	bkey, gone := s.holdBridge("qb-"+s.channelID, resume)
+	if bkey == nil {
+		if gone {
+			return s.goneNow()
+		}
+		return s.noOperator(group) // no bridge: do not lose the request
+	}
+	defer s.deleteBridge(bkey)
+	for hop := 0; ; hop++ {
+		var pos queues.Position
+		var over *queues.Overflow
+		if !resume {
+			ctx, cancel := s.storeCtx()
+			res, err := s.c.opts.Queues.Enqueue(ctx, queues.Entry{CallID: s.channelID, Group: group, Priority: priority,
+				Caller: s.caller, TicketID: s.ticket.ID})
+			cancel()
+			if err != nil {
+				s.c.metrics.storeErrors.Inc()
+				s.log.Error("enqueue_failed", "group", group, "error", err.Error())
+				return s.noOperator(group)
+			}
+			s.recordQueue(res.Events)
+			pos, over = res.Position, res.Overflow
+		}
+		resume = false
+		if over == nil {
+			var err error
+			over, err = s.waitInQueue(bkey, group, pos)
+			switch {
+			case errors.Is(err, errRequeue):
+				continue
+			case err != nil:
+				return err
+			case over == nil:
+				if s.phase == phaseTalking {
+					return nil // served
+				}
+				// The caller pressed the break-out key.
+				return s.message(group, false, nil)
+			}
+		}
+		s.emit(Event{Kind: EvOverflow, Group: over.Group, Reason: over.Reason, Result: string(over.Action)})
+		switch over.Action {
+		case queues.OverflowGroup:
+			if hop >= maxOverflowHops || s.cfg.Group(over.Group) == nil {
+				return s.noOperator(group)
+			}
+			group = over.Group
+			s.group = group
+			s.updateTicket(tickets.TicketUpdate{Group: &group})
+			if s.call.ID != 0 {
+				ctx, cancel := s.storeCtx()
+				if err := s.c.opts.Store.UpdateCall(ctx, s.call.ID, tickets.CallUpdate{Group: &group}); err != nil {
+					s.c.metrics.storeErrors.Inc()
+				}
+				cancel()
+			}
+			sched := s.cfg.GroupSchedule(group)
+			if st := sched.StatusAt(s.now()); !st.Open {
+				return s.closed(sched, st, group, "group_closed")
+			}
+		case queues.OverflowHangup:
+			s.outcome = tickets.OutcomeOverflowed
+			intro := "no_operator"
+			if over.Reason == queues.OverflowMaxWaiting {
+				intro = "queue_full"
+			}
+			return s.sayAndHangup([]menu.Prompt{s.system(intro), s.system("goodbye")})
+		default:
+			return s.noOperator(group)
+		}
+	}
+}
+
+// waitInQueue holds the caller with music, announces their place, rings
+// the operators the queue offers and bridges the one who answers. It
+// returns with the call served (phase talking), an overflow to act on, or
+// neither when the caller pressed the break-out key.
+func (s *session) waitInQueue(bkey *ari.Key, group string, pos queues.Position) (*queues.Overflow, error) {
+	s.phase = phaseQueue
+	q := s.cfg.Group(group).Queue
+	every := time.Duration(0)
+	if q.AnnounceEvery != nil {
+		every = *q.AnnounceEvery
+	}
+	s.emit(Event{Kind: EvQueued, Group: group, Position: pos.Position})
+	w := s.startWait()
+	defer func() {
+		if w != nil {
+			w.stop()
+		}
+	}()
+	if pos.Position > 0 {
+		if err := s.announce(group, pos, q.BreakOutKey); err != nil {
+			return nil, s.leaveQueue(err)
+		}
+	}
+	next := s.now().Add(every)
+	for {
+		if w.ready() {
+			if w.err != nil {
+				s.c.metrics.storeErrors.Inc()
+				s.log.Error("wait_offer_failed", "group", group, "error", w.err.Error())
+				w = nil
+				s.leaveAfter(queues.LeaveOverflow)
+				return &queues.Overflow{Action: queues.OverflowMessage, Reason: "queue error"}, nil
+			}
+			offer := w.offer
+			w = nil
+			if offer.Overflow != nil {
+				s.recordQueue(offer.Events)
+				return offer.Overflow, nil
+			}
+			answered, err := s.ringOffer(bkey, offer)
+			if err != nil || answered {
+				return nil, err
+			}
+			w = s.startWait()
+			continue
+		}
+		if key := q.BreakOutKey; key != "none" && s.takeKey(key[0]) {
+			w.stop()
+			w = nil
+			s.emit(Event{Kind: EvKeys, Node: "queue", Keys: key})
+			s.leaveAfter(queues.LeaveOverflow)
+			return nil, nil
+		}
+		s.digits = s.digits[:0] // other keys mean nothing while waiting
+		d := time.Hour
+		if every > 0 {
+			d = max(next.Sub(s.now()), 0)
+		}
+		wk, err := s.next(d)
+		if err != nil {
+			w.stop()
+			w = nil
+			return nil, s.leaveQueue(err)
+		}
+		if wk.timeout && every > 0 && !s.now().Before(next) {
+			ctx, cancel := s.storeCtx()
+			p, err := s.c.opts.Queues.Position(ctx, s.channelID)
+			cancel()
+			if err == nil {
+				if err := s.announce(group, p, q.BreakOutKey); err != nil {
+					w.stop()
+					w = nil
+					return nil, s.leaveQueue(err)
+				}
+			}
+			next = s.now().Add(every)
+		}
+	}
+}
+
+// takeKey consumes key if the caller pressed it.
+func (s *session) takeKey(key byte) bool {
+	for i, d := range s.digits {
+		if d == key {
+			s.digits = append(s.digits[:i], s.digits[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// announce tells a waiting caller their place, the estimated wait and how
+// to stop waiting; a key stops it.
+func (s *session) announce(group string, p queues.Position, breakOut string) error {
+	s.emit(Event{Kind: EvPosition, Group: group, Position: p.Position, Seconds: p.EstimatedWait.Seconds()})
+	if err := s.play([]menu.Prompt{s.system("queue_position")}, true, "number:"+strconv.Itoa(p.Position)); err != nil {
+		return err
+	}
+	if p.EstimatedWait > 0 {
+		mins := int(math.Ceil(p.EstimatedWait.Minutes()))
+		if err := s.play([]menu.Prompt{s.system("queue_wait")}, true, "number:"+strconv.Itoa(mins), "sound:"+menu.SystemSoundName("minutes")); err != nil {
+			return err
+		}
+	}
+	if breakOut != "none" {
+		return s.play([]menu.Prompt{s.system("queue_breakout")}, true, "digits:"+breakOut)
+	}
+	return nil
+}
+
+// leaveQueue takes a caller who is gone (or going) out of the queue. A
+// call released to another controller stays queued: its new owner goes on
+// with it.
+func (s *session) leaveQueue(err error) error {
+	switch {
+	case errors.Is(err, errReleased):
+	case errors.Is(err, errShutdown):
+		s.leaveAfter(queues.LeaveOverflow)
+	default:
+		s.leaveAfter(queues.LeaveAbandoned)
+		s.outcome = tickets.OutcomeAbandoned
+	}
+	return err
+}
+
+func (s *session) leaveAfter(reason string) {
+	ctx, cancel := s.storeCtx()
+	defer cancel()
+	evs, err := s.c.opts.Queues.Leave(ctx, s.channelID, reason)
+	switch {
+	case err == nil:
+		s.recordQueue(evs)
+	case errors.Is(err, queues.ErrNotFound):
+		if reason == queues.LeaveAbandoned {
+			s.record(tickets.CallEvent{Kind: tickets.EventAbandoned, Group: s.group})
+		}
+	default:
+		s.c.metrics.storeErrors.Inc()
+		s.log.Error("leave_queue_failed", "error", err.Error())
+	}
+}
+
+// ringOffer rings the operators of an offer and bridges the first who
+// answers. Operators who do not answer in time, are busy or unreachable
+// are reported to the queue (which pauses them); when none is left the
+// caller is back at the head of the queue. A caller who hangs up while
+// the phones ring withdraws the offer at once.
+func (s *session) ringOffer(bkey *ari.Key, offer queues.Offer) (bool, error) {
+	s.recordQueue(offer.Events)
+	legs := map[string]queues.Operator{}
+	for _, op := range offer.Operators {
+		id, err := s.ringOperator(op.Endpoint, op.Login, offer.Group, offer.RingTimeout)
+		if err != nil {
+			s.noAnswer(offer, op, "unreachable")
+			continue
+		}
+		legs[id] = op
+	}
+	hangupLegs := func(except string) {
+		for id := range legs {
+			if id != except {
+				s.hangupChannel(id)
+			}
+		}
+	}
+	deadline := s.now().Add(offer.RingTimeout)
+	answered := ""
+	for answered == "" {
+		if len(legs) == 0 {
+			return false, nil
+		}
+		left := deadline.Sub(s.now())
+		if left <= 0 {
+			hangupLegs("")
+			ctx, cancel := s.storeCtx()
+			evs, err := s.c.opts.Queues.NoAnswer(ctx, s.channelID)
+			cancel()
+			if err != nil {
+				s.log.Warn("queue_no_answer_failed", "error", err.Error())
+			}
+			s.recordQueue(evs)
+			for _, op := range legs {
+				s.emit(Event{Kind: EvNoAnswer, Group: offer.Group, Text: op.Endpoint, Operator: op.Login})
+			}
+			return false, nil
+		}
+		w, err := s.next(left)
+		if err != nil {
+			if !errors.Is(err, errReleased) {
+				hangupLegs("") // withdraw every offer at once
+			}
+			return false, s.leaveQueue(err)
+		}
+		id := eventChannel(w.ev)
+		op, ok := legs[id]
+		switch {
+		case !ok:
+		case isStasisStart(w.ev):
+			answered = id
+		case isChannelEnd(w.ev):
+			delete(legs, id)
+			s.noAnswer(offer, op, "rejected")
+		}
+	}
+	op := legs[answered]
+	hangupLegs(answered)
+	ctx, cancel := s.storeCtx()
+	evs, err := s.c.opts.Queues.Answer(ctx, s.channelID, op.Login)
+	cancel()
+	if err != nil {
+		// The call talks anyway: the queue's bookkeeping is second to the
+		// caller reaching a person.
+		s.log.Error("queue_answer_failed", "operator", op.Login, "error", err.Error())
+		s.record(tickets.CallEvent{Kind: tickets.EventAnswered, Group: offer.Group, Operator: op.Login})
+	}
+	s.recordQueue(evs)
+	defer s.callEnded(op.Login)
+	if !s.connect(bkey, answered, offer.Group, op.Login) {
+		return false, errRequeue
+	}
+	return true, s.talk(answered)
+}
+
+func (s *session) noAnswer(offer queues.Offer, op queues.Operator, why string) {
+	s.emit(Event{Kind: EvNoAnswer, Group: offer.Group, Text: op.Endpoint, Operator: op.Login, Reason: why})
+	ctx, cancel := s.storeCtx()
+	evs, err := s.c.opts.Queues.NoAnswer(ctx, s.channelID, op.Login)
+	cancel()
+	if err != nil {
+		s.log.Warn("queue_no_answer_failed", "operator", op.Login, "error", err.Error())
+		return
+	}
+	for i := range evs {
+		evs[i].Detail = why
+	}
+	s.recordQueue(evs)
+}
+
+func (s *session) callEnded(login string) {
+	ctx, cancel := s.storeCtx()
+	defer cancel()
+	if err := s.c.opts.Queues.CallEnded(ctx, login); err != nil {
+		s.log.Warn("queue_call_ended_failed", "operator", login, "error", err.Error())
+	}
+}
+
+// recordQueue adds the queue's steps to the call record, at their times.
+func (s *session) recordQueue(evs []queues.Event) {
+	for _, e := range evs {
+		s.events = append(s.events, tickets.CallEvent{At: e.At, Kind: tickets.EventKind(e.Kind), Group: e.Group,
+			Operator: e.Operator, Detail: e.Detail})
+	}
+}
