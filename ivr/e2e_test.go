@@ -547,12 +547,16 @@ func TestReconnectResumesCallsAlreadyInTheApp(t *testing.T) {
 
 // newController starts another controller against the rig's simulator,
 // sharing its store.
-func newController(t *testing.T, r *rig) *rig {
+func newController(t *testing.T, r *rig, tune ...func(*ivr.Options)) *rig {
 	t.Helper()
 	r2 := &rig{t: t, cfg: r.cfg, clk: r.clk, sim: r.sim, mem: r.mem, store: r.store, notify: make(chan struct{}, 1)}
+	opts := ivr.Options{App: "ivr", Config: func() *menu.Config { return r.cfg }, PINSecret: demoSecret,
+		Store: r.store, Clock: r.clk, Observe: r2.observe}
+	for _, f := range tune {
+		f(&opts)
+	}
 	var err error
-	r2.ctrl, err = ivr.New(ivr.Options{App: "ivr", Config: func() *menu.Config { return r.cfg }, PINSecret: demoSecret,
-		Store: r.store, Clock: r.clk, Observe: r2.observe})
+	r2.ctrl, err = ivr.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,8 @@ import (
 	"testing"
 
 	"github.com/helpdesk-ivr/ivr/internal/pgtest"
+	"github.com/helpdesk-ivr/ivr/queues"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m, tickets.Migrate) }
+func TestMain(m *testing.M) { pgtest.Main(m, tickets.Migrate, queues.Migrate) }

@@ -67,6 +67,7 @@ func newRig(t *testing.T, at time.Time, opts ...rigOption) *rig {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	r.cfg = o.Config
 	desk, err := simdesk.Start(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)

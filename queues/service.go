@@ -204,7 +204,7 @@ func (s *Service) UpsertOperator(ctx context.Context, op Operator) error {
 		}
 	}
 	now := s.stampNow()
-	groups := slices.Sorted(maps.Keys(op.Groups))
+	groups := append([]string{}, slices.Sorted(maps.Keys(op.Groups))...) // never NULL: no groups removes all
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO queue_operators (login, name, endpoint, state_since, idle_since)
 			VALUES ($1, $2, $3, $4, $4)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -13,6 +14,8 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/helpdesk-ivr/ivr/internal/pgcluster"
+	"github.com/helpdesk-ivr/ivr/menu"
+	"github.com/helpdesk-ivr/ivr/queues"
 	"github.com/helpdesk-ivr/ivr/ivr/arisim"
 	"github.com/helpdesk-ivr/ivr/ivr/simdesk"
 )
@@ -91,9 +94,24 @@ func demoRoutes(r chi.Router, desk *simdesk.Desk, loc *time.Location) {
 	})
 }
 
+// demoOperators is how the demo's simulated operator phones behave: they
+// answer after a few seconds and end the call after a minute.
+var demoOperators = arisim.EndpointBehavior{Mode: arisim.Answer, AnswerAfter: 4 * time.Second, HangupAfter: time.Minute}
+
+// demoLogIn makes every configured operator available, so demo calls are
+// answered by the simulated phones.
+func demoLogIn(ctx context.Context, q *queues.Service, cfg *menu.Config) error {
+	for _, op := range cfg.Operators {
+		if err := q.SetState(ctx, op.Login, queues.Available, ""); err != nil && !errors.Is(err, queues.ErrConflict) {
+			return fmt.Errorf("demo operator %s: %w", op.Login, err)
+		}
+	}
+	return nil
+}
+
 func (d *demoEnv) announce(listen string) {
 	fmt.Fprintf(os.Stderr, `
-Demo help desk running (simulated Asterisk, operators answer after 5 s).
+Demo help desk running (simulated Asterisk; every operator logged in, phones answer after 4 s).
   Place a call:   curl -X POST 'http://%[1]s/demo/call?caller=3331234567&keys=1+3'
                   keys: digits separated by spaces, wN waits N seconds, h hangs up
                   e.g. keys=4+5035%%23 (PIN of a technical referent), keys=9 (ticket status)

@@ -34,6 +34,7 @@ import (
 	"github.com/helpdesk-ivr/ivr/ivr/ariconn"
 	"github.com/helpdesk-ivr/ivr/ivr/simdesk"
 	"github.com/helpdesk-ivr/ivr/menu"
+	"github.com/helpdesk-ivr/ivr/queues"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
 
@@ -79,6 +80,10 @@ type configHolder struct {
 	cur       atomic.Pointer[menu.Config]
 	log       *slog.Logger
 	hasSecret bool
+	// apply, if set, puts a validated configuration into effect beyond
+	// the calls (the queues' groups and operators); an error keeps the old
+	// configuration.
+	apply func(*menu.Config) error
 }
 
 func (h *configHolder) get() *menu.Config { return h.cur.Load() }
@@ -88,6 +93,9 @@ func (h *configHolder) reload() error {
 	cfg, err := configfile.Load(h.path)
 	if err == nil && cfg.HasPINs() && !h.hasSecret {
 		err = errors.New("the new configuration has PINs but ivrd started without a PIN secret; restart with one")
+	}
+	if err == nil && h.apply != nil {
+		err = h.apply(cfg)
 	}
 	if err != nil {
 		h.log.Error("config_reload_rejected", "file", h.path, "error", err.Error())
@@ -147,11 +155,26 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	mctx, cancel := context.WithTimeout(ctx, time.Minute)
 	err = tickets.Migrate(mctx, pool)
 	if err == nil {
+		err = queues.Migrate(mctx, pool)
+	}
+	if err == nil {
 		err = migrateOps(mctx, pool)
 	}
 	cancel()
 	if err != nil {
 		return fmt.Errorf("database migrations: %w", err)
+	}
+	queue := queues.New(pool, queues.Options{Location: cfg.Location(), Logger: log, Registerer: reg})
+	if err := ivr.SyncQueues(ctx, queue, cfg); err != nil {
+		return fmt.Errorf("operator queues: %w", err)
+	}
+	holder.apply = func(c *menu.Config) error {
+		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := ivr.SyncQueues(sctx, queue, c); err != nil {
+			return fmt.Errorf("operator queues: %w", err)
+		}
+		return nil
 	}
 	store := tickets.New(pool, tickets.Options{Location: cfg.Location(), Logger: log,
 		Hook: notifier.Hook, HookOnCreate: notifier.WantsCreated})
@@ -160,6 +183,14 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	// Calls outlive the signal that stops the server: they are drained.
 	callCtx, stopCalls := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopCalls()
+	queueDone := make(chan struct{})
+	go func() {
+		defer close(queueDone)
+		if err := queue.Run(callCtx); err != nil && callCtx.Err() == nil {
+			log.Error("queues_stopped", "error", err.Error())
+		}
+	}()
+	defer func() { stopCalls(); <-queueDone }()
 	var (
 		ctrl *ivr.Controller
 		conn *ariconn.Conn
@@ -167,7 +198,7 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	)
 	if f.demo {
 		desk, err = simdesk.Start(callCtx, simdesk.Options{Config: cfg, ConfigFunc: holder.get, PINSecret: secret,
-			Store: store, Logger: log, Registerer: reg})
+			Store: store, Logger: log, Registerer: reg, Queues: queue, Operators: &demoOperators})
 		if err != nil {
 			return err
 		}
@@ -182,7 +213,7 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 			OnConnect: func() { ctrl.Reconcile(callCtx) }, OnReplaced: func() { ctrl.Release() },
 		}
 		ctrl, err = ivr.New(ivr.Options{
-			App: ariOpts.App, Config: holder.get, PINSecret: secret, Store: store,
+			App: ariOpts.App, Config: holder.get, PINSecret: secret, Store: store, Queues: queue,
 			Clock: clock.Real(), Logger: log, Registerer: reg,
 		})
 		if err != nil {
@@ -217,6 +248,9 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	go func() { srvErr <- srv.ListenAndServe() }()
 	log.Info("ivrd_started", "listen", f.listen, "demo", f.demo)
 	if demo != nil {
+		if err := demoLogIn(ctx, queue, cfg); err != nil {
+			return err
+		}
 		demo.announce(f.listen)
 	}
 

@@ -31,6 +31,11 @@ type Options struct {
 	// event's asterisk_id (default "02:fc:00:00:00:01").
 	AsteriskID string
 
+	// SystemName, like asterisk.conf's systemname, prefixes every uniqueid
+	// ("<SystemName>-<epoch>.<n>"), so that several Asterisks give
+	// distinct channel ids.
+	SystemName string
+
 	// App is the Stasis application inbound calls enter (default "ivr").
 	App string
 	// Routes maps a dialed number (exten) to "app[,arg1,arg2...]", like a
@@ -669,6 +674,9 @@ func (s *Server) newChannel(id, endpointName string, now time.Time) *channel {
 	s.uniq++
 	if id == "" {
 		id = fmt.Sprintf("%d.%d", now.Unix(), n)
+		if s.opts.SystemName != "" {
+			id = s.opts.SystemName + "-" + id
+		}
 	}
 	s.nameSeq++
 	tech, res, _ := strings.Cut(endpointName, "/")

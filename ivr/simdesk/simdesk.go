@@ -50,6 +50,12 @@ type Options struct {
 	MaxConns int
 	// KeyLatency receives the controller's key-to-prompt latencies.
 	KeyLatency func(time.Duration)
+	// SystemName prefixes the simulated Asterisk's channel ids (as
+	// asterisk.conf's systemname does), for desks sharing one database.
+	SystemName string
+	// Clock, if set, is used instead of a new one (Start and Speed are
+	// then ignored): desks that share it agree on the time.
+	Clock *clock.Scaled
 	// Queues, if set, are the operator queues routed calls wait in
 	// (default: every phone of the group rings at once).
 	Queues ivr.Queues
@@ -89,13 +95,16 @@ func Start(ctx context.Context, o Options) (*Desk, error) {
 	}
 	o.Logger = cmp.Or(o.Logger, slog.New(slog.DiscardHandler))
 	o.Registerer = cmp.Or[prometheus.Registerer](o.Registerer, prometheus.NewRegistry())
-	d := &Desk{Clock: clock.NewScaled(o.Start, o.Speed), subs: map[string]chan ivr.Event{}, obs: o.Observe,
+	if o.Clock == nil {
+		o.Clock = clock.NewScaled(o.Start, o.Speed)
+	}
+	d := &Desk{Clock: o.Clock, subs: map[string]chan ivr.Event{}, obs: o.Observe,
 		backlog: map[string][]ivr.Event{}}
 	if o.Store == nil {
 		d.Memory = ivr.NewMemoryRecorder(o.Config.Location())
 		o.Store = d.Memory
 	}
-	d.Sim = arisim.New(arisim.Options{Clock: d.Clock, Username: User, Password: Password,
+	d.Sim = arisim.New(arisim.Options{Clock: d.Clock, Username: User, Password: Password, SystemName: o.SystemName,
 		SoundDuration: ivr.PromptDurations(o.Config), Logger: o.Logger})
 	if err := d.Sim.Start("127.0.0.1:0"); err != nil {
 		return nil, err
