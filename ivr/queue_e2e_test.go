@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"hash/fnv"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -58,7 +58,7 @@ func newQueueRig(t *testing.T, url string, tune func(*menu.Config), opts ...rigO
 		return monday10
 	}
 	q := queues.New(pool, queues.Options{Now: now, Location: cfg.Location(), PollInterval: 20 * time.Millisecond,
-		Channel: notifyChannel(url), // instances on one database share it
+		Channel:    notifyChannel(url), // instances on one database share it
 		Registerer: prometheus.NewRegistry(),
 		Logger:     slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err := ivr.SyncQueues(context.Background(), q, cfg); err != nil {
@@ -196,7 +196,7 @@ func TestQueueNoAnswerBusyAndPenalties(t *testing.T) {
 	r := newQueueRig(t, "", nil)
 	r.sim.SetEndpoint("PJSIP/op301", arisim.EndpointBehavior{Mode: arisim.Busy})
 	r.sim.SetEndpoint("PJSIP/op101", answerAfter(2*time.Second)) // lotto3 with penalty 2
-	r.available("op101", "op302", "op301")                      // op101 idle longest, but its penalty is higher
+	r.available("op101", "op302", "op301")                       // op101 idle longest, but its penalty is higher
 	c := r.call("3331234567")
 	r.waitPrompt(c.ID(), "node:root")
 	press(t, c, "13")

@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -14,10 +14,10 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/helpdesk-ivr/ivr/internal/pgcluster"
-	"github.com/helpdesk-ivr/ivr/menu"
-	"github.com/helpdesk-ivr/ivr/queues"
 	"github.com/helpdesk-ivr/ivr/ivr/arisim"
 	"github.com/helpdesk-ivr/ivr/ivr/simdesk"
+	"github.com/helpdesk-ivr/ivr/menu"
+	"github.com/helpdesk-ivr/ivr/queues"
 )
 
 // demoEnv is what demo mode runs besides ivrd itself: a private
