@@ -133,6 +133,17 @@ func TestParseReportsEveryProblemWithPosition(t *testing.T) {
 		{"clear pin", base + `organizations:
   - {id: a, name: A, pins: {referent: "5035"}}
 ` + okMenu, []string{"never the PIN itself"}},
+		{"operators and queues", strings.NewReplacer(
+			"  - {id: g2, name: Gruppo due}\n", `  - {id: g2, name: Gruppo due, queue: {strategy: fastest, overflow: "group:g2", no_operators: "group:zz", ring_timeout: 1s, break_out_key: "**"}}`+"\n",
+			"  - {login: op1, name: Operatore uno, endpoint: PJSIP/op1, groups: {g1: 0}}\n",
+			"  - {login: op1, name: Operatore uno, endpoint: PJSIP/op1, groups: {g1: 0, nowhere: 1}}\n  - {login: op1, name: \"\", endpoint: PJSIP/op1, groups: {g1: -1}}\n",
+		).Replace(base) + okMenu, []string{
+			`16:39: group "g2": queue.strategy "fastest"`, `queue.overflow sends callers back to the same group`,
+			`queue.no_operators: unknown group "zz"`, `queue.ring_timeout 1s is out of range`, `queue.break_out_key "**"`,
+			`18:5: operator "op1": unknown group "nowhere"`, `19:5: operator login "op1" is used twice (first at line 18)`,
+			`operator "op1" needs a name`, `endpoint PJSIP/op1 is also "op1"'s phone`, `penalty -1 in group "g1"`}},
+		{"overflow wait", strings.Replace(base, "  - {id: g2, name: Gruppo due}", "  - {id: g2, name: Gruppo due, queue: {overflow: wait, max_wait: 5s}}", 1) + okMenu,
+			[]string{"queue.overflow cannot be wait", "queue.max_wait 5s: use 0 (no limit) or 30s..4h"}},
 		{"syntax", "service: [\n", []string{"1:1: did not find expected node content"}}, {"syntax with line", "a: 1\n b: 2\n", []string{"2:"}},
 		{"empty", "", []string{"1:1: empty configuration"}},
 	}
