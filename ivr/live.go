@@ -1,0 +1,136 @@
+package ivr
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// LiveCall is where a call in progress is, for the panel's live view.
+type LiveCall struct {
+	CallID       string
+	Caller       string
+	Organization string
+	Role         string
+	Ticket       string
+	// Phase is one of "menu", "pin", "closed", "queue", "ringing",
+	// "talking", "message", "status".
+	Phase    string
+	Node     string // the menu node last heard
+	Group    string
+	Operator string // ringing or talking with
+	Position int    // in the queue
+	Started  time.Time
+	Since    time.Time // when Phase began
+}
+
+// Live folds the controller's events into the calls in progress. Observe
+// is meant for Options.Observe (it never blocks for long); Calls may be
+// read from any goroutine.
+type Live struct {
+	mu       sync.Mutex
+	calls    map[string]*LiveCall
+	onChange func()
+}
+
+// NewLive returns an empty view; onChange (may be nil) is called after
+// every change, outside the lock.
+func NewLive(onChange func()) *Live {
+	return &Live{calls: map[string]*LiveCall{}, onChange: onChange}
+}
+
+// Observe applies one event.
+func (l *Live) Observe(e Event) {
+	if l.apply(e) && l.onChange != nil {
+		l.onChange()
+	}
+}
+
+func (l *Live) apply(e Event) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := l.calls[e.CallID]
+	if c == nil {
+		if e.Kind == EvHangup || e.Kind == EvOutcome {
+			return false
+		}
+		c = &LiveCall{CallID: e.CallID, Started: e.Time, Since: e.Time, Phase: "menu"}
+		l.calls[e.CallID] = c
+	}
+	phase := func(p string) {
+		if c.Phase != p {
+			c.Phase, c.Since = p, e.Time
+		}
+	}
+	switch e.Kind {
+	case EvCall:
+		c.Caller, c.Organization = e.Caller, e.Org
+	case EvTicket, EvResumed:
+		c.Ticket = cmp.Or(e.Ticket, c.Ticket)
+	case EvHours:
+		if e.Open != nil && !*e.Open {
+			phase("closed")
+		}
+	case EvPrompt:
+		for _, p := range e.Prompt {
+			if node, ok := strings.CutPrefix(p, "node:"); ok {
+				c.Node = node
+				phase("menu")
+			}
+			if p == "system:pin_ask" {
+				phase("pin")
+			}
+		}
+	case EvKeys:
+		if e.Node != "" && e.Node != "queue" && e.Node != "closed" {
+			c.Node = e.Node
+		}
+	case EvPIN:
+		c.Organization = cmp.Or(e.Org, c.Organization)
+		c.Role = cmp.Or(e.Role, c.Role)
+	case EvRoute, EvOverflow:
+		c.Group = cmp.Or(e.Group, c.Group)
+	case EvQueued, EvPosition:
+		c.Group = cmp.Or(e.Group, c.Group)
+		c.Position = e.Position
+		c.Operator = ""
+		phase("queue")
+	case EvRinging:
+		c.Operator = cmp.Or(e.Operator, e.Text)
+		phase("ringing")
+	case EvNoAnswer:
+		if c.Phase == "ringing" {
+			c.Operator = ""
+			phase("queue")
+		}
+	case EvAnswered:
+		c.Operator = cmp.Or(e.Operator, e.Text)
+		c.Position = 0
+		phase("talking")
+	case EvRecording:
+		phase("message")
+	case EvStatus:
+		phase("status")
+	case EvHangup, EvOutcome:
+		delete(l.calls, e.CallID)
+	default:
+		return false
+	}
+	return true
+}
+
+// Calls returns the calls in progress, oldest first.
+func (l *Live) Calls() []LiveCall {
+	l.mu.Lock()
+	out := make([]LiveCall, 0, len(l.calls))
+	for _, c := range l.calls {
+		out = append(out, *c)
+	}
+	l.mu.Unlock()
+	slices.SortFunc(out, func(a, b LiveCall) int {
+		return cmp.Or(a.Started.Compare(b.Started), strings.Compare(a.CallID, b.CallID))
+	})
+	return out
+}
