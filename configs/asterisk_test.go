@@ -862,7 +862,7 @@ func TestGrafanaDashboard(t *testing.T) {
 	all := strings.Join(exprs, "\n")
 	for _, m := range []string{"ivr_active_calls", "ivr_calls_total", "ivr_menu_selections_total", "ivr_pin_failures_total",
 		"ivr_pin_lockouts_total", "ivr_ari_request_duration_seconds_bucket", "ivr_ari_connected", "ivr_ari_websocket_reconnects_total",
-		"ivr_queue_callers_waiting", "ivr_queue_longest_wait_seconds", "ivr_queue_service_level_ratio", "ivr_queue_operators"} {
+		"ivr_queue_callers_waiting", "ivr_queue_longest_wait_seconds", "ivr_queue_time_to_answer_seconds_bucket", "ivr_queue_abandoned_total", "ivr_queue_operators"} {
 		if !strings.Contains(all, m) {
 			t.Errorf("%s: no panel shows %s", dashboard, m)
 		}
