@@ -4,7 +4,7 @@
 # first if missing). Set TEST_DATABASE_URL to use a server of your own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+scripts/install-deps.sh --browser
 if [[ -n "${TEST_DATABASE_URL:-}" ]]; then
   exec go test -race -count=1 -timeout 30m "${@:-./...}"
 fi
