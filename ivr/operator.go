@@ -1,7 +1,6 @@
 package ivr
 
 import (
-	"strconv"
 	"time"
 
 	"github.com/CyCoreSystems/ari/v5"
@@ -232,6 +231,3 @@ func isStasisStart(e ari.Event) bool {
 	_, ok := e.(*ari.StasisStart)
 	return ok
 }
-
-// seconds formats a wait for a call event.
-func seconds(d time.Duration) string { return strconv.Itoa(int(d.Seconds())) + "s" }
