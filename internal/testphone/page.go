@@ -1,0 +1,94 @@
+package testphone
+
+import (
+	"embed"
+	"encoding/json"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+)
+
+//go:embed web
+var webFS embed.FS
+
+var (
+	pageTmpl = template.Must(template.ParseFS(webFS, "web/phone.html"))
+	staticFS = must(fs.Sub(webFS, "web/static"))
+)
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// texts are the page's words, by language; "it" is the default.
+var texts = map[string]map[string]string{
+	"it": {
+		"title": "Telefono di prova", "caller": "Numero del chiamante", "at": "Data e ora (vuoto: adesso)",
+		"call": "Chiama", "hangup": "Riaggancia", "ticket": "Ticket", "transcript": "Trascrizione",
+		"keypad": "Tastiera", "idle": "Pronto", "calling": "In chiamata", "ended": "Chiamata terminata",
+		"error": "Errore", "builtin": "Suono di Asterisk (non riprodotto)", "nobody": "Nessun audio: solo trascrizione", "placing": "Chiamata in corso…",
+	},
+	"en": {
+		"title": "Test phone", "caller": "Caller number", "at": "Date and time (empty: now)",
+		"call": "Call", "hangup": "Hang up", "ticket": "Ticket", "transcript": "Transcript",
+		"keypad": "Keypad", "idle": "Ready", "calling": "In a call", "ended": "Call ended",
+		"error": "Error", "builtin": "Asterisk sound (not played)", "nobody": "No audio: transcript only", "placing": "Calling…",
+	},
+}
+
+type pageData struct {
+	Lang, CSRF, Base string
+	T                map[string]string
+	Msgs             string // texts as JSON, for the script
+	CanAt, Audio     bool
+	Keys             []string
+}
+
+func (p *Phone) lang(r *http.Request) string {
+	if l := p.o.Lang(r); texts[l] != nil {
+		return l
+	}
+	return "it"
+}
+
+func (p *Phone) page(w http.ResponseWriter, r *http.Request) {
+	lang := p.lang(r)
+	msgs, _ := json.Marshal(texts[lang])
+	d := pageData{
+		Lang: lang, T: texts[lang], Msgs: string(msgs),
+		// The routes may be mounted under a prefix: the script builds
+		// its URLs from the page's own path.
+		Base:  strings.TrimSuffix(r.URL.Path, "/testphone"),
+		CanAt: p.o.NewDesk != nil, Audio: p.o.Prompts != "" && p.o.Config != nil,
+		Keys: []string{"1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"},
+	}
+	if p.o.CSRFToken != nil {
+		d.CSRF = p.o.CSRFToken(r)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := pageTmpl.Execute(w, d); err != nil {
+		p.o.Logger.Error("testphone_page_failed", "error", err.Error())
+	}
+}
+
+// static serves the page's script and style (a strict CSP allows no
+// inline script).
+func (p *Phone) static(w http.ResponseWriter, r *http.Request) {
+	name := chi.URLParam(r, "*")
+	ct := map[string]string{"phone.js": "text/javascript; charset=utf-8", "phone.css": "text/css; charset=utf-8"}[name]
+	b, err := fs.ReadFile(staticFS, name)
+	if ct == "" || err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Cache-Control", "no-cache")
+	_, _ = w.Write(b)
+}

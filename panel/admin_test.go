@@ -1,0 +1,197 @@
+package panel
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/helpdesk-ivr/ivr/queues"
+	"github.com/helpdesk-ivr/ivr/tickets"
+)
+
+// TestConfigPage: the menu tree, the schedules with the holidays of the
+// next twelve months, the groups with their operators, and the reload.
+func TestConfigPage(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	noErr(t, e.queues.SetState(ctx, "op2", queues.Available, ""))
+	c := e.login("adm")
+	r := c.get("/config")
+	wantStatus(t, "config", r, http.StatusOK)
+	r.has(t, `data-testid="menu-tree"`,
+		"<kbd>1</kbd> <strong>Assistenza agli Uffici territoriali", "<kbd>6</kbd> <strong>Lotto 6 (Cassazione)</strong>",
+		"→ Lotto 6 – Cassazione", "PIN: referent", "instradamento per Amministrazione",
+		`data-testid="schedule-standard"`, `data-testid="schedule-cassazione"`,
+		"giovedì 25/12/2025 – Natale",              // within twelve months of 24/11/2025
+		"lunedì 29/06/2026 – Santi Pietro e Paolo", // the local holiday
+		"lunedì 06/04/2026",                        // Easter Monday
+		"08:00-13:00",                              // Saturday at the standard desks
+		"Anna Operatrice (op2)", "Disponibile")
+	r.hasNot(t, "25/12/2026") // beyond the twelve months
+	// The cassazione schedule has no Saturday.
+	cass := r.body[strings.Index(r.body, `data-testid="schedule-cassazione"`):]
+	cass = cass[:strings.Index(cass, "</table>")]
+	if !strings.Contains(cass, "<th scope=\"row\">sabato</th><td>chiuso</td>") {
+		t.Fatalf("cassazione Saturday:\n%s", cass)
+	}
+	wantStatus(t, "reload", c.post("/config/reload", nil), http.StatusSeeOther)
+	if e.reload.Load() != 1 {
+		t.Fatal("reload not called")
+	}
+	bad := newEnv(t, func(o *Options) { o.Reload = func() error { return errors.New("helpdesk.yaml:3:1: bad") } })
+	r = bad.login("adm").post("/config/reload", nil)
+	wantStatus(t, "bad reload", r, http.StatusBadRequest)
+	r.has(t, "resta in vigore la precedente", "helpdesk.yaml:3:1: bad")
+	none := newEnv(t, func(o *Options) { o.Reload = nil })
+	cn := none.login("adm")
+	cn.get("/config").hasNot(t, `data-testid="config-reload"`)
+	wantStatus(t, "no reload", cn.post("/config/reload", nil), http.StatusNotFound)
+}
+
+// TestUsersPage: administrators add, disable, enable users and set
+// passwords; the users page keeps what was typed on an error.
+func TestUsersPage(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := e.login("adm")
+	c.get("/admin/users").has(t, `data-login="op2"`, `data-login="sup"`)
+	add := url.Values{"login": {"MRossi"}, "name": {"Mario Rossi"}, "role": {"supervisor"}, "lang": {"en"},
+		"password": {"una password lunga"}, "password2": {"una password lunga"}}
+	wantStatus(t, "add", c.post("/admin/users", add), http.StatusSeeOther)
+	u, err := e.srv.Users().Find(ctx, "mrossi")
+	noErr(t, err)
+	if u.Name != "Mario Rossi" || u.Role != RoleSupervisor || u.Lang != "en" {
+		t.Fatalf("added %+v", u)
+	}
+	m := e.anon()
+	wantStatus(t, "new user logs in", m.postLogin("mrossi", "una password lunga"), http.StatusSeeOther)
+	m.get("/wallboard").has(t, `<html lang="en">`)
+	r := c.post("/admin/users", add)
+	wantStatus(t, "duplicate", r, http.StatusConflict)
+	r.has(t, "already exists", `value="Mario Rossi"`)
+	add.Set("login", "other")
+	add.Set("password2", "different")
+	wantStatus(t, "mismatch", c.post("/admin/users", add), http.StatusBadRequest)
+	add.Set("password", "short")
+	add.Set("password2", "short")
+	wantStatus(t, "short", c.post("/admin/users", add), http.StatusBadRequest)
+
+	wantStatus(t, "disable", c.post("/admin/users/mrossi", url.Values{"action": {"disable"}}), http.StatusSeeOther)
+	wantStatus(t, "disabled login", e.anon().postLogin("mrossi", "una password lunga"), http.StatusUnauthorized)
+	wantStatus(t, "enable", c.post("/admin/users/mrossi", url.Values{"action": {"enable"}}), http.StatusSeeOther)
+	wantStatus(t, "password", c.post("/admin/users/mrossi", url.Values{"action": {"password"}, "password": {"un'altra password"}}), http.StatusSeeOther)
+	wantStatus(t, "new password", e.anon().postLogin("mrossi", "un'altra password"), http.StatusSeeOther)
+	wantStatus(t, "not self", c.post("/admin/users/adm", url.Values{"action": {"disable"}}), http.StatusBadRequest)
+	wantStatus(t, "nobody", c.post("/admin/users/nobody", url.Values{"action": {"enable"}}), http.StatusNotFound)
+	wantStatus(t, "bad action", c.post("/admin/users/mrossi", url.Values{"action": {"promote"}}), http.StatusBadRequest)
+}
+
+func TestUsers(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	u := e.srv.Users()
+	for _, tc := range []struct {
+		login, name string
+		role        Role
+		pw, lang    string
+		code        string
+	}{
+		{"ok.user-1", "Ok", RoleOperator, password, "", ""},
+		{"ok.user-1", "Again", RoleOperator, password, "", ECONFLICT},
+		{"OK.USER-1", "Again, other case", RoleOperator, password, "", ECONFLICT},
+		{"bad login", "x", RoleOperator, password, "", EINVALID},
+		{"", "x", RoleOperator, password, "", EINVALID},
+		{"x", "", RoleOperator, password, "", EINVALID},
+		{"x", "x", "root", password, "", EINVALID},
+		{"x", "x", RoleAdmin, "short", "", EINVALID},
+		{"x", "x", RoleAdmin, strings.Repeat("x", 73), "", EINVALID},
+		{"x", "x", RoleAdmin, password, "fr", EINVALID},
+	} {
+		err := u.Add(ctx, tc.login, tc.name, tc.role, tc.pw, tc.lang)
+		if got := errorCode(err); (err == nil) != (tc.code == "") || (err != nil && got != tc.code) {
+			t.Errorf("Add(%q, %q, %q): %v, want code %q", tc.login, tc.name, tc.role, err, tc.code)
+		}
+	}
+	got, err := u.Find(ctx, " Ok.User-1 ")
+	noErr(t, err)
+	if got.Lang != "it" || got.Role != RoleOperator {
+		t.Fatalf("found %+v", got)
+	}
+	list, err := u.List(ctx)
+	noErr(t, err)
+	var logins []string
+	for _, x := range list {
+		logins = append(logins, x.Login)
+	}
+	if strings.Join(logins, ",") != "adm,ok.user-1,op2,op3,sup" {
+		t.Fatalf("list %v", logins)
+	}
+	// A new password ends the user's sessions.
+	c := e.login("op2")
+	noErr(t, u.SetPassword(ctx, "op2", "a brand new password"))
+	wantStatus(t, "after password change", c.get("/tickets"), http.StatusSeeOther)
+	if err := u.SetPassword(ctx, "nobody", password); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("SetPassword(nobody): %v", err)
+	}
+	var hash string
+	noErr(t, e.pool.QueryRow(ctx, `SELECT password_hash FROM panel_users WHERE login = 'op2'`).Scan(&hash))
+	if !strings.HasPrefix(hash, "$2a$") || strings.Contains(hash, "brand new") {
+		t.Fatalf("stored %q", hash)
+	}
+}
+
+func TestHTTPStatus(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		err  error
+		want int
+		msg  string
+	}{
+		{fmt.Errorf("x: %w", tickets.ErrNotFound), http.StatusNotFound, ""},
+		{fmt.Errorf("x: %w", &tickets.Error{Code: tickets.ECONFLICT, Message: "stale"}), http.StatusConflict, "stale"},
+		{&tickets.TransitionError{From: tickets.StatusWaiting, To: tickets.StatusNew}, http.StatusBadRequest, "invalid status transition from waiting to new"},
+		{tickets.ErrForbidden, http.StatusForbidden, ""},
+		{fmt.Errorf("db: %w", &tickets.Error{Code: tickets.EINTERNAL, Message: "SELECT secret"}), http.StatusInternalServerError, "internal error"},
+		{fmt.Errorf("q: %w", &queues.Error{Code: queues.ECONFLICT, Message: "operator op2 is on_call"}), http.StatusConflict, "operator op2 is on_call"},
+		{queues.ErrNotFound, http.StatusNotFound, ""},
+		{queues.ErrInvalid, http.StatusBadRequest, ""},
+		{&queues.Error{Code: queues.EINTERNAL, Message: "pg down"}, http.StatusInternalServerError, ""},
+		{errorf(EUNAUTHORIZED, "no"), http.StatusUnauthorized, "no"},
+		{ErrForbidden, http.StatusForbidden, ""},
+		{errors.New("connection refused"), http.StatusInternalServerError, ""},
+	} {
+		if got := httpStatus(tc.err); got != tc.want {
+			t.Errorf("%v: %d, want %d", tc.err, got, tc.want)
+		}
+		if tc.msg != "" && errorMessage(tc.err) != tc.msg {
+			t.Errorf("%v: message %q, want %q", tc.err, errorMessage(tc.err), tc.msg)
+		}
+		if tc.want == http.StatusInternalServerError && errorMessage(tc.err) != "" && errorMessage(tc.err) != "internal error" {
+			t.Errorf("%v: an internal error shows %q", tc.err, errorMessage(tc.err))
+		}
+	}
+}
+
+func TestFormatDuration(t *testing.T) {
+	t.Parallel()
+	for d, want := range map[string]string{"0s": "0:00", "42s": "0:42", "12m5s": "12:05", "1h2m3s": "1:02:03", "-5s": "0:00", "1.6s": "0:02"} {
+		dd, err := timeParseDuration(d)
+		noErr(t, err)
+		if got := formatDuration(dd); got != want {
+			t.Errorf("%s: %q, want %q", d, got, want)
+		}
+	}
+}
+
+func TestLocalPath(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{"/tickets?x=1": "/tickets?x=1", "//evil.example": "/", "/\\evil": "/",
+		"https://evil.example": "/", "": "/", "tickets": "/", "/a\r\nSet-Cookie: x": "/"} {
+		if got := localPath(in); got != want {
+			t.Errorf("%q: %q, want %q", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,256 @@
+package panel
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/helpdesk-ivr/ivr/queues"
+	"github.com/helpdesk-ivr/ivr/tickets"
+)
+
+type wallData struct {
+	L         lang
+	Rows      []wallRow
+	Queues    bool
+	Failed    bool
+	At        time.Time
+	SLSeconds int
+}
+
+func (s *Server) wallData(rq *request, st *liveState) wallData {
+	return wallData{L: rq.lang, Rows: st.rowsFor(rq), Queues: st.Queues, Failed: st.Failed, At: st.At,
+		SLSeconds: int(s.opts.ServiceLevel / time.Second)}
+}
+
+func (s *Server) wallboard(w http.ResponseWriter, r *http.Request) {
+	rq := reqOf(r)
+	p := s.newPage(r, "wallboard", "nav.wallboard", s.wallData(rq, s.hub.current()))
+	p.SSE, p.Wide, p.Kiosk = "/wallboard/events", true, r.URL.Query().Get("kiosk") == "1"
+	s.render(w, r, http.StatusOK, "wallboard.html", p)
+}
+
+func (s *Server) wallboardEvents(w http.ResponseWriter, r *http.Request) {
+	rq := reqOf(r)
+	key := viewKey("wallboard", rq)
+	s.serveEvents(w, r, func(_ context.Context, st *liveState) ([]sseEvent, error) {
+		b, err := st.render(key, func() ([]byte, error) {
+			return s.fragment("wallboard.html", "wallboard_body", s.wallData(rq, st))
+		})
+		return []sseEvent{{"wallboard", b}}, err
+	})
+}
+
+type liveData struct {
+	L     lang
+	Calls []LiveCall
+	Live  bool // live calls are available
+	At    time.Time
+}
+
+func (s *Server) liveData(rq *request, st *liveState) liveData {
+	return liveData{L: rq.lang, Calls: st.callsFor(rq), Live: s.opts.Live != nil, At: st.At}
+}
+
+func (s *Server) livePage(w http.ResponseWriter, r *http.Request) {
+	p := s.newPage(r, "live", "nav.live", s.liveData(reqOf(r), s.hub.current()))
+	p.SSE = "/live/events"
+	s.render(w, r, http.StatusOK, "live.html", p)
+}
+
+func (s *Server) liveEvents(w http.ResponseWriter, r *http.Request) {
+	rq := reqOf(r)
+	key := viewKey("live", rq)
+	s.serveEvents(w, r, func(_ context.Context, st *liveState) ([]sseEvent, error) {
+		b, err := st.render(key, func() ([]byte, error) {
+			return s.fragment("live.html", "live_body", s.liveData(rq, st))
+		})
+		return []sseEvent{{"live", b}}, err
+	})
+}
+
+// pauseReasons are offered in the console; any other text is accepted.
+var pauseReasons = []string{queues.ReasonBreak, queues.ReasonBackOffice, queues.ReasonTraining}
+
+// stateData is the console's "my state" box.
+type stateData struct {
+	L       lang
+	CSRF    string
+	Queues  bool
+	Known   bool // the user is a queue operator
+	Op      queues.Operator
+	Reasons []string
+	At      time.Time
+}
+
+// callData is the console's call box: the call the operator is offered or
+// on, with its ticket popped up.
+type callData struct {
+	L        lang
+	CallID   string
+	Found    bool // the call record is known
+	Call     tickets.Call
+	Live     *LiveCall
+	Ticket   bool // the ticket is visible
+	Form     ticketFormData
+	Wait     time.Duration
+	ByCaller []tickets.Ticket
+	ByOrg    []tickets.Ticket
+	OrgName  string
+	CSRF     string
+}
+
+type consoleData struct {
+	State stateData
+	Call  callData
+}
+
+func (s *Server) stateData(rq *request, st *liveState) stateData {
+	d := stateData{L: rq.lang, CSRF: rq.sess.CSRF, Queues: st.Queues, Reasons: pauseReasons, At: st.At}
+	d.Op, d.Known = st.Operators[rq.user.Login]
+	return d
+}
+
+// callData reads the call an operator is on and its ticket.
+func (s *Server) callData(ctx context.Context, rq *request, st *liveState, callID string) (callData, error) {
+	d := callData{L: rq.lang, CallID: callID, CSRF: rq.sess.CSRF}
+	if callID == "" {
+		return d, nil
+	}
+	if i := slices.IndexFunc(st.Calls, func(c LiveCall) bool { return c.CallID == callID }); i >= 0 {
+		c := st.Calls[i]
+		d.Live = &c
+	}
+	call, err := s.opts.Tickets.FindCallByChannel(ctx, callID)
+	if errorCode(err) == ENOTFOUND {
+		return d, nil
+	}
+	if err != nil {
+		return d, err
+	}
+	d.Found, d.Call = true, call
+	switch {
+	case call.QueuedAt.IsZero():
+	case !call.OperatorAnsweredAt.IsZero():
+		d.Wait = call.OperatorAnsweredAt.Sub(call.QueuedAt)
+	default:
+		d.Wait = st.At.Sub(call.QueuedAt)
+	}
+	if call.TicketID == 0 {
+		return d, nil
+	}
+	v := rq.viewer()
+	t, err := s.opts.Tickets.FindTicketByID(ctx, call.TicketID, v)
+	if errorCode(err) == ENOTFOUND {
+		return d, nil
+	}
+	if err != nil {
+		return d, err
+	}
+	d.Ticket = true
+	d.Form = s.formData(rq, t, formOf(t), "console")
+	if org := s.config().Organization(t.Organization); org != nil {
+		d.OrgName = org.Name
+	}
+	others := func(f tickets.TicketFilter) ([]tickets.Ticket, error) {
+		f.Limit, f.CountLimit = 6, -1
+		page, err := s.opts.Tickets.FindTickets(ctx, f, v)
+		if err != nil {
+			return nil, err
+		}
+		return slices.DeleteFunc(page.Tickets, func(x tickets.Ticket) bool { return x.ID == t.ID }), nil
+	}
+	if t.Caller != "" {
+		if d.ByCaller, err = others(tickets.TicketFilter{Caller: t.Caller}); err != nil {
+			return d, err
+		}
+	}
+	if t.Organization != "" {
+		if d.ByOrg, err = others(tickets.TicketFilter{Organization: t.Organization}); err != nil {
+			return d, err
+		}
+	}
+	return d, nil
+}
+
+func (s *Server) console(w http.ResponseWriter, r *http.Request) {
+	rq := reqOf(r)
+	st := s.hub.current()
+	d := consoleData{State: s.stateData(rq, st)}
+	var err error
+	if d.Call, err = s.callData(r.Context(), rq, st, d.State.Op.CallID); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p := s.newPage(r, "console", "nav.console", d)
+	p.SSE = "/console/events"
+	s.render(w, r, http.StatusOK, "console.html", p)
+}
+
+// consoleEvents streams the operator's state at every change, and the call
+// box only when the call changes: a form being typed in is not replaced.
+func (s *Server) consoleEvents(w http.ResponseWriter, r *http.Request) {
+	rq := reqOf(r)
+	first := true
+	var lastCall string
+	s.serveEvents(w, r, func(ctx context.Context, st *liveState) ([]sseEvent, error) {
+		sd := s.stateData(rq, st)
+		b, err := s.fragment("console.html", "console_state", sd)
+		if err != nil {
+			return nil, err
+		}
+		evs := []sseEvent{{"state", b}}
+		if first || sd.Op.CallID != lastCall {
+			cd, err := s.callData(ctx, rq, st, sd.Op.CallID)
+			if err != nil {
+				return nil, err
+			}
+			b, err := s.fragment("console.html", "console_call", cd)
+			if err != nil {
+				return nil, err
+			}
+			first, lastCall = false, sd.Op.CallID
+			evs = append(evs, sseEvent{"call", b})
+		}
+		return evs, nil
+	})
+}
+
+// consoleState sets the operator's own state.
+func (s *Server) consoleState(w http.ResponseWriter, r *http.Request) {
+	rq := reqOf(r)
+	if s.opts.Queues == nil {
+		s.fail(w, r, errorf(ENOTFOUND, "%s", rq.lang.T("queues.none")))
+		return
+	}
+	state := queues.State(r.PostFormValue("state"))
+	reason := ""
+	switch state {
+	case queues.Available, queues.LoggedOut:
+	case queues.Paused:
+		reason = strings.TrimSpace(r.PostFormValue("reason"))
+		if reason == "other" {
+			reason = strings.TrimSpace(r.PostFormValue("other"))
+		}
+		if reason == "" {
+			s.fail(w, r, errorf(EINVALID, "%s", rq.lang.T("console.reason_needed")))
+			return
+		}
+	default:
+		s.fail(w, r, errorf(EINVALID, "unknown state %q", state))
+		return
+	}
+	err := s.opts.Queues.SetState(r.Context(), rq.user.Login, state, reason)
+	if errorCode(err) == ECONFLICT {
+		http.Redirect(w, r, "/console?msg=busy", http.StatusSeeOther)
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.hub.refresh() // the console this redirects to shows the new state
+	http.Redirect(w, r, "/console?msg=state", http.StatusSeeOther)
+}

@@ -1,0 +1,316 @@
+package panel
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/helpdesk-ivr/ivr/menu"
+	"github.com/helpdesk-ivr/ivr/queues"
+	"github.com/helpdesk-ivr/ivr/tickets"
+)
+
+// Options configure a Server. Pool, Tickets and Config are required.
+type Options struct {
+	Pool    *pgxpool.Pool
+	Tickets *tickets.Store
+	// Queues may be nil: the pages then say the queues are not configured,
+	// and operators belong to no group.
+	Queues *queues.Service
+	// Live may be nil: no live calls.
+	Live LiveCalls
+	// Recordings may be nil: recordings are listed but not playable.
+	Recordings Recordings
+	// Config returns the help desk in force.
+	Config func() *menu.Config
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// Logger; default discards.
+	Logger *slog.Logger
+	// Secure marks cookies Secure (and __Host-) and sends HSTS: set it when
+	// the panel is served over TLS.
+	Secure bool
+	// ServiceLevel is the "answered within" threshold of the service
+	// level; default 30 s.
+	ServiceLevel time.Duration
+	// Reload, when set, is the administrators' "reload configuration".
+	Reload func() error
+	// Extra are more pages behind the login (the test phone), each for
+	// the roles it names; may be empty.
+	Extra []ExtraPage
+
+	// IdleTimeout ends a session unused for this long; default 30 min.
+	IdleTimeout time.Duration
+	// SessionLifetime ends a session this long after login, whatever its
+	// use; default 12 h.
+	SessionLifetime time.Duration
+	// RefreshInterval is how often live pages are refreshed without a
+	// Notify (changes made by other instances); default 2 s.
+	RefreshInterval time.Duration
+}
+
+// ExtraPage is a page served behind the panel's login by another package.
+// Its handlers may use CSRFToken and Lang; its POSTs must carry the token
+// (form field "csrf" or header X-CSRF-Token) like the panel's own.
+type ExtraPage struct {
+	// Path is where the navigation links to.
+	Path string
+	// Label is the navigation entry, by language ("it", "en").
+	Label map[string]string
+	// Roles may open it.
+	Roles []Role
+	// Mount adds the page's routes.
+	Mount func(r chi.Router)
+}
+
+// LiveCall is an active call, as the call controller sees it.
+type LiveCall struct {
+	CallID, Caller, Organization, Role, Ticket, Phase, Node, Group, Operator string
+	Position                                                                 int
+	Started, Since                                                           time.Time
+}
+
+// The phases of a LiveCall.
+const (
+	PhaseMenu    = "menu"
+	PhasePIN     = "pin"
+	PhaseClosed  = "closed"
+	PhaseQueue   = "queue"
+	PhaseRinging = "ringing"
+	PhaseTalking = "talking"
+	PhaseMessage = "message"
+	PhaseStatus  = "status"
+	PhaseEnding  = "ending"
+)
+
+// LiveCalls lists the calls in progress (the call controller).
+type LiveCalls interface {
+	Calls() []LiveCall
+}
+
+// Recordings opens a stored recording by name, for the browser to play
+// (through the controller from Asterisk). An error wrapping ErrNotFound
+// (or a tickets or queues not-found error) answers 404; any other, 500.
+type Recordings interface {
+	OpenRecording(ctx context.Context, name string) (io.ReadCloser, string, error)
+}
+
+// Server is the web panel.
+type Server struct {
+	opts     Options
+	log      *slog.Logger
+	now      func() time.Time
+	users    *Users
+	sessions *sessions
+	throttle *throttle
+	pages    map[string]*template.Template
+	hub      *hub
+	handler  http.Handler
+}
+
+// New returns the panel. Its schema must be migrated (Migrate); Close it to
+// end the live updates.
+func New(opts Options) (*Server, error) {
+	if opts.Pool == nil || opts.Tickets == nil || opts.Config == nil {
+		return nil, errors.New("panel: Pool, Tickets and Config are required")
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	opts.Logger = cmp.Or(opts.Logger, slog.New(slog.DiscardHandler))
+	opts.ServiceLevel = max(cmp.Or(opts.ServiceLevel, 30*time.Second), time.Second)
+	opts.IdleTimeout = cmp.Or(opts.IdleTimeout, 30*time.Minute)
+	opts.SessionLifetime = cmp.Or(opts.SessionLifetime, 12*time.Hour)
+	opts.RefreshInterval = cmp.Or(opts.RefreshInterval, 2*time.Second)
+	s := &Server{
+		opts:     opts,
+		log:      opts.Logger,
+		now:      opts.Now,
+		users:    newUsers(opts.Pool, opts.Now),
+		sessions: &sessions{pool: opts.Pool, now: opts.Now, idle: opts.IdleTimeout, lifetime: opts.SessionLifetime},
+		throttle: &throttle{pool: opts.Pool, now: opts.Now, window: 15 * time.Minute, perAccount: 5, perAddress: 20},
+	}
+	var err error
+	if s.pages, err = parseTemplates(); err != nil {
+		return nil, err
+	}
+	s.hub = newHub(s, opts.RefreshInterval)
+	s.handler = s.routes()
+	go s.hub.run()
+	return s, nil
+}
+
+// Handler serves the whole panel, /login and /static included.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Users returns the panel's users.
+func (s *Server) Users() *Users { return s.users }
+
+// Notify says something changed (a call event): live pages are refreshed
+// shortly, several notifications close together making one refresh.
+func (s *Server) Notify() { s.hub.notify() }
+
+// Close ends the live updates and their streams.
+func (s *Server) Close() { s.hub.close() }
+
+func (s *Server) config() *menu.Config {
+	if c := s.opts.Config(); c != nil {
+		return c
+	}
+	return &menu.Config{}
+}
+
+func (s *Server) location() *time.Location { return s.opts.Tickets.Location() }
+
+func (s *Server) routes() http.Handler {
+	r := chi.NewRouter()
+	r.Use(s.recoverer)
+	r.Handle("/static/*", staticHandler())
+	r.Get("/login", s.loginPage)
+	r.Post("/login", s.login)
+	r.Group(func(r chi.Router) {
+		r.Use(s.authenticate)
+		r.Post("/logout", s.logout)
+		r.Post("/lang", s.setLang)
+		r.Get("/", s.home)
+		r.Get("/wallboard", s.wallboard)
+		r.Get("/wallboard/events", s.wallboardEvents)
+		r.Get("/live", s.livePage)
+		r.Get("/live/events", s.liveEvents)
+		r.Get("/console", s.console)
+		r.Get("/console/events", s.consoleEvents)
+		r.Post("/console/state", s.consoleState)
+		r.Get("/tickets", s.ticketList)
+		r.Get("/tickets/{id}", s.ticketDetail)
+		r.Post("/tickets/{id}", s.ticketUpdate)
+		r.Post("/tickets/{id}/articles", s.ticketArticle)
+		r.Get("/recordings/{ticketID}/{attachmentID}", s.recording)
+		r.Get("/after-hours", s.afterHours)
+		r.Get("/reports", s.reports)
+		r.Get("/reports.csv", s.reportsCSV)
+		r.Group(func(r chi.Router) {
+			r.Use(s.require(RoleAdmin))
+			r.Get("/config", s.configPage)
+			r.Post("/config/reload", s.configReload)
+			r.Get("/admin/users", s.usersPage)
+			r.Post("/admin/users", s.userAdd)
+			r.Post("/admin/users/{login}", s.userChange)
+		})
+		for _, x := range s.opts.Extra {
+			r.Group(func(r chi.Router) {
+				r.Use(s.require(x.Roles...))
+				x.Mount(r)
+			})
+		}
+	})
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) { s.fail(w, r, ErrNotFound) })
+
+	// Every state-changing request must come from the panel's own pages:
+	// the browser's Fetch metadata (or Origin) says so; the per-session
+	// token in every form (authenticate) is the second line.
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.log.Warn("panel_cross_origin_refused", "method", r.Method, "path", r.URL.Path)
+		s.fail(w, r, errorf(EFORBIDDEN, "cross-origin request refused"))
+	}))
+	return s.securityHeaders(cop.Handler(r))
+}
+
+// securityHeaders go on every answer. The CSP allows no inline script or
+// style: the panel's JavaScript and CSS are static files.
+func (s *Server) securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
+			"media-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		if s.opts.Secure {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		if !strings.HasPrefix(r.URL.Path, "/static/") {
+			h.Set("Cache-Control", "no-store")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("panel_panic", "path", r.URL.Path, "panic", fmt.Sprint(v))
+				http.Error(w, "internal error", http.StatusInternalServerError)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// remoteAddress is the client's address for the login throttle. Behind a
+// reverse proxy, cmd/ivrd must set RemoteAddr from the proxy's header
+// (chi's middleware.RealIP) for the per-address limit to mean anything.
+func remoteAddress(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// localPath returns p if it is a path of this site (for redirects after
+// login or a form), "/" otherwise.
+func localPath(p string) string {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") || strings.ContainsAny(p, "\r\n") {
+		return "/"
+	}
+	return p
+}
+
+// visibleGroups returns the ids of the groups the request's user may see,
+// in configuration order (then any other group known to the queues).
+func (s *Server) visibleGroups(rq *request) []string {
+	var all []string
+	for _, g := range s.config().Groups {
+		all = append(all, g.ID)
+	}
+	if rq.allGroups() {
+		return all
+	}
+	var out []string
+	for _, g := range all {
+		if slices.Contains(rq.groups, g) {
+			out = append(out, g)
+		}
+	}
+	for _, g := range rq.groups {
+		if !slices.Contains(out, g) {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+func (s *Server) groupName(id string) string {
+	if g := s.config().Group(id); g != nil && g.Name != "" {
+		return g.Name
+	}
+	return id
+}
