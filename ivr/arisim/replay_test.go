@@ -1,7 +1,7 @@
 package arisim
 
 // TestReplayTraces replays every trace recorded from the real Asterisk
-// (/work/shared/ari/ari-traces/*.jsonl) against the simulator:
+// (testdata/ari-traces/*.jsonl, copied from shared/ari/ari-traces) against the simulator:
 //
 //   - the REST requests are sent in the same order, at the same (scaled)
 //     times, with the inbound channel ids and generated playback ids mapped
@@ -57,10 +57,12 @@ import (
 const replaySpeed = 5
 
 func tracesDir(t *testing.T) string {
-	dir := filepath.Join("..", "..", "..", "shared", "ari", "ari-traces")
+	// A copy of the team's recordings (shared/ari/ari-traces), kept in the
+	// repository so that any clone replays them.
+	dir := filepath.Join("testdata", "ari-traces")
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		abs, _ := filepath.Abs(dir)
-		t.Fatalf("the recorded ARI traces are missing: expected them in %s (/work/shared/ari/ari-traces, a sibling of the repository root): %v", abs, err)
+		t.Fatalf("the recorded ARI traces are missing: expected them in %s: %v", abs, err)
 	}
 	return dir
 }
