@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/CyCoreSystems/ari/v5"
@@ -86,7 +87,11 @@ func (s *session) queue(group string, priority int, resume bool) error {
 		}
 		return s.noOperator(group) // no bridge: do not lose the request
 	}
-	defer s.deleteBridge(bkey)
+	// The caller leaves the holding bridge before anything that follows
+	// the queue: Asterisk refuses to record a bridged channel ("Cannot
+	// record channel while in bridge").
+	leaveHold := sync.OnceFunc(func() { s.deleteBridge(bkey) })
+	defer leaveHold()
 	for hop := 0; ; hop++ {
 		var pos queues.Position
 		var over *queues.Overflow
@@ -117,6 +122,7 @@ func (s *session) queue(group string, priority int, resume bool) error {
 					return nil // served
 				}
 				// The caller pressed the break-out key.
+				leaveHold()
 				return s.message(group, false, nil)
 			}
 		}
@@ -124,6 +130,7 @@ func (s *session) queue(group string, priority int, resume bool) error {
 		switch over.Action {
 		case queues.OverflowGroup:
 			if hop >= maxOverflowHops || s.cfg.Group(over.Group) == nil {
+				leaveHold()
 				return s.noOperator(group)
 			}
 			group = over.Group
@@ -138,9 +145,11 @@ func (s *session) queue(group string, priority int, resume bool) error {
 			}
 			sched := s.cfg.GroupSchedule(group)
 			if st := sched.StatusAt(s.now()); !st.Open {
+				leaveHold()
 				return s.closed(sched, st, group, "group_closed")
 			}
 		case queues.OverflowHangup:
+			leaveHold()
 			s.outcome = tickets.OutcomeOverflowed
 			intro := "no_operator"
 			if over.Reason == queues.OverflowMaxWaiting {
@@ -148,6 +157,7 @@ func (s *session) queue(group string, priority int, resume bool) error {
 			}
 			return s.sayAndHangup([]menu.Prompt{s.system(intro), s.system("goodbye")})
 		default:
+			leaveHold()
 			return s.noOperator(group)
 		}
 	}

@@ -300,7 +300,7 @@ func TestQueueAnnouncementsAndBreakOut(t *testing.T) {
 	if e := r.waitKind(c1.ID(), ivr.EvPosition); e.Position != 1 {
 		t.Fatalf("first announcement %+v", e)
 	}
-	c2 := r.call("3337654321")
+	c2 := r.call("3337654321", arisim.CallOptions{SpeakOnRecord: 5 * time.Second})
 	r.waitPrompt(c2.ID(), "node:root")
 	press(t, c2, "12")
 	if e := r.waitKind(c2.ID(), ivr.EvPosition); e.Position != 2 {
@@ -317,8 +317,20 @@ func TestQueueAnnouncementsAndBreakOut(t *testing.T) {
 	})
 	press(t, c2, "*")
 	r.waitPrompt(c2.ID(), "system:record_intro")
-	c2.Hangup()
+	// The message is recorded (out of the holding bridge: Asterisk
+	// refuses to record a bridged channel) and attached to the ticket.
+	if msg := r.waitKind(c2.ID(), ivr.EvMessage); msg.Seconds < 5 {
+		t.Errorf("recorded %v s, the caller spoke 5 s", msg.Seconds)
+	}
 	out := r.outcome(c2.ID())
+	if out.Outcome != string(tickets.OutcomeMessageLeft) {
+		t.Errorf("outcome %s\n%s", out.Outcome, r.transcript(c2.ID()))
+	}
+	if call, _, ok := r.mem.Call(c2.ID()); !ok {
+		t.Error("no call record")
+	} else if _, att, _ := r.mem.Ticket(call.TicketID); len(att) != 1 || !strings.HasPrefix(att[0].URI, "ari:recording:") {
+		t.Errorf("attachments %+v", att)
+	}
 	if _, err := r.q.Position(context.Background(), c2.ID()); !errors.Is(err, queues.ErrNotFound) {
 		t.Errorf("the caller who left is still queued: %v", err)
 	}
@@ -346,7 +358,7 @@ func TestQueueOverflows(t *testing.T) {
 	t.Run("max wait then message", func(t *testing.T) {
 		r := newQueueRig(t, "", func(cfg *menu.Config) { cfg.Group("lotto2").Queue.MaxWait = time.Minute })
 		r.pause("op201", "op202")
-		c := r.call("3331234567")
+		c := r.call("3331234567", arisim.CallOptions{SpeakOnRecord: 5 * time.Second})
 		r.waitPrompt(c.ID(), "node:root")
 		press(t, c, "12")
 		ov := r.waitKind(c.ID(), ivr.EvOverflow)
@@ -354,8 +366,12 @@ func TestQueueOverflows(t *testing.T) {
 			t.Fatalf("overflow %+v", ov)
 		}
 		r.waitPrompt(c.ID(), "system:record_intro")
-		c.Hangup()
-		r.outcome(c.ID())
+		if msg := r.waitKind(c.ID(), ivr.EvMessage); msg.Seconds < 5 {
+			t.Errorf("recorded %v s, the caller spoke 5 s", msg.Seconds)
+		}
+		if out := r.outcome(c.ID()); out.Outcome != string(tickets.OutcomeMessageLeft) {
+			t.Errorf("outcome %s\n%s", out.Outcome, r.transcript(c.ID()))
+		}
 	})
 	t.Run("nobody logged in sends to accoglienza", func(t *testing.T) {
 		r := newQueueRig(t, "", nil)
