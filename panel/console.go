@@ -2,8 +2,10 @@ package panel
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -190,11 +192,14 @@ func (s *Server) console(w http.ResponseWriter, r *http.Request) {
 }
 
 // consoleEvents streams the operator's state at every change, and the call
-// box only when the call changes: a form being typed in is not replaced.
+// box when the call, its phase or its ticket changes (the controller
+// assigns the ticket when the operator answers: a form popped up while
+// ringing would otherwise hold a stale version). The page does not
+// replace a form the operator has started typing in (panel.js).
 func (s *Server) consoleEvents(w http.ResponseWriter, r *http.Request) {
 	rq := reqOf(r)
 	first := true
-	var lastCall string
+	var lastKey string
 	s.serveEvents(w, r, func(ctx context.Context, st *liveState) ([]sseEvent, error) {
 		sd := s.stateData(rq, st)
 		b, err := s.fragment("console.html", "console_state", sd)
@@ -202,7 +207,11 @@ func (s *Server) consoleEvents(w http.ResponseWriter, r *http.Request) {
 			return nil, err
 		}
 		evs := []sseEvent{{"state", b}}
-		if first || sd.Op.CallID != lastCall {
+		key, err := s.callKey(ctx, rq, st, sd.Op.CallID)
+		if err != nil {
+			return nil, err
+		}
+		if first || key != lastKey {
 			cd, err := s.callData(ctx, rq, st, sd.Op.CallID)
 			if err != nil {
 				return nil, err
@@ -211,11 +220,43 @@ func (s *Server) consoleEvents(w http.ResponseWriter, r *http.Request) {
 			if err != nil {
 				return nil, err
 			}
-			first, lastCall = false, sd.Op.CallID
+			first, lastKey = false, key
 			evs = append(evs, sseEvent{"call", b})
 		}
 		return evs, nil
 	})
+}
+
+// callKey changes whenever the console's call box would: another call,
+// another phase, another version of its ticket. Two indexed reads, only
+// while the operator has a call.
+func (s *Server) callKey(ctx context.Context, rq *request, st *liveState, callID string) (string, error) {
+	if callID == "" {
+		return "", nil
+	}
+	key := callID
+	if i := slices.IndexFunc(st.Calls, func(c LiveCall) bool { return c.CallID == callID }); i >= 0 {
+		key += "/" + st.Calls[i].Phase
+	}
+	call, err := s.opts.Tickets.FindCallByChannel(ctx, callID)
+	if errorCode(err) == ENOTFOUND {
+		return key, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	key += fmt.Sprintf("/%d/%t", call.TicketID, call.OperatorAnsweredAt.IsZero())
+	if call.TicketID == 0 {
+		return key, nil
+	}
+	t, err := s.opts.Tickets.FindTicketByID(ctx, call.TicketID, rq.viewer())
+	if errorCode(err) == ENOTFOUND {
+		return key, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return key + "/v" + strconv.Itoa(t.Version), nil
 }
 
 // consoleState sets the operator's own state.

@@ -169,6 +169,10 @@ func TestConsole(t *testing.T) {
 		t.Fatalf("save from the console: %d %s", r.status, r.header.Get("Location"))
 	}
 	op.get("/console").has(t, "Firma digitale scaduta", string(tk.Number))
+	// A new version of the ticket (here the save; on a real call also the
+	// controller assigning it at answer) sends the call box again: its
+	// form never holds a stale version.
+	events.waitEvent(t, "call", matches(fmt.Sprintf(`name="version" value="%d"`, tk.Version+1)))
 }
 
 // TestReports: per group and period, SVG chart, CSV, the operator's groups

@@ -116,6 +116,14 @@ func (s *Server) ticketList(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	// A ticket number typed in the search box opens that ticket (if the
+	// user may see it; otherwise the search goes on as text).
+	if n, err := tickets.ParseNumber(lq.Text); err == nil && lq.After == "" {
+		if t, err := s.opts.Tickets.FindTicketByNumber(r.Context(), n, rq.viewer()); err == nil {
+			http.Redirect(w, r, fmt.Sprintf("/tickets/%d", t.ID), http.StatusSeeOther)
+			return
+		}
+	}
 	page, err := s.opts.Tickets.FindTickets(r.Context(), f, rq.viewer())
 	if err != nil {
 		s.fail(w, r, err)

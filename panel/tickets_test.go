@@ -154,6 +154,13 @@ func TestTicketList(t *testing.T) {
 	sup.get("/tickets?q=scanner").has(t, `ticket-count">1 ticket<`, string(other.Number))
 	sup.get("/tickets?from=2025-11-24&to=2025-11-24").has(t, `ticket-count">56 ticket<`)
 	sup.get("/tickets?from=2025-11-25").has(t, `ticket-count">0 ticket<`)
+	// A ticket number in the search box opens the ticket, for whoever
+	// may see it; to the others it is a text search finding nothing.
+	r = sup.get("/tickets?q=" + url.QueryEscape(string(other.Number)))
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != fmt.Sprintf("/tickets/%d", other.ID) {
+		t.Fatalf("search by number: %d %s", r.status, r.header.Get("Location"))
+	}
+	op.get("/tickets?q="+url.QueryEscape(string(other.Number))).has(t, `ticket-count">0 ticket<`)
 	wantStatus(t, "bad date", sup.get("/tickets?from=24/11/2025"), http.StatusBadRequest)
 	wantStatus(t, "bad status", sup.get("/tickets?status=lost"), http.StatusBadRequest)
 	wantStatus(t, "bad cursor", sup.get("/tickets?after=zzz"), http.StatusBadRequest)

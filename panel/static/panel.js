@@ -12,9 +12,24 @@
   }
   var source = new EventSource(main.getAttribute("data-sse"));
   document.querySelectorAll("[data-sse-target]").forEach(function (target) {
+    // A form the user has typed in is never replaced under their hands
+    // (the console's ticket): a notice says the ticket changed meanwhile;
+    // saving then shows the conflict with what they typed kept.
+    target.addEventListener("input", function (ev) {
+      if (ev.target.form) ev.target.form.setAttribute("data-dirty", "1");
+    });
     source.addEventListener(target.getAttribute("data-sse-target"), function (ev) {
-      // The console's call box holds a form: it is only replaced when the
-      // call changes (the server sends it only then).
+      if (target.querySelector("form[data-dirty]")) {
+        if (!target.querySelector(".stale")) {
+          var note = document.createElement("p");
+          note.className = "notice stale";
+          note.setAttribute("role", "status");
+          note.setAttribute("data-testid", "stale");
+          note.textContent = target.getAttribute("data-stale-msg") || "";
+          target.insertBefore(note, target.firstChild);
+        }
+        return;
+      }
       target.innerHTML = ev.data;
       target.setAttribute("data-updated", String(Date.now()));
     });
