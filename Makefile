@@ -18,7 +18,9 @@ lint: ## gofmt, go vet, staticcheck and ivrctl validate on every config
 	scripts/lint.sh
 
 run: build ## run the service with the example help desk (demo mode: local PostgreSQL, simulated Asterisk)
-	$(BIN)/ivrd -demo -config $(CONFIG)
+	scripts/install-deps.sh
+	$(BIN)/ivrctl prompts -config $(CONFIG) -out data/prompts
+	$(BIN)/ivrd -demo -config $(CONFIG) -data data
 
 demo: run ## same as run
 

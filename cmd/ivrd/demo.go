@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +18,7 @@ import (
 	"github.com/helpdesk-ivr/ivr/ivr/arisim"
 	"github.com/helpdesk-ivr/ivr/ivr/simdesk"
 	"github.com/helpdesk-ivr/ivr/menu"
+	"github.com/helpdesk-ivr/ivr/panel"
 	"github.com/helpdesk-ivr/ivr/queues"
 )
 
@@ -109,13 +111,52 @@ func demoLogIn(ctx context.Context, q *queues.Service, cfg *menu.Config) error {
 	return nil
 }
 
+// demoPassword is every demo user's password: the demo is for trying, on
+// a machine of one's own.
+const demoPassword = "demo-password"
+
+// demoUser is a panel user the demo creates.
+type demoUser struct {
+	login, name string
+	role        panel.Role
+}
+
+// demoUsersOf are an administrator, a supervisor and every configured
+// operator (their panel login is their queue login).
+func demoUsersOf(cfg *menu.Config) []demoUser {
+	users := []demoUser{{"admin", "Amministratore demo", panel.RoleAdmin}, {"supervisore", "Supervisore demo", panel.RoleSupervisor}}
+	for _, op := range cfg.Operators {
+		users = append(users, demoUser{op.Login, op.Name, panel.RoleOperator})
+	}
+	return users
+}
+
+// demoUsers creates the demo's users, or resets their password when a
+// kept data directory has them already.
+func demoUsers(ctx context.Context, users *panel.Users, cfg *menu.Config) error {
+	for _, u := range demoUsersOf(cfg) {
+		err := users.Add(ctx, u.login, u.name, u.role, demoPassword, "it")
+		if errors.Is(err, panel.ErrConflict) {
+			err = users.SetPassword(ctx, u.login, demoPassword)
+		}
+		if err != nil {
+			return fmt.Errorf("demo user %s: %w", u.login, err)
+		}
+	}
+	return nil
+}
+
 func (d *demoEnv) announce(listen string) {
 	fmt.Fprintf(os.Stderr, `
 Demo help desk running (simulated Asterisk; every operator logged in, phones answer after 4 s).
+  Panel:          http://%[1]s/   password of every demo user: %[3]s
+                  admin (administrator), supervisore (supervisor),
+                  op201 (operator, Lotto 2), op301 (operator, Lotto 3), ... one per configured operator
+  Test phone:     http://%[1]s/testphone   call as any number, now or at a chosen time
   Place a call:   curl -X POST 'http://%[1]s/demo/call?caller=3331234567&keys=1+3'
                   keys: digits separated by spaces, wN waits N seconds, h hangs up
                   e.g. keys=4+5035%%23 (PIN of a technical referent), keys=9 (ticket status)
   Metrics:        http://%[1]s/metrics    Readiness: http://%[1]s/readyz
   Database:       %[2]s
-`, listen, d.dbURL)
+`, listen, cmp.Or(d.dbURL, "DATABASE_URL"), demoPassword)
 }

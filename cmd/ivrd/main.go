@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/CyCoreSystems/ari/v5"
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -34,6 +36,7 @@ import (
 	"github.com/helpdesk-ivr/ivr/ivr/ariconn"
 	"github.com/helpdesk-ivr/ivr/ivr/simdesk"
 	"github.com/helpdesk-ivr/ivr/menu"
+	"github.com/helpdesk-ivr/ivr/panel"
 	"github.com/helpdesk-ivr/ivr/queues"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
@@ -45,16 +48,24 @@ type flags struct {
 	demo         bool
 	dataDir      string
 	drainTimeout time.Duration
+	prompts      string
+	secure       bool
+	trustProxy   bool
+	demoClock    string
 }
 
 func main() {
 	var f flags
 	flag.StringVar(&f.config, "config", "configs/helpdesk.yaml", "help-desk configuration file")
 	flag.StringVar(&f.ops, "ops", os.Getenv("IVR_OPS"), "operations file: e-mail notifications and scheduled jobs (optional)")
-	flag.StringVar(&f.listen, "listen", envOr("IVR_LISTEN", "127.0.0.1:8080"), "HTTP address for /metrics, /healthz, /readyz")
+	flag.StringVar(&f.listen, "listen", envOr("IVR_LISTEN", "127.0.0.1:8080"), "HTTP address of the panel and of /metrics, /healthz, /readyz")
 	flag.BoolVar(&f.demo, "demo", false, "demo mode: local PostgreSQL, simulated Asterisk and operators, demo PIN secret")
 	flag.StringVar(&f.dataDir, "data", envOr("IVR_DATA", "data"), "data directory (demo mode keeps its PostgreSQL cluster here)")
 	flag.DurationVar(&f.drainTimeout, "drain-timeout", 5*time.Minute, "on SIGTERM, how long calls in progress may go on")
+	flag.StringVar(&f.demoClock, "demo-clock", "", "demo mode: the help desk's time at start, as 2006-01-02T15:04 in the service time zone (default now), to try the hours")
+	flag.StringVar(&f.prompts, "prompts", os.Getenv("IVR_PROMPTS"), "directory `ivrctl prompts -out` wrote, for the test phone's audio (demo default: DATA/prompts)")
+	flag.BoolVar(&f.secure, "secure", os.Getenv("IVR_SECURE") == "1", "the panel is served over HTTPS (by a TLS proxy): Secure cookies and HSTS")
+	flag.BoolVar(&f.trustProxy, "trust-proxy", os.Getenv("IVR_TRUST_PROXY") == "1", "take the client address from X-Forwarded-For / X-Real-IP (only behind a proxy that sets them)")
 	flag.Parse()
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -130,6 +141,23 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 		return err
 	}
 
+	// The demo's clock may start at a chosen time; everything that reads
+	// the time (calls, tickets, queues, panel) then agrees on it.
+	now := time.Now
+	var demoClk *clock.Scaled
+	if f.demo {
+		start := time.Now()
+		if f.demoClock != "" {
+			if start, err = time.ParseInLocation("2006-01-02T15:04", f.demoClock, cfg.Location()); err != nil {
+				return fmt.Errorf("-demo-clock: want 2006-01-02T15:04: %w", err)
+			}
+		}
+		demoClk = clock.NewScaled(start, 1)
+		now = demoClk.Now
+	} else if f.demoClock != "" {
+		return errors.New("-demo-clock is for -demo only")
+	}
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
@@ -160,11 +188,14 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	if err == nil {
 		err = migrateOps(mctx, pool)
 	}
+	if err == nil {
+		err = panel.Migrate(mctx, pool)
+	}
 	cancel()
 	if err != nil {
 		return fmt.Errorf("database migrations: %w", err)
 	}
-	queue := queues.New(pool, queues.Options{Location: cfg.Location(), Logger: log, Registerer: reg})
+	queue := queues.New(pool, queues.Options{Location: cfg.Location(), Logger: log, Registerer: reg, Now: now})
 	if err := ivr.SyncQueues(ctx, queue, cfg); err != nil {
 		return fmt.Errorf("operator queues: %w", err)
 	}
@@ -176,9 +207,13 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 		}
 		return nil
 	}
-	store := tickets.New(pool, tickets.Options{Location: cfg.Location(), Logger: log,
+	store := tickets.New(pool, tickets.Options{Location: cfg.Location(), Logger: log, Now: now,
 		Hook: notifier.Hook, HookOnCreate: notifier.WantsCreated})
 	recordings := &ariRecordings{}
+	// The panel's live pages follow the calls; the panel is made below, the
+	// first event comes after.
+	var pnl *panel.Server
+	live := ivr.NewLive(func() { pnl.Notify() })
 
 	// Calls outlive the signal that stops the server: they are drained.
 	callCtx, stopCalls := context.WithCancel(context.WithoutCancel(ctx))
@@ -198,7 +233,7 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	)
 	if f.demo {
 		desk, err = simdesk.Start(callCtx, simdesk.Options{Config: cfg, ConfigFunc: holder.get, PINSecret: secret,
-			Store: store, Logger: log, Registerer: reg, Queues: queue, Operators: &demoOperators})
+			Store: store, Logger: log, Registerer: reg, Queues: queue, Operators: &demoOperators, Observe: live.Observe, Clock: demoClk})
 		if err != nil {
 			return err
 		}
@@ -214,7 +249,7 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 		}
 		ctrl, err = ivr.New(ivr.Options{
 			App: ariOpts.App, Config: holder.get, PINSecret: secret, Store: store, Queues: queue,
-			Clock: clock.Real(), Logger: log, Registerer: reg,
+			Clock: clock.Real(), Logger: log, Registerer: reg, Observe: live.Observe,
 		})
 		if err != nil {
 			return err
@@ -239,10 +274,46 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 		return err
 	}
 
-	router := routes(reg, pool, conn)
+	// The test phone: in the demo, calls go through the demo's own desk
+	// (real tickets and queues); elsewhere through a desk of its own,
+	// tickets in memory, for supervisors and administrators to try the menu.
+	phoneOpts := testPhoneOptions{config: holder.get, secret: secret, prompts: f.prompts, log: log,
+		roles: []panel.Role{panel.RoleSupervisor, panel.RoleAdmin}}
+	var files *recordingFiles
+	if desk != nil {
+		phoneOpts.desk, phoneOpts.store, phoneOpts.roles = desk, store, panel.Roles
+		if phoneOpts.prompts == "" {
+			phoneOpts.prompts = filepath.Join(f.dataDir, "prompts")
+		}
+		files = newRecordingFiles(desk.Sim.URL(), simdesk.User, simdesk.Password)
+	} else {
+		files = newRecordingFiles(envOr("ARI_URL", "http://127.0.0.1:8088/ari"), os.Getenv("ARI_USERNAME"), os.Getenv("ARI_PASSWORD"))
+	}
+	phonePage, stopPhone, err := newTestPhone(callCtx, phoneOpts)
+	if err != nil {
+		return err
+	}
+	defer stopPhone()
+	pnl, err = panel.New(panel.Options{Pool: pool, Tickets: store, Queues: queue, Live: liveCalls{live},
+		Recordings: files, Config: holder.get, Logger: log, Secure: f.secure, Reload: holder.reload, Now: now,
+		Extra: []panel.ExtraPage{phonePage}})
+	if err != nil {
+		return err
+	}
+	defer pnl.Close()
+
+	router := chi.NewRouter()
+	if f.trustProxy {
+		router.Use(middleware.RealIP) // the panel's per-address login throttle
+	}
+	routes(router, reg, pool, conn)
 	if desk != nil {
 		demoRoutes(router, desk, cfg.Location())
+		if err := demoUsers(ctx, pnl.Users(), cfg); err != nil {
+			return err
+		}
 	}
+	router.Mount("/", pnl.Handler())
 	srv := &http.Server{Addr: f.listen, Handler: router, ReadHeaderTimeout: 10 * time.Second}
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.ListenAndServe() }()
@@ -305,8 +376,7 @@ func pinSecret(cfg *menu.Config, demo bool) ([]byte, error) {
 	return nil, fmt.Errorf("%w; the server refuses to start without it (only -demo uses the public demo secret)", err)
 }
 
-func routes(reg *prometheus.Registry, pool *pgxpool.Pool, conn *ariconn.Conn) chi.Router {
-	r := chi.NewRouter()
+func routes(r chi.Router, reg *prometheus.Registry, pool *pgxpool.Pool, conn *ariconn.Conn) {
 	r.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
@@ -330,5 +400,4 @@ func routes(reg *prometheus.Registry, pool *pgxpool.Pool, conn *ariconn.Conn) ch
 		}
 		fmt.Fprintln(w, "ready")
 	})
-	return r
 }
