@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/helpdesk-ivr/ivr/internal/testphone"
+	"github.com/helpdesk-ivr/ivr/ivr"
+	"github.com/helpdesk-ivr/ivr/ivr/simdesk"
+	"github.com/helpdesk-ivr/ivr/menu"
+	"github.com/helpdesk-ivr/ivr/panel"
+	"github.com/helpdesk-ivr/ivr/tickets"
+)
+
+// liveCalls gives the panel the controller's calls in progress.
+type liveCalls struct{ *ivr.Live }
+
+func (l liveCalls) Calls() []panel.LiveCall {
+	calls := l.Live.Calls()
+	out := make([]panel.LiveCall, len(calls))
+	for i, c := range calls {
+		out[i] = panel.LiveCall(c)
+	}
+	return out
+}
+
+// testPhoneOptions say where the test phone's calls go.
+type testPhoneOptions struct {
+	// desk takes the calls placed "now": in the demo the demo's own desk
+	// (tickets in the database, the real queues); elsewhere a desk of its
+	// own whose tickets stay in memory, so that trying the menu never
+	// touches real tickets or real operators.
+	desk *simdesk.Desk
+	// store keeps the tickets of calls at a chosen date and time (nil: in
+	// memory).
+	store   tickets.CallRecorder
+	config  func() *menu.Config
+	secret  []byte
+	prompts string
+	log     *slog.Logger
+	roles   []panel.Role
+}
+
+// newTestPhone returns the test phone as a page of the panel, and what
+// stops it.
+func newTestPhone(ctx context.Context, o testPhoneOptions) (panel.ExtraPage, func(), error) {
+	cfg := o.config()
+	desk, own := o.desk, false
+	if desk == nil {
+		var err error
+		desk, err = simdesk.Start(ctx, simdesk.Options{Config: cfg, ConfigFunc: o.config, PINSecret: o.secret,
+			Logger: o.log, SystemName: "testphone"})
+		if err != nil {
+			return panel.ExtraPage{}, nil, fmt.Errorf("test phone: %w", err)
+		}
+		own = true
+	}
+	phone := testphone.New(testphone.Options{
+		Desk: desk,
+		NewDesk: func(ctx context.Context, at time.Time) (*simdesk.Desk, error) {
+			opts := simdesk.Options{Config: o.config(), PINSecret: o.secret, Start: at, Logger: o.log, SystemName: "testphone-at"}
+			if o.store != nil {
+				opts.Store = o.store
+			}
+			return simdesk.Start(ctx, opts)
+		},
+		Config: o.config, Prompts: o.prompts, Location: cfg.Location(), Logger: o.log,
+		Lang: panel.Lang, CSRFToken: panel.CSRFToken, Number: cfg.Service.Number,
+	})
+	stop := func() {
+		phone.Close() // its calls end before their desk does
+		if own {
+			desk.Close()
+		}
+	}
+	page := panel.ExtraPage{Path: "/testphone", Label: map[string]string{"it": "Telefono di prova", "en": "Test phone"},
+		Roles: o.roles, Mount: func(r chi.Router) { phone.Routes(r) }}
+	return page, stop, nil
+}
