@@ -4,9 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/helpdesk-ivr/ivr/queues"
 	"github.com/helpdesk-ivr/ivr/tickets"
@@ -192,6 +195,32 @@ func TestLocalPath(t *testing.T) {
 		"https://evil.example": "/", "": "/", "tickets": "/", "/a\r\nSet-Cookie: x": "/"} {
 		if got := localPath(in); got != want {
 			t.Errorf("%q: %q, want %q", in, got, want)
+		}
+	}
+}
+
+// The login throttle's address: the peer's, or behind trusted proxies the
+// client's from X-Forwarded-For; a forged header from anyone else is
+// ignored.
+func TestRemoteAddress(t *testing.T) {
+	var got string
+	h := middleware.ClientIPFromXFF("10.0.0.0/8")(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		got = remoteAddress(r)
+	}))
+	for _, tc := range []struct{ peer, xff, want string }{
+		{"10.1.2.3:5555", "203.0.113.7", "203.0.113.7"},          // our proxy says who the client is
+		{"198.51.100.9:5555", "203.0.113.7", "198.51.100.9"},     // anyone else: their own address
+		{"10.1.2.3:5555", "", "10.1.2.3"},                        // the proxy itself
+		{"10.1.2.3:5555", "1.1.1.1, 203.0.113.7", "203.0.113.7"}, // the entry our proxy added
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/login", nil)
+		r.RemoteAddr = tc.peer
+		if tc.xff != "" {
+			r.Header.Set("X-Forwarded-For", tc.xff)
+		}
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		if got != tc.want {
+			t.Errorf("peer %s, X-Forwarded-For %q: address %s, want %s", tc.peer, tc.xff, got, tc.want)
 		}
 	}
 }

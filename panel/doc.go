@@ -53,10 +53,10 @@
 // are throttled in PostgreSQL (panel_login_failures, shared by every
 // instance): 5 failures on an account, or 20 from one address, within 15
 // minutes lock further attempts until the oldest of them is 15 minutes
-// old, with a message saying until when. Behind a reverse proxy cmd/ivrd
-// must set RemoteAddr from the proxy's header (chi middleware.RealIP) for
-// the per-address limit to mean anything. Every answer has a CSP without
-// inline script or style, nosniff, Referrer-Policy, frame-ancestors 'none'
+// old, with a message saying until when. Behind a reverse proxy the address
+// comes from chi's ClientIPFromXFF with the proxies' CIDRs (ivrd
+// -trusted-proxies), never from a header anyone can send. Every answer has
+// a CSP without inline script or style, nosniff, Referrer-Policy, frame-ancestors 'none'
 // and X-Frame-Options (HSTS when Secure).
 //
 // # Live pages

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/helpdesk-ivr/ivr/menu"
@@ -264,10 +265,13 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 	})
 }
 
-// remoteAddress is the client's address for the login throttle. Behind a
-// reverse proxy, cmd/ivrd must set RemoteAddr from the proxy's header
-// (chi's middleware.RealIP) for the per-address limit to mean anything.
+// remoteAddress is the client's address for the login throttle: the one
+// chi's ClientIP middleware found (behind trusted reverse proxies, which
+// cmd/ivrd sets up), else the peer's.
 func remoteAddress(r *http.Request) string {
+	if ip := middleware.GetClientIP(r.Context()); ip != "" {
+		return ip
+	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr

@@ -14,9 +14,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -50,7 +52,7 @@ type flags struct {
 	drainTimeout time.Duration
 	prompts      string
 	secure       bool
-	trustProxy   bool
+	proxies      string
 	demoClock    string
 }
 
@@ -65,7 +67,7 @@ func main() {
 	flag.StringVar(&f.demoClock, "demo-clock", "", "demo mode: the help desk's time at start, as 2006-01-02T15:04 in the service time zone (default now), to try the hours")
 	flag.StringVar(&f.prompts, "prompts", os.Getenv("IVR_PROMPTS"), "directory `ivrctl prompts -out` wrote, for the test phone's audio (demo default: DATA/prompts)")
 	flag.BoolVar(&f.secure, "secure", os.Getenv("IVR_SECURE") == "1", "the panel is served over HTTPS (by a TLS proxy): Secure cookies and HSTS")
-	flag.BoolVar(&f.trustProxy, "trust-proxy", os.Getenv("IVR_TRUST_PROXY") == "1", "take the client address from X-Forwarded-For / X-Real-IP (only behind a proxy that sets them)")
+	flag.StringVar(&f.proxies, "trusted-proxies", os.Getenv("IVR_TRUSTED_PROXIES"), "comma-separated CIDRs of the reverse proxies in front of the panel: the client address (login throttle) is then read from their X-Forwarded-For")
 	flag.Parse()
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -303,8 +305,18 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	defer pnl.Close()
 
 	router := chi.NewRouter()
-	if f.trustProxy {
-		router.Use(middleware.RealIP) // the panel's per-address login throttle
+	if f.proxies != "" {
+		var prefixes []string
+		for p := range strings.SplitSeq(f.proxies, ",") {
+			p = strings.TrimSpace(p)
+			if _, err := netip.ParsePrefix(p); err != nil {
+				return fmt.Errorf("-trusted-proxies: %q is not a CIDR: %w", p, err)
+			}
+			prefixes = append(prefixes, p)
+		}
+		// Only X-Forwarded-For entries added by these proxies are believed
+		// (the panel's per-address login throttle).
+		router.Use(middleware.ClientIPFromXFF(prefixes...))
 	}
 	routes(router, reg, pool, conn)
 	if desk != nil {

@@ -107,10 +107,7 @@ type panelClient struct {
 	csrf string
 }
 
-var (
-	csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
-	csrfMeta  = regexp.MustCompile(`name="csrf-token" content="([^"]+)"`)
-)
+var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 func logIn(t *testing.T, base, login string) *panelClient {
 	t.Helper()
