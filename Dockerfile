@@ -31,7 +31,7 @@ RUN groupadd --system --gid 10001 ivr \
 COPY --from=build /out/ivrd /out/ivrctl /usr/local/bin/
 USER ivr:ivr
 WORKDIR /tmp
-# /metrics, /healthz, /readyz
+# the web panel, /metrics, /healthz, /readyz
 EXPOSE 8080
 # No ENTRYPOINT, so that `docker run IMAGE ivrctl ...` works too.
 CMD ["ivrd", "-config", "/etc/ivr/helpdesk.yaml", "-listen", ":8080"]
