@@ -85,6 +85,7 @@ type stateData struct {
 	Op      queues.Operator
 	Reasons []string
 	At      time.Time
+	Phone   bool // answer and hang up from here (Options.DeskPhone)
 }
 
 // callData is the console's call box: the call the operator is offered or
@@ -110,7 +111,8 @@ type consoleData struct {
 }
 
 func (s *Server) stateData(rq *request, st *liveState) stateData {
-	d := stateData{L: rq.lang, CSRF: rq.sess.CSRF, Queues: st.Queues, Reasons: pauseReasons, At: st.At}
+	d := stateData{L: rq.lang, CSRF: rq.sess.CSRF, Queues: st.Queues, Reasons: pauseReasons, At: st.At,
+		Phone: s.opts.DeskPhone != nil}
 	d.Op, d.Known = st.Operators[rq.user.Login]
 	return d
 }
@@ -198,6 +200,10 @@ func (s *Server) console(w http.ResponseWriter, r *http.Request) {
 // replace a form the operator has started typing in (panel.js).
 func (s *Server) consoleEvents(w http.ResponseWriter, r *http.Request) {
 	rq := reqOf(r)
+	if p := s.opts.DeskPhone; p != nil && rq.user.Role == RoleOperator {
+		p.Attend(rq.user.Login, true)
+		defer p.Attend(rq.user.Login, false)
+	}
 	first := true
 	var lastKey string
 	s.serveEvents(w, r, func(ctx context.Context, st *liveState) ([]sseEvent, error) {
@@ -294,4 +300,30 @@ func (s *Server) consoleState(w http.ResponseWriter, r *http.Request) {
 	}
 	s.hub.refresh() // the console this redirects to shows the new state
 	http.Redirect(w, r, "/console?msg=state", http.StatusSeeOther)
+}
+
+// consolePhone answers or hangs up the operator's own phone (DeskPhone).
+func (s *Server) consolePhone(w http.ResponseWriter, r *http.Request) {
+	rq := reqOf(r)
+	p := s.opts.DeskPhone
+	if p == nil {
+		s.fail(w, r, ErrNotFound)
+		return
+	}
+	var err error
+	switch r.PostFormValue("action") {
+	case "answer":
+		err = p.Answer(rq.user.Login)
+	case "hangup":
+		err = p.Hangup(rq.user.Login)
+	default:
+		err = errorf(EINVALID, "unknown phone action")
+	}
+	if err != nil {
+		s.log.Info("panel_phone_refused", "login", rq.user.Login, "error", err.Error())
+		http.Redirect(w, r, "/console?msg=phone", http.StatusSeeOther)
+		return
+	}
+	s.hub.notify()
+	http.Redirect(w, r, "/console", http.StatusSeeOther)
 }

@@ -1,11 +1,14 @@
 package panel
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -243,4 +246,94 @@ func TestReports(t *testing.T) {
 	r = e.login("op3").get("/reports")
 	r.has(t, "Nessuna chiamata nel periodo.")
 	r.hasNot(t, `data-testid="report-row"`)
+}
+
+// fakePhone records what the console asks of a desk phone.
+type fakePhone struct {
+	mu       sync.Mutex
+	attended map[string]int
+	did      []string
+}
+
+func (f *fakePhone) Attend(login string, present bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if present {
+		f.attended[login]++
+	} else {
+		f.attended[login]--
+	}
+}
+
+func (f *fakePhone) act(what, login string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if login != "op2" {
+		return errors.New("no call on this phone")
+	}
+	f.did = append(f.did, what+" "+login)
+	return nil
+}
+
+func (f *fakePhone) Answer(login string) error { return f.act("answer", login) }
+func (f *fakePhone) Hangup(login string) error { return f.act("hangup", login) }
+
+func (f *fakePhone) attendedBy(login string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.attended[login]
+}
+
+// TestConsolePhone: with a desk phone (the demo's), an operator whose
+// console is open attends their phone, answers it when offered and hangs
+// up from the console; a phone refusing says so; without one, 404.
+func TestConsolePhone(t *testing.T) {
+	t.Parallel()
+	phone := &fakePhone{attended: map[string]int{}}
+	e := newEnv(t, func(o *Options) { o.DeskPhone = phone })
+	op := e.login("op2")
+	wantStatus(t, "available", op.post("/console/state", url.Values{"state": {"available"}}), http.StatusSeeOther)
+	events := op.subscribe("/console/events")
+	events.waitEvent(t, "state", matches(`data-state="available"`))
+	if n := phone.attendedBy("op2"); n != 1 {
+		t.Fatalf("an open console attends the phone %d times, want 1", n)
+	}
+	_, tk := e.openTicket("lotto2", "+390612345678", "Stampante")
+	_, err := e.queues.Enqueue(ctx, queues.Entry{CallID: "1795320990.900", Group: "lotto2", Caller: "+390612345678", TicketID: tk.ID})
+	noErr(t, err)
+	e.srv.Notify()
+	ev := events.waitEvent(t, "state", matches(`data-state="offered"`))
+	if !strings.Contains(ev, `data-testid="phone-answer"`) {
+		t.Fatalf("no answer button while offered:\n%s", ev)
+	}
+	r := op.post("/console/phone", url.Values{"action": {"answer"}})
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/console" {
+		t.Fatalf("answer: %d %s", r.status, r.header.Get("Location"))
+	}
+	wantStatus(t, "unknown action", op.post("/console/phone", url.Values{"action": {"explode"}}), http.StatusSeeOther)
+	sup := e.login("sup")
+	if r := sup.post("/console/phone", url.Values{"action": {"hangup"}}); r.header.Get("Location") != "/console?msg=phone" {
+		t.Errorf("a phone that refuses: %d %s", r.status, r.header.Get("Location"))
+	}
+	if r := op.post("/console/phone", url.Values{"action": {"answer"}}, "Sec-Fetch-Site", "cross-site"); r.status != http.StatusForbidden {
+		t.Errorf("cross-site answer: %d", r.status)
+	}
+	phone.mu.Lock()
+	did := slices.Clone(phone.did)
+	phone.mu.Unlock()
+	if !slices.Equal(did, []string{"answer op2"}) {
+		t.Errorf("the phone did %v", did)
+	}
+	events.cancel()
+	deadline := time.Now().Add(5 * time.Second)
+	for phone.attendedBy("op2") != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("a closed console still attends the phone")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Without a desk phone there are no buttons and no action.
+	plain := newEnv(t)
+	pop := plain.login("op2")
+	wantStatus(t, "no desk phone", pop.post("/console/phone", url.Values{"action": {"answer"}}), http.StatusNotFound)
 }

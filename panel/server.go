@@ -48,6 +48,9 @@ type Options struct {
 	ServiceLevel time.Duration
 	// Reload, when set, is the administrators' "reload configuration".
 	Reload func() error
+	// DeskPhone, when set, lets operators answer and hang up from the
+	// console (the demo's simulated phones); nil: their real phone rings.
+	DeskPhone DeskPhone
 	// Extra are more pages behind the login (the test phone), each for
 	// the roles it names; may be empty.
 	Extra []ExtraPage
@@ -60,6 +63,18 @@ type Options struct {
 	// RefreshInterval is how often live pages are refreshed without a
 	// Notify (changes made by other instances); default 2 s.
 	RefreshInterval time.Duration
+}
+
+// DeskPhone is an operator's phone the console can work: the demo's
+// simulated phones, which wait for a person who has the console open and
+// answer by themselves otherwise.
+type DeskPhone interface {
+	// Attend says a person has (or no longer has) login's console open.
+	Attend(login string, present bool)
+	// Answer picks up the call ringing on login's phone.
+	Answer(login string) error
+	// Hangup ends the call on login's phone.
+	Hangup(login string) error
 }
 
 // ExtraPage is a page served behind the panel's login by another package.
@@ -193,6 +208,7 @@ func (s *Server) routes() http.Handler {
 		r.Get("/console", s.console)
 		r.Get("/console/events", s.consoleEvents)
 		r.Post("/console/state", s.consoleState)
+		r.Post("/console/phone", s.consolePhone)
 		r.Get("/tickets", s.ticketList)
 		r.Get("/tickets/{id}", s.ticketDetail)
 		r.Post("/tickets/{id}", s.ticketUpdate)

@@ -16,7 +16,8 @@ import (
 // The panel in a real headless Chromium against the whole demo server
 // (the ARI simulator in-process, PostgreSQL): a supervisor calls from the
 // test phone, the call shows live on the wallboard and pops its ticket in
-// the operator's console, the operator edits the ticket there; a second
+// the operator's console, where the operator answers it, edits the ticket
+// and hangs up; a second
 // caller leaves a message from the queue and the supervisor plays it;
 // the language switches to English. Screenshots go to artifacts/.
 func TestBrowser(t *testing.T) {
@@ -39,6 +40,9 @@ func TestBrowser(t *testing.T) {
 
 	// The first call, from the test phone page, to Lotto 2.
 	ticket := phoneCall(t, sup, base, "3331234567", "1", "2")
+	// op201 has the console open: the phone rings there until answered.
+	browsertest.Run(t, op, "op201's phone rings", waitAttr(`[data-testid="operator-state"]`, "data-state", "offered"),
+		chromedp.Click(`[data-testid="phone-answer"]`), chromedp.WaitVisible(`[data-testid="phone-hangup"]`))
 	browsertest.Run(t, sup, "answered by op201", waitContains("#tp-transcript", "operator=op201"),
 		waitContains("#tp-transcript", "answered"))
 	browsertest.Screenshot(t, sup, "testphone-call")
@@ -67,6 +71,9 @@ func TestBrowser(t *testing.T) {
 		waitValue(`[data-testid="ticket-priority"]`, "high"),
 		waitContains(`[data-testid="history"]`, "op201"))
 	browsertest.Screenshot(t, sup, "ticket-edited")
+	// op201 ends the call from the console and goes into wrap-up.
+	browsertest.Run(t, op, "hang up", chromedp.Click(`[data-testid="phone-hangup"]`),
+		chromedp.WaitVisible(`[data-testid="operator-state"]`), waitAttr(`[data-testid="operator-state"]`, "data-state", "wrap_up"))
 
 	// The second caller waits in Lotto 4 (op401 on a break), presses * and
 	// leaves a message; the supervisor plays it in the ticket.

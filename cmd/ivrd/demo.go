@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -148,7 +149,8 @@ func demoUsers(ctx context.Context, users *panel.Users, cfg *menu.Config) error 
 
 func (d *demoEnv) announce(listen string) {
 	fmt.Fprintf(os.Stderr, `
-Demo help desk running (simulated Asterisk; every operator logged in, phones answer after 4 s).
+Demo help desk running (simulated Asterisk; every operator available; their phones answer after 4 s,
+unless someone has that operator's console open in the panel: then they answer from the console).
   Panel:          http://%[1]s/   password of every demo user: %[3]s
                   admin (administrator), supervisore (supervisor),
                   op201 (operator, Lotto 2), op301 (operator, Lotto 3), ... one per configured operator
@@ -159,4 +161,97 @@ Demo help desk running (simulated Asterisk; every operator logged in, phones ans
   Metrics:        http://%[1]s/metrics    Readiness: http://%[1]s/readyz
   Database:       %[2]s
 `, listen, cmp.Or(d.dbURL, "DATABASE_URL"), demoPassword)
+}
+
+// demoPhones are the demo's simulated operator phones: they answer by
+// themselves after a few seconds, unless a person has that operator's
+// console open in the panel; then they ring until that person answers
+// from the console (or the ring timeout pauses them, as a real desk).
+type demoPhones struct {
+	sim       *arisim.Server
+	endpoints map[string]string // login → endpoint
+
+	mu       sync.Mutex
+	attended map[string]int          // open consoles per login
+	calls    map[string]*arisim.Call // the last call to each phone
+}
+
+func newDemoPhones(sim *arisim.Server, cfg *menu.Config) *demoPhones {
+	p := &demoPhones{sim: sim, endpoints: map[string]string{}, attended: map[string]int{}, calls: map[string]*arisim.Call{}}
+	for _, op := range cfg.Operators {
+		p.endpoints[op.Login] = op.Endpoint
+		p.set(op.Login, false)
+	}
+	return p
+}
+
+// set gives login's phone its behaviour; the caller holds no lock or p.mu.
+func (p *demoPhones) set(login string, attended bool) {
+	ep, ok := p.endpoints[login]
+	if !ok {
+		return
+	}
+	b := demoOperators
+	if attended {
+		b = arisim.EndpointBehavior{Mode: arisim.NoAnswer}
+	}
+	b.OnCall = func(c *arisim.Call) {
+		p.mu.Lock()
+		p.calls[login] = c
+		p.mu.Unlock()
+	}
+	p.sim.SetEndpoint(ep, b)
+}
+
+func (p *demoPhones) Attend(login string, present bool) {
+	p.mu.Lock()
+	before := p.attended[login]
+	if present {
+		p.attended[login]++
+	} else if before > 0 {
+		p.attended[login]--
+	}
+	after := p.attended[login]
+	p.mu.Unlock()
+	if (before == 0) != (after == 0) {
+		p.set(login, after > 0)
+	}
+}
+
+func (p *demoPhones) call(login string) (*arisim.Call, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c := p.calls[login]
+	if c == nil {
+		return nil, errors.New("no call on this phone")
+	}
+	return c, nil
+}
+
+// Answer picks up login's ringing phone. The console shows the offer as
+// soon as the queue commits it, which can be a few seconds before the
+// phone rings (the caller first hears the end of the position
+// announcement): a quick click waits for the ring rather than failing.
+func (p *demoPhones) Answer(login string) error {
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c, err := p.call(login)
+		if err == nil {
+			if err = c.Answer(); err == nil {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (p *demoPhones) Hangup(login string) error {
+	c, err := p.call(login)
+	if err != nil {
+		return err
+	}
+	return c.Hangup()
 }

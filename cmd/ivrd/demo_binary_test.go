@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -93,6 +94,14 @@ func TestDemoBinary(t *testing.T) {
 	}
 	if e := call.waitEvent(t, "route"); e.Group != "lotto2" {
 		t.Fatalf("routed to %q, want lotto2", e.Group)
+	}
+	// op201 has the console open (its stream): the phone waits for them.
+	if e := call.waitEvent(t, "ringing"); e.Operator != "op201" {
+		t.Fatalf("rang %q, want op201", e.Operator)
+	}
+	console.wait(t, "the answer button", func(d string) bool { return strings.Contains(d, `data-testid="phone-answer"`) })
+	if status, body := op.postForm("/console/phone", url.Values{"action": {"answer"}}); status != http.StatusOK || strings.Contains(body, `data-testid="flash"`) {
+		t.Fatalf("answer from the console: %d\n%s", status, body)
 	}
 	if e := call.waitEvent(t, "answered"); e.Operator != "op201" {
 		t.Fatalf("answered by %q, want op201", e.Operator)

@@ -296,9 +296,13 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 		return err
 	}
 	defer stopPhone()
+	var deskPhone panel.DeskPhone
+	if desk != nil {
+		deskPhone = newDemoPhones(desk.Sim, cfg)
+	}
 	pnl, err = panel.New(panel.Options{Pool: pool, Tickets: store, Queues: queue, Live: liveCalls{live},
 		Recordings: files, Config: holder.get, Logger: log, Secure: f.secure, Reload: holder.reload, Now: now,
-		Extra: []panel.ExtraPage{phonePage}})
+		Extra: []panel.ExtraPage{phonePage}, DeskPhone: deskPhone})
 	if err != nil {
 		return err
 	}
