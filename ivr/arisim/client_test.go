@@ -128,9 +128,7 @@ func TestClientAnswerPlayDTMFHangup(t *testing.T) {
 	if native.CodeFromError(errors.Unwrap(err)) != 404 && !strings.Contains(err.Error(), "404") {
 		t.Errorf("data after hangup: %v", err)
 	}
-	if got := col.kinds(); got != "answered playback-started playback-finished hangup" {
-		t.Errorf("caller heard %s", got)
-	}
+	col.waitKinds(t, "caller", "answered playback-started playback-finished hangup")
 }
 
 func TestClientRecord(t *testing.T) {
@@ -255,9 +253,7 @@ func TestClientOriginateBridge(t *testing.T) {
 	nextEvent(t, sub, "BridgeDestroyed")
 	call.Hangup()
 	nextEvent(t, sub, "StasisEnd")
-	if got := opCol.kinds(); got != "incoming answered bridged moh-started moh-stopped unbridged hangup" {
-		t.Errorf("operator heard %s", got)
-	}
+	opCol.waitKinds(t, "operator", "incoming answered bridged moh-started moh-stopped unbridged hangup")
 }
 
 func TestClientReconnect(t *testing.T) {

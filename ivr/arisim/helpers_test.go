@@ -194,6 +194,27 @@ func (c *collector) kinds() string {
 	return strings.Join(l, " ")
 }
 
+// waitKinds waits until the kinds collected are want (events reach a
+// caller on its own delivery goroutine, after the REST answer), failing
+// with what was heard after 5 s.
+func (c *collector) waitKinds(t testing.TB, who, want string) {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		got := c.kinds()
+		if got == want {
+			return
+		}
+		select {
+		case <-c.sig:
+		case <-time.After(20 * time.Millisecond):
+		case <-deadline:
+			t.Errorf("%s heard %s, want %s", who, got, want)
+			return
+		}
+	}
+}
+
 // waitFor waits until an event of kind k was collected and returns it.
 func (c *collector) waitFor(t testing.TB, k CallerEventKind) CallerEvent {
 	t.Helper()

@@ -102,9 +102,7 @@ func TestBasicCallFlow(t *testing.T) {
 	if r := do(t, s, "GET", "/channels/"+call.ID(), nil); r.status != 404 || string(r.body) != `{"message":"Channel not found"}` {
 		t.Errorf("GET after hangup: %d %s", r.status, r.body)
 	}
-	if got := col.kinds(); got != "answered playback-started playback-finished playback-started playback-finished hangup" {
-		t.Errorf("caller heard %s", got)
-	}
+	col.waitKinds(t, "caller", "answered playback-started playback-finished playback-started playback-finished hangup")
 	if fin, _ := call.Ended(); fin.By != ByCaller {
 		t.Errorf("ended by %q", fin.By)
 	}
@@ -499,13 +497,8 @@ func TestOriginateBridge(t *testing.T) {
 		t.Errorf("operator hangup: %s", got)
 	}
 	opCol.waitFor(t, EventHangup)
-	if got := col.kinds(); got != "answered bridged moh-started bridge-peers moh-stopped bridge-peers" {
-		t.Errorf("caller heard %s", got)
-	}
-	opCol.waitFor(t, EventHangup)
-	if got := opCol.kinds(); got != "incoming answered bridged moh-started moh-stopped unbridged hangup" {
-		t.Errorf("operator heard %s", got)
-	}
+	col.waitKinds(t, "caller", "answered bridged moh-started bridge-peers moh-stopped bridge-peers")
+	opCol.waitKinds(t, "operator", "incoming answered bridged moh-started moh-stopped unbridged hangup")
 	do(t, s, "DELETE", "/bridges/br1", nil)
 	ws.expect("BridgeDestroyed")
 
@@ -550,9 +543,7 @@ func TestContinue(t *testing.T) {
 	if fin, _ := call.Ended(); fin.By != ByDialplan {
 		t.Errorf("by %s", fin.By)
 	}
-	if got := col.kinds(); got != "answered continued hangup" {
-		t.Errorf("caller %s", got)
-	}
+	col.waitKinds(t, "caller", "answered continued hangup")
 
 	call2, _ := s.PlaceCall(context.Background(), "1", "800749049", CallOptions{})
 	ws.expect("StasisStart")
