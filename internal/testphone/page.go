@@ -33,12 +33,14 @@ var texts = map[string]map[string]string{
 		"call": "Chiama", "hangup": "Riaggancia", "ticket": "Ticket", "transcript": "Trascrizione",
 		"keypad": "Tastiera", "idle": "Pronto", "calling": "In chiamata", "ended": "Chiamata terminata",
 		"error": "Errore", "builtin": "Suono di Asterisk (non riprodotto)", "nobody": "Nessun audio: solo trascrizione", "placing": "Chiamata in corso…",
+		"back": "← Torna al pannello",
 	},
 	"en": {
 		"title": "Test phone", "caller": "Caller number", "at": "Date and time (empty: now)",
 		"call": "Call", "hangup": "Hang up", "ticket": "Ticket", "transcript": "Transcript",
 		"keypad": "Keypad", "idle": "Ready", "calling": "In a call", "ended": "Call ended",
 		"error": "Error", "builtin": "Asterisk sound (not played)", "nobody": "No audio: transcript only", "placing": "Calling…",
+		"back": "← Back to the panel",
 	},
 }
 
