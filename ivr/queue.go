@@ -182,7 +182,7 @@ func (s *session) waitInQueue(bkey *ari.Key, group string, pos queues.Position) 
 		}
 	}()
 	if pos.Position > 0 {
-		if err := s.announce(group, pos, q.BreakOutKey); err != nil {
+		if err := s.announce(group, pos, q.BreakOutKey, w.ready); err != nil {
 			return nil, s.leaveQueue(err)
 		}
 	}
@@ -232,7 +232,7 @@ func (s *session) waitInQueue(bkey *ari.Key, group string, pos queues.Position) 
 			p, err := s.c.opts.Queues.Position(ctx, s.channelID)
 			cancel()
 			if err == nil {
-				if err := s.announce(group, p, q.BreakOutKey); err != nil {
+				if err := s.announce(group, p, q.BreakOutKey, w.ready); err != nil {
 					w.stop()
 					w = nil
 					return nil, s.leaveQueue(err)
@@ -256,14 +256,17 @@ func (s *session) takeKey(key byte) bool {
 
 // announce tells a waiting caller their place, the estimated wait and how
 // to stop waiting; a key stops it.
-func (s *session) announce(group string, p queues.Position, breakOut string) error {
+//
+// An offer stops the prompt playing (play), and offered (the wait for it
+// is over) stops the rest: the operator's phone rings at once.
+func (s *session) announce(group string, p queues.Position, breakOut string, offered func() bool) error {
 	s.emit(Event{Kind: EvPosition, Group: group, Position: p.Position, Seconds: p.EstimatedWait.Seconds()})
-	if err := s.play([]menu.Prompt{s.system("queue_position")}, true, "number:"+strconv.Itoa(p.Position)); err != nil {
+	if err := s.play([]menu.Prompt{s.system("queue_position")}, true, "number:"+strconv.Itoa(p.Position)); err != nil || offered() {
 		return err
 	}
 	if p.EstimatedWait > 0 {
 		mins := int(math.Ceil(p.EstimatedWait.Minutes()))
-		if err := s.play([]menu.Prompt{s.system("queue_wait")}, true, "number:"+strconv.Itoa(mins), "sound:"+menu.SystemSoundName("minutes")); err != nil {
+		if err := s.play([]menu.Prompt{s.system("queue_wait")}, true, "number:"+strconv.Itoa(mins), "sound:"+menu.SystemSoundName("minutes")); err != nil || offered() {
 			return err
 		}
 	}

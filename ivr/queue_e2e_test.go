@@ -190,6 +190,32 @@ func TestQueueAnswerWrapUpAndRecord(t *testing.T) {
 	}
 }
 
+// An operator free when the caller joins the queue is rung at once: the
+// offer cuts the position announcement short and the rest of it (the
+// estimated wait, the break-out key) is not played first.
+func TestQueueOfferCutsTheAnnouncement(t *testing.T) {
+	r := newQueueRig(t, "", nil)
+	r.sim.SetEndpoint("PJSIP/op201", answerAfter(3*time.Second))
+	r.available("op201")
+	c := r.call("3331234567")
+	r.waitPrompt(c.ID(), "node:root")
+	press(t, c, "12")
+	r.waitKind(c.ID(), ivr.EvRinging)
+	for _, e := range r.eventsOf(c.ID()) {
+		if e.Kind == ivr.EvRinging {
+			break
+		}
+		if e.Kind == ivr.EvPrompt && slices.Contains(e.Prompt, "system:queue_breakout") {
+			t.Fatalf("the break-out prompt played before the operator's phone rang:\n%s", r.transcript(c.ID()))
+		}
+	}
+	if op := r.answeredBy(c.ID()); op != "op201" {
+		t.Fatalf("answered by %s", op)
+	}
+	c.Hangup()
+	r.outcome(c.ID())
+}
+
 // Busy and ringing-out operators are paused ("no_answer") and the next is
 // tried; a higher penalty rings only when nobody with a lower one is free.
 func TestQueueNoAnswerBusyAndPenalties(t *testing.T) {

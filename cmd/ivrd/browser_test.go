@@ -72,8 +72,10 @@ func TestBrowser(t *testing.T) {
 		waitContains(`[data-testid="history"]`, "op201"))
 	browsertest.Screenshot(t, sup, "ticket-edited")
 	// op201 ends the call from the console and goes into wrap-up.
+	// (The click reloads the page: wait with a selector, which outlives
+	// the navigation, not with a script.)
 	browsertest.Run(t, op, "hang up", chromedp.Click(`[data-testid="phone-hangup"]`),
-		chromedp.WaitVisible(`[data-testid="operator-state"]`), waitAttr(`[data-testid="operator-state"]`, "data-state", "wrap_up"))
+		chromedp.WaitVisible(`[data-testid="operator-state"][data-state="wrap_up"]`))
 
 	// The second caller waits in Lotto 4 (op401 on a break), presses * and
 	// leaves a message; the supervisor plays it in the ticket.
