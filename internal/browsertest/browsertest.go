@@ -40,6 +40,13 @@ func New(t testing.TB) context.Context {
 	if err != nil {
 		t.Fatalf("browsertest: no Chromium (run scripts/install-deps.sh --browser): %v", err)
 	}
+	// The profile is not a t.TempDir: Chromium's helper processes may
+	// still write in it for a moment after the browser is gone, which
+	// makes the test's own cleanup fail; it is removed here, with retries.
+	profile, err := os.MkdirTemp("", "browsertest-profile-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
 		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
@@ -48,12 +55,18 @@ func New(t testing.TB) context.Context {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(1366, 900),
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
+	t.Cleanup(func() {
+		cancel()
+		cancelAlloc()
+		for i := 0; os.RemoveAll(profile) != nil && i < 50; i++ {
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
 	// Start the browser now, so a failure is reported here.
 	if err := chromedp.Run(ctx); err != nil {
 		t.Fatalf("browsertest: start Chromium: %v", err)
