@@ -13,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -330,16 +331,24 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 		}
 	}
 	router.Mount("/", pnl.Handler())
-	srv := &http.Server{Addr: f.listen, Handler: router, ReadHeaderTimeout: 10 * time.Second}
-	srvErr := make(chan error, 1)
-	go func() { srvErr <- srv.ListenAndServe() }()
-	log.Info("ivrd_started", "listen", f.listen, "demo", f.demo)
+	// The address is taken first (a clear error if it is in use), the demo
+	// is set up, and only then are requests served: whoever sees /readyz
+	// answer finds the demo operators logged in and the users printed.
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return fmt.Errorf("http: %w", err)
+	}
 	if demo != nil {
 		if err := demoLogIn(ctx, queue, cfg); err != nil {
+			ln.Close()
 			return err
 		}
 		demo.announce(f.listen)
 	}
+	srv := &http.Server{Handler: router, ReadHeaderTimeout: 10 * time.Second}
+	srvErr := make(chan error, 1)
+	go func() { srvErr <- srv.Serve(ln) }()
+	log.Info("ivrd_started", "listen", f.listen, "demo", f.demo)
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
