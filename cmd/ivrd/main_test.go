@@ -6,13 +6,11 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -26,42 +24,8 @@ func TestMain(m *testing.M) { pgtest.Main(m, tickets.Migrate) }
 // its demo API leaves a ticket in PostgreSQL and shows in /metrics; SIGTERM
 // (the context) stops it cleanly.
 func TestDemoServer(t *testing.T) {
-	dbURL := pgtest.DatabaseURL(t)
-	t.Setenv("DATABASE_URL", dbURL)
-	t.Setenv("IVR_PIN_SECRET", "")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, flags{config: "../../configs/helpdesk.yaml", listen: addr, demo: true,
-			dataDir: t.TempDir(), drainTimeout: 5 * time.Second}, slog.New(slog.DiscardHandler))
-	}()
-	base := "http://" + addr
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK && strings.TrimSpace(string(body)) == "ready" {
-				break
-			}
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("ivrd stopped: %v", err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	base := startDemoServer(t, "") // the real clock; stopped cleanly at the end
+	dbURL := os.Getenv("DATABASE_URL")
 
 	// Whatever the day, keys "h" hang up at the first prompt: a call with
 	// a ticket, whether the desk is open or closed now.
@@ -105,15 +69,6 @@ func TestDemoServer(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
-	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("stop: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("ivrd did not stop")
 	}
 }
 
