@@ -123,6 +123,12 @@ func (s *session) channelAlive() bool {
 // play plays prompts (and extra media such as "digits:123") and returns
 // when they end. With bargeIn a key stops them at once, and keys already
 // typed ahead skip them.
+//
+// Each piece is a playback of its own, started when the previous one
+// ends: ari/v5 sends the media as one JSON string, which Asterisk takes
+// as a single file name (only a JSON array or the query string give it a
+// list), and a client speaking ARI over a bus (ari-proxy) sends the same
+// string on.
 func (s *session) play(prompts []menu.Prompt, bargeIn bool, extra ...string) error {
 	if bargeIn && len(s.digits) > 0 {
 		return nil
@@ -139,8 +145,6 @@ func (s *session) play(prompts []menu.Prompt, bargeIn bool, extra ...string) err
 	if len(media) == 0 {
 		return nil
 	}
-	id := s.c.nextID("pb")
-	s.c.register(s, ari.PlaybackKey, id)
 	if !s.keyAt.IsZero() {
 		d := time.Since(s.keyAt)
 		s.c.metrics.keyToPlay.Observe(d.Seconds())
@@ -149,32 +153,53 @@ func (s *session) play(prompts []menu.Prompt, bargeIn bool, extra ...string) err
 		}
 		s.keyAt = time.Time{}
 	}
-	_, err := s.c.client.Channel().Play(s.key, id, strings.Join(media, ","))
-	s.emit(Event{Kind: EvPrompt, Prompt: append(names, extra...), Text: strings.Join(texts, " ")})
+	started := func() {
+		s.emit(Event{Kind: EvPrompt, Prompt: append(names, extra...), Text: strings.Join(texts, " ")})
+		s.flush() // overlaps the store write with the prompt
+	}
+	for _, m := range media {
+		done, err := s.playPiece(m, bargeIn, started)
+		if err != nil || done {
+			return err
+		}
+		started = nil
+	}
+	return nil
+}
+
+// playPiece plays one media URI to its end, calling started (if not nil)
+// once Asterisk has it. It reports done when the rest of the prompt must
+// be skipped (a key with bargeIn, or an operator became free).
+func (s *session) playPiece(media string, bargeIn bool, started func()) (done bool, err error) {
+	id := s.c.nextID("pb")
+	s.c.register(s, ari.PlaybackKey, id)
+	_, err = s.c.client.Channel().Play(s.key, id, media)
+	if started != nil {
+		started()
+	}
 	if err != nil {
 		if isNotFound(err) {
-			return s.goneNow()
+			return true, s.goneNow()
 		}
-		// The caller hears nothing of this prompt but the call goes on.
-		s.log.Error("play_failed", "error", err.Error())
-		return nil
+		// The caller hears nothing of this piece but the call goes on.
+		s.log.Error("play_failed", "media", media, "error", err.Error())
+		return false, nil
 	}
-	s.flush() // overlaps the store write with the prompt
 	for {
 		w, err := s.next(resyncEvery)
 		if err != nil {
-			return err
+			return true, err
 		}
 		switch {
 		case w.timeout || w.resync:
 			if _, err := s.c.client.Playback().Data(ari.NewKey(ari.PlaybackKey, id)); isNotFound(err) {
-				return nil // it ended while its events were lost
+				return false, nil // it ended while its events were lost
 			}
 			continue
 		case w.offer:
 			// An operator is free: ring them now, not after the prompt.
 			s.stopPlayback(id)
-			return nil
+			return true, nil
 		case bargeIn && len(s.digits) > 0:
 			began := time.Now()
 			s.stopPlayback(id)
@@ -183,14 +208,14 @@ func (s *session) play(prompts []menu.Prompt, bargeIn bool, extra ...string) err
 				// controller's latency.
 				s.keyAt = s.keyAt.Add(time.Since(began))
 			}
-			return nil
+			return true, nil
 		}
 		if f, ok := w.ev.(*ari.PlaybackFinished); ok && f.Playback.ID == id {
 			if f.Playback.State == "failed" {
 				s.c.metrics.promptFailed.Inc()
 				s.log.Error("prompt_failed", "media", f.Playback.MediaURI)
 			}
-			return nil
+			return false, nil
 		}
 	}
 }

@@ -26,15 +26,20 @@ var demoSecret = []byte("demo-pin-secret-not-for-production")
 
 func loadConfig(t testing.TB) *menu.Config {
 	t.Helper()
-	data, err := os.ReadFile("../configs/helpdesk.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := menu.Parse("helpdesk.yaml", data)
+	cfg, err := loadConfigFile()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return cfg
+}
+
+// loadConfigFile reads the shipped configuration.
+func loadConfigFile() (*menu.Config, error) {
+	data, err := os.ReadFile("../configs/helpdesk.yaml")
+	if err != nil {
+		return nil, err
+	}
+	return menu.Parse("helpdesk.yaml", data)
 }
 
 // rig is one help desk: a simulated Asterisk, the real ari/v5 client over
@@ -63,7 +68,7 @@ func newRig(t *testing.T, at time.Time, opts ...rigOption) *rig {
 	r := &rig{t: t, cfg: cfg, notify: make(chan struct{}, 1)}
 	o := simdesk.Options{Config: cfg, PINSecret: demoSecret, Start: at, Speed: speed,
 		Operators: &arisim.EndpointBehavior{Mode: arisim.NoAnswer}, Observe: r.observe,
-		Registerer: prometheus.NewRegistry()}
+		Registerer: prometheus.NewRegistry(), OnMedia: heard.add}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -85,6 +90,12 @@ func newRig(t *testing.T, at time.Time, opts ...rigOption) *rig {
 		}
 		if n := r.ctrl.ActiveCalls(); n > 0 {
 			t.Errorf("%d calls still active at the end of the test; status %s; events:\n%s", n, r.conn.Status(), r.allTranscripts())
+		}
+		// Every prompt was heard: the simulator fails a playback as
+		// Asterisk 20 does (a sound it has no file for, several media
+		// sent as one string).
+		if m := r.sim.MissingMedia(); len(m) > 0 {
+			t.Errorf("playbacks failed for lack of a file: %q; events:\n%s", m, r.allTranscripts())
 		}
 		desk.Close()
 	})
@@ -225,4 +236,37 @@ func (r *rig) allTranscripts() string {
 		b.WriteString("call " + id + ":\n" + r.transcript(id))
 	}
 	return b.String()
+}
+
+// heard is every sound the simulator played, across the package's tests,
+// as "lang/name": TestMain checks that it covers every prompt.
+var heard = heardSounds{m: map[string]bool{}}
+
+type heardSounds struct {
+	mu sync.Mutex
+	m  map[string]bool
+}
+
+func (h *heardSounds) add(uri, lang string, found bool) {
+	name, ok := strings.CutPrefix(uri, "sound:")
+	if !ok || !found {
+		return
+	}
+	h.mu.Lock()
+	h.m[lang+"/"+name] = true
+	h.mu.Unlock()
+}
+
+// unheard lists the prompts of cfg that no test played, in the language
+// callers hear (the others are generated for when callers can choose).
+func (h *heardSounds) unheard(cfg *menu.Config) []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []string
+	for _, p := range cfg.PromptTexts() {
+		if p.Lang == cfg.IVR.Language && !h.m[p.Lang+"/"+p.Sound] {
+			out = append(out, p.Lang+"/"+p.Sound)
+		}
+	}
+	return out
 }

@@ -45,7 +45,6 @@ var SystemPrompts = map[string]Text{
 	"status_waiting":     {"it": "in attesa di sue informazioni.", "en": "waiting for information from you."},
 	"status_closed":      {"it": "chiuso.", "en": "closed."},
 	"technical_problem":  {"it": "Ci scusiamo per l'interruzione. Riprendiamo dal menu principale.", "en": "We apologise for the interruption. Let us start again from the main menu."},
-	"beep":               {"it": "Bip.", "en": "Beep."},
 }
 
 // SystemText returns the text of a system prompt in a language: the

@@ -83,7 +83,7 @@ var (
 // Main runs the package's tests (call it from TestMain) with the given
 // migrations applied to every test database, then drops the template and
 // stops the cluster if it started one.
-func Main(m *testing.M, migrate ...MigrateFunc) {
+func Main(m interface{ Run() int }, migrate ...MigrateFunc) {
 	mainCalled = true
 	migrations = migrate
 	code := m.Run()

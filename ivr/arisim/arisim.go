@@ -198,7 +198,8 @@ type Server struct {
 	refuseWS  bool
 	stuck     chan struct{}
 	closed    bool
-	playing   int // active playbacks
+	playing   int      // active playbacks
+	missing   []string // media URIs that failed as missing or unsupported
 
 	reqCount      []atomic.Int64
 	reqUnmatched  atomic.Int64

@@ -153,7 +153,44 @@ func (p *params) bool(name string) bool {
 	return false
 }
 
-// list splits a comma-separated (allowMultiple) parameter.
+// multi reads an allowMultiple parameter as Asterisk's generated
+// parsers do (res_ari_*.c, *_parse_body): in the query string (or a form
+// body) a comma-separated list; in a JSON body an array gives one value
+// per element, and a string is one value whatever it holds, commas
+// included — {"media":"sound:a,sound:b"} is a single file name that does
+// not exist. A JSON body's value replaces the query string's.
+func (p *params) multi(name string) []string {
+	if raw, ok := p.body[name]; ok {
+		raw = bytes.TrimSpace(raw)
+		switch {
+		case len(raw) == 0 || string(raw) == "null":
+		case raw[0] == '[':
+			var items []json.RawMessage
+			if json.Unmarshal(raw, &items) != nil {
+				return nil
+			}
+			var l []string
+			for _, it := range items {
+				var s string
+				if json.Unmarshal(it, &s) == nil && s != "" {
+					l = append(l, s)
+				}
+			}
+			return l
+		default:
+			if v, _ := p.get(name); v != "" {
+				return []string{v}
+			}
+			return nil
+		}
+	}
+	if _, ok := p.q[name]; ok {
+		return p.list(name)
+	}
+	return nil
+}
+
+// list splits a comma-separated parameter.
 func (p *params) list(name string) []string {
 	v, ok := p.get(name)
 	if !ok {

@@ -122,7 +122,9 @@ func (s *Server) media(uri, lang string) (time.Duration, mediaKind) {
 		if d, ok := s.opts.Sounds[rest]; ok {
 			return d, mediaOK
 		}
-		if s.opts.StrictSounds {
+		// No sound file is named with a comma: such a name is a list
+		// sent as one JSON string, which Asterisk takes whole.
+		if s.opts.StrictSounds || strings.Contains(rest, ",") {
 			return 0, mediaMissing
 		}
 	case "recording":
@@ -174,10 +176,12 @@ func (s *Server) startItem(pb *playback, now time.Time) {
 	d, kind := s.media(uri, pb.lang)
 	switch kind {
 	case mediaUnsupported:
+		s.missing = append(s.missing, uri)
 		s.log.Warn("arisim: unsupported media scheme, the playback is dropped", "media", uri, "playback", pb.id)
 		s.pbNotify(pb, CallerEvent{Kind: EventPlaybackFinished, Time: now, Media: uri, Lang: pb.lang, PlaybackID: pb.id, State: "failed"})
 		s.endPlayback(pb, now, "failed", false)
 	case mediaMissing:
+		s.missing = append(s.missing, uri)
 		s.log.Info("arisim: playback failed: missing media", "media", uri, "playback", pb.id)
 		s.endPlayback(pb, now, "failed", true)
 	case mediaEndless:
@@ -425,4 +429,13 @@ func (s *Server) reschedule(pb *playback, end time.Time) {
 	s.cancel(pb.timer)
 	pb.itemEnd = end
 	pb.timer = s.atTime(end, func() { s.itemDone(pb) })
+}
+
+// MissingMedia lists the media URIs whose playback failed because
+// Asterisk would have no such file (or no such scheme), in order: a test
+// asserts it is empty to prove every prompt was heard.
+func (s *Server) MissingMedia() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.missing...)
 }

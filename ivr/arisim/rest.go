@@ -128,7 +128,7 @@ func newUUID() string {
 // ---- asterisk ----
 
 func (s *Server) hAsteriskInfo(rq *request) {
-	only := rq.p.list("only")
+	only := rq.p.multi("only")
 	want := func(k string) bool { return len(only) == 0 || containsString(only, k) }
 	b := []byte{'{'}
 	first := true
@@ -246,7 +246,7 @@ func (s *Server) hAppSubscription(rq *request) {
 		rq.fail(404, "Application not found")
 		return
 	}
-	if len(rq.p.list("eventSource")) == 0 {
+	if len(rq.p.multi("eventSource")) == 0 {
 		rq.fail(400, "Missing parameter eventSource")
 		return
 	}

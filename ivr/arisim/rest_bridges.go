@@ -66,7 +66,7 @@ func (s *Server) hBridgeDelete(rq *request) {
 
 // bridgeChannels resolves the channel parameter of add/removeChannel.
 func (s *Server) bridgeChannels(rq *request) []*channel {
-	ids := rq.p.list("channel")
+	ids := rq.p.multi("channel")
 	if len(ids) == 0 {
 		rq.fail(400, "Missing parameter channel")
 		return nil

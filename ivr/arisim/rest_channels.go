@@ -218,7 +218,7 @@ func (s *Server) playArgs(rq *request, defLang string, pathID int) (media []stri
 		rq.fail(400, "offsetms cannot be negative")
 		return
 	}
-	media = rq.p.list("media")
+	media = rq.p.multi("media")
 	if len(media) == 0 {
 		rq.fail(500, "Failed to queue media for playback")
 		return

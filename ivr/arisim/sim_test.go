@@ -49,7 +49,7 @@ func TestBasicCallFlow(t *testing.T) {
 	}
 
 	t0 := clk.Now()
-	r = do(t, s, "POST", "/channels/"+call.ID()+"/play/pb1", map[string]string{"media": "sound:hello-world,digits:12"})
+	r = do(t, s, "POST", "/channels/"+call.ID()+"/play/pb1", map[string]any{"media": []string{"sound:hello-world", "digits:12"}})
 	if r.status != 201 || r.header.Get("Location") != "/ari/playbacks/pb1" {
 		t.Fatalf("play: %d %v %s", r.status, r.header, r.body)
 	}

@@ -59,6 +59,9 @@ type Options struct {
 	// Queues, if set, are the operator queues routed calls wait in
 	// (default: every phone of the group rings at once).
 	Queues ivr.Queues
+	// OnMedia, if set, hears of every media item the simulator starts to
+	// play and whether it had it (tests prove every prompt is heard).
+	OnMedia func(mediaURI, lang string, found bool)
 }
 
 // Desk is a running simulated help desk.
@@ -104,8 +107,17 @@ func Start(ctx context.Context, o Options) (*Desk, error) {
 		d.Memory = ivr.NewMemoryRecorder(o.Config.Location())
 		o.Store = d.Memory
 	}
+	duration := ivr.PromptDurations(o.Config)
+	if o.OnMedia != nil {
+		inner := duration
+		duration = func(uri, lang string) (time.Duration, bool) {
+			d, ok := inner(uri, lang)
+			o.OnMedia(uri, lang, ok)
+			return d, ok
+		}
+	}
 	d.Sim = arisim.New(arisim.Options{Clock: d.Clock, Username: User, Password: Password, SystemName: o.SystemName,
-		SoundDuration: ivr.PromptDurations(o.Config), Logger: o.Logger})
+		SoundDuration: duration, Logger: o.Logger})
 	if err := d.Sim.Start("127.0.0.1:0"); err != nil {
 		return nil, err
 	}
