@@ -23,10 +23,16 @@ type message struct {
 
 // buildMessage returns m as an RFC 5322 message: UTF-8 headers encoded as
 // RFC 2047, a quoted-printable text body, CRLF line ends.
+// Without From the header is left out: the Sender, which always has one,
+// adds its own (withFrom), so that notices queued before any mail server
+// was configured go out once one is.
 func buildMessage(m message) ([]byte, error) {
-	from, err := mail.ParseAddress(m.From)
-	if err != nil {
-		return nil, fmt.Errorf("from: %w", err)
+	var from *mail.Address
+	if m.From != "" {
+		var err error
+		if from, err = mail.ParseAddress(m.From); err != nil {
+			return nil, fmt.Errorf("from: %w", err)
+		}
 	}
 	to := make([]string, len(m.To))
 	for i, a := range m.To {
@@ -38,7 +44,9 @@ func buildMessage(m message) ([]byte, error) {
 	}
 	var b bytes.Buffer
 	h := func(k, v string) { fmt.Fprintf(&b, "%s: %s\r\n", k, v) }
-	h("From", from.String())
+	if from != nil {
+		h("From", from.String())
+	}
 	h("To", strings.Join(to, ", "))
 	h("Subject", mime.QEncoding.Encode("utf-8", m.Subject))
 	h("Date", m.Date.Format(time.RFC1123Z))
@@ -71,4 +79,15 @@ func parseAddress(s string) (string, error) {
 		return "", err
 	}
 	return a.Address, nil
+}
+
+// withFrom returns msg with a From header of from if its header has none.
+func withFrom(msg []byte, from string) []byte {
+	head, _, _ := bytes.Cut(msg, []byte("\r\n\r\n"))
+	for _, line := range bytes.Split(head, []byte("\r\n")) {
+		if len(line) > 5 && strings.EqualFold(string(line[:5]), "from:") {
+			return msg
+		}
+	}
+	return append([]byte("From: "+from+"\r\n"), msg...)
 }

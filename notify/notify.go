@@ -16,6 +16,7 @@ import (
 	"cmp"
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -345,7 +346,9 @@ func (n *Notifier) Hook(ctx context.Context, tx pgx.Tx, ev tickets.TicketEvent) 
 		}
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("queue notices of ticket %s: %w", t.Number, errs[0])
+		// The ticket change commits all the same: a notice never stands
+		// in the way of a ticket (queue kept what it could, as failed).
+		n.log.Error("queue_notices_failed", "ticket", string(t.Number), "error", errors.Join(errs...).Error())
 	}
 	return nil
 }
@@ -395,12 +398,49 @@ func eventID(domain string, t tickets.Ticket, what string) string {
 }
 
 // queue renders a notice and writes it into the outbox, unless it has no
-// recipients or its Message-ID is there already.
+// recipients or its Message-ID is there already. A notice that cannot be
+// rendered or built (a template error, a wrong address in the
+// configuration) is written all the same, as failed with the reason and
+// no message, for the panel to show. The write runs in a savepoint, so
+// that a failure of its own never aborts the caller's transaction.
 func (n *Notifier) queue(ctx context.Context, db Execer, k Kind, lang string, ticketID int64, msgID, ref string,
 	to []string, at time.Time, d templateData) error {
 	if len(to) == 0 {
 		return nil
 	}
+	msg, buildErr := n.render(k, lang, msgID, ref, to, at, d)
+	var tid *int64
+	if ticketID != 0 {
+		tid = &ticketID
+	}
+	var failedAt *time.Time
+	reason := ""
+	if buildErr != nil {
+		failedAt, reason, msg = &at, buildErr.Error(), []byte{}
+		n.log.Error("notice_not_built", "kind", string(k), "ticket", string(d.Ticket.Number), "error", reason)
+	}
+	insert := func(db Execer) error {
+		_, err := db.Exec(ctx, `INSERT INTO notify_outbox (message_id, kind, ticket_id, recipients, message, created_at,
+			next_attempt_at, failed_at, last_error)
+		VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8) ON CONFLICT (message_id) DO NOTHING`,
+			msgID, string(k), tid, to, msg, at, failedAt, reason)
+		return err
+	}
+	var err error
+	if tx, ok := db.(pgx.Tx); ok {
+		err = pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error { return insert(sp) })
+	} else {
+		err = insert(db)
+	}
+	if err != nil {
+		return fmt.Errorf("queue %s notice: %w", k, err)
+	}
+	n.log.Debug("notice_queued", "kind", string(k), "ticket", string(d.Ticket.Number))
+	return nil
+}
+
+// render returns the whole message of a notice.
+func (n *Notifier) render(k Kind, lang, msgID, ref string, to []string, at time.Time, d templateData) ([]byte, error) {
 	d.Service = n.cfg.Service
 	t := n.tmpl[lang+"/"+string(k)]
 	if t == nil {
@@ -408,10 +448,10 @@ func (n *Notifier) queue(ctx context.Context, db Execer, k Kind, lang string, ti
 	}
 	var subject, body strings.Builder
 	if err := t.ExecuteTemplate(&subject, "subject", d); err != nil {
-		return fmt.Errorf("render %s notice: %w", k, err)
+		return nil, fmt.Errorf("render %s notice: %w", k, err)
 	}
 	if err := t.ExecuteTemplate(&body, "body", d); err != nil {
-		return fmt.Errorf("render %s notice: %w", k, err)
+		return nil, fmt.Errorf("render %s notice: %w", k, err)
 	}
 	subj := strings.Join(strings.Fields(subject.String()), " ")
 	if d.Ticket.Number != "" {
@@ -422,21 +462,29 @@ func (n *Notifier) queue(ctx context.Context, db Execer, k Kind, lang string, ti
 		Body: strings.TrimLeft(body.String(), "\n"),
 	})
 	if err != nil {
-		return fmt.Errorf("build %s notice: %w", k, err)
+		return nil, fmt.Errorf("build %s notice: %w", k, err)
 	}
-	var tid *int64
-	if ticketID != 0 {
-		tid = &ticketID
-	}
-	_, err = db.Exec(ctx, `INSERT INTO notify_outbox (message_id, kind, ticket_id, recipients, message, created_at, next_attempt_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (message_id) DO NOTHING`,
-		msgID, string(k), tid, to, msg, at)
+	return msg, nil
+}
+
+// Retry sends a failed notice again: it is due at once, with its attempts
+// counted from zero. A notice that could not be built has no message to
+// send and is not retried (ErrNotRetryable): fix the cause and the next
+// change of its ticket queues a new one.
+func Retry(ctx context.Context, db Execer, id int64, now time.Time) error {
+	tag, err := db.Exec(ctx, `UPDATE notify_outbox SET failed_at = NULL, attempts = 0, next_attempt_at = $2
+		WHERE id = $1 AND failed_at IS NOT NULL AND sent_at IS NULL AND length(message) > 0`, id, now)
 	if err != nil {
-		return fmt.Errorf("queue %s notice: %w", k, err)
+		return fmt.Errorf("retry notice %d: %w", id, err)
 	}
-	n.log.Debug("notice_queued", "kind", string(k), "ticket", string(d.Ticket.Number))
+	if tag.RowsAffected() == 0 {
+		return ErrNotRetryable
+	}
 	return nil
 }
+
+// ErrNotRetryable: the notice is not a failed one with a message.
+var ErrNotRetryable = errors.New("notice not failed, or never built")
 
 // SubjectTag is the ticket's tag in every subject, stable so that replies
 // can be matched to the ticket: "[Ticket#2026112200012X]".

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"net/mail"
 	"strconv"
 	"time"
 
@@ -114,7 +115,8 @@ type SenderOptions struct {
 type Sender struct {
 	pool      *pgxpool.Pool
 	cfg       Config
-	from      string
+	from      string // envelope
+	header    string // From header, for messages queued without one
 	transport Transport
 	now       func() time.Time
 	log       *slog.Logger
@@ -134,7 +136,8 @@ func NewSender(pool *pgxpool.Pool, cfg Config, transport Transport, opts SenderO
 	if err != nil {
 		return nil, fmt.Errorf("notify sender: from: %w", err)
 	}
-	s := &Sender{pool: pool, cfg: cfg, from: from, transport: transport,
+	header, _ := mail.ParseAddress(cfg.From) // parsed above
+	s := &Sender{pool: pool, cfg: cfg, from: from, header: header.String(), transport: transport,
 		now: opts.Now, log: cmp.Or(opts.Logger, slog.New(slog.DiscardHandler))}
 	if s.now == nil {
 		s.now = time.Now
@@ -232,7 +235,7 @@ func (s *Sender) sendOne(ctx context.Context) (more, ok bool, err error) {
 			}
 		}
 		start := time.Now()
-		sendErr = s.transport.Send(ctx, s.from, rcpt, msg)
+		sendErr = s.transport.Send(ctx, s.from, rcpt, withFrom(msg, s.header))
 		s.metrics.duration.Observe(time.Since(start).Seconds())
 		attempts++
 		if sendErr == nil {
