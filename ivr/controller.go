@@ -57,6 +57,9 @@ type Options struct {
 	StoreTimeout time.Duration
 	// Node names this Asterisk in call records (default: from events).
 	Node string
+	// Spool keeps what calls could not write while the store was down
+	// and writes it once the store is back (default: in memory, on Store).
+	Spool *Spool
 	// KeyLatency, if set, receives for every key that leads to a prompt
 	// the wall time from the key's event reaching the controller to the
 	// request that plays the prompt (load measurements).
@@ -70,6 +73,7 @@ type Controller struct {
 	log     *slog.Logger
 	clock   clock.Clock
 	metrics *metrics
+	spool   *Spool
 
 	mu       sync.RWMutex
 	routes   map[string]*session // "channel:ID", "playback:ID", "liverecording:NAME" → session
@@ -98,7 +102,14 @@ func New(opts Options) (*Controller, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Controller{opts: opts, log: opts.Logger, clock: opts.Clock, metrics: m,
+	if opts.Spool == nil {
+		opts.Spool, err = NewSpool(opts.Store, SpoolOptions{StoreTimeout: opts.StoreTimeout,
+			Logger: opts.Logger, Registerer: opts.Registerer})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return &Controller{opts: opts, log: opts.Logger, clock: opts.Clock, metrics: m, spool: opts.Spool,
 		routes: map[string]*session{}, sessions: map[string]*session{}}, nil
 }
 

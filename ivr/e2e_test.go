@@ -319,6 +319,11 @@ func TestAfterHoursMessage(t *testing.T) {
 	if tk.Source != tickets.SourceAfterHours || !tk.DueAt.Equal(wantDue) || tk.Status != tickets.StatusNew {
 		t.Errorf("ticket %+v, want due %v", tk, wantDue)
 	}
+	// Left while the whole service was closed, by a caller of no known
+	// Administration: the configured group takes it.
+	if tk.Group != "accoglienza" {
+		t.Errorf("ticket group %q, want accoglienza (ivr.operator_group)", tk.Group)
+	}
 	if len(att) != 1 || att[0].ContentType != "audio/wav" || att[0].Duration < 8*time.Second || !strings.HasPrefix(att[0].URI, "ari:recording:") {
 		t.Errorf("attachments %+v", att)
 	}
@@ -807,7 +812,7 @@ func TestStoreBackByTheEndOfTheCall(t *testing.T) {
 	if got := eventKinds(events); len(got) < 4 || got[0] != tickets.EventEntered || got[len(got)-1] != tickets.EventHangup {
 		t.Errorf("timeline %v", got)
 	}
-	if tk, _, _ := mem.Ticket(call.TicketID); len(tk.MenuPath) != 1 || tk.Status != tickets.StatusClosed {
+	if tk, _, _ := mem.Ticket(call.TicketID); len(tk.MenuPath) != 1 || tk.Status != tickets.StatusClosed || tk.Group != "accoglienza" {
 		t.Errorf("ticket %+v", tk)
 	}
 }

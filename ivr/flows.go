@@ -3,6 +3,7 @@ package ivr
 import (
 	"cmp"
 	"errors"
+	"slices"
 	"strconv"
 	"time"
 
@@ -89,13 +90,7 @@ func (s *session) route(act menu.Action) error {
 	// number: a hangup now is an abandoned call of that group.
 	s.phase = phaseQueue
 	queued := s.now()
-	if s.call.ID != 0 {
-		ctx, cancel := s.storeCtx()
-		if err := s.c.opts.Store.UpdateCall(ctx, s.call.ID, tickets.CallUpdate{QueuedAt: &queued, Group: &act.Group}); err != nil {
-			s.c.metrics.storeErrors.Inc()
-		}
-		cancel()
-	}
+	s.updateCall(tickets.CallUpdate{QueuedAt: &queued, Group: &act.Group})
 	if s.c.opts.Queues == nil {
 		s.record(tickets.CallEvent{Kind: tickets.EventQueued, Group: act.Group}) // the queue records its own
 	}
@@ -105,7 +100,17 @@ func (s *session) route(act menu.Action) error {
 	case menu.ReasonInvalidInput:
 		s.outcome = tickets.OutcomeInvalidInput
 	}
-	if err := s.play(act.Prompts, false, s.ticketDigits()...); err != nil {
+	prompts := act.Prompts
+	if s.ticket.Number == "" {
+		// No number to say: the sentence that announces one goes too.
+		prompts = slices.Clone(prompts)
+		for i, p := range prompts {
+			if p.Name == "system:transfer" {
+				prompts[i] = s.system("transfer_no_ticket")
+			}
+		}
+	}
+	if err := s.play(prompts, false, s.ticketDigits()...); err != nil {
 		return err
 	}
 	if s.c.opts.Queues != nil {
@@ -140,6 +145,11 @@ func (s *session) noOperator(groupID string) error {
 
 // message records a request after the beep and attaches it to the ticket.
 func (s *session) message(groupID string, afterHours bool, intro []menu.Prompt) error {
+	if groupID == "" {
+		// Left while the whole service is closed: the group the caller's
+		// Administration or the configuration names takes it.
+		groupID = s.cfg.DefaultGroup(s.org)
+	}
 	prev := s.phase
 	s.phase = phaseMessage
 	if len(intro) == 0 {
@@ -234,7 +244,11 @@ func (s *session) message(groupID string, afterHours bool, intro []menu.Prompt) 
 		extra = append(extra, dateMedia(day.In(s.cfg.Location(), 12*3600))...)
 	}
 	extra = append(extra, "sound:"+menu.SystemSoundName("goodbye"))
-	return s.sayAndHangup([]menu.Prompt{s.system("record_saved")}, extra...)
+	saved := s.system("record_saved")
+	if s.ticket.Number == "" {
+		saved = s.system("record_saved_no_ticket")
+	}
+	return s.sayAndHangup([]menu.Prompt{saved}, extra...)
 }
 
 // saveMessage attaches the recording and makes the ticket a request due
@@ -248,19 +262,10 @@ func (s *session) saveMessage(groupID string, afterHours bool, name string, dura
 	}
 	s.record(tickets.CallEvent{Kind: tickets.EventMessageLeft, Group: groupID, Detail: duration.String()})
 	s.emit(Event{Kind: EvMessage, Group: groupID, Seconds: duration.Seconds(), Ticket: string(s.ticket.Number)})
-	if s.ticket.ID == 0 {
-		return
-	}
-	ctx, cancel := s.storeCtx()
-	_, err := s.c.opts.Store.AddAttachment(ctx, s.ticket.ID, tickets.Attachment{
+	s.attach(tickets.Attachment{
 		Name: name + ".wav", URI: "ari:recording:" + name, ContentType: "audio/wav",
 		Duration: duration, Size: int64(duration/time.Second) * 16000, // 8 kHz, 16 bit
-	}, tickets.Actor{Kind: tickets.ActorSystem, ID: "ivr"})
-	cancel()
-	if err != nil {
-		s.c.metrics.storeErrors.Inc()
-		s.log.Error("attach_recording_failed", "error", err.Error())
-	}
+	})
 	sched := s.cfg.ServiceSchedule()
 	if groupID != "" {
 		sched = s.cfg.GroupSchedule(groupID)
@@ -333,4 +338,18 @@ func (s *session) status(act menu.Action) error {
 	s.outcome = tickets.OutcomeInvalidInput
 	s.closeTicket = true
 	return s.sayAndHangup([]menu.Prompt{s.system("too_many_errors"), s.system("goodbye")})
+}
+
+// attach adds a recording to the ticket, or keeps it for the spool.
+func (s *session) attach(a tickets.Attachment) {
+	if s.ticket.ID != 0 {
+		ctx, cancel := s.storeCtx()
+		_, err := s.c.opts.Store.AddAttachment(ctx, s.ticket.ID, a, tickets.Actor{Kind: tickets.ActorSystem, ID: "ivr"})
+		cancel()
+		if err == nil {
+			return
+		}
+		s.storeFailed("attach_recording", err)
+	}
+	s.pendAttach = append(s.pendAttach, a)
 }

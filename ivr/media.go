@@ -1,6 +1,7 @@
 package ivr
 
 import (
+	"cmp"
 	"strings"
 	"time"
 
@@ -109,6 +110,7 @@ func (s *session) awaitAfterHangup(d time.Duration, match func(ari.Event) bool) 
 func (s *session) goneNow() error {
 	if !s.hungUp {
 		s.hungUp = true
+		s.endedAt = cmp.Or(s.endedAt, s.now())
 		s.hangupBy = cmpStr(s.hangupBy, tickets.HangupCaller)
 	}
 	return errHangup

@@ -117,13 +117,7 @@ func (s *session) connect(bkey *ari.Key, legID, group, login string) bool {
 	s.phase = phaseTalking
 	s.outcome = tickets.OutcomeAnswered
 	s.emit(Event{Kind: EvAnswered, Group: group, Operator: login, Ticket: string(s.ticket.Number)})
-	if s.call.ID != 0 {
-		ctx, cancel := s.storeCtx()
-		if err := s.c.opts.Store.UpdateCall(ctx, s.call.ID, tickets.CallUpdate{OperatorAnsweredAt: &now, Operator: &login}); err != nil {
-			s.c.metrics.storeErrors.Inc()
-		}
-		cancel()
-	}
+	s.updateCall(tickets.CallUpdate{OperatorAnsweredAt: &now, Operator: &login})
 	inProgress := tickets.StatusInProgress
 	s.updateTicket(tickets.TicketUpdate{Assignee: &login, Status: &inProgress})
 	s.flush()
@@ -151,6 +145,7 @@ func (s *session) talk(legID string) error {
 		}
 		if eventChannel(w.ev) == legID && isChannelEnd(w.ev) {
 			s.hangupBy = tickets.HangupOperator
+			s.endedAt = s.now()
 			return nil
 		}
 	}

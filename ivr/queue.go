@@ -101,8 +101,14 @@ func (s *session) queue(group string, priority int, resume bool) error {
 				Caller: s.caller, TicketID: s.ticket.ID})
 			cancel()
 			if err != nil {
-				s.c.metrics.storeErrors.Inc()
-				s.log.Error("enqueue_failed", "group", group, "error", err.Error())
+				// The queues live in PostgreSQL: while it is down the
+				// group's phones ring all at once, as without queues.
+				s.storeFailed("enqueue", err)
+				leaveHold()
+				answered, err := s.ringGroup(group)
+				if err != nil || answered {
+					return err
+				}
 				return s.noOperator(group)
 			}
 			s.recordQueue(res.Events)
@@ -136,13 +142,7 @@ func (s *session) queue(group string, priority int, resume bool) error {
 			group = over.Group
 			s.group = group
 			s.updateTicket(tickets.TicketUpdate{Group: &group})
-			if s.call.ID != 0 {
-				ctx, cancel := s.storeCtx()
-				if err := s.c.opts.Store.UpdateCall(ctx, s.call.ID, tickets.CallUpdate{Group: &group}); err != nil {
-					s.c.metrics.storeErrors.Inc()
-				}
-				cancel()
-			}
+			s.updateCall(tickets.CallUpdate{Group: &group})
 			sched := s.cfg.GroupSchedule(group)
 			if st := sched.StatusAt(s.now()); !st.Open {
 				leaveHold()

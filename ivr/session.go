@@ -77,6 +77,14 @@ type session struct {
 	outcome     tickets.Outcome
 	group       string
 	closeTicket bool
+
+	// What could not be written while the store was down; finish hands
+	// it to the spool.
+	pendTicket *tickets.TicketUpdate
+	pendCall   *tickets.CallUpdate
+	pendAttach []tickets.Attachment
+	storeDown  bool      // logged once per call
+	endedAt    time.Time // when the caller or the operator hung up
 }
 
 func newSession(c *Controller, ch ari.ChannelData, node string) *session {
@@ -176,24 +184,42 @@ func (s *session) open(resumed bool) {
 	s.log = s.log.With("ticket", string(t.Number))
 	if !s.hungUp && s.outcome != tickets.OutcomeFailed {
 		answered := now
-		if err := s.c.opts.Store.UpdateCall(sctx, call.ID, tickets.CallUpdate{AnsweredAt: &answered}); err != nil {
-			s.c.metrics.storeErrors.Inc()
-		}
+		s.updateCall(tickets.CallUpdate{AnsweredAt: &answered})
 	}
 	s.emit(Event{Kind: EvTicket, Ticket: string(t.Number)})
 }
 
-// openRecord creates the call record and its ticket.
-func (s *session) openRecord(ctx context.Context) bool {
-	call, t, err := s.c.opts.Store.OpenCall(ctx, tickets.NewCall{
+func (s *session) newCall() tickets.NewCall {
+	return tickets.NewCall{
 		ChannelID: s.channelID, AsteriskNode: s.node, Caller: s.caller, Called: s.ch.Dialplan.Exten,
 		StartedAt: s.started, Source: tickets.SourcePhone, Priority: tickets.PriorityMedium,
 		Subject: "Chiamata da " + cmpStr(s.caller, "numero riservato"), Organization: s.org,
 		CallerRole: tickets.CallerUnknown,
-	})
+	}
+}
+
+// writePending writes what waited for the call record (opened late).
+func (s *session) writePending() {
+	if upd := s.pendTicket; upd != nil {
+		s.pendTicket = nil
+		s.updateTicket(*upd)
+	}
+	if upd := s.pendCall; upd != nil {
+		s.pendCall = nil
+		s.updateCall(*upd)
+	}
+	attach := s.pendAttach
+	s.pendAttach = nil
+	for _, a := range attach {
+		s.attach(a)
+	}
+}
+
+// openRecord creates the call record and its ticket.
+func (s *session) openRecord(ctx context.Context) bool {
+	call, t, err := s.c.opts.Store.OpenCall(ctx, s.newCall())
 	if err != nil {
-		s.c.metrics.storeErrors.Inc()
-		s.log.Error("open_call_failed", "error", err.Error())
+		s.storeFailed("open_call", err)
 		return false
 	}
 	s.call, s.ticket = call, t
@@ -366,9 +392,6 @@ func (s *session) orgByCallerID() string {
 
 // updateTicketFromMenu writes what the menu learnt into the ticket.
 func (s *session) updateTicketFromMenu(priority string) {
-	if s.ticket.ID == 0 {
-		return
-	}
 	path := []tickets.MenuStep{}
 	labels := []string{}
 	if s.nav != nil {
@@ -382,6 +405,10 @@ func (s *session) updateTicketFromMenu(priority string) {
 	upd := tickets.TicketUpdate{MenuPath: &path, Organization: &s.org, CallerRole: &role}
 	if s.group != "" {
 		upd.Group = &s.group
+	} else if g := s.cfg.DefaultGroup(s.org); g != "" && s.ticket.Group == "" {
+		// No choice sent the call to a group: the ticket still needs one
+		// that some operator sees.
+		upd.Group = &g
 	}
 	if priority != "" {
 		p := tickets.Priority(priority)
@@ -405,6 +432,9 @@ func (s *session) updateTicket(upd tickets.TicketUpdate) {
 // never overwritten by a decision taken on the old one.
 func (s *session) updateTicketIf(upd tickets.TicketUpdate, still func(tickets.Ticket) bool) {
 	if s.ticket.ID == 0 {
+		if still == nil {
+			s.pendTicket = mergeTicketUpdate(s.pendTicket, upd)
+		}
 		return
 	}
 	ctx, cancel := s.storeCtx()
@@ -421,8 +451,10 @@ func (s *session) updateTicketIf(upd tickets.TicketUpdate, still func(tickets.Ti
 			return
 		}
 		if !errors.Is(err, tickets.ErrConflict) {
-			s.c.metrics.storeErrors.Inc()
-			s.log.Error("update_ticket_failed", "error", err.Error())
+			s.storeFailed("update_ticket", err)
+			if still == nil {
+				s.pendTicket = mergeTicketUpdate(s.pendTicket, upd)
+			}
 			return
 		}
 		if fresh, ferr := s.findTicket(ctx); ferr == nil {
@@ -438,11 +470,34 @@ func (s *session) flush() {
 	ctx, cancel := s.storeCtx()
 	defer cancel()
 	if err := s.c.opts.Store.AppendCallEvents(ctx, s.call.ID, s.events...); err != nil {
-		s.c.metrics.storeErrors.Inc()
-		s.log.Error("append_call_events_failed", "error", err.Error())
+		s.storeFailed("append_call_events", err)
 		return
 	}
 	s.events = s.events[:0]
+}
+
+// updateCall writes upd into the call record, or keeps it for the spool.
+func (s *session) updateCall(upd tickets.CallUpdate) {
+	if s.call.ID != 0 {
+		ctx, cancel := s.storeCtx()
+		err := s.c.opts.Store.UpdateCall(ctx, s.call.ID, upd)
+		cancel()
+		if err == nil {
+			return
+		}
+		s.storeFailed("update_call", err)
+	}
+	s.pendCall = mergeCallUpdate(s.pendCall, upd)
+}
+
+// storeFailed counts a failed write; the first of a call is logged (the
+// store being down fails every write of every call).
+func (s *session) storeFailed(op string, err error) {
+	s.c.metrics.storeErrors.Inc()
+	if !s.storeDown {
+		s.storeDown = true
+		s.log.Error("store_write_failed", "op", op, "error", err.Error())
+	}
 }
 
 // finish always runs: it hangs up if the caller has not, and completes
@@ -483,7 +538,7 @@ func (s *session) finish() {
 			s.outcome = tickets.OutcomeHungUpInMenu
 			s.closeTicket = s.phase != phaseStart || s.ticket.ID != 0
 		}
-		if s.nav != nil && s.ticket.ID != 0 && s.group == "" {
+		if s.group == "" {
 			s.updateTicketFromMenu("")
 		}
 	}
@@ -496,31 +551,42 @@ func (s *session) finish() {
 		// The store was down when the call came: try once more now.
 		ctx, cancel := s.storeCtx()
 		if s.openRecord(ctx) {
-			s.updateTicketFromMenu("")
-			if s.group != "" {
-				g := s.group
-				if err := s.c.opts.Store.UpdateCall(ctx, s.call.ID, tickets.CallUpdate{Group: &g}); err != nil {
-					s.c.metrics.storeErrors.Inc()
-				}
-			}
+			s.writePending()
 		}
 		cancel()
+	}
+	end := tickets.CallEnd{EndedAt: cmp.Or(s.endedAt, s.now()), Outcome: s.outcome, HangupBy: s.hangupBy}
+	closeDesc := ""
+	if s.closeTicket {
+		closeDesc = "Chiusura automatica: " + describeOutcome(s.outcome)
 	}
 	if s.closeTicket && s.ticket.ID != 0 {
 		closed := tickets.StatusClosed
-		desc := "Chiusura automatica: " + describeOutcome(s.outcome)
-		s.updateTicketIf(tickets.TicketUpdate{Status: &closed, Description: &desc},
+		s.updateTicketIf(tickets.TicketUpdate{Status: &closed, Description: &closeDesc},
 			func(t tickets.Ticket) bool { return t.Status == tickets.StatusNew && t.Description == "" })
+		closeDesc = "" // done, or the ticket moved on
 	}
 	s.flush()
+	finished := false
 	if s.call.ID != 0 {
 		ctx, cancel := s.storeCtx()
-		err := s.c.opts.Store.FinishCall(ctx, s.call.ID, tickets.CallEnd{EndedAt: s.now(), Outcome: s.outcome, HangupBy: s.hangupBy})
+		err := s.c.opts.Store.FinishCall(ctx, s.call.ID, end)
 		cancel()
 		if err != nil {
-			s.c.metrics.storeErrors.Inc()
-			s.log.Error("finish_call_failed", "error", err.Error())
+			s.storeFailed("finish_call", err)
+		} else {
+			finished = true
 		}
+	}
+	if !finished && !s.started.IsZero() {
+		// Whatever the store did not take waits in the spool.
+		p := PendingCall{Channel: s.channelID, CallID: s.call.ID, TicketID: s.ticket.ID, Ticket: s.pendTicket,
+			Call: s.pendCall, Events: s.events, Attachments: s.pendAttach, Close: closeDesc, End: &end}
+		if s.call.ID == 0 {
+			nc := s.newCall()
+			p.New = &nc
+		}
+		s.c.spool.Put(p)
 	}
 	s.c.metrics.calls.WithLabelValues(string(s.outcome)).Inc()
 	s.emit(Event{Kind: EvHangup, By: string(s.hangupBy)})

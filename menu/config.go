@@ -141,9 +141,15 @@ type IVR struct {
 	RepeatKey         string        `yaml:"repeat_key"`
 	OperatorKey       string        `yaml:"operator_key"`
 	OperatorGroup     string        `yaml:"operator_group"`
-	PIN               PINPolicy     `yaml:"pin"`
-	Message           MessagePolicy `yaml:"message"`
-	QueuePriority     QueuePriority `yaml:"queue_priority"`
+	// AfterHoursGroup takes the requests of callers whom no
+	// Administration or menu choice sends to a group (a message left
+	// while the whole service is closed, a hangup in the menu), so that
+	// every ticket has a group some operator sees. Default: OperatorGroup,
+	// then on_failure's group, then the first group.
+	AfterHoursGroup string        `yaml:"after_hours_group"`
+	PIN             PINPolicy     `yaml:"pin"`
+	Message         MessagePolicy `yaml:"message"`
+	QueuePriority   QueuePriority `yaml:"queue_priority"`
 	// Prompts are the system prompts (invalid choice, goodbye, ...), by
 	// name then language.
 	Prompts map[string]Text `yaml:"prompts"`
@@ -222,4 +228,27 @@ type Node struct {
 type PINRule struct {
 	Roles []Role `yaml:"roles"`
 	Pos   Pos    `yaml:"-"`
+}
+
+// DefaultGroup is the group of a ticket that no menu choice sent to one:
+// the caller's Administration's own (org, "" if none), else
+// ivr.after_hours_group, ivr.operator_group, on_failure's group or the
+// first group.
+func (c *Config) DefaultGroup(org string) string {
+	if o := c.orgs[org]; o != nil && c.groups[o.Group] != nil {
+		return o.Group
+	}
+	var fallback string
+	if f := c.IVR.OnFailure; f != nil {
+		fallback = f.Group
+	}
+	for _, g := range []string{c.IVR.AfterHoursGroup, c.IVR.OperatorGroup, fallback} {
+		if c.groups[g] != nil {
+			return g
+		}
+	}
+	if len(c.Groups) > 0 {
+		return c.Groups[0].ID
+	}
+	return ""
 }

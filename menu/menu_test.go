@@ -96,6 +96,8 @@ func TestParseReportsEveryProblemWithPosition(t *testing.T) {
 	}{
 		{"unknown fields", strings.Replace(base, "  max_retries: 3", "  languge: it", 1) + "bogus: 1\n" + okMenu, []string{
 			"30:1: unknown field \"bogus\"", "22:3: unknown field \"languge\" in ivr"}},
+		{"unknown after-hours group", strings.Replace(base, "  max_retries: 3", "  max_retries: 3\n  after_hours_group: nowhere", 1) + okMenu, []string{
+			`ivr.after_hours_group: unknown group "nowhere"`}},
 		{"wrong kinds", strings.Replace(base, "first_digit_timeout: 5s", "first_digit_timeout: soon", 1) + "", []string{
 			"\"soon\" is not a duration"}},
 		{"unknown group and empty submenu", base + `menu:
@@ -320,4 +322,22 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("error is not a list of problems: %T %v", err, err)
 		}
 	})
+}
+
+// Every ticket gets a group: the Administration's own, else the
+// configured one.
+func TestDefaultGroup(t *testing.T) {
+	t.Parallel()
+	cfg := loadExample(t)
+	org := cfg.Organization("tribunale-roma-demo")
+	if got := cfg.DefaultGroup(org.ID); got != org.Group || got == "" {
+		t.Errorf("known Administration: %q, want its group %q", got, org.Group)
+	}
+	if got := cfg.DefaultGroup(""); got != "accoglienza" {
+		t.Errorf("unknown caller: %q, want ivr.operator_group accoglienza", got)
+	}
+	cfg.IVR.AfterHoursGroup = "lotto6"
+	if got := cfg.DefaultGroup(""); got != "lotto6" {
+		t.Errorf("with after_hours_group: %q", got)
+	}
 }

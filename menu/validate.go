@@ -437,6 +437,9 @@ func (c *Config) validateIVR(v *validator) {
 	if ivr.OperatorGroup != "" && c.groups[ivr.OperatorGroup] == nil {
 		v.add(ivr.Pos, "ivr.operator_group: unknown group %q", ivr.OperatorGroup)
 	}
+	if ivr.AfterHoursGroup != "" && c.groups[ivr.AfterHoursGroup] == nil {
+		v.add(ivr.Pos, "ivr.after_hours_group: unknown group %q", ivr.AfterHoursGroup)
+	}
 	if ivr.OnFailure == nil {
 		ivr.OnFailure = &Fallback{Action: KindHangup, Pos: ivr.Pos}
 	}

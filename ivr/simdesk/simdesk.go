@@ -59,6 +59,8 @@ type Options struct {
 	// Queues, if set, are the operator queues routed calls wait in
 	// (default: every phone of the group rings at once).
 	Queues ivr.Queues
+	// Spool, if set, keeps what calls could not write to Store.
+	Spool *ivr.Spool
 	// OnMedia, if set, hears of every media item the simulator starts to
 	// play and whether it had it (tests prove every prompt is heard).
 	OnMedia func(mediaURI, lang string, found bool)
@@ -136,7 +138,7 @@ func Start(ctx context.Context, o Options) (*Desk, error) {
 	var err error
 	d.Controller, err = ivr.New(ivr.Options{App: "ivr", Config: current,
 		PINSecret: o.PINSecret, Store: o.Store, Clock: d.Clock, Logger: o.Logger, Registerer: o.Registerer,
-		Observe: d.observe, KeyLatency: o.KeyLatency, Queues: o.Queues})
+		Observe: d.observe, KeyLatency: o.KeyLatency, Queues: o.Queues, Spool: o.Spool})
 	if err != nil {
 		d.Sim.Close()
 		return nil, err
