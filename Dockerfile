@@ -27,7 +27,10 @@ ENV TZ=Europe/Rome
 # An unprivileged user; uid 10001 owns nothing on the host by accident.
 # Secret files mounted for it (IVR_PIN_SECRET_FILE) must be readable by 10001.
 RUN groupadd --system --gid 10001 ivr \
- && useradd --system --uid 10001 --gid ivr --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin ivr
+ && useradd --system --uid 10001 --gid ivr --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin ivr \
+ && install -d -o ivr -g ivr -m 0700 /var/lib/ivr
+# IVR_DATA: the spool of call records written while PostgreSQL is down.
+ENV IVR_DATA=/var/lib/ivr
 COPY --from=build /out/ivrd /out/ivrctl /usr/local/bin/
 USER ivr:ivr
 WORKDIR /tmp

@@ -229,6 +229,12 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 		}
 	}()
 	defer func() { stopCalls(); <-queueDone }()
+	// What calls cannot write while PostgreSQL is down waits on disk.
+	spool, err := ivr.NewSpool(store, ivr.SpoolOptions{Dir: filepath.Join(f.dataDir, "spool"), Logger: log, Registerer: reg})
+	if err != nil {
+		return err
+	}
+	defer spool.Close()
 	var (
 		ctrl *ivr.Controller
 		conn *ariconn.Conn
@@ -236,7 +242,8 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	)
 	if f.demo {
 		desk, err = simdesk.Start(callCtx, simdesk.Options{Config: cfg, ConfigFunc: holder.get, PINSecret: secret,
-			Store: store, Logger: log, Registerer: reg, Queues: queue, Operators: &demoOperators, Observe: live.Observe, Clock: demoClk})
+			Store: store, Logger: log, Registerer: reg, Queues: queue, Operators: &demoOperators, Observe: live.Observe, Clock: demoClk,
+			Spool: spool})
 		if err != nil {
 			return err
 		}
@@ -252,7 +259,7 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 		}
 		ctrl, err = ivr.New(ivr.Options{
 			App: ariOpts.App, Config: holder.get, PINSecret: secret, Store: store, Queues: queue,
-			Clock: clock.Real(), Logger: log, Registerer: reg, Observe: live.Observe,
+			Clock: clock.Real(), Logger: log, Registerer: reg, Observe: live.Observe, Spool: spool,
 		})
 		if err != nil {
 			return err
