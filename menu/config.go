@@ -165,6 +165,10 @@ type PINPolicy struct {
 	MaxAttempts int           `yaml:"max_attempts"`
 	Lockout     time.Duration `yaml:"lockout"`
 	Timeout     time.Duration `yaml:"timeout"`
+	// Lockouts per Administration and the alarm: see pinguard.go.
+	MaxAttemptsPerOrganization int           `yaml:"max_attempts_per_organization"`
+	AlarmFailures              int           `yaml:"alarm_failures"`
+	AlarmWindow                time.Duration `yaml:"alarm_window"`
 }
 
 // MessagePolicy bounds a recorded after-hours request.

@@ -59,6 +59,8 @@ type Options struct {
 	// Queues, if set, are the operator queues routed calls wait in
 	// (default: every phone of the group rings at once).
 	Queues ivr.Queues
+	// Lockouts count wrong PINs across calls (default: in memory).
+	Lockouts ivr.Lockouts
 }
 
 // Desk is a running simulated help desk.
@@ -124,7 +126,7 @@ func Start(ctx context.Context, o Options) (*Desk, error) {
 	var err error
 	d.Controller, err = ivr.New(ivr.Options{App: "ivr", Config: current,
 		PINSecret: o.PINSecret, Store: o.Store, Clock: d.Clock, Logger: o.Logger, Registerer: o.Registerer,
-		Observe: d.observe, KeyLatency: o.KeyLatency, Queues: o.Queues})
+		Observe: d.observe, KeyLatency: o.KeyLatency, Queues: o.Queues, Lockouts: o.Lockouts})
 	if err != nil {
 		d.Sim.Close()
 		return nil, err

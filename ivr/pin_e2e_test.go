@@ -1,0 +1,182 @@
+package ivr_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/helpdesk-ivr/ivr/internal/pgtest"
+	"github.com/helpdesk-ivr/ivr/internal/testkit"
+	"github.com/helpdesk-ivr/ivr/ivr"
+	"github.com/helpdesk-ivr/ivr/ivr/simdesk"
+	"github.com/helpdesk-ivr/ivr/menu"
+	"github.com/helpdesk-ivr/ivr/tickets"
+)
+
+// configWith is the shipped configuration with some text replaced (old,
+// new, old, new...); every old text must be there.
+func configWith(t testing.TB, pairs ...string) *menu.Config {
+	t.Helper()
+	data, err := os.ReadFile("../configs/helpdesk.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(data)
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if !strings.Contains(text, pairs[i]) {
+			t.Fatalf("configWith: %q is not in the shipped configuration", pairs[i])
+		}
+		text = strings.Replace(text, pairs[i], pairs[i+1], 1)
+	}
+	cfg, err := menu.Parse("helpdesk.yaml", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func withConfig(cfg *menu.Config) rigOption {
+	return func(o *simdesk.Options) { o.Config = cfg }
+}
+
+func withLockouts(l ivr.Lockouts) rigOption {
+	return func(o *simdesk.Options) { o.Lockouts = l }
+}
+
+func withRegistry(reg prometheus.Registerer) rigOption {
+	return func(o *simdesk.Options) { o.Registerer = reg }
+}
+
+// lockoutsOn opens a lockout store on the database at url with a pool of
+// its own, as one ivrd does.
+func lockoutsOn(t *testing.T, url string, cfg *menu.Config) *tickets.LockoutStore {
+	t.Helper()
+	pool, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	l, err := tickets.NewLockoutStore(pool, tickets.LockoutOptions{Policy: func() tickets.LockoutPolicy { return ivr.LockoutPolicy(cfg) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// wrongPINs calls from a number, asks for the referents' branch and keys
+// n wrong PINs; it reports whether the last one locked the caller out.
+func (r *rig) wrongPINs(from string, n int) (locked bool) {
+	r.t.Helper()
+	c := r.call(from)
+	r.waitPrompt(c.ID(), "node:root")
+	press(r.t, c, "4")
+	for i := range n {
+		r.waitPrompt(c.ID(), "system:pin_ask")
+		press(r.t, c, fmt.Sprintf("%04d#", 9870+i))
+		r.waitFor(c.ID(), "verdict", func(e ivr.Event) bool { return e.Kind == ivr.EvPIN && e.Result == "wrong" })
+	}
+	asked := 0
+	ev := r.waitFor(c.ID(), "another PIN question or a route", func(e ivr.Event) bool {
+		if e.Kind == ivr.EvPrompt && slices.Contains(e.Prompt, "system:pin_ask") {
+			asked++
+		}
+		return e.Kind == ivr.EvRoute || asked > n
+	})
+	c.Hangup()
+	r.outcome(c.ID())
+	return ev.Kind == ivr.EvRoute && ev.Reason == menu.ReasonPINLocked
+}
+
+// pinAttempt calls from a number, asks for the referents' branch and keys
+// one PIN unless the caller is locked out first; it returns the route the
+// call took.
+func (r *rig) pinAttempt(from, pin string) ivr.Event {
+	r.t.Helper()
+	c := r.call(from)
+	r.waitPrompt(c.ID(), "node:root")
+	press(r.t, c, "4")
+	ev := r.waitFor(c.ID(), "PIN question or lockout", func(e ivr.Event) bool {
+		return e.Kind == ivr.EvRoute || (e.Kind == ivr.EvPrompt && strings.Contains(strings.Join(e.Prompt, " "), "system:pin_ask"))
+	})
+	if ev.Kind == ivr.EvPrompt {
+		press(r.t, c, pin+"#")
+		ev = r.waitKind(c.ID(), ivr.EvRoute)
+	}
+	c.Hangup()
+	r.outcome(c.ID())
+	return ev
+}
+
+// Two controllers on one database share the count of a number's wrong
+// PINs, and a controller started afresh on it still knows the lock.
+func TestPINLockoutsSharedAndKeptInPostgreSQL(t *testing.T) {
+	url := pgtest.DatabaseURL(t)
+	cfg := loadConfig(t)
+	a := newRig(t, monday10, withLockouts(lockoutsOn(t, url, cfg)))
+	b := newRig(t, monday10, withLockouts(lockoutsOn(t, url, cfg)))
+
+	a.wrongPINs("3330000042", 2)
+	if !b.wrongPINs("3330000042", 1) {
+		t.Fatal("third wrong PIN, on the second controller: not locked out")
+	}
+	restarted := newRig(t, monday10, withLockouts(lockoutsOn(t, url, cfg)))
+	if ev := restarted.pinAttempt("3330000042", "5035"); ev.Reason != menu.ReasonPINLocked {
+		t.Errorf("after a restart the locked number may try again: %+v", ev)
+	}
+	if ev := restarted.pinAttempt("3330000043", "5035"); ev.Reason == menu.ReasonPINLocked || ev.Group != "modifiche" {
+		t.Errorf("another number is locked out: %+v", ev)
+	}
+}
+
+// Caller ids rotating against one Administration lock the Administration
+// for untrusted numbers, on every controller, but a number that keyed its
+// PIN right before keeps its access; the alarm counts across numbers.
+func TestPINLockoutPerAdministration(t *testing.T) {
+	url := pgtest.DatabaseURL(t)
+	cfg := configWith(t, "    max_attempts: 3\n", "    max_attempts: 3\n    max_attempts_per_organization: 3\n    alarm_failures: 4\n")
+	regA := prometheus.NewRegistry()
+	a := newRig(t, monday10, withConfig(cfg), withLockouts(lockoutsOn(t, url, cfg)), withRegistry(regA))
+	b := newRig(t, monday10, withConfig(cfg), withLockouts(lockoutsOn(t, url, cfg)))
+
+	// The Tribunale's referent calls from an office number, PIN right.
+	if ev := a.pinAttempt("0699990100", "5035"); ev.Group != "modifiche" {
+		t.Fatalf("the referent's PIN: %+v", ev)
+	}
+	// One wrong PIN each from three other numbers of the Tribunale: the
+	// third locks the Tribunale, and its caller with it.
+	for i, r := range []*rig{a, b, a} {
+		if locked := r.wrongPINs(fmt.Sprintf("069999000%d", i), 1); locked != (i == 2) {
+			t.Fatalf("attempt %d: locked out %v", i, locked)
+		}
+	}
+	if ev := b.pinAttempt("0699990007", "5035"); ev.Reason != menu.ReasonPINLocked {
+		t.Errorf("an untrusted number of a locked Administration may key its PIN: %+v", ev)
+	}
+	// The PIN alone from a number of no Administration names the locked
+	// Tribunale: refused as well, right as it is.
+	if ev := a.pinAttempt("3331230000", "5035"); ev.Reason != menu.ReasonPINLocked {
+		t.Errorf("a right PIN of a locked Administration from an unknown number: %+v", ev)
+	}
+	if ev := b.pinAttempt("0699990100", "5035"); ev.Group != "modifiche" || ev.Reason == menu.ReasonPINLocked {
+		t.Errorf("the rightful referent is locked out by the attack: %+v", ev)
+	}
+	// Another Administration is not concerned.
+	if ev := b.pinAttempt("0299990001", "6047"); ev.Group != "modifiche" {
+		t.Errorf("Milan's referent: %+v", ev)
+	}
+	// A fourth wrong PIN across all numbers raised the alarm once.
+	a.wrongPINs("3331230001", 1)
+	a.wrongPINs("3331230002", 1)
+	if got := testkit.MetricValue(t, regA, "ivr_pin_failure_alarms_total"); got != 1 {
+		t.Errorf("ivr_pin_failure_alarms_total %v, want 1", got)
+	}
+	if got := testkit.MetricValue(t, regA, "ivr_pin_organization_lockouts_total"); got != 1 {
+		t.Errorf("ivr_pin_organization_lockouts_total %v, want 1 (the third failure was on this controller)", got)
+	}
+}
