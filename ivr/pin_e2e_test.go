@@ -180,3 +180,84 @@ func TestPINLockoutPerAdministration(t *testing.T) {
 		t.Errorf("ivr_pin_organization_lockouts_total %v, want 1 (the third failure was on this controller)", got)
 	}
 }
+
+// codeAndPIN calls from a number, asks for the referents' branch, keys
+// an Administration code when asked for one and then a PIN; it returns
+// the verdict on the PIN and the route the call took.
+func (r *rig) codeAndPIN(from, code, pin string) (verdict ivr.Event, route ivr.Event) {
+	r.t.Helper()
+	c := r.call(from)
+	r.waitPrompt(c.ID(), "node:root")
+	press(r.t, c, "4")
+	r.waitPrompt(c.ID(), "system:pin_org_ask")
+	press(r.t, c, code+"#")
+	ev := r.waitFor(c.ID(), "PIN question or lockout", func(e ivr.Event) bool {
+		return e.Kind == ivr.EvRoute || (e.Kind == ivr.EvPrompt && slices.Contains(e.Prompt, "system:pin_ask"))
+	})
+	if ev.Kind == ivr.EvPrompt {
+		press(r.t, c, pin+"#")
+		verdict = r.waitKind(c.ID(), ivr.EvPIN)
+		asked := 0
+		route = r.waitFor(c.ID(), "route or another question", func(e ivr.Event) bool {
+			if e.Kind == ivr.EvPrompt && slices.Contains(e.Prompt, "system:pin_org_ask") {
+				asked++
+			}
+			return e.Kind == ivr.EvRoute || asked > 1
+		})
+	} else {
+		route = ev
+	}
+	c.Hangup()
+	r.outcome(c.ID())
+	return verdict, route
+}
+
+// With ivr.pin.require_org_code_from_unknown_numbers a caller on a number
+// of no Administration keys its code, then a PIN checked against that
+// Administration's PINs only; wrong PINs then count against it.
+func TestPINAfterAdministrationCode(t *testing.T) {
+	cfg := configWith(t, "    lockout: 15m\n", "    lockout: 15m\n    require_org_code_from_unknown_numbers: true\n    max_attempts_per_organization: 2\n")
+	r := newRig(t, monday10, withConfig(cfg))
+
+	v, route := r.codeAndPIN("3331110001", "1001", "5035")
+	if v.Result != string(menu.PINAccepted) || v.Org != "tribunale-roma-demo" || route.Group != "modifiche" {
+		t.Errorf("the Tribunale's code and its referent PIN: %+v, %+v\n%s", v, route, r.transcript(route.CallID))
+	}
+	// Another Administration's code: the same PIN is wrong there.
+	if v, _ := r.codeAndPIN("3331110002", "1002", "5035"); v.Result != string(menu.PINWrong) {
+		t.Errorf("Milan's code with the Tribunale's PIN: %+v", v)
+	}
+	// An unknown code sounds like a wrong PIN: the PIN is asked all the same.
+	if v, _ := r.codeAndPIN("3331110003", "4242", "5035"); v.Result != string(menu.PINWrong) {
+		t.Errorf("an unknown code: %+v", v)
+	}
+	// The wrong PIN after Milan's code and another one lock Milan for
+	// numbers it does not trust...
+	if v, _ := r.codeAndPIN("3331110004", "1002", "1111"); v.Result != string(menu.PINWrong) {
+		t.Errorf("second wrong PIN for Milan: %+v", v)
+	}
+	if _, route := r.codeAndPIN("3331110005", "1002", "6047"); route.Reason != menu.ReasonPINLocked {
+		t.Errorf("Milan locked, right PIN from a new number: %+v", route)
+	}
+	// ...not the Tribunale.
+	if v, _ := r.codeAndPIN("3331110006", "1001", "1035"); v.Result != string(menu.PINAccepted) || v.Role != string(menu.RoleUser) {
+		t.Errorf("the Tribunale's user PIN: %+v", v)
+	}
+
+	// A number of an Administration is not asked for a code.
+	c := r.call("0612345678")
+	r.waitPrompt(c.ID(), "node:root")
+	press(t, c, "4")
+	ask := r.waitFor(c.ID(), "a PIN question", func(e ivr.Event) bool {
+		return e.Kind == ivr.EvPrompt && len(e.Prompt) > 0 && e.Prompt[0] != "node:root"
+	})
+	if slices.Contains(ask.Prompt, "system:pin_org_ask") || !slices.Contains(ask.Prompt, "system:pin_ask") {
+		t.Errorf("a known number was asked %v", ask.Prompt)
+	}
+	press(t, c, "5035#")
+	if v := r.waitKind(c.ID(), ivr.EvPIN); v.Result != string(menu.PINAccepted) {
+		t.Errorf("known number: %+v", v)
+	}
+	c.Hangup()
+	r.outcome(c.ID())
+}

@@ -27,7 +27,29 @@ func (s *session) pin(act menu.Action) (menu.Action, error) {
 	if s.pinLocked(target, now, pol, act.Node) {
 		return s.feedPIN(menu.PINResult{Status: menu.PINLocked}), nil
 	}
-	digits, timedOut, err := s.ask(act.Prompts, act.Collect, true)
+	prompts := act.Prompts
+	codeOK := true
+	if target.Organization == "" && s.cfg.IVR.PIN.RequireOrgCodeFromUnknownNumbers {
+		// A number of no Administration names one with its code first, so
+		// the PIN is checked against that Administration's PINs only.
+		org, keyed, err := s.orgCode(act)
+		if err != nil {
+			return act, err
+		}
+		if !keyed {
+			return s.pinVerdict(act, target, now, pol, menu.PINResult{Status: menu.PINNoInput}), nil
+		}
+		if org == nil {
+			codeOK = false // the PIN is still asked: a wrong code sounds like a wrong PIN
+		} else {
+			target.Organization = org.ID
+			if s.pinLocked(target, now, pol, act.Node) {
+				return s.feedPIN(menu.PINResult{Status: menu.PINLocked}), nil
+			}
+		}
+		prompts = []menu.Prompt{s.system("pin_ask")}
+	}
+	digits, timedOut, err := s.ask(prompts, act.Collect, true)
 	if err != nil {
 		return act, err
 	}
@@ -35,7 +57,7 @@ func (s *session) pin(act menu.Action) (menu.Action, error) {
 	switch {
 	case timedOut || digits == "":
 		res = menu.PINResult{Status: menu.PINNoInput}
-	case len(digits) > act.Collect.MaxDigits:
+	case len(digits) > act.Collect.MaxDigits || !codeOK:
 		res = menu.PINResult{Status: menu.PINWrong}
 	default:
 		res = s.cfg.VerifyPIN(s.c.opts.PINSecret, digits, target.Organization)
@@ -74,6 +96,24 @@ func (s *session) pinVerdict(act menu.Action, target tickets.PINTarget, now time
 		in = menu.PINResult{Status: menu.PINLocked}
 	}
 	return s.feedPIN(in)
+}
+
+// orgCode asks a caller on a number of no Administration for their
+// Administration's code; keyed is false when nothing was keyed.
+func (s *session) orgCode(act menu.Action) (org *menu.Organization, keyed bool, err error) {
+	// The navigator's prompts lead into the PIN question (after a wrong
+	// PIN: "wrong PIN" then "key your PIN"); here they lead into the code's.
+	prompts := append([]menu.Prompt{}, act.Prompts...)
+	if n := len(prompts); n > 0 && prompts[n-1].Name == "system:pin_ask" {
+		prompts = prompts[:n-1]
+	}
+	prompts = append(prompts, s.system("pin_org_ask"))
+	code, timedOut, err := s.ask(prompts, menu.Collect{MaxDigits: 8, FirstDigitTimeout: act.Collect.FirstDigitTimeout,
+		InterDigitTimeout: act.Collect.InterDigitTimeout, Terminator: "#"}, true)
+	if err != nil || timedOut || code == "" {
+		return nil, false, err
+	}
+	return s.cfg.OrganizationByCode(code), true, nil
 }
 
 func (s *session) feedPIN(res menu.PINResult) menu.Action {
