@@ -192,3 +192,19 @@ func (s *session) orgByCallerID() string {
 	}
 	return ""
 }
+
+// statusViewer is what a caller may hear about by phone. Only a PIN says
+// who the caller is: the technical referent's hears of any ticket of the
+// Administration, a generic user's of the tickets opened from the same
+// number or with the same PIN; anyone else, a caller recognised by the
+// caller id alone included (a prefix covers a whole office), of the
+// tickets opened from the same number.
+func (s *session) statusViewer() tickets.Viewer {
+	switch {
+	case s.org != "" && s.role == menu.RoleReferent:
+		return tickets.Viewer{Kind: tickets.ViewerCallerOrg, Organization: s.org, Caller: s.caller}
+	case s.org != "" && s.role == menu.RoleUser:
+		return tickets.Viewer{Kind: tickets.ViewerCallerUser, Organization: s.org, Caller: s.caller}
+	}
+	return tickets.Viewer{Kind: tickets.ViewerCallerOwn, Caller: s.caller}
+}
