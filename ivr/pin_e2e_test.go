@@ -3,9 +3,11 @@ package ivr_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -47,6 +49,28 @@ func withConfig(cfg *menu.Config) rigOption {
 
 func withLockouts(l ivr.Lockouts) rigOption {
 	return func(o *simdesk.Options) { o.Lockouts = l }
+}
+
+func withLogger(l *slog.Logger) rigOption {
+	return func(o *simdesk.Options) { o.Logger = l }
+}
+
+// syncBuffer is a log sink that calls may write to at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func withRegistry(reg prometheus.Registerer) rigOption {
@@ -125,6 +149,24 @@ func TestPINLockoutsSharedAndKeptInPostgreSQL(t *testing.T) {
 	if !b.wrongPINs("3330000042", 1) {
 		t.Fatal("third wrong PIN, on the second controller: not locked out")
 	}
+	// Only numbers and counts are kept: no trace of the PINs keyed.
+	pool, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	var dump string
+	err = pool.QueryRow(context.Background(), `SELECT concat_ws(' ',
+		(SELECT string_agg(row_to_json(f)::text, ' ') FROM pin_failures f),
+		(SELECT string_agg(row_to_json(c)::text, ' ') FROM pin_counters c),
+		(SELECT string_agg(row_to_json(n)::text, ' ') FROM pin_trusted_numbers n))`).Scan(&dump)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(dump, "+393330000042") || strings.Contains(dump, "9870") || strings.Contains(dump, "9871") {
+		t.Errorf("lockout tables: %s", dump)
+	}
+
 	restarted := newRig(t, monday10, withLockouts(lockoutsOn(t, url, cfg)))
 	if ev := restarted.pinAttempt("3330000042", "5035"); ev.Reason != menu.ReasonPINLocked {
 		t.Errorf("after a restart the locked number may try again: %+v", ev)
@@ -141,7 +183,9 @@ func TestPINLockoutPerAdministration(t *testing.T) {
 	url := pgtest.DatabaseURL(t)
 	cfg := configWith(t, "    max_attempts: 3\n", "    max_attempts: 3\n    max_attempts_per_organization: 3\n    alarm_failures: 4\n")
 	regA := prometheus.NewRegistry()
-	a := newRig(t, monday10, withConfig(cfg), withLockouts(lockoutsOn(t, url, cfg)), withRegistry(regA))
+	logA := &syncBuffer{}
+	a := newRig(t, monday10, withConfig(cfg), withLockouts(lockoutsOn(t, url, cfg)), withRegistry(regA),
+		withLogger(slog.New(slog.NewJSONHandler(logA, nil))))
 	b := newRig(t, monday10, withConfig(cfg), withLockouts(lockoutsOn(t, url, cfg)))
 
 	// The Tribunale's referent calls from an office number, PIN right.
@@ -175,6 +219,9 @@ func TestPINLockoutPerAdministration(t *testing.T) {
 	a.wrongPINs("3331230002", 1)
 	if got := testkit.MetricValue(t, regA, "ivr_pin_failure_alarms_total"); got != 1 {
 		t.Errorf("ivr_pin_failure_alarms_total %v, want 1", got)
+	}
+	if n := strings.Count(logA.String(), `"msg":"pin_failure_alarm"`); n != 1 || !strings.Contains(logA.String(), `"failures":4,"threshold":4`) {
+		t.Errorf("%d pin_failure_alarm log lines, want 1 with the count:\n%s", n, logA.String())
 	}
 	if got := testkit.MetricValue(t, regA, "ivr_pin_organization_lockouts_total"); got != 1 {
 		t.Errorf("ivr_pin_organization_lockouts_total %v, want 1 (the third failure was on this controller)", got)

@@ -187,6 +187,9 @@ ON CONFLICT (scope, key) DO UPDATE SET counted_after = excluded.counted_after`, 
 		batch.Queue(`
 INSERT INTO pin_trusted_numbers (organization, caller, last_success) VALUES ($1, $2, $3)
 ON CONFLICT (organization, caller) DO UPDATE SET last_success = excluded.last_success`, t.Organization, t.Caller, stamp(now))
+		// Numbers are personal data: none is kept past its trust.
+		batch.Queue(`DELETE FROM pin_trusted_numbers WHERE organization = $1 AND last_success < $2`,
+			t.Organization, stamp(now.Add(-trust(l.policy()))))
 	}
 	if err := l.pool.SendBatch(ctx, batch).Close(); err != nil {
 		return fmt.Errorf("pin lockouts: success: %w", err)
