@@ -290,9 +290,9 @@ func (s *session) saveMessage(groupID string, afterHours bool, name string, dura
 	s.updateTicket(upd)
 }
 
-// status tells the caller the status of a ticket they key in. A caller
-// hears only tickets of their own number, or of their Administration when
-// a PIN or the caller id identified it.
+// status tells the caller the status of a ticket they key in, if it is
+// one they may hear about (statusViewer); any other is "not found", as a
+// number that does not exist.
 func (s *session) status(act menu.Action) error {
 	s.phase = phaseStatus
 	s.updateTicketFromMenu("")
@@ -312,12 +312,8 @@ func (s *session) status(act menu.Action) error {
 			prompts = []menu.Prompt{s.system("status_bad"), s.system("status_ask")}
 			continue
 		}
-		viewer := tickets.Viewer{Kind: tickets.ViewerCallerOwn, Caller: s.caller}
-		if s.org != "" {
-			viewer = tickets.Viewer{Kind: tickets.ViewerCallerOrg, Organization: s.org, Caller: s.caller}
-		}
 		ctx, cancel := s.storeCtx()
-		t, err := s.c.opts.Store.FindTicketByNumber(ctx, n, viewer)
+		t, err := s.c.opts.Store.FindTicketByNumber(ctx, n, s.statusViewer())
 		cancel()
 		if err != nil {
 			if !errors.Is(err, tickets.ErrNotFound) {

@@ -3,15 +3,19 @@ package ivr
 import "github.com/prometheus/client_golang/prometheus"
 
 type metrics struct {
-	calls        *prometheus.CounterVec
-	active       prometheus.Gauge
-	selections   *prometheus.CounterVec
-	pinFailures  prometheus.Counter
-	pinLockouts  prometheus.Counter
-	promptFailed prometheus.Counter
-	resumed      prometheus.Counter
-	storeErrors  prometheus.Counter
-	keyToPlay    prometheus.Histogram
+	calls       *prometheus.CounterVec
+	active      prometheus.Gauge
+	selections  *prometheus.CounterVec
+	pinFailures prometheus.Counter
+	pinLockouts prometheus.Counter
+	// pinOrgLockouts and pinAlarms count what this instance saw happen;
+	// tickets.LockoutStore exports the shared state (ivr_pin_failure_alarm).
+	pinOrgLockouts prometheus.Counter
+	pinAlarms      prometheus.Counter
+	promptFailed   prometheus.Counter
+	resumed        prometheus.Counter
+	storeErrors    prometheus.Counter
+	keyToPlay      prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -31,6 +35,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		pinLockouts: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ivr_pin_lockouts_total", Help: "Callers locked out of PIN entry.",
 		}),
+		pinOrgLockouts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ivr_pin_organization_lockouts_total", Help: "Administrations locked out of PIN entry from untrusted numbers (too many wrong PINs against them).",
+		}),
+		pinAlarms: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ivr_pin_failure_alarms_total", Help: "Alarms raised: wrong PINs across all numbers reached ivr.pin.alarm_failures within ivr.pin.alarm_window.",
+		}),
 		promptFailed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ivr_prompt_failures_total", Help: "Prompts Asterisk could not play (missing sound files).",
 		}),
@@ -46,7 +56,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Buckets: []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25},
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.calls, m.active, m.selections, m.pinFailures, m.pinLockouts, m.promptFailed, m.resumed, m.storeErrors, m.keyToPlay} {
+	for _, c := range []prometheus.Collector{m.calls, m.active, m.selections, m.pinFailures, m.pinLockouts, m.pinOrgLockouts, m.pinAlarms, m.promptFailed, m.resumed, m.storeErrors, m.keyToPlay} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -335,61 +335,6 @@ func outcomeFor(reason string) tickets.Outcome {
 	return tickets.OutcomeHungUpInMenu
 }
 
-// pin asks for a PIN, verifies it, and feeds the verdict (never the
-// digits) to the navigator.
-func (s *session) pin(act menu.Action) (menu.Action, error) {
-	now := s.now()
-	if s.c.opts.Lockouts.Locked(s.caller, now) {
-		s.record(tickets.CallEvent{Kind: tickets.EventPINLocked, Node: act.Node, Detail: "caller locked out"})
-		s.emit(Event{Kind: EvPIN, Node: act.Node, Result: string(menu.PINLocked)})
-		return s.nav.Feed(menu.Input{Kind: menu.InputPIN, PIN: menu.PINResult{Status: menu.PINLocked}}), nil
-	}
-	digits, timedOut, err := s.ask(act.Prompts, act.Collect, true)
-	if err != nil {
-		return act, err
-	}
-	var res menu.PINResult
-	switch {
-	case timedOut || digits == "":
-		res = menu.PINResult{Status: menu.PINNoInput}
-	case len(digits) > act.Collect.MaxDigits:
-		res = menu.PINResult{Status: menu.PINWrong}
-	default:
-		res = s.cfg.VerifyPIN(s.c.opts.PINSecret, digits, s.orgByCallerID())
-	}
-	// Keys typed after the PIN are not menu choices: they may be more of it.
-	s.digits = s.digits[:0]
-	if res.Status == menu.PINAccepted {
-		s.c.opts.Lockouts.Succeeded(s.caller)
-		s.record(tickets.CallEvent{Kind: tickets.EventPINAccepted, Node: act.Node, Detail: "role " + string(res.Role)})
-	} else {
-		s.c.metrics.pinFailures.Inc()
-		s.record(tickets.CallEvent{Kind: tickets.EventPINRefused, Node: act.Node, Detail: string(res.Status)})
-	}
-	s.emit(Event{Kind: EvPIN, Node: act.Node, Result: string(res.Status), Org: res.Organization, Role: string(res.Role)})
-	// Wrong PINs count per number across calls (silence does not), so
-	// redialling after each try gains nothing.
-	pol := s.cfg.IVR.PIN
-	in := res
-	if res.Status == menu.PINWrong && s.c.opts.Lockouts.Failed(s.caller, now, pol.Lockout, pol.MaxAttempts) {
-		in = menu.PINResult{Status: menu.PINLocked}
-		s.c.metrics.pinLockouts.Inc()
-		s.record(tickets.CallEvent{Kind: tickets.EventPINLocked, Node: act.Node, Detail: "caller locked out of PIN entry"})
-	}
-	next := s.nav.Feed(menu.Input{Kind: menu.InputPIN, PIN: in})
-	s.org, s.role = s.nav.Identity()
-	return next, nil
-}
-
-// orgByCallerID is the Administration the caller id identified, which a
-// PIN must then belong to.
-func (s *session) orgByCallerID() string {
-	if o := s.cfg.OrganizationByCaller(s.caller); o != nil {
-		return o.ID
-	}
-	return ""
-}
-
 // updateTicketFromMenu writes what the menu learnt into the ticket.
 func (s *session) updateTicketFromMenu(priority string) {
 	path := []tickets.MenuStep{}

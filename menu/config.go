@@ -115,6 +115,10 @@ type Organization struct {
 	Priority int `yaml:"priority"`
 	// PINs maps a role to the keyed hash of its PIN ("hmac-sha256:<hex>").
 	PINs map[Role]string `yaml:"pins"`
+	// Code is the Administration's code, keyed before the PIN on numbers
+	// of no Administration when ivr.pin.require_org_code_from_unknown_numbers
+	// is on (pinguard.go).
+	Code string `yaml:"code"`
 
 	Pos Pos `yaml:"-"`
 }
@@ -171,6 +175,13 @@ type PINPolicy struct {
 	MaxAttempts int           `yaml:"max_attempts"`
 	Lockout     time.Duration `yaml:"lockout"`
 	Timeout     time.Duration `yaml:"timeout"`
+	// Lockouts per Administration and the alarm: see pinguard.go.
+	MaxAttemptsPerOrganization int           `yaml:"max_attempts_per_organization"`
+	AlarmFailures              int           `yaml:"alarm_failures"`
+	AlarmWindow                time.Duration `yaml:"alarm_window"`
+	// RequireOrgCodeFromUnknownNumbers makes callers on numbers of no
+	// Administration key their Administration's code before the PIN.
+	RequireOrgCodeFromUnknownNumbers bool `yaml:"require_org_code_from_unknown_numbers"`
 }
 
 // MessagePolicy bounds a recorded after-hours request.

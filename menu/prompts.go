@@ -25,6 +25,7 @@ var SystemPrompts = map[string]Text{
 	"record_empty":     {"it": "Non abbiamo registrato alcun messaggio.", "en": "We did not record any message."},
 	"next_working_day": {"it": "e sarà presa in carico il giorno lavorativo", "en": "and will be handled on the working day"},
 	"pin_ask":          {"it": "Digiti il PIN della sua amministrazione seguito dal tasto cancelletto.", "en": "Please enter your administration's PIN followed by the hash key."},
+	"pin_org_ask":      {"it": "Digiti il codice della sua amministrazione seguito dal tasto cancelletto.", "en": "Please enter your administration's code followed by the hash key."},
 	"pin_wrong":        {"it": "Il PIN non è corretto.", "en": "The PIN is not correct."},
 	"pin_role_refused": {"it": "Questo servizio è riservato ai referenti tecnici dell'amministrazione.", "en": "This service is reserved for the administration's technical referents."},
 	"pin_locked":       {"it": "Troppi tentativi errati. L'inserimento del PIN è temporaneamente bloccato.", "en": "Too many wrong attempts. PIN entry is temporarily locked."},

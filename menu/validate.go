@@ -66,6 +66,7 @@ func (c *Config) validate() Problems {
 	c.validateOperators(v)
 	c.validateOrganizations(v)
 	c.validateIVR(v)
+	c.validatePINGuard(v)
 	c.validateMenu(v)
 	return v.problems
 }

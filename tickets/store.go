@@ -192,6 +192,8 @@ func visibility(v Viewer, a *args) (string, error) {
 			return "false", nil
 		}
 		return "t.caller = " + a.add(v.Caller), nil
+	case ViewerCallerUser:
+		return userVisibility(v, a), nil
 	}
 	return "", errorf(EINVALID, "unknown viewer kind %q", v.Kind)
 }

@@ -924,9 +924,15 @@ func TestMigrateConcurrently(t *testing.T) {
 	}
 	var version, tables int
 	noErr(t, admin.QueryRow(ctx, "SELECT version FROM fresh."+tickets.VersionTable).Scan(&version))
-	noErr(t, admin.QueryRow(ctx, "SELECT count(*) FROM pg_tables WHERE schemaname = 'fresh'").Scan(&tables))
+	noErr(t, admin.QueryRow(ctx, `SELECT count(*) FROM pg_tables WHERE schemaname = 'fresh' AND tablename NOT LIKE 'pin\_%'`).Scan(&tables))
 	if version != 1 || tables != 7 { // 6 tables and the version table
 		t.Fatalf("fresh schema: version %d, %d tables", version, tables)
+	}
+	// The PIN lockouts' 4 tables and their version table.
+	noErr(t, admin.QueryRow(ctx, "SELECT version FROM fresh."+tickets.LockoutVersionTable).Scan(&version))
+	noErr(t, admin.QueryRow(ctx, `SELECT count(*) FROM pg_tables WHERE schemaname = 'fresh' AND tablename LIKE 'pin\_%'`).Scan(&tables))
+	if version != 1 || tables != 5 {
+		t.Fatalf("fresh schema, PIN lockouts: version %d, %d tables", version, tables)
 	}
 	var rows int
 	noErr(t, admin.QueryRow(ctx, "SELECT count(*) FROM fresh."+tickets.VersionTable).Scan(&rows))

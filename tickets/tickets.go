@@ -240,6 +240,10 @@ const (
 	ViewerStaffGroups ViewerKind = "staff_groups" // operators: the tickets of their groups
 	ViewerCallerOrg   ViewerKind = "caller_org"   // a referent: the organization's tickets and their own
 	ViewerCallerOwn   ViewerKind = "caller_own"   // a user: the tickets opened from their number
+	// ViewerCallerUser is a generic user identified by their
+	// Administration's user PIN: the tickets opened from their number, or
+	// under the same PIN identity (the Administration's, role user).
+	ViewerCallerUser ViewerKind = "caller_user"
 )
 
 // Viewer is who reads. Reads of tickets a viewer may not see answer
@@ -247,15 +251,15 @@ const (
 type Viewer struct {
 	Kind         ViewerKind
 	Groups       []string // ViewerStaffGroups
-	Organization string   // ViewerCallerOrg
-	Caller       string   // ViewerCallerOwn, and ViewerCallerOrg's own tickets
+	Organization string   // ViewerCallerOrg, ViewerCallerUser
+	Caller       string   // ViewerCallerOwn, and the callers' own tickets
 	Login        string   // staff login, for logs
 }
 
 // CallerSide reports whether v is a caller's view: no internal notes, no
 // history of staff-only fields.
 func (v Viewer) CallerSide() bool {
-	return v.Kind == ViewerCallerOrg || v.Kind == ViewerCallerOwn
+	return v.Kind == ViewerCallerOrg || v.Kind == ViewerCallerOwn || v.Kind == ViewerCallerUser
 }
 
 // TicketFilter selects tickets for FindTickets. Empty fields do not filter;

@@ -67,6 +67,13 @@ func cmdValidate(e env, args []string) int {
 	}
 	fmt.Fprintf(e.stdout, "%s: ok: %q, number %s, %d schedules, %d groups, %d organizations, %d menu nodes (%d leaves)\n",
 		*path, cfg.Service.Name, cfg.Service.Number, len(cfg.Schedules), len(cfg.Groups), len(cfg.Organizations), len(cfg.NodeIDs()), leaves)
+	if odds := cfg.UnknownNumberPINOdds(); odds.PINs > 0 {
+		fmt.Fprintf(e.stdout, "%s: PINs: %s\n", *path, odds)
+		if odds.Warn() {
+			fmt.Fprintf(e.stderr, "%s: warning: a PIN guess has better odds than 1 in %.0f; set ivr.pin.require_org_code_from_unknown_numbers (and give each organization a code), or issue longer PINs and raise ivr.pin.min_digits\n",
+				*path, 1/menu.PINOddsWarning)
+		}
+	}
 	return 0
 }
 

@@ -58,8 +58,9 @@ func TestValidate(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "ok:") || errOut != "" {
 		t.Fatalf("exit %d\nstdout %s\nstderr %s", code, out, errOut)
 	}
-	if strings.Count(out, "\n") != 1 {
-		t.Errorf("want a one-line summary, got %q", out)
+	if strings.Count(out, "\n") != 2 || !strings.Contains(out, ": PINs: one PIN guess from a number of no Administration is checked against all 4 PINs") ||
+		!strings.Contains(out, "odds 4 in 10,000 (1 in 2,500)") {
+		t.Errorf("want a one-line summary and the PIN odds, got %q", out)
 	}
 
 	bad := filepath.Join(t.TempDir(), "bad.yaml")

@@ -212,6 +212,13 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	}
 	store := tickets.New(pool, tickets.Options{Location: cfg.Location(), Logger: log, Now: now,
 		Hook: notifier.Hook, HookOnCreate: notifier.WantsCreated})
+	// Wrong PINs count in the database: shared by every ivrd, kept across
+	// restarts (the controller would otherwise count in its own memory).
+	lockouts, err := tickets.NewLockoutStore(pool, tickets.LockoutOptions{Now: now, Logger: log, Registerer: reg,
+		Policy: func() tickets.LockoutPolicy { return ivr.LockoutPolicy(holder.get()) }})
+	if err != nil {
+		return err
+	}
 	recordings := &ariRecordings{}
 	// The panel's live pages follow the calls; the panel is made below, the
 	// first event comes after.
@@ -243,7 +250,7 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	if f.demo {
 		desk, err = simdesk.Start(callCtx, simdesk.Options{Config: cfg, ConfigFunc: holder.get, PINSecret: secret,
 			Store: store, Logger: log, Registerer: reg, Queues: queue, Operators: &demoOperators, Observe: live.Observe, Clock: demoClk,
-			Spool: spool})
+			Spool: spool, Lockouts: lockouts})
 		if err != nil {
 			return err
 		}
@@ -260,6 +267,7 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 		ctrl, err = ivr.New(ivr.Options{
 			App: ariOpts.App, Config: holder.get, PINSecret: secret, Store: store, Queues: queue,
 			Clock: clock.Real(), Logger: log, Registerer: reg, Observe: live.Observe, Spool: spool,
+			Lockouts: lockouts,
 		})
 		if err != nil {
 			return err

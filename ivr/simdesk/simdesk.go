@@ -64,6 +64,8 @@ type Options struct {
 	// OnMedia, if set, hears of every media item the simulator starts to
 	// play and whether it had it (tests prove every prompt is heard).
 	OnMedia func(mediaURI, lang string, found bool)
+	// Lockouts count wrong PINs across calls (default: in memory).
+	Lockouts ivr.Lockouts
 }
 
 // Desk is a running simulated help desk.
@@ -138,7 +140,7 @@ func Start(ctx context.Context, o Options) (*Desk, error) {
 	var err error
 	d.Controller, err = ivr.New(ivr.Options{App: "ivr", Config: current,
 		PINSecret: o.PINSecret, Store: o.Store, Clock: d.Clock, Logger: o.Logger, Registerer: o.Registerer,
-		Observe: d.observe, KeyLatency: o.KeyLatency, Queues: o.Queues, Spool: o.Spool})
+		Observe: d.observe, KeyLatency: o.KeyLatency, Queues: o.Queues, Spool: o.Spool, Lockouts: o.Lockouts})
 	if err != nil {
 		d.Sim.Close()
 		return nil, err
