@@ -11,6 +11,7 @@ import (
 	"github.com/helpdesk-ivr/ivr/ivr"
 	"github.com/helpdesk-ivr/ivr/ivr/arisim"
 	"github.com/helpdesk-ivr/ivr/ivr/simdesk"
+	"github.com/helpdesk-ivr/ivr/queues"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
 
@@ -210,5 +211,30 @@ func TestSpoolSurvivesARestart(t *testing.T) {
 	}
 	if tk, _, _ := mem.Ticket(call.TicketID); tk.Group != "lotto2" {
 		t.Errorf("ticket %+v", tk)
+	}
+}
+
+// queuesDown is the queue service while its database is down.
+type queuesDown struct{ ivr.Queues }
+
+func (queuesDown) Enqueue(context.Context, queues.Entry) (queues.Enqueued, error) {
+	return queues.Enqueued{}, errDown
+}
+
+// With the queues' database down a routed caller still reaches an
+// operator: the group's phones ring all at once (seen on a real
+// Asterisk before: the caller was hung up after 25 s).
+func TestQueuesDownRingTheGroup(t *testing.T) {
+	r := newQueueRig(t, "", nil, func(o *simdesk.Options) { o.Queues = queuesDown{o.Queues} })
+	r.sim.SetEndpoint("PJSIP/op201", answerAfter(2*time.Second))
+	c := r.call("3331234567")
+	r.waitPrompt(c.ID(), "node:root")
+	press(t, c, "12")
+	if ev := r.waitKind(c.ID(), ivr.EvAnswered); ev.Operator != "op201" || ev.Group != "lotto2" {
+		t.Fatalf("answered %+v\n%s", ev, r.transcript(c.ID()))
+	}
+	c.Hangup()
+	if out := r.outcome(c.ID()); out.Outcome != string(tickets.OutcomeAnswered) || out.Group != "lotto2" {
+		t.Errorf("outcome %+v", out)
 	}
 }
