@@ -183,6 +183,13 @@ func (s *Server) startItem(pb *playback, now time.Time) {
 	case mediaMissing:
 		s.missing = append(s.missing, uri)
 		s.log.Info("arisim: playback failed: missing media", "media", uri, "playback", pb.id)
+		if pb.idx+1 < len(pb.media) {
+			// Inside a list Asterisk skips it and goes on: Continuing,
+			// not failed (play-media/p5); only a missing last item fails
+			// the playback (p5b).
+			s.nextItem(pb, now, "failed")
+			return
+		}
 		s.endPlayback(pb, now, "failed", true)
 	case mediaEndless:
 		pb.itemDur = 0
@@ -198,13 +205,20 @@ func (s *Server) itemDone(pb *playback) {
 	now := s.clk.Now()
 	pb.timer = nil
 	if pb.idx+1 < len(pb.media) {
-		s.pbNotify(pb, CallerEvent{Kind: EventPlaybackFinished, Time: now, Media: pb.media[pb.idx], Lang: pb.lang, PlaybackID: pb.id, State: "done"})
-		s.pbEmit(pb, "PlaybackContinuing", "continuing", now)
-		pb.idx++
-		s.startItem(pb, now)
+		s.nextItem(pb, now, "done")
 		return
 	}
 	s.endPlayback(pb, now, "done", true)
+}
+
+// nextItem moves a list on to its next item: PlaybackContinuing for the
+// one that ended (the caller heard it end as callerState), then
+// PlaybackStarted for the next.
+func (s *Server) nextItem(pb *playback, now time.Time, callerState string) {
+	s.pbNotify(pb, CallerEvent{Kind: EventPlaybackFinished, Time: now, Media: pb.media[pb.idx], Lang: pb.lang, PlaybackID: pb.id, State: callerState})
+	s.pbEmit(pb, "PlaybackContinuing", "continuing", now)
+	pb.idx++
+	s.startItem(pb, now)
 }
 
 // endPlayback finishes pb with state (done or failed), emitting
