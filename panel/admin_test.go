@@ -74,7 +74,7 @@ func TestUsersPage(t *testing.T) {
 	m.get("/wallboard").has(t, `<html lang="en">`)
 	r := c.post("/admin/users", add)
 	wantStatus(t, "duplicate", r, http.StatusConflict)
-	r.has(t, "already exists", `value="Mario Rossi"`)
+	r.has(t, "esiste già", `value="Mario Rossi"`)
 	add.Set("login", "other")
 	add.Set("password2", "different")
 	wantStatus(t, "mismatch", c.post("/admin/users", add), http.StatusBadRequest)
@@ -154,27 +154,41 @@ func TestHTTPStatus(t *testing.T) {
 		msg  string
 	}{
 		{fmt.Errorf("x: %w", tickets.ErrNotFound), http.StatusNotFound, ""},
-		{fmt.Errorf("x: %w", &tickets.Error{Code: tickets.ECONFLICT, Message: "stale"}), http.StatusConflict, "stale"},
-		{&tickets.TransitionError{From: tickets.StatusWaiting, To: tickets.StatusNew}, http.StatusBadRequest, "invalid status transition from waiting to new"},
+		{fmt.Errorf("x: %w", &tickets.Error{Code: tickets.ECONFLICT, Message: "stale"}), http.StatusConflict, "Il ticket è stato modificato"},
+		{&tickets.TransitionError{From: tickets.StatusWaiting, To: tickets.StatusNew}, http.StatusBadRequest, "Un ticket non può passare da «In attesa» a «Nuovo»."},
 		{tickets.ErrForbidden, http.StatusForbidden, ""},
-		{fmt.Errorf("db: %w", &tickets.Error{Code: tickets.EINTERNAL, Message: "SELECT secret"}), http.StatusInternalServerError, "internal error"},
-		{fmt.Errorf("q: %w", &queues.Error{Code: queues.ECONFLICT, Message: "operator op2 is on_call"}), http.StatusConflict, "operator op2 is on_call"},
+		{fmt.Errorf("db: %w", &tickets.Error{Code: tickets.EINTERNAL, Message: "SELECT secret"}), http.StatusInternalServerError, ""},
+		{fmt.Errorf("q: %w", &queues.Error{Code: queues.ECONFLICT, Message: "operator op2 is on_call"}), http.StatusConflict, ""},
 		{queues.ErrNotFound, http.StatusNotFound, ""},
 		{queues.ErrInvalid, http.StatusBadRequest, ""},
 		{&queues.Error{Code: queues.EINTERNAL, Message: "pg down"}, http.StatusInternalServerError, ""},
-		{errorf(EUNAUTHORIZED, "no"), http.StatusUnauthorized, "no"},
+		{errorKey(EUNAUTHORIZED, "err.401"), http.StatusUnauthorized, "Accesso richiesto"},
+		{fmt.Errorf("add user: %w", errorKey(EINVALID, "users.password_short", 10)), http.StatusBadRequest, "Password troppo corta: almeno 10 caratteri."},
+		{errorf(EINVALID, "an English text"), http.StatusBadRequest, ""}, // never shown: no catalog key
 		{ErrForbidden, http.StatusForbidden, ""},
 		{errors.New("connection refused"), http.StatusInternalServerError, ""},
 	} {
 		if got := httpStatus(tc.err); got != tc.want {
 			t.Errorf("%v: %d, want %d", tc.err, got, tc.want)
 		}
-		if tc.msg != "" && errorMessage(tc.err) != tc.msg {
-			t.Errorf("%v: message %q, want %q", tc.err, errorMessage(tc.err), tc.msg)
+		// A message is Italian on the Italian panel, or none (the
+		// status's own message is shown then).
+		got := errorMessage("it", tc.err)
+		if (tc.msg == "") != (got == "") || !strings.Contains(got, tc.msg) {
+			t.Errorf("%v: message %q, want %q", tc.err, got, tc.msg)
 		}
-		if tc.want == http.StatusInternalServerError && errorMessage(tc.err) != "" && errorMessage(tc.err) != "internal error" {
-			t.Errorf("%v: an internal error shows %q", tc.err, errorMessage(tc.err))
+		if tc.want == http.StatusInternalServerError && got != "" {
+			t.Errorf("%v: an internal error shows %q", tc.err, got)
 		}
+	}
+	// The English text of a panel error is the English catalog's, for
+	// logs and the command line.
+	if e := errorKey(EINVALID, "users.password_short", 10); e.Error() != "Password too short: at least 10 characters." {
+		t.Errorf("English message %q", e.Error())
+	}
+	// A value typed by the user is never echoed back whole.
+	if m := errorMessage("en", errorKey(EINVALID, "ticket.bad_group", strings.Repeat("x", 5000))); len(m) > 200 {
+		t.Errorf("a 5000-byte value echoed in %d bytes", len(m))
 	}
 }
 

@@ -120,7 +120,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 				return
 			}
-			s.fail(w, r, errorf(EUNAUTHORIZED, "not logged in"))
+			s.fail(w, r, errorKey(EUNAUTHORIZED, "err.401"))
 			return
 		}
 		if err != nil {
@@ -140,7 +140,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			}
 			if !sameToken(token, sess.CSRF) {
 				s.log.Warn("panel_csrf_refused", "login", rq.user.Login, "path", r.URL.Path)
-				s.fail(w, r, errorf(EFORBIDDEN, "%s", rq.lang.T("err.csrf")))
+				s.fail(w, r, errorKey(EFORBIDDEN, "err.csrf"))
 				return
 			}
 		}

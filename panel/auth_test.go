@@ -392,32 +392,6 @@ func TestLanguage(t *testing.T) {
 	wantStatus(t, "unknown language", c.post("/lang", url.Values{"lang": {"fr"}}), http.StatusBadRequest)
 }
 
-func TestCatalogue(t *testing.T) {
-	t.Parallel()
-	for key := range catalogue["it"] {
-		if _, ok := catalogue["en"][key]; !ok {
-			t.Errorf("%q has no English", key)
-		}
-	}
-	for key := range catalogue["en"] {
-		if _, ok := catalogue["it"][key]; !ok {
-			t.Errorf("%q has no Italian", key)
-		}
-	}
-	for _, l := range Languages {
-		for _, s := range tickets.Statuses {
-			if !lang(l).Has("status." + string(s)) {
-				t.Errorf("%s: no label for status %s", l, s)
-			}
-		}
-		for _, p := range tickets.Priorities {
-			if !lang(l).Has("priority." + string(p)) {
-				t.Errorf("%s: no label for priority %s", l, p)
-			}
-		}
-	}
-}
-
 func TestAcceptLanguage(t *testing.T) {
 	t.Parallel()
 	for header, want := range map[string]lang{

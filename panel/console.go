@@ -269,7 +269,7 @@ func (s *Server) callKey(ctx context.Context, rq *request, st *liveState, callID
 func (s *Server) consoleState(w http.ResponseWriter, r *http.Request) {
 	rq := reqOf(r)
 	if s.opts.Queues == nil {
-		s.fail(w, r, errorf(ENOTFOUND, "%s", rq.lang.T("queues.none")))
+		s.fail(w, r, errorKey(ENOTFOUND, "queues.none"))
 		return
 	}
 	state := queues.State(r.PostFormValue("state"))
@@ -282,11 +282,11 @@ func (s *Server) consoleState(w http.ResponseWriter, r *http.Request) {
 			reason = strings.TrimSpace(r.PostFormValue("other"))
 		}
 		if reason == "" {
-			s.fail(w, r, errorf(EINVALID, "%s", rq.lang.T("console.reason_needed")))
+			s.fail(w, r, errorKey(EINVALID, "console.reason_needed"))
 			return
 		}
 	default:
-		s.fail(w, r, errorf(EINVALID, "unknown state %q", state))
+		s.fail(w, r, errorKey(EINVALID, "console.bad_state", string(state)))
 		return
 	}
 	err := s.opts.Queues.SetState(r.Context(), rq.user.Login, state, reason)
@@ -317,7 +317,7 @@ func (s *Server) consolePhone(w http.ResponseWriter, r *http.Request) {
 	case "hangup":
 		err = p.Hangup(rq.user.Login)
 	default:
-		err = errorf(EINVALID, "unknown phone action")
+		err = errorKey(EINVALID, "console.bad_phone_action")
 	}
 	if err != nil {
 		s.log.Info("panel_phone_refused", "login", rq.user.Login, "error", err.Error())

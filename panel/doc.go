@@ -88,6 +88,14 @@
 //	/config, /config/reload          (admin) menu tree, schedules and holidays, groups and operators
 //	/admin/users                     (admin) list, add, disable, enable, set password
 //
+// # Languages
+//
+// Every message the panel shows lives in two catalogs, panel/i18n/it.json
+// and en.json (data, embedded), with the same keys; a test fails on a key
+// missing in either, or used by the code or a template but in neither.
+// The panel's errors carry their catalog key (errorKey) and are shown in
+// the user's language; their English text is for logs and ivrctl.
+//
 // Key elements carry data-testid attributes for browser tests (login
 // fields, wallboard rows and figures, console ticket box, ticket edit
 // form, language switch, audio elements).

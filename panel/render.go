@@ -156,7 +156,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	} else {
 		l = s.anonLang(r)
 	}
-	msg := errorMessage(err)
+	msg := errorMessage(l, err)
 	if status == http.StatusNotFound {
 		msg = "" // "ticket 42 not found" says no more than the translated page
 	}

@@ -51,7 +51,7 @@ func (s *Server) report(r *http.Request) (reportData, error) {
 	today = time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, loc)
 	rqy := reportQuery{From: q.Get("from"), To: q.Get("to"), Bucket: cmpOr(q.Get("bucket"), "day"), Group: q.Get("group")}
 	if rqy.Bucket != "day" && rqy.Bucket != "hour" {
-		return reportData{}, errorf(EINVALID, "bucket must be day or hour")
+		return reportData{}, errorKey(EINVALID, "reports.bad_bucket")
 	}
 	if rqy.To == "" {
 		rqy.To = today.Format(time.DateOnly)
@@ -66,7 +66,7 @@ func (s *Server) report(r *http.Request) (reportData, error) {
 	from, err1 := time.ParseInLocation(time.DateOnly, rqy.From, loc)
 	to, err2 := time.ParseInLocation(time.DateOnly, rqy.To, loc)
 	if err1 != nil || err2 != nil || to.Before(from) {
-		return reportData{}, errorf(EINVALID, "bad dates: from and to are YYYY-MM-DD, from not after to")
+		return reportData{}, errorKey(EINVALID, "reports.bad_dates")
 	}
 	to = to.AddDate(0, 0, 1)
 	limit := maxReportDays
@@ -74,7 +74,7 @@ func (s *Server) report(r *http.Request) (reportData, error) {
 		limit = maxHourlyReportDays
 	}
 	if to.Sub(from) > time.Duration(limit)*24*time.Hour+time.Hour {
-		return reportData{}, errorf(EINVALID, "a report covers at most %d days", limit)
+		return reportData{}, errorKey(EINVALID, "reports.too_long", limit)
 	}
 	d := reportData{Q: rqy, Groups: s.groupOpts(rq), SL: int(s.opts.ServiceLevel / time.Second)}
 	var groups []string

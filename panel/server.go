@@ -240,7 +240,7 @@ func (s *Server) routes() http.Handler {
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.log.Warn("panel_cross_origin_refused", "method", r.Method, "path", r.URL.Path)
-		s.fail(w, r, errorf(EFORBIDDEN, "cross-origin request refused"))
+		s.fail(w, r, errorKey(EFORBIDDEN, "err.cross_origin"))
 	}))
 	return s.securityHeaders(cop.Handler(r))
 }

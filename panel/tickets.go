@@ -90,7 +90,7 @@ func (lq listQuery) filter(loc *time.Location, me string) (tickets.TicketFilter,
 		}
 		t, err := time.ParseInLocation(time.DateOnly, d.text, loc)
 		if err != nil {
-			return f, errorf(EINVALID, "bad date %q (YYYY-MM-DD)", d.text)
+			return f, errorKey(EINVALID, "filter.bad_date", d.text)
 		}
 		*d.dst = t.AddDate(0, 0, d.next)
 	}
@@ -179,11 +179,18 @@ func formOf(t tickets.Ticket) ticketForm {
 func parseTicketForm(r *http.Request) (ticketForm, error) {
 	v, err := strconv.Atoi(r.PostFormValue("version"))
 	if err != nil {
-		return ticketForm{}, errorf(EINVALID, "missing ticket version")
+		return ticketForm{}, errorKey(EINVALID, "ticket.no_version")
 	}
-	return ticketForm{Version: v, Status: r.PostFormValue("status"), Priority: r.PostFormValue("priority"),
+	f := ticketForm{Version: v, Status: r.PostFormValue("status"), Priority: r.PostFormValue("priority"),
 		Category: strings.TrimSpace(r.PostFormValue("category")), Group: r.PostFormValue("group"),
-		Assignee: NormalizeLogin(r.PostFormValue("assignee")), Subject: strings.TrimSpace(r.PostFormValue("subject"))}, nil
+		Assignee: NormalizeLogin(r.PostFormValue("assignee")), Subject: strings.TrimSpace(r.PostFormValue("subject"))}
+	if !slices.Contains(tickets.Statuses, tickets.Status(f.Status)) {
+		return f, errorKey(EINVALID, "ticket.bad_status", f.Status)
+	}
+	if !slices.Contains(tickets.Priorities, tickets.Priority(f.Priority)) {
+		return f, errorKey(EINVALID, "ticket.bad_priority", f.Priority)
+	}
+	return f, nil
 }
 
 func (f ticketForm) update() tickets.TicketUpdate {
@@ -307,7 +314,7 @@ func (s *Server) ticketUpdate(w http.ResponseWriter, r *http.Request) {
 	}
 	f, err := parseTicketForm(r)
 	if err == nil && s.config().Group(f.Group) == nil {
-		err = errorf(EINVALID, "unknown group %q", f.Group)
+		err = errorKey(EINVALID, "ticket.bad_group", f.Group)
 	}
 	if err == nil {
 		_, err = s.opts.Tickets.UpdateTicket(ctx, id, f.update(), rq.actor())
@@ -341,13 +348,9 @@ func (s *Server) ticketUpdate(w http.ResponseWriter, r *http.Request) {
 	d.Form = s.formData(rq, d.T, f, "")
 	p := s.newPage(r, "tickets", "nav.tickets", d)
 	p.Title = string(d.T.Number) + " – " + d.T.Subject
-	switch te, isTransition := errors.AsType[*tickets.TransitionError](err); {
-	case code == ECONFLICT:
+	p.Error = cmpOr(errorMessage(rq.lang, err), rq.lang.T("err.400"))
+	if code == ECONFLICT {
 		p.Error = rq.lang.T("ticket.conflict")
-	case isTransition:
-		p.Error = rq.lang.Tf("ticket.transition", rq.lang.T("status."+string(te.From)), rq.lang.T("status."+string(te.To)))
-	default:
-		p.Error = errorMessage(err)
 	}
 	s.render(w, r, httpStatus(err), "ticket.html", p)
 }
@@ -363,7 +366,7 @@ func (s *Server) ticketArticle(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		kind := r.PostFormValue("kind")
 		if kind != "public" && kind != "internal" {
-			err = errorf(EINVALID, "choose a public message or an internal note")
+			err = errorKey(EINVALID, "article.bad_kind")
 		} else {
 			_, err = s.opts.Tickets.AddArticle(ctx, id, tickets.Article{Internal: kind == "internal", Body: r.PostFormValue("body")}, rq.actor())
 		}
@@ -411,7 +414,7 @@ func (s *Server) recording(w http.ResponseWriter, r *http.Request) {
 	att := atts[i]
 	name, ok := strings.CutPrefix(att.URI, recordingScheme)
 	if !ok || s.opts.Recordings == nil {
-		s.fail(w, r, errorf(ENOTFOUND, "recording not available"))
+		s.fail(w, r, errorKey(ENOTFOUND, "recording.unavailable"))
 		return
 	}
 	body, ctype, err := s.opts.Recordings.OpenRecording(ctx, name)
