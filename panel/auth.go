@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
@@ -264,24 +265,21 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	addr := remoteAddress(r)
-	until, err := s.throttle.lockedUntil(ctx, login, addr)
+	wait, err := s.throttle.attempt(ctx, login, addr)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if !until.IsZero() {
-		s.log.Warn("panel_login_locked", "login", login, "address", addr)
-		d.Error = l.Tf("login.locked", l.Clock(until.In(s.location())))
+	if wait > 0 {
+		s.log.Warn("panel_login_delayed", "login", login, "address", addr, "wait_seconds", int(wait.Seconds()))
+		d.Error = l.Tf("login.wait", l.Wait(wait))
+		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 		s.renderLogin(w, r, l, http.StatusTooManyRequests, d)
 		return
 	}
 	u, err := s.users.authenticate(ctx, login, r.PostFormValue("password"))
 	if errors.Is(err, errBadCredentials) {
 		s.log.Warn("panel_login_failed", "login", login, "address", addr)
-		if err := s.throttle.failed(ctx, login, addr); err != nil {
-			s.fail(w, r, err)
-			return
-		}
 		d.Error = l.T("login.wrong")
 		s.renderLogin(w, r, l, http.StatusUnauthorized, d)
 		return
@@ -290,7 +288,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err := s.throttle.succeeded(ctx, u.Login); err != nil {
+	if err := s.throttle.succeeded(ctx, login, addr); err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -63,6 +63,15 @@ func (l lang) DateOf(d hours.Date) string {
 	return fmt.Sprintf("%s %02d/%02d/%04d", wd, d.Day, d.Month, d.Year)
 }
 
+// Wait says how long to wait, in whole seconds or, from two minutes, in
+// minutes (rounded up).
+func (l lang) Wait(d time.Duration) string {
+	if d < 2*time.Minute {
+		return l.Tf("time.seconds", int((d+time.Second-1)/time.Second))
+	}
+	return l.Tf("time.minutes", int((d+time.Minute-1)/time.Minute))
+}
+
 // Weekday names a day of the week.
 func (l lang) Weekday(d time.Weekday) string { return l.T(fmt.Sprintf("day.%d", d)) }
 

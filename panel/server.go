@@ -156,7 +156,7 @@ func New(opts Options) (*Server, error) {
 		now:      opts.Now,
 		users:    newUsers(opts.Pool, opts.Now),
 		sessions: &sessions{pool: opts.Pool, now: opts.Now, idle: opts.IdleTimeout, lifetime: opts.SessionLifetime},
-		throttle: &throttle{pool: opts.Pool, now: opts.Now, window: 15 * time.Minute, perAccount: 5, perAddress: 20},
+		throttle: newThrottle(opts.Pool, opts.Now),
 	}
 	var err error
 	if s.pages, err = parseTemplates(); err != nil {
