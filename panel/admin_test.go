@@ -203,12 +203,52 @@ func TestFormatDuration(t *testing.T) {
 	}
 }
 
+// TestLocalPath: known open-redirect bypasses all fall back to the home
+// page; a browser would read each as another site (the WHATWG parser
+// drops tabs and newlines, strips leading spaces and controls, reads a
+// backslash as a slash), or they hide such a path behind an encoding.
 func TestLocalPath(t *testing.T) {
 	t.Parallel()
-	for in, want := range map[string]string{"/tickets?x=1": "/tickets?x=1", "//evil.example": "/", "/\\evil": "/",
-		"https://evil.example": "/", "": "/", "tickets": "/", "/a\r\nSet-Cookie: x": "/"} {
-		if got := localPath(in); got != want {
-			t.Errorf("%q: %q, want %q", in, got, want)
+	for _, in := range []string{
+		"", "tickets", "//evil.example", "///evil.example", "/\\evil.example", "\\\\evil.example", "/\\/evil.example",
+		"https://evil.example", "http:evil.example", "javascript:alert(1)", "data:text/html,x",
+		"/\t/evil.example/x", "/\n/evil.example", "/\r/evil.example", "\t//evil.example", " //evil.example", "/ \t/evil.example",
+		"/%09/evil.example/x", "/%0a/evil.example", "/%0D/evil.example", "/%5Cevil.example", "/%5c%5cevil.example",
+		"/%2F/evil.example", "/%2f%2fevil.example", "/%252F%252Fevil.example", "/%25252F/evil.example",
+		"/%2525252525252F/evil.example", "/a\r\nSet-Cookie: x", "/a%0d%0aSet-Cookie:%20x", "/\x00/evil.example",
+		"/\u0085/evil.example", "/\x7f/evil.example", "/%", "/%zz", "/\xff\xfe", "/" + strings.Repeat("a", 3000),
+	} {
+		if got := localPath(in); got != "/" {
+			t.Errorf("%q: %q, want /", in, got)
+		}
+	}
+	for _, in := range []string{"/", "/tickets?x=1", "/tickets/42?msg=saved#articles", "/tickets?q=a%2Fb",
+		"/reports?from=2025-01-01&to=2025-01-31", "/a/b/../c", "/%C3%A8"} {
+		if got := localPath(in); got != in {
+			t.Errorf("%q: %q, want it kept", in, got)
+		}
+	}
+}
+
+// TestLoginNextRedirect: after the login, the browser goes where next
+// says only if that stays on the panel.
+func TestLoginNextRedirect(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for next, want := range map[string]string{"/tickets?status=new": "/tickets?status=new", "/%09/evil.example/x": "/",
+		"/\\evil.example": "/", "//evil.example": "/"} {
+		c := e.anon()
+		page := c.get("/login?next=" + url.QueryEscape(next))
+		m := tokenPattern.FindStringSubmatch(page.body)
+		r := c.post("/login", url.Values{"login": {"sup"}, "password": {password}, "csrf": {m[1]}, "next": {next}})
+		wantStatus(t, next, r, http.StatusSeeOther)
+		if loc := r.header.Get("Location"); loc != want {
+			t.Errorf("next %q: Location %q, want %q", next, loc, want)
+		}
+		c.refreshToken()
+		r = c.post("/lang", url.Values{"lang": {"it"}, "back": {next}})
+		if loc := r.header.Get("Location"); loc != want {
+			t.Errorf("back %q: Location %q, want %q", next, loc, want)
 		}
 	}
 }

@@ -10,9 +10,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
@@ -296,13 +299,45 @@ func remoteAddress(r *http.Request) string {
 }
 
 // localPath returns p if it is a path of this site (for redirects after
-// login or a form), "/" otherwise.
+// login or a form), "/" otherwise. A browser reads a Location by the
+// WHATWG URL parser, which drops tabs and newlines anywhere, strips
+// leading spaces and control characters and takes a backslash for a
+// slash: "/\t/evil.example" is "//evil.example", another site. So p must
+// start with one "/", hold no control character, space-like prefix or
+// backslash at all, and its path, however often percent-decoded, must
+// not start with "//" or "/\" either; anything else is the home page.
 func localPath(p string) string {
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") || strings.ContainsAny(p, "\r\n") {
-		return "/"
+	const home = "/"
+	if len(p) > maxNextLen || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || !utf8.ValidString(p) {
+		return home
+	}
+	if strings.ContainsFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' || unicode.IsControl(r) }) {
+		return home
+	}
+	path, _, _ := strings.Cut(p, "?")
+	path, _, _ = strings.Cut(path, "#")
+	for i := 0; ; i++ { // "%252F" is "%2F" is "/"
+		dec, err := url.PathUnescape(path)
+		if err != nil || strings.HasPrefix(dec, "//") ||
+			strings.ContainsFunc(dec, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
+			return home
+		}
+		if dec == path {
+			break
+		}
+		if i == 4 {
+			return home
+		}
+		path = dec
+	}
+	if u, err := url.Parse(p); err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return home
 	}
 	return p
 }
+
+// maxNextLen bounds a path to come back to.
+const maxNextLen = 2048
 
 // visibleGroups returns the ids of the groups the request's user may see,
 // in configuration order (then any other group known to the queues).
