@@ -188,6 +188,7 @@ func (s *Server) userAdd(w http.ResponseWriter, r *http.Request) {
 	var d usersData
 	d.Form.Login, d.Form.Name = r.PostFormValue("login"), r.PostFormValue("name")
 	d.Form.Role, d.Form.Lang = r.PostFormValue("role"), r.PostFormValue("lang")
+
 	password := r.PostFormValue("password")
 	var err error
 	if password != r.PostFormValue("password2") {
@@ -196,6 +197,9 @@ func (s *Server) userAdd(w http.ResponseWriter, r *http.Request) {
 		err = s.users.Add(r.Context(), d.Form.Login, d.Form.Name, Role(d.Form.Role), password, d.Form.Lang)
 	}
 	if code := errorCode(err); code == EINVALID || code == ECONFLICT {
+		// Shown again: never longer than a valid value.
+		d.Form.Login, d.Form.Name = shorten(d.Form.Login, maxLoginLen), shorten(d.Form.Name, maxName)
+		d.Form.Role, d.Form.Lang = shorten(d.Form.Role, maxValue), shorten(d.Form.Lang, maxValue)
 		s.renderUsers(w, r, httpStatus(err), d, errorMessage(reqOf(r).lang, err))
 		return
 	}

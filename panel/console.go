@@ -285,8 +285,12 @@ func (s *Server) consoleState(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, errorKey(EINVALID, "console.reason_needed"))
 			return
 		}
+		if _, err := text("console.reason", reason, maxReason, true, false); err != nil {
+			s.fail(w, r, err)
+			return
+		}
 	default:
-		s.fail(w, r, errorKey(EINVALID, "console.bad_state", string(state)))
+		s.fail(w, r, errorKey(EINVALID, "console.bad_state", shorten(string(state), maxValue)))
 		return
 	}
 	err := s.opts.Queues.SetState(r.Context(), rq.user.Login, state, reason)

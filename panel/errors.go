@@ -20,6 +20,8 @@ const (
 	ENOTFOUND  = tickets.ENOTFOUND
 	// EUNAUTHORIZED: no valid session (the panel redirects to the login).
 	EUNAUTHORIZED = "unauthorized"
+	// ETOOLARGE: a form bigger than the panel reads (maxForm).
+	ETOOLARGE = "too_large"
 )
 
 // Error is the panel's domain error (users, sessions, requests): a code and
@@ -68,7 +70,22 @@ func errorKey(code, key string, args ...any) *Error {
 			args[i] = shorten(s, 40)
 		}
 	}
-	return &Error{Code: code, Message: lang("en").Tf(key, args...), Key: key, Args: args}
+	e := &Error{Code: code, Key: key, Args: args}
+	e.Message = lang("en").errorText(e)
+	return e
+}
+
+// errorText is e's catalog message in l, the fields it names by their
+// labels in l.
+func (l lang) errorText(e *Error) string {
+	args := make([]any, len(e.Args))
+	for i, a := range e.Args {
+		if f, ok := a.(field); ok {
+			a = l.T(string(f))
+		}
+		args[i] = a
+	}
+	return l.Tf(e.Key, args...)
 }
 
 // shorten cuts s to at most n runes, with an ellipsis.
@@ -102,7 +119,7 @@ func errorCode(err error) string {
 func errorMessage(l lang, err error) string {
 	if e, ok := errors.AsType[*Error](err); ok && e.Code != EINTERNAL {
 		if e.Key != "" {
-			return l.Tf(e.Key, e.Args...)
+			return l.errorText(e)
 		}
 		return ""
 	}
@@ -131,6 +148,8 @@ func httpStatus(err error) int {
 		return http.StatusForbidden
 	case EUNAUTHORIZED:
 		return http.StatusUnauthorized
+	case ETOOLARGE:
+		return http.StatusRequestEntityTooLarge
 	}
 	return http.StatusInternalServerError
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
@@ -113,6 +114,8 @@ func (u *Users) Add(ctx context.Context, login, name string, role Role, password
 		err = errorKey(EINVALID, "users.bad_login", login)
 	case name == "":
 		err = errorKey(EINVALID, "users.no_name")
+	case utf8.RuneCountInString(name) > maxName || strings.ContainsFunc(name, unicode.IsControl):
+		_, err = text("users.name", name, maxName, true, false)
 	case !role.Valid():
 		err = errorKey(EINVALID, "users.bad_role", string(role))
 	default:
