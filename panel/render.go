@@ -45,7 +45,7 @@ func (s *Server) newPage(r *http.Request, nav, titleKey string, data any) *page 
 	p := &page{L: rq.lang, User: &rq.user, CSRF: rq.sess.CSRF, Nav: nav, Path: r.URL.RequestURI(),
 		Title: rq.lang.T(titleKey), Data: data, Config: rq.user.Role == RoleAdmin}
 	for _, x := range s.opts.Extra {
-		if slices.Contains(x.Roles, rq.user.Role) {
+		if x.Path != "" && slices.Contains(x.Roles, rq.user.Role) {
 			p.Extra = append(p.Extra, navLink{Path: x.Path, Label: cmpOr(x.Label[string(rq.lang)], x.Label["it"])})
 		}
 	}

@@ -84,7 +84,7 @@ type DeskPhone interface {
 // Its handlers may use CSRFToken and Lang; its POSTs must carry the token
 // (form field "csrf" or header X-CSRF-Token) like the panel's own.
 type ExtraPage struct {
-	// Path is where the navigation links to.
+	// Path is where the navigation links to; "" for no entry (an API).
 	Path string
 	// Label is the navigation entry, by language ("it", "en").
 	Label map[string]string
