@@ -273,7 +273,11 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 		cancel()
 	}
 
-	if err := startOps(callCtx, opsCfg, notifier, pool, store, holder.get, recordings, log, reg); err != nil {
+	var opsClock clock.Clock // the wall clock
+	if demoClk != nil {
+		opsClock = demoClk
+	}
+	if err := startOps(callCtx, opsCfg, notifier, pool, store, holder.get, recordings, log, reg, opsClock); err != nil {
 		return err
 	}
 
