@@ -70,6 +70,7 @@ func TestAuthorization(t *testing.T) {
 		{"/reports.csv", want{see, ok, ok, ok}},
 		{"/config", want{see, forb, forb, ok}},
 		{"/admin/users", want{see, forb, forb, ok}},
+		{"/admin/outbox", want{see, forb, forb, ok}},
 		{"/wallboard/events?probe", want{unauth, -1, -1, -1}},
 		{"/static/panel.css", want{ok, ok, ok, ok}},
 		{"/login", want{ok, ok, ok, ok}},

@@ -93,6 +93,10 @@
 //	/reports, /reports.csv           per day or hour and group, SVG chart, CSV
 //	/config, /config/reload          (admin) menu tree, schedules and holidays, groups and operators
 //	/admin/users                     (admin) list, add, disable, enable, set password
+//	/admin/outbox                    (admin) the e-mail outbox: state, reason of a failure, retry
+//
+// A ticket's page shows its e-mail notices and their state (Options.Outbox,
+// by default package notify's table read directly).
 //
 // # Languages
 //

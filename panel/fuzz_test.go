@@ -28,7 +28,7 @@ func FuzzPost(f *testing.F) {
 	endpoints := []endpoint{
 		{"/login", nil}, {"/logout", nil}, {"/lang", adm}, {"/console/state", op}, {"/console/phone", op},
 		{"/tickets/{p}", adm}, {"/tickets/{p}/articles", adm}, {"/tickets/{p}", op}, {"/tickets/{p}/articles", op},
-		{"/config/reload", adm}, {"/admin/users", adm}, {"/admin/users/{p}", adm},
+		{"/config/reload", adm}, {"/admin/users", adm}, {"/admin/users/{p}", adm}, {"/admin/outbox/{p}/retry", adm},
 	}
 	seeds := []struct {
 		body, param string

@@ -83,6 +83,14 @@ func (l lang) Reason(r string) string {
 	return r
 }
 
+// NoticeKind names a kind of e-mail notice, or shows an unknown one.
+func (l lang) NoticeKind(k string) string {
+	if l.Has("notice." + k) {
+		return l.T("notice." + k)
+	}
+	return k
+}
+
 // Field names a field of the ticket history.
 func (l lang) Field(f string) string {
 	if l.Has("field." + f) {

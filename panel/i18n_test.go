@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/helpdesk-ivr/ivr/notify"
 	"github.com/helpdesk-ivr/ivr/queues"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
@@ -110,6 +111,11 @@ func TestCatalogKeysUsed(t *testing.T) {
 		string(queues.WrapUp), string(queues.Paused))
 	add("reason.", pauseReasons...)
 	add("day.", "0", "1", "2", "3", "4", "5", "6")
+	add("outbox.state.", outboxStatuses...)
+	for _, k := range []notify.Kind{notify.KindCreated, notify.KindStatus, notify.KindClosed, notify.KindAfterHours,
+		notify.KindEscalated, notify.KindOpening, notify.KindSummary} {
+		add("notice.", string(k))
+	}
 	add("err.", "400", "401", "403", "404", "409", "413", "429", "500")
 	for key, f := range used {
 		for _, l := range Languages {

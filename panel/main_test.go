@@ -25,13 +25,14 @@ import (
 	"github.com/helpdesk-ivr/ivr/internal/pgtest"
 	"github.com/helpdesk-ivr/ivr/internal/testkit"
 	"github.com/helpdesk-ivr/ivr/menu"
+	"github.com/helpdesk-ivr/ivr/notify"
 	"github.com/helpdesk-ivr/ivr/queues"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
 
 func TestMain(m *testing.M) {
 	bcryptCost = bcrypt.MinCost // the tests log in hundreds of times
-	pgtest.Main(m, tickets.Migrate, queues.Migrate, Migrate)
+	pgtest.Main(m, tickets.Migrate, queues.Migrate, Migrate, notify.Migrate)
 }
 
 var (

@@ -54,6 +54,10 @@ type Options struct {
 	// DeskPhone, when set, lets operators answer and hang up from the
 	// console (the demo's simulated phones); nil: their real phone rings.
 	DeskPhone DeskPhone
+	// Outbox is the e-mail outbox the administrators' outbox page and the
+	// tickets' history show; default NewOutbox(Pool, Now), which reads
+	// package notify's table.
+	Outbox Outbox
 	// Extra are more pages behind the login (the test phone), each for
 	// the roles it names; may be empty.
 	Extra []ExtraPage
@@ -134,6 +138,7 @@ type Server struct {
 	users    *Users
 	sessions *sessions
 	throttle *throttle
+	outbox   Outbox
 	pages    map[string]*template.Template
 	hub      *hub
 	handler  http.Handler
@@ -160,6 +165,10 @@ func New(opts Options) (*Server, error) {
 		users:    newUsers(opts.Pool, opts.Now),
 		sessions: &sessions{pool: opts.Pool, now: opts.Now, idle: opts.IdleTimeout, lifetime: opts.SessionLifetime},
 		throttle: newThrottle(opts.Pool, opts.Now),
+		outbox:   opts.Outbox,
+	}
+	if s.outbox == nil {
+		s.outbox = NewOutbox(opts.Pool, opts.Now)
 	}
 	var err error
 	if s.pages, err = parseTemplates(); err != nil {
@@ -227,6 +236,8 @@ func (s *Server) routes() http.Handler {
 			r.Get("/admin/users", s.usersPage)
 			r.Post("/admin/users", s.userAdd)
 			r.Post("/admin/users/{login}", s.userChange)
+			r.Get("/admin/outbox", s.outboxPage)
+			r.Post("/admin/outbox/{id}/retry", s.outboxRetry)
 		})
 		for _, x := range s.opts.Extra {
 			r.Group(func(r chi.Router) {

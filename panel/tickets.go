@@ -440,6 +440,7 @@ type ticketData struct {
 	Attachments []attachmentView
 	History     []tickets.Change
 	Calls       []tickets.Call
+	Notices     []OutboxMessage
 	Form        ticketFormData
 	Conflict    bool
 }
@@ -483,6 +484,9 @@ func (s *Server) loadTicket(ctx context.Context, rq *request, id int64) (ticketD
 		return d, err
 	}
 	if d.Calls, err = s.opts.Tickets.CallsOfTicket(ctx, id, v); err != nil {
+		return d, err
+	}
+	if d.Notices, err = s.outbox.OfTicket(ctx, id); err != nil {
 		return d, err
 	}
 	d.Form = s.formData(rq, t, formOf(t), "")
