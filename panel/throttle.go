@@ -86,12 +86,15 @@ func (t *throttle) attempt(ctx context.Context, login, address string) (time.Dur
 			return errWait
 		}
 		for _, k := range keys {
-			if _, err := tx.Exec(ctx, `WITH n AS (
-					SELECT CASE WHEN last_attempt < $3 THEN 1 ELSE failures + 1 END AS failures
-					FROM panel_login_throttle WHERE key = $1)
-				UPDATE panel_login_throttle t SET failures = n.failures, last_attempt = $2::timestamptz,
-					blocked_until = $2::timestamptz + make_interval(secs => (`+k.rule.sql()+`))
-				FROM n WHERE t.key = $1`, k.key, now, now.Add(-t.forget)); err != nil {
+			var failures int
+			err := tx.QueryRow(ctx, `UPDATE panel_login_throttle
+				SET failures = CASE WHEN last_attempt < $3 THEN 1 ELSE failures + 1 END, last_attempt = $2
+				WHERE key = $1 RETURNING failures`, k.key, now, now.Add(-t.forget)).Scan(&failures)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `UPDATE panel_login_throttle SET blocked_until = $2 WHERE key = $1`,
+				k.key, now.Add(k.rule.after(failures))); err != nil {
 				return err
 			}
 		}
@@ -114,12 +117,6 @@ func (t *throttle) attempt(ctx context.Context, login, address string) (time.Dur
 
 // errWait ends attempt's transaction without counting anything.
 var errWait = errorf(EINTERNAL, "wait")
-
-// sql is the rule's delay in seconds for n.failures, as SQL.
-func (d delayRule) sql() string {
-	return fmt.Sprintf(`CASE WHEN n.failures <= %d THEN 0 ELSE least(%f * power(2, least(n.failures - %d, 30)), %f) END`,
-		d.Free, d.Base.Seconds(), d.Free+1, d.Max.Seconds())
-}
 
 // succeeded takes back the failure attempt counted for a login that
 // turned out right: the (account, address) count starts again; the
