@@ -126,7 +126,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	var buf bytes.Buffer
 	if err := s.pages[name].ExecuteTemplate(&buf, "layout", p); err != nil {
 		s.log.Error("panel_template", "template", name, "error", err.Error())
-		http.Error(w, "internal error", http.StatusInternalServerError)
+		http.Error(w, p.L.T("err.500"), http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

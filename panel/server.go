@@ -288,7 +288,8 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 					panic(v)
 				}
 				s.log.Error("panel_panic", "path", r.URL.Path, "panic", fmt.Sprint(v))
-				http.Error(w, "internal error", http.StatusInternalServerError)
+				// The browser's language: the session is not known here.
+				http.Error(w, s.anonLang(r).T("err.500"), http.StatusInternalServerError)
 			}
 		}()
 		next.ServeHTTP(w, r)
