@@ -180,6 +180,11 @@ func (s *Server) callData(ctx context.Context, rq *request, st *liveState, callI
 }
 
 func (s *Server) console(w http.ResponseWriter, r *http.Request) {
+	s.renderConsole(w, r, http.StatusOK, "")
+}
+
+// renderConsole shows the console, with an error message if msg is set.
+func (s *Server) renderConsole(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	rq := reqOf(r)
 	st := s.hub.current()
 	d := consoleData{State: s.stateData(rq, st)}
@@ -190,7 +195,8 @@ func (s *Server) console(w http.ResponseWriter, r *http.Request) {
 	}
 	p := s.newPage(r, "console", "nav.console", d)
 	p.SSE = "/console/events"
-	s.render(w, r, http.StatusOK, "console.html", p)
+	p.Error = msg
+	s.render(w, r, status, "console.html", p)
 }
 
 // consoleEvents streams the operator's state at every change, and the call
@@ -281,16 +287,15 @@ func (s *Server) consoleState(w http.ResponseWriter, r *http.Request) {
 		if reason == "other" {
 			reason = strings.TrimSpace(r.PostFormValue("other"))
 		}
-		if reason == "" {
-			s.fail(w, r, errorKey(EINVALID, "console.reason_needed"))
-			return
-		}
 		if _, err := text("console.reason", reason, maxReason, true, false); err != nil {
-			s.fail(w, r, err)
+			if reason == "" {
+				err = errorKey(EINVALID, "console.reason_needed")
+			}
+			s.renderConsole(w, r, http.StatusBadRequest, errorMessage(rq.lang, err))
 			return
 		}
 	default:
-		s.fail(w, r, errorKey(EINVALID, "console.bad_state", shorten(string(state), maxValue)))
+		s.renderConsole(w, r, http.StatusBadRequest, errorMessage(rq.lang, errorKey(EINVALID, "console.bad_state", string(state))))
 		return
 	}
 	err := s.opts.Queues.SetState(r.Context(), rq.user.Login, state, reason)

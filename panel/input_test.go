@@ -75,6 +75,14 @@ func TestInputLimits(t *testing.T) {
 		t.Fatalf("%d articles, want 1", len(arts))
 	}
 
+	// A pause reason typed by the operator: the console again.
+	r = op.post("/console/state", url.Values{"state": {"paused"}, "reason": {"other"}, "other": {strings.Repeat("r", 65)}})
+	wantStatus(t, "long pause reason", r, http.StatusBadRequest)
+	r.has(t, "Motivo: al massimo 64 caratteri", `data-testid="operator-state"`)
+	r = op.post("/console/state", url.Values{"state": {"paused"}, "reason": {"other"}, "other": {" "}})
+	wantStatus(t, "no pause reason", r, http.StatusBadRequest)
+	r.has(t, "Una pausa richiede un motivo.")
+
 	// Search and filters: the list form again, with the message.
 	r = op.get("/tickets?q=" + strings.Repeat("q", 201))
 	wantStatus(t, "long search", r, http.StatusBadRequest)
