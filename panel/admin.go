@@ -188,15 +188,19 @@ func (s *Server) userAdd(w http.ResponseWriter, r *http.Request) {
 	var d usersData
 	d.Form.Login, d.Form.Name = r.PostFormValue("login"), r.PostFormValue("name")
 	d.Form.Role, d.Form.Lang = r.PostFormValue("role"), r.PostFormValue("lang")
+
 	password := r.PostFormValue("password")
 	var err error
 	if password != r.PostFormValue("password2") {
-		err = errorf(EINVALID, "%s", reqOf(r).lang.T("users.mismatch"))
+		err = errorKey(EINVALID, "users.mismatch")
 	} else {
 		err = s.users.Add(r.Context(), d.Form.Login, d.Form.Name, Role(d.Form.Role), password, d.Form.Lang)
 	}
 	if code := errorCode(err); code == EINVALID || code == ECONFLICT {
-		s.renderUsers(w, r, httpStatus(err), d, errorMessage(err))
+		// Shown again: never longer than a valid value.
+		d.Form.Login, d.Form.Name = shorten(d.Form.Login, maxLoginLen), shorten(d.Form.Name, maxName)
+		d.Form.Role, d.Form.Lang = shorten(d.Form.Role, maxValue), shorten(d.Form.Lang, maxValue)
+		s.renderUsers(w, r, httpStatus(err), d, errorMessage(reqOf(r).lang, err))
 		return
 	}
 	if err != nil {
@@ -216,17 +220,17 @@ func (s *Server) userChange(w http.ResponseWriter, r *http.Request) {
 	switch action := r.PostFormValue("action"); action {
 	case "disable", "enable":
 		if login == rq.user.Login {
-			err = errorf(EINVALID, "%s", rq.lang.T("users.not_self"))
+			err = errorKey(EINVALID, "users.not_self")
 			break
 		}
 		err = s.users.SetDisabled(ctx, login, action == "disable")
 	case "password":
 		err = s.users.SetPassword(ctx, login, r.PostFormValue("password"))
 	default:
-		err = errorf(EINVALID, "unknown action %q", strings.TrimSpace(action))
+		err = errorKey(EINVALID, "users.bad_action", strings.TrimSpace(action))
 	}
 	if code := errorCode(err); code == EINVALID {
-		s.renderUsers(w, r, httpStatus(err), usersData{}, errorMessage(err))
+		s.renderUsers(w, r, httpStatus(err), usersData{}, errorMessage(rq.lang, err))
 		return
 	}
 	if err != nil {

@@ -74,7 +74,7 @@ func TestUsersPage(t *testing.T) {
 	m.get("/wallboard").has(t, `<html lang="en">`)
 	r := c.post("/admin/users", add)
 	wantStatus(t, "duplicate", r, http.StatusConflict)
-	r.has(t, "already exists", `value="Mario Rossi"`)
+	r.has(t, "esiste già", `value="Mario Rossi"`)
 	add.Set("login", "other")
 	add.Set("password2", "different")
 	wantStatus(t, "mismatch", c.post("/admin/users", add), http.StatusBadRequest)
@@ -154,27 +154,41 @@ func TestHTTPStatus(t *testing.T) {
 		msg  string
 	}{
 		{fmt.Errorf("x: %w", tickets.ErrNotFound), http.StatusNotFound, ""},
-		{fmt.Errorf("x: %w", &tickets.Error{Code: tickets.ECONFLICT, Message: "stale"}), http.StatusConflict, "stale"},
-		{&tickets.TransitionError{From: tickets.StatusWaiting, To: tickets.StatusNew}, http.StatusBadRequest, "invalid status transition from waiting to new"},
+		{fmt.Errorf("x: %w", &tickets.Error{Code: tickets.ECONFLICT, Message: "stale"}), http.StatusConflict, "Il ticket è stato modificato"},
+		{&tickets.TransitionError{From: tickets.StatusWaiting, To: tickets.StatusNew}, http.StatusBadRequest, "Un ticket non può passare da «In attesa» a «Nuovo»."},
 		{tickets.ErrForbidden, http.StatusForbidden, ""},
-		{fmt.Errorf("db: %w", &tickets.Error{Code: tickets.EINTERNAL, Message: "SELECT secret"}), http.StatusInternalServerError, "internal error"},
-		{fmt.Errorf("q: %w", &queues.Error{Code: queues.ECONFLICT, Message: "operator op2 is on_call"}), http.StatusConflict, "operator op2 is on_call"},
+		{fmt.Errorf("db: %w", &tickets.Error{Code: tickets.EINTERNAL, Message: "SELECT secret"}), http.StatusInternalServerError, ""},
+		{fmt.Errorf("q: %w", &queues.Error{Code: queues.ECONFLICT, Message: "operator op2 is on_call"}), http.StatusConflict, ""},
 		{queues.ErrNotFound, http.StatusNotFound, ""},
 		{queues.ErrInvalid, http.StatusBadRequest, ""},
 		{&queues.Error{Code: queues.EINTERNAL, Message: "pg down"}, http.StatusInternalServerError, ""},
-		{errorf(EUNAUTHORIZED, "no"), http.StatusUnauthorized, "no"},
+		{errorKey(EUNAUTHORIZED, "err.401"), http.StatusUnauthorized, "Accesso richiesto"},
+		{fmt.Errorf("add user: %w", errorKey(EINVALID, "users.password_short", 10)), http.StatusBadRequest, "Password troppo corta: almeno 10 caratteri."},
+		{errorf(EINVALID, "an English text"), http.StatusBadRequest, ""}, // never shown: no catalog key
 		{ErrForbidden, http.StatusForbidden, ""},
 		{errors.New("connection refused"), http.StatusInternalServerError, ""},
 	} {
 		if got := httpStatus(tc.err); got != tc.want {
 			t.Errorf("%v: %d, want %d", tc.err, got, tc.want)
 		}
-		if tc.msg != "" && errorMessage(tc.err) != tc.msg {
-			t.Errorf("%v: message %q, want %q", tc.err, errorMessage(tc.err), tc.msg)
+		// A message is Italian on the Italian panel, or none (the
+		// status's own message is shown then).
+		got := errorMessage("it", tc.err)
+		if (tc.msg == "") != (got == "") || !strings.Contains(got, tc.msg) {
+			t.Errorf("%v: message %q, want %q", tc.err, got, tc.msg)
 		}
-		if tc.want == http.StatusInternalServerError && errorMessage(tc.err) != "" && errorMessage(tc.err) != "internal error" {
-			t.Errorf("%v: an internal error shows %q", tc.err, errorMessage(tc.err))
+		if tc.want == http.StatusInternalServerError && got != "" {
+			t.Errorf("%v: an internal error shows %q", tc.err, got)
 		}
+	}
+	// The English text of a panel error is the English catalog's, for
+	// logs and the command line.
+	if e := errorKey(EINVALID, "users.password_short", 10); e.Error() != "Password too short: at least 10 characters." {
+		t.Errorf("English message %q", e.Error())
+	}
+	// A value typed by the user is never echoed back whole.
+	if m := errorMessage("en", errorKey(EINVALID, "ticket.bad_group", strings.Repeat("x", 5000))); len(m) > 200 {
+		t.Errorf("a 5000-byte value echoed in %d bytes", len(m))
 	}
 }
 
@@ -189,12 +203,52 @@ func TestFormatDuration(t *testing.T) {
 	}
 }
 
+// TestLocalPath: known open-redirect bypasses all fall back to the home
+// page; a browser would read each as another site (the WHATWG parser
+// drops tabs and newlines, strips leading spaces and controls, reads a
+// backslash as a slash), or they hide such a path behind an encoding.
 func TestLocalPath(t *testing.T) {
 	t.Parallel()
-	for in, want := range map[string]string{"/tickets?x=1": "/tickets?x=1", "//evil.example": "/", "/\\evil": "/",
-		"https://evil.example": "/", "": "/", "tickets": "/", "/a\r\nSet-Cookie: x": "/"} {
-		if got := localPath(in); got != want {
-			t.Errorf("%q: %q, want %q", in, got, want)
+	for _, in := range []string{
+		"", "tickets", "//evil.example", "///evil.example", "/\\evil.example", "\\\\evil.example", "/\\/evil.example",
+		"https://evil.example", "http:evil.example", "javascript:alert(1)", "data:text/html,x",
+		"/\t/evil.example/x", "/\n/evil.example", "/\r/evil.example", "\t//evil.example", " //evil.example", "/ \t/evil.example",
+		"/%09/evil.example/x", "/%0a/evil.example", "/%0D/evil.example", "/%5Cevil.example", "/%5c%5cevil.example",
+		"/%2F/evil.example", "/%2f%2fevil.example", "/%252F%252Fevil.example", "/%25252F/evil.example",
+		"/%2525252525252F/evil.example", "/a\r\nSet-Cookie: x", "/a%0d%0aSet-Cookie:%20x", "/\x00/evil.example",
+		"/\u0085/evil.example", "/\x7f/evil.example", "/%", "/%zz", "/\xff\xfe", "/" + strings.Repeat("a", 3000),
+	} {
+		if got := localPath(in); got != "/" {
+			t.Errorf("%q: %q, want /", in, got)
+		}
+	}
+	for _, in := range []string{"/", "/tickets?x=1", "/tickets/42?msg=saved#articles", "/tickets?q=a%2Fb",
+		"/reports?from=2025-01-01&to=2025-01-31", "/a/b/../c", "/%C3%A8"} {
+		if got := localPath(in); got != in {
+			t.Errorf("%q: %q, want it kept", in, got)
+		}
+	}
+}
+
+// TestLoginNextRedirect: after the login, the browser goes where next
+// says only if that stays on the panel.
+func TestLoginNextRedirect(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for next, want := range map[string]string{"/tickets?status=new": "/tickets?status=new", "/%09/evil.example/x": "/",
+		"/\\evil.example": "/", "//evil.example": "/"} {
+		c := e.anon()
+		page := c.get("/login?next=" + url.QueryEscape(next))
+		m := tokenPattern.FindStringSubmatch(page.body)
+		r := c.post("/login", url.Values{"login": {"sup"}, "password": {password}, "csrf": {m[1]}, "next": {next}})
+		wantStatus(t, next, r, http.StatusSeeOther)
+		if loc := r.header.Get("Location"); loc != want {
+			t.Errorf("next %q: Location %q, want %q", next, loc, want)
+		}
+		c.refreshToken()
+		r = c.post("/lang", url.Values{"lang": {"it"}, "back": {next}})
+		if loc := r.header.Get("Location"); loc != want {
+			t.Errorf("back %q: Location %q, want %q", next, loc, want)
 		}
 	}
 }

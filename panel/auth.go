@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
@@ -74,7 +75,6 @@ const (
 	langCookie      = "panel_lang"
 	csrfField       = "csrf"
 	csrfHeader      = "X-CSRF-Token" // the same token, for script requests with a JSON body
-	maxFormBytes    = 1 << 20
 )
 
 // cookieName prefixes cookies with __Host- over TLS: the browser then
@@ -99,6 +99,20 @@ func (s *Server) cookie(r *http.Request, name string) string {
 	return c.Value
 }
 
+// readForm reads a posted form, at most maxForm bytes: a bigger one is
+// ETOOLARGE, a malformed one EINVALID.
+func readForm(w http.ResponseWriter, r *http.Request) error {
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	err := r.ParseForm()
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return errorKey(ETOOLARGE, "err.too_large", maxForm>>10)
+	}
+	if err != nil {
+		return errorKey(EINVALID, "err.400")
+	}
+	return nil
+}
+
 func sameToken(a, b string) bool {
 	return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
@@ -120,7 +134,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 				return
 			}
-			s.fail(w, r, errorf(EUNAUTHORIZED, "not logged in"))
+			s.fail(w, r, errorKey(EUNAUTHORIZED, "err.401"))
 			return
 		}
 		if err != nil {
@@ -133,14 +147,19 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		}
 		r = r.WithContext(context.WithValue(ctx, requestKey{}, rq))
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+			// The form is read whole first: a form over the limit is "too
+			// large", not a form without its token ("expired").
+			if err := readForm(w, r); err != nil {
+				s.fail(w, r, err)
+				return
+			}
 			token := r.Header.Get(csrfHeader)
 			if token == "" {
 				token = r.PostFormValue(csrfField)
 			}
 			if !sameToken(token, sess.CSRF) {
 				s.log.Warn("panel_csrf_refused", "login", rq.user.Login, "path", r.URL.Path)
-				s.fail(w, r, errorf(EFORBIDDEN, "%s", rq.lang.T("err.csrf")))
+				s.fail(w, r, errorKey(EFORBIDDEN, "err.csrf"))
 				return
 			}
 		}
@@ -255,33 +274,46 @@ func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, l lang, sta
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	l := s.anonLang(r)
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := readForm(w, r); err != nil {
+		d := loginData{Next: "/", Error: errorMessage(l, err)}
+		s.renderLogin(w, r, l, httpStatus(err), d)
+		return
+	}
 	login := NormalizeLogin(r.PostFormValue("login"))
-	d := loginData{Login: login, Next: localPath(cmpOr(r.PostFormValue("next"), "/"))}
+	password := r.PostFormValue("password")
+	d := loginData{Login: shorten(login, maxLoginLen), Next: localPath(cmpOr(r.PostFormValue("next"), "/"))}
 	if !sameToken(r.PostFormValue(csrfField), s.cookie(r, loginCSRFCookie)) {
 		d.Error = l.T("err.csrf")
 		s.renderLogin(w, r, l, http.StatusForbidden, d)
 		return
 	}
+	// No account has a longer login or password: refused before the
+	// throttle and bcrypt.
+	var err error
+	if _, err = text("login.login", login, maxLoginLen, false, false); err == nil && len(password) > maxPassword {
+		err = errorKey(EINVALID, "input.too_long_bytes", field("login.password"), maxPassword)
+	}
+	if err != nil {
+		d.Error = errorMessage(l, err)
+		s.renderLogin(w, r, l, http.StatusBadRequest, d)
+		return
+	}
 	addr := remoteAddress(r)
-	until, err := s.throttle.lockedUntil(ctx, login, addr)
+	wait, err := s.throttle.attempt(ctx, login, addr)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if !until.IsZero() {
-		s.log.Warn("panel_login_locked", "login", login, "address", addr)
-		d.Error = l.Tf("login.locked", l.Clock(until.In(s.location())))
+	if wait > 0 {
+		s.log.Warn("panel_login_delayed", "login", login, "address", addr, "wait_seconds", int(wait.Seconds()))
+		d.Error = l.Tf("login.wait", l.Wait(wait))
+		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 		s.renderLogin(w, r, l, http.StatusTooManyRequests, d)
 		return
 	}
-	u, err := s.users.authenticate(ctx, login, r.PostFormValue("password"))
+	u, err := s.users.authenticate(ctx, login, password)
 	if errors.Is(err, errBadCredentials) {
 		s.log.Warn("panel_login_failed", "login", login, "address", addr)
-		if err := s.throttle.failed(ctx, login, addr); err != nil {
-			s.fail(w, r, err)
-			return
-		}
 		d.Error = l.T("login.wrong")
 		s.renderLogin(w, r, l, http.StatusUnauthorized, d)
 		return
@@ -290,7 +322,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err := s.throttle.succeeded(ctx, u.Login); err != nil {
+	if err := s.throttle.succeeded(ctx, login, addr); err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -176,7 +176,7 @@ func newEnvOn(b *testing.B, pool *pgxpool.Pool) *env {
 	noErr(b, e.queues.SyncGroups(ctx, []queues.GroupConfig{{ID: "lotto2"}, {ID: "lotto3"}, {ID: "lotto5"}}))
 	noErr(b, e.queues.UpsertOperator(ctx, queues.Operator{Login: "op2", Name: "Op", Endpoint: "PJSIP/op201",
 		Groups: map[string]int{"lotto2": 0, "lotto5": 0}}))
-	_, err := pool.Exec(ctx, `DELETE FROM panel_login_failures`)
+	_, err := pool.Exec(ctx, `DELETE FROM panel_login_throttle`)
 	noErr(b, err)
 	return e
 }

@@ -180,6 +180,11 @@ func (s *Server) callData(ctx context.Context, rq *request, st *liveState, callI
 }
 
 func (s *Server) console(w http.ResponseWriter, r *http.Request) {
+	s.renderConsole(w, r, http.StatusOK, "")
+}
+
+// renderConsole shows the console, with an error message if msg is set.
+func (s *Server) renderConsole(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	rq := reqOf(r)
 	st := s.hub.current()
 	d := consoleData{State: s.stateData(rq, st)}
@@ -190,7 +195,8 @@ func (s *Server) console(w http.ResponseWriter, r *http.Request) {
 	}
 	p := s.newPage(r, "console", "nav.console", d)
 	p.SSE = "/console/events"
-	s.render(w, r, http.StatusOK, "console.html", p)
+	p.Error = msg
+	s.render(w, r, status, "console.html", p)
 }
 
 // consoleEvents streams the operator's state at every change, and the call
@@ -269,7 +275,7 @@ func (s *Server) callKey(ctx context.Context, rq *request, st *liveState, callID
 func (s *Server) consoleState(w http.ResponseWriter, r *http.Request) {
 	rq := reqOf(r)
 	if s.opts.Queues == nil {
-		s.fail(w, r, errorf(ENOTFOUND, "%s", rq.lang.T("queues.none")))
+		s.fail(w, r, errorKey(ENOTFOUND, "queues.none"))
 		return
 	}
 	state := queues.State(r.PostFormValue("state"))
@@ -281,12 +287,15 @@ func (s *Server) consoleState(w http.ResponseWriter, r *http.Request) {
 		if reason == "other" {
 			reason = strings.TrimSpace(r.PostFormValue("other"))
 		}
-		if reason == "" {
-			s.fail(w, r, errorf(EINVALID, "%s", rq.lang.T("console.reason_needed")))
+		if _, err := text("console.reason", reason, maxReason, true, false); err != nil {
+			if reason == "" {
+				err = errorKey(EINVALID, "console.reason_needed")
+			}
+			s.renderConsole(w, r, http.StatusBadRequest, errorMessage(rq.lang, err))
 			return
 		}
 	default:
-		s.fail(w, r, errorf(EINVALID, "unknown state %q", state))
+		s.renderConsole(w, r, http.StatusBadRequest, errorMessage(rq.lang, errorKey(EINVALID, "console.bad_state", string(state))))
 		return
 	}
 	err := s.opts.Queues.SetState(r.Context(), rq.user.Login, state, reason)
@@ -317,7 +326,7 @@ func (s *Server) consolePhone(w http.ResponseWriter, r *http.Request) {
 	case "hangup":
 		err = p.Hangup(rq.user.Login)
 	default:
-		err = errorf(EINVALID, "unknown phone action")
+		err = errorKey(EINVALID, "console.bad_phone_action")
 	}
 	if err != nil {
 		s.log.Info("panel_phone_refused", "login", rq.user.Login, "error", err.Error())

@@ -50,14 +50,20 @@
 // Every non-GET request passes http.CrossOriginProtection (Fetch metadata
 // or Origin) and must carry the session's form token; the login form,
 // which has no session yet, carries a double-submit cookie token. Logins
-// are throttled in PostgreSQL (panel_login_failures, shared by every
-// instance): 5 failures on an account, or 20 from one address, within 15
-// minutes lock further attempts until the oldest of them is 15 minutes
-// old, with a message saying until when. Behind a reverse proxy the address
-// comes from chi's ClientIPFromXFF with the proxies' CIDRs (ivrd
-// -trusted-proxies), never from a header anyone can send. Every answer has
-// a CSP without inline script or style, nosniff, Referrer-Policy, frame-ancestors 'none'
-// and X-Frame-Options (HSTS when Secure).
+// are throttled in PostgreSQL (panel_login_throttle, shared by every
+// instance) by growing delays, never by a lock on an account: per
+// (account, address) the first 3 failures are free, then the next attempt
+// waits 1 s, 2 s, 4 s … up to 15 minutes; per address, whatever the
+// accounts tried, the same after 10 failures. Failures from one address
+// therefore never delay the account's rightful user at another; a
+// success clears its (account, address) count. Each attempt is counted
+// before the password is checked, under a row lock, so a burst of
+// parallel guesses gets no more tries than a sequence. Behind a reverse
+// proxy the address comes from chi's ClientIPFromXFF with the proxies'
+// CIDRs (ivrd -trusted-proxies), never from a header anyone can send.
+// Every answer has a CSP without inline script or style, nosniff,
+// Referrer-Policy, frame-ancestors 'none' and X-Frame-Options (HSTS when
+// Secure).
 //
 // # Live pages
 //
@@ -87,6 +93,18 @@
 //	/reports, /reports.csv           per day or hour and group, SVG chart, CSV
 //	/config, /config/reload          (admin) menu tree, schedules and holidays, groups and operators
 //	/admin/users                     (admin) list, add, disable, enable, set password
+//	/admin/outbox                    (admin) the e-mail outbox: state, reason of a failure, retry
+//
+// A ticket's page shows its e-mail notices and their state (Options.Outbox,
+// by default package notify's table read directly).
+//
+// # Languages
+//
+// Every message the panel shows lives in two catalogs, panel/i18n/it.json
+// and en.json (data, embedded), with the same keys; a test fails on a key
+// missing in either, or used by the code or a template but in neither.
+// The panel's errors carry their catalog key (errorKey) and are shown in
+// the user's language; their English text is for logs and ivrctl.
 //
 // Key elements carry data-testid attributes for browser tests (login
 // fields, wallboard rows and figures, console ticket box, ticket edit

@@ -18,19 +18,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-chi/chi/v5/middleware"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/helpdesk-ivr/ivr/internal/pgtest"
 	"github.com/helpdesk-ivr/ivr/internal/testkit"
 	"github.com/helpdesk-ivr/ivr/menu"
+	"github.com/helpdesk-ivr/ivr/notify"
 	"github.com/helpdesk-ivr/ivr/queues"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
 
 func TestMain(m *testing.M) {
 	bcryptCost = bcrypt.MinCost // the tests log in hundreds of times
-	pgtest.Main(m, tickets.Migrate, queues.Migrate, Migrate)
+	pgtest.Main(m, tickets.Migrate, queues.Migrate, Migrate, notify.Migrate)
 }
 
 var (
@@ -131,7 +133,9 @@ func newEnvWith(t testing.TB, pool *pgxpool.Pool, configure ...func(*Options)) *
 		t.Fatal(err)
 	}
 	t.Cleanup(e.srv.Close)
-	e.ts = httptest.NewServer(e.srv.Handler())
+	// As behind a reverse proxy on the loopback: a client's from address
+	// (X-Forwarded-For) is its address for the login throttle.
+	e.ts = httptest.NewServer(middleware.ClientIPFromXFF("127.0.0.1/32")(e.srv.Handler()))
 	t.Cleanup(e.ts.Close)
 	users := e.srv.Users()
 	_, err = pool.Exec(ctx, `DELETE FROM panel_users WHERE login IN ('op2', 'op3', 'sup', 'adm')`) // a kept benchmark database
@@ -151,6 +155,14 @@ type client struct {
 	e    *env
 	http *http.Client
 	csrf string
+	from string // the client's address, if not the loopback's
+}
+
+// anonFrom is a browser at address from.
+func (e *env) anonFrom(from string) *client {
+	c := e.anon()
+	c.from = from
+	return c
 }
 
 func (e *env) anon() *client {
@@ -220,6 +232,9 @@ func (r response) hasNot(t *testing.T, parts ...string) {
 
 func (c *client) do(req *http.Request) response {
 	c.e.t.Helper()
+	if c.from != "" {
+		req.Header.Set("X-Forwarded-For", c.from)
+	}
 	res, err := c.http.Do(req)
 	if err != nil {
 		c.e.t.Fatal(err)

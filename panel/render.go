@@ -45,7 +45,7 @@ func (s *Server) newPage(r *http.Request, nav, titleKey string, data any) *page 
 	p := &page{L: rq.lang, User: &rq.user, CSRF: rq.sess.CSRF, Nav: nav, Path: r.URL.RequestURI(),
 		Title: rq.lang.T(titleKey), Data: data, Config: rq.user.Role == RoleAdmin}
 	for _, x := range s.opts.Extra {
-		if slices.Contains(x.Roles, rq.user.Role) {
+		if x.Path != "" && slices.Contains(x.Roles, rq.user.Role) {
 			p.Extra = append(p.Extra, navLink{Path: x.Path, Label: cmpOr(x.Label[string(rq.lang)], x.Label["it"])})
 		}
 	}
@@ -126,7 +126,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	var buf bytes.Buffer
 	if err := s.pages[name].ExecuteTemplate(&buf, "layout", p); err != nil {
 		s.log.Error("panel_template", "template", name, "error", err.Error())
-		http.Error(w, "internal error", http.StatusInternalServerError)
+		http.Error(w, p.L.T("err.500"), http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -156,7 +156,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	} else {
 		l = s.anonLang(r)
 	}
-	msg := errorMessage(err)
+	msg := errorMessage(l, err)
 	if status == http.StatusNotFound {
 		msg = "" // "ticket 42 not found" says no more than the translated page
 	}

@@ -49,9 +49,12 @@ func (s *Server) report(r *http.Request) (reportData, error) {
 	q := r.URL.Query()
 	today := s.now().In(loc)
 	today = time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, loc)
-	rqy := reportQuery{From: q.Get("from"), To: q.Get("to"), Bucket: cmpOr(q.Get("bucket"), "day"), Group: q.Get("group")}
+	rqy := reportQuery{From: shorten(q.Get("from"), maxValue), To: shorten(q.Get("to"), maxValue),
+		Bucket: shorten(cmpOr(q.Get("bucket"), "day"), maxValue), Group: shorten(q.Get("group"), maxValue)}
+	// What the form shows again with an error.
+	bad := reportData{Q: rqy, Groups: s.groupOpts(rq), SL: int(s.opts.ServiceLevel / time.Second)}
 	if rqy.Bucket != "day" && rqy.Bucket != "hour" {
-		return reportData{}, errorf(EINVALID, "bucket must be day or hour")
+		return bad, errorKey(EINVALID, "reports.bad_bucket")
 	}
 	if rqy.To == "" {
 		rqy.To = today.Format(time.DateOnly)
@@ -66,7 +69,7 @@ func (s *Server) report(r *http.Request) (reportData, error) {
 	from, err1 := time.ParseInLocation(time.DateOnly, rqy.From, loc)
 	to, err2 := time.ParseInLocation(time.DateOnly, rqy.To, loc)
 	if err1 != nil || err2 != nil || to.Before(from) {
-		return reportData{}, errorf(EINVALID, "bad dates: from and to are YYYY-MM-DD, from not after to")
+		return bad, errorKey(EINVALID, "reports.bad_dates")
 	}
 	to = to.AddDate(0, 0, 1)
 	limit := maxReportDays
@@ -74,7 +77,7 @@ func (s *Server) report(r *http.Request) (reportData, error) {
 		limit = maxHourlyReportDays
 	}
 	if to.Sub(from) > time.Duration(limit)*24*time.Hour+time.Hour {
-		return reportData{}, errorf(EINVALID, "a report covers at most %d days", limit)
+		return bad, errorKey(EINVALID, "reports.too_long", limit)
 	}
 	d := reportData{Q: rqy, Groups: s.groupOpts(rq), SL: int(s.opts.ServiceLevel / time.Second)}
 	var groups []string
@@ -128,6 +131,12 @@ func (s *Server) report(r *http.Request) (reportData, error) {
 
 func (s *Server) reports(w http.ResponseWriter, r *http.Request) {
 	d, err := s.report(r)
+	if errorCode(err) == EINVALID {
+		p := s.newPage(r, "reports", "nav.reports", d)
+		p.Error = errorMessage(reqOf(r).lang, err)
+		s.render(w, r, http.StatusBadRequest, "reports.html", p)
+		return
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

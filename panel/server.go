@@ -10,9 +10,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
@@ -51,6 +54,10 @@ type Options struct {
 	// DeskPhone, when set, lets operators answer and hang up from the
 	// console (the demo's simulated phones); nil: their real phone rings.
 	DeskPhone DeskPhone
+	// Outbox is the e-mail outbox the administrators' outbox page and the
+	// tickets' history show; default NewOutbox(Pool, Now), which reads
+	// package notify's table.
+	Outbox Outbox
 	// Extra are more pages behind the login (the test phone), each for
 	// the roles it names; may be empty.
 	Extra []ExtraPage
@@ -81,7 +88,7 @@ type DeskPhone interface {
 // Its handlers may use CSRFToken and Lang; its POSTs must carry the token
 // (form field "csrf" or header X-CSRF-Token) like the panel's own.
 type ExtraPage struct {
-	// Path is where the navigation links to.
+	// Path is where the navigation links to; "" for no entry (an API).
 	Path string
 	// Label is the navigation entry, by language ("it", "en").
 	Label map[string]string
@@ -131,6 +138,7 @@ type Server struct {
 	users    *Users
 	sessions *sessions
 	throttle *throttle
+	outbox   Outbox
 	pages    map[string]*template.Template
 	hub      *hub
 	handler  http.Handler
@@ -156,7 +164,11 @@ func New(opts Options) (*Server, error) {
 		now:      opts.Now,
 		users:    newUsers(opts.Pool, opts.Now),
 		sessions: &sessions{pool: opts.Pool, now: opts.Now, idle: opts.IdleTimeout, lifetime: opts.SessionLifetime},
-		throttle: &throttle{pool: opts.Pool, now: opts.Now, window: 15 * time.Minute, perAccount: 5, perAddress: 20},
+		throttle: newThrottle(opts.Pool, opts.Now),
+		outbox:   opts.Outbox,
+	}
+	if s.outbox == nil {
+		s.outbox = NewOutbox(opts.Pool, opts.Now)
 	}
 	var err error
 	if s.pages, err = parseTemplates(); err != nil {
@@ -224,6 +236,8 @@ func (s *Server) routes() http.Handler {
 			r.Get("/admin/users", s.usersPage)
 			r.Post("/admin/users", s.userAdd)
 			r.Post("/admin/users/{login}", s.userChange)
+			r.Get("/admin/outbox", s.outboxPage)
+			r.Post("/admin/outbox/{id}/retry", s.outboxRetry)
 		})
 		for _, x := range s.opts.Extra {
 			r.Group(func(r chi.Router) {
@@ -240,7 +254,7 @@ func (s *Server) routes() http.Handler {
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.log.Warn("panel_cross_origin_refused", "method", r.Method, "path", r.URL.Path)
-		s.fail(w, r, errorf(EFORBIDDEN, "cross-origin request refused"))
+		s.fail(w, r, errorKey(EFORBIDDEN, "err.cross_origin"))
 	}))
 	return s.securityHeaders(cop.Handler(r))
 }
@@ -274,7 +288,8 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 					panic(v)
 				}
 				s.log.Error("panel_panic", "path", r.URL.Path, "panic", fmt.Sprint(v))
-				http.Error(w, "internal error", http.StatusInternalServerError)
+				// The browser's language: the session is not known here.
+				http.Error(w, s.anonLang(r).T("err.500"), http.StatusInternalServerError)
 			}
 		}()
 		next.ServeHTTP(w, r)
@@ -296,13 +311,45 @@ func remoteAddress(r *http.Request) string {
 }
 
 // localPath returns p if it is a path of this site (for redirects after
-// login or a form), "/" otherwise.
+// login or a form), "/" otherwise. A browser reads a Location by the
+// WHATWG URL parser, which drops tabs and newlines anywhere, strips
+// leading spaces and control characters and takes a backslash for a
+// slash: "/\t/evil.example" is "//evil.example", another site. So p must
+// start with one "/", hold no control character, space-like prefix or
+// backslash at all, and its path, however often percent-decoded, must
+// not start with "//" or "/\" either; anything else is the home page.
 func localPath(p string) string {
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") || strings.ContainsAny(p, "\r\n") {
-		return "/"
+	const home = "/"
+	if len(p) > maxNextLen || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || !utf8.ValidString(p) {
+		return home
+	}
+	if strings.ContainsFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' || unicode.IsControl(r) }) {
+		return home
+	}
+	path, _, _ := strings.Cut(p, "?")
+	path, _, _ = strings.Cut(path, "#")
+	for i := 0; ; i++ { // "%252F" is "%2F" is "/"
+		dec, err := url.PathUnescape(path)
+		if err != nil || strings.HasPrefix(dec, "//") ||
+			strings.ContainsFunc(dec, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
+			return home
+		}
+		if dec == path {
+			break
+		}
+		if i == 4 {
+			return home
+		}
+		path = dec
+	}
+	if u, err := url.Parse(p); err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return home
 	}
 	return p
 }
+
+// maxNextLen bounds a path to come back to.
+const maxNextLen = 2048
 
 // visibleGroups returns the ids of the groups the request's user may see,
 // in configuration order (then any other group known to the queues).

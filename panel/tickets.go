@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/helpdesk-ivr/ivr/menu"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
 
@@ -63,6 +64,51 @@ func (lq listQuery) values() url.Values {
 	return v
 }
 
+// check validates the filter form's lengths and choices; the values come
+// back cut to their limits, to be shown again.
+func (lq *listQuery) check(groups []groupOpt) error {
+	var errs []error
+	for _, x := range []struct {
+		f   field
+		v   *string
+		max int
+	}{{"tickets.search", &lq.Text, maxSearch}, {"ticket.organization", &lq.Org, maxFilter},
+		{"ticket.caller", &lq.Caller, maxFilter}, {"ticket.assignee", &lq.Assignee, maxFilter},
+		{"filter.from", &lq.From, maxValue}, {"filter.to", &lq.To, maxValue}, {"tickets.pages", &lq.After, maxCursor}} {
+		var err error
+		*x.v, err = text(x.f, *x.v, x.max, false, false)
+		errs = append(errs, err)
+	}
+	if lq.Group != "" && !slices.ContainsFunc(groups, func(g groupOpt) bool { return g.ID == lq.Group }) {
+		errs = append(errs, errorKey(EINVALID, "ticket.bad_group", lq.Group))
+		lq.Group = ""
+	}
+	if len(lq.Statuses) > len(tickets.Statuses) || len(lq.Priorities) > len(tickets.Priorities) {
+		errs = append(errs, errorKey(EINVALID, "err.400"))
+		lq.Statuses, lq.Priorities = nil, nil
+	}
+	for _, x := range lq.Statuses {
+		if !slices.Contains(tickets.Statuses, tickets.Status(x)) {
+			errs = append(errs, errorKey(EINVALID, "ticket.bad_status", x))
+			lq.Statuses = nil
+			break
+		}
+	}
+	for _, x := range lq.Priorities {
+		if !slices.Contains(tickets.Priorities, tickets.Priority(x)) {
+			errs = append(errs, errorKey(EINVALID, "ticket.bad_priority", x))
+			lq.Priorities = nil
+			break
+		}
+	}
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // filter turns the form into the store's filter.
 func (lq listQuery) filter(loc *time.Location, me string) (tickets.TicketFilter, error) {
 	f := tickets.TicketFilter{Organization: strings.TrimSpace(lq.Org), Caller: strings.TrimSpace(lq.Caller),
@@ -90,7 +136,7 @@ func (lq listQuery) filter(loc *time.Location, me string) (tickets.TicketFilter,
 		}
 		t, err := time.ParseInLocation(time.DateOnly, d.text, loc)
 		if err != nil {
-			return f, errorf(EINVALID, "bad date %q (YYYY-MM-DD)", d.text)
+			return f, errorKey(EINVALID, "filter.bad_date", d.text)
 		}
 		*d.dst = t.AddDate(0, 0, d.next)
 	}
@@ -111,7 +157,21 @@ type listData struct {
 func (s *Server) ticketList(w http.ResponseWriter, r *http.Request) {
 	rq := reqOf(r)
 	lq := parseListQuery(r.URL.Query())
-	f, err := lq.filter(s.location(), rq.user.Login)
+	groups := s.groupOpts(rq)
+	err := lq.check(groups)
+	var f tickets.TicketFilter
+	if err == nil {
+		f, err = lq.filter(s.location(), rq.user.Login)
+	}
+	if errorCode(err) == EINVALID {
+		// The form again, with what was typed and the message.
+		d := listData{Q: lq, Groups: groups, Statuses: tickets.Statuses, Prios: tickets.Priorities,
+			Rows: newTicketRows(rq.lang, nil), FirstURL: "/tickets"}
+		p := s.newPage(r, "tickets", "nav.tickets", d)
+		p.Error = errorMessage(rq.lang, err)
+		s.render(w, r, http.StatusBadRequest, "tickets.html", p)
+		return
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -129,7 +189,7 @@ func (s *Server) ticketList(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	d := listData{Q: lq, Page: page, Groups: s.groupOpts(rq), Statuses: tickets.Statuses, Prios: tickets.Priorities,
+	d := listData{Q: lq, Page: page, Groups: groups, Statuses: tickets.Statuses, Prios: tickets.Priorities,
 		Rows: newTicketRows(rq.lang, page.Tickets), FirstURL: "/tickets?" + lq.values().Encode()}
 	if page.Next != "" {
 		v := lq.values()
@@ -165,32 +225,186 @@ func newTicketRows(l lang, list []tickets.Ticket) ticketRows {
 	return ticketRows{L: l, Tickets: rows}
 }
 
-// ticketForm is the edit form of a ticket, as shown or as posted.
+// ticketValues are the ticket's fields the edit form shows.
+type ticketValues struct {
+	Subject, Status, Priority, Category, Group, Assignee string
+}
+
+func valuesOf(t tickets.Ticket) ticketValues {
+	return ticketValues{Subject: t.Subject, Status: string(t.Status), Priority: string(t.Priority), Category: t.Category,
+		Group: t.Group, Assignee: t.Assignee}
+}
+
+// ticketFormFields are the form's field names, each with its value in
+// ticketValues.
+var ticketFormFields = []struct {
+	name string
+	get  func(*ticketValues) *string
+}{
+	{"subject", func(v *ticketValues) *string { return &v.Subject }},
+	{"status", func(v *ticketValues) *string { return &v.Status }},
+	{"priority", func(v *ticketValues) *string { return &v.Priority }},
+	{"category", func(v *ticketValues) *string { return &v.Category }},
+	{"group", func(v *ticketValues) *string { return &v.Group }},
+	{"assignee", func(v *ticketValues) *string { return &v.Assignee }},
+}
+
+// ticketForm is the edit form of a ticket, as shown or as posted. It
+// carries the values it was shown with (Was, hidden fields "was_<name>"):
+// a save changes only the fields the user changed, never one they did not
+// touch (a ticket without a group stays without one; a field someone else
+// changed meanwhile is not put back).
 type ticketForm struct {
-	Version                                              int
-	Status, Priority, Category, Group, Assignee, Subject string
+	Version int
+	ticketValues
+	Was ticketValues
 }
 
 func formOf(t tickets.Ticket) ticketForm {
-	return ticketForm{Version: t.Version, Status: string(t.Status), Priority: string(t.Priority), Category: t.Category,
-		Group: t.Group, Assignee: t.Assignee, Subject: t.Subject}
+	return ticketForm{Version: t.Version, ticketValues: valuesOf(t), Was: valuesOf(t)}
 }
 
-func parseTicketForm(r *http.Request) (ticketForm, error) {
+// parseTicketForm reads the posted form; a field not posted, and the
+// values shown when the form does not say them, are cur's.
+func parseTicketForm(r *http.Request, cur tickets.Ticket) (ticketForm, error) {
+	f := formOf(cur)
 	v, err := strconv.Atoi(r.PostFormValue("version"))
 	if err != nil {
-		return ticketForm{}, errorf(EINVALID, "missing ticket version")
+		return f, errorKey(EINVALID, "ticket.no_version")
 	}
-	return ticketForm{Version: v, Status: r.PostFormValue("status"), Priority: r.PostFormValue("priority"),
-		Category: strings.TrimSpace(r.PostFormValue("category")), Group: r.PostFormValue("group"),
-		Assignee: NormalizeLogin(r.PostFormValue("assignee")), Subject: strings.TrimSpace(r.PostFormValue("subject"))}, nil
+	f.Version = v
+	for _, x := range ticketFormFields {
+		if was, ok := r.PostForm["was_"+x.name]; ok {
+			*x.get(&f.Was) = was[0]
+		}
+		*x.get(&f.ticketValues) = *x.get(&f.Was)
+		if val, ok := r.PostForm[x.name]; ok {
+			*x.get(&f.ticketValues) = val[0]
+		}
+	}
+	f.Assignee = NormalizeLogin(f.Assignee)
+	f.Subject, f.Category = strings.TrimSpace(f.Subject), strings.TrimSpace(f.Category)
+	return f, nil
 }
 
-func (f ticketForm) update() tickets.TicketUpdate {
-	st, pr := tickets.Status(f.Status), tickets.Priority(f.Priority)
-	return tickets.TicketUpdate{Version: f.Version, Status: &st, Priority: &pr, Category: &f.Category, Group: &f.Group,
-		Assignee: &f.Assignee, Subject: &f.Subject}
+// changed lists the fields the user changed.
+func (f ticketForm) changed() []string {
+	var out []string
+	for _, x := range ticketFormFields {
+		if *x.get(&f.ticketValues) != *x.get(&f.Was) {
+			out = append(out, x.name)
+		}
+	}
+	return out
 }
+
+// check validates the changed fields, before anything is written: their
+// length and shape, a known status, priority and group, and an assignee
+// who works in the group that will hold the ticket. The values come back
+// cut to their limits, to be shown again.
+func (s *Server) checkTicketForm(ctx context.Context, f *ticketForm, changed []string) error {
+	var err error
+	for _, name := range changed {
+		switch name {
+		case "subject":
+			f.Subject, err = text("ticket.subject", f.Subject, maxSubject, true, false)
+		case "category":
+			f.Category, err = text("ticket.category", f.Category, maxCategory, false, false)
+		case "status":
+			if !slices.Contains(tickets.Statuses, tickets.Status(f.Status)) {
+				err = errorKey(EINVALID, "ticket.bad_status", f.Status)
+			}
+		case "priority":
+			if !slices.Contains(tickets.Priorities, tickets.Priority(f.Priority)) {
+				err = errorKey(EINVALID, "ticket.bad_priority", f.Priority)
+			}
+		case "group":
+			if s.config().Group(f.Group) == nil {
+				err = errorKey(EINVALID, "ticket.bad_group", f.Group)
+			}
+		}
+		if err != nil {
+			f.cut()
+			return err
+		}
+	}
+	if f.Assignee != "" && (slices.Contains(changed, "assignee") || slices.Contains(changed, "group")) {
+		ok, err := s.mayHold(ctx, f.Assignee, f.Group)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			g := f.Group
+			f.cut()
+			if g == "" {
+				return errorKey(EINVALID, "ticket.assignee_no_group", f.Assignee)
+			}
+			return errorKey(EINVALID, "ticket.bad_assignee", f.Assignee, s.groupName(g))
+		}
+	}
+	return nil
+}
+
+// cut shortens the values to their limits, to be shown again.
+func (f *ticketForm) cut() {
+	f.Subject, f.Category = shorten(f.Subject, maxSubject), shorten(f.Category, maxCategory)
+	f.Status, f.Priority = shorten(f.Status, maxValue), shorten(f.Priority, maxValue)
+	f.Group, f.Assignee = shorten(f.Group, maxValue), shorten(f.Assignee, maxLoginLen)
+}
+
+// mayHold reports whether login is an active user who works in group (an
+// operator of its queue, or of the configuration without queues).
+func (s *Server) mayHold(ctx context.Context, login, group string) (bool, error) {
+	if group == "" || !loginPattern.MatchString(login) {
+		return false, nil
+	}
+	u, err := s.users.Find(ctx, login)
+	if errorCode(err) == ENOTFOUND {
+		return false, nil
+	}
+	if err != nil || u.Disabled {
+		return false, err
+	}
+	if s.opts.Queues == nil {
+		return slices.ContainsFunc(s.config().Operators, func(op *menu.Operator) bool {
+			_, in := op.Groups[group]
+			return op.Login == login && in
+		}), nil
+	}
+	op, err := s.opts.Queues.Operator(ctx, login)
+	if errorCode(err) == ENOTFOUND {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	_, in := op.Groups[group]
+	return in, nil
+}
+
+// update is the store's update of the changed fields only.
+func (f ticketForm) update(changed []string) tickets.TicketUpdate {
+	u := tickets.TicketUpdate{Version: f.Version}
+	for _, name := range changed {
+		switch name {
+		case "subject":
+			u.Subject = &f.Subject
+		case "status":
+			u.Status = ptrTo(tickets.Status(f.Status))
+		case "priority":
+			u.Priority = ptrTo(tickets.Priority(f.Priority))
+		case "category":
+			u.Category = &f.Category
+		case "group":
+			u.Group = &f.Group
+		case "assignee":
+			u.Assignee = &f.Assignee
+		}
+	}
+	return u
+}
+
+func ptrTo[T any](v T) *T { return &v }
 
 // ticketFormData is what the edit form partial needs; the console shows
 // the same form.
@@ -204,6 +418,8 @@ type ticketFormData struct {
 	Prios    []tickets.Priority
 	Return   string // "console" to come back to the console
 	Me       string
+	Body     string // a message typed, shown again with an error
+	Kind     string // its kind, "public" or "internal"
 }
 
 func (s *Server) formData(rq *request, t tickets.Ticket, f ticketForm, ret string) ticketFormData {
@@ -224,6 +440,7 @@ type ticketData struct {
 	Attachments []attachmentView
 	History     []tickets.Change
 	Calls       []tickets.Call
+	Notices     []OutboxMessage
 	Form        ticketFormData
 	Conflict    bool
 }
@@ -269,6 +486,9 @@ func (s *Server) loadTicket(ctx context.Context, rq *request, id int64) (ticketD
 	if d.Calls, err = s.opts.Tickets.CallsOfTicket(ctx, id, v); err != nil {
 		return d, err
 	}
+	if d.Notices, err = s.outbox.OfTicket(ctx, id); err != nil {
+		return d, err
+	}
 	d.Form = s.formData(rq, t, formOf(t), "")
 	return d, nil
 }
@@ -279,7 +499,7 @@ func (s *Server) ticketDetail(w http.ResponseWriter, r *http.Request) {
 		var d ticketData
 		if d, err = s.loadTicket(r.Context(), reqOf(r), id); err == nil {
 			p := s.newPage(r, "tickets", "nav.tickets", d)
-			p.Title = string(d.T.Number) + " – " + d.T.Subject
+			p.Title = string(d.T.Number) + " – " + shorten(d.T.Subject, maxSubject)
 			s.render(w, r, http.StatusOK, "ticket.html", p)
 			return
 		}
@@ -301,25 +521,35 @@ func (s *Server) ticketUpdate(w http.ResponseWriter, r *http.Request) {
 	}
 	// Reading with the user's view first is the authorization: an
 	// operator cannot write another group's ticket.
-	if _, err := s.opts.Tickets.FindTicketByID(ctx, id, rq.viewer()); err != nil {
+	cur, err := s.opts.Tickets.FindTicketByID(ctx, id, rq.viewer())
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	f, err := parseTicketForm(r)
-	if err == nil && s.config().Group(f.Group) == nil {
-		err = errorf(EINVALID, "unknown group %q", f.Group)
-	}
+	f, err := parseTicketForm(r, cur)
+	changed := f.changed()
 	if err == nil {
-		_, err = s.opts.Tickets.UpdateTicket(ctx, id, f.update(), rq.actor())
+		err = s.checkTicketForm(ctx, &f, changed)
+	}
+	if err == nil && len(changed) == 0 && f.Version != cur.Version {
+		err = errorKey(ECONFLICT, "ticket.conflict") // a stale form is never "nothing to save"
 	}
 	ret := r.PostFormValue("return")
+	if err == nil && len(changed) > 0 {
+		_, err = s.opts.Tickets.UpdateTicket(ctx, id, f.update(changed), rq.actor())
+	}
 	if err == nil {
-		s.hub.notify()
+		msg := "saved"
+		if len(changed) == 0 {
+			msg = "unchanged"
+		} else {
+			s.hub.notify()
+		}
 		if ret == "console" {
-			http.Redirect(w, r, "/console?msg=saved", http.StatusSeeOther)
+			http.Redirect(w, r, "/console?msg="+msg, http.StatusSeeOther)
 			return
 		}
-		http.Redirect(w, r, fmt.Sprintf("/tickets/%d?msg=saved", id), http.StatusSeeOther)
+		http.Redirect(w, r, fmt.Sprintf("/tickets/%d?msg=%s", id, msg), http.StatusSeeOther)
 		return
 	}
 	code := errorCode(err)
@@ -332,27 +562,32 @@ func (s *Server) ticketUpdate(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, lerr)
 		return
 	}
-	// Keep what the user typed; with the current version when it is a
-	// conflict, so that saving again is a deliberate overwrite.
+	// Keep what the user changed, over the ticket as it is now; on a
+	// conflict with the current version, so that saving again is a
+	// deliberate overwrite of those fields only.
 	if code == ECONFLICT {
-		f.Version = d.T.Version
 		d.Conflict = true
+	}
+	mine := f
+	f = formOf(d.T)
+	for _, x := range ticketFormFields {
+		if slices.Contains(changed, x.name) {
+			*x.get(&f.ticketValues) = *x.get(&mine.ticketValues)
+		}
 	}
 	d.Form = s.formData(rq, d.T, f, "")
 	p := s.newPage(r, "tickets", "nav.tickets", d)
-	p.Title = string(d.T.Number) + " – " + d.T.Subject
-	switch te, isTransition := errors.AsType[*tickets.TransitionError](err); {
-	case code == ECONFLICT:
+	p.Title = string(d.T.Number) + " – " + shorten(d.T.Subject, maxSubject)
+	p.Error = cmpOr(errorMessage(rq.lang, err), rq.lang.T("err.400"))
+	if code == ECONFLICT {
 		p.Error = rq.lang.T("ticket.conflict")
-	case isTransition:
-		p.Error = rq.lang.Tf("ticket.transition", rq.lang.T("status."+string(te.From)), rq.lang.T("status."+string(te.To)))
-	default:
-		p.Error = errorMessage(err)
 	}
 	s.render(w, r, httpStatus(err), "ticket.html", p)
 }
 
-// ticketArticle adds a public message or an internal note.
+// ticketArticle adds a public message or an internal note. Invalid input
+// shows the ticket again with the text typed (cut to its limit) and the
+// message.
 func (s *Server) ticketArticle(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	rq := reqOf(r)
@@ -360,13 +595,30 @@ func (s *Server) ticketArticle(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		_, err = s.opts.Tickets.FindTicketByID(ctx, id, rq.viewer())
 	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	kind := r.PostFormValue("kind")
+	body, err := text("article.body", r.PostFormValue("body"), maxBody, true, true)
+	if err == nil && kind != "public" && kind != "internal" {
+		err = errorKey(EINVALID, "article.bad_kind")
+	}
 	if err == nil {
-		kind := r.PostFormValue("kind")
-		if kind != "public" && kind != "internal" {
-			err = errorf(EINVALID, "choose a public message or an internal note")
-		} else {
-			_, err = s.opts.Tickets.AddArticle(ctx, id, tickets.Article{Internal: kind == "internal", Body: r.PostFormValue("body")}, rq.actor())
+		_, err = s.opts.Tickets.AddArticle(ctx, id, tickets.Article{Internal: kind == "internal", Body: body}, rq.actor())
+	}
+	if errorCode(err) == EINVALID {
+		d, lerr := s.loadTicket(ctx, rq, id)
+		if lerr != nil {
+			s.fail(w, r, lerr)
+			return
 		}
+		d.Form.Body, d.Form.Kind = body, kind
+		p := s.newPage(r, "tickets", "nav.tickets", d)
+		p.Title = string(d.T.Number) + " – " + shorten(d.T.Subject, maxSubject)
+		p.Error = cmpOr(errorMessage(rq.lang, err), rq.lang.T("err.400"))
+		s.render(w, r, http.StatusBadRequest, "ticket.html", p)
+		return
 	}
 	if err != nil {
 		s.fail(w, r, err)
@@ -411,7 +663,7 @@ func (s *Server) recording(w http.ResponseWriter, r *http.Request) {
 	att := atts[i]
 	name, ok := strings.CutPrefix(att.URI, recordingScheme)
 	if !ok || s.opts.Recordings == nil {
-		s.fail(w, r, errorf(ENOTFOUND, "recording not available"))
+		s.fail(w, r, errorKey(ENOTFOUND, "recording.unavailable"))
 		return
 	}
 	body, ctype, err := s.opts.Recordings.OpenRecording(ctx, name)

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
@@ -84,10 +85,10 @@ func NormalizeLogin(login string) string { return strings.ToLower(strings.TrimSp
 
 func checkPassword(password string) error {
 	if utf8.RuneCountInString(password) < MinPasswordLen {
-		return errorf(EINVALID, "password too short: at least %d characters", MinPasswordLen)
+		return errorKey(EINVALID, "users.password_short", MinPasswordLen)
 	}
 	if len(password) > 72 { // bcrypt's limit, in bytes
-		return errorf(EINVALID, "password too long: at most 72 bytes")
+		return errorKey(EINVALID, "users.password_long", 72)
 	}
 	return nil
 }
@@ -97,7 +98,7 @@ func checkLang(lang string) (string, error) {
 		return Languages[0], nil
 	}
 	if !slices.Contains(Languages, lang) {
-		return "", errorf(EINVALID, "unknown language %q (it or en)", lang)
+		return "", errorKey(EINVALID, "users.bad_lang", lang)
 	}
 	return lang, nil
 }
@@ -110,11 +111,13 @@ func (u *Users) Add(ctx context.Context, login, name string, role Role, password
 	var err error
 	switch {
 	case !loginPattern.MatchString(login):
-		err = errorf(EINVALID, "invalid login %q: lower-case letters, digits, '.', '_' or '-'", login)
+		err = errorKey(EINVALID, "users.bad_login", login)
 	case name == "":
-		err = errorf(EINVALID, "a user needs a name")
+		err = errorKey(EINVALID, "users.no_name")
+	case utf8.RuneCountInString(name) > maxName || strings.ContainsFunc(name, unicode.IsControl):
+		_, err = text("users.name", name, maxName, true, false)
 	case !role.Valid():
-		err = errorf(EINVALID, "unknown role %q (operator, supervisor or admin)", role)
+		err = errorKey(EINVALID, "users.bad_role", string(role))
 	default:
 		err = checkPassword(password)
 	}
@@ -132,7 +135,7 @@ func (u *Users) Add(ctx context.Context, login, name string, role Role, password
 	_, err = u.pool.Exec(ctx, `INSERT INTO panel_users (login, name, role, password_hash, lang, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $6)`, login, name, role, string(hash), lang, now)
 	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "23505" {
-		return fmt.Errorf("%s: %w", op, errorf(ECONFLICT, "user %s already exists", login))
+		return fmt.Errorf("%s: %w", op, errorKey(ECONFLICT, "users.exists", login))
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
@@ -182,7 +185,7 @@ func (u *Users) update(ctx context.Context, op, login string, endSessions bool, 
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	if !found {
-		return fmt.Errorf("%s: %w", op, errorf(ENOTFOUND, "no user %s", login))
+		return fmt.Errorf("%s: %w", op, errorKey(ENOTFOUND, "users.not_found", login))
 	}
 	return nil
 }
@@ -200,7 +203,7 @@ func (u *Users) Find(ctx context.Context, login string) (User, error) {
 	login = NormalizeLogin(login)
 	x, err := scanUser(u.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM panel_users WHERE login = $1`, login))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return User{}, fmt.Errorf("find user: %w", errorf(ENOTFOUND, "no user %s", login))
+		return User{}, fmt.Errorf("find user: %w", errorKey(ENOTFOUND, "users.not_found", login))
 	}
 	if err != nil {
 		return User{}, fmt.Errorf("find user: %w", err)
@@ -223,7 +226,7 @@ func (u *Users) List(ctx context.Context) ([]User, error) {
 
 // errBadCredentials is the one answer to a wrong login or password, so that
 // the page does not tell which.
-var errBadCredentials = errorf(EUNAUTHORIZED, "wrong login or password")
+var errBadCredentials = errorKey(EUNAUTHORIZED, "login.wrong")
 
 // authenticate checks a login and password. A login that does not exist,
 // or is disabled, costs one bcrypt comparison like any other.

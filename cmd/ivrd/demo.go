@@ -62,29 +62,53 @@ func (d *demoEnv) stop() {
 	}
 }
 
-// demoRoutes lets anyone try the help desk without a phone:
+// demoCalls is how many scripted demo calls may run at once: each holds a
+// simulated call for up to 20 minutes.
+const demoCalls = 4
+
+// demoCallFunc places one scripted call (simdesk.Desk.Call).
+type demoCallFunc func(ctx context.Context, caller string, script []simdesk.Step) (simdesk.Result, error)
+
+// demoCallPage is POST /demo/call, a scripted call through the real
+// controller whose transcript comes back one JSON object per line:
 //
-//	curl -X POST 'http://127.0.0.1:8080/demo/call?caller=3331234567&keys=1+3'
+//	POST /demo/call?caller=3331234567&keys=1+3
 //
-// runs a scripted call through the real controller and returns its
-// transcript, one JSON object per line.
-func demoRoutes(r chi.Router, desk *simdesk.Desk, loc *time.Location) {
-	r.Post("/demo/call", func(w http.ResponseWriter, req *http.Request) {
+// It is a page of the panel, mounted in demo mode only: like every POST
+// of the panel it needs a logged-in user and the session's form token
+// (field "csrf" or header X-CSRF-Token), and it passes the panel's
+// cross-origin check. At most demoCalls run at once; more are 429.
+func demoCallPage(call demoCallFunc, loc *time.Location) panel.ExtraPage {
+	slots := make(chan struct{}, demoCalls)
+	handle := func(w http.ResponseWriter, req *http.Request) {
+		msg := demoMessages[panel.Lang(req)]
+		if msg == nil {
+			msg = demoMessages["it"]
+		}
 		q := req.URL.Query()
 		script, err := simdesk.ParseScript(q.Get("keys"))
 		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
+			http.Error(w, msg["keys"]+" "+err.Error(), http.StatusBadRequest)
 			return
 		}
-		caller := q.Get("caller")
-		if caller == "" {
-			caller = "3331234567"
+		caller := cmp.Or(q.Get("caller"), "3331234567")
+		if len(caller) > 32 {
+			http.Error(w, msg["caller"], http.StatusBadRequest)
+			return
+		}
+		select {
+		case slots <- struct{}{}:
+			defer func() { <-slots }()
+		default:
+			w.Header().Set("Retry-After", "60")
+			http.Error(w, fmt.Sprintf(msg["busy"], demoCalls), http.StatusTooManyRequests)
+			return
 		}
 		ctx, cancel := context.WithTimeout(req.Context(), 20*time.Minute)
 		defer cancel()
-		res, err := desk.Call(ctx, caller, script, arisim.CallOptions{SpeakOnRecord: 10 * time.Second}, simdesk.CallLimits{Talk: 20 * time.Second})
+		res, err := call(ctx, caller, script)
 		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
+			http.Error(w, msg["failed"]+" "+err.Error(), http.StatusBadGateway)
 			return
 		}
 		w.Header().Set("Content-Type", "application/x-ndjson")
@@ -94,7 +118,31 @@ func demoRoutes(r chi.Router, desk *simdesk.Desk, loc *time.Location) {
 			e.Time = e.Time.In(loc).Round(time.Millisecond)
 			_ = enc.Encode(e)
 		}
-	})
+	}
+	return panel.ExtraPage{Roles: panel.Roles, Mount: func(r chi.Router) { r.Post("/demo/call", handle) }}
+}
+
+// deskCall places demo calls on desk.
+func deskCall(desk *simdesk.Desk) demoCallFunc {
+	return func(ctx context.Context, caller string, script []simdesk.Step) (simdesk.Result, error) {
+		return desk.Call(ctx, caller, script, arisim.CallOptions{SpeakOnRecord: 10 * time.Second}, simdesk.CallLimits{Talk: 20 * time.Second})
+	}
+}
+
+// demoMessages are /demo/call's answers, by the user's language.
+var demoMessages = map[string]map[string]string{
+	"it": {
+		"keys":   "Tasti non validi:",
+		"caller": "Numero chiamante troppo lungo.",
+		"busy":   "Già %d chiamate dimostrative in corso: riprovi quando una è finita.",
+		"failed": "La chiamata non è riuscita:",
+	},
+	"en": {
+		"keys":   "Invalid keys:",
+		"caller": "Caller number too long.",
+		"busy":   "Already %d demo calls in progress: try again when one has ended.",
+		"failed": "The call failed:",
+	},
 }
 
 // demoOperators is how the demo's simulated operator phones behave: they
@@ -155,9 +203,9 @@ unless someone has that operator's console open in the panel: then they answer f
                   admin (administrator), supervisore (supervisor),
                   op201 (operator, Lotto 2), op301 (operator, Lotto 3), ... one per configured operator
   Test phone:     http://%[1]s/testphone   call as any number, now or at a chosen time
-  Place a call:   curl -X POST 'http://%[1]s/demo/call?caller=3331234567&keys=1+3'
-                  keys: digits separated by spaces, wN waits N seconds, h hangs up
-                  e.g. keys=4+5035%%23 (PIN of a technical referent), keys=9 (ticket status)
+  Scripted call:  POST http://%[1]s/demo/call?caller=3331234567&keys=1+3 from a logged-in session,
+                  with its form token (X-CSRF-Token); keys: digits separated by spaces, wN waits
+                  N seconds, h hangs up; e.g. keys=4+5035%%23 (PIN of a referent), keys=9 (status)
   Metrics:        http://%[1]s/metrics    Readiness: http://%[1]s/readyz
   Database:       %[2]s
 `, listen, cmp.Or(d.dbURL, "DATABASE_URL"), demoPassword)

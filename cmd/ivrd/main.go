@@ -288,7 +288,11 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 		cancel()
 	}
 
-	if err := startOps(callCtx, opsCfg, notifier, pool, store, holder.get, recordings, log, reg); err != nil {
+	var opsClock clock.Clock // the wall clock
+	if demoClk != nil {
+		opsClock = demoClk
+	}
+	if err := startOps(callCtx, opsCfg, notifier, pool, store, holder.get, recordings, log, reg, opsClock); err != nil {
 		return err
 	}
 
@@ -313,12 +317,14 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	}
 	defer stopPhone()
 	var deskPhone panel.DeskPhone
+	extra := []panel.ExtraPage{phonePage}
 	if desk != nil {
 		deskPhone = newDemoPhones(desk.Sim, cfg)
+		extra = append(extra, demoCallPage(deskCall(desk), cfg.Location())) // demo mode only
 	}
 	pnl, err = panel.New(panel.Options{Pool: pool, Tickets: store, Queues: queue, Live: liveCalls{live},
 		Recordings: files, Config: holder.get, Logger: log, Secure: f.secure, Reload: holder.reload, Now: now,
-		Extra: []panel.ExtraPage{phonePage}, DeskPhone: deskPhone})
+		Extra: extra, DeskPhone: deskPhone})
 	if err != nil {
 		return err
 	}
@@ -340,7 +346,6 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	}
 	routes(router, reg, pool, conn)
 	if desk != nil {
-		demoRoutes(router, desk, cfg.Location())
 		if err := demoUsers(ctx, pnl.Users(), cfg); err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,34 +23,70 @@ func TestMain(m *testing.M) { pgtest.Main(m, tickets.Migrate) }
 
 // The server in demo mode, on a throwaway database: a call placed through
 // its demo API leaves a ticket in PostgreSQL and shows in /metrics; SIGTERM
-// (the context) stops it cleanly.
+// (the context) stops it cleanly. The demo API is a POST of the panel:
+// a cross-site request, one without a session or one without the form
+// token opens nothing (a cross-site POST with no cookie answered 200 and
+// opened a ticket).
 func TestDemoServer(t *testing.T) {
 	base := startDemoServer(t, "") // the real clock; stopped cleanly at the end
 	dbURL := os.Getenv("DATABASE_URL")
-
-	// Whatever the day, keys "h" hang up at the first prompt: a call with
-	// a ticket, whether the desk is open or closed now.
-	resp, err := http.Post(base+"/demo/call?caller=3331234567&keys=h", "", nil)
+	pool, err := pgxpool.New(context.Background(), dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer pool.Close()
+
+	const call = "/demo/call?caller=3331234567&keys=h"
+	for _, tc := range []struct {
+		name    string
+		headers map[string]string
+		want    int
+	}{
+		{"cross-site, no cookie", map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"}, http.StatusForbidden},
+		{"no cookie", nil, http.StatusUnauthorized},
+	} {
+		req, _ := http.NewRequest(http.MethodPost, base+call, nil)
+		for k, v := range tc.headers {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%s: status %d, want %d", tc.name, resp.StatusCode, tc.want)
+		}
+	}
+	c := logIn(t, base, "supervisore")
+	token := c.csrf
+	c.csrf = ""
+	if status, _ := c.postForm(call, url.Values{}); status != http.StatusForbidden {
+		t.Errorf("no form token: status %d, want 403", status)
+	}
+	var count int
+	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM tickets`).Scan(&count); err != nil || count != 0 {
+		t.Fatalf("refused demo calls left %d tickets (%v)", count, err)
+	}
+
+	// Whatever the day, keys "h" hang up at the first prompt: a call with
+	// a ticket, whether the desk is open or closed now.
+	c.csrf = token
+	status, body := c.postForm(call, url.Values{})
+	if status != http.StatusOK {
+		t.Fatalf("demo call: status %d\n%s", status, body)
+	}
 	var last map[string]any
-	sc := bufio.NewScanner(resp.Body)
+	sc := bufio.NewScanner(strings.NewReader(body))
 	for sc.Scan() {
 		last = nil
 		if err := json.Unmarshal(sc.Bytes(), &last); err != nil {
 			t.Fatalf("not JSON: %q", sc.Text())
 		}
 	}
-	resp.Body.Close()
 	if last["event"] != "outcome" || last["ticket"] == "" {
 		t.Fatalf("last line %v", last)
 	}
-	pool, err := pgxpool.New(context.Background(), dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
 	store := tickets.New(pool, tickets.Options{})
 	n, err := tickets.ParseNumber(last["ticket"].(string))
 	if err != nil {
@@ -63,10 +100,10 @@ func TestDemoServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := io.ReadAll(metrics.Body)
+	scraped, _ := io.ReadAll(metrics.Body)
 	metrics.Body.Close()
 	for _, want := range []string{`ivr_calls_total{outcome="` + last["outcome"].(string) + `"} 1`, "ivr_ari_connected 1", "go_goroutines"} {
-		if !strings.Contains(string(body), want) {
+		if !strings.Contains(string(scraped), want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
 	}

@@ -10,12 +10,14 @@ import (
 	"os"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/CyCoreSystems/ari/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/helpdesk-ivr/ivr/internal/clock"
 	"github.com/helpdesk-ivr/ivr/jobs"
 	"github.com/helpdesk-ivr/ivr/menu"
 	"github.com/helpdesk-ivr/ivr/notify"
@@ -97,12 +99,30 @@ func (a *ariRecordings) DeleteRecording(_ context.Context, name string) error {
 	return err
 }
 
+// startOps starts the e-mail sender and the scheduled jobs. clk is the
+// help desk's clock: the demo's (nil: the wall clock). On the wall clock
+// the jobs run at their cron slots; on another clock every time-stamp
+// and every slot is that clock's, and the jobs are run at each of its
+// minutes (runJobsOn).
 func startOps(ctx context.Context, c opsConfig, n *notify.Notifier, pool *pgxpool.Pool, store *tickets.Store,
-	current func() *menu.Config, rec *ariRecordings, log *slog.Logger, reg prometheus.Registerer) error {
+	current func() *menu.Config, rec *ariRecordings, log *slog.Logger, reg prometheus.Registerer, clk clock.Clock) error {
 	cfg := current()
+	now, jobsNow := time.Now, time.Now
+	var tick atomic.Pointer[time.Time]
+	if clk != nil {
+		now = clk.Now
+		// The jobs read the minute being run, as cron would fire them at
+		// it (runJobsOn), and the clock between runs.
+		jobsNow = func() time.Time {
+			if t := tick.Load(); t != nil {
+				return *t
+			}
+			return clk.Now()
+		}
+	}
 	if c.Notifications.SMTP.Host != "" {
 		sender, err := notify.NewSender(pool, c.Notifications, notify.NewSMTP(c.Notifications.SMTP, nil),
-			notify.SenderOptions{Logger: log, Registerer: reg})
+			notify.SenderOptions{Logger: log, Registerer: reg, Now: now})
 		if err != nil {
 			return err
 		}
@@ -114,10 +134,44 @@ func startOps(ctx context.Context, c opsConfig, n *notify.Notifier, pool *pgxpoo
 	}
 	host, _ := os.Hostname()
 	j, err := jobs.New(c.Jobs, jobs.Deps{Pool: pool, Store: store, Notifier: n, Groups: jobs.MenuGroups(current),
-		Recordings: rec, Location: cfg.Location(), Logger: log, Registerer: reg, Instance: host})
+		Recordings: rec, Location: cfg.Location(), Logger: log, Registerer: reg, Instance: host, Now: jobsNow})
 	if err != nil {
 		return err
 	}
-	go func() { _ = j.Run(ctx) }()
+	if clk == nil {
+		go func() { _ = j.Run(ctx) }()
+	} else {
+		go runJobsOn(ctx, j.Runner, clk, &tick, log)
+	}
 	return nil
+}
+
+// runJobsOn runs the jobs due on clk at each of its minutes (the cron
+// specs are in minutes), until ctx ends. Runner.Run's cron scheduler
+// fires on the wall clock's minutes: with the demo clock set to another
+// day, the jobs ran on real time. During a run the jobs read the minute
+// being run (tick), as if cron had fired at it: a job that never ran
+// takes only a slot falling at that very second, which a later reading
+// of the clock, after the other jobs' work, would miss.
+func runJobsOn(ctx context.Context, r *jobs.Runner, clk clock.Clock, tick *atomic.Pointer[time.Time], log *slog.Logger) {
+	run := func(at time.Time) {
+		tick.Store(&at)
+		if err := r.RunDue(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("jobs_run_failed", "error", err.Error())
+		}
+		tick.Store(nil)
+	}
+	run(clk.Now()) // missed slots first, as Runner.Run does
+	for {
+		now := clk.Now()
+		next := now.Truncate(time.Minute).Add(time.Minute)
+		t := clk.NewTimer(next.Sub(now))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		run(next)
+	}
 }
