@@ -35,6 +35,7 @@ type page struct {
 	Data   any
 	Config bool // the user may see the configuration and users
 	Extra  []navLink
+	Alarm  string // a notice for supervisors (PIN guessing)
 }
 
 type navLink struct{ Path, Label string }
@@ -51,6 +52,13 @@ func (s *Server) newPage(r *http.Request, nav, titleKey string, data any) *page 
 	}
 	if m := r.URL.Query().Get("msg"); m != "" && rq.lang.Has("msg."+m) {
 		p.Flash = rq.lang.T("msg." + m)
+	}
+	if s.opts.PINAlarm != nil && rq.user.Role != RoleOperator {
+		if on, n, err := s.opts.PINAlarm(r.Context()); err != nil {
+			s.log.Warn("pin_alarm_unreadable", "error", err.Error())
+		} else if on {
+			p.Alarm = rq.lang.Tf("alarm.pin_failures", n)
+		}
 	}
 	return p
 }

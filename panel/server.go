@@ -58,6 +58,10 @@ type Options struct {
 	// tickets' history show; default NewOutbox(Pool, Now), which reads
 	// package notify's table.
 	Outbox Outbox
+	// PINAlarm, when set, tells whether wrong PINs across all numbers
+	// passed the alarm threshold (someone rotating caller ids):
+	// supervisors and administrators see a notice on every page.
+	PINAlarm func(ctx context.Context) (alarm bool, failures int, err error)
 	// Extra are more pages behind the login (the test phone), each for
 	// the roles it names; may be empty.
 	Extra []ExtraPage
