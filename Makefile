@@ -2,6 +2,9 @@
 GO      ?= go
 BIN     ?= bin
 CONFIG  ?= configs/helpdesk.yaml
+# The Go release this module needs (go.mod's toolchain line): a machine
+# starts on its own Go, so say it; the go command fetches it once.
+export GOTOOLCHAIN := go1.27.3
 
 .PHONY: help build test lint run demo bench fuzz clean
 

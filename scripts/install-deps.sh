@@ -4,6 +4,9 @@
 # generation), and with --browser Chromium.
 # Safe to run again; does nothing when everything is there.
 set -euo pipefail
+# The Go release this module needs (go.mod's toolchain line): a machine
+# starts on its own Go, so say it; the go command fetches it once.
+export GOTOOLCHAIN=go1.27.3
 
 need=()
 for tool in espeak-ng sox; do
