@@ -17,7 +17,7 @@ build: ## build ivrd and ivrctl into bin/
 test: ## run every test against a throwaway PostgreSQL (installs what is missing)
 	scripts/test.sh
 
-lint: ## gofmt, go vet, staticcheck and ivrctl validate on every config
+lint: ## gofmt, go vet, staticcheck, ivrctl validate on every config, govulncheck
 	scripts/lint.sh
 
 run: build ## run the service with the example help desk (demo mode: local PostgreSQL, simulated Asterisk)
