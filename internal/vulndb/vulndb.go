@@ -97,7 +97,7 @@ func Build(src fs.FS, dir string, opts Options) (Stats, error) {
 		return Stats{}, fmt.Errorf("vulndb: %w", err)
 	}
 
-	db := dbMeta{Modified: opts.Modified}
+	modified := opts.Modified
 	modules := map[string]*moduleMeta{}
 	var vulns []vulnMeta
 	seen := map[string]bool{}
@@ -120,8 +120,8 @@ func Build(src fs.FS, dir string, opts Options) (Stats, error) {
 		if len(e.Affected) == 0 {
 			return Stats{}, fmt.Errorf("vulndb: %s: no affected module", name)
 		}
-		if e.Modified.After(db.Modified) {
-			db.Modified = e.Modified
+		if e.Modified.After(modified) {
+			modified = e.Modified
 		}
 		vulns = append(vulns, vulnMeta{ID: e.ID, Modified: e.Modified, Aliases: e.Aliases})
 		listed := map[string]bool{}
@@ -156,7 +156,7 @@ func Build(src fs.FS, dir string, opts Options) (Stats, error) {
 	if err := os.Mkdir(filepath.Join(tmp, "index"), 0o755); err != nil {
 		return Stats{}, fmt.Errorf("vulndb: %w", err)
 	}
-	for name, v := range map[string]any{"db": db, "modules": mods, "vulns": vulns} {
+	for name, v := range map[string]any{"db": dbMeta{Modified: modified}, "modules": mods, "vulns": vulns} {
 		b, err := json.Marshal(v)
 		if err != nil {
 			return Stats{}, fmt.Errorf("vulndb: %w", err)
