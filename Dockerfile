@@ -5,6 +5,9 @@
 
 # --- build -------------------------------------------------------------
 FROM golang:1.26-bookworm AS build
+# go.mod needs Go 1.27.3 and the image pins its own Go (GOTOOLCHAIN is local
+# there), so name the release: the go command fetches it from the module proxy.
+ENV GOTOOLCHAIN=go1.27.3
 WORKDIR /src
 # Modules first, so that a source change does not download them again.
 COPY go.mod go.sum ./

@@ -2,6 +2,9 @@
 GO      ?= go
 BIN     ?= bin
 CONFIG  ?= configs/helpdesk.yaml
+# The Go release this module needs (go.mod's toolchain line): a machine
+# starts on its own Go, so say it; the go command fetches it once.
+export GOTOOLCHAIN := go1.27.3
 
 .PHONY: help build test lint run demo bench fuzz clean
 
@@ -14,7 +17,7 @@ build: ## build ivrd and ivrctl into bin/
 test: ## run every test against a throwaway PostgreSQL (installs what is missing)
 	scripts/test.sh
 
-lint: ## gofmt, go vet, staticcheck and ivrctl validate on every config
+lint: ## gofmt, go vet, staticcheck, ivrctl validate on every config, govulncheck
 	scripts/lint.sh
 
 run: build ## run the service with the example help desk (demo mode: local PostgreSQL, simulated Asterisk)

@@ -1,6 +1,8 @@
 module github.com/helpdesk-ivr/ivr
 
-go 1.26.0
+go 1.27
+
+toolchain go1.27.3
 
 require (
 	github.com/CyCoreSystems/ari/v5 v5.3.1

@@ -3,6 +3,9 @@
 # throwaway PostgreSQL (fsync off). Run on a quiet machine: the figures
 # are latencies. BENCH=name runs one: load, tickets, queues, panel.
 set -euo pipefail
+# The Go release this module needs (go.mod's toolchain line): a machine
+# starts on its own Go, so say it; the go command fetches it once.
+export GOTOOLCHAIN=go1.27.3
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 pg() { go run ./internal/pgcluster/cmd/pgcluster -test-tuning -set max_connections=300 -- "$@"; }

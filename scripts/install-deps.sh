@@ -2,33 +2,84 @@
 # Installs what the tests and the demo need from Debian's packages, when it
 # is missing: PostgreSQL's server binaries, espeak-ng and sox (prompt
 # generation), and with --browser Chromium.
-# Safe to run again; does nothing when everything is there.
+# Safe to run again; does nothing when everything is there. Waits for
+# another apt or dpkg to finish (up to APT_LOCK_WAIT seconds, 600), and
+# stops only the PostgreSQL cluster that its own install created.
 set -euo pipefail
+# The Go release this module needs (go.mod's toolchain line): a machine
+# starts on its own Go, so say it; the go command fetches it once.
+export GOTOOLCHAIN=go1.27.3
 
-need=()
-for tool in espeak-ng sox; do
-  command -v "$tool" >/dev/null 2>&1 || need+=("$tool")
-done
-if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-  need+=(postgresql)
-fi
-if [[ "${1:-}" == "--browser" ]] && ! command -v chromium >/dev/null 2>&1; then
-  need+=(chromium)
-fi
-if ((${#need[@]} == 0)); then
-  exit 0
-fi
-if [[ $(id -u) -ne 0 ]]; then
-  echo "install-deps: missing ${need[*]}; run as root or: sudo apt-get install -y ${need[*]}" >&2
-  exit 1
-fi
-echo "install-deps: installing ${need[*]} from Debian's packages" >&2
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-# Debian starts a system cluster on install; the project runs its own.
-if command -v pg_lsclusters >/dev/null 2>&1; then
-  pg_lsclusters -h 2>/dev/null | while read -r ver name _; do
-    pg_ctlcluster "$ver" "$name" stop 2>/dev/null || true
+# apt_get ARGS...: apt-get, waiting for the locks of another apt or dpkg
+# instead of failing on them. apt waits for dpkg's lock itself
+# (DPkg::Lock::Timeout), but not for the lock of its lists (apt-get update)
+# or of its download cache: those it reports at once, so try again.
+apt_get() {
+  local wait=${APT_LOCK_WAIT:-600} deadline err rc
+  deadline=$((SECONDS + wait))
+  err=$(mktemp)
+  while true; do
+    rc=0
+    apt-get -o DPkg::Lock::Timeout="$wait" "$@" 2>"$err" || rc=$?
+    if ((rc == 0)) || ((SECONDS >= deadline)) ||
+      ! grep -qE '^E: (Could not get lock|Unable to lock|Unable to acquire)' "$err"; then
+      cat "$err" >&2
+      rm -f "$err"
+      return "$rc"
+    fi
+    echo "install-deps: another apt or dpkg holds its lock; waiting" >&2
+    sleep 2
   done
+}
+
+# running_clusters: the PostgreSQL clusters running on this machine, one
+# "version name" a line (none before postgresql-common is installed).
+running_clusters() {
+  command -v pg_lsclusters >/dev/null 2>&1 || return 0
+  pg_lsclusters -h | awk '$4 ~ /^online/ { print $1, $2 }' | LC_ALL=C sort
+}
+
+# install_packages PACKAGE...: installs them. Debian's postgresql package
+# creates and starts a system cluster, which the project does not use (its
+# tests and demo start their own): stop a cluster that runs after the
+# install and did not before, and leave every other one alone.
+install_packages() {
+  local before after
+  before=$(running_clusters)
+  export DEBIAN_FRONTEND=noninteractive
+  apt_get update -qq
+  apt_get install -y -qq --no-install-recommends "$@" >/dev/null
+  after=$(running_clusters)
+  LC_ALL=C comm -13 <(printf '%s\n' "$before") <(printf '%s\n' "$after") | while read -r ver name; do
+    [[ -n "$ver" ]] || continue
+    echo "install-deps: stopping PostgreSQL cluster $ver/$name, started by the install" >&2
+    pg_ctlcluster "$ver" "$name" stop || echo "install-deps: could not stop cluster $ver/$name" >&2
+  done
+}
+
+main() {
+  local need=() tool
+  for tool in espeak-ng sox; do
+    command -v "$tool" >/dev/null 2>&1 || need+=("$tool")
+  done
+  if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    need+=(postgresql)
+  fi
+  if [[ "${1:-}" == "--browser" ]] && ! command -v chromium >/dev/null 2>&1; then
+    need+=(chromium)
+  fi
+  if ((${#need[@]} == 0)); then
+    return 0
+  fi
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "install-deps: missing ${need[*]}; run as root or: sudo apt-get install -y ${need[*]}" >&2
+    return 1
+  fi
+  echo "install-deps: installing ${need[*]} from Debian's packages" >&2
+  install_packages "${need[@]}"
+}
+
+# Sourced by its test, which calls the functions above with fake commands.
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+  main "$@"
 fi

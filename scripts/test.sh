@@ -3,6 +3,9 @@
 # throwaway PostgreSQL cluster started from Debian's binaries (installed
 # first if missing). Set TEST_DATABASE_URL to use a server of your own.
 set -euo pipefail
+# The Go release this module needs (go.mod's toolchain line): a machine
+# starts on its own Go, so say it; the go command fetches it once.
+export GOTOOLCHAIN=go1.27.3
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --browser
 if [[ -n "${TEST_DATABASE_URL:-}" ]]; then
