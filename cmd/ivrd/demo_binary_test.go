@@ -63,7 +63,13 @@ func TestDemoBinary(t *testing.T) {
 	}()
 	base := "http://" + addr
 	waitReady(t, base, stopped)
-	if !strings.Contains(stderr.String(), "password of every demo user") {
+	// The banner goes to stderr as the server starts serving; the copy
+	// into the buffer may still be on its way.
+	printed := func() bool { return strings.Contains(stderr.String(), "password of every demo user") }
+	for deadline := time.Now().Add(10 * time.Second); !printed() && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !printed() {
 		t.Errorf("the demo did not print its users:\n%s", stderr.String())
 	}
 
