@@ -41,6 +41,9 @@ var playCases = []playCase{
 	{"p5-play-array-missing-middle", "JSON array whose middle item is a missing file", func(s *session) error {
 		return s.playAndWatch("pb-p5", nil, `{"media":["sound:hello-world","sound:no-such-file","digits:12"]}`)
 	}},
+	{"p5b-play-array-missing-last", "JSON array whose last item is a missing file", func(s *session) error {
+		return s.playAndWatch("pb-p5b", nil, `{"media":["sound:hello-world","sound:no-such-file"]}`)
+	}},
 	{"p6-play-array-stop-middle", "JSON array, DELETE /playbacks/{id} while its middle item plays", func(s *session) error {
 		return s.playAndStop("pb-p6", `{"media":["sound:hello-world","sound:demo-congrats","digits:12"]}`, "sound:demo-congrats")
 	}},

@@ -86,7 +86,7 @@ func (a *Asterisk) Call(t testing.TB, opts CallOptions) *SIPCall {
 		"-sf", scenario, "-s", opts.Number,
 		"-i", host, "-p", sipPort, "-mi", host, "-mp", strconv.Itoa(mediaPort),
 		"-m", "1", "-nostdin", "-aa",
-		"-timeout", strconv.Itoa(int(opts.Timeout.Seconds()+0.5)), "-timeout_error",
+		"-timeout", strconv.Itoa(int(opts.Timeout.Seconds() + 0.5)), "-timeout_error",
 		"-trace_err", "-error_file", filepath.Join(dir, "errors.log"),
 		"-trace_msg", "-message_file", filepath.Join(dir, "messages.log"),
 		net.JoinHostPort(host, port),
