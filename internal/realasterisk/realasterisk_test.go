@@ -30,6 +30,7 @@ type channelEvent struct {
 // enters Stasis, is answered over ARI, and a play with a JSON array body
 // plays both media to the end.
 func TestArrayPlaysEveryMedia(t *testing.T) {
+	t.Parallel()
 	a := Start(t, Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -93,5 +94,71 @@ func TestArrayPlaysEveryMedia(t *testing.T) {
 	}
 	if err := call.Wait(ctx); err != nil {
 		t.Fatalf("the caller: %v", err)
+	}
+}
+
+// TestCallerKeysReachARI: the sipp caller's keys arrive as
+// ChannelDtmfReceived, sent by SIP INFO and by RFC 2833, and a caller that
+// hangs up ends the channel's Stasis.
+func TestCallerKeysReachARI(t *testing.T) {
+	t.Parallel()
+	a := Start(t, Options{})
+	for _, tc := range []struct {
+		name string
+		mode DTMFMode
+		keys string
+	}{
+		{"info", DTMFInfo, "1#"},
+		{"rfc2833", DTMFRFC2833, "2*"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			c := a.NewClient(nil)
+			evs, err := c.Connect(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer evs.Close()
+			var keys []Key
+			for i := range len(tc.keys) {
+				keys = append(keys, Key{After: 500 * time.Millisecond, Digit: tc.keys[i]})
+			}
+			call := a.Call(t, CallOptions{DTMF: tc.mode, Keys: keys, HangUpAfter: 500 * time.Millisecond, Timeout: 25 * time.Second})
+			ev, err := evs.WaitFor(ctx, "StasisStart")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var start channelEvent
+			if err := ev.Decode(&start); err != nil {
+				t.Fatal(err)
+			}
+			if r, err := c.Do(ctx, "POST", "/channels/"+start.Channel.ID+"/answer", nil, nil); err != nil || r.Status != 204 {
+				t.Fatalf("answer: %v %+v", err, r)
+			}
+			var got string
+			for {
+				ev, err := evs.WaitFor(ctx, "ChannelDtmfReceived", "StasisEnd")
+				if err != nil {
+					t.Fatalf("after keys %q: %v", got, err)
+				}
+				if ev.Type == "StasisEnd" {
+					break
+				}
+				var d struct {
+					Digit string `json:"digit"`
+				}
+				if err := ev.Decode(&d); err != nil {
+					t.Fatal(err)
+				}
+				got += d.Digit
+			}
+			if got != tc.keys {
+				t.Fatalf("keys received %q, want %q", got, tc.keys)
+			}
+			if err := call.Wait(ctx); err != nil {
+				t.Fatalf("the caller: %v", err)
+			}
+		})
 	}
 }
