@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -51,6 +52,11 @@ func TestArrayPlaysEveryMedia(t *testing.T) {
 		t.Fatal(err)
 	}
 	ch := start.Channel.ID
+	// The CLI sees the same call, in Stasis.
+	out, err := a.CLI(ctx, "core show channels concise")
+	if err != nil || !strings.Contains(out, "!Stasis!ivr!") {
+		t.Fatalf("core show channels concise: %v\n%s", err, out)
+	}
 	if r, err := c.Do(ctx, "POST", "/channels/"+ch+"/answer", nil, nil); err != nil || r.Status != 204 {
 		t.Fatalf("answer: %v %+v", err, r)
 	}
