@@ -45,6 +45,9 @@ var coreSounds = map[string]string{
 type Options struct {
 	// StartTimeout bounds the wait for ARI to answer (default 60 s).
 	StartTimeout time.Duration
+	// Phones are operator endpoints of configs/asterisk (e.g. "op201") whose
+	// AOR gets a static contact on a loopback port, for Phone to answer on.
+	Phones []string
 }
 
 // Asterisk is a running private Asterisk.
@@ -57,6 +60,8 @@ type Asterisk struct {
 	Password string // ARI password
 	App      string // the Stasis application of the dialplan
 	Number   string // the number the dialplan hands to App
+
+	phones map[string]string // endpoint → 127.0.0.1:port of its contact
 
 	cmd  *exec.Cmd
 	done chan struct{} // closed when the process has exited
@@ -98,6 +103,10 @@ func Start(t testing.TB, opts Options) *Asterisk {
 		App:      "ivr",
 		Number:   "800749049",
 		done:     make(chan struct{}),
+		phones:   map[string]string{},
+	}
+	for _, p := range opts.Phones {
+		a.phones[p] = freeUDP(t)
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -335,7 +344,26 @@ func (a *Asterisk) edits() map[string]func([]byte) ([]byte, error) {
 			if err != nil {
 				return nil, err
 			}
-			return setOption(b, "carrier-identify", "match", "127.0.0.1")
+			b, err = setOption(b, "carrier-identify", "match", "127.0.0.1")
+			if err != nil {
+				return nil, err
+			}
+			// Test phones: a static contact, and no OPTIONS nor
+			// unsolicited MWI NOTIFY (a sipp scenario would take either for
+			// its call).
+			for p, addr := range a.phones {
+				if b, err = setOption(b, "["+p+"](operator-endpoint)", "mailboxes", ""); err != nil {
+					return nil, err
+				}
+				aor := "[" + p + "](operator-aor)"
+				if b, err = setOption(b, aor, "contact", "sip:"+p+"@"+addr); err != nil {
+					return nil, err
+				}
+				if b, err = setOption(b, aor, "qualify_frequency", "0"); err != nil {
+					return nil, err
+				}
+			}
+			return b, nil
 		},
 	}
 }
@@ -358,8 +386,9 @@ func linkEntries(src, dst string) error {
 
 var sectionRE = regexp.MustCompile(`^\[([^\]]+)\]`)
 
-// setOption sets key = value in the first section named section, replacing
-// the key's line if it is there, else adding one after the header.
+// setOption sets key = value in the first section named section (or whose
+// whole header line is section, e.g. "[op201](operator-aor)"), replacing the
+// key's line if it is there, else adding one after the header.
 func setOption(b []byte, section, key, value string) ([]byte, error) {
 	lines := strings.Split(string(b), "\n")
 	in, header := false, -1
@@ -368,7 +397,7 @@ func setOption(b []byte, section, key, value string) ([]byte, error) {
 			if in {
 				break
 			}
-			in = m[1] == section
+			in = m[1] == section || strings.TrimSpace(l) == section
 			if in {
 				header = i
 			}

@@ -17,6 +17,7 @@ func TestEditsApplyToShippedConfigs(t *testing.T) {
 	a := &Asterisk{
 		Prefix: "/opt/ast", Dir: t.TempDir(), HTTPAddr: "127.0.0.1:18088", SIPAddr: "127.0.0.1:15060",
 		User: "ivr", Password: "s3cret", App: "ivr", Number: "800749049",
+		phones: map[string]string{"op201": "127.0.0.1:15070"},
 	}
 	shipped := filepath.Join(repoRoot(t), "configs", "asterisk")
 	for name, edit := range a.edits() {
@@ -45,6 +46,23 @@ func TestEditsApplyToShippedConfigs(t *testing.T) {
 			gone = []string{"[carrier-reg]", "bind = 0.0.0.0:5060", "match = sip.carrier.example", "type = registration"}
 		default:
 			t.Fatalf("no check for the edit of %s", name)
+		}
+		if name == "pjsip.conf" {
+			for header, lines := range map[string][]string{
+				"[op201](operator-aor)":      {"contact = sip:op201@127.0.0.1:15070", "qualify_frequency = 0"},
+				"[op201](operator-endpoint)": {"mailboxes = "},
+				"[op202](operator-aor)":      {},
+			} {
+				body := sectionBody(s, header)
+				for _, l := range lines {
+					if !strings.Contains(body, "\n"+l+"\n") {
+						t.Errorf("%s: %s has no line %q:%s", name, header, l, body)
+					}
+				}
+				if header == "[op202](operator-aor)" && strings.Contains(body, "contact") {
+					t.Errorf("%s: %s got a contact though op202 is no test phone", name, header)
+				}
+			}
 		}
 		for _, w := range want {
 			if !strings.Contains(s, "\n"+w) {
@@ -88,18 +106,7 @@ func TestUACScenarioIsXML(t *testing.T) {
 			Keys: []Key{{After: time.Second, Digit: '*'}, {Digit: '9'}}},
 	} {
 		s := uacScenario(o)
-		d := xml.NewDecoder(strings.NewReader(s))
-		d.Strict = true
-		d.CharsetReader = func(_ string, r io.Reader) (io.Reader, error) { return r, nil }
-		for {
-			_, err := d.Token()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatalf("%+v: %v\n%s", o, err, s)
-			}
-		}
+		wellFormed(t, s)
 		for _, k := range o.Keys {
 			if o.DTMF == DTMFInfo && !strings.Contains(s, "Signal="+string(k.Digit)) {
 				t.Errorf("no INFO for %c", k.Digit)
@@ -110,6 +117,46 @@ func TestUACScenarioIsXML(t *testing.T) {
 		}
 		if (o.HangUpAfter > 0) != strings.Contains(s, "BYE sip:") {
 			t.Errorf("%+v: BYE in the scenario does not match HangUpAfter", o)
+		}
+	}
+}
+
+// sectionBody is the text from header to the next section header.
+func sectionBody(s, header string) string {
+	i := strings.Index(s, "\n"+header+"\n")
+	if i < 0 {
+		return ""
+	}
+	rest := s[i+len(header)+1:]
+	if j := strings.Index(rest, "\n["); j >= 0 {
+		rest = rest[:j+1]
+	}
+	return rest
+}
+
+func TestPhoneScenarioIsXML(t *testing.T) {
+	t.Parallel()
+	for _, m := range []PhoneMode{PhoneAnswer, PhoneRing, PhoneReject} {
+		s := uasScenario(PhoneOptions{Mode: m, AnswerAfter: time.Second})
+		wellFormed(t, s)
+		if (m == PhoneAnswer) != strings.Contains(s, "Content-Type: application/sdp") {
+			t.Errorf("mode %d: an SDP answer only when the phone answers", m)
+		}
+	}
+}
+
+func wellFormed(t *testing.T, s string) {
+	t.Helper()
+	d := xml.NewDecoder(strings.NewReader(s))
+	d.Strict = true
+	d.CharsetReader = func(_ string, r io.Reader) (io.Reader, error) { return r, nil }
+	for {
+		_, err := d.Token()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			t.Fatalf("%v\n%s", err, s)
 		}
 	}
 }

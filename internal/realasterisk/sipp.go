@@ -68,29 +68,37 @@ func (a *Asterisk) Call(t testing.TB, opts CallOptions) *SIPCall {
 			t.Fatalf("realasterisk: key %q is not a DTMF digit", k.Digit)
 		}
 	}
+	_, sipPort, _ := net.SplitHostPort(freeUDP(t))
+	host, port, _ := net.SplitHostPort(a.SIPAddr)
+	// -aa: 200 to an INFO, NOTIFY, OPTIONS or UPDATE within the call.
+	return a.runSipp(t, uacScenario(opts), opts.Timeout, "-aa",
+		"-s", opts.Number, "-i", host, "-p", sipPort, net.JoinHostPort(host, port))
+}
+
+// runSipp runs sipp with scenario and args, one call (-m 1), RTP on a
+// fresh pair of loopback ports, logs in its own directory; killed when t
+// ends if still running.
+func (a *Asterisk) runSipp(t testing.TB, scenario string, timeout time.Duration, args ...string) *SIPCall {
+	t.Helper()
 	dir, err := os.MkdirTemp(a.Dir, "sipp-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	scenario := filepath.Join(dir, "uac.xml")
-	if err := os.WriteFile(scenario, []byte(uacScenario(opts)), 0o644); err != nil {
+	file := filepath.Join(dir, "scenario.xml")
+	if err := os.WriteFile(file, []byte(scenario), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, sipPort, _ := net.SplitHostPort(freeUDP(t))
 	mediaPort, err := freeUDPPair()
 	if err != nil {
 		t.Fatal(err)
 	}
-	host, port, _ := net.SplitHostPort(a.SIPAddr)
-	args := []string{
-		"-sf", scenario, "-s", opts.Number,
-		"-i", host, "-p", sipPort, "-mi", host, "-mp", strconv.Itoa(mediaPort),
-		"-m", "1", "-nostdin", "-aa",
-		"-timeout", strconv.Itoa(int(opts.Timeout.Seconds() + 0.5)), "-timeout_error",
+	args = append([]string{
+		"-sf", file, "-mi", "127.0.0.1", "-mp", strconv.Itoa(mediaPort),
+		"-m", "1", "-nostdin",
+		"-timeout", strconv.Itoa(int(timeout.Seconds() + 0.5)), "-timeout_error",
 		"-trace_err", "-error_file", filepath.Join(dir, "errors.log"),
 		"-trace_msg", "-message_file", filepath.Join(dir, "messages.log"),
-		net.JoinHostPort(host, port),
-	}
+	}, args...)
 	out, err := os.Create(filepath.Join(dir, "screen.log"))
 	if err != nil {
 		t.Fatal(err)
