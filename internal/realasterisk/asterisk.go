@@ -1,7 +1,8 @@
 // Package realasterisk runs a real Asterisk for tests: a private instance
 // built by scripts/install-asterisk.sh, configured from the project's own
 // configs/asterisk with only the edits a loopback test needs, on free ports,
-// stopped when the test ends. Calls come from sipp (Call), and Client talks
+// stopped when the test ends. Callers and operator phones are sipp (Call,
+// Phone), and Client talks
 // ARI over plain net/http and a WebSocket, optionally writing every request,
 // response and event to a JSONL trace (the format of
 // ivr/arisim/testdata/ari-traces).

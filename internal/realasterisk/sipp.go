@@ -45,7 +45,7 @@ type CallOptions struct {
 	Timeout time.Duration
 }
 
-// SIPCall is a sipp caller running.
+// SIPCall is a running sipp: a caller (Call) or a phone (Phone).
 type SIPCall struct {
 	Dir  string // sipp's scenario and logs
 	cmd  *exec.Cmd
@@ -54,7 +54,7 @@ type SIPCall struct {
 }
 
 // Call places a call from a sipp UAC on loopback to the instance's PJSIP
-// transport. sipp is killed when t ends if the call is still up.
+// transport.
 func (a *Asterisk) Call(t testing.TB, opts CallOptions) *SIPCall {
 	t.Helper()
 	opts.Caller = cmpOr(opts.Caller, "3331234567")
