@@ -1,0 +1,123 @@
+package realasterisk
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+// PhoneMode is how a test operator phone takes a call.
+type PhoneMode int
+
+const (
+	// PhoneAnswer rings, answers after AnswerAfter, echoes the audio and
+	// waits for the BYE (answering re-INVITEs meanwhile).
+	PhoneAnswer PhoneMode = iota
+	// PhoneRing rings and never answers; it ends when Asterisk cancels.
+	PhoneRing
+	// PhoneReject answers 486 Busy Here.
+	PhoneReject
+)
+
+// PhoneOptions describe a test phone.
+type PhoneOptions struct {
+	Mode        PhoneMode
+	AnswerAfter time.Duration // PhoneAnswer: ringing time before the 200
+	Timeout     time.Duration // bounds the whole call (default 60 s)
+}
+
+// Phone starts a sipp UAS as the operator phone endpoint (one of
+// Options.Phones), for one call from Asterisk.
+func (a *Asterisk) Phone(t testing.TB, endpoint string, opts PhoneOptions) *SIPCall {
+	t.Helper()
+	addr, ok := a.phones[endpoint]
+	if !ok {
+		t.Fatalf("realasterisk: %s is not in Options.Phones", endpoint)
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = 60 * time.Second
+	}
+	host, port, _ := net.SplitHostPort(addr)
+	args := []string{"-i", host, "-p", port}
+	if opts.Mode == PhoneAnswer {
+		args = append(args, "-rtp_echo")
+	}
+	return a.runSipp(t, uasScenario(opts), opts.Timeout, args...)
+}
+
+// uasHeaders answer the last request received, with the phone's to-tag.
+const uasHeaders = `      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+`
+
+const uasSDP = `      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=phone 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 8 0 101
+      a=rtpmap:8 PCMA/8000
+      a=rtpmap:0 PCMU/8000
+      a=rtpmap:101 telephone-event/8000
+      a=fmtp:101 0-16
+      a=ptime:20
+      a=sendrecv
+`
+
+func uasResponse(status string, sdp bool) string {
+	body := "      Content-Length: 0\n"
+	if sdp {
+		body = uasSDP
+	}
+	return "  <send>\n    <![CDATA[\n\n      SIP/2.0 " + status + "\n" + uasHeaders + body + "\n    ]]>\n  </send>\n"
+}
+
+func uasScenario(o PhoneOptions) string {
+	var b strings.Builder
+	b.WriteString(`<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="realasterisk-phone">
+  <recv request="INVITE" crlf="true"/>
+`)
+	switch o.Mode {
+	case PhoneReject:
+		b.WriteString(uasResponse("486 Busy Here", false))
+		b.WriteString("  <recv request=\"ACK\"/>\n")
+	case PhoneRing:
+		b.WriteString(uasResponse("180 Ringing", false))
+		b.WriteString("  <recv request=\"CANCEL\"/>\n")
+		b.WriteString(uasResponse("200 OK", false))
+		// The INVITE's final answer, with the INVITE's CSeq.
+		b.WriteString(strings.Replace(uasResponse("487 Request Terminated", false),
+			"[last_CSeq:]", "CSeq: [last_cseq_number] INVITE", 1))
+		b.WriteString("  <recv request=\"ACK\"/>\n")
+	default:
+		b.WriteString(uasResponse("180 Ringing", false))
+		if o.AnswerAfter > 0 {
+			fmt.Fprintf(&b, "  <pause milliseconds=\"%d\"/>\n", o.AnswerAfter.Milliseconds())
+		}
+		b.WriteString(strings.Replace(uasResponse("200 OK", true), "<send>", `<send retrans="500">`, 1))
+		b.WriteString(`  <recv request="ACK" rtd="true" crlf="true"/>
+  <label id="up"/>
+  <recv request="INVITE" optional="true" next="reinvite"/>
+  <recv request="BYE" next="bye"/>
+  <label id="reinvite"/>
+`)
+		b.WriteString(uasResponse("200 OK", true))
+		b.WriteString(`  <recv request="ACK" next="up"/>
+  <label id="bye"/>
+`)
+		b.WriteString(uasResponse("200 OK", false))
+	}
+	b.WriteString("  <timewait milliseconds=\"200\"/>\n</scenario>\n")
+	return b.String()
+}
