@@ -109,11 +109,13 @@ func readTrace(t *testing.T, path string) []traceLine {
 func TestReplayTraces(t *testing.T) {
 	dir := tracesDir(t)
 	files, _ := filepath.Glob(filepath.Join(dir, "*.jsonl"))
+	more, _ := filepath.Glob(filepath.Join(dir, "*", "*.jsonl")) // play-media: PJSIP, request bodies
+	files = append(files, more...)
 	if len(files) == 0 {
 		t.Fatalf("no *.jsonl trace in %s", dir)
 	}
 	for _, f := range files {
-		name := strings.TrimSuffix(filepath.Base(f), ".jsonl")
+		name := strings.TrimSuffix(strings.TrimPrefix(f, dir+"/"), ".jsonl")
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			lines := readTrace(t, f)
@@ -336,9 +338,16 @@ func (r *replayer) request(l traceLine) {
 	if l.Query != "" {
 		u += "?" + r.mapText(l.Query)
 	}
-	req, err := http.NewRequest(l.Method, u, nil)
+	var body io.Reader
+	if l.Body != nil {
+		body = bytes.NewReader([]byte(r.mapText(string(l.Body))))
+	}
+	req, err := http.NewRequest(l.Method, u, body)
 	if err != nil {
 		r.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	var traceStatus int
 	for _, x := range r.lines {
