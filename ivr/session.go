@@ -374,38 +374,41 @@ func (s *session) updateTicket(upd tickets.TicketUpdate) {
 
 // updateTicketIf applies upd only while still(ticket) holds; after a
 // conflict the fresh ticket is checked again, so an operator's change is
-// never overwritten by a decision taken on the old one.
-func (s *session) updateTicketIf(upd tickets.TicketUpdate, still func(tickets.Ticket) bool) {
+// never overwritten by a decision taken on the old one. It reports
+// whether the store could not take it (then, unconditional, it waits in
+// pendTicket).
+func (s *session) updateTicketIf(upd tickets.TicketUpdate, still func(tickets.Ticket) bool) (failed bool) {
 	if s.ticket.ID == 0 {
 		if still == nil {
 			s.pendTicket = mergeTicketUpdate(s.pendTicket, upd)
 		}
-		return
+		return true
 	}
 	ctx, cancel := s.storeCtx()
 	defer cancel()
 	actor := tickets.Actor{Kind: tickets.ActorSystem, ID: "ivr"}
 	for attempt := 0; attempt < 2; attempt++ {
 		if still != nil && !still(s.ticket) {
-			return
+			return false
 		}
 		upd.Version = s.ticket.Version
 		t, err := s.c.opts.Store.UpdateTicket(ctx, s.ticket.ID, upd, actor)
 		if err == nil {
 			s.ticket = t
-			return
+			return false
 		}
 		if !errors.Is(err, tickets.ErrConflict) {
 			s.storeFailed("update_ticket", err)
 			if still == nil {
 				s.pendTicket = mergeTicketUpdate(s.pendTicket, upd)
 			}
-			return
+			return true
 		}
 		if fresh, ferr := s.findTicket(ctx); ferr == nil {
 			s.ticket = fresh
 		}
 	}
+	return false
 }
 
 func (s *session) flush() {
@@ -495,10 +498,11 @@ func (s *session) finish() {
 	if s.call.ID == 0 && !s.started.IsZero() {
 		// The store was down when the call came: try once more now.
 		ctx, cancel := s.storeCtx()
-		if s.openRecord(ctx) {
-			s.writePending()
-		}
+		s.openRecord(ctx)
 		cancel()
+	}
+	if s.call.ID != 0 {
+		s.writePending() // what failed earlier, the store may take now
 	}
 	end := tickets.CallEnd{EndedAt: cmp.Or(s.endedAt, s.now()), Outcome: s.outcome, HangupBy: s.hangupBy}
 	closeDesc := ""
@@ -507,9 +511,10 @@ func (s *session) finish() {
 	}
 	if s.closeTicket && s.ticket.ID != 0 {
 		closed := tickets.StatusClosed
-		s.updateTicketIf(tickets.TicketUpdate{Status: &closed, Description: &closeDesc},
-			func(t tickets.Ticket) bool { return t.Status == tickets.StatusNew && t.Description == "" })
-		closeDesc = "" // done, or the ticket moved on
+		if !s.updateTicketIf(tickets.TicketUpdate{Status: &closed, Description: &closeDesc},
+			func(t tickets.Ticket) bool { return t.Status == tickets.StatusNew && t.Description == "" }) {
+			closeDesc = "" // done, or the ticket moved on
+		}
 	}
 	s.flush()
 	finished := false
@@ -523,10 +528,14 @@ func (s *session) finish() {
 			finished = true
 		}
 	}
-	if !finished && !s.started.IsZero() {
+	pending := s.pendTicket != nil || s.pendCall != nil || len(s.pendAttach) > 0 || len(s.events) > 0 || closeDesc != ""
+	if (!finished || pending) && (s.call.ID != 0 || !s.started.IsZero()) {
 		// Whatever the store did not take waits in the spool.
 		p := PendingCall{Channel: s.channelID, CallID: s.call.ID, TicketID: s.ticket.ID, Ticket: s.pendTicket,
-			Call: s.pendCall, Events: s.events, Attachments: s.pendAttach, Close: closeDesc, End: &end}
+			Call: s.pendCall, Events: s.events, Attachments: s.pendAttach, Close: closeDesc}
+		if !finished {
+			p.End = &end
+		}
 		if s.call.ID == 0 {
 			nc := s.newCall()
 			p.New = &nc

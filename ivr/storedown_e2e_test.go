@@ -238,3 +238,41 @@ func TestQueuesDownRingTheGroup(t *testing.T) {
 		t.Errorf("outcome %+v", out)
 	}
 }
+
+// The store fails in the middle of a call: what the call could not write
+// then is written at its end if the store is back, or spooled if not.
+func TestStoreDownMidCall(t *testing.T) {
+	for _, backBeforeEnd := range []bool{true, false} {
+		name := "back before the end"
+		if !backBeforeEnd {
+			name = "still down at the end"
+		}
+		t.Run(name, func(t *testing.T) {
+			r, store, spool := storeDownRig(t, monday10)
+			store.down.Store(false)
+			c := r.call("3331234567")
+			r.waitKind(c.ID(), ivr.EvTicket)
+			r.waitPrompt(c.ID(), "node:root")
+			store.down.Store(true)
+			press(t, c, "31")
+			if ev := r.waitKind(c.ID(), ivr.EvRoute); ev.Group != "sicoge" {
+				t.Fatalf("route %+v", ev)
+			}
+			r.waitPrompt(c.ID(), "system:transfer")
+			if backBeforeEnd {
+				store.down.Store(false)
+			}
+			c.Hangup()
+			r.outcome(c.ID())
+			store.down.Store(false)
+			waitSpooled(t, spool)
+			call, _, ok := r.mem.Call(c.ID())
+			if !ok || call.EndedAt.IsZero() || call.Outcome != tickets.OutcomeAbandoned || call.Group != "sicoge" {
+				t.Fatalf("call record %+v", call)
+			}
+			if tk, _, _ := r.mem.Ticket(call.TicketID); tk.Group != "sicoge" || len(tk.MenuPath) != 2 {
+				t.Errorf("ticket %+v", tk)
+			}
+		})
+	}
+}
