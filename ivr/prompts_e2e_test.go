@@ -116,3 +116,30 @@ func waitHeard(t *testing.T, c *arisim.Call, media string) {
 		}
 	}
 }
+
+// With a recent history the queue announces the estimated wait, to its
+// last piece ("minuti").
+func TestQueueAnnouncesTheWait(t *testing.T) {
+	r := newQueueRig(t, "", nil)
+	r.pause("op201", "op202")
+	r.sim.SetEndpoint("PJSIP/op201", answerAfter(time.Second))
+	first := r.call("3331234567")
+	r.waitPrompt(first.ID(), "node:root")
+	press(t, first, "12")
+	r.waitKind(first.ID(), ivr.EvPosition)
+	r.available("op201")
+	r.waitKind(first.ID(), ivr.EvAnswered)
+	first.Hangup()
+	r.outcome(first.ID())
+	r.pause("op201")
+
+	c := r.call("3337654321")
+	r.waitPrompt(c.ID(), "node:root")
+	press(t, c, "12")
+	if e := r.waitKind(c.ID(), ivr.EvPosition); e.Seconds <= 0 {
+		t.Fatalf("no estimated wait after an answered call: %+v", e)
+	}
+	waitHeard(t, c, "sound:"+menu.SystemSoundName("minutes"))
+	c.Hangup()
+	r.outcome(c.ID())
+}
