@@ -96,6 +96,9 @@ type demoPath struct {
 	priority string
 	outcome  string
 	request  bool // an after-hours request: listed on /after-hours
+	// notices the ticket's page lists, waiting: the demo has no mail
+	// server (the Administration's and the group's addresses).
+	notices int
 }
 
 const (
@@ -166,16 +169,19 @@ var demoPaths = []demoPath{
 	{name: "leaf-2-1", drive: routed("3331230021", "2", "1"), group: "pct-libero-foro", priority: "medium", outcome: "abandoned"},
 	{name: "leaf-2-2", drive: routed("3331230022", "2", "2"), group: "pct-magistrati", priority: "medium", outcome: "abandoned"},
 	{name: "leaf-3-1", drive: routed("3331230031", "3", "1"), group: "sicoge", priority: "medium", outcome: "abandoned"},
-	{name: "4-referent-pin", drive: pin("0699990001", "5035", false), group: "modifiche", priority: "high", outcome: "abandoned"},
-	{name: "known-administration", drive: routed("+390612345678", "1"), group: "lotto3", priority: "medium", outcome: "abandoned"},
-	{name: "pin-referent-unknown-number", drive: pin("3331230040", "5035", false), group: "modifiche", priority: "high", outcome: "abandoned"},
+	{name: "4-referent-pin", drive: pin("0699990001", "5035", false), group: "modifiche", priority: "high",
+		outcome: "abandoned", notices: 1},
+	{name: "known-administration", drive: routed("+390612345678", "1"), group: "lotto3", priority: "medium",
+		outcome: "abandoned", notices: 1},
+	{name: "pin-referent-unknown-number", drive: pin("3331230040", "5035", false), group: "modifiche", priority: "high",
+		outcome: "abandoned", notices: 1},
 	{name: "pin-user-unknown-number", drive: pin("3331230041", "1035", true), group: "accoglienza", priority: "medium", outcome: "abandoned"},
 	{name: "group-closed-2-1", drive: request("3331230050", saturday10, "2", "1"), group: "pct-libero-foro", priority: "medium",
 		outcome: "after_hours_message", request: true},
 	{name: "group-closed-1-6", drive: request("3331230051", saturday10, "1", "6"), group: "lotto6", priority: "medium",
-		outcome: "after_hours_message", request: true},
+		outcome: "after_hours_message", request: true, notices: 1},
 	{name: "service-closed", drive: request("+390612345678", saturday20), group: "lotto3", priority: "medium",
-		outcome: "after_hours_message", request: true},
+		outcome: "after_hours_message", request: true, notices: 2},
 	{name: "status-by-phone", drive: func(t *testing.T, c *panelClient) *demoCall {
 		first := place(t, c, "3331230060", "")
 		first.waitKind("prompt")
@@ -210,7 +216,8 @@ var (
 // calls of ivr's TestMatrix placed at once through the test phone's API by
 // a logged-in demo user, now or at a chosen time; then the supervisor and
 // the administrator each find every call's ticket in the panel with its
-// group and priority, and the after-hours requests on /after-hours.
+// group, priority and notices (waiting: the demo sends no e-mail), and
+// the after-hours requests on /after-hours.
 func TestDemoMatrix(t *testing.T) {
 	base := startDemoServer(t, monday10)
 	caller := logIn(t, base, "admin")
@@ -255,6 +262,11 @@ func TestDemoMatrix(t *testing.T) {
 				}
 				if pr := submatches(factPriority, page); len(pr) != 1 || pr[0] != p.priority {
 					t.Errorf("%s: ticket %s priority %q, want %s", p.name, n, pr, p.priority)
+				}
+				if got := strings.Count(page, `data-testid="notice-row"`); got != p.notices ||
+					strings.Count(page, `data-testid="notice-row" data-status="pending"`) != got {
+					t.Errorf("%s: ticket %s lists %d notices (%d pending), want %d pending", p.name, n, got,
+						strings.Count(page, `data-testid="notice-row" data-status="pending"`), p.notices)
 				}
 				if listed := strings.Contains(afterHours, ">"+n+"</a>"); listed != p.request {
 					t.Errorf("%s: ticket %s on /after-hours: %v", p.name, n, listed)
