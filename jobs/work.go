@@ -11,11 +11,13 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/helpdesk-ivr/ivr/notify"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
 
-// escalationActor is who raises priorities, in the tickets' history.
-var escalationActor = tickets.Actor{Kind: tickets.ActorSystem, ID: "escalation"}
+// escalationActor is who raises priorities, in the tickets' history; the
+// Notifier tells the supervisors of its raises only.
+var escalationActor = notify.EscalationActor
 
 // Escalate raises one step the priority of every new ticket that has waited
 // longer than its priority's limit in its group's service hours (since it

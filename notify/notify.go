@@ -293,10 +293,16 @@ type Execer interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 }
 
+// EscalationActor raises the priority of tickets that waited too long
+// (package jobs): only its raises are escalations. The call controller,
+// another system actor, sets the priority its menu branch gives (the
+// referents' branch is high), which is no news for the supervisors.
+var EscalationActor = tickets.Actor{Kind: tickets.ActorSystem, ID: "escalation"}
+
 // Hook is the tickets.Hook that queues the notices of a ticket change in
 // its transaction: opening and closing (and Config.StatusChanges) to the
 // Administration, a request left after hours to its group, a priority
-// raised by the system (an escalation) to the supervisors.
+// raised by EscalationActor to the supervisors.
 // WantsCreated tells the ticket store which new tickets the Hook must see
 // (tickets.Options.HookOnCreate): only an opening with somebody to tell,
 // an Administration with addresses. The others stay one statement.
@@ -338,7 +344,7 @@ func (n *Notifier) Hook(ctx context.Context, tx pgx.Tx, ev tickets.TicketEvent) 
 			queue(KindAfterHours, fmt.Sprintf("<ticket.%s.after-hours@%s>", t.Number, n.cfg.Domain),
 				n.dir.GroupEmails(t.Group), data)
 		}
-		if c, ok := ev.Changed("priority"); ok && ev.Actor.Kind == tickets.ActorSystem &&
+		if c, ok := ev.Changed("priority"); ok && ev.Actor == EscalationActor &&
 			slices.Index(tickets.Priorities, tickets.Priority(c.New)) < slices.Index(tickets.Priorities, tickets.Priority(c.Old)) {
 			d := data
 			d.Change = c

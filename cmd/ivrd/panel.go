@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -59,10 +60,16 @@ func newTestPhone(ctx context.Context, o testPhoneOptions) (panel.ExtraPage, fun
 		}
 		own = true
 	}
+	var desks atomic.Uint64
 	phone := testphone.New(testphone.Options{
 		Desk: desk,
 		NewDesk: func(ctx context.Context, at time.Time) (*simdesk.Desk, error) {
-			opts := simdesk.Options{Config: o.config(), PINSecret: o.secret, Start: at, Logger: o.log, SystemName: "testphone-at"}
+			// A desk's channel ids count from its clock, which starts at the
+			// chosen time: a prefix of its own keeps two calls at one time
+			// (or at a time tried before a restart) apart, in the test
+			// phone and in the call records.
+			name := fmt.Sprintf("testphone-at-%d-%d", time.Now().UnixNano(), desks.Add(1))
+			opts := simdesk.Options{Config: o.config(), PINSecret: o.secret, Start: at, Logger: o.log, SystemName: name}
 			if o.store != nil {
 				opts.Store = o.store
 			}
