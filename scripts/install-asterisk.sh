@@ -48,7 +48,7 @@ REQUIRED_MODULES=(chan_pjsip res_pjsip res_ari app_stasis res_stasis res_http_we
 
 BUILD_DEPS=(build-essential pkg-config bzip2 patch libjansson-dev libxml2-dev libsqlite3-dev
   uuid-dev libedit-dev libssl-dev libsrtp2-dev libcurl4-openssl-dev)
-RUN_DEPS=(sip-tester asterisk-core-sounds-it-wav asterisk-core-sounds-en-wav)
+RUN_DEPS=(sip-tester asterisk-core-sounds-it-wav asterisk-core-sounds-en-wav asterisk-moh-opsound-wav)
 
 log() { echo "install-asterisk: $*" >&2; }
 die() { log "$*"; exit 1; }

@@ -245,6 +245,9 @@ func requireInstall(t testing.TB) string {
 			missing = append(missing, "the "+lang+" core sounds in "+d)
 		}
 	}
+	if _, err := os.Stat(mohFiles); err != nil {
+		missing = append(missing, "the music on hold in "+mohFiles)
+	}
 	if len(missing) > 0 {
 		t.Fatalf("realasterisk: missing %s: run scripts/install-asterisk.sh (as root), or set %s=1 to skip the tests that need a real Asterisk",
 			strings.Join(missing, ", "), SkipEnv)
@@ -306,8 +309,13 @@ func (a *Asterisk) writeConfig(shipped string) error {
 			return err
 		}
 	}
-	return nil
+	// musiconhold.conf's class "default" plays astdatadir/moh.
+	return linkEntries(mohFiles, filepath.Join(a.Dir, "data", "moh"))
 }
+
+// Debian's music on hold (asterisk-moh-opsound-wav), installed by
+// scripts/install-asterisk.sh.
+const mohFiles = "/usr/share/asterisk/moh"
 
 // edits are the only changes to configs/asterisk, each one what a loopback
 // test needs (issue 15: anything else would be a defect of the shipped files).
