@@ -33,8 +33,12 @@ func TestEveryEntryPointSetsTheToolchainOfGoMod(t *testing.T) {
 	}
 	shell := regexp.MustCompile(`(?m)^export GOTOOLCHAIN=(\S+)$`)
 	anyValue := regexp.MustCompile(`GOTOOLCHAIN\s*:?=\s*([^\s"'` + "`" + `]+)`)
+	runsGo := regexp.MustCompile(`(?m)(^|[\s;(&|])go (build|run|test|vet|mod|install|env|generate|list|tool)\b`)
 	for _, f := range files {
 		text := read(t, f)
+		if strings.HasSuffix(f, ".sh") && !runsGo.MatchString(text) {
+			continue // never runs the go command (install-asterisk.sh)
+		}
 		re := sets[f]
 		if re == nil {
 			re = shell
