@@ -49,6 +49,10 @@ type Options struct {
 	// Phones are operator endpoints of configs/asterisk (e.g. "op201") whose
 	// AOR gets a static contact on a loopback port, for Phone to answer on.
 	Phones []string
+	// Sounds, if set, is a directory laid out as <lang>/<entries> (what
+	// `ivrctl prompts` writes under OUT/sounds): each entry is linked into
+	// the instance's sounds of that language, beside the core sounds.
+	Sounds string
 }
 
 // Asterisk is a running private Asterisk.
@@ -119,7 +123,7 @@ func Start(t testing.TB, opts Options) *Asterisk {
 			t.Logf("realasterisk: kept %s", dir)
 		}
 	})
-	if err := a.writeConfig(filepath.Join(root, "configs", "asterisk")); err != nil {
+	if err := a.writeConfig(filepath.Join(root, "configs", "asterisk"), opts.Sounds); err != nil {
 		t.Fatalf("realasterisk: configure: %v", err)
 	}
 	out, err := os.Create(filepath.Join(dir, "log", "console.log"))
@@ -273,8 +277,8 @@ func repoRoot(t testing.TB) string {
 
 // writeConfig lays out the instance: the shipped configs with the loopback
 // edits (see edits), an asterisk.conf whose directories are the instance's,
-// and the core sounds linked under data/sounds.
-func (a *Asterisk) writeConfig(shipped string) error {
+// and the core sounds (and extra, if not "") linked under data/sounds.
+func (a *Asterisk) writeConfig(shipped, extra string) error {
 	for _, d := range []string{"etc", "run", "log", "spool", "lib", "db", "keys", "cache", "data/sounds", "data/moh"} {
 		if err := os.MkdirAll(filepath.Join(a.Dir, d), 0o755); err != nil {
 			return err
@@ -310,7 +314,27 @@ func (a *Asterisk) writeConfig(shipped string) error {
 		}
 	}
 	// musiconhold.conf's class "default" plays astdatadir/moh.
-	return linkEntries(mohFiles, filepath.Join(a.Dir, "data", "moh"))
+	if err := linkEntries(mohFiles, filepath.Join(a.Dir, "data", "moh")); err != nil {
+		return err
+	}
+	if extra == "" {
+		return nil
+	}
+	langs, err := os.ReadDir(extra)
+	if err != nil {
+		return fmt.Errorf("sounds: %w", err)
+	}
+	for _, l := range langs {
+		if !l.IsDir() {
+			continue
+		}
+		// An entry the core sounds have already is an error, not a
+		// silent shadowing.
+		if err := linkEntries(filepath.Join(extra, l.Name()), a.SoundsDir(l.Name())); err != nil {
+			return fmt.Errorf("sounds: %w", err)
+		}
+	}
+	return nil
 }
 
 // Debian's music on hold (asterisk-moh-opsound-wav), installed by

@@ -104,10 +104,21 @@ func TestUACScenarioIsXML(t *testing.T) {
 			Keys: []Key{{After: time.Second, Digit: '1'}, {Digit: '#'}}},
 		{Caller: "1", CallerName: "x", Number: "800749049", DTMF: DTMFRFC2833,
 			Keys: []Key{{After: time.Second, Digit: '*'}, {Digit: '9'}}},
+		{Caller: "1", CallerName: "x", Number: "800749049", DTMF: DTMFInfo,
+			Keys: []Key{{After: time.Second, Digit: '1'}, {After: time.Second, Audio: SpeechPcap}}},
 	} {
 		s := uacScenario(o)
 		wellFormed(t, s)
 		for _, k := range o.Keys {
+			if k.Audio != "" {
+				if !strings.Contains(s, `play_pcap_audio="`+k.Audio+`"`) {
+					t.Errorf("no pcap for the audio %s", k.Audio)
+				}
+				if n := strings.Count(s, "play_pcap_audio="); o.DTMF == DTMFInfo && n != 1 {
+					t.Errorf("%d pcaps played, want only the audio", n)
+				}
+				continue
+			}
 			if o.DTMF == DTMFInfo && !strings.Contains(s, "Signal="+string(k.Digit)) {
 				t.Errorf("no INFO for %c", k.Digit)
 			}
@@ -157,6 +168,53 @@ func wellFormed(t *testing.T, s string) {
 		}
 		if err != nil {
 			t.Fatalf("%v\n%s", err, s)
+		}
+	}
+}
+
+// TestExtraSoundsAreLinked: Options.Sounds adds its entries beside the
+// core sounds of each language, and refuses to shadow one of them.
+func TestExtraSoundsAreLinked(t *testing.T) {
+	t.Parallel()
+	requireCoreSounds(t)
+	shipped := filepath.Join(repoRoot(t), "configs", "asterisk")
+	extra := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(extra, "it", "helpdesk"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(extra, "it", "helpdesk", "menu-root.wav"), []byte("RIFF"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a := &Asterisk{Prefix: "/opt/ast", Dir: t.TempDir(), HTTPAddr: "127.0.0.1:18088", SIPAddr: "127.0.0.1:15060",
+		User: "ivr", Password: "s3cret", App: "ivr", phones: map[string]string{}}
+	if err := a.writeConfig(shipped, extra); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"helpdesk/menu-root.wav", "digits/1.wav"} {
+		if _, err := os.Stat(filepath.Join(a.SoundsDir("it"), f)); err != nil {
+			t.Errorf("sounds/it/%s: %v", f, err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(extra, "it", "digits"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b := &Asterisk{Prefix: "/opt/ast", Dir: t.TempDir(), HTTPAddr: a.HTTPAddr, SIPAddr: a.SIPAddr,
+		User: "ivr", Password: "s3cret", App: "ivr", phones: map[string]string{}}
+	if err := b.writeConfig(shipped, extra); err == nil {
+		t.Fatal("an extra digits/ over the core sounds' was accepted")
+	}
+}
+
+// requireCoreSounds fails (or skips, with IVR_SKIP_ASTERISK=1) without
+// Debian's core sound packages.
+func requireCoreSounds(t *testing.T) {
+	t.Helper()
+	for _, d := range coreSounds {
+		if _, err := os.Stat(d); err != nil {
+			if v := os.Getenv(SkipEnv); v != "" && v != "0" {
+				t.Skipf("%s=%s: no core sounds in %s", SkipEnv, v, d)
+			}
+			t.Fatalf("no core sounds in %s: run scripts/install-asterisk.sh (as root)", d)
 		}
 	}
 }

@@ -24,10 +24,19 @@ const (
 )
 
 // Key is one key a caller presses, After the answer or the previous key.
+// With Audio instead of a Digit, the caller starts playing that capture of
+// RTP audio (e.g. SpeechPcap) and goes on at once: the next key's After
+// counts from the start of the audio.
 type Key struct {
 	After time.Duration
-	Digit byte // 0-9, * or #
+	Digit byte   // 0-9, * or #
+	Audio string // a pcap file of RTP audio, instead of a Digit
 }
+
+// SpeechPcap is sipp's bundled capture of 7 s of speech in G.711 A-law
+// (Debian sip-tester): a caller that speaks, e.g. to leave a message.
+// Asterisk hears nothing from a sipp caller otherwise.
+const SpeechPcap = "/usr/share/sip-tester/g711a.pcap"
 
 // CallOptions describe a sipp caller. sipp is timed, not driven: keys are
 // sent at fixed delays, so a test gives each key enough time after the
@@ -64,6 +73,15 @@ func (a *Asterisk) Call(t testing.TB, opts CallOptions) *SIPCall {
 		opts.Timeout = 60 * time.Second
 	}
 	for _, k := range opts.Keys {
+		if k.Audio != "" {
+			if k.Digit != 0 {
+				t.Fatalf("realasterisk: a key has both a digit %q and audio %s", k.Digit, k.Audio)
+			}
+			if _, err := os.Stat(k.Audio); err != nil {
+				t.Fatalf("realasterisk: caller audio: %v", err)
+			}
+			continue
+		}
 		if !strings.ContainsRune("0123456789*#", rune(k.Digit)) {
 			t.Fatalf("realasterisk: key %q is not a DTMF digit", k.Digit)
 		}
@@ -235,6 +253,10 @@ func uacScenario(o CallOptions) string {
 	for _, k := range o.Keys {
 		if k.After > 0 {
 			fmt.Fprintf(&b, "  <pause milliseconds=\"%d\"/>\n", k.After.Milliseconds())
+		}
+		if k.Audio != "" {
+			fmt.Fprintf(&b, "  <nop><action><exec play_pcap_audio=\"%s\"/></action></nop>\n", k.Audio)
+			continue
 		}
 		if o.DTMF == DTMFRFC2833 {
 			fmt.Fprintf(&b, "  <nop><action><exec play_pcap_audio=\"%s\"/></action></nop>\n", rfc2833Pcap(k.Digit))
