@@ -279,7 +279,11 @@ func repoRoot(t testing.TB) string {
 // edits (see edits), an asterisk.conf whose directories are the instance's,
 // and the core sounds (and extra, if not "") linked under data/sounds.
 func (a *Asterisk) writeConfig(shipped, extra string) error {
-	for _, d := range []string{"etc", "run", "log", "spool", "lib", "db", "keys", "cache", "data/sounds", "data/moh"} {
+	// The spool's subdirectories are what `make install` creates: ARI
+	// records into spool/recording and answers 500 ("Unrecognized
+	// recording error: No such file or directory") without it.
+	for _, d := range []string{"etc", "run", "log", "spool/recording", "spool/voicemail", "spool/tmp", "spool/monitor",
+		"lib", "db", "keys", "cache", "data/sounds", "data/moh"} {
 		if err := os.MkdirAll(filepath.Join(a.Dir, d), 0o755); err != nil {
 			return err
 		}
