@@ -73,7 +73,7 @@ func TestCallsMatchSimulator(t *testing.T) {
 		// menu-root (38 s) and menu-1 (23 s) are cut by the keys; the
 		// transfer (5.5 s) and the ticket's 13 digits (~9 s) play to the
 		// end, then the group's phones ring: op301 answers after 1 s. The
-		// caller talks ~8 s and hangs up.
+		// caller talks ~7 s and hangs up.
 		name: "lotto3 answered", at: monday, caller: caller, dtmf: realasterisk.DTMFRFC2833,
 		phones: map[string]realasterisk.PhoneOptions{
 			"op301": {Mode: realasterisk.PhoneAnswer, AnswerAfter: time.Second, Timeout: 80 * time.Second},
@@ -81,7 +81,7 @@ func TestCallsMatchSimulator(t *testing.T) {
 			"op101": {Mode: realasterisk.PhoneRing, Timeout: 80 * time.Second},
 		},
 		keys:   []realasterisk.Key{{After: 2 * time.Second, Digit: '1'}, {After: 2 * time.Second, Digit: '3'}},
-		hangUp: 25 * time.Second,
+		hangUp: 20 * time.Second,
 		sim:    []simPress{{sound("menu-root"), "1"}, {sound("menu-1"), "3"}},
 		check: func(t *testing.T, c Call, events []ivr.Event, d *realDesk) {
 			want := Call{Outcome: string(tickets.OutcomeAnswered), Group: "lotto3", Path: []string{"1", "3"}}
@@ -96,16 +96,25 @@ func TestCallsMatchSimulator(t *testing.T) {
 			if tk.Group != "lotto3" {
 				t.Errorf("ticket %s: group %q", tk.Number, tk.Group)
 			}
+			rec, recEvents, ok := d.Store.Call(events[0].CallID)
+			if !ok || rec.Outcome != tickets.OutcomeAnswered || rec.Group != "lotto3" || rec.HangupBy != tickets.HangupCaller {
+				t.Errorf("call record: %+v", rec)
+			}
+			if !slices.ContainsFunc(recEvents, func(e tickets.CallEvent) bool {
+				return e.Kind == tickets.EventAnswered && e.Operator == "op301"
+			}) {
+				t.Errorf("the call record has no answer by op301: %+v", recEvents)
+			}
 		},
 	}, {
 		// closed (3.5 s) + reopens (2 s) + Monday 23 November at 8
-		// (~4 s, Asterisk's own sounds) play out; record_offer (6.3 s)
-		// starts at ~10 s and the key at 13 s cuts it; record_intro (9 s)
+		// (3.5 s, Asterisk's own sounds) play out; record_offer (6.3 s)
+		// plays from ~9 s and the key at 12 s cuts it; record_intro (9 s)
 		// plays out, then the beep: the caller speaks 7 s (sipp's speech
 		// capture) from 24 s, then sends nothing.
 		name: "after hours message", at: saturday, caller: caller, dtmf: realasterisk.DTMFInfo,
-		keys: []realasterisk.Key{{After: 13 * time.Second, Digit: '1'},
-			{After: 11 * time.Second, Audio: realasterisk.SpeechPcap}},
+		keys: []realasterisk.Key{{After: 12 * time.Second, Digit: '1'},
+			{After: 12 * time.Second, Audio: realasterisk.SpeechPcap}},
 		sim:   []simPress{{system("record_offer"), "1"}},
 		speak: 7 * time.Second,
 		check: func(t *testing.T, c Call, events []ivr.Event, d *realDesk) {
@@ -146,7 +155,7 @@ func TestCallsMatchSimulator(t *testing.T) {
 		keys: slices.Concat(
 			keyed("9", 2*time.Second, 0),
 			keyed(badCheck+"#", 1500*time.Millisecond, 150*time.Millisecond),
-			keyed(string(statusTicket)+"#", time.Second, 150*time.Millisecond)),
+			keyed(string(statusTicket)+"#", 1100*time.Millisecond, 150*time.Millisecond)),
 		sim: []simPress{{sound("menu-root"), "9"}, {system("status_ask"), badCheck + "#"},
 			{system("status_bad"), string(statusTicket) + "#"}},
 		seed: func(t *testing.T, store tickets.CallRecorder) {
@@ -194,6 +203,9 @@ func TestCallsMatchSimulator(t *testing.T) {
 				HangUpAfter: sc.hangUp, Timeout: 80 * time.Second})
 			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 			defer cancel()
+			if len(sc.phones) > 0 {
+				d.bridgeUp(ctx, t)
+			}
 			got, events := d.nextCall(ctx, t)
 			for _, s := range append(sips, call) {
 				if err := s.Wait(ctx); err != nil {

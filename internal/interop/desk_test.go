@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -47,13 +48,15 @@ type realDesk struct {
 	events  map[string][]ivr.Event // by call (caller channel) id
 	media   map[string]*Playbacks  // by channel id
 	outcome chan string            // call ids, as each call ends
+	bridged chan string            // call ids, as an operator answers each
 }
 
 func startReal(t *testing.T, cfg *menu.Config, at time.Time, phones []string) *realDesk {
 	t.Helper()
 	a := realasterisk.Start(t, realasterisk.Options{Phones: phones, Sounds: promptSounds(t)})
 	d := &realDesk{A: a, Store: ivr.NewMemoryRecorder(cfg.Location()), log: &syncBuffer{},
-		events: map[string][]ivr.Event{}, media: map[string]*Playbacks{}, outcome: make(chan string, 16)}
+		events: map[string][]ivr.Event{}, media: map[string]*Playbacks{}, outcome: make(chan string, 16),
+		bridged: make(chan string, 16)}
 	logger := slog.New(slog.NewTextHandler(d.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctrl, err := ivr.New(ivr.Options{App: a.App, Config: func() *menu.Config { return cfg },
 		PINSecret: []byte(configfile.DemoPINSecret), Store: d.Store, Clock: clock.NewScaled(at, 1),
@@ -91,8 +94,11 @@ func (d *realDesk) observe(e ivr.Event) {
 	d.mu.Lock()
 	d.events[e.CallID] = append(d.events[e.CallID], e)
 	d.mu.Unlock()
-	if e.Kind == ivr.EvOutcome {
+	switch e.Kind {
+	case ivr.EvOutcome:
 		d.outcome <- e.CallID
+	case ivr.EvAnswered:
+		d.bridged <- e.CallID
 	}
 }
 
@@ -276,4 +282,31 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// bridgeUp waits for an operator to answer a call, then until Asterisk
+// itself shows the caller and the operator in one bridge of the
+// application.
+func (d *realDesk) bridgeUp(ctx context.Context, t *testing.T) {
+	t.Helper()
+	select {
+	case <-d.bridged:
+	case <-ctx.Done():
+		t.Fatalf("no operator answered: %v", ctx.Err())
+	}
+	// Asterisk's CLI: "Bridge-ID Name Chans Type Technology Duration".
+	two := regexp.MustCompile(`(?m)\s2\s+stasis\s`)
+	var out string
+	for ctx.Err() == nil {
+		var err error
+		if out, err = d.A.CLI(ctx, "bridge show all"); err == nil && two.MatchString(out) {
+			t.Logf("Asterisk's bridges:\n%s", out)
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	t.Errorf("Asterisk shows no bridge of two channels:\n%s", out)
 }
