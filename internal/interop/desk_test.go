@@ -53,6 +53,7 @@ type realDesk struct {
 
 func startReal(t *testing.T, cfg *menu.Config, at time.Time, phones []string) *realDesk {
 	t.Helper()
+	realasterisk.SkipIfOptedOut(t) // before making the prompts
 	a := realasterisk.Start(t, realasterisk.Options{Phones: phones, Sounds: promptSounds(t)})
 	d := &realDesk{A: a, Store: ivr.NewMemoryRecorder(cfg.Location()), log: &syncBuffer{},
 		events: map[string][]ivr.Event{}, media: map[string]*Playbacks{}, outcome: make(chan string, 16),

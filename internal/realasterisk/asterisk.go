@@ -226,9 +226,7 @@ func (a *Asterisk) dumpLog(t testing.TB) {
 // the user opted out with IVR_SKIP_ASTERISK=1, failed otherwise.
 func requireInstall(t testing.TB) string {
 	t.Helper()
-	if v := os.Getenv(SkipEnv); v != "" && v != "0" {
-		t.Skipf("%s=%s: skipping a test that needs a real Asterisk", SkipEnv, v)
-	}
+	SkipIfOptedOut(t)
 	var missing []string
 	prefix := os.Getenv(PrefixEnv)
 	if prefix == "" {
@@ -257,6 +255,16 @@ func requireInstall(t testing.TB) string {
 			strings.Join(missing, ", "), SkipEnv)
 	}
 	return prefix
+}
+
+// SkipIfOptedOut skips t when the user opted out of the tests that need a
+// real Asterisk (IVR_SKIP_ASTERISK=1): for a test that prepares something
+// costly before Start.
+func SkipIfOptedOut(t testing.TB) {
+	t.Helper()
+	if v := os.Getenv(SkipEnv); v != "" && v != "0" {
+		t.Skipf("%s=%s: skipping a test that needs a real Asterisk", SkipEnv, v)
+	}
 }
 
 func repoRoot(t testing.TB) string {
