@@ -52,8 +52,25 @@ func loadConfig(e env, path string) *menu.Config {
 func cmdValidate(e env, args []string) int {
 	fs := newFlags(e, "validate")
 	path := fs.String("config", "", "configuration file")
+	astDir := fs.String("asterisk", "", "also check the secrets of an Asterisk configuration directory (e.g. /etc/asterisk): no shipped placeholder, none short or guessable")
 	if fs.Parse(args) != nil {
 		return 2
+	}
+	if *astDir != "" {
+		problems, err := secretProblems(*astDir)
+		if err != nil {
+			return fail(e, "%v", err)
+		}
+		for _, p := range problems {
+			fmt.Fprintln(e.stderr, p)
+		}
+		if len(problems) > 0 {
+			return 1
+		}
+		fmt.Fprintf(e.stdout, "%s: ok: no placeholder, short or guessable secret\n", *astDir)
+		if *path == "" {
+			return 0
+		}
 	}
 	cfg := loadConfig(e, *path)
 	if cfg == nil {
