@@ -205,7 +205,7 @@ func (p *Phone) place(ctx context.Context, caller string, at time.Time) (*call, 
 		}
 		desk, own = d, true
 	}
-	sc, err := desk.Sim.PlaceCall(ctx, caller, p.o.Number, arisim.CallOptions{EventBuffer: -1, SpeakOnRecord: 10 * time.Second})
+	sc, events, err := desk.PlaceAndFollow(ctx, caller, p.o.Number, arisim.CallOptions{EventBuffer: -1, SpeakOnRecord: 10 * time.Second})
 	if err != nil {
 		if own {
 			desk.Close()
@@ -213,11 +213,6 @@ func (p *Phone) place(ctx context.Context, caller string, at time.Time) (*call, 
 		release()
 		return nil, fmt.Errorf("place call: %w", err)
 	}
-	// A call's first events are emitted after a WebSocket round trip
-	// to the controller, in practice after Follow; simdesk keeps a
-	// backlog only for its own Desk.Call, so an event lost here shows
-	// as a transcript that does not start with "call".
-	events := desk.Follow(sc.ID())
 	c := &call{id: sc.ID(), sim: sc, desk: desk, changed: make(chan struct{})}
 	p.mu.Lock()
 	p.calls[c.id] = c

@@ -269,16 +269,14 @@ type CallLimits struct {
 	Max time.Duration
 }
 
-// Call places one call from caller and plays the script; it returns when
-// the call is over.
-func (d *Desk) Call(ctx context.Context, caller string, script []Step, opts arisim.CallOptions, lim CallLimits) (Result, error) {
-	maxDuration := cmp.Or(lim.Max, 15*time.Minute)
-	talk := cmp.Or(lim.Talk, time.Minute)
-	opts.EventBuffer = -1
+// PlaceAndFollow places a call to number and follows its events from the
+// first: those the controller emits before PlaceCall returns are kept
+// for it (Follow alone would miss them).
+func (d *Desk) PlaceAndFollow(ctx context.Context, caller, number string, opts arisim.CallOptions) (*arisim.Call, <-chan ivr.Event, error) {
 	d.mu.Lock()
 	d.placing++
 	d.mu.Unlock()
-	call, err := d.Sim.PlaceCall(ctx, caller, "800749049", opts)
+	call, err := d.Sim.PlaceCall(ctx, caller, number, opts)
 	var events <-chan ivr.Event
 	if err == nil {
 		events = d.Follow(call.ID())
@@ -288,6 +286,16 @@ func (d *Desk) Call(ctx context.Context, caller string, script []Step, opts aris
 		clear(d.backlog)
 	}
 	d.mu.Unlock()
+	return call, events, err
+}
+
+// Call places one call from caller and plays the script; it returns when
+// the call is over.
+func (d *Desk) Call(ctx context.Context, caller string, script []Step, opts arisim.CallOptions, lim CallLimits) (Result, error) {
+	maxDuration := cmp.Or(lim.Max, 15*time.Minute)
+	talk := cmp.Or(lim.Talk, time.Minute)
+	opts.EventBuffer = -1
+	call, events, err := d.PlaceAndFollow(ctx, caller, "800749049", opts)
 	if err != nil {
 		return Result{}, err
 	}
