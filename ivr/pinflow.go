@@ -81,8 +81,7 @@ func (s *session) pinVerdict(act menu.Action, target tickets.PINTarget, now time
 	if res.Status == menu.PINAccepted {
 		ctx, cancel := s.storeCtx()
 		if err := s.c.opts.Lockouts.Succeeded(ctx, target, now); err != nil {
-			s.c.metrics.storeErrors.Inc()
-			s.log.Error("pin_success_not_recorded", "error", err.Error())
+			s.storeFailed("pin_success", err)
 		}
 		cancel()
 		s.record(tickets.CallEvent{Kind: tickets.EventPINAccepted, Node: act.Node, Detail: "role " + string(res.Role)})
@@ -129,8 +128,7 @@ func (s *session) pinLocked(t tickets.PINTarget, now time.Time, pol tickets.Lock
 	lk, err := s.c.opts.Lockouts.Locked(ctx, t, now, pol)
 	cancel()
 	if err != nil {
-		s.c.metrics.storeErrors.Inc()
-		s.log.Error("pin_lockout_check_failed", "error", err.Error())
+		s.storeFailed("pin_lockout_check", err)
 		return false
 	}
 	if !lk.Locked() {
@@ -152,8 +150,7 @@ func (s *session) pinFailed(t tickets.PINTarget, now time.Time, pol tickets.Lock
 	v, err := s.c.opts.Lockouts.Failed(ctx, t, now, pol)
 	cancel()
 	if err != nil {
-		s.c.metrics.storeErrors.Inc()
-		s.log.Error("pin_failure_not_counted", "error", err.Error())
+		s.storeFailed("pin_failure_count", err)
 		return false
 	}
 	if v.Alarm {

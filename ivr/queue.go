@@ -190,8 +190,7 @@ func (s *session) waitInQueue(bkey *ari.Key, group string, pos queues.Position) 
 	for {
 		if w.ready() {
 			if w.err != nil {
-				s.c.metrics.storeErrors.Inc()
-				s.log.Error("wait_offer_failed", "group", group, "error", w.err.Error())
+				s.storeFailed("wait_offer", w.err)
 				w = nil
 				s.leaveAfter(queues.LeaveOverflow)
 				return &queues.Overflow{Action: queues.OverflowMessage, Reason: "queue error"}, nil
@@ -303,8 +302,7 @@ func (s *session) leaveAfter(reason string) {
 			s.record(tickets.CallEvent{Kind: tickets.EventAbandoned, Group: s.group})
 		}
 	default:
-		s.c.metrics.storeErrors.Inc()
-		s.log.Error("leave_queue_failed", "error", err.Error())
+		s.storeFailed("leave_queue", err)
 	}
 }
 

@@ -438,13 +438,14 @@ func (s *session) updateCall(upd tickets.CallUpdate) {
 	s.pendCall = mergeCallUpdate(s.pendCall, upd)
 }
 
-// storeFailed counts a failed write; the first of a call is logged (the
-// store being down fails every write of every call).
+// storeFailed counts a failed request to the ticket, queue or lockout
+// store; the first of a call is logged (a store that is down fails every
+// request of every call).
 func (s *session) storeFailed(op string, err error) {
 	s.c.metrics.storeErrors.Inc()
 	if !s.storeDown {
 		s.storeDown = true
-		s.log.Error("store_write_failed", "op", op, "error", err.Error())
+		s.log.Error("store_failed", "op", op, "error", err.Error())
 	}
 }
 
