@@ -22,6 +22,7 @@ import (
 
 	"github.com/helpdesk-ivr/ivr/internal/clock"
 	"github.com/helpdesk-ivr/ivr/menu"
+	"github.com/helpdesk-ivr/ivr/queues"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
 
@@ -82,6 +83,9 @@ type Controller struct {
 	released atomic.Bool // another controller owns the application
 	wg       sync.WaitGroup
 	seq      atomic.Uint64
+
+	epoch atomic.Int64 // Asterisk's startup time at the last connection (Unix ns)
+	node  string       // Asterisk's entity id
 }
 
 // New makes a controller; Run starts it on a connected client.
@@ -313,9 +317,11 @@ func (c *Controller) Reconcile(ctx context.Context) {
 		}
 	}
 	c.mu.Unlock()
+	restarted := c.asteriskRestarted()
 	for _, s := range known {
-		s.inbox.push(item{resync: true})
+		s.inbox.push(item{resync: true, restart: restarted})
 	}
+	defer c.ReconcileOperators(ctx)
 	if len(unknown) == 0 {
 		return
 	}
@@ -329,6 +335,20 @@ func (c *Controller) Reconcile(ctx context.Context) {
 		grace.Stop()
 		return
 	}
+	// Legs of operators whose controller is gone: one talking with a
+	// caller stays (the caller's new session adopts it); one ringing or
+	// alone is hung up, or its operator would answer into silence.
+	bridged := c.bridgedChannels()
+	if legs, err := c.client.Channel().List(nil); err == nil {
+		for _, k := range legs {
+			c.mu.Lock()
+			claimed := c.routes[ari.ChannelKey+":"+k.ID] != nil
+			c.mu.Unlock()
+			if strings.HasPrefix(k.ID, "op-") && !claimed && !bridged[k.ID] {
+				go c.hangupOrphan(k.ID)
+			}
+		}
+	}
 	for _, id := range unknown {
 		if c.released.Load() {
 			return
@@ -336,21 +356,41 @@ func (c *Controller) Reconcile(ctx context.Context) {
 		c.mu.Lock()
 		claimed := c.routes[ari.ChannelKey+":"+id] != nil
 		c.mu.Unlock()
-		if claimed {
+		if claimed || strings.HasPrefix(id, "op-") {
 			continue
 		}
 		ch, err := c.client.Channel().Data(ari.NewKey(ari.ChannelKey, id))
 		if err != nil {
 			continue // gone meanwhile
 		}
-		if strings.HasPrefix(ch.ID, "op-") {
-			go c.hangupOrphan(id)
-			continue
-		}
 		c.metrics.resumed.Inc()
 		c.log.Info("call_resumed", "channel_id", id)
 		c.startSession(ctx, *ch, "", true)
 	}
+}
+
+// bridgedChannels returns the channels that share a bridge with another
+// channel (caller and operator talking).
+func (c *Controller) bridgedChannels() map[string]bool {
+	in := map[string]bool{}
+	bridges, err := c.client.Bridge().List(nil)
+	if err != nil {
+		c.log.Warn("bridge_list_failed", "error", err.Error())
+		return in
+	}
+	for _, k := range bridges {
+		if !strings.HasPrefix(k.ID, "qb-") {
+			continue // not a bridge of ours (holdBridgeID)
+		}
+		b, err := c.client.Bridge().Data(k)
+		if err != nil || len(b.ChannelIDs) < 2 {
+			continue
+		}
+		for _, id := range b.ChannelIDs {
+			in[id] = true
+		}
+	}
+	return in
 }
 
 func (c *Controller) nextID(prefix string) string {
@@ -361,4 +401,106 @@ func (c *Controller) observe(e Event) {
 	if c.opts.Observe != nil {
 		c.opts.Observe(e)
 	}
+}
+
+// asteriskRestarted reports whether Asterisk started again since the
+// last connection (its calls were cut then, whatever events said).
+func (c *Controller) asteriskRestarted() bool {
+	info, err := c.client.Asterisk().Info(nil)
+	if err != nil {
+		c.log.Warn("asterisk_info_failed", "error", err.Error())
+		return false
+	}
+	started := time.Time(info.StatusInfo.StartupTime)
+	c.mu.Lock()
+	c.node = cmp.Or(c.opts.Node, info.SystemInfo.EntityID)
+	c.mu.Unlock()
+	prev := c.epoch.Swap(started.UnixNano())
+	before := time.Unix(0, prev)
+	if prev == 0 || started.Equal(before) {
+		return false
+	}
+	c.log.Warn("asterisk_restarted", "startup_time", started, "previous", before)
+	return true
+}
+
+// ReconcileOperators frees the operators the queues hold on calls of this
+// Asterisk that are over: a crash or a lost hangup event left them
+// offered or on call for good, and their groups would get no more calls.
+// Calls of other Asterisk nodes (several ivrd on one database) are left to
+// their own controllers. ivrd runs it at each connection and every minute.
+func (c *Controller) ReconcileOperators(ctx context.Context) {
+	q := c.opts.Queues
+	c.mu.RLock()
+	client, node := c.client, c.node
+	c.mu.RUnlock()
+	if q == nil || client == nil || c.released.Load() {
+		return
+	}
+	sctx, cancel := context.WithTimeout(ctx, 2*c.opts.StoreTimeout)
+	defer cancel()
+	ops, err := q.Operators(sctx, "")
+	if err != nil {
+		c.log.Warn("reconcile_operators_failed", "error", err.Error())
+		return
+	}
+	for _, op := range ops {
+		if op.CallID == "" || (op.State != queues.OnCall && op.State != queues.Offered) {
+			continue
+		}
+		c.mu.RLock()
+		owned := c.sessions[op.CallID] != nil
+		c.mu.RUnlock()
+		if owned {
+			continue
+		}
+		if _, err := client.Channel().Data(ari.NewKey(ari.ChannelKey, op.CallID)); !isNotFound(err) {
+			continue // still up here (being resumed), or Asterisk did not say
+		}
+		call, err := c.opts.Store.FindCallByChannel(sctx, op.CallID)
+		if err == nil && call.EndedAt.IsZero() && node != "" && call.AsteriskNode != "" && call.AsteriskNode != node {
+			continue // a call of another node
+		}
+		if done, err := q.ReleaseCall(sctx, op.Login, op.CallID); err != nil {
+			c.log.Warn("reconcile_operators_failed", "operator", op.Login, "error", err.Error())
+		} else if done {
+			c.metrics.operatorsReleased.Inc()
+			c.log.Warn("operator_released", "operator", op.Login, "call_id", op.CallID, "was", string(op.State))
+		}
+	}
+}
+
+// asteriskEpoch is Asterisk's startup time as last seen.
+func (c *Controller) asteriskEpoch() time.Time {
+	if ns := c.epoch.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
+}
+
+// currentEpoch asks Asterisk for its startup time, waiting a little while
+// it is unreachable (a restart takes seconds); zero if it does not say.
+func (c *Controller) currentEpoch() time.Time {
+	for try := 0; try < 5; try++ {
+		if info, err := c.client.Asterisk().Info(nil); err == nil {
+			return time.Time(info.StatusInfo.StartupTime)
+		}
+		t := c.clock.NewTimer(time.Second)
+		<-t.C
+	}
+	return time.Time{}
+}
+
+// learnEpoch asks Asterisk when it started, if nobody knows yet.
+func (c *Controller) learnEpoch() time.Time {
+	if e := c.asteriskEpoch(); !e.IsZero() {
+		return e
+	}
+	info, err := c.client.Asterisk().Info(nil)
+	if err != nil {
+		return time.Time{}
+	}
+	started := time.Time(info.StatusInfo.StartupTime)
+	c.epoch.CompareAndSwap(0, started.UnixNano())
+	return c.asteriskEpoch()
 }

@@ -3,6 +3,7 @@ package ivr
 import (
 	"cmp"
 	"errors"
+	"net/url"
 	"slices"
 	"strconv"
 	"time"
@@ -26,6 +27,7 @@ func (s *session) system(name string) menu.Prompt {
 // reopens, and offers to leave a recorded request.
 func (s *session) closed(sched *hours.Schedule, st hours.Status, group, intro string) error {
 	s.phase = phaseClosed
+	s.checkpoint(resumeClosed, url.Values{"g": {group}})
 	if intro == "" {
 		intro = "closed"
 		if st.Reason == hours.ReasonHoliday {
@@ -158,10 +160,19 @@ func (s *session) message(groupID string, afterHours bool, intro []menu.Prompt) 
 	if err := s.play(intro, false); err != nil {
 		return err
 	}
-	name := "helpdesk-" + cmpStr(string(s.ticket.Number), s.channelID) + "-" + strconv.FormatUint(s.c.seq.Add(1), 10)
+	// Unique across restarts too: a resumed call of the same ticket must
+	// not overwrite the first recording (Exists: overwrite).
+	started := s.now()
+	name := "helpdesk-" + cmpStr(string(s.ticket.Number), s.channelID) + "-" +
+		strconv.FormatInt(started.UnixMilli(), 36) + strconv.FormatUint(s.c.seq.Add(1), 10)
 	s.c.register(s, ari.LiveRecordingKey, name)
 	msg := s.cfg.IVR.Message
-	started := s.now()
+	ah := "0"
+	if afterHours {
+		ah = "1"
+	}
+	s.checkpoint(resumeMessage, url.Values{"g": {groupID}, "rec": {name}, "ah": {ah},
+		"t": {strconv.FormatInt(started.UnixMilli(), 10)}})
 	s.emit(Event{Kind: EvRecording, Group: groupID})
 	_, err := s.c.client.Channel().Record(s.key, name, &ari.RecordingOptions{
 		Format: "wav", MaxDuration: msg.MaxDuration, MaxSilence: msg.MaxSilence,
@@ -175,11 +186,22 @@ func (s *session) message(groupID string, afterHours bool, intro []menu.Prompt) 
 		s.outcome = tickets.OutcomeFailed
 		return s.sayAndHangup([]menu.Prompt{s.system("goodbye")})
 	}
+	return s.finishRecording(groupID, afterHours, name, started, prev)
+}
+
+// finishRecording waits for the request being recorded to end, attaches
+// it to the ticket and says goodbye. prev is the phase a caller who
+// said nothing goes back to.
+func (s *session) finishRecording(groupID string, afterHours bool, name string, started time.Time, prev phase) error {
+	msg := s.cfg.IVR.Message
 	var duration, talking time.Duration
 	recorded := false
 	var waitErr error
 	for !recorded {
 		w, err := s.next(msg.MaxDuration + resyncEvery)
+		if errors.Is(err, errReleased) {
+			return err // the new controller keeps the recording
+		}
 		if err != nil {
 			// The caller hung up while recording: Asterisk keeps what was
 			// said and reports it just after the hangup.
@@ -221,6 +243,12 @@ func (s *session) message(groupID string, afterHours bool, intro []menu.Prompt) 
 			}
 		}
 	}
+	return s.recorded(groupID, afterHours, name, duration, talking, waitErr, prev)
+}
+
+// recorded keeps a request that has been recorded (or tells the caller
+// nothing was heard) and says goodbye.
+func (s *session) recorded(groupID string, afterHours bool, name string, duration, talking time.Duration, waitErr error, prev phase) error {
 	if talking <= 0 {
 		s.phase = prev
 		if waitErr != nil {
@@ -295,6 +323,7 @@ func (s *session) saveMessage(groupID string, afterHours bool, name string, dura
 // number that does not exist.
 func (s *session) status(act menu.Action) error {
 	s.phase = phaseStatus
+	s.checkpoint(resumeMenu, nil)
 	s.updateTicketFromMenu("")
 	prompts := act.Prompts
 	for try := 0; try < s.cfg.IVR.MaxRetries; try++ {

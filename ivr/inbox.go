@@ -13,6 +13,7 @@ type item struct {
 	ev       ari.Event
 	at       time.Time // wall time the dispatcher received ev
 	resync   bool
+	restart  bool // with resync: Asterisk restarted meanwhile
 	release  bool
 	shutdown bool
 	offer    bool // the queue's wait for an offer has returned

@@ -2,6 +2,7 @@ package ivr
 
 import (
 	"cmp"
+	"fmt"
 	"strings"
 	"time"
 
@@ -50,6 +51,10 @@ func (s *session) next(d time.Duration) (wake, error) {
 			}
 			if it.resync {
 				if !s.channelAlive() {
+					if it.restart {
+						// Asterisk cut the call, not the caller.
+						s.hangupBy, s.cut = tickets.HangupSystem, "cut by an Asterisk restart"
+					}
 					return wake{}, s.goneNow()
 				}
 				return wake{resync: true}, nil
@@ -62,14 +67,23 @@ func (s *session) next(d time.Duration) (wake, error) {
 				}
 			case *ari.StasisEnd:
 				if ev.Channel.ID == s.channelID {
+					s.sawEnd = true
 					return wake{}, s.goneNow()
 				}
 			case *ari.ChannelHangupRequest:
 				if ev.Channel.ID == s.channelID {
+					s.sawEnd = true
+					if ev.Soft && !s.hungUp {
+						// Requested inside Asterisk (a shutdown, the CLI, AMI),
+						// not by the caller's phone.
+						s.hangupBy = tickets.HangupSystem
+						s.cut = fmt.Sprintf("hung up inside Asterisk (cause %d)", ev.Cause)
+					}
 					return wake{}, s.goneNow()
 				}
 			case *ari.ChannelDestroyed:
 				if ev.Channel.ID == s.channelID {
+					s.sawEnd = true
 					return wake{}, s.goneNow()
 				}
 			}

@@ -10,12 +10,13 @@ type metrics struct {
 	pinLockouts prometheus.Counter
 	// pinOrgLockouts and pinAlarms count what this instance saw happen;
 	// tickets.LockoutStore exports the shared state (ivr_pin_failure_alarm).
-	pinOrgLockouts prometheus.Counter
-	pinAlarms      prometheus.Counter
-	promptFailed   prometheus.Counter
-	resumed        prometheus.Counter
-	storeErrors    prometheus.Counter
-	keyToPlay      prometheus.Histogram
+	pinOrgLockouts    prometheus.Counter
+	pinAlarms         prometheus.Counter
+	promptFailed      prometheus.Counter
+	resumed           prometheus.Counter
+	operatorsReleased prometheus.Counter
+	storeErrors       prometheus.Counter
+	keyToPlay         prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -47,6 +48,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		resumed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ivr_calls_resumed_total", Help: "Calls found without a session after a reconnection and resumed.",
 		}),
+		operatorsReleased: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ivr_operators_released_total", Help: "Operators freed by reconciliation: held by a call that was over without its end seen (a crash, a lost event).",
+		}),
 		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ivr_store_errors_total", Help: "Failed writes of call records and tickets.",
 		}),
@@ -56,7 +60,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Buckets: []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25},
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.calls, m.active, m.selections, m.pinFailures, m.pinLockouts, m.pinOrgLockouts, m.pinAlarms, m.promptFailed, m.resumed, m.storeErrors, m.keyToPlay} {
+	for _, c := range []prometheus.Collector{m.calls, m.active, m.selections, m.pinFailures, m.pinLockouts, m.pinOrgLockouts, m.pinAlarms, m.promptFailed, m.resumed, m.operatorsReleased, m.storeErrors, m.keyToPlay} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

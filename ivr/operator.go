@@ -67,6 +67,9 @@ func (s *session) holdBridge(bridgeID string, reuse bool) (key *ari.Key, gone bo
 }
 
 func (s *session) deleteBridge(bkey *ari.Key) {
+	if s.released {
+		return // the controller that took the call over keeps it
+	}
 	if err := s.c.client.Bridge().Delete(bkey); err != nil && !isNotFound(err) {
 		s.log.Warn("bridge_delete_failed", "error", err.Error())
 	}
@@ -156,7 +159,7 @@ func (s *session) talk(legID string) error {
 // and the first to answer is bridged with the caller. It reports false
 // when nobody answered.
 func (s *session) ringGroup(groupID string) (bool, error) {
-	bkey, gone := s.holdBridge(s.c.nextID("br"), false)
+	bkey, gone := s.holdBridge(holdBridgeID(s.channelID), false)
 	if bkey == nil {
 		if gone {
 			return false, s.goneNow()

@@ -26,6 +26,9 @@ type Queues interface {
 	NoAnswer(ctx context.Context, callID string, logins ...string) ([]queues.Event, error)
 	Leave(ctx context.Context, callID, reason string) ([]queues.Event, error)
 	CallEnded(ctx context.Context, login string) error
+	// For calls taken over after a restart and for reconciliation.
+	Operators(ctx context.Context, group string) ([]queues.Operator, error)
+	ReleaseCall(ctx context.Context, login, callID string) (bool, error)
 }
 
 // maxOverflowHops bounds a caller sent from group to group by overflows
@@ -80,7 +83,7 @@ var errRequeue = errors.New("operator gone before bridging")
 // caller elsewhere. With resume the caller is already queued (a call taken
 // over after a restart keeps its place).
 func (s *session) queue(group string, priority int, resume bool) error {
-	bkey, gone := s.holdBridge("qb-"+s.channelID, resume)
+	bkey, gone := s.holdBridge(holdBridgeID(s.channelID), resume)
 	if bkey == nil {
 		if gone {
 			return s.goneNow()

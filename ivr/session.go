@@ -84,6 +84,10 @@ type session struct {
 	pendCall   *tickets.CallUpdate
 	pendAttach []tickets.Attachment
 	storeDown  bool      // logged once per call
+	saved      string    // the checkpoint kept in Asterisk (resumeVar)
+	cut        string    // why the call ended when not by a person
+	sawEnd     bool      // the end came as an event, not found by asking
+	epoch      time.Time // Asterisk's startup time when the call began
 	endedAt    time.Time // when the caller or the operator hung up
 }
 
@@ -92,7 +96,7 @@ func newSession(c *Controller, ch ari.ChannelData, node string) *session {
 		c: c, cfg: c.opts.Config(), channelID: ch.ID, ch: ch, node: node,
 		key:   ari.NewKey(ari.ChannelKey, ch.ID),
 		log:   c.log.With("channel_id", ch.ID),
-		inbox: newInbox(), phase: phaseStart, role: menu.RoleUnknown,
+		inbox: newInbox(), phase: phaseStart, role: menu.RoleUnknown, epoch: c.asteriskEpoch(),
 	}
 }
 
@@ -129,6 +133,11 @@ func (s *session) run(ctx context.Context, resumed bool) {
 		s.org = o.ID
 	}
 	s.emit(Event{Kind: EvCall, Caller: s.caller, Org: s.org})
+	if s.epoch.IsZero() {
+		// A call in the first instant after connecting, before Reconcile
+		// learnt when Asterisk started.
+		s.epoch = s.c.learnEpoch()
+	}
 	if !resumed || s.ch.State != "Up" {
 		if err := s.c.client.Channel().Answer(s.key); err != nil {
 			if isNotFound(err) {
@@ -248,21 +257,14 @@ func (s *session) serve(resumed bool) error {
 	open := st.Open
 	s.record(tickets.CallEvent{Kind: tickets.EventHoursCheck, Detail: describeHours(st)})
 	s.emit(Event{Kind: EvHours, Open: &open, Reason: describeHours(st)})
-	if !st.Open && !resumed {
+	s.nav = menu.NewNavigator(s.cfg, menu.Caller{Number: s.caller, Organization: s.org}, "")
+	if resumed {
+		return s.resume()
+	}
+	if !st.Open {
 		return s.closed(sched, st, "", "")
 	}
-	s.nav = menu.NewNavigator(s.cfg, menu.Caller{Number: s.caller, Organization: s.org}, "")
-	act := s.nav.Start()
-	if resumed {
-		if group, ok := s.stillQueued(); ok {
-			// A caller waiting for an operator keeps their place.
-			s.group = group
-			s.emit(Event{Kind: EvRoute, Group: group, Reason: "resumed in queue"})
-			return s.queue(group, 0, true)
-		}
-		act = s.nav.Restart()
-	}
-	return s.menu(act)
+	return s.menu(s.nav.Start())
 }
 
 // stillQueued reports the group whose queue holds the call, for a call
@@ -285,6 +287,7 @@ func (s *session) menu(act menu.Action) error {
 		switch act.Step {
 		case menu.StepMenu:
 			s.phase = phaseMenu
+			s.checkpoint(resumeMenu, nil)
 			before := len(s.nav.Path())
 			keys, timedOut, err := s.ask(act.Prompts, act.Collect, true)
 			if err != nil {
@@ -306,6 +309,7 @@ func (s *session) menu(act menu.Action) error {
 			}
 		case menu.StepPIN:
 			s.phase = phasePIN
+			s.checkpoint(resumeMenu, nil)
 			var err error
 			if act, err = s.pin(act); err != nil {
 				return err
@@ -491,7 +495,18 @@ func (s *session) finish() {
 			s.updateTicketFromMenu("")
 		}
 	}
+	if s.hungUp && !s.sawEnd && s.hangupBy == tickets.HangupCaller && !s.endEventFollows() {
+		// No event said who ended it: events were lost, perhaps with
+		// Asterisk itself.
+		s.cut = "end not seen (events lost)"
+		if now := s.c.currentEpoch(); !s.epoch.IsZero() && !now.IsZero() && !now.Equal(s.epoch) {
+			s.hangupBy, s.cut = tickets.HangupSystem, "cut by an Asterisk restart"
+		}
+	}
 	detail := "by " + string(s.hangupBy)
+	if s.cut != "" {
+		detail += ": " + s.cut
+	}
 	if s.phase == phasePIN && s.hangupBy == tickets.HangupCaller {
 		detail += " during PIN entry"
 	}
@@ -551,6 +566,18 @@ func (s *session) finish() {
 	}
 	s.emit(Event{Kind: EvOutcome, Outcome: string(s.outcome), Group: s.group, Path: path, Ticket: string(s.ticket.Number)})
 	s.log.Info("call_ended", "outcome", string(s.outcome), "hangup_by", string(s.hangupBy), "group", s.group)
+}
+
+// endEventFollows waits a moment for the event of the caller's hangup
+// when a request found the channel gone first.
+func (s *session) endEventFollows() bool {
+	ev, ok := s.awaitAfterHangup(time.Second, func(e ari.Event) bool {
+		return isChannelEnd(e) && eventChannel(e) == s.channelID
+	})
+	if h, soft := ev.(*ari.ChannelHangupRequest); ok && soft && h.Soft {
+		s.hangupBy, s.cut = tickets.HangupSystem, fmt.Sprintf("hung up inside Asterisk (cause %d)", h.Cause)
+	}
+	return ok
 }
 
 func describeOutcome(o tickets.Outcome) string {

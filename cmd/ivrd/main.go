@@ -280,6 +280,22 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 			return err
 		}
 		defer conn.Close()
+		// Operators held by calls whose end was missed are freed at each
+		// connection (Reconcile) and every minute.
+		go func() {
+			tick := time.NewTicker(time.Minute)
+			defer tick.Stop()
+			for {
+				select {
+				case <-callCtx.Done():
+					return
+				case <-tick.C:
+					if conn.Ready() {
+						ctrl.ReconcileOperators(callCtx)
+					}
+				}
+			}
+		}()
 		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		if err := conn.Wait(wctx); err != nil {
 			// Not fatal: calls are answered as soon as Asterisk is back.
