@@ -22,14 +22,18 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 )
 
 const (
-	asteriskDir   = "asterisk"
-	helpdeskYAML  = "helpdesk.yaml"
-	composeFile   = "../docker-compose.yml"
-	installScript = "../scripts/install-asterisk.sh"
-	dashboard     = "grafana/dashboards/helpdesk.json"
+	asteriskDir        = "asterisk"
+	helpdeskYAML       = "helpdesk.yaml"
+	composeFile        = "../docker-compose.yml"
+	installScript      = "../scripts/install-asterisk.sh"
+	secretsScript      = "../scripts/compose-secrets.sh"
+	asteriskDockerfile = "../docker/asterisk/Dockerfile"
+	dashboard          = "grafana/dashboards/helpdesk.json"
 
 	// The controller's side of the contract (cmd/ivrd, ivr/ariconn).
 	ariApp          = "ivr" // ARI_APP default, the Stasis application
@@ -872,6 +876,69 @@ func checkCompose(compose string) ([]string, int) {
 	return p, port
 }
 
+// checkComposeAsterisk: docker-compose.yml builds Asterisk with the
+// project's recipe (docker/asterisk/Dockerfile, on Debian bookworm, running
+// scripts/install-asterisk.sh) rather than running someone's image; starts
+// it only after `ivrctl validate -asterisk` accepted its secrets; and every
+// variable it requires from .env is one scripts/compose-secrets.sh makes.
+func checkComposeAsterisk(compose, dockerfile, secretsScript string) []string {
+	var p []string
+	var doc struct {
+		Services map[string]struct {
+			Image string `yaml:"image"`
+			Build any    `yaml:"build"`
+			// depends_on: a list or a map of conditions.
+			DependsOn any      `yaml:"depends_on"`
+			Command   []string `yaml:"command"`
+			Volumes   []string `yaml:"volumes"`
+		} `yaml:"services"`
+	}
+	if err := yaml.Unmarshal([]byte(compose), &doc); err != nil {
+		return []string{"docker-compose.yml: " + err.Error()}
+	}
+	ast, ok := doc.Services["asterisk"]
+	if !ok {
+		return []string{"docker-compose.yml: no service asterisk"}
+	}
+	build, _ := ast.Build.(map[string]any)
+	if build["dockerfile"] != "docker/asterisk/Dockerfile" || build["context"] != "." {
+		p = append(p, "docker-compose.yml: asterisk must be built from docker/asterisk/Dockerfile (context .), not pulled")
+	}
+	if !strings.HasPrefix(ast.Image, "helpdesk-ivr/") {
+		p = append(p, fmt.Sprintf("docker-compose.yml: asterisk's image %q is not the project's own build", ast.Image))
+	}
+	deps, _ := ast.DependsOn.(map[string]any)
+	cond, _ := deps["asterisk-secrets"].(map[string]any)
+	if cond["condition"] != "service_completed_successfully" {
+		p = append(p, "docker-compose.yml: asterisk must depend on asterisk-secrets with condition service_completed_successfully")
+	}
+	sec, ok := doc.Services["asterisk-secrets"]
+	if !ok || !slices.Equal(sec.Command, []string{"ivrctl", "validate", "-asterisk", "/etc/asterisk"}) ||
+		!slices.Contains(sec.Volumes, "./configs/asterisk:/etc/asterisk:ro") {
+		p = append(p, "docker-compose.yml: asterisk-secrets must run ivrctl validate -asterisk /etc/asterisk on ./configs/asterisk:/etc/asterisk:ro")
+	}
+	if strings.Contains(compose, "andrius/") {
+		p = append(p, "docker-compose.yml: still names the third-party andrius/asterisk image")
+	}
+	if strings.Contains(compose, "10000-11999") {
+		p = append(p, "docker-compose.yml: RTP 10000-11999 is not rtp.conf's range")
+	}
+	from := regexp.MustCompile(`(?m)^FROM\s+(\S+)`).FindAllStringSubmatch(dockerfile, -1)
+	if len(from) == 0 || from[0][1] != "debian:bookworm" {
+		p = append(p, "docker/asterisk/Dockerfile: the build stage must be FROM debian:bookworm (the Debian the recipe is tested on)")
+	}
+	if !regexp.MustCompile(`(?m)^COPY\s+scripts/install-asterisk\.sh\s`).MatchString(dockerfile) ||
+		!strings.Contains(dockerfile, "$(bash scripts/install-asterisk.sh)") {
+		p = append(p, "docker/asterisk/Dockerfile: does not build with scripts/install-asterisk.sh")
+	}
+	for _, m := range regexp.MustCompile(`\$\{([A-Z_]+):\?`).FindAllStringSubmatch(compose, -1) {
+		if !regexp.MustCompile(`(?m)\b` + m[1] + `\b`).MatchString(secretsScript) {
+			p = append(p, "docker-compose.yml: requires "+m[1]+" in .env, which scripts/compose-secrets.sh does not generate")
+		}
+	}
+	return slices.Compact(p)
+}
+
 // ---------------------------------------------------------------------------
 // The tests on the real files.
 // ---------------------------------------------------------------------------
@@ -893,6 +960,10 @@ func TestHTTPAndARI(t *testing.T) {
 	report(t, problems)
 	report(t, checkHTTP(loadConf(t, "http.conf"), port))
 	report(t, checkARI(loadConf(t, "ari.conf"), ariUser))
+}
+
+func TestComposeBuildsAsterisk(t *testing.T) {
+	report(t, checkComposeAsterisk(read(t, composeFile), read(t, asteriskDockerfile), read(t, secretsScript)))
 }
 
 func TestDialplanStasisAndFallback(t *testing.T) {
@@ -1095,12 +1166,22 @@ func TestChecksCatch(t *testing.T) {
 
 	// docker-compose.yml.
 	compose := read(t, composeFile)
-	p, _ := checkCompose(replace(compose, "./configs/asterisk:/etc/asterisk:ro", "./asterisk:/etc/asterisk:ro"))
+	p, _ := checkCompose(strings.ReplaceAll(compose, "./configs/asterisk:/etc/asterisk:ro", "./asterisk:/etc/asterisk:ro"))
 	expect("configs not mounted", p, "not mounted at /etc/asterisk")
 	_, port := checkCompose(replace(compose, "ARI_URL: http://127.0.0.1:8088/ari", "ARI_URL: http://127.0.0.1:8089/ari"))
 	expect("ARI_URL port", checkHTTP(mustConf("http.conf", http), port), "port 8089")
 	p, _ = checkCompose(replace(compose, "ARI_USERNAME: ivr", "ARI_USERNAME: admin"))
 	expect("ARI user", p, "ARI_USERNAME")
+
+	dockerfile, script := read(t, asteriskDockerfile), read(t, secretsScript)
+	expect("third-party image", checkComposeAsterisk(replace(compose, "image: helpdesk-ivr/asterisk:20.20.1", "image: andrius/asterisk:20"), dockerfile, script), "not the project's own build")
+	expect("not built", checkComposeAsterisk(replace(compose, "dockerfile: docker/asterisk/Dockerfile", "dockerfile: Dockerfile"), dockerfile, script), "must be built from docker/asterisk/Dockerfile")
+	expect("secrets unchecked", checkComposeAsterisk(replace(compose, "condition: service_completed_successfully", "condition: service_started"), dockerfile, script), "asterisk-secrets with condition")
+	expect("old RTP range", checkComposeAsterisk(replace(compose, "RTP (UDP 10000-19999)", "RTP (UDP 10000-11999)"), dockerfile, script), "10000-11999")
+	expect("other Debian", checkComposeAsterisk(compose, replace(dockerfile, "FROM debian:bookworm AS build", "FROM ubuntu:24.04 AS build"), script), "FROM debian:bookworm")
+	expect("no recipe", checkComposeAsterisk(compose, replace(dockerfile, "$(bash scripts/install-asterisk.sh)", "$(make install)"), script), "scripts/install-asterisk.sh")
+	expect("secret not generated", checkComposeAsterisk(replace(compose, "${GRAFANA_ADMIN_PASSWORD:?", "${GRAFANA_PASSWORD:?"), dockerfile, script), "GRAFANA_PASSWORD")
+	expect("bad YAML", checkComposeAsterisk(compose+"\n  x: [\n", dockerfile, script), "docker-compose.yml: yaml")
 
 	// The reader itself.
 	if _, err := parseConf("x.conf", "[a]\n#include other.conf\n"); err == nil {
