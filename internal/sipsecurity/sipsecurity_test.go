@@ -3,6 +3,7 @@ package sipsecurity
 import (
 	"context"
 	"encoding/json"
+	"net/url"
 	"os"
 	"regexp"
 	"slices"
@@ -140,6 +141,58 @@ func TestNobodyDialsOut(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Log("Asterisk's log shows why a request was refused (Not match Endpoint ACL, No matching endpoint found, Failed to authenticate)")
+	}
+}
+
+// TestIVRContextReachesNoTrunk: with the IVR up (a stand-in for ivrd on
+// the application "ivr"), a trunk call for an outside number arrives in
+// Stasis; sent back to the dialplan's ivr-continue with that number as
+// extension (what a confused ivrd could do), it lands in the fallback and
+// Asterisk creates no other channel.
+func TestIVRContextReachesNoTrunk(t *testing.T) {
+	t.Parallel()
+	a := realasterisk.Start(t, realasterisk.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	w := watch(ctx, t, a)
+	c := a.NewClient(nil)
+	ivr, err := c.Connect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ivr.Close()
+	for _, n := range external {
+		call := a.Call(t, realasterisk.CallOptions{Number: n, HangUpAfter: 4 * time.Second, Timeout: 40 * time.Second})
+		ev, err := ivr.WaitFor(ctx, "StasisStart")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var start struct {
+			Channel struct {
+				ID       string `json:"id"`
+				Dialplan struct {
+					Exten string `json:"exten"`
+				} `json:"dialplan"`
+			} `json:"channel"`
+		}
+		if err := ev.Decode(&start); err != nil {
+			t.Fatal(err)
+		}
+		// from-pstn rewrites any number to the toll-free one before Stasis.
+		if start.Channel.Dialplan.Exten != a.Number {
+			t.Errorf("trunk call for %s entered the IVR at extension %q, want %s", n, start.Channel.Dialplan.Exten, a.Number)
+		}
+		q := url.Values{"context": {"ivr-continue"}, "extension": {n}, "priority": {"1"}}
+		if r, err := c.Do(ctx, "POST", "/channels/"+start.Channel.ID+"/continue", q, nil); err != nil || r.Status != 204 {
+			t.Fatalf("continue to ivr-continue,%s: %v %+v", n, err, r)
+		}
+		if err := call.Wait(ctx); err != nil {
+			t.Errorf("caller on the trunk dialling %s: %v", n, err)
+		}
+		path := w.expect(t, "IVR sends "+n+" to ivr-continue", "PJSIP/carrier-")
+		if !slices.Contains(path, "ivr-continue") || !slices.Contains(path, "helpdesk-fallback") {
+			t.Errorf("ivr-continue,%s went through %q, want ivr-continue then helpdesk-fallback", n, path)
+		}
 	}
 }
 
