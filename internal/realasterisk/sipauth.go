@@ -40,6 +40,9 @@ type RequestOptions struct {
 	Username, Password string
 	// SourceIP is the address sipp sends from (default 127.0.0.1).
 	SourceIP string
+	// ContactHost, if set, is the host of the Contact header instead of
+	// SourceIP: a phone asking to be called somewhere else.
+	ContactHost string
 	// HangUpAfter is how long an answered INVITE stays up before the BYE
 	// (default 1 s).
 	HangUpAfter time.Duration
@@ -134,7 +137,7 @@ func requestScenario(o RequestOptions) string {
 	var b strings.Builder
 	auth := o.Username != ""
 	from := fmt.Sprintf(`<sip:%s@[remote_ip]:[remote_port]>;tag=[pid]SIPpTag00[call_number]`, o.From)
-	contact := fmt.Sprintf("<sip:%s@[local_ip]:[local_port]>", o.From)
+	contact := fmt.Sprintf("<sip:%s@%s:[local_port]>", o.From, cmpOr(o.ContactHost, "[local_ip]"))
 	to := "<sip:[service]@[remote_ip]:[remote_port]>"
 	ruri := "sip:[service]@[remote_ip]:[remote_port]"
 	if o.Method == "REGISTER" {

@@ -36,9 +36,13 @@ func TestRegistrationNeedsPasswordAndNetwork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	register := func(from, pw string) int {
+	register := func(from, pw string, contact ...string) int {
 		t.Helper()
-		c := a.Request(t, realasterisk.RequestOptions{Method: "REGISTER", From: "op201", Username: "op201", Password: pw, SourceIP: from})
+		o := realasterisk.RequestOptions{Method: "REGISTER", From: "op201", Username: "op201", Password: pw, SourceIP: from}
+		if len(contact) > 0 {
+			o.ContactHost = contact[0]
+		}
+		c := a.Request(t, o)
 		if err := c.Wait(ctx); err != nil {
 			t.Fatalf("REGISTER from %s: %v", from, err)
 		}
@@ -57,6 +61,11 @@ func TestRegistrationNeedsPasswordAndNetwork(t *testing.T) {
 	}
 	// Refused by the ACL, not by chance: Asterisk says why.
 	waitLog(ctx, t, a, regexp.MustCompile(`Request 'REGISTER' from '[^']*op201[^']*' failed for '`+regexp.QuoteMeta(realasterisk.OutsideAddr)+`:\d+' .*Not match Endpoint ACL`))
+	// From the right network, but asking to be called outside it.
+	if code := register(allowed, password, realasterisk.OutsideAddr); code != 401 && code != 403 {
+		t.Errorf("REGISTER op201 with its password from %s with a contact at %s: %d, want 401 or 403", allowed, realasterisk.OutsideAddr, code)
+	}
+	waitLog(ctx, t, a, regexp.MustCompile(`Request 'REGISTER' from '[^']*op201[^']*' failed for '`+regexp.QuoteMeta(allowed)+`:\d+' .*Not match Endpoint Contact ACL`))
 	if got := contacts(ctx, t, a); strings.Contains(got, "op201/") {
 		t.Fatalf("a refused REGISTER left a contact:\n%s", got)
 	}
@@ -274,15 +283,14 @@ func (w *watcher) expect(t *testing.T, what string, want ...string) []string {
 	// channel to end.
 	timeout := time.NewTimer(30 * time.Second)
 	defer timeout.Stop()
-	for !settled() {
+	for waiting := true; waiting && !settled(); {
 		select {
 		case <-w.changed:
 		case <-timeout.C:
 			t.Errorf("%s: channels not settled after 30 s", what)
-			goto check
+			waiting = false
 		}
 	}
-check:
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	count := map[string]int{}
