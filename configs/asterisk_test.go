@@ -22,13 +22,18 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 )
 
 const (
-	asteriskDir  = "asterisk"
-	helpdeskYAML = "helpdesk.yaml"
-	composeFile  = "../docker-compose.yml"
-	dashboard    = "grafana/dashboards/helpdesk.json"
+	asteriskDir        = "asterisk"
+	helpdeskYAML       = "helpdesk.yaml"
+	composeFile        = "../docker-compose.yml"
+	installScript      = "../scripts/install-asterisk.sh"
+	secretsScript      = "../scripts/compose-secrets.sh"
+	asteriskDockerfile = "../docker/asterisk/Dockerfile"
+	dashboard          = "grafana/dashboards/helpdesk.json"
 
 	// The controller's side of the contract (cmd/ivrd, ivr/ariconn).
 	ariApp          = "ivr" // ARI_APP default, the Stasis application
@@ -39,7 +44,7 @@ const (
 	fallbackQueue   = "helpdesk-fallback"
 	operatorContext = "operators"
 	mohClass        = "default" // ivr: Bridge().MOH(bridge, "default")
-	minRTPPorts     = 1000      // 2 ports per call leg: ~500 concurrent calls
+	minRTPPorts     = 4000      // 2 ports per channel: 900 concurrent channels (issue 15) with headroom
 )
 
 // ---------------------------------------------------------------------------
@@ -664,9 +669,11 @@ func checkOperators(ops []string, pjsip, queues *conf, dp dialplan) []string {
 	return p
 }
 
-// checkTrunk: some endpoint brings calls into from-pstn, and chan_sip is
-// not there to compete for port 5060.
-func checkTrunk(pjsip, modules *conf) []string {
+// checkTrunk: some endpoint brings calls into from-pstn, only the modules
+// the service needs load (autoload = no), every one of required (the
+// REQUIRED_MODULES of scripts/install-asterisk.sh) among them, and chan_sip
+// is not there to compete for port 5060.
+func checkTrunk(pjsip, modules *conf, required []string) []string {
 	var p []string
 	found := false
 	for _, s := range pjsip.Sections {
@@ -682,28 +689,123 @@ func checkTrunk(pjsip, modules *conf) []string {
 	if !found {
 		p = append(p, "pjsip.conf: no endpoint with context = from-pstn (the carrier's trunk)")
 	}
-	if v, _ := modules.sectionValue("modules", "autoload"); v != "yes" {
-		p = append(p, "modules.conf: autoload must be yes (the list of modules is the image's)")
+	if v, _ := modules.sectionValue("modules", "autoload"); v != "no" {
+		p = append(p, "modules.conf: autoload must be no (an explicit list: autoload starts ~300 modules, some 25 of them logging errors for files this service does not have)")
 	}
 	ms := modules.named("modules")
 	if len(ms) == 0 {
 		return append(p, "modules.conf: no [modules] section")
 	}
 	noload := modules.values(ms[0], "noload")
-	if !slices.Contains(noload, "chan_sip.so") {
-		p = append(p, "modules.conf: noload = chan_sip.so is missing: chan_sip would take UDP 5060 from PJSIP")
+	loaded := append(modules.values(ms[0], "load"), modules.values(ms[0], "require")...)
+	if slices.Contains(loaded, "chan_sip.so") {
+		p = append(p, "modules.conf: chan_sip.so is loaded: it would take UDP 5060 from PJSIP")
 	}
-	for _, m := range []string{"res_pjsip.so", "chan_pjsip.so", "res_http_websocket.so", "res_ari.so", "res_stasis.so",
-		"app_stasis.so", "res_ari_channels.so", "res_ari_bridges.so", "res_ari_events.so", "res_stasis_playback.so",
-		"res_stasis_recording.so", "app_queue.so", "app_voicemail.so", "res_musiconhold.so"} {
-		if slices.Contains(noload, m) {
-			p = append(p, "modules.conf: noload = "+m+", which the service needs")
+	if len(required) == 0 {
+		p = append(p, "scripts/install-asterisk.sh: no REQUIRED_MODULES found (the regexp of this test is out of date?)")
+	}
+	for _, m := range required {
+		if !slices.Contains(loaded, m+".so") {
+			p = append(p, "modules.conf: "+m+".so does not load, but the service needs it (REQUIRED_MODULES of scripts/install-asterisk.sh)")
+		}
+	}
+	for _, m := range append(required, "res_pjsip", "chan_pjsip", "res_http_websocket", "res_ari", "res_stasis",
+		"app_stasis", "res_ari_channels", "res_ari_bridges", "res_ari_events", "res_stasis_playback",
+		"res_stasis_recording", "app_queue", "app_voicemail", "res_musiconhold") {
+		if slices.Contains(noload, m+".so") {
+			p = append(p, "modules.conf: noload = "+m+".so, which the service needs")
 		}
 	}
 	return p
 }
 
-// checkMedia: the RTP range carries ~500 calls and music on hold has the
+var requiredModulesRE = regexp.MustCompile(`(?s)\nREQUIRED_MODULES=\(([^)]*)\)`)
+
+// requiredModules reads REQUIRED_MODULES=(...) of the install script: the
+// modules its build must have, which modules.conf must load.
+func requiredModules(script string) []string {
+	m := requiredModulesRE.FindStringSubmatch(script)
+	if m == nil {
+		return nil
+	}
+	return strings.Fields(m[1])
+}
+
+// checkSIPSecurity: the toll-fraud rules the real-Asterisk test
+// (internal/sipsecurity) proves, checked on the files so that a copy
+// edited for a deployment fails here first. Operator endpoints take
+// requests and contacts only from a named ACL that denies everything but
+// permitted networks; the trunk is identified by address only; and no
+// Dial() in the dialplan goes anywhere but an operator's phone.
+func checkSIPSecurity(pjsip, acl *conf, dp dialplan) []string {
+	var p []string
+	for _, s := range pjsip.Sections {
+		if s.Template {
+			continue
+		}
+		if t, _ := pjsip.get(s, "type"); t != "endpoint" {
+			continue
+		}
+		if s.Name == "anonymous" {
+			p = append(p, "pjsip.conf: an endpoint [anonymous] takes every unidentified call")
+		}
+		switch ctx, _ := pjsip.get(s, "context"); ctx {
+		case "from-pstn":
+			if by, _ := pjsip.get(s, "identify_by"); by != "ip" {
+				p = append(p, fmt.Sprintf("pjsip.conf: endpoint %s (the trunk) has identify_by %q, want ip: with username anyone sending From: %s is the trunk", s.Name, by, s.Name))
+			}
+		case operatorContext:
+			for _, key := range []string{"acl", "contact_acl"} {
+				name, _ := pjsip.get(s, key)
+				if name == "" {
+					p = append(p, fmt.Sprintf("pjsip.conf: endpoint %s has no %s: it registers from anywhere", s.Name, key))
+					continue
+				}
+				p = append(p, checkACL(acl, name)...)
+			}
+		}
+	}
+	for ctx, exts := range dp {
+		for ext, steps := range exts {
+			for _, st := range steps {
+				if st.App == "Dial" && !strings.HasPrefix(st.Args, "PJSIP/op") {
+					p = append(p, fmt.Sprintf("extensions.conf:%d (%s,%s): Dial(%s): only operators' phones may be dialled", st.Line, ctx, ext, st.Args))
+				}
+			}
+		}
+	}
+	sort.Strings(p)
+	return slices.Compact(p)
+}
+
+// checkACL: acl.conf has the section, denying everything first and then
+// permitting networks smaller than everything.
+func checkACL(acl *conf, name string) []string {
+	ss := acl.named(name)
+	if len(ss) == 0 {
+		return []string{fmt.Sprintf("acl.conf: no [%s]", name)}
+	}
+	var p []string
+	entries := ss[0].Entries
+	if len(entries) == 0 || entries[0].Key != "deny" || (entries[0].Value != "0.0.0.0/0.0.0.0" && entries[0].Value != "0.0.0.0/0") {
+		p = append(p, fmt.Sprintf("acl.conf: [%s] must start with deny = 0.0.0.0/0.0.0.0", name))
+	}
+	permits := 0
+	for _, e := range entries {
+		if e.Key == "permit" {
+			permits++
+			if strings.HasPrefix(e.Value, "0.0.0.0/") {
+				p = append(p, fmt.Sprintf("acl.conf:%d: [%s] permits %s: everybody", e.Line, name, e.Value))
+			}
+		}
+	}
+	if permits == 0 {
+		p = append(p, fmt.Sprintf("acl.conf: [%s] permits no network", name))
+	}
+	return p
+}
+
+// checkMedia: the RTP range carries 900 channels with headroom and music on hold has the
 // class ivrd asks for.
 func checkMedia(rtp, moh *conf) []string {
 	var p []string
@@ -713,7 +815,7 @@ func checkMedia(rtp, moh *conf) []string {
 	case err1 != nil || err2 != nil:
 		p = append(p, "rtp.conf: rtpstart and rtpend must be set")
 	case end-start+1 < minRTPPorts:
-		p = append(p, fmt.Sprintf("rtp.conf: %d-%d is %d ports; at least %d are needed for ~500 concurrent calls", start, end, end-start+1, minRTPPorts))
+		p = append(p, fmt.Sprintf("rtp.conf: %d-%d is %d ports; at least %d are needed for 900 concurrent channels with headroom", start, end, end-start+1, minRTPPorts))
 	}
 	if len(moh.named(mohClass)) == 0 {
 		p = append(p, fmt.Sprintf("musiconhold.conf: no class [%s] (ivrd starts it on the waiting caller's bridge)", mohClass))
@@ -774,6 +876,69 @@ func checkCompose(compose string) ([]string, int) {
 	return p, port
 }
 
+// checkComposeAsterisk: docker-compose.yml builds Asterisk with the
+// project's recipe (docker/asterisk/Dockerfile, on Debian bookworm, running
+// scripts/install-asterisk.sh) rather than running someone's image; starts
+// it only after `ivrctl validate -asterisk` accepted its secrets; and every
+// variable it requires from .env is one scripts/compose-secrets.sh makes.
+func checkComposeAsterisk(compose, dockerfile, secretsScript string) []string {
+	var p []string
+	var doc struct {
+		Services map[string]struct {
+			Image string `yaml:"image"`
+			Build any    `yaml:"build"`
+			// depends_on: a list or a map of conditions.
+			DependsOn any      `yaml:"depends_on"`
+			Command   []string `yaml:"command"`
+			Volumes   []string `yaml:"volumes"`
+		} `yaml:"services"`
+	}
+	if err := yaml.Unmarshal([]byte(compose), &doc); err != nil {
+		return []string{"docker-compose.yml: " + err.Error()}
+	}
+	ast, ok := doc.Services["asterisk"]
+	if !ok {
+		return []string{"docker-compose.yml: no service asterisk"}
+	}
+	build, _ := ast.Build.(map[string]any)
+	if build["dockerfile"] != "docker/asterisk/Dockerfile" || build["context"] != "." {
+		p = append(p, "docker-compose.yml: asterisk must be built from docker/asterisk/Dockerfile (context .), not pulled")
+	}
+	if !strings.HasPrefix(ast.Image, "helpdesk-ivr/") {
+		p = append(p, fmt.Sprintf("docker-compose.yml: asterisk's image %q is not the project's own build", ast.Image))
+	}
+	deps, _ := ast.DependsOn.(map[string]any)
+	cond, _ := deps["asterisk-secrets"].(map[string]any)
+	if cond["condition"] != "service_completed_successfully" {
+		p = append(p, "docker-compose.yml: asterisk must depend on asterisk-secrets with condition service_completed_successfully")
+	}
+	sec, ok := doc.Services["asterisk-secrets"]
+	if !ok || !slices.Equal(sec.Command, []string{"ivrctl", "validate", "-asterisk", "/etc/asterisk"}) ||
+		!slices.Contains(sec.Volumes, "./configs/asterisk:/etc/asterisk:ro") {
+		p = append(p, "docker-compose.yml: asterisk-secrets must run ivrctl validate -asterisk /etc/asterisk on ./configs/asterisk:/etc/asterisk:ro")
+	}
+	if strings.Contains(compose, "andrius/") {
+		p = append(p, "docker-compose.yml: still names the third-party andrius/asterisk image")
+	}
+	if strings.Contains(compose, "10000-11999") {
+		p = append(p, "docker-compose.yml: RTP 10000-11999 is not rtp.conf's range")
+	}
+	from := regexp.MustCompile(`(?m)^FROM\s+(\S+)`).FindAllStringSubmatch(dockerfile, -1)
+	if len(from) == 0 || from[0][1] != "debian:bookworm" {
+		p = append(p, "docker/asterisk/Dockerfile: the build stage must be FROM debian:bookworm (the Debian the recipe is tested on)")
+	}
+	if !regexp.MustCompile(`(?m)^COPY\s+scripts/install-asterisk\.sh\s`).MatchString(dockerfile) ||
+		!strings.Contains(dockerfile, "$(bash scripts/install-asterisk.sh)") {
+		p = append(p, "docker/asterisk/Dockerfile: does not build with scripts/install-asterisk.sh")
+	}
+	for _, m := range regexp.MustCompile(`\$\{([A-Z_]+):\?`).FindAllStringSubmatch(compose, -1) {
+		if !regexp.MustCompile(`(?m)\b` + m[1] + `\b`).MatchString(secretsScript) {
+			p = append(p, "docker-compose.yml: requires "+m[1]+" in .env, which scripts/compose-secrets.sh does not generate")
+		}
+	}
+	return slices.Compact(p)
+}
+
 // ---------------------------------------------------------------------------
 // The tests on the real files.
 // ---------------------------------------------------------------------------
@@ -797,6 +962,10 @@ func TestHTTPAndARI(t *testing.T) {
 	report(t, checkARI(loadConf(t, "ari.conf"), ariUser))
 }
 
+func TestComposeBuildsAsterisk(t *testing.T) {
+	report(t, checkComposeAsterisk(read(t, composeFile), read(t, asteriskDockerfile), read(t, secretsScript)))
+}
+
 func TestDialplanStasisAndFallback(t *testing.T) {
 	dp, err := parseDialplan(loadConf(t, "extensions.conf"))
 	if err != nil {
@@ -818,7 +987,15 @@ func TestOperatorsOfTheYAMLExistInAsterisk(t *testing.T) {
 }
 
 func TestTrunkAndModules(t *testing.T) {
-	report(t, checkTrunk(loadConf(t, "pjsip.conf"), loadConf(t, "modules.conf")))
+	report(t, checkTrunk(loadConf(t, "pjsip.conf"), loadConf(t, "modules.conf"), requiredModules(read(t, installScript))))
+}
+
+func TestSIPSecurity(t *testing.T) {
+	dp, err := parseDialplan(loadConf(t, "extensions.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	report(t, checkSIPSecurity(loadConf(t, "pjsip.conf"), loadConf(t, "acl.conf"), dp))
 }
 
 func TestMediaAndLogging(t *testing.T) {
@@ -959,13 +1136,28 @@ func TestChecksCatch(t *testing.T) {
 
 	// Trunk and modules.
 	modules := mustConf("modules.conf", load("modules.conf"))
-	expect("no trunk", checkTrunk(mustConf("pjsip.conf", strings.ReplaceAll(pjsip, "context = from-pstn", "context = elsewhere")), modules), "context = from-pstn")
-	expect("chan_sip loaded", checkTrunk(mustConf("pjsip.conf", pjsip), mustConf("modules.conf", replace(load("modules.conf"), "noload = chan_sip.so", ""))), "chan_sip")
-	expect("ARI noloaded", checkTrunk(mustConf("pjsip.conf", pjsip), mustConf("modules.conf", load("modules.conf")+"noload = res_ari.so\n")), "noload = res_ari.so")
+	required := requiredModules(read(t, installScript))
+	expect("no trunk", checkTrunk(mustConf("pjsip.conf", strings.ReplaceAll(pjsip, "context = from-pstn", "context = elsewhere")), modules, required), "context = from-pstn")
+	expect("chan_sip loaded", checkTrunk(mustConf("pjsip.conf", pjsip), mustConf("modules.conf", load("modules.conf")+"load = chan_sip.so\n"), required), "chan_sip")
+	expect("ARI noloaded", checkTrunk(mustConf("pjsip.conf", pjsip), mustConf("modules.conf", load("modules.conf")+"noload = res_ari.so\n"), required), "noload = res_ari.so")
+	expect("autoload", checkTrunk(mustConf("pjsip.conf", pjsip), mustConf("modules.conf", replace(load("modules.conf"), "\nautoload = no\n", "\nautoload = yes\n")), required), "autoload must be no")
+	expect("required module not loaded", checkTrunk(mustConf("pjsip.conf", pjsip), mustConf("modules.conf", replace(load("modules.conf"), "load = app_voicemail.so\n", "")), required), "app_voicemail.so does not load")
+	expect("script's list not found", checkTrunk(mustConf("pjsip.conf", pjsip), modules, requiredModules("REQUIRED=(x)")), "no REQUIRED_MODULES")
+
+	// SIP security.
+	acl := mustConf("acl.conf", load("acl.conf"))
+	expect("operators from anywhere", checkSIPSecurity(mustConf("pjsip.conf", replace(pjsip, "\nacl = operator-phones\n", "\n")), acl, dp), "has no acl")
+	expect("contacts anywhere", checkSIPSecurity(mustConf("pjsip.conf", replace(pjsip, "\ncontact_acl = operator-phones\n", "\n")), acl, dp), "has no contact_acl")
+	expect("ACL permits all", checkSIPSecurity(mustConf("pjsip.conf", pjsip), mustConf("acl.conf", replace(load("acl.conf"), "permit = 192.168.0.0/255.255.0.0", "permit = 0.0.0.0/0.0.0.0")), dp), "everybody")
+	expect("ACL without deny", checkSIPSecurity(mustConf("pjsip.conf", pjsip), mustConf("acl.conf", replace(load("acl.conf"), "deny = 0.0.0.0/0.0.0.0", "")), dp), "must start with deny")
+	expect("unknown ACL", checkSIPSecurity(mustConf("pjsip.conf", strings.ReplaceAll(pjsip, "acl = operator-phones", "acl = phones")), acl, dp), "no [phones]")
+	expect("trunk by username", checkSIPSecurity(mustConf("pjsip.conf", replace(pjsip, "identify_by = ip", "identify_by = username,ip")), acl, dp), `identify_by "username,ip"`)
+	expect("dial out", checkSIPSecurity(mustConf("pjsip.conf", pjsip), acl, mustDialplan(replace(ext, "exten => *98,", "exten => _0X.,1,Dial(PJSIP/${EXTEN}@carrier)\nexten => *98,"))), "Dial(PJSIP/${EXTEN}@carrier)")
+	expect("anonymous endpoint", checkSIPSecurity(mustConf("pjsip.conf", pjsip+"\n[anonymous](carrier-endpoint)\n"), acl, dp), "[anonymous]")
 
 	// Media and logging.
 	moh := mustConf("musiconhold.conf", load("musiconhold.conf"))
-	expect("narrow RTP range", checkMedia(mustConf("rtp.conf", replace(load("rtp.conf"), "rtpend = 11999", "rtpend = 10499")), moh), "500 ports")
+	expect("narrow RTP range", checkMedia(mustConf("rtp.conf", replace(load("rtp.conf"), "rtpend = 19999", "rtpend = 11999")), moh), "2000 ports")
 	expect("no default MOH", checkMedia(mustConf("rtp.conf", load("rtp.conf")), mustConf("musiconhold.conf", replace(load("musiconhold.conf"), "[default]", "[jazz]"))), "no class [default]")
 	logger := mustConf("logger.conf", load("logger.conf"))
 	expect("verbose 3", checkLogging(mustConf("asterisk.conf", replace(load("asterisk.conf"), "verbose = 0", "verbose = 3")), logger), "verbose = 3")
@@ -974,12 +1166,22 @@ func TestChecksCatch(t *testing.T) {
 
 	// docker-compose.yml.
 	compose := read(t, composeFile)
-	p, _ := checkCompose(replace(compose, "./configs/asterisk:/etc/asterisk:ro", "./asterisk:/etc/asterisk:ro"))
+	p, _ := checkCompose(strings.ReplaceAll(compose, "./configs/asterisk:/etc/asterisk:ro", "./asterisk:/etc/asterisk:ro"))
 	expect("configs not mounted", p, "not mounted at /etc/asterisk")
 	_, port := checkCompose(replace(compose, "ARI_URL: http://127.0.0.1:8088/ari", "ARI_URL: http://127.0.0.1:8089/ari"))
 	expect("ARI_URL port", checkHTTP(mustConf("http.conf", http), port), "port 8089")
 	p, _ = checkCompose(replace(compose, "ARI_USERNAME: ivr", "ARI_USERNAME: admin"))
 	expect("ARI user", p, "ARI_USERNAME")
+
+	dockerfile, script := read(t, asteriskDockerfile), read(t, secretsScript)
+	expect("third-party image", checkComposeAsterisk(replace(compose, "image: helpdesk-ivr/asterisk:20.20.1", "image: andrius/asterisk:20"), dockerfile, script), "not the project's own build")
+	expect("not built", checkComposeAsterisk(replace(compose, "dockerfile: docker/asterisk/Dockerfile", "dockerfile: Dockerfile"), dockerfile, script), "must be built from docker/asterisk/Dockerfile")
+	expect("secrets unchecked", checkComposeAsterisk(replace(compose, "condition: service_completed_successfully", "condition: service_started"), dockerfile, script), "asterisk-secrets with condition")
+	expect("old RTP range", checkComposeAsterisk(replace(compose, "RTP (UDP 10000-19999)", "RTP (UDP 10000-11999)"), dockerfile, script), "10000-11999")
+	expect("other Debian", checkComposeAsterisk(compose, replace(dockerfile, "FROM debian:bookworm AS build", "FROM ubuntu:24.04 AS build"), script), "FROM debian:bookworm")
+	expect("no recipe", checkComposeAsterisk(compose, replace(dockerfile, "$(bash scripts/install-asterisk.sh)", "$(make install)"), script), "scripts/install-asterisk.sh")
+	expect("secret not generated", checkComposeAsterisk(replace(compose, "${GRAFANA_ADMIN_PASSWORD:?", "${GRAFANA_PASSWORD:?"), dockerfile, script), "GRAFANA_PASSWORD")
+	expect("bad YAML", checkComposeAsterisk(compose+"\n  x: [\n", dockerfile, script), "docker-compose.yml: yaml")
 
 	// The reader itself.
 	if _, err := parseConf("x.conf", "[a]\n#include other.conf\n"); err == nil {

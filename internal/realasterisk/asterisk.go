@@ -379,6 +379,10 @@ func (a *Asterisk) edits() map[string]func([]byte) ([]byte, error) {
 		"ari.conf": func(b []byte) ([]byte, error) {
 			return setOption(b, a.User, "password", a.Password)
 		},
+		// The operators' network is loopback (see PhonesNet).
+		"acl.conf": func(b []byte) ([]byte, error) {
+			return setOption(b, "operator-phones", "permit", PhonesNet)
+		},
 		"pjsip.conf": func(b []byte) ([]byte, error) {
 			b, err := setOption(b, "transport-udp", "bind", net.JoinHostPort(sipHost, sipPort))
 			if err != nil {

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -129,7 +130,11 @@ type Events struct {
 // Connect opens the event WebSocket of the instance's Stasis application
 // (subscribeAll=false, as ivrd connects).
 func (c *Client) Connect(ctx context.Context) (*Events, error) {
-	q := url.Values{"app": {c.a.App}, "api_key": {c.a.User + ":" + c.a.Password}, "subscribeAll": {"false"}}
+	return c.connect(ctx, c.a.App, false)
+}
+
+func (c *Client) connect(ctx context.Context, app string, all bool) (*Events, error) {
+	q := url.Values{"app": {app}, "api_key": {c.a.User + ":" + c.a.Password}, "subscribeAll": {strconv.FormatBool(all)}}
 	wsURL := "ws://" + c.a.HTTPAddr + "/ari/events?" + q.Encode()
 	shown := strings.Replace(wsURL, url.QueryEscape(c.a.User+":"+c.a.Password), c.a.User+":***", 1)
 	cfg, err := websocket.NewConfig(wsURL, "http://"+c.a.HTTPAddr)

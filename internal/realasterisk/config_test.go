@@ -41,6 +41,9 @@ func TestEditsApplyToShippedConfigs(t *testing.T) {
 		case "ari.conf":
 			want = []string{"password = s3cret"}
 			gone = []string{"change-me-ari-password"}
+		case "acl.conf":
+			want = []string{"permit = " + PhonesNet, "deny = 0.0.0.0/0.0.0.0"}
+			gone = []string{"permit = 192.168.0.0/255.255.0.0"}
 		case "pjsip.conf":
 			want = []string{"bind = 127.0.0.1:15060", "match = 127.0.0.1", "[op901]"}
 			gone = []string{"[carrier-reg]", "bind = 0.0.0.0:5060", "match = sip.carrier.example", "type = registration"}
