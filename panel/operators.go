@@ -16,23 +16,13 @@ import (
 // operator left on_call by a call whose end was never seen gets no more
 // calls, and cannot change state from the console while on a call).
 
-// mayForce reports whether the request's user may see and force op's
-// state: supervisors and administrators, for the operators of the groups
-// they see (every group: supervisors are not scoped to groups); operators
-// never, not even their own (their console does that).
-func (rq *request) mayForce(op queues.Operator) bool {
-	if rq.user.Role == RoleOperator {
-		return false
-	}
-	if rq.allGroups() {
-		return true
-	}
-	for g := range op.Groups {
-		if rq.mayGroup(g) {
-			return true
-		}
-	}
-	return false
+// mayForce reports whether the request's user may see and force an
+// operator's state: supervisors and administrators, who see every group
+// and so every operator (were supervisors ever scoped to groups, the
+// operator's groups would be checked here); operators never, not even
+// their own state (their console does that, and refuses during a call).
+func (rq *request) mayForce(_ queues.Operator) bool {
+	return rq.user.Role == RoleSupervisor || rq.user.Role == RoleAdmin
 }
 
 // opRow is an operator on the live page's list.
@@ -123,9 +113,8 @@ func (s *Server) forceState(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.log.Info("panel_operator_state_forced", "operator", op.Login, "from", string(op.State), "to", string(state),
-		"by", rq.user.Login)
-	// Every live page and the operator's console show the new state.
+	// The queues log the change and who made it. Every live page and the
+	// operator's console show the new state.
 	s.hub.refresh()
 	http.Redirect(w, r, "/live?msg=forced", http.StatusSeeOther)
 }
@@ -168,10 +157,8 @@ func (s *Server) stateLog(w http.ResponseWriter, r *http.Request) {
 	}
 	d := stateLogData{L: rq.lang, Operator: login, Limit: stateLogLimit}
 	for _, c := range changes {
-		op, known := ops[c.Login]
-		// An operator no longer configured belongs to no group: only
-		// those who see every group see their past.
-		if known && !rq.mayForce(op) || !known && !rq.allGroups() {
+		op := ops[c.Login] // zero for an operator no longer configured
+		if !rq.mayForce(op) {
 			continue
 		}
 		d.Rows = append(d.Rows, logRow{StateChange: c, Name: op.Name, Auto: c.By == queues.ByReconcile})

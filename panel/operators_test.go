@@ -128,6 +128,16 @@ func TestForceStateRoles(t *testing.T) {
 	}
 	adm.get("/operators/log?operator=op2").has(t, "Nessun cambio di stato registrato.")
 	wantStatus(t, "a control character in the filter", sup.get("/operators/log?operator=a%07"), http.StatusBadRequest)
+
+	// What ivrd changes itself (a call's end it missed) is in the log too.
+	e.putOnCall("op3", "lotto3", "1795320990.604")
+	released, err := e.queues.ReleaseCall(ctx, "op3", "1795320990.604")
+	noErr(t, err)
+	if !released {
+		t.Fatal("op3 not released")
+	}
+	sup.get("/operators/log?operator=op3").has(t, `data-testid="oplog-by">ivrd (chiamata finita senza segnalazione)<`,
+		`data-testid="oplog-call">1795320990.604<`)
 }
 
 var hiddenField = regexp.MustCompile(`<input type="hidden" name="([a-z]+)" value="([^"]*)">`)
