@@ -1,6 +1,7 @@
 package panel
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -40,4 +41,73 @@ func TestBrowserLoginNext(t *testing.T) {
 			t.Fatalf("next %q: the browser ended on %s%s, not on the panel (%s)", next, origin, path, e.ts.URL)
 		}
 	}
+}
+
+// TestBrowserForceState: in real Chromium, a supervisor forces an operator
+// left on a call to available from the live page, confirming first; the
+// page shows the new state, so does the operator's open console (no
+// reload: its event stream), and the log shows who did it and the call.
+func TestBrowserForceState(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	const callID = "1795320990.701"
+	e.putOnCall("op2", "lotto2", callID)
+	sup, op := browsertest.New(t), browsertest.New(t)
+	browserLogin(t, sup, e.ts.URL, "sup", "/live")
+	browserLogin(t, op, e.ts.URL, "op2", "/console")
+	row := `[data-testid="op-row"][data-login="op2"] `
+
+	browsertest.Run(t, op, "op2's console on the call",
+		chromedp.WaitVisible(`[data-testid="operator-state"][data-state="on_call"]`))
+	var call string
+	browsertest.Run(t, sup, "op2 on the call in the list",
+		chromedp.WaitVisible(row+`[data-testid="op-state"][data-state="on_call"]`),
+		chromedp.Text(row+`[data-testid="op-call"]`, &call))
+	if want := callID + " · lotto2"; strings.TrimSpace(call) != want {
+		t.Fatalf("op2's call in the list: %q, want %q", call, want)
+	}
+	browsertest.Screenshot(t, sup, "operators-on-call")
+
+	var warning string
+	browsertest.Run(t, sup, "force op2 to available",
+		chromedp.SetValue(row+`[data-testid="force-state"]`, "available"),
+		chromedp.Click(row+`[data-testid="force-submit"]`),
+		chromedp.WaitVisible(`[data-testid="force-confirm"]`),
+		chromedp.Text(`[data-testid="force-warning"]`, &warning))
+	if !strings.Contains(warning, "La chiamata prosegue") || !strings.Contains(warning, callID) {
+		t.Fatalf("the confirmation says %q", warning)
+	}
+	browsertest.Screenshot(t, sup, "force-confirm")
+	browsertest.Run(t, sup, "confirm",
+		chromedp.Click(`[data-testid="force-confirm"]`),
+		chromedp.WaitVisible(`[data-testid="flash"]`),
+		chromedp.WaitVisible(row+`[data-testid="op-state"][data-state="available"]`))
+	browsertest.Screenshot(t, sup, "operators-forced")
+	browsertest.Run(t, op, "op2's console shows available",
+		chromedp.WaitVisible(`[data-testid="operator-state"][data-state="available"]`))
+
+	var from, to, by, logCall string
+	browsertest.Run(t, sup, "the log",
+		chromedp.Click(row+`[data-testid="op-log"]`),
+		chromedp.WaitVisible(`[data-testid="oplog-row"][data-login="op2"]`),
+		chromedp.AttributeValue(`[data-testid="oplog-from"]`, "data-state", &from, nil),
+		chromedp.AttributeValue(`[data-testid="oplog-to"]`, "data-state", &to, nil),
+		chromedp.Text(`[data-testid="oplog-by"]`, &by),
+		chromedp.Text(`[data-testid="oplog-call"]`, &logCall))
+	if from != "on_call" || to != "available" || by != "sup" || logCall != callID {
+		t.Fatalf("the log says %s → %s by %q, call %q", from, to, by, logCall)
+	}
+	browsertest.Screenshot(t, sup, "operator-state-log")
+}
+
+// browserLogin logs login in and opens next.
+func browserLogin(t *testing.T, b context.Context, base, login, next string) {
+	t.Helper()
+	browsertest.Run(t, b, "log in as "+login,
+		chromedp.Navigate(base+"/login?next="+url.QueryEscape(next)),
+		chromedp.WaitVisible(`[data-testid="login-username"]`),
+		chromedp.SendKeys(`[data-testid="login-username"]`, login),
+		chromedp.SendKeys(`[data-testid="login-password"]`, password),
+		chromedp.Click(`[data-testid="login-submit"]`),
+		chromedp.WaitVisible(`[data-testid="current-user"]`))
 }

@@ -56,8 +56,22 @@ func (s *Server) liveData(rq *request, st *liveState) liveData {
 	return liveData{L: rq.lang, Calls: st.callsFor(rq), Live: s.opts.Live != nil, At: st.At}
 }
 
+// livePageData is the live page: the calls and, for supervisors and
+// administrators, the operators with their forms.
+type livePageData struct {
+	Calls liveData
+	Ops   *opsData
+}
+
 func (s *Server) livePage(w http.ResponseWriter, r *http.Request) {
-	p := s.newPage(r, "live", "nav.live", s.liveData(reqOf(r), s.hub.current()))
+	rq := reqOf(r)
+	st := s.hub.current()
+	d := livePageData{Calls: s.liveData(rq, st)}
+	if rq.user.Role != RoleOperator {
+		ops := s.opsData(rq, st)
+		d.Ops = &ops
+	}
+	p := s.newPage(r, "live", "nav.live", d)
 	p.SSE = "/live/events"
 	s.render(w, r, http.StatusOK, "live.html", p)
 }
@@ -69,7 +83,13 @@ func (s *Server) liveEvents(w http.ResponseWriter, r *http.Request) {
 		b, err := st.render(key, func() ([]byte, error) {
 			return s.fragment("live.html", "live_body", s.liveData(rq, st))
 		})
-		return []sseEvent{{"live", b}}, err
+		if err != nil || rq.user.Role == RoleOperator {
+			return []sseEvent{{"live", b}}, err
+		}
+		// The operators' forms carry the session's token: rendered for
+		// this stream, not shared.
+		ops, err := s.fragment("live.html", "live_operators", s.opsData(rq, st))
+		return []sseEvent{{"live", b}, {"operators", ops}}, err
 	})
 }
 
@@ -278,27 +298,12 @@ func (s *Server) consoleState(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, errorKey(ENOTFOUND, "queues.none"))
 		return
 	}
-	state := queues.State(r.PostFormValue("state"))
-	reason := ""
-	switch state {
-	case queues.Available, queues.LoggedOut:
-	case queues.Paused:
-		reason = strings.TrimSpace(r.PostFormValue("reason"))
-		if reason == "other" {
-			reason = strings.TrimSpace(r.PostFormValue("other"))
-		}
-		if _, err := text("console.reason", reason, maxReason, true, false); err != nil {
-			if reason == "" {
-				err = errorKey(EINVALID, "console.reason_needed")
-			}
-			s.renderConsole(w, r, http.StatusBadRequest, errorMessage(rq.lang, err))
-			return
-		}
-	default:
-		s.renderConsole(w, r, http.StatusBadRequest, errorMessage(rq.lang, errorKey(EINVALID, "console.bad_state", string(state))))
+	state, reason, err := stateForm(r)
+	if err != nil {
+		s.renderConsole(w, r, http.StatusBadRequest, errorMessage(rq.lang, err))
 		return
 	}
-	err := s.opts.Queues.SetState(r.Context(), rq.user.Login, state, reason)
+	err = s.opts.Queues.SetState(r.Context(), rq.user.Login, state, reason)
 	if errorCode(err) == ECONFLICT {
 		http.Redirect(w, r, "/console?msg=busy", http.StatusSeeOther)
 		return
@@ -309,6 +314,30 @@ func (s *Server) consoleState(w http.ResponseWriter, r *http.Request) {
 	}
 	s.hub.refresh() // the console this redirects to shows the new state
 	http.Redirect(w, r, "/console?msg=state", http.StatusSeeOther)
+}
+
+// stateForm reads a state change from a posted form, the console's or a
+// supervisor's: available, logged out, or paused with a reason (one of
+// pauseReasons, or "other" and the text typed in field other).
+func stateForm(r *http.Request) (queues.State, string, error) {
+	state := queues.State(r.PostFormValue("state"))
+	switch state {
+	case queues.Available, queues.LoggedOut:
+		return state, "", nil
+	case queues.Paused:
+		reason := strings.TrimSpace(r.PostFormValue("reason"))
+		if reason == "other" {
+			reason = strings.TrimSpace(r.PostFormValue("other"))
+		}
+		if reason == "" {
+			return "", "", errorKey(EINVALID, "console.reason_needed")
+		}
+		if _, err := text("console.reason", reason, maxReason, true, false); err != nil {
+			return "", "", err
+		}
+		return state, reason, nil
+	}
+	return "", "", errorKey(EINVALID, "console.bad_state", string(state))
 }
 
 // consolePhone answers or hangs up the operator's own phone (DeskPhone).

@@ -26,7 +26,12 @@
 // tickets, wallboard lines, live calls, after-hours requests and reports
 // of those groups only, and another group's ticket by id is 404, as if it
 // did not exist (the tickets store's Viewer). Supervisors see everything;
-// administrators also the configuration and the users. Every handler reads
+// administrators also the configuration and the users. Supervisors and
+// administrators may force an operator's state whatever it is (an
+// operator left on a call whose end was missed gets no calls and cannot
+// change it from the console); the queues log who did it
+// (operator_state_log, shown at /operators/log), and operators can
+// neither see those forms nor post them (403). Every handler reads
 // through the user's tickets.Viewer; a write first reads the ticket with
 // it. Domain errors of this package, tickets and queues share their codes
 // and become HTTP statuses in one place (httpStatus).

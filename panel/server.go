@@ -234,6 +234,11 @@ func (s *Server) routes() http.Handler {
 		r.Get("/reports", s.reports)
 		r.Get("/reports.csv", s.reportsCSV)
 		r.Group(func(r chi.Router) {
+			r.Use(s.require(RoleSupervisor, RoleAdmin))
+			r.Post("/operators/{login}/state", s.forceState)
+			r.Get("/operators/log", s.stateLog)
+		})
+		r.Group(func(r chi.Router) {
 			r.Use(s.require(RoleAdmin))
 			r.Get("/config", s.configPage)
 			r.Post("/config/reload", s.configReload)
