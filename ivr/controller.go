@@ -9,6 +9,7 @@ package ivr
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime"
@@ -321,7 +322,10 @@ func (c *Controller) Reconcile(ctx context.Context) {
 	for _, s := range known {
 		s.inbox.push(item{resync: true, restart: restarted})
 	}
-	defer c.ReconcileOperators(ctx)
+	defer func() {
+		c.ReconcileCalls(ctx)
+		c.ReconcileOperators(ctx)
+	}()
 	if len(unknown) == 0 {
 		return
 	}
@@ -503,4 +507,74 @@ func (c *Controller) learnEpoch() time.Time {
 	started := time.Time(info.StatusInfo.StartupTime)
 	c.epoch.CompareAndSwap(0, started.UnixNano())
 	return c.asteriskEpoch()
+}
+
+// openCalls is what a store answers about unfinished calls.
+type openCalls interface {
+	OpenCalls(ctx context.Context, node string, before time.Time) ([]tickets.Call, error)
+}
+
+// ReconcileCalls finishes the records of this node's calls that ended
+// while no controller watched them (ivrd was down, or events were lost):
+// a hangup at any moment still leaves a complete call record.
+func (c *Controller) ReconcileCalls(ctx context.Context) {
+	store, ok := c.opts.Store.(openCalls)
+	c.mu.RLock()
+	client, node := c.client, c.node
+	c.mu.RUnlock()
+	if !ok || client == nil || node == "" || c.released.Load() {
+		return
+	}
+	sctx, cancel := context.WithTimeout(ctx, 2*c.opts.StoreTimeout)
+	defer cancel()
+	// A call that is arriving now has a channel: only older ones count.
+	calls, err := store.OpenCalls(sctx, node, c.clock.Now().Add(-orphanGrace))
+	if err != nil {
+		c.log.Warn("reconcile_calls_failed", "error", err.Error())
+		return
+	}
+	for _, call := range calls {
+		c.mu.RLock()
+		owned := c.sessions[call.ChannelID] != nil
+		c.mu.RUnlock()
+		if owned || c.spool.Has(call.ChannelID) {
+			continue
+		}
+		if _, err := client.Channel().Data(ari.NewKey(ari.ChannelKey, call.ChannelID)); !isNotFound(err) {
+			continue // still up (a session takes it), or Asterisk did not say
+		}
+		c.finishUnwatched(sctx, call)
+	}
+}
+
+// finishUnwatched closes the record of a call whose end nobody saw: its
+// outcome follows how far it got; who hung up is not known.
+func (c *Controller) finishUnwatched(ctx context.Context, call tickets.Call) {
+	now := c.clock.Now()
+	outcome := tickets.OutcomeHungUpInMenu
+	var evs []tickets.CallEvent
+	switch {
+	case !call.OperatorAnsweredAt.IsZero():
+		outcome = tickets.OutcomeAnswered
+	case !call.QueuedAt.IsZero():
+		outcome = tickets.OutcomeAbandoned
+		evs = append(evs, tickets.CallEvent{At: now, Kind: tickets.EventAbandoned, Group: call.Group})
+		if q := c.opts.Queues; q != nil {
+			if _, err := q.Leave(ctx, call.ChannelID, queues.LeaveAbandoned); err != nil && !errors.Is(err, queues.ErrNotFound) {
+				c.log.Warn("reconcile_calls_failed", "channel_id", call.ChannelID, "error", err.Error())
+			}
+		}
+	}
+	evs = append(evs, tickets.CallEvent{At: now, Kind: tickets.EventHangup,
+		Detail: "by system: ended while no controller watched it (ivrd down or events lost); who hung up is unknown"})
+	if err := c.opts.Store.AppendCallEvents(ctx, call.ID, evs...); err != nil {
+		c.log.Warn("reconcile_calls_failed", "channel_id", call.ChannelID, "error", err.Error())
+		return
+	}
+	if err := c.opts.Store.FinishCall(ctx, call.ID, tickets.CallEnd{EndedAt: now, Outcome: outcome, HangupBy: tickets.HangupSystem}); err != nil {
+		c.log.Warn("reconcile_calls_failed", "channel_id", call.ChannelID, "error", err.Error())
+		return
+	}
+	c.metrics.callsClosed.Inc()
+	c.log.Warn("call_closed_unwatched", "channel_id", call.ChannelID, "outcome", string(outcome))
 }

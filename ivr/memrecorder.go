@@ -106,6 +106,19 @@ func (m *MemoryRecorder) FinishCall(_ context.Context, callID int64, end tickets
 	return nil
 }
 
+// OpenCalls implements the store's query of unfinished calls.
+func (m *MemoryRecorder) OpenCalls(_ context.Context, node string, before time.Time) ([]tickets.Call, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var open []tickets.Call
+	for _, c := range m.calls {
+		if c.EndedAt.IsZero() && c.AsteriskNode == node && c.StartedAt.Before(before) {
+			open = append(open, c)
+		}
+	}
+	return open, nil
+}
+
 // FindCallByChannel implements tickets.CallRecorder.
 func (m *MemoryRecorder) FindCallByChannel(_ context.Context, channelID string) (tickets.Call, error) {
 	m.mu.Lock()

@@ -15,6 +15,7 @@ type metrics struct {
 	promptFailed      prometheus.Counter
 	resumed           prometheus.Counter
 	operatorsReleased prometheus.Counter
+	callsClosed       prometheus.Counter
 	storeErrors       prometheus.Counter
 	keyToPlay         prometheus.Histogram
 }
@@ -51,6 +52,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		operatorsReleased: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ivr_operators_released_total", Help: "Operators freed by reconciliation: held by a call that was over without its end seen (a crash, a lost event).",
 		}),
+		callsClosed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ivr_calls_closed_unwatched_total", Help: "Call records closed at reconnection: the call ended while no controller watched it (ivrd down, events lost).",
+		}),
 		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ivr_store_errors_total", Help: "Failed writes of call records and tickets.",
 		}),
@@ -60,7 +64,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Buckets: []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25},
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.calls, m.active, m.selections, m.pinFailures, m.pinLockouts, m.pinOrgLockouts, m.pinAlarms, m.promptFailed, m.resumed, m.operatorsReleased, m.storeErrors, m.keyToPlay} {
+	for _, c := range []prometheus.Collector{m.calls, m.active, m.selections, m.pinFailures, m.pinLockouts, m.pinOrgLockouts, m.pinAlarms, m.promptFailed, m.resumed, m.operatorsReleased, m.callsClosed, m.storeErrors, m.keyToPlay} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -215,3 +215,52 @@ func noErrT(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// Calls that end while no controller runs (ivrd down) leave no record open
+// and no operator held: the next controller closes them when it connects.
+func TestCallsEndedWhileNobodyWatchedAreClosed(t *testing.T) {
+	r := newQueueRig(t, "", nil)
+	r.sim.SetEndpoint("PJSIP/op201", answerAfter(time.Second))
+	r.pause("op202")
+	r.available("op201")
+	talking := r.call("3331111111")
+	r.waitPrompt(talking.ID(), "node:root")
+	press(t, talking, "12")
+	r.answeredBy(talking.ID())
+	queued := r.call("3332222222")
+	r.waitPrompt(queued.ID(), "node:root")
+	press(t, queued, "12")
+	r.waitKind(queued.ID(), ivr.EvQueued)
+
+	// ivrd dies: nothing drives the calls, and both callers hang up.
+	r.sim.RefuseWebSockets(true)
+	r.ctrl.Release()
+	r.conn.Close()
+	for _, c := range []*arisim.Call{talking, queued} {
+		if err := c.Hangup(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.sim.RefuseWebSockets(false)
+	second := newController(t, r.rig, func(o *ivr.Options) { o.Queues = r.q })
+	waitUntil(t, "records closed", func() bool {
+		a, _, _ := r.mem.Call(talking.ID())
+		b, _, _ := r.mem.Call(queued.ID())
+		return !a.EndedAt.IsZero() && !b.EndedAt.IsZero()
+	})
+	a, aEvents, _ := r.mem.Call(talking.ID())
+	b, bEvents, _ := r.mem.Call(queued.ID())
+	if a.Outcome != tickets.OutcomeAnswered || a.HangupBy != tickets.HangupSystem || b.Outcome != tickets.OutcomeAbandoned {
+		t.Errorf("records %+v / %+v", a, b)
+	}
+	for _, evs := range [][]tickets.CallEvent{aEvents, bEvents} {
+		if last := evs[len(evs)-1]; last.Kind != tickets.EventHangup || !strings.Contains(last.Detail, "no controller") {
+			t.Errorf("last event %+v", last)
+		}
+	}
+	waitUntil(t, "op201 freed", func() bool { return r.operator("op201").State != queues.OnCall })
+	if _, err := r.q.Position(context.Background(), queued.ID()); err == nil {
+		t.Error("the gone caller is still queued")
+	}
+	_ = second
+}

@@ -159,6 +159,13 @@ func (sp *Spool) Close() {
 	sp.stopped.Wait()
 }
 
+// Has reports whether a call on channel waits in the spool.
+func (sp *Spool) Has(channel string) bool {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	return sp.entries[channel] != nil
+}
+
 // Len is the number of calls waiting.
 func (sp *Spool) Len() int {
 	sp.mu.Lock()

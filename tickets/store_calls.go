@@ -238,6 +238,27 @@ func (s *Store) FindCallByChannel(ctx context.Context, channelID string) (Call, 
 	return s.call(&r), nil
 }
 
+// OpenCalls returns the calls of an Asterisk node that started before a
+// time and have no end yet (oldest first, at most 1,000).
+func (s *Store) OpenCalls(ctx context.Context, node string, before time.Time) ([]Call, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+callColumns+` FROM calls c
+		WHERE c.ended_at IS NULL AND c.asterisk_node = $1 AND c.started_at < $2
+		ORDER BY c.started_at LIMIT 1000`, node, before)
+	if err != nil {
+		return nil, dbError("open calls", err, "")
+	}
+	defer rows.Close()
+	var calls []Call
+	for rows.Next() {
+		var r callRow
+		if err := rows.Scan(r.dest()...); err != nil {
+			return nil, dbError("open calls", err, "")
+		}
+		calls = append(calls, s.call(&r))
+	}
+	return calls, dbError("open calls", rows.Err(), "")
+}
+
 // FindCallByID returns a call record.
 func (s *Store) FindCallByID(ctx context.Context, id int64) (Call, error) {
 	var r callRow

@@ -925,7 +925,7 @@ func TestMigrateConcurrently(t *testing.T) {
 	var version, tables int
 	noErr(t, admin.QueryRow(ctx, "SELECT version FROM fresh."+tickets.VersionTable).Scan(&version))
 	noErr(t, admin.QueryRow(ctx, `SELECT count(*) FROM pg_tables WHERE schemaname = 'fresh' AND tablename NOT LIKE 'pin\_%'`).Scan(&tables))
-	if version != 1 || tables != 7 { // 6 tables and the version table
+	if version != 2 || tables != 7 { // 6 tables and the version table; 2 migrations
 		t.Fatalf("fresh schema: version %d, %d tables", version, tables)
 	}
 	// The PIN lockouts' 4 tables and their version table.
@@ -1044,5 +1044,21 @@ func TestTextSearchBothPaths(t *testing.T) {
 	none := must[tickets.TicketPage](t)(s.FindTickets(ctx, tickets.TicketFilter{Text: "fornitore", Limit: 5}, own))
 	if len(none.Tickets) != 0 || none.Total != 0 {
 		t.Fatalf("no match: %+v", none)
+	}
+}
+
+// OpenCalls lists a node's unfinished calls that started before a time.
+func TestOpenCalls(t *testing.T) {
+	t.Parallel()
+	s, _, _ := newStore(t, t0)
+	at := func(sec int) time.Time { return t0.Add(time.Duration(sec) * time.Second).In(rome) }
+	old, _ := open(t, s, tickets.NewCall{ChannelID: "a.1", AsteriskNode: "ast1", StartedAt: at(0)})
+	done, _ := open(t, s, tickets.NewCall{ChannelID: "a.2", AsteriskNode: "ast1", StartedAt: at(1)})
+	open(t, s, tickets.NewCall{ChannelID: "b.1", AsteriskNode: "ast2", StartedAt: at(2)})
+	open(t, s, tickets.NewCall{ChannelID: "a.3", AsteriskNode: "ast1", StartedAt: at(60)})
+	noErr(t, s.FinishCall(ctx, done.ID, tickets.CallEnd{EndedAt: at(5), Outcome: tickets.OutcomeAnswered}))
+	got := must[[]tickets.Call](t)(s.OpenCalls(ctx, "ast1", at(30)))
+	if len(got) != 1 || got[0].ID != old.ID {
+		t.Fatalf("open calls %+v", got)
 	}
 }
