@@ -511,7 +511,7 @@ func (c *Controller) learnEpoch() time.Time {
 
 // openCalls is what a store answers about unfinished calls.
 type openCalls interface {
-	OpenCalls(ctx context.Context, node string, before time.Time) ([]tickets.Call, error)
+	OpenCalls(ctx context.Context, node string) ([]tickets.Call, error)
 }
 
 // ReconcileCalls finishes the records of this node's calls that ended
@@ -527,8 +527,9 @@ func (c *Controller) ReconcileCalls(ctx context.Context) {
 	}
 	sctx, cancel := context.WithTimeout(ctx, 2*c.opts.StoreTimeout)
 	defer cancel()
-	// A call that is arriving now has a channel: only older ones count.
-	calls, err := store.OpenCalls(sctx, node, c.clock.Now().Add(-orphanGrace))
+	// A call arriving now has its channel, and one ending now its session:
+	// neither is taken for a call nobody watched.
+	calls, err := store.OpenCalls(sctx, node)
 	if err != nil {
 		c.log.Warn("reconcile_calls_failed", "error", err.Error())
 		return

@@ -66,6 +66,36 @@ func (s *session) holdBridge(bridgeID string, reuse bool) (key *ari.Key, gone bo
 	return bkey, false
 }
 
+// leaveBridge takes the caller out of the bridge, waits until Asterisk
+// says the caller has left (deleting the bridge alone returns before the
+// channel is out, and a recording started then fails "Cannot record
+// channel while in bridge"), then deletes it.
+func (s *session) leaveBridge(bkey *ari.Key) {
+	if s.released {
+		return
+	}
+	if !s.hungUp {
+		if err := s.c.client.Bridge().RemoveChannel(bkey, s.channelID); err == nil {
+			deadline := s.now().Add(2 * time.Second)
+			for {
+				left := deadline.Sub(s.now())
+				if left <= 0 {
+					s.log.Warn("bridge_leave_unconfirmed")
+					break
+				}
+				w, err := s.next(left)
+				if err != nil || w.timeout {
+					break
+				}
+				if e, ok := w.ev.(*ari.ChannelLeftBridge); ok && e.Channel.ID == s.channelID {
+					break
+				}
+			}
+		}
+	}
+	s.deleteBridge(bkey)
+}
+
 func (s *session) deleteBridge(bkey *ari.Key) {
 	if s.released {
 		return // the controller that took the call over keeps it

@@ -93,7 +93,7 @@ func (s *session) queue(group string, priority int, resume bool) error {
 	// The caller leaves the holding bridge before anything that follows
 	// the queue: Asterisk refuses to record a bridged channel ("Cannot
 	// record channel while in bridge").
-	leaveHold := sync.OnceFunc(func() { s.deleteBridge(bkey) })
+	leaveHold := sync.OnceFunc(func() { s.leaveBridge(bkey) })
 	defer leaveHold()
 	for hop := 0; ; hop++ {
 		var pos queues.Position

@@ -680,8 +680,11 @@ func (s *Server) recording(w http.ResponseWriter, r *http.Request) {
 		http.ServeContent(w, r, "", att.CreatedAt, rs)
 		return
 	}
-	if att.Size > 0 {
-		h.Set("Content-Length", strconv.FormatInt(att.Size, 10))
+	// The length is the file's, as its source says: the attachment's size
+	// is an estimate made when the call ended (a wrong Content-Length cut
+	// recordings short).
+	if sized, ok := body.(interface{ Size() int64 }); ok && sized.Size() >= 0 {
+		h.Set("Content-Length", strconv.FormatInt(sized.Size(), 10))
 	}
 	if _, err := io.Copy(w, body); err != nil && !errors.Is(err, context.Canceled) {
 		s.log.Warn("panel_recording_stream", "ticket", tid, "error", err.Error())

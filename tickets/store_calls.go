@@ -238,12 +238,12 @@ func (s *Store) FindCallByChannel(ctx context.Context, channelID string) (Call, 
 	return s.call(&r), nil
 }
 
-// OpenCalls returns the calls of an Asterisk node that started before a
-// time and have no end yet (oldest first, at most 1,000).
-func (s *Store) OpenCalls(ctx context.Context, node string, before time.Time) ([]Call, error) {
+// OpenCalls returns the calls of an Asterisk node that have no end yet
+// (oldest first, at most 1,000).
+func (s *Store) OpenCalls(ctx context.Context, node string) ([]Call, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+callColumns+` FROM calls c
-		WHERE c.ended_at IS NULL AND c.asterisk_node = $1 AND c.started_at < $2
-		ORDER BY c.started_at LIMIT 1000`, node, before)
+		WHERE c.ended_at IS NULL AND c.asterisk_node = $1
+		ORDER BY c.started_at LIMIT 1000`, node)
 	if err != nil {
 		return nil, dbError("open calls", err, "")
 	}

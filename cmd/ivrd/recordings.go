@@ -55,5 +55,14 @@ func (f *recordingFiles) OpenRecording(ctx context.Context, name string) (io.Rea
 	if ct == "" {
 		ct = "audio/wav"
 	}
-	return res.Body, ct, nil
+	return sizedBody{res.Body, res.ContentLength}, ct, nil
 }
+
+// sizedBody is a recording's body with the length Asterisk gave (-1 if
+// none), for the panel's Content-Length.
+type sizedBody struct {
+	io.ReadCloser
+	size int64
+}
+
+func (b sizedBody) Size() int64 { return b.size }
