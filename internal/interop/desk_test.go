@@ -196,6 +196,16 @@ type simPress struct {
 func runSim(t *testing.T, cfg *menu.Config, at time.Time, caller string, presses []simPress, speak time.Duration,
 	seed func(*testing.T, tickets.CallRecorder), operators ...string) (Call, []ivr.Event) {
 	t.Helper()
+	c, events, _ := runSimRecorded(t, cfg, at, caller, presses, speak, seed, operators...)
+	return c, events
+}
+
+// runSimRecorded is runSim that also returns the call as its record and
+// ticket in the simulator's store say (FromRecord), to compare with a
+// call seen from outside the controller.
+func runSimRecorded(t *testing.T, cfg *menu.Config, at time.Time, caller string, presses []simPress, speak time.Duration,
+	seed func(*testing.T, tickets.CallRecorder), operators ...string) (Call, []ivr.Event, Call) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	store := ivr.NewMemoryRecorder(cfg.Location())
@@ -275,7 +285,17 @@ func runSim(t *testing.T, cfg *menu.Config, at time.Time, caller string, presses
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c, res.Events
+	rec, recEvents, ok := store.Call(res.Events[0].CallID)
+	if !ok {
+		t.Fatalf("simulator: no record of call %s", res.Events[0].CallID)
+	}
+	var tk tickets.Ticket
+	if rec.TicketID != 0 {
+		if tk, err = store.FindTicketByID(ctx, rec.TicketID, tickets.Viewer{Kind: tickets.ViewerSystem}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return c, res.Events, FromRecord(rec, recEvents, tk, heard.List())
 }
 
 // simQueues are operator queues on a database of the test's own, as ivrd

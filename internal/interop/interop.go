@@ -99,27 +99,19 @@ func Summarize(events []ivr.Event, media []Playback) (Call, error) {
 	return c, nil
 }
 
-// FromRecord makes a Call from a call's record as ivrd wrote it in the
-// ticket store (outcome, group, the keys of its menu selections, its
-// ticket's number) and the media played on its channel: the same call
+// FromRecord makes a Call from a call's record as the controller wrote it
+// in the ticket store (outcome, group, the keys of its menu selections),
+// its ticket's number and the media played on its channel: the same call
 // seen from outside a controller that runs in a process of its own. The
 // controller's prompt names are not in the record: Prompts stays nil and
-// the media stand for them (compare with a Call whose Prompts are
-// dropped too: WithoutPrompts).
-func FromRecord(rec tickets.Call, events []tickets.CallEvent, ticket string, media []Playback) Call {
-	c := Call{Outcome: string(rec.Outcome), Group: rec.Group, Ticket: ticket, Media: slices.Clone(media)}
+// the media stand for them (compare with another FromRecord).
+func FromRecord(rec tickets.Call, events []tickets.CallEvent, tk tickets.Ticket, media []Playback) Call {
+	c := Call{Outcome: string(rec.Outcome), Group: rec.Group, Ticket: string(tk.Number), Media: slices.Clone(media)}
 	for _, e := range events {
-		if e.Kind == tickets.EventMenuSelection && e.Key != "" {
+		if e.Kind == tickets.EventMenuSelection {
 			c.Path = append(c.Path, e.Key)
 		}
 	}
-	return c
-}
-
-// WithoutPrompts is c without the controller's prompt names, to compare
-// with a call made by FromRecord.
-func (c Call) WithoutPrompts() Call {
-	c.Prompts = nil
 	return c
 }
 

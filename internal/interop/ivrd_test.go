@@ -32,6 +32,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/helpdesk-ivr/ivr/internal/clock"
 	"github.com/helpdesk-ivr/ivr/internal/configfile"
 	"github.com/helpdesk-ivr/ivr/internal/pgtest"
 	"github.com/helpdesk-ivr/ivr/internal/realasterisk"
@@ -129,7 +130,16 @@ func StartDesk(t *testing.T, opts DeskOptions) *Desk {
 	}
 	t.Cleanup(d.DB.Close)
 	cfg := shipped(t)
-	d.Store = tickets.New(d.DB, tickets.Options{Location: cfg.Location()})
+	now := time.Now
+	if opts.Clock != "" {
+		// The test's writes (a seeded ticket) take ivrd's date.
+		start, err := time.ParseInLocation("2006-01-02T15:04", opts.Clock, cfg.Location())
+		if err != nil {
+			t.Fatal(err)
+		}
+		now = clock.NewScaled(start, 1).Now
+	}
+	d.Store = tickets.New(d.DB, tickets.Options{Location: cfg.Location(), Now: now})
 	if d.Proxy, err = NewTCPProxy(dbURL); err != nil {
 		t.Fatal(err)
 	}
@@ -149,6 +159,8 @@ func StartDesk(t *testing.T, opts DeskOptions) *Desk {
 	d.Start(t)
 	// ivrd migrated the database: the panel's users and the operators'
 	// states can be written now.
+	ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	users := panel.NewUsers(d.DB)
 	for _, u := range []struct {
 		login string
@@ -434,11 +446,11 @@ func (d *Desk) Ticket(ctx context.Context, t *testing.T, call tickets.Call) tick
 // (Prompts stays nil): the media Asterisk played stand for them.
 func (d *Desk) Summary(ctx context.Context, t *testing.T, call tickets.Call, events []tickets.CallEvent) Call {
 	t.Helper()
-	number := ""
+	var tk tickets.Ticket
 	if call.TicketID != 0 {
-		number = string(d.Ticket(ctx, t, call).Number)
+		tk = d.Ticket(ctx, t, call)
 	}
-	return FromRecord(call, events, number, d.Obs.Media(call.ChannelID))
+	return FromRecord(call, events, tk, d.Obs.Media(call.ChannelID))
 }
 
 func waitFor[T any](ctx context.Context, t *testing.T, what string, f func() (T, bool)) T {
@@ -543,4 +555,66 @@ func (s *PanelSession) Get(t *testing.T, path string) (*http.Response, []byte) {
 		t.Fatal(err)
 	}
 	return resp, b
+}
+
+// Calls in chosen states, for tests that act on calls in progress (a
+// crash, a drain, a fault). Each returns once the state shows in
+// Asterisk and in ivrd's record; the sipp UAs end with the test.
+
+// InMenu places a call that stays in the main menu: it keys nothing (the
+// main prompt lasts 38 s, then the menu asks again, three times in all,
+// before it sends the caller to accoglienza).
+func (d *Desk) InMenu(ctx context.Context, t *testing.T, caller string) tickets.Call {
+	t.Helper()
+	d.Caller(t, realasterisk.CallOptions{Caller: caller, Timeout: 4 * time.Minute})
+	call := d.CallOf(ctx, t, caller)
+	d.Obs.Wait(ctx, t, caller+" hearing the main menu", func(o *Observer) bool {
+		ch := o.channels[call.ChannelID]
+		return ch != nil && slices.ContainsFunc(ch.media.List(), func(p Playback) bool {
+			return p.Media == "sound:helpdesk/menu-root"
+		})
+	})
+	return call
+}
+
+// Queued places a call that keys its way (e.g. "13") to a group none of
+// whose operators is free (put them on a break first: SetPaused), and
+// waits until it is queued.
+func (d *Desk) Queued(ctx context.Context, t *testing.T, caller, keys string) tickets.Call {
+	t.Helper()
+	d.Caller(t, realasterisk.CallOptions{Caller: caller, Keys: keyed(keys, keyGap, keyGap), Timeout: 4 * time.Minute})
+	call := d.CallOf(ctx, t, caller)
+	d.WaitCallEvent(ctx, t, call, tickets.EventQueued)
+	return call
+}
+
+// Talking places a call that keys its way to a group and is answered by
+// op (available, one of DeskOptions.Phones; a phone that answers is
+// started for it), and waits until Asterisk bridges them and ivrd's
+// record has the answer.
+func (d *Desk) Talking(ctx context.Context, t *testing.T, caller, keys, op string) tickets.Call {
+	t.Helper()
+	d.Phone(t, op, realasterisk.PhoneOptions{AnswerAfter: time.Second, Timeout: 4 * time.Minute})
+	d.Caller(t, realasterisk.CallOptions{Caller: caller, Keys: keyed(keys, keyGap, keyGap), Timeout: 4 * time.Minute})
+	call := d.CallOf(ctx, t, caller)
+	d.Obs.BridgedWith(ctx, t, call.ChannelID, "PJSIP/"+op+"-")
+	d.WaitCallEvent(ctx, t, call, tickets.EventAnswered)
+	return call
+}
+
+// Metric returns the value of the sample of ivrd's /metrics whose line
+// starts with series (a name, or a name{labels}), or -1 if there is none.
+func (d *Desk) Metric(t *testing.T, series string) float64 {
+	t.Helper()
+	for _, l := range strings.Split(d.Metrics(t), "\n") {
+		rest, ok := strings.CutPrefix(l, series+" ")
+		if !ok {
+			continue
+		}
+		var v float64
+		if _, err := fmt.Sscan(rest, &v); err == nil {
+			return v
+		}
+	}
+	return -1
 }

@@ -3,6 +3,8 @@ package interop
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -33,6 +35,12 @@ type Channel struct {
 	ID, Name, Caller, State string
 	Media                   []Playback
 	Bridged                 bool // joined a bridge at some point
+	// Events are the channel's events, with the hangup causes
+	// (e.g. "ChannelHangupRequest cause=16", "StasisEnd").
+	Events []string
+	// Dialplan are the context,exten,application the channel went
+	// through (ChannelDialplan), e.g. "helpdesk-fallback,handover,Playback".
+	Dialplan []string
 	// Cause and CauseText are Asterisk's hangup cause (ChannelDestroyed).
 	Cause     int
 	CauseText string
@@ -72,6 +80,11 @@ type ariChannel struct {
 	Caller struct {
 		Number string `json:"number"`
 	} `json:"caller"`
+	Dialplan struct {
+		Context string `json:"context"`
+		Exten   string `json:"exten"`
+		App     string `json:"app_name"`
+	} `json:"dialplan"`
 }
 
 type ariEvent struct {
@@ -79,6 +92,7 @@ type ariEvent struct {
 	Channel  ariChannel `json:"channel"`
 	Cause    int        `json:"cause"`
 	CauseTxt string     `json:"cause_txt"`
+	Soft     bool       `json:"soft"`
 	Playback struct {
 		ID        string `json:"id"`
 		MediaURI  string `json:"media_uri"`
@@ -132,11 +146,22 @@ func (o *Observer) channel(c ariChannel) *channelState {
 func (o *Observer) apply(e ariEvent) {
 	if e.Channel.ID != "" {
 		ch := o.channel(e.Channel)
+		ev := e.Type
+		if e.Type == "ChannelHangupRequest" || e.Type == "ChannelDestroyed" {
+			ev += fmt.Sprintf(" cause=%d %s", e.Cause, e.CauseTxt)
+			if e.Soft {
+				ev += " soft" // cause is then ast_softhangup's flag: 4 is AST_SOFTHANGUP_SHUTDOWN
+			}
+		}
+		ch.Events = append(ch.Events, ev)
 		switch e.Type {
 		case "ChannelDestroyed":
 			ch.Destroyed, ch.Cause, ch.CauseText = true, e.Cause, e.CauseTxt
 		case "ChannelEnteredBridge":
 			ch.Bridged = true
+		case "ChannelDialplan":
+			dp := e.Channel.Dialplan
+			ch.Dialplan = append(ch.Dialplan, dp.Context+","+dp.Exten+","+dp.App)
 		}
 	}
 	if e.Bridge.ID != "" {
@@ -206,6 +231,8 @@ func (o *Observer) Channel(id string) (Channel, bool) {
 	}
 	c := ch.Channel
 	c.Media = ch.media.List()
+	c.Dialplan = slices.Clone(ch.Dialplan)
+	c.Events = slices.Clone(ch.Events)
 	return c, true
 }
 
@@ -260,4 +287,51 @@ func containsString(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// ChannelByName returns the id of the channel named name, or "".
+func (o *Observer) ChannelByName(name string) string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for id, ch := range o.channels {
+		if ch.Name == name {
+			return id
+		}
+	}
+	return ""
+}
+
+// HadChannel says whether a channel whose name starts with prefix
+// existed.
+func (o *Observer) HadChannel(prefix string) bool {
+	return slices.ContainsFunc(o.Names(), func(n string) bool { return strings.HasPrefix(n, prefix) })
+}
+
+// Names are the names of every channel seen.
+func (o *Observer) Names() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []string
+	for _, ch := range o.channels {
+		out = append(out, ch.Name)
+	}
+	return out
+}
+
+// WaitDialplan waits until channel id has run application app in context
+// (ChannelDialplan) and returns its dialplan steps.
+func (o *Observer) WaitDialplan(ctx context.Context, t *testing.T, id, context, app string) []string {
+	t.Helper()
+	var steps []string
+	o.Wait(ctx, t, "channel "+id+" in "+context+" running "+app, func(o *Observer) bool {
+		ch := o.channels[id]
+		if ch == nil {
+			return false
+		}
+		steps = slices.Clone(ch.Dialplan)
+		return slices.ContainsFunc(steps, func(s string) bool {
+			return strings.HasPrefix(s, context+",") && strings.HasSuffix(s, ","+app)
+		})
+	})
+	return steps
 }
