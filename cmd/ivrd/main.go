@@ -66,6 +66,10 @@ func main() {
 	flag.StringVar(&f.dataDir, "data", envOr("IVR_DATA", "data"), "data directory (demo mode keeps its PostgreSQL cluster here)")
 	flag.DurationVar(&f.drainTimeout, "drain-timeout", 5*time.Minute, "on SIGTERM, how long calls in progress may go on")
 	flag.StringVar(&f.demoClock, "demo-clock", "", "demo mode: the help desk's time at start, as 2006-01-02T15:04 in the service time zone (default now), to try the hours")
+	// The same clock outside the demo, for trials and the interop tests on
+	// a real Asterisk (which must find the help desk open or closed at
+	// will); never in production, where the hours follow the wall clock.
+	flag.StringVar(&f.demoClock, "clock", os.Getenv("IVR_CLOCK"), "trials and tests only: start the help desk's clock at this time, as 2006-01-02T15:04 in the service time zone (default now)")
 	flag.StringVar(&f.prompts, "prompts", os.Getenv("IVR_PROMPTS"), "directory `ivrctl prompts -out` wrote, for the test phone's audio (demo default: DATA/prompts)")
 	flag.BoolVar(&f.secure, "secure", os.Getenv("IVR_SECURE") == "1", "the panel is served over HTTPS (by a TLS proxy): Secure cookies and HSTS")
 	flag.StringVar(&f.proxies, "trusted-proxies", os.Getenv("IVR_TRUSTED_PROXIES"), "comma-separated CIDRs of the reverse proxies in front of the panel: the client address (login throttle) is then read from their X-Forwarded-For")
@@ -148,17 +152,21 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	// the time (calls, tickets, queues, panel) then agrees on it.
 	now := time.Now
 	var demoClk *clock.Scaled
-	if f.demo {
+	if f.demo || f.demoClock != "" {
 		start := time.Now()
 		if f.demoClock != "" {
 			if start, err = time.ParseInLocation("2006-01-02T15:04", f.demoClock, cfg.Location()); err != nil {
-				return fmt.Errorf("-demo-clock: want 2006-01-02T15:04: %w", err)
+				return fmt.Errorf("-clock: want 2006-01-02T15:04: %w", err)
 			}
+			log.Warn("clock_set", "start", start.Format(time.RFC3339))
 		}
 		demoClk = clock.NewScaled(start, 1)
 		now = demoClk.Now
-	} else if f.demoClock != "" {
-		return errors.New("-demo-clock is for -demo only")
+	}
+	// The controller's clock: the wall clock unless -clock set one.
+	var callClock clock.Clock = clock.Real()
+	if demoClk != nil {
+		callClock = demoClk
 	}
 
 	reg := prometheus.NewRegistry()
@@ -266,7 +274,7 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 		}
 		ctrl, err = ivr.New(ivr.Options{
 			App: ariOpts.App, Config: holder.get, PINSecret: secret, Store: store, Queues: queue,
-			Clock: clock.Real(), Logger: log, Registerer: reg, Observe: live.Observe, Spool: spool,
+			Clock: callClock, Logger: log, Registerer: reg, Observe: live.Observe, Spool: spool,
 			Lockouts: lockouts,
 		})
 		if err != nil {

@@ -15,12 +15,14 @@ import (
 
 	"github.com/helpdesk-ivr/ivr/internal/clock"
 	"github.com/helpdesk-ivr/ivr/internal/configfile"
+	"github.com/helpdesk-ivr/ivr/internal/pgtest"
 	"github.com/helpdesk-ivr/ivr/internal/realasterisk"
 	"github.com/helpdesk-ivr/ivr/ivr"
 	"github.com/helpdesk-ivr/ivr/ivr/ariconn"
 	"github.com/helpdesk-ivr/ivr/ivr/arisim"
 	"github.com/helpdesk-ivr/ivr/ivr/simdesk"
 	"github.com/helpdesk-ivr/ivr/menu"
+	"github.com/helpdesk-ivr/ivr/queues"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
 
@@ -187,9 +189,22 @@ type simPress struct {
 
 // runSim places the same call on ivr/simdesk (the code of `ivrctl
 // simulate`), at the same instant and with the same store contents
-// (seed), and summarizes it the same way.
+// (seed), and summarizes it the same way. With operators, calls wait in
+// the operator queues as ivrd runs them (queues on a PostgreSQL database
+// of the test's own, those operators available); without, the simulator
+// rings the whole group at once.
 func runSim(t *testing.T, cfg *menu.Config, at time.Time, caller string, presses []simPress, speak time.Duration,
-	seed func(*testing.T, tickets.CallRecorder)) (Call, []ivr.Event) {
+	seed func(*testing.T, tickets.CallRecorder), operators ...string) (Call, []ivr.Event) {
+	t.Helper()
+	c, events, _ := runSimRecorded(t, cfg, at, caller, presses, speak, seed, operators...)
+	return c, events
+}
+
+// runSimRecorded is runSim that also returns the call as its record and
+// ticket in the simulator's store say (FromRecord), to compare with a
+// call seen from outside the controller.
+func runSimRecorded(t *testing.T, cfg *menu.Config, at time.Time, caller string, presses []simPress, speak time.Duration,
+	seed func(*testing.T, tickets.CallRecorder), operators ...string) (Call, []ivr.Event, Call) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -201,8 +216,13 @@ func runSim(t *testing.T, cfg *menu.Config, at time.Time, caller string, presses
 		mu      sync.Mutex
 		channel string
 	)
+	clk := clock.NewScaled(at, 20)
+	var queue ivr.Queues
+	if len(operators) > 0 {
+		queue = simQueues(ctx, t, cfg, clk, operators)
+	}
 	desk, err := simdesk.Start(ctx, simdesk.Options{Config: cfg, PINSecret: []byte(configfile.DemoPINSecret),
-		Start: at, Speed: 20, Store: store,
+		Clock: clk, Store: store, Queues: queue,
 		Observe: func(e ivr.Event) {
 			if e.Kind == ivr.EvCall {
 				mu.Lock()
@@ -265,7 +285,43 @@ func runSim(t *testing.T, cfg *menu.Config, at time.Time, caller string, presses
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c, res.Events
+	rec, recEvents, ok := store.Call(res.Events[0].CallID)
+	if !ok {
+		t.Fatalf("simulator: no record of call %s", res.Events[0].CallID)
+	}
+	var tk tickets.Ticket
+	if rec.TicketID != 0 {
+		if tk, err = store.FindTicketByID(ctx, rec.TicketID, tickets.Viewer{Kind: tickets.ViewerSystem}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return c, res.Events, FromRecord(rec, recEvents, tk, heard.List())
+}
+
+// simQueues are operator queues on a database of the test's own, as ivrd
+// runs them, with operators available; they run until ctx ends.
+func simQueues(ctx context.Context, t *testing.T, cfg *menu.Config, clk *clock.Scaled, operators []string) ivr.Queues {
+	t.Helper()
+	pool := pgtest.Pool(t)
+	if err := queues.Migrate(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	q := queues.New(pool, queues.Options{Location: cfg.Location(), Now: clk.Now})
+	if err := ivr.SyncQueues(ctx, q, cfg); err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range operators {
+		if err := q.SetState(ctx, op, queues.Available, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = q.Run(ctx)
+	}()
+	t.Cleanup(func() { <-done })
+	return q
 }
 
 type syncBuffer struct {

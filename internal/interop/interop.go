@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/helpdesk-ivr/ivr/ivr"
+	"github.com/helpdesk-ivr/ivr/tickets"
 )
 
 // Playback is one media item played to a caller, as the media server
@@ -96,6 +97,22 @@ func Summarize(events []ivr.Event, media []Playback) (Call, error) {
 	}
 	c.Media = slices.Clone(media)
 	return c, nil
+}
+
+// FromRecord makes a Call from a call's record as the controller wrote it
+// in the ticket store (outcome, group, the keys of its menu selections),
+// its ticket's number and the media played on its channel: the same call
+// seen from outside a controller that runs in a process of its own. The
+// controller's prompt names are not in the record: Prompts stays nil and
+// the media stand for them (compare with another FromRecord).
+func FromRecord(rec tickets.Call, events []tickets.CallEvent, tk tickets.Ticket, media []Playback) Call {
+	c := Call{Outcome: string(rec.Outcome), Group: rec.Group, Ticket: string(tk.Number), Media: slices.Clone(media)}
+	for _, e := range events {
+		if e.Kind == tickets.EventMenuSelection {
+			c.Path = append(c.Path, e.Key)
+		}
+	}
+	return c
 }
 
 // Failed lists the media that did not play: failed, or never ended.

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/helpdesk-ivr/ivr/internal/pgtest"
 )
 
 // binDir holds what TestMain builds for the package's tests (ivrctl).
@@ -20,9 +22,16 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	code := m.Run()
-	os.RemoveAll(binDir)
-	os.Exit(code)
+	// A database per test for ivrd (which migrates it itself).
+	pgtest.Main(runThenClean{m})
+}
+
+// runThenClean runs the tests, then removes what TestMain built.
+type runThenClean struct{ m *testing.M }
+
+func (r runThenClean) Run() int {
+	defer os.RemoveAll(binDir)
+	return r.m.Run()
 }
 
 var prompts struct {

@@ -11,6 +11,7 @@ const (
 	hangRemote   hangupHow = iota // the far end hung up (SIP BYE)
 	hangApp                       // DELETE /channels/{id}
 	hangDialplan                  // the dialplan ended the call
+	hangShutdown                  // Asterisk stops under the call (Shutdown)
 )
 
 // causeText is Asterisk's ast_cause2str for the causes the simulator uses.
@@ -76,6 +77,8 @@ func (s *Server) hangup(ch *channel, how hangupHow, cause int, by string) {
 			s.emitQoS(ch, now)
 		}
 		s.chEmit(ch, func(app string) []byte { return s.evHangupRequest(ch, app, 32, now) })
+	case hangShutdown:
+		// Shutdown emitted every channel's hangup request first.
 	}
 	s.stopChannelMedia(ch, now, ch.inStasis)
 	if ch.rec != nil {
@@ -89,7 +92,7 @@ func (s *Server) hangup(ch *channel, how hangupHow, cause int, by string) {
 		ch.inStasis = false
 		s.emitChannel(ch, "StasisEnd", now)
 	}
-	if ch.originated && ch.subscribed {
+	if ch.originated && ch.subscribed && how != hangShutdown { // the sockets close first
 		if wasInStasis {
 			s.emitVarset(ch, "STASISSTATUS", "SUCCESS", now)
 		}

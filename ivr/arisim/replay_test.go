@@ -319,6 +319,9 @@ func (r *replayer) note(l traceLine) {
 		sk.closed = true
 		sk.conn.Close()
 		waitFor(r.t, func() bool { return r.s.Stats().WebSocketsOpen < open })
+	case n == "asterisk -rx 'core stop now'": // shutdown/: Asterisk stops under the calls
+		r.waitUntil(l.TS)
+		r.s.Shutdown()
 	case strings.Contains(n, "uac-expect-reject"):
 		r.waitUntil(l.TS)
 		_, err := r.s.PlaceCall(context.Background(), "3331234567", "800749049", CallOptions{CallerName: "Mario Rossi"})
