@@ -115,6 +115,19 @@ func FromRecord(rec tickets.Call, events []tickets.CallEvent, tk tickets.Ticket,
 	return c
 }
 
+// UntilWait is c with its media up to the first position announcement
+// of a queue ("sound:helpdesk/system-queue_position"), included: what
+// plays while a caller waits depends on how long the wait lasts (when an
+// operator frees up, how fast the queue offers the call), not on the
+// keys; two runs of the same call agree only up to there.
+func (c Call) UntilWait() Call {
+	i := slices.IndexFunc(c.Media, func(p Playback) bool { return p.Media == "sound:helpdesk/system-queue_position" })
+	if i >= 0 {
+		c.Media = c.Media[:i+1]
+	}
+	return c
+}
+
 // Failed lists the media that did not play: failed, or never ended.
 func (c Call) Failed() []string {
 	var bad []string

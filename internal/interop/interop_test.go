@@ -83,3 +83,19 @@ func TestDiff(t *testing.T) {
 		t.Fatal("a call with no outcome was summarized")
 	}
 }
+
+func TestUntilWait(t *testing.T) {
+	t.Parallel()
+	c := Call{Media: []Playback{{"sound:helpdesk/system-transfer", "done"}, {"sound:helpdesk/system-queue_position", "done"},
+		{"number:1", "done"}, {"sound:helpdesk/system-queue_position", "done"}}}
+	if got := c.UntilWait().Media; len(got) != 2 || got[1].Media != "sound:helpdesk/system-queue_position" {
+		t.Fatalf("UntilWait kept %q", got)
+	}
+	if n := len(c.Media); n != 4 {
+		t.Fatalf("UntilWait changed its receiver: %d items", n)
+	}
+	plain := Call{Media: []Playback{{"sound:helpdesk/menu-root", "done"}}}
+	if got := plain.UntilWait().Media; len(got) != 1 {
+		t.Fatalf("a call that never waited lost media: %q", got)
+	}
+}

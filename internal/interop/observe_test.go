@@ -335,3 +335,11 @@ func (o *Observer) WaitDialplan(ctx context.Context, t *testing.T, id, context, 
 	})
 	return steps
 }
+
+// InBridge waits until channel id is in bridge bridgeID.
+func (o *Observer) InBridge(ctx context.Context, t *testing.T, id, bridgeID string) {
+	t.Helper()
+	o.Wait(ctx, t, "channel "+id+" in bridge "+bridgeID, func(o *Observer) bool {
+		return containsString(o.bridges[bridgeID], id)
+	})
+}
