@@ -18,6 +18,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -26,6 +27,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -531,21 +533,30 @@ func freeUDP(t testing.TB) string {
 	return c.LocalAddr().String()
 }
 
-// freeUDPPair finds an even port p with p and p+1 free (RTP and RTCP).
-func freeUDPPair() (int, error) {
-	for range 50 {
-		c, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		p := c.LocalAddr().(*net.UDPAddr).Port
-		c.Close()
-		if p%2 == 1 {
-			p++
-		}
+// sippMediaPorts is where sipp's media ports are taken: below the
+// kernel's ephemeral ports (32768 up), where every SIP port of the tests
+// and every other socket come from, and above Asterisk's RTP range
+// (rtp.conf, 10000-19999), so a caller's media never takes another UA's
+// SIP port. Each caller takes 4 (audio RTP and RTCP, video RTP and RTCP:
+// sipp binds them all).
+const (
+	sippMediaLow  = 20000
+	sippMediaHigh = 32000
+)
+
+var sippMediaNext atomic.Int64
+
+// freeMediaPorts finds p, a multiple of 4 in the sipp media range, with p to
+// p+3 free. The next caller starts after it; test binaries running side
+// by side start at random places.
+func freeMediaPorts() (int, error) {
+	span := int64(sippMediaHigh-sippMediaLow) / 4
+	sippMediaNext.CompareAndSwap(0, 1+mrand.Int64N(span))
+	for range span {
+		p := sippMediaLow + int((sippMediaNext.Add(1)%span)*4)
 		ok := true
 		var held []net.PacketConn
-		for _, q := range []int{p, p + 1} {
+		for q := p; q < p+4; q++ {
 			c, err := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(q))
 			if err != nil {
 				ok = false
@@ -560,7 +571,7 @@ func freeUDPPair() (int, error) {
 			return p, nil
 		}
 	}
-	return 0, errors.New("no free pair of UDP ports")
+	return 0, errors.New("no 4 free UDP ports for sipp's media")
 }
 
 func randomHex(n int) string {

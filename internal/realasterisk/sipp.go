@@ -106,7 +106,7 @@ func (a *Asterisk) runSipp(t testing.TB, scenario string, timeout time.Duration,
 	if err := os.WriteFile(file, []byte(scenario), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	mediaPort, err := freeUDPPair()
+	mediaPort, err := freeMediaPorts()
 	if err != nil {
 		t.Fatal(err)
 	}
