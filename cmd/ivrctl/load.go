@@ -31,22 +31,22 @@ func init() {
 
 // loadReport is what `ivrctl load` prints.
 type loadReport struct {
-	Calls           int64   `json:"calls_placed"`
-	Rejected        int64   `json:"calls_rejected"`
-	Completed       int64   `json:"calls_completed"`
-	RatePerSecond   float64 `json:"new_calls_per_second"`
-	PeakConcurrent  int     `json:"peak_concurrent_calls"`
-	KeyToPlayP50Ms  float64 `json:"key_to_prompt_p50_ms"`
-	KeyToPlayP99Ms  float64 `json:"key_to_prompt_p99_ms"`
-	KeyToPlayMaxMs  float64 `json:"key_to_prompt_max_ms"`
-	KeySamples      int     `json:"key_samples"`
-	HeapPerCallKiB  float64 `json:"heap_per_call_kib"`
-	GoroutinesPeak  int     `json:"goroutines_peak"`
-	WallSeconds     float64 `json:"wall_seconds"`
-	ARIConnections  int64   `json:"ari_tcp_connections"`
-	ARIRequests     int64   `json:"ari_requests"`
-	SessionsLeft    int     `json:"sessions_left"`
-	Store           string  `json:"store"`
+	Calls          int64   `json:"calls_placed"`
+	Rejected       int64   `json:"calls_rejected"`
+	Completed      int64   `json:"calls_completed"`
+	RatePerSecond  float64 `json:"new_calls_per_second"`
+	PeakConcurrent int     `json:"peak_concurrent_calls"`
+	KeyToPlayP50Ms float64 `json:"key_to_prompt_p50_ms"`
+	KeyToPlayP99Ms float64 `json:"key_to_prompt_p99_ms"`
+	KeyToPlayMaxMs float64 `json:"key_to_prompt_max_ms"`
+	KeySamples     int     `json:"key_samples"`
+	HeapPerCallKiB float64 `json:"heap_per_call_kib"`
+	GoroutinesPeak int     `json:"goroutines_peak"`
+	WallSeconds    float64 `json:"wall_seconds"`
+	ARIConnections int64   `json:"ari_tcp_connections"`
+	ARIRequests    int64   `json:"ari_requests"`
+	SessionsLeft   int     `json:"sessions_left"`
+	Store          string  `json:"store"`
 	// With -store postgres: the run's call records, those finished, and
 	// those with their ticket (each must equal calls_placed).
 	CallRecords         *int   `json:"call_records,omitempty"`
