@@ -74,8 +74,10 @@ func Endpoints(operators int, contact string) string {
 }
 
 // HelpDesk is the shipped configuration as the bench runs it: the same
-// menu, prompts and groups, every schedule open at all hours (the bench
-// runs whenever it is started), and operators b1..bN in group lotto3
+// menu, prompts and groups, every schedule open every day from 00:00 to
+// 23:59 (the bench runs whenever it is started; a schedule that never
+// closes would make the controller look a year ahead for its next closing
+// on every call, which no help desk of daily hours pays), and operators b1..bN in group lotto3
 // (where keys 1 3 lead) with no wrap-up, enough for the call rates.
 func HelpDesk(shipped []byte, operators int) ([]byte, error) {
 	var doc yaml.Node
@@ -93,7 +95,7 @@ func HelpDesk(shipped []byte, operators int) ([]byte, error) {
 	for i := 1; i < len(schedules.Content); i += 2 {
 		s := schedules.Content[i]
 		var open yaml.Node
-		if err := yaml.Unmarshal([]byte(`{mon-fri: ["00:00-24:00"], sat: ["00:00-24:00"], sun: ["00:00-24:00"]}`), &open); err != nil {
+		if err := yaml.Unmarshal([]byte(`{mon-fri: ["00:00-23:59"], sat: ["00:00-23:59"], sun: ["00:00-23:59"]}`), &open); err != nil {
 			return nil, err
 		}
 		set(s, "weekly", open.Content[0])

@@ -216,9 +216,9 @@ func (r *runner) step(dir string, rate int, ops *sipp) step {
 	opsBefore, _ := ReadSippStats(ops.stat)
 	logBefore := r.errorLines()
 	i0, a0, p0 := r.cpu()
-	var prof *os.File
+	stopProfile := func() {}
 	if r.set.profile != "" && r.ivrd != nil {
-		prof = r.startProfile(rate)
+		stopProfile = r.startProfile(rate)
 	}
 	began := time.Now()
 	stopSampling := make(chan struct{})
@@ -248,9 +248,7 @@ func (r *runner) step(dir string, rate int, ops *sipp) step {
 	r.waitNoChannels(30 * time.Second)
 	close(stopSampling)
 	wg.Wait()
-	if prof != nil {
-		r.stopProfile(prof)
-	}
+	stopProfile()
 	s.Seconds = time.Since(began).Seconds()
 	i1, a1, p1 := r.cpu()
 	st, err := ReadSippStats(callers.stat)
@@ -428,28 +426,28 @@ func debugAddr(env []string) string {
 	return ""
 }
 
-// startProfile starts fetching a CPU profile of ivrd for about the step.
-func (r *runner) startProfile(rate int) *os.File {
+// startProfile fetches a CPU profile of ivrd while the step places its
+// calls and they run (a call lasts about 22 s); stop waits for it to be
+// written.
+func (r *runner) startProfile(rate int) (stop func()) {
 	f, err := os.Create(filepath.Join(r.set.profile, fmt.Sprintf("ivrd-%d.pprof", rate)))
 	if err != nil {
 		r.b.Fatal(err)
 	}
-	secs := r.set.seconds + int((r.set.hold + 20*time.Second).Seconds())
+	done := make(chan struct{})
 	go func() {
-		resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", r.ivrdHTTP, secs))
+		defer close(done)
+		defer f.Close()
+		resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", r.ivrdHTTP, r.set.seconds+25))
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "profile:", err)
-			f.Close()
 			return
 		}
 		defer resp.Body.Close()
 		_, _ = f.ReadFrom(resp.Body)
-		f.Close()
 	}()
-	return f
+	return func() { <-done }
 }
-
-func (r *runner) stopProfile(*os.File) {}
 
 // sipp is one running sipp.
 type sipp struct {
