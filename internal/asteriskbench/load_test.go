@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -91,6 +92,8 @@ type step struct {
 	Records       int // ivrd: calls with a finished record and their ticket (lotto3, path 1 3)
 	RecordsOfStep int // ivrd: call records started during the step
 	ErrorLines    int // ivrd: log lines at level ERROR during the step
+	// ivrd: ARI events received and REST requests made per call
+	EventsPerCall, RequestsPerCall float64
 }
 
 func (s step) ok() bool {
@@ -157,7 +160,8 @@ type runner struct {
 	// ivrd only
 	ivrd     *exec.Cmd
 	ivrdLog  string
-	ivrdHTTP string
+	ivrdHTTP string // the profiles' address
+	ivrdWeb  string // the panel's and /metrics' address
 	pgPID    int
 	pool     *pgxpool.Pool
 	stopIvrd func()
@@ -182,9 +186,9 @@ func (r *runner) run(opAddr string) []step {
 	for _, rate := range r.set.rates {
 		s := r.step(filepath.Join(dir, strconv.Itoa(rate)), rate, ops)
 		steps = append(steps, s)
-		fmt.Printf("%s %3d calls/s: placed %d failed %d setup p50 %s p99 %s peak channels %d, CPU-s/1000 calls ivrd %.2f asterisk %.2f postgres %.2f, ivrd VmHWM %d MiB, records %d/%d, errors logged %d\n",
+		fmt.Printf("%s %3d calls/s: placed %d failed %d setup p50 %s p99 %s peak channels %d, CPU-s/1000 calls ivrd %.2f asterisk %.2f postgres %.2f, ivrd VmHWM %d MiB, records %d/%d, errors logged %d, ARI events/call %.1f, requests/call %.1f\n",
 			s.Mode, s.Rate, s.Placed, s.Failed, s.SetupP50.Round(time.Millisecond/10), s.SetupP99.Round(time.Millisecond/10), s.PeakChannels,
-			s.IvrdCPU.Seconds(), s.AsteriskCPU.Seconds(), s.PostgresCPU.Seconds(), s.IvrdPeakRSS>>20, s.Records, s.RecordsOfStep, s.ErrorLines)
+			s.IvrdCPU.Seconds(), s.AsteriskCPU.Seconds(), s.PostgresCPU.Seconds(), s.IvrdPeakRSS>>20, s.Records, s.RecordsOfStep, s.ErrorLines, s.EventsPerCall, s.RequestsPerCall)
 		if !s.ok() {
 			break
 		}
@@ -215,6 +219,7 @@ func (r *runner) step(dir string, rate int, ops *sipp) step {
 	s := step{Mode: r.mode, Rate: rate}
 	opsBefore, _ := ReadSippStats(ops.stat)
 	logBefore := r.errorLines()
+	ev0, rq0 := r.ariCounts()
 	i0, a0, p0 := r.cpu()
 	stopProfile := func() {}
 	if r.set.profile != "" && r.ivrd != nil {
@@ -276,6 +281,10 @@ func (r *runner) step(dir string, rate int, ops *sipp) step {
 		}
 		s.Records, s.RecordsOfStep = r.records(began.Add(-time.Second), time.Now())
 		s.ErrorLines = r.errorLines() - logBefore
+		ev1, rq1 := r.ariCounts()
+		if s.Placed > 0 {
+			s.EventsPerCall, s.RequestsPerCall = (ev1-ev0)/float64(s.Placed), (rq1-rq0)/float64(s.Placed)
+		}
 	}
 	return s
 }
@@ -308,6 +317,41 @@ func (r *runner) records(from, to time.Time) (complete, all int) {
 		r.b.Fatalf("count call records: %v", err)
 	}
 	return complete, all
+}
+
+// ariCounts reads ivrd's /metrics: ARI events received and REST requests
+// made so far (0 without ivrd).
+func (r *runner) ariCounts() (events, requests float64) {
+	if r.ivrdWeb == "" {
+		return 0, 0
+	}
+	resp, err := http.Get("http://" + r.ivrdWeb + "/metrics")
+	if err != nil {
+		r.b.Fatalf("ivrd metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		r.b.Fatalf("ivrd metrics: %v", err)
+	}
+	for l := range strings.SplitSeq(string(b), "\n") {
+		name, value, ok := strings.Cut(l, " ")
+		if !ok {
+			continue
+		}
+		v, err := strconv.ParseFloat(value, 64)
+		if err != nil {
+			continue
+		}
+		name, _, _ = strings.Cut(name, "{")
+		switch name {
+		case "ivr_ari_events_total":
+			events += v
+		case "ivr_ari_request_duration_seconds_count":
+			requests += v
+		}
+	}
+	return events, requests
 }
 
 func (r *runner) errorLines() int {
@@ -413,7 +457,7 @@ func startIvrd(b *testing.B, set settings, a *realasterisk.Asterisk, root, bin s
 		}
 	}
 	return runner{b: b, set: set, a: a, mode: "ivrd", number: IvrdNumber, ivrd: cmd, ivrdLog: logPath,
-		ivrdHTTP: debugAddr(cmd.Env), pgPID: pidFile(b, filepath.Join(pg.Dir(), "data", "postmaster.pid")),
+		ivrdHTTP: debugAddr(cmd.Env), ivrdWeb: listen, pgPID: pidFile(b, filepath.Join(pg.Dir(), "data", "postmaster.pid")),
 		pool: pool, stopIvrd: stop}
 }
 
