@@ -94,6 +94,7 @@ type step struct {
 	ErrorLines    int // ivrd: log lines at level ERROR during the step
 	// ivrd: ARI events received and REST requests made per call
 	EventsPerCall, RequestsPerCall float64
+	Load                           string // /proc/loadavg's 1-minute figure at the step's end
 }
 
 func (s step) ok() bool {
@@ -131,22 +132,60 @@ func BenchmarkAsteriskLoad(b *testing.B) {
 		Append: map[string]string{"pjsip.conf": Endpoints(set.operators, opAddr), "extensions.conf": Dialplan(set.operators)}})
 	astPID := pidFile(b, filepath.Join(a.Dir, "run", "asterisk.pid"))
 
-	var all []step
+	// The modes take turns at each rate, so that both meet the same
+	// machine (other work on it comes and goes). A rate that fails is run
+	// once more: one unlucky moment does not end a mode, a second does.
+	var runners []*runner
 	for _, mode := range set.modes {
-		var r runner
 		switch mode {
 		case "dialplan":
-			r = runner{b: b, set: set, a: a, mode: mode, number: DialplanNumber, astPID: astPID}
+			runners = append(runners, &runner{b: b, set: set, a: a, mode: mode, number: DialplanNumber, astPID: astPID})
 		case "ivrd":
-			r = startIvrd(b, set, a, root, filepath.Join(bin, "ivrd"))
+			r := startIvrd(b, set, a, root, filepath.Join(bin, "ivrd"))
 			r.astPID = astPID
+			runners = append(runners, &r)
 		default:
 			b.Fatalf("BENCH_MODES: unknown mode %q", mode)
 		}
-		all = append(all, r.run(opAddr)...)
+	}
+	dir, err := os.MkdirTemp(a.Dir, "bench-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ops := startSipp(b, filepath.Join(dir, "operators"), "operator", opAddr,
+		"-d", strconv.Itoa(int(set.hold.Milliseconds())))
+	defer ops.kill()
+	var all []step
+	stopped := map[string]bool{}
+	for _, rate := range set.rates {
+		for _, r := range runners {
+			for try := 1; try <= 2 && !stopped[r.mode]; try++ {
+				s := r.step(filepath.Join(dir, fmt.Sprintf("%s-%d-%d", r.mode, rate, try)), rate, ops)
+				all = append(all, s)
+				printStep(s)
+				if s.ok() {
+					break
+				}
+				if try == 2 {
+					stopped[r.mode] = true
+				}
+			}
+		}
+		if len(stopped) == len(runners) {
+			break
+		}
+	}
+	for _, r := range runners {
 		r.stop()
 	}
 	printTable(all, set)
+}
+
+func printStep(s step) {
+	fmt.Printf("%s %3d calls/s: placed %d failed %d setup p50 %s p99 %s peak channels %d, CPU-s/1000 calls ivrd %.2f asterisk %.2f postgres %.2f, ivrd VmHWM %d MiB, records %d/%d, errors logged %d, ARI events/call %.1f, requests/call %.1f (load %s)\n",
+		s.Mode, s.Rate, s.Placed, s.Failed, s.SetupP50.Round(time.Millisecond/10), s.SetupP99.Round(time.Millisecond/10), s.PeakChannels,
+		s.IvrdCPU.Seconds(), s.AsteriskCPU.Seconds(), s.PostgresCPU.Seconds(), s.IvrdPeakRSS>>20, s.Records, s.RecordsOfStep, s.ErrorLines,
+		s.EventsPerCall, s.RequestsPerCall, s.Load)
 }
 
 // runner runs the steps of one mode.
@@ -171,29 +210,6 @@ func (r *runner) stop() {
 	if r.stopIvrd != nil {
 		r.stopIvrd()
 	}
-}
-
-func (r *runner) run(opAddr string) []step {
-	b := r.b
-	dir, err := os.MkdirTemp(r.a.Dir, "bench-"+r.mode+"-")
-	if err != nil {
-		b.Fatal(err)
-	}
-	ops := startSipp(b, filepath.Join(dir, "operators"), "operator", opAddr,
-		"-d", strconv.Itoa(int(r.set.hold.Milliseconds())))
-	defer ops.kill()
-	var steps []step
-	for _, rate := range r.set.rates {
-		s := r.step(filepath.Join(dir, strconv.Itoa(rate)), rate, ops)
-		steps = append(steps, s)
-		fmt.Printf("%s %3d calls/s: placed %d failed %d setup p50 %s p99 %s peak channels %d, CPU-s/1000 calls ivrd %.2f asterisk %.2f postgres %.2f, ivrd VmHWM %d MiB, records %d/%d, errors logged %d, ARI events/call %.1f, requests/call %.1f\n",
-			s.Mode, s.Rate, s.Placed, s.Failed, s.SetupP50.Round(time.Millisecond/10), s.SetupP99.Round(time.Millisecond/10), s.PeakChannels,
-			s.IvrdCPU.Seconds(), s.AsteriskCPU.Seconds(), s.PostgresCPU.Seconds(), s.IvrdPeakRSS>>20, s.Records, s.RecordsOfStep, s.ErrorLines, s.EventsPerCall, s.RequestsPerCall)
-		if !s.ok() {
-			break
-		}
-	}
-	return steps
 }
 
 func (r *runner) cpu() (ivrd, ast, pg time.Duration) {
@@ -255,6 +271,9 @@ func (r *runner) step(dir string, rate int, ops *sipp) step {
 	wg.Wait()
 	stopProfile()
 	s.Seconds = time.Since(began).Seconds()
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		s.Load, _, _ = strings.Cut(string(b), " ")
+	}
 	i1, a1, p1 := r.cpu()
 	st, err := ReadSippStats(callers.stat)
 	if err != nil {
@@ -544,14 +563,21 @@ func printTable(all []step, set settings) {
 	fmt.Printf("\ncalls: keys 1 then 3 (SIP INFO), the transfer prompt and ticket number, an operator who answers after 0.5 s and hangs up after %s; %d s of calls per rate\n", set.hold, set.seconds)
 	for _, mode := range set.modes {
 		best := step{}
+		var steps []step
 		for _, s := range all {
-			if s.Mode != mode {
+			if s.Mode == mode {
+				steps = append(steps, s)
+			}
+		}
+		for i, s := range steps {
+			if s.ok() {
+				best = s
 				continue
 			}
-			if !s.ok() {
-				break
+			if i+1 < len(steps) && steps[i+1].Rate == s.Rate {
+				continue // its second try decides
 			}
-			best = s
+			break
 		}
 		if best.Rate == 0 {
 			fmt.Printf("%-8s no rate passed\n", mode)
