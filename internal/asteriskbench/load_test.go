@@ -168,6 +168,7 @@ func BenchmarkAsteriskLoad(b *testing.B) {
 				}
 				if try == 2 {
 					stopped[r.mode] = true
+					r.stop() // an ivrd that gave up must not load the other mode's steps
 				}
 			}
 		}
@@ -266,7 +267,14 @@ func (r *runner) step(dir string, rate int, ops *sipp) step {
 		"-timeout", strconv.Itoa(r.set.seconds+300), "-timeout_error", r.a.SIPAddr)
 	<-callers.done
 	// The operators' last BYEs are answered by now; let Asterisk settle.
-	r.waitNoChannels(30 * time.Second)
+	// Channels a failed step left are hung up: the next step (the other
+	// mode's) must start on a clean Asterisk.
+	if !r.waitNoChannels(30 * time.Second) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, _ = r.a.CLI(ctx, "channel request hangup all")
+		cancel()
+		r.waitNoChannels(60 * time.Second)
+	}
 	close(stopSampling)
 	wg.Wait()
 	stopProfile()
@@ -308,16 +316,17 @@ func (r *runner) step(dir string, rate int, ops *sipp) step {
 	return s
 }
 
-func (r *runner) waitNoChannels(limit time.Duration) {
+func (r *runner) waitNoChannels(limit time.Duration) bool {
 	for end := time.Now().Add(limit); time.Now().Before(end); {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		out, err := r.a.CLI(ctx, "core show channels count")
 		cancel()
 		if m := channelsRE.FindStringSubmatch(out); err == nil && m != nil && m[1] == "0" {
-			return
+			return true
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+	return false
 }
 
 // records counts the call records started in [from, to): all, and those
