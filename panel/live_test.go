@@ -337,3 +337,39 @@ func TestConsolePhone(t *testing.T) {
 	pop := plain.login("op2")
 	wantStatus(t, "no desk phone", pop.post("/console/phone", url.Values{"action": {"answer"}}), http.StatusNotFound)
 }
+
+// TestNoReadingWithNobodyWatching: a burst of call events while no live
+// page is open reads nothing from the database; the next page reads
+// afresh and shows the change; with a page open each burst is read and
+// pushed to it.
+func TestNoReadingWithNobodyWatching(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	sup := e.login("sup")
+	availableLotto3 := func(n int) func(string) bool {
+		return matches(fmt.Sprintf(`(?s)wb-row-lotto3".*?wb-available">%d<`, n))
+	}
+	if body := sup.get("/wallboard").body; !availableLotto3(0)(body) {
+		t.Fatalf("wallboard:\n%s", body)
+	}
+	h := e.srv.hub
+	before := h.reads.Load()
+	noErr(t, e.queues.SetState(ctx, "op3", queues.Available, ""))
+	h.settled()
+	if n := h.reads.Load(); n != before {
+		t.Fatalf("%d readings of the live state with no page open", n-before)
+	}
+	if body := sup.get("/wallboard").body; !availableLotto3(1)(body) {
+		t.Fatalf("the page after the burst does not show it:\n%s", body)
+	}
+
+	s := sup.subscribe("/wallboard/events")
+	s.waitEvent(t, "wallboard", availableLotto3(1))
+	before = h.reads.Load()
+	noErr(t, e.queues.SetState(ctx, "op3", queues.LoggedOut, ""))
+	h.settled()
+	if h.reads.Load() == before {
+		t.Fatal("a burst with a page open was not read")
+	}
+	s.waitEvent(t, "wallboard", availableLotto3(0))
+}

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The benchmarks whose figures are in the README, each against a
 # throwaway PostgreSQL (fsync off). Run on a quiet machine: the figures
-# are latencies. BENCH=name runs one: load, tickets, queues, panel.
+# are latencies. BENCH=name runs one: load, tickets, queues, panel;
+# BENCH=asterisk runs scripts/bench-asterisk.sh (a real Asterisk, about
+# 15 minutes; never part of the whole set).
 set -euo pipefail
 # The Go release this module needs (go.mod's toolchain line): a machine
 # starts on its own Go, so say it; the go command fetches it once.
@@ -24,4 +26,7 @@ fi
 if want panel; then
   pg go test -run='^$' -bench=WallboardFanout200 -benchtime=20x ./panel/
   pg go test -run='^$' -bench=TicketListPage -benchtime=200x -timeout=30m ./panel/
+fi
+if [[ "${BENCH:-}" == asterisk ]]; then
+  scripts/bench-asterisk.sh
 fi

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -11,9 +13,16 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/helpdesk-ivr/ivr/internal/clock"
 	"github.com/helpdesk-ivr/ivr/internal/configfile"
+	"github.com/helpdesk-ivr/ivr/ivr"
 	"github.com/helpdesk-ivr/ivr/ivr/arisim"
 	"github.com/helpdesk-ivr/ivr/ivr/simdesk"
+	"github.com/helpdesk-ivr/ivr/menu"
+	"github.com/helpdesk-ivr/ivr/queues"
+	"github.com/helpdesk-ivr/ivr/tickets"
 )
 
 func init() {
@@ -22,22 +31,28 @@ func init() {
 
 // loadReport is what `ivrctl load` prints.
 type loadReport struct {
-	Calls           int64   `json:"calls_placed"`
-	Rejected        int64   `json:"calls_rejected"`
-	Completed       int64   `json:"calls_completed"`
-	RatePerSecond   float64 `json:"new_calls_per_second"`
-	PeakConcurrent  int     `json:"peak_concurrent_calls"`
-	KeyToPlayP50Ms  float64 `json:"key_to_prompt_p50_ms"`
-	KeyToPlayP99Ms  float64 `json:"key_to_prompt_p99_ms"`
-	KeyToPlayMaxMs  float64 `json:"key_to_prompt_max_ms"`
-	KeySamples      int     `json:"key_samples"`
-	HeapPerCallKiB  float64 `json:"heap_per_call_kib"`
-	GoroutinesPeak  int     `json:"goroutines_peak"`
-	WallSeconds     float64 `json:"wall_seconds"`
-	ARIConnections  int64   `json:"ari_tcp_connections"`
-	ARIRequests     int64   `json:"ari_requests"`
-	SessionsLeft    int     `json:"sessions_left"`
-	SimulatorAndApp string  `json:"note"`
+	Calls          int64   `json:"calls_placed"`
+	Rejected       int64   `json:"calls_rejected"`
+	Completed      int64   `json:"calls_completed"`
+	RatePerSecond  float64 `json:"new_calls_per_second"`
+	PeakConcurrent int     `json:"peak_concurrent_calls"`
+	KeyToPlayP50Ms float64 `json:"key_to_prompt_p50_ms"`
+	KeyToPlayP99Ms float64 `json:"key_to_prompt_p99_ms"`
+	KeyToPlayMaxMs float64 `json:"key_to_prompt_max_ms"`
+	KeySamples     int     `json:"key_samples"`
+	HeapPerCallKiB float64 `json:"heap_per_call_kib"`
+	GoroutinesPeak int     `json:"goroutines_peak"`
+	WallSeconds    float64 `json:"wall_seconds"`
+	ARIConnections int64   `json:"ari_tcp_connections"`
+	ARIRequests    int64   `json:"ari_requests"`
+	SessionsLeft   int     `json:"sessions_left"`
+	Store          string  `json:"store"`
+	// With -store postgres: the run's call records, those finished, and
+	// those with their ticket (each must equal calls_placed).
+	CallRecords         *int   `json:"call_records,omitempty"`
+	CallRecordsFinished *int   `json:"call_records_finished,omitempty"`
+	CallRecordsTicketed *int   `json:"call_records_with_ticket,omitempty"`
+	SimulatorAndApp     string `json:"note"`
 }
 
 func cmdLoad(e env, args []string) int {
@@ -48,6 +63,7 @@ func cmdLoad(e env, args []string) int {
 	hold := fs.Duration("hold", 20*time.Second, "how long each caller listens to the welcome prompt before pressing 1")
 	at := fs.String("at", "2026-11-23T10:00:00+01:00", "simulated time (must be within service hours)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	storeKind := fs.String("store", "memory", "where tickets and call records go: memory, or postgres (DATABASE_URL), with the operator queues in PostgreSQL as ivrd runs them")
 	if fs.Parse(args) != nil {
 		return 2
 	}
@@ -63,14 +79,31 @@ func cmdLoad(e env, args []string) int {
 		mu      sync.Mutex
 		samples []time.Duration
 	)
-	desk, err := simdesk.Start(e.ctx, simdesk.Options{Config: cfg, PINSecret: []byte(configfile.DemoPINSecret),
-		Start: start, Speed: 1, MaxConns: 64,
+	opts := simdesk.Options{Config: cfg, PINSecret: []byte(configfile.DemoPINSecret),
+		Clock: clock.NewScaled(start, 1), MaxConns: 64,
 		Operators: &arisim.EndpointBehavior{Mode: arisim.NoAnswer},
 		KeyLatency: func(d time.Duration) {
 			mu.Lock()
 			samples = append(samples, d)
 			mu.Unlock()
-		}})
+		}}
+	var db *loadDB
+	switch *storeKind {
+	case "memory":
+	case "postgres":
+		url := os.Getenv("DATABASE_URL")
+		if url == "" {
+			return fail(e, "-store postgres: DATABASE_URL is required")
+		}
+		if db, err = openLoadDB(e.ctx, url, cfg, opts.Clock); err != nil {
+			return fail(e, "-store postgres: %v", err)
+		}
+		defer db.close()
+		opts.Store, opts.Queues, opts.SystemName = db.store, db.queue, db.node
+	default:
+		return fail(e, "-store must be memory or postgres")
+	}
+	desk, err := simdesk.Start(e.ctx, opts)
 	if err != nil {
 		return fail(e, "start: %v", err)
 	}
@@ -193,10 +226,83 @@ func cmdLoad(e env, args []string) int {
 	rep.WallSeconds = time.Since(began).Seconds()
 	rep.SessionsLeft = desk.Controller.ActiveCalls()
 	rep.SimulatorAndApp = "the simulator runs in the same process: heap per call and CPU include both sides"
+	rep.Store = *storeKind
+	complete := true
+	if db != nil {
+		all, finished, ticketed, err := db.records(e.ctx)
+		if err != nil {
+			return fail(e, "count the call records: %v", err)
+		}
+		rep.CallRecords, rep.CallRecordsFinished, rep.CallRecordsTicketed = &all, &finished, &ticketed
+		n := int(rep.Calls)
+		complete = all == n && finished == n && ticketed == n
+	}
 	out, _ := json.MarshalIndent(rep, "", "  ")
 	fmt.Fprintln(e.stdout, string(out))
-	if rep.SessionsLeft > 0 || rep.Rejected > 0 {
+	if rep.SessionsLeft > 0 || rep.Rejected > 0 || !complete {
 		return 1
 	}
 	return 0
+}
+
+// loadDB is the PostgreSQL side of `load -store postgres`: the ticket
+// store and the operator queues wired as ivrd wires them (the queues'
+// groups and operators synced from the configuration, every operator
+// logged in, the queues' maintenance running), on the desk's clock.
+type loadDB struct {
+	pool   *pgxpool.Pool
+	store  *tickets.Store
+	queue  *queues.Service
+	node   string // the run's channel id prefix, to find its records
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func openLoadDB(ctx context.Context, url string, cfg *menu.Config, clk *clock.Scaled) (*loadDB, error) {
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	db := &loadDB{pool: pool, node: fmt.Sprintf("load%d", time.Now().UnixNano()), done: make(chan struct{})}
+	fail := func(err error) (*loadDB, error) { pool.Close(); return nil, err }
+	if err := tickets.Migrate(ctx, pool); err != nil {
+		return fail(fmt.Errorf("ticket migrations: %w", err))
+	}
+	if err := queues.Migrate(ctx, pool); err != nil {
+		return fail(fmt.Errorf("queue migrations: %w", err))
+	}
+	db.store = tickets.New(pool, tickets.Options{Location: cfg.Location(), Now: clk.Now})
+	db.queue = queues.New(pool, queues.Options{Location: cfg.Location(), Now: clk.Now})
+	if err := ivr.SyncQueues(ctx, db.queue, cfg); err != nil {
+		return fail(fmt.Errorf("operator queues: %w", err))
+	}
+	for _, op := range cfg.Operators {
+		if err := db.queue.SetState(ctx, op.Login, queues.Available, ""); err != nil && !errors.Is(err, queues.ErrConflict) {
+			return fail(fmt.Errorf("log in operator %s: %w", op.Login, err))
+		}
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	db.cancel = cancel
+	go func() {
+		defer close(db.done)
+		_ = db.queue.Run(rctx)
+	}()
+	return db, nil
+}
+
+// records counts the run's call records: all, finished, and finished
+// with their ticket.
+func (db *loadDB) records(ctx context.Context) (all, finished, ticketed int, err error) {
+	err = db.pool.QueryRow(ctx, `
+		SELECT count(*), count(*) FILTER (WHERE c.ended_at IS NOT NULL),
+		       count(*) FILTER (WHERE c.ended_at IS NOT NULL AND t.id IS NOT NULL)
+		FROM calls c LEFT JOIN tickets t ON t.id = c.ticket_id
+		WHERE c.channel_id LIKE $1`, db.node+"-%").Scan(&all, &finished, &ticketed)
+	return all, finished, ticketed, err
+}
+
+func (db *loadDB) close() {
+	db.cancel()
+	<-db.done
+	db.pool.Close()
 }

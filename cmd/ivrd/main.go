@@ -55,6 +55,7 @@ type flags struct {
 	secure       bool
 	proxies      string
 	demoClock    string
+	debugListen  string
 }
 
 func main() {
@@ -73,6 +74,7 @@ func main() {
 	flag.StringVar(&f.prompts, "prompts", os.Getenv("IVR_PROMPTS"), "directory `ivrctl prompts -out` wrote, for the test phone's audio (demo default: DATA/prompts)")
 	flag.BoolVar(&f.secure, "secure", os.Getenv("IVR_SECURE") == "1", "the panel is served over HTTPS (by a TLS proxy): Secure cookies and HSTS")
 	flag.StringVar(&f.proxies, "trusted-proxies", os.Getenv("IVR_TRUSTED_PROXIES"), "comma-separated CIDRs of the reverse proxies in front of the panel: the client address (login throttle) is then read from their X-Forwarded-For")
+	flag.StringVar(&f.debugListen, "debug-listen", os.Getenv("IVR_DEBUG_LISTEN"), "loopback address to serve Go's profiles on (/debug/pprof/), for measuring; off by default")
 	flag.Parse()
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -388,6 +390,14 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 			return err
 		}
 		demo.announce(f.listen)
+	}
+	if f.debugListen != "" {
+		stopDebug, err := serveProfiles(f.debugListen, log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer stopDebug()
 	}
 	srv := &http.Server{Handler: router, ReadHeaderTimeout: 10 * time.Second}
 	srvErr := make(chan error, 1)

@@ -25,6 +25,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -55,6 +56,17 @@ type Options struct {
 	// `ivrctl prompts` writes under OUT/sounds): each entry is linked into
 	// the instance's sounds of that language, beside the core sounds.
 	Sounds string
+	// Set changes options of the copy beyond the loopback edits, for a
+	// benchmark that needs more than a test (e.g. rtp.conf's port range).
+	Set []Setting
+	// Append adds text at the end of files of the copy (file name → text):
+	// a benchmark's own endpoints and dialplan beside the shipped ones.
+	Append map[string]string
+}
+
+// Setting is one option of a configuration file: Section's Key = Value.
+type Setting struct {
+	File, Section, Key, Value string
 }
 
 // Asterisk is a running private Asterisk.
@@ -125,7 +137,7 @@ func Start(t testing.TB, opts Options) *Asterisk {
 			t.Logf("realasterisk: kept %s", dir)
 		}
 	})
-	if err := a.writeConfig(filepath.Join(root, "configs", "asterisk"), opts.Sounds); err != nil {
+	if err := a.writeConfig(filepath.Join(root, "configs", "asterisk"), opts); err != nil {
 		t.Fatalf("realasterisk: configure: %v", err)
 	}
 	out, err := os.Create(filepath.Join(dir, "log", "console.log"))
@@ -287,8 +299,10 @@ func repoRoot(t testing.TB) string {
 
 // writeConfig lays out the instance: the shipped configs with the loopback
 // edits (see edits), an asterisk.conf whose directories are the instance's,
-// and the core sounds (and extra, if not "") linked under data/sounds.
-func (a *Asterisk) writeConfig(shipped, extra string) error {
+// the core sounds (and opts.Sounds, if not "") linked under data/sounds,
+// and opts' own settings and appended text.
+func (a *Asterisk) writeConfig(shipped string, opts Options) error {
+	extra := opts.Sounds
 	// The spool's subdirectories are what `make install` creates: ARI
 	// records into spool/recording and answers 500 ("Unrecognized
 	// recording error: No such file or directory") without it.
@@ -315,12 +329,32 @@ func (a *Asterisk) writeConfig(shipped, extra string) error {
 			}
 			delete(edits, name)
 		}
+		for _, st := range opts.Set {
+			if st.File == name {
+				if b, err = setOption(b, st.Section, st.Key, st.Value); err != nil {
+					return fmt.Errorf("%s: %w", name, err)
+				}
+			}
+		}
+		if text, ok := opts.Append[name]; ok {
+			b = append(append(b, '\n'), text...)
+		}
 		if err := os.WriteFile(filepath.Join(a.Dir, "etc", name), b, 0o644); err != nil {
 			return err
 		}
 	}
 	for name := range edits {
 		return fmt.Errorf("%s is not in %s", name, shipped)
+	}
+	for _, st := range opts.Set {
+		if !slices.Contains(files, filepath.Join(shipped, st.File)) {
+			return fmt.Errorf("%s is not in %s", st.File, shipped)
+		}
+	}
+	for name := range opts.Append {
+		if !slices.Contains(files, filepath.Join(shipped, name)) {
+			return fmt.Errorf("%s is not in %s", name, shipped)
+		}
 	}
 	for lang, src := range coreSounds {
 		if err := linkEntries(src, a.SoundsDir(lang)); err != nil {

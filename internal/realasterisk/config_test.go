@@ -190,7 +190,7 @@ func TestExtraSoundsAreLinked(t *testing.T) {
 	}
 	a := &Asterisk{Prefix: "/opt/ast", Dir: t.TempDir(), HTTPAddr: "127.0.0.1:18088", SIPAddr: "127.0.0.1:15060",
 		User: "ivr", Password: "s3cret", App: "ivr", phones: map[string]string{}}
-	if err := a.writeConfig(shipped, extra); err != nil {
+	if err := a.writeConfig(shipped, Options{Sounds: extra}); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []string{"helpdesk/menu-root.wav", "digits/1.wav"} {
@@ -203,8 +203,46 @@ func TestExtraSoundsAreLinked(t *testing.T) {
 	}
 	b := &Asterisk{Prefix: "/opt/ast", Dir: t.TempDir(), HTTPAddr: a.HTTPAddr, SIPAddr: a.SIPAddr,
 		User: "ivr", Password: "s3cret", App: "ivr", phones: map[string]string{}}
-	if err := b.writeConfig(shipped, extra); err == nil {
+	if err := b.writeConfig(shipped, Options{Sounds: extra}); err == nil {
 		t.Fatal("an extra digits/ over the core sounds' was accepted")
+	}
+}
+
+// TestSetAndAppend: Options.Set changes an option of the copy and
+// Options.Append adds text at a file's end; either refuses a file that is
+// not in configs/asterisk.
+func TestSetAndAppend(t *testing.T) {
+	t.Parallel()
+	requireCoreSounds(t)
+	shipped := filepath.Join(repoRoot(t), "configs", "asterisk")
+	a := &Asterisk{Prefix: "/opt/ast", Dir: t.TempDir(), HTTPAddr: "127.0.0.1:18088", SIPAddr: "127.0.0.1:15060",
+		User: "ivr", Password: "s3cret", App: "ivr", phones: map[string]string{}}
+	err := a.writeConfig(shipped, Options{Set: []Setting{{File: "rtp.conf", Section: "general", Key: "rtpend", Value: "39999"}},
+		Append: map[string]string{"extensions.conf": "[bench]\nexten => s,1,Hangup()\n"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rtp, err := os.ReadFile(filepath.Join(a.Dir, "etc", "rtp.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := sectionBody(string(rtp), "[general]"); !strings.Contains(body, "\nrtpend = 39999\n") || strings.Contains(body, "rtpend = 11999") {
+		t.Errorf("rtp.conf's [general] after Set:%s", body)
+	}
+	ext, err := os.ReadFile(filepath.Join(a.Dir, "etc", "extensions.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(string(ext), "\n[bench]\nexten => s,1,Hangup()\n") || !strings.Contains(string(ext), "[from-pstn]") {
+		t.Errorf("extensions.conf does not end with the appended text:\n%s", ext)
+	}
+	for _, o := range []Options{{Set: []Setting{{File: "nope.conf", Section: "general", Key: "k", Value: "v"}}},
+		{Append: map[string]string{"nope.conf": "x"}}} {
+		b := &Asterisk{Prefix: "/opt/ast", Dir: t.TempDir(), HTTPAddr: a.HTTPAddr, SIPAddr: a.SIPAddr,
+			User: "ivr", Password: "s3cret", App: "ivr", phones: map[string]string{}}
+		if err := b.writeConfig(shipped, o); err == nil {
+			t.Errorf("%+v: a file not in configs/asterisk was accepted", o)
+		}
 	}
 }
 
