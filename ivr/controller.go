@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -342,7 +343,13 @@ func (c *Controller) Reconcile(ctx context.Context) {
 	// Legs of operators whose controller is gone: one talking with a
 	// caller stays (the caller's new session adopts it); one ringing or
 	// alone is hung up, or its operator would answer into silence.
-	bridged := c.bridgedChannels()
+	bridged, orphans := c.bridgedChannels()
+	for _, b := range orphans {
+		// The caller of this holding bridge is gone: nothing will use it.
+		if err := c.client.Bridge().Delete(b); err != nil && !isNotFound(err) {
+			c.log.Warn("bridge_delete_failed", "bridge_id", b.ID, "error", err.Error())
+		}
+	}
 	if legs, err := c.client.Channel().List(nil); err == nil {
 		for _, k := range legs {
 			c.mu.Lock()
@@ -374,27 +381,42 @@ func (c *Controller) Reconcile(ctx context.Context) {
 }
 
 // bridgedChannels returns the channels that share a bridge with another
-// channel (caller and operator talking).
-func (c *Controller) bridgedChannels() map[string]bool {
+// channel (caller and operator talking), and the holding bridges whose
+// caller is no longer in them.
+func (c *Controller) bridgedChannels() (map[string]bool, []*ari.Key) {
 	in := map[string]bool{}
+	var orphans []*ari.Key
 	bridges, err := c.client.Bridge().List(nil)
 	if err != nil {
 		c.log.Warn("bridge_list_failed", "error", err.Error())
-		return in
+		return in, nil
 	}
 	for _, k := range bridges {
-		if !strings.HasPrefix(k.ID, "qb-") {
+		caller, ours := strings.CutPrefix(k.ID, "qb-")
+		if !ours {
 			continue // not a bridge of ours (holdBridgeID)
 		}
 		b, err := c.client.Bridge().Data(k)
-		if err != nil || len(b.ChannelIDs) < 2 {
+		if err != nil {
+			continue
+		}
+		if !slices.Contains(b.ChannelIDs, caller) {
+			c.mu.RLock()
+			live := c.sessions[caller] != nil
+			c.mu.RUnlock()
+			if !live {
+				orphans = append(orphans, k)
+			}
+			continue
+		}
+		if len(b.ChannelIDs) < 2 {
 			continue
 		}
 		for _, id := range b.ChannelIDs {
 			in[id] = true
 		}
 	}
-	return in
+	return in, orphans
 }
 
 func (c *Controller) nextID(prefix string) string {

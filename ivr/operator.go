@@ -71,7 +71,7 @@ func (s *session) holdBridge(bridgeID string, reuse bool) (key *ari.Key, gone bo
 // channel is out, and a recording started then fails "Cannot record
 // channel while in bridge"), then deletes it.
 func (s *session) leaveBridge(bkey *ari.Key) {
-	if s.released {
+	if s.released || s.c.released.Load() {
 		return
 	}
 	if !s.hungUp {
@@ -97,7 +97,7 @@ func (s *session) leaveBridge(bkey *ari.Key) {
 }
 
 func (s *session) deleteBridge(bkey *ari.Key) {
-	if s.released {
+	if s.released || s.c.released.Load() {
 		return // the controller that took the call over keeps it
 	}
 	if err := s.c.client.Bridge().Delete(bkey); err != nil && !isNotFound(err) {

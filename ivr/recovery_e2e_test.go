@@ -259,6 +259,12 @@ func TestCallsEndedWhileNobodyWatchedAreClosed(t *testing.T) {
 		}
 	}
 	waitUntil(t, "op201 freed", func() bool { return r.operator("op201").State != queues.OnCall })
+	// The operator's leg, left alone in the caller's bridge, is hung up and
+	// the bridge deleted.
+	waitUntil(t, "nothing left in Asterisk", func() bool {
+		st := r.sim.Stats()
+		return st.ActiveBridges == 0 && r.sim.ActiveChannels() == 0
+	})
 	if _, err := r.q.Position(context.Background(), queued.ID()); err == nil {
 		t.Error("the gone caller is still queued")
 	}

@@ -456,7 +456,9 @@ func (s *session) storeFailed(op string, err error) {
 // finish always runs: it hangs up if the caller has not, and completes
 // the call record and the ticket.
 func (s *session) finish() {
-	if s.released {
+	if s.released || s.c.released.Load() {
+		// (The second: a request found the channel gone before the session
+		// read its release.)
 		// The new owner continues the record; only what we saw is kept.
 		s.record(tickets.CallEvent{Kind: tickets.EventTransferred, Detail: "taken over by another controller"})
 		s.flush()

@@ -13,8 +13,8 @@
 # Sources, the first found:
 #   1. $ASTERISK_SRC_DIR: asterisk-VERSION.tar.gz, pjproject-PJVERSION.tar.bz2
 #      and SHA256SUMS (the layout of shared/asterisk);
-#   2. shared/asterisk beside the checkout (or beside the main checkout, for a
-#      git worktree);
+#   2. shared/asterisk beside the checkout or in a directory above it (or
+#      the main checkout's, for a git worktree);
 #   3. the official release tarball from downloads.asterisk.org, checked
 #      against the .sha256 published with it; Asterisk's build then fetches
 #      pjproject itself and checks it against the md5 it ships.
@@ -108,12 +108,18 @@ apt_install "${BUILD_DEPS[@]}"
 checkout=$(cd "$(dirname "$0")/.." && pwd)
 src_dir=${ASTERISK_SRC_DIR:-}
 if [[ -z $src_dir ]]; then
-  for d in "$(dirname "$checkout")/shared/asterisk" \
-    "$(dirname "$(git -C "$checkout" rev-parse --path-format=absolute --git-common-dir 2>/dev/null || echo /nonexistent/.git)")/../shared/asterisk"; do
-    if [[ -f $d/asterisk-$AST_VERSION.tar.gz ]]; then
-      src_dir=$(cd "$d" && pwd)
-      break
-    fi
+  # shared/asterisk in a directory holding the checkout (or the main
+  # checkout of a git worktree), the nearest first.
+  main=$(dirname "$(git -C "$checkout" rev-parse --path-format=absolute --git-common-dir 2>/dev/null || echo /nonexistent/.git)")
+  for start in "$checkout" "$main"; do
+    d=$(dirname "$start")
+    while [[ -z $src_dir ]]; do
+      if [[ -f $d/shared/asterisk/asterisk-$AST_VERSION.tar.gz ]]; then
+        src_dir=$(cd "$d/shared/asterisk" && pwd)
+      fi
+      [[ $d == / ]] && break
+      d=$(dirname "$d")
+    done
   done
 fi
 
