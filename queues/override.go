@@ -29,15 +29,9 @@ type StateChange struct {
 // is over, or offered a call that never rings, is freed. The operator's
 // call, if any, goes on; the change is logged with who made it.
 func (s *Service) ForceState(ctx context.Context, login string, state State, reason, by string) error {
-	switch state {
-	case Available, LoggedOut:
-		reason = ""
-	case Paused:
-		if reason == "" {
-			return fmt.Errorf("force operator state: %w", errorf(EINVALID, "a pause needs a reason"))
-		}
-	default:
-		return fmt.Errorf("force operator state: %w", errorf(EINVALID, "state %s is set by calls, not by hand", state))
+	reason, err := manualState(state, reason)
+	if err != nil {
+		return fmt.Errorf("force operator state: %w", err)
 	}
 	if by == "" {
 		return fmt.Errorf("force operator state: %w", errorf(EINVALID, "who forces the state must be named"))
@@ -45,7 +39,7 @@ func (s *Service) ForceState(ctx context.Context, login string, state State, rea
 	now := s.stampNow()
 	var old State
 	var callID string
-	err := s.tx(ctx, func(tx pgx.Tx) error {
+	err = s.tx(ctx, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `SELECT state, call_id FROM queue_operators WHERE login = $1 FOR UPDATE`, login).
 			Scan(&old, &callID); err != nil {
 			return err

@@ -230,24 +230,33 @@ func (s *Service) UpsertOperator(ctx context.Context, op Operator) error {
 	return nil
 }
 
+// manualState checks a state set by hand (not by calls) and returns the
+// reason it keeps: only a pause has one, and it must.
+func manualState(state State, reason string) (string, error) {
+	switch state {
+	case Available, LoggedOut:
+		return "", nil
+	case Paused:
+		if reason == "" {
+			return "", errorf(EINVALID, "a pause needs a reason")
+		}
+		return reason, nil
+	}
+	return "", errorf(EINVALID, "state %s is set by calls, not by hand", state)
+}
+
 // SetState changes an operator's state from the panel or the API: log in
 // (Available), pause with a reason, log out. An operator who is being
 // offered a call or is on a call cannot be changed (ErrConflict): the call
 // decides; pause after CallEnded, during the wrap-up.
 func (s *Service) SetState(ctx context.Context, login string, state State, reason string) error {
-	switch state {
-	case Available, LoggedOut:
-		reason = ""
-	case Paused:
-		if reason == "" {
-			return fmt.Errorf("set operator state: %w", errorf(EINVALID, "a pause needs a reason"))
-		}
-	default:
-		return fmt.Errorf("set operator state: %w", errorf(EINVALID, "state %s is set by calls, not by hand", state))
+	reason, err := manualState(state, reason)
+	if err != nil {
+		return fmt.Errorf("set operator state: %w", err)
 	}
 	now := s.stampNow()
 	var old State
-	err := s.tx(ctx, func(tx pgx.Tx) error {
+	err = s.tx(ctx, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `SELECT state FROM queue_operators WHERE login = $1 FOR UPDATE`, login).Scan(&old); err != nil {
 			return err
 		}
