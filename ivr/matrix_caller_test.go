@@ -118,7 +118,11 @@ func (cl *caller) transcript() string {
 // cutShort lists the playbacks of an ended call that did not play to
 // their end although the caller pressed no key meanwhile: stopped by the
 // help desk, or failed before the caller hung up.
-func (cl *caller) cutShort() []string {
+//
+// offers are the times the help desk rang an operator for the call: an
+// announcement in the queue stopped then was stopped by the offer, by
+// design (the caller is about to talk to someone).
+func (cl *caller) cutShort(offers []time.Time) []string {
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
 	var end arisim.CallerEvent
@@ -143,6 +147,7 @@ func (cl *caller) cutShort() []string {
 			out = append(out, "finished, never started: "+e.String())
 		case e.State == "done":
 		case e.State == "stopped" && cl.pressedDuring(begin.Time, e.Time):
+		case e.State == "stopped" && strings.Contains(e.Media, "system-queue_") && near(offers, e.Time, time.Second):
 		case e.State == "failed" && e.Time.Equal(end.Time) && end.By == arisim.ByCaller:
 			// The caller hung up while it played.
 		default:
@@ -161,6 +166,16 @@ func (cl *caller) cutShort() []string {
 func (cl *caller) pressedDuring(from, to time.Time) bool {
 	for _, p := range cl.presses {
 		if !p.from.After(to) && !p.to.Add(time.Second).Before(from) {
+			return true
+		}
+	}
+	return false
+}
+
+// near reports a time in ts within d of t.
+func near(ts []time.Time, t time.Time, d time.Duration) bool {
+	for _, x := range ts {
+		if x.Sub(t).Abs() <= d {
 			return true
 		}
 	}

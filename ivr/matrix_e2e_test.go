@@ -417,7 +417,13 @@ func (c *cell) finished(cl *caller) (tickets.Call, tickets.Ticket) {
 	if out.Ticket != string(tk.Number) {
 		c.t.Errorf("call %s: outcome names ticket %q, the record %q", cl.ID(), out.Ticket, tk.Number)
 	}
-	if cut := cl.cutShort(); len(cut) > 0 {
+	var offers []time.Time
+	for _, e := range c.r.eventsOf(cl.ID()) {
+		if e.Kind == ivr.EvRinging {
+			offers = append(offers, e.Time)
+		}
+	}
+	if cut := cl.cutShort(offers); len(cut) > 0 {
 		c.t.Errorf("call %s: announcements cut short:\n%s", cl.ID(), strings.Join(cut, "\n"))
 	}
 	// The caller hears the number of the ticket wherever a sentence
