@@ -56,11 +56,15 @@ const uasHeaders = `      [last_Via:]
       Contact: <sip:[local_ip]:[local_port];transport=[transport]>
 `
 
-const uasSDP = `      Content-Type: application/sdp
+// sdpBody is the SDP offer or answer of the test UAs (PCMA, PCMU and
+// telephone-event 101), with its headers, as a sipp message's tail; user
+// names the o= line.
+func sdpBody(user string) string {
+	return `      Content-Type: application/sdp
       Content-Length: [len]
 
       v=0
-      o=phone 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+      o=` + user + ` 53655765 2353687637 IN IP[local_ip_type] [local_ip]
       s=-
       c=IN IP[media_ip_type] [media_ip]
       t=0 0
@@ -72,11 +76,12 @@ const uasSDP = `      Content-Type: application/sdp
       a=ptime:20
       a=sendrecv
 `
+}
 
 func uasResponse(status string, sdp bool) string {
 	body := "      Content-Length: 0\n"
 	if sdp {
-		body = uasSDP
+		body = sdpBody("phone")
 	}
 	return "  <send>\n    <![CDATA[\n\n      SIP/2.0 " + status + "\n" + uasHeaders + body + "\n    ]]>\n  </send>\n"
 }

@@ -154,20 +154,7 @@ func requestScenario(o RequestOptions) string {
 		}
 		body := "      Content-Length: 0\n"
 		if o.Method == "INVITE" {
-			body = `      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=caller 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 8 0 101
-      a=rtpmap:8 PCMA/8000
-      a=rtpmap:0 PCMU/8000
-      a=rtpmap:101 telephone-event/8000
-      a=sendrecv
-`
+			body = sdpBody("caller")
 		} else {
 			extra += "      Expires: 120\n"
 		}

@@ -211,22 +211,7 @@ func uacScenario(o CallOptions) string {
       Contact: %[2]s
       Max-Forwards: 70
       User-Agent: realasterisk-sipp
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=caller 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 8 0 101
-      a=rtpmap:8 PCMA/8000
-      a=rtpmap:0 PCMU/8000
-      a=rtpmap:101 telephone-event/8000
-      a=fmtp:101 0-16
-      a=ptime:20
-      a=sendrecv
-
+%[3]s
     ]]>
   </send>
   <recv response="100" optional="true"/>
@@ -248,7 +233,7 @@ func uacScenario(o CallOptions) string {
 
     ]]>
   </send>
-`, from, contact)
+`, from, contact, sdpBody("caller"))
 	cseq := 2
 	for _, k := range o.Keys {
 		if k.After > 0 {
