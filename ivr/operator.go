@@ -49,8 +49,13 @@ func (s *session) holdBridge(bridgeID string, reuse bool) (key *ari.Key, gone bo
 		}
 	}
 	if _, err := s.c.client.Bridge().Create(bkey, "mixing", bridgeID); err != nil {
-		s.log.Error("bridge_create_failed", "error", err.Error())
-		return nil, false
+		// 409: the call's own bridge (holdBridgeID) is still there, the
+		// one just left being destroyed or one a previous controller
+		// left: it serves as well.
+		if _, derr := s.c.client.Bridge().Data(bkey); !isConflict(err) || derr != nil {
+			s.log.Error("bridge_create_failed", "error", err.Error())
+			return nil, false
+		}
 	}
 	if err := s.c.client.Bridge().AddChannel(bkey, s.channelID); err != nil {
 		s.deleteBridge(bkey)

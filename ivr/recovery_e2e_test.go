@@ -2,6 +2,7 @@ package ivr_test
 
 import (
 	"context"
+	"net/http"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/helpdesk-ivr/ivr/ivr"
 	"github.com/helpdesk-ivr/ivr/ivr/arisim"
+	"github.com/helpdesk-ivr/ivr/ivr/simdesk"
 	"github.com/helpdesk-ivr/ivr/queues"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
@@ -269,4 +271,32 @@ func TestCallsEndedWhileNobodyWatchedAreClosed(t *testing.T) {
 		t.Error("the gone caller is still queued")
 	}
 	_ = second
+}
+
+// A holding bridge of the call's name that is still there (being
+// destroyed, or left by a stopped controller) is used, not a reason to
+// lose the caller (409 Conflict on create).
+func TestLeftoverHoldingBridgeIsReused(t *testing.T) {
+	r := newRig(t, monday10)
+	r.sim.SetEndpoint("PJSIP/op302", answerAfter(time.Second))
+	c := r.call("3331234567")
+	r.waitPrompt(c.ID(), "node:root")
+	req, err := http.NewRequest(http.MethodPost, r.sim.URL()+"/bridges/qb-"+c.ID()+"?type=mixing", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth(simdesk.User, simdesk.Password)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("leftover bridge: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	press(t, c, "13")
+	if ans := r.waitKind(c.ID(), ivr.EvAnswered); ans.Group != "lotto3" {
+		t.Fatalf("answered %+v\n%s", ans, r.transcript(c.ID()))
+	}
+	c.Hangup()
+	if out := r.outcome(c.ID()); out.Outcome != string(tickets.OutcomeAnswered) {
+		t.Fatalf("outcome %+v", out)
+	}
 }

@@ -619,9 +619,15 @@ func cmpStr[T ~string](a, b T) T {
 
 // isNotFound reports a 404 from ARI. ari/v5 wraps some errors (the Data
 // calls) in types that have Cause but no Unwrap, so both chains are walked.
-func isNotFound(err error) bool {
+func isNotFound(err error) bool { return hasStatus(err, 404) }
+
+// isConflict reports a 409 from ARI (e.g. a bridge id that exists).
+func isConflict(err error) bool { return hasStatus(err, 409) }
+
+// hasStatus reports an ARI error with that HTTP status.
+func hasStatus(err error, status int) bool {
 	for err != nil {
-		if coded, ok := err.(interface{ Code() int }); ok && coded.Code() == 404 {
+		if coded, ok := err.(interface{ Code() int }); ok && coded.Code() == status {
 			return true
 		}
 		switch e := err.(type) {
