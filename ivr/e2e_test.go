@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/CyCoreSystems/ari/v5"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/helpdesk-ivr/ivr/ivr"
 	"github.com/helpdesk-ivr/ivr/ivr/ariconn"
@@ -568,7 +569,7 @@ func newController(t *testing.T, r *rig, tune ...func(*ivr.Options)) *rig {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	r2.conn, err = ariconn.Start(ctx, ariconn.Options{URL: r.sim.URL(), Username: simdesk.User, Password: simdesk.Password, App: "ivr",
-		MinBackoff: 20 * time.Millisecond}, func(c ari.Client) func(ari.Event) { return r2.ctrl.Attach(ctx, c) })
+		MinBackoff: 20 * time.Millisecond, Events: ivr.HandledEvents}, func(c ari.Client) func(ari.Event) { return r2.ctrl.Attach(ctx, c) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -863,4 +864,87 @@ func TestRandomCallers(t *testing.T) {
 		}
 	}
 	waitUntil(t, "no channel left", func() bool { return r.sim.ActiveChannels() == 0 })
+}
+
+// With Options.Events the connection asks Asterisk for those events only
+// and drops, undecoded, any other that still comes (an Asterisk without
+// filters, or events sent before the filter was set).
+func TestEventFilterAsked(t *testing.T) {
+	sim := arisim.New(arisim.Options{})
+	if err := sim.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	reg := prometheus.NewRegistry()
+	got := make(chan string, 10)
+	conn, err := ariconn.Start(ctx, ariconn.Options{URL: sim.URL(), Username: "ivr", Password: "ivr", App: "ivr",
+		Registerer: reg, Events: []string{"StasisStart", "StasisEnd"}},
+		func(ari.Client) func(ari.Event) { return func(e ari.Event) { got <- e.GetType() } })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer wcancel()
+	if err := conn.Wait(wctx); err != nil {
+		t.Fatal(err)
+	}
+	var app struct {
+		Allowed []struct{ Type string } `json:"events_allowed"`
+	}
+	waitUntil(t, "the event filter", func() bool {
+		resp, err := conn.HTTPClient().Get(strings.Replace(sim.URL(), "://", "://ivr:ivr@", 1) + "/applications/ivr")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		app.Allowed = nil
+		return json.NewDecoder(resp.Body).Decode(&app) == nil && len(app.Allowed) > 0
+	})
+	var types []string
+	for _, a := range app.Allowed {
+		types = append(types, a.Type)
+	}
+	if want := []string{"ApplicationReplaced", "StasisEnd", "StasisStart"}; !slices.Equal(types, want) {
+		t.Errorf("events_allowed %v, want %v", types, want)
+	}
+	// Injected frames bypass the simulator's filter, as events sent before
+	// the filter was set would.
+	sim.InjectEvent("ivr", json.RawMessage(`{"variable":"X","value":"1","type":"ChannelVarset","timestamp":"2026-12-07T08:00:00.000+0000","channel":{"id":"c1"},"application":"ivr"}`))
+	sim.InjectEvent("ivr", json.RawMessage(`{"type":"StasisEnd","timestamp":"2026-12-07T08:00:00.000+0000","channel":{"id":"c1"},"application":"ivr"}`))
+	select {
+	case typ := <-got:
+		if typ != "StasisEnd" {
+			t.Errorf("handler got %s first", typ)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no event reached the handler")
+	}
+	dropped, handled := 0.0, 0.0
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() != "ivr_ari_events_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			switch {
+			case labels["type"] == "ChannelVarset" && labels["handled"] == "false":
+				dropped += m.GetCounter().GetValue()
+			case labels["type"] == "StasisEnd" && labels["handled"] == "true":
+				handled += m.GetCounter().GetValue()
+			}
+		}
+	}
+	if dropped != 1 || handled != 1 {
+		t.Errorf("ivr_ari_events_total: ChannelVarset dropped %v, StasisEnd handled %v; want 1 and 1", dropped, handled)
+	}
 }

@@ -92,8 +92,16 @@ func (s *session) queue(group string, priority int, resume bool) error {
 	}
 	// The caller leaves the holding bridge before anything that follows
 	// the queue: Asterisk refuses to record a bridged channel ("Cannot
-	// record channel while in bridge").
-	leaveHold := sync.OnceFunc(func() { s.leaveBridge(bkey) })
+	// record channel while in bridge"). A served call is hung up next:
+	// deleting the bridge is enough, and saves a request and a wait.
+	served := false
+	leaveHold := sync.OnceFunc(func() {
+		if served {
+			s.deleteBridge(bkey)
+			return
+		}
+		s.leaveBridge(bkey)
+	})
 	defer leaveHold()
 	for hop := 0; ; hop++ {
 		var pos queues.Position
@@ -128,7 +136,8 @@ func (s *session) queue(group string, priority int, resume bool) error {
 				return err
 			case over == nil:
 				if s.phase == phaseTalking {
-					return nil // served
+					served = true
+					return nil
 				}
 				// The caller pressed the break-out key.
 				leaveHold()

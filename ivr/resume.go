@@ -47,6 +47,11 @@ func (s *session) checkpoint(where string, extra url.Values) {
 	if enc == s.saved {
 		return
 	}
+	if s.saved == "" && where == resumeMenu && s.nav != nil && len(s.nav.Path()) == 0 {
+		// A call with no checkpoint resumes at the start of the menu
+		// anyway: one request per call saved until the caller moves.
+		return
+	}
 	if err := s.c.client.Channel().SetVariable(s.key, resumeVar, enc); err != nil && !isNotFound(err) {
 		s.log.Warn("checkpoint_failed", "error", err.Error())
 		return

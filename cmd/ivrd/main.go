@@ -273,6 +273,7 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 			URL: envOr("ARI_URL", "http://127.0.0.1:8088/ari"), Username: os.Getenv("ARI_USERNAME"),
 			Password: os.Getenv("ARI_PASSWORD"), App: envOr("ARI_APP", "ivr"), Logger: log, Registerer: reg,
 			OnConnect: func() { ctrl.Reconcile(callCtx) }, OnReplaced: func() { ctrl.Release() },
+			Events: ivr.HandledEvents,
 		}
 		ctrl, err = ivr.New(ivr.Options{
 			App: ariOpts.App, Config: holder.get, PINSecret: secret, Store: store, Queues: queue,

@@ -518,7 +518,29 @@ func (r *runner) startProfile(rate int) (stop func()) {
 		defer resp.Body.Close()
 		_, _ = f.ReadFrom(resp.Body)
 	}()
-	return func() { <-done }
+	return func() {
+		<-done
+		r.saveMetrics(rate)
+	}
+}
+
+// saveMetrics writes ivrd's /metrics beside the profile: the events by
+// type and requests by route tell where a call's ARI traffic goes.
+func (r *runner) saveMetrics(rate int) {
+	resp, err := http.Get("http://" + r.ivrdWeb + "/metrics")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "metrics:", err)
+		return
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "metrics:", err)
+		return
+	}
+	if err := os.WriteFile(filepath.Join(r.set.profile, fmt.Sprintf("ivrd-%d.metrics", rate)), b, 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, "metrics:", err)
+	}
 }
 
 // sipp is one running sipp.

@@ -69,7 +69,7 @@ func startReal(t *testing.T, cfg *menu.Config, at time.Time, phones []string) *r
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	conn, err := ariconn.Start(ctx, ariconn.Options{URL: a.ARIURL(), Username: a.User, Password: a.Password,
-		App: a.App, Logger: logger, OnConnect: func() { ctrl.Reconcile(ctx) }, OnReplaced: ctrl.Release},
+		App: a.App, Logger: logger, OnConnect: func() { ctrl.Reconcile(ctx) }, OnReplaced: ctrl.Release, Events: ivr.HandledEvents},
 		func(c ari.Client) func(ari.Event) {
 			handle := ctrl.Attach(ctx, c)
 			return func(e ari.Event) { d.see(e); handle(e) }

@@ -67,6 +67,15 @@ type Options struct {
 	// MinBackoff and MaxBackoff bound the reconnection delay (1s, 30s).
 	MinBackoff, MaxBackoff time.Duration
 
+	// Events are the event types the handler uses. Others are dropped
+	// before decoding and, through the application's event filter
+	// (Asterisk 13.26/16.3 and later), never sent: on a real Asterisk
+	// most of a call's events (ChannelVarset, ChannelStateChange,
+	// bridge, dialplan, playback-started events) interest nobody, and
+	// decoding them was a fifth of ivrd's CPU under load. Empty: all.
+	// ApplicationReplaced is always let through.
+	Events []string
+
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 

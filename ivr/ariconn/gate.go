@@ -1,6 +1,7 @@
 package ariconn
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -9,14 +10,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/CyCoreSystems/ari/v5"
+	"github.com/helpdesk-ivr/ivr/ivr/arijson"
 	"golang.org/x/net/websocket"
 )
 
@@ -41,6 +45,8 @@ type gate struct {
 	srv  *http.Server
 	path string // random, so a stale client can never reach a newer gate on a reused port
 
+	wanted map[string]bool // Options.Events and ApplicationReplaced; nil: all
+
 	mu       sync.Mutex
 	down     *websocket.Conn
 	upstream *websocket.Conn
@@ -62,6 +68,12 @@ func newGate(o Options, hc *http.Client, m *metrics, onUp func(), onDown func(er
 	g := &gate{opts: o, m: m, onUp: onUp, onDown: onDown, ln: ln, http: hc,
 		auth: "Basic " + base64.StdEncoding.EncodeToString([]byte(o.Username+":"+o.Password)),
 		path: "/" + hex.EncodeToString(token) + "/events"}
+	if len(o.Events) > 0 {
+		g.wanted = map[string]bool{"ApplicationReplaced": true}
+		for _, t := range o.Events {
+			g.wanted[t] = true
+		}
+	}
 	mux := http.NewServeMux()
 	mux.Handle(g.path, websocket.Server{Handshake: g.handshake, Handler: g.serveLibrary})
 	g.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
@@ -179,13 +191,26 @@ func (g *gate) relayOnce(ctx context.Context) error {
 	lctx, endLiveness := context.WithCancel(ctx)
 	defer endLiveness()
 	go g.watch(lctx, up)
+	if g.wanted != nil {
+		// Before the controller reconciles: what it asks about must not
+		// wait behind a flood of unwanted events. Failing is not fatal:
+		// the events are then dropped here, at some cost.
+		if err := g.setFilter(ctx); err != nil {
+			g.opts.Logger.Warn("ari_event_filter_failed", "error", err.Error())
+		}
+	}
 	g.onUp()
 	for {
 		var frame []byte
 		if err := websocket.Message.Receive(up, &frame); err != nil {
 			return fmt.Errorf("event socket closed: %w", err)
 		}
-		g.m.events.Inc()
+		typ := arijson.Type(frame)
+		if g.wanted != nil && !g.wanted[typ] {
+			g.m.event(typ, false)
+			continue
+		}
+		g.m.event(typ, true)
 		ev, err := ari.DecodeEvent(frame)
 		if err != nil || ev == nil {
 			// v5.3.1's reader would hand a nil event to its bus and crash.
@@ -198,6 +223,41 @@ func (g *gate) relayOnce(ctx context.Context) error {
 		}
 		g.handle(ev)
 	}
+}
+
+// setFilter asks Asterisk to send the application only the wanted events.
+func (g *gate) setFilter(ctx context.Context) error {
+	type entry struct {
+		Type string `json:"type"`
+	}
+	var allowed []entry
+	for t := range g.wanted {
+		allowed = append(allowed, entry{t})
+	}
+	slices.SortFunc(allowed, func(a, b entry) int { return strings.Compare(a.Type, b.Type) })
+	body, err := json.Marshal(map[string]any{"allowed": allowed, "disallowed": []entry{}})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, g.opts.RequestTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut,
+		g.opts.URL+"/applications/"+url.PathEscape(g.opts.App)+"/eventFilter", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", g.auth)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := g.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("event filter: %s %s", resp.Status, bytes.TrimSpace(msg))
+	}
+	return nil
 }
 
 // watch closes the event socket when Asterisk stops answering pings

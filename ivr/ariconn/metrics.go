@@ -7,20 +7,26 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 type metrics struct {
-	requests    *prometheus.HistogramVec
-	errors      *prometheus.CounterVec
-	connected   prometheus.Gauge
-	reconnects  prometheus.Counter
-	events      prometheus.Counter
-	undecodable *prometheus.CounterVec
-	replaced    prometheus.Counter
-	dropped     prometheus.Counter
+	requests   *prometheus.HistogramVec
+	errors     *prometheus.CounterVec
+	connected  prometheus.Gauge
+	reconnects prometheus.Counter
+	events     *prometheus.CounterVec
+	// eventCounters caches the counters of the known types: a label
+	// lookup per event is measurable at hundreds of events a second.
+	eventCounters sync.Map // "type/handled" → prometheus.Counter
+	eventTypes    atomic.Int64
+	undecodable   *prometheus.CounterVec
+	replaced      prometheus.Counter
+	dropped       prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -42,10 +48,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "ivr_ari_websocket_reconnects_total",
 			Help: "Times the event WebSocket to Asterisk was lost after being up.",
 		}),
-		events: prometheus.NewCounter(prometheus.CounterOpts{
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ivr_ari_events_total",
-			Help: "Events received from Asterisk.",
-		}),
+			Help: "Events received from Asterisk, by type, and whether the controller handles them (handled=\"false\": dropped undecoded; Asterisk sends them when it cannot filter).",
+		}, []string{"type", "handled"}),
 		undecodable: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ivr_ari_events_undecodable_total",
 			Help: "Events the ARI library cannot decode, kept from it so they cannot crash the process.",
@@ -65,6 +71,43 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}
 	}
 	return m, nil
+}
+
+// maxEventTypes bounds the type label: ARI 20 has about 50 event types.
+const maxEventTypes = 100
+
+// event counts one received event. Types come from Asterisk; one that is
+// not an ARI event name (letters only, at most 40), or beyond the first
+// maxEventTypes seen, counts as "other": a broken peer cannot grow the
+// label set.
+func (m *metrics) event(typ string, handled bool) {
+	if !plainEventType(typ) {
+		typ = "other"
+	}
+	key := typ + "/" + strconv.FormatBool(handled)
+	if c, ok := m.eventCounters.Load(key); ok {
+		c.(prometheus.Counter).Inc()
+		return
+	}
+	if m.eventTypes.Add(1) > maxEventTypes && typ != "other" {
+		m.event("other", handled)
+		return
+	}
+	c := m.events.WithLabelValues(typ, strconv.FormatBool(handled))
+	m.eventCounters.Store(key, c)
+	c.Inc()
+}
+
+func plainEventType(t string) bool {
+	if t == "" || len(t) > 40 {
+		return false
+	}
+	for _, r := range t {
+		if (r < 'A' || r > 'Z') && (r < 'a' || r > 'z') {
+			return false
+		}
+	}
+	return true
 }
 
 // instrumented measures every REST request.

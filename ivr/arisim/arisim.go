@@ -640,6 +640,10 @@ type app struct {
 	name  string
 	sock  *wsConn
 	chans map[string]*channel
+	// The event filter (PUT eventFilter): the arrays as given, and the
+	// types they name. Kept until the app is destroyed, as Asterisk does.
+	allowed, disallowed       json.RawMessage
+	allowedSet, disallowedSet map[string]bool
 }
 
 type bridge struct {

@@ -3,6 +3,8 @@ package arisim
 import (
 	"strconv"
 	"time"
+
+	"github.com/helpdesk-ivr/ivr/ivr/arijson"
 )
 
 // Event builders. Each returns one compact JSON text frame with the keys in
@@ -157,6 +159,9 @@ func (s *Server) emit(app string, ev []byte) {
 	if a == nil || a.sock == nil {
 		s.eventsDropped.Add(1)
 		return
+	}
+	if (a.allowedSet != nil || a.disallowedSet != nil) && !a.allows(arijson.Type(ev)) {
+		return // filtered by the application, as Asterisk's websocket does
 	}
 	s.sendTo(a.sock, ev)
 }

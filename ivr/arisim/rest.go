@@ -1,7 +1,9 @@
 package arisim
 
 import (
+	"bytes"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 )
 
@@ -23,7 +25,7 @@ var routeTable = mkRoutes([]struct {
 	{"GET", "/applications/{applicationName}", (*Server).hAppGet},
 	{"POST", "/applications/{applicationName}/subscription", (*Server).hAppSubscription},
 	{"DELETE", "/applications/{applicationName}/subscription", (*Server).hAppSubscription},
-	{"PUT", "/applications/{applicationName}/eventFilter", (*Server).hNotImplemented},
+	{"PUT", "/applications/{applicationName}/eventFilter", (*Server).hAppFilter},
 
 	{"GET", "/channels", (*Server).hChannelList},
 	{"POST", "/channels", (*Server).hOriginate},
@@ -217,7 +219,11 @@ func (s *Server) appJSON(b []byte, a *app) []byte {
 			n++
 		}
 	}
-	return append(b, `],"endpoint_ids":[],"device_names":[],"events_allowed":[],"events_disallowed":[]}`...)
+	b = append(b, `],"endpoint_ids":[],"device_names":[],"events_allowed":`...)
+	b = appendList(b, a.allowed)
+	b = append(b, `,"events_disallowed":`...)
+	b = appendList(b, a.disallowed)
+	return append(b, '}')
 }
 
 func (s *Server) hAppList(rq *request) {
@@ -238,6 +244,90 @@ func (s *Server) hAppGet(rq *request) {
 		return
 	}
 	rq.ok(s.appJSON(nil, a))
+}
+
+func appendList(b []byte, list json.RawMessage) []byte {
+	if list == nil {
+		return append(b, "[]"...)
+	}
+	return append(b, list...)
+}
+
+// hAppFilter sets the application's event filter as Asterisk 20 does
+// (res/stasis/app.c, app_event_filter_set): no body or an empty object
+// clears both lists; otherwise each list given replaces the old one and a
+// list not given is kept. "disallowed" is set first, so a bad "allowed"
+// still leaves a good "disallowed" in place, and each entry must be an
+// object with a non-empty string "type".
+func (s *Server) hAppFilter(rq *request) {
+	a := s.apps[rq.vars[0]]
+	if a == nil {
+		rq.fail(404, "Application not found")
+		return
+	}
+	if len(rq.p.body) == 0 {
+		a.allowed, a.allowedSet, a.disallowed, a.disallowedSet = nil, nil, nil, nil
+		rq.ok(s.appJSON(nil, a))
+		return
+	}
+	for _, key := range []string{"disallowed", "allowed"} {
+		raw, given := rq.p.body[key]
+		if !given {
+			continue
+		}
+		list, set, ok := parseEventFilter(raw)
+		if !ok {
+			rq.fail(400, "Invalid format definition")
+			return
+		}
+		if key == "allowed" {
+			a.allowed, a.allowedSet = list, set
+		} else {
+			a.disallowed, a.disallowedSet = list, set
+		}
+	}
+	rq.ok(s.appJSON(nil, a))
+}
+
+// parseEventFilter checks one filter list: a JSON array of objects each
+// with a non-empty string "type" (null counts as no list).
+func parseEventFilter(raw json.RawMessage) (json.RawMessage, map[string]bool, bool) {
+	if string(bytes.TrimSpace(raw)) == "null" {
+		return nil, nil, true
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		return nil, nil, false
+	}
+	set := map[string]bool{}
+	for _, it := range items {
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(it, &obj) != nil || obj == nil {
+			return nil, nil, false
+		}
+		var typ string
+		if json.Unmarshal(obj["type"], &typ) != nil || typ == "" {
+			return nil, nil, false
+		}
+		set[typ] = true
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, raw); err != nil {
+		return nil, nil, false
+	}
+	if len(set) == 0 {
+		set = nil // an empty list filters nothing
+	}
+	return compact.Bytes(), set, true
+}
+
+// allows reports whether the app's filter lets an event of type typ
+// through: disallowed wins; an empty or absent allowed list allows all.
+func (a *app) allows(typ string) bool {
+	if a.disallowedSet[typ] {
+		return false
+	}
+	return a.allowedSet == nil || a.allowedSet[typ]
 }
 
 func (s *Server) hAppSubscription(rq *request) {

@@ -149,7 +149,7 @@ func Start(ctx context.Context, o Options) (*Desk, error) {
 	d.cancel = cancel
 	d.Conn, err = ariconn.Start(cctx, ariconn.Options{URL: d.Sim.URL(), Username: User, Password: Password, App: "ivr",
 		MinBackoff: 20 * time.Millisecond, MaxBackoff: time.Second, MaxConns: o.MaxConns, Logger: o.Logger, Registerer: o.Registerer,
-		OnConnect: func() { d.Controller.Reconcile(cctx) }, OnReplaced: d.Controller.Release},
+		OnConnect: func() { d.Controller.Reconcile(cctx) }, OnReplaced: d.Controller.Release, Events: ivr.HandledEvents},
 		func(c ari.Client) func(ari.Event) { return d.Controller.Attach(cctx, c) })
 	if err != nil {
 		cancel()
