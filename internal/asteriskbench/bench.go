@@ -60,6 +60,14 @@ func Dialplan(operators int) string {
 		fmt.Sprintf("BENCH_OPERATORS = %d\nBENCH_PREFIX = %s", operators, OperatorPrefix), 1)
 }
 
+// DialplanModules are the modules.conf lines the dialplan IVR needs beyond
+// the shipped list (which loads only what ivrd's deployment uses):
+// GLOBAL() to take the operators in turn, STRFTIME() and RAND() for the
+// ticket number, TIMEOUT() for the menu. Without func_global every call
+// dialled "b0", which does not exist, and the dialplan's calls ended
+// without an operator: shorter and cheaper than ivrd's.
+const DialplanModules = "load = func_global.so\nload = func_strings.so\nload = func_rand.so\nload = func_timeout.so\n"
+
 // Endpoints are the bench operators' PJSIP endpoints for pjsip.conf, on
 // the shipped operator templates, all reaching the one sipp at contact
 // (host:port): no registration, no qualify, no MWI.
