@@ -77,14 +77,14 @@ func envOr(k, def string) string {
 
 // step is the outcome of one call rate.
 type step struct {
-	Mode          string
-	Rate          int
-	Placed        int
-	Failed        int // callers' failed calls, plus the operators' phones'
+	Mode   string
+	Rate   int
+	Placed int
+	Failed int // callers' failed calls, plus the operators' phones'
 	// Served is how many operator calls ended well during the step: in
 	// both modes every caller must reach an operator, or the two modes
 	// do not compare.
-	Served int
+	Served        int
 	SetupP50      time.Duration
 	SetupP99      time.Duration
 	PeakChannels  int
