@@ -56,6 +56,12 @@ type Options struct {
 	// RingTimeout bounds how long operators' phones ring without Queues
 	// (default 30s; the queues have a ring timeout per group).
 	RingTimeout time.Duration
+	// RingAllLimit bounds how many phones ring at once for one call
+	// without Queues, or while the queues' database fails (default 8):
+	// a group of hundreds must not get hundreds of calls set up for each
+	// caller (under load that storm alone stalled Asterisk). The phones
+	// rung are taken in turn across calls.
+	RingAllLimit int
 	// StoreTimeout bounds each write of the call record (default 5s).
 	StoreTimeout time.Duration
 	// Node names this Asterisk in call records (default: from events).
@@ -85,6 +91,7 @@ type Controller struct {
 	released atomic.Bool // another controller owns the application
 	wg       sync.WaitGroup
 	seq      atomic.Uint64
+	ringNext atomic.Uint64 // where the next ring-all starts in a group's list
 
 	epoch atomic.Int64 // Asterisk's startup time at the last connection (Unix ns)
 	node  string       // Asterisk's entity id
@@ -104,6 +111,7 @@ func New(opts Options) (*Controller, error) {
 	opts.Lockouts = cmp.Or[Lockouts](opts.Lockouts, NewMemoryLockouts())
 	opts.RingTimeout = cmp.Or(opts.RingTimeout, 30*time.Second)
 	opts.StoreTimeout = cmp.Or(opts.StoreTimeout, 5*time.Second)
+	opts.RingAllLimit = cmp.Or(opts.RingAllLimit, 8)
 	m, err := newMetrics(opts.Registerer)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package ivr
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/CyCoreSystems/ari/v5"
@@ -204,7 +205,7 @@ func (s *session) ringGroup(groupID string) (bool, error) {
 	defer s.deleteBridge(bkey)
 	type leg struct{ endpoint, login string }
 	legs := map[string]leg{} // operator channel id → operator
-	for _, op := range s.cfg.OperatorsOf(groupID) {
+	for _, op := range ringAllBatch(s.cfg.OperatorsOf(groupID), s.c.opts.RingAllLimit, &s.c.ringNext) {
 		id, err := s.ringOperator(op.Endpoint, op.Login, groupID, s.c.opts.RingTimeout)
 		if err != nil {
 			s.record(tickets.CallEvent{Kind: eventNoAnswer, Group: groupID, Operator: op.Login, Detail: "unreachable"})
@@ -258,6 +259,20 @@ func (s *session) ringGroup(groupID string) (bool, error) {
 		return false, nil
 	}
 	return true, s.talk(answered)
+}
+
+// ringAllBatch picks at most limit of ops, starting where the previous
+// call's batch ended, so that successive callers spread over the group.
+func ringAllBatch[T any](ops []T, limit int, next *atomic.Uint64) []T {
+	if len(ops) <= limit {
+		return ops
+	}
+	start := (next.Add(uint64(limit)) - uint64(limit)) % uint64(len(ops))
+	batch := make([]T, 0, limit)
+	for i := range uint64(limit) {
+		batch = append(batch, ops[(start+i)%uint64(len(ops))])
+	}
+	return batch
 }
 
 func isStasisStart(e ari.Event) bool {

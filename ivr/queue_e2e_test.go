@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -575,5 +576,50 @@ func TestQueueTwoInstancesShareOperators(t *testing.T) {
 				t.Errorf("%s had two calls at once: %v–%v and %v–%v", x.op, x.start, x.end, y.start, y.end)
 			}
 		}
+	}
+}
+
+// TestQueueServedCallRequests keeps the price of the commonest call in
+// ARI requests: keys through the menu, a free operator who answers, the
+// operator ending the conversation. Each request costs ivrd and Asterisk
+// CPU (the load benchmark on a real Asterisk): a change that adds one to
+// every call must say so here.
+func TestQueueServedCallRequests(t *testing.T) {
+	r := newQueueRig(t, "", nil)
+	r.sim.SetEndpoint("PJSIP/op201", arisim.EndpointBehavior{Mode: arisim.Answer, AnswerAfter: 500 * time.Millisecond, HangupAfter: 3 * time.Second})
+	r.available("op201")
+	before := r.sim.Stats().Requests
+	c := r.call("3331234567")
+	r.waitPrompt(c.ID(), "node:root")
+	press(t, c, "12")
+	if op := r.answeredBy(c.ID()); op != "op201" {
+		t.Fatalf("answered by %s", op)
+	}
+	if out := r.outcome(c.ID()); out.Outcome != string(tickets.OutcomeAnswered) {
+		t.Fatalf("outcome %+v", out)
+	}
+	waitUntil(t, "no channel left", func() bool { return r.sim.Stats().ActiveChannels == 0 })
+	after := r.sim.Stats().Requests
+	got := map[string]int64{}
+	for route, n := range after {
+		if d := n - before[route]; d > 0 {
+			got[route] = d
+		}
+	}
+	want := map[string]int64{
+		"POST /channels/{channelId}/answer":            1,
+		"POST /channels/{channelId}/variable":          1, // the checkpoint of the sub-menu (none for the root)
+		"POST /channels/{channelId}/play/{playbackId}": 5, // root, sub-menu, transfer, ticket number, position
+		"DELETE /playbacks/{playbackId}":               3, // two prompts cut by keys, the position cut by the offer
+		"POST /bridges/{bridgeId}":                     1,
+		"POST /bridges/{bridgeId}/addChannel":          2,
+		"POST /bridges/{bridgeId}/moh":                 1,
+		"DELETE /bridges/{bridgeId}/moh":               1,
+		"POST /channels":                               1, // the operator's leg
+		"DELETE /bridges/{bridgeId}":                   1,
+		"DELETE /channels/{channelId}":                 1,
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("requests of a served call:\n got %v\nwant %v", got, want)
 	}
 }

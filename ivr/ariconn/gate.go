@@ -217,6 +217,9 @@ func (g *gate) relayOnce(ctx context.Context) error {
 			g.m.undecodable.WithLabelValues(boundedType(frame)).Inc()
 			continue
 		}
+		if st, ok := ev.(*ari.StasisStart); ok && st.Channel.Language == "" {
+			st.Channel.Language = channelLanguage(frame)
+		}
 		if ev.GetType() == "ApplicationReplaced" {
 			g.m.replaced.Inc()
 			return ErrReplaced
@@ -313,6 +316,19 @@ func (g *gate) close() {
 	}
 	g.mu.Unlock()
 	g.srv.Close()
+}
+
+// channelLanguage reads the channel's language from a StasisStart frame:
+// v5.3.1's ChannelData decoder drops it, and without it the controller
+// set the language of every call, one needless request each.
+func channelLanguage(frame []byte) string {
+	var f struct {
+		Channel struct {
+			Language string `json:"language"`
+		} `json:"channel"`
+	}
+	_ = json.Unmarshal(frame, &f)
+	return f.Channel.Language
 }
 
 // boundedType names an undecodable frame's type for a metric label,
