@@ -233,6 +233,14 @@ func (c *Controller) dispatch(ctx context.Context, e ari.Event) {
 		go c.continueToDialplan(start.Channel.ID)
 		return
 	}
+	if limit := c.opts.Config().IVR.MaxCalls; limit > 0 {
+		if n := c.ActiveCalls(); n >= limit {
+			c.metrics.shed.Inc()
+			c.log.Warn("call_shed", "channel_id", start.Channel.ID, "calls", n, "max_calls", limit)
+			go c.continueToDialplan(start.Channel.ID)
+			return
+		}
+	}
 	c.startSession(ctx, start.Channel, start.GetNode(), false)
 }
 

@@ -731,6 +731,33 @@ func TestDrainAndShutdown(t *testing.T) {
 	}
 }
 
+// Beyond ivr.max_calls a new call goes back to the dialplan's fallback
+// at once; the calls in progress go on, and once one ends a new call is
+// served again.
+func TestMaxCallsShedsToTheDialplan(t *testing.T) {
+	r := newRig(t, monday10, func(o *simdesk.Options) { o.Config.IVR.MaxCalls = 1 })
+	first := r.call("3331234567", arisim.CallOptions{EventBuffer: 256})
+	r.waitPrompt(first.ID(), "node:root")
+	shed := r.call("3337654321", arisim.CallOptions{EventBuffer: 256})
+	waitDone(t, shed)
+	if !continued(shed) {
+		t.Errorf("a call beyond max_calls was not handed to the dialplan")
+	}
+	if _, _, ok := r.mem.Call(shed.ID()); ok {
+		t.Errorf("a shed call has a record of ivrd's: the fallback serves it")
+	}
+	if continued(first) {
+		t.Errorf("the call in progress was handed away")
+	}
+	first.Hangup()
+	r.outcome(first.ID())
+	waitUntil(t, "the first call to end", func() bool { return r.ctrl.ActiveCalls() == 0 })
+	next := r.call("3331112222", arisim.CallOptions{EventBuffer: 256})
+	r.waitPrompt(next.ID(), "node:root")
+	next.Hangup()
+	r.outcome(next.ID())
+}
+
 func continued(c *arisim.Call) bool {
 	for e := range c.Events() {
 		if e.Kind == arisim.EventContinued {

@@ -17,6 +17,7 @@ type metrics struct {
 	operatorsReleased prometheus.Counter
 	callsClosed       prometheus.Counter
 	storeErrors       prometheus.Counter
+	shed              prometheus.Counter
 	keyToPlay         prometheus.Histogram
 }
 
@@ -58,13 +59,16 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ivr_store_errors_total", Help: "Failed writes of call records and tickets.",
 		}),
+		shed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ivr_calls_shed_total", Help: "Calls handed back to the dialplan's fallback on arrival: ivr.max_calls calls were in progress.",
+		}),
 		keyToPlay: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "ivr_key_to_prompt_seconds",
 			Help:    "Controller time from a key press to the request playing the next prompt.",
 			Buckets: []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25},
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.calls, m.active, m.selections, m.pinFailures, m.pinLockouts, m.pinOrgLockouts, m.pinAlarms, m.promptFailed, m.resumed, m.operatorsReleased, m.callsClosed, m.storeErrors, m.keyToPlay} {
+	for _, c := range []prometheus.Collector{m.calls, m.active, m.selections, m.pinFailures, m.pinLockouts, m.pinOrgLockouts, m.pinAlarms, m.promptFailed, m.resumed, m.operatorsReleased, m.callsClosed, m.storeErrors, m.shed, m.keyToPlay} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

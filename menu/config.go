@@ -140,11 +140,16 @@ type IVR struct {
 	FirstDigitTimeout time.Duration `yaml:"first_digit_timeout"`
 	InterDigitTimeout time.Duration `yaml:"inter_digit_timeout"`
 	MaxRetries        int           `yaml:"max_retries"`
-	OnFailure         *Fallback     `yaml:"on_failure"`
-	BackKey           string        `yaml:"back_key"`
-	RepeatKey         string        `yaml:"repeat_key"`
-	OperatorKey       string        `yaml:"operator_key"`
-	OperatorGroup     string        `yaml:"operator_group"`
+	// MaxCalls caps the calls ivrd serves at once; calls beyond it go
+	// back to the dialplan's fallback as while ivrd drains (0: no cap).
+	// Past its capacity (the load benchmark) ivrd gets slower for
+	// everyone and then fails calls; the fallback still serves them.
+	MaxCalls      int       `yaml:"max_calls"`
+	OnFailure     *Fallback `yaml:"on_failure"`
+	BackKey       string    `yaml:"back_key"`
+	RepeatKey     string    `yaml:"repeat_key"`
+	OperatorKey   string    `yaml:"operator_key"`
+	OperatorGroup string    `yaml:"operator_group"`
 	// AfterHoursGroup takes the requests of callers whom no
 	// Administration or menu choice sends to a group (a message left
 	// while the whole service is closed, a hangup in the menu), so that

@@ -98,6 +98,8 @@ func TestParseReportsEveryProblemWithPosition(t *testing.T) {
 			"30:1: unknown field \"bogus\"", "22:3: unknown field \"languge\" in ivr"}},
 		{"unknown after-hours group", strings.Replace(base, "  max_retries: 3", "  max_retries: 3\n  after_hours_group: nowhere", 1) + okMenu, []string{
 			`ivr.after_hours_group: unknown group "nowhere"`}},
+		{"negative max_calls", strings.Replace(base, "  max_retries: 3", "  max_retries: 3\n  max_calls: -1", 1) + okMenu, []string{
+			"ivr.max_calls -1 is negative"}},
 		{"wrong kinds", strings.Replace(base, "first_digit_timeout: 5s", "first_digit_timeout: soon", 1) + "", []string{
 			"\"soon\" is not a duration"}},
 		{"unknown group and empty submenu", base + `menu:

@@ -418,6 +418,9 @@ func (c *Config) validateIVR(v *validator) {
 	if ivr.MaxRetries < 1 || ivr.MaxRetries > maxRetries {
 		v.add(ivr.Pos, "ivr.max_retries %d is out of range 1..%d", ivr.MaxRetries, maxRetries)
 	}
+	if ivr.MaxCalls < 0 {
+		v.add(ivr.Pos, "ivr.max_calls %d is negative (0: no cap)", ivr.MaxCalls)
+	}
 	keys := map[string]string{}
 	for _, k := range []struct{ name, key string }{{"back_key", ivr.BackKey}, {"repeat_key", ivr.RepeatKey}, {"operator_key", ivr.OperatorKey}} {
 		if k.key == "" {
