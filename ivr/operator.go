@@ -42,6 +42,11 @@ func isChannelEnd(e ari.Event) bool {
 // returns nil if the bridge could not be made; the caller is then not in
 // it (gone reports a hangup meanwhile).
 func (s *session) holdBridge(bridgeID string, reuse bool) (key *ari.Key, gone bool) {
+	return s.joinBridge(bridgeID, reuse, true)
+}
+
+// joinBridge is holdBridge, with music on hold only if moh.
+func (s *session) joinBridge(bridgeID string, reuse, moh bool) (key *ari.Key, gone bool) {
 	bkey := ari.NewKey(ari.BridgeKey, bridgeID)
 	s.c.register(s, ari.BridgeKey, bridgeID)
 	if reuse {
@@ -66,8 +71,10 @@ func (s *session) holdBridge(bridgeID string, reuse bool) (key *ari.Key, gone bo
 		s.log.Error("bridge_add_failed", "error", err.Error())
 		return nil, false
 	}
-	if err := s.c.client.Bridge().MOH(bkey, "default"); err != nil {
-		s.log.Warn("moh_failed", "error", err.Error())
+	if moh {
+		if err := s.c.client.Bridge().MOH(bkey, "default"); err != nil {
+			s.log.Warn("moh_failed", "error", err.Error())
+		}
 	}
 	return bkey, false
 }
@@ -140,7 +147,21 @@ func (s *session) hangupChannel(id string) {
 // connect bridges the operator who answered with the caller, records it
 // and hands the ticket to the operator. It reports false when the
 // operator's channel was gone before it could join.
-func (s *session) connect(bkey *ari.Key, legID, group, login string) bool {
+func (s *session) connect(legID, group, login string) bool {
+	moh := s.hold != nil
+	if s.hold == nil {
+		// Rung at once: the bridge is made now, without music.
+		bkey, gone := s.joinBridge(holdBridgeID(s.channelID), false, false)
+		if bkey == nil {
+			if !gone {
+				s.record(tickets.CallEvent{Kind: eventNoAnswer, Group: group, Operator: login, Detail: "no bridge"})
+			}
+			s.hangupChannel(legID)
+			return false
+		}
+		s.hold = bkey
+	}
+	bkey := s.hold
 	if err := s.c.client.Bridge().AddChannel(bkey, legID); err != nil {
 		// The operator hung up as they answered (Asterisk says 400 or 422
 		// for a channel that is gone): nobody is there to talk to.
@@ -149,8 +170,10 @@ func (s *session) connect(bkey *ari.Key, legID, group, login string) bool {
 		s.hangupChannel(legID)
 		return false
 	}
-	if err := s.c.client.Bridge().StopMOH(bkey); err != nil && !isNotFound(err) {
-		s.log.Warn("stop_moh_failed", "error", err.Error())
+	if moh {
+		if err := s.c.client.Bridge().StopMOH(bkey); err != nil && !isNotFound(err) {
+			s.log.Warn("stop_moh_failed", "error", err.Error())
+		}
 	}
 	now := s.now()
 	s.phase = phaseTalking
@@ -202,7 +225,11 @@ func (s *session) ringGroup(groupID string) (bool, error) {
 		}
 		return false, nil
 	}
-	defer s.deleteBridge(bkey)
+	s.hold = bkey
+	defer func() {
+		s.deleteBridge(bkey)
+		s.hold = nil
+	}()
 	type leg struct{ endpoint, login string }
 	legs := map[string]leg{} // operator channel id → operator
 	for _, op := range ringAllBatch(s.cfg.OperatorsOf(groupID), s.c.opts.RingAllLimit, &s.c.ringNext) {
@@ -255,7 +282,7 @@ func (s *session) ringGroup(groupID string) (bool, error) {
 	op := legs[answered]
 	hangupLegs(answered)
 	s.record(tickets.CallEvent{Kind: tickets.EventAnswered, Group: groupID, Operator: op.login})
-	if !s.connect(bkey, answered, groupID, op.login) {
+	if !s.connect(answered, groupID, op.login) {
 		return false, nil
 	}
 	return true, s.talk(answered)

@@ -5,10 +5,7 @@ import (
 	"errors"
 	"math"
 	"strconv"
-	"sync"
 	"time"
-
-	"github.com/CyCoreSystems/ari/v5"
 
 	"github.com/helpdesk-ivr/ivr/menu"
 	"github.com/helpdesk-ivr/ivr/queues"
@@ -19,8 +16,9 @@ import (
 // uses it. Without it (Options.Queues nil) a routed call rings all the
 // group's phones at once instead.
 type Queues interface {
-	Enqueue(ctx context.Context, e queues.Entry) (queues.Enqueued, error)
 	WaitOffer(ctx context.Context, callID string) (queues.Offer, error)
+	// EnqueueOffer is Enqueue returning the offer made at once, if any.
+	EnqueueOffer(ctx context.Context, e queues.Entry) (queues.Enqueued, *queues.Offer, error)
 	Position(ctx context.Context, callID string) (queues.Position, error)
 	Answer(ctx context.Context, callID, login string) ([]queues.Event, error)
 	NoAnswer(ctx context.Context, callID string, logins ...string) ([]queues.Event, error)
@@ -83,32 +81,30 @@ var errRequeue = errors.New("operator gone before bridging")
 // caller elsewhere. With resume the caller is already queued (a call taken
 // over after a restart keeps its place).
 func (s *session) queue(group string, priority int, resume bool) error {
-	bkey, gone := s.holdBridge(holdBridgeID(s.channelID), resume)
-	if bkey == nil {
-		if gone {
-			return s.goneNow()
-		}
-		return s.noOperator(group) // no bridge: do not lose the request
-	}
 	// The caller leaves the holding bridge before anything that follows
 	// the queue: Asterisk refuses to record a bridged channel ("Cannot
 	// record channel while in bridge"). A served call is hung up next:
 	// deleting the bridge is enough, and saves a request and a wait.
 	served := false
-	leaveHold := sync.OnceFunc(func() {
-		if served {
-			s.deleteBridge(bkey)
+	leaveHold := func() {
+		if s.hold == nil {
 			return
 		}
-		s.leaveBridge(bkey)
-	})
+		if served {
+			s.deleteBridge(s.hold)
+		} else {
+			s.leaveBridge(s.hold)
+		}
+		s.hold = nil
+	}
 	defer leaveHold()
+	reuse := resume // a bridge left by the controller that had the call
 	for hop := 0; ; hop++ {
 		var pos queues.Position
 		var over *queues.Overflow
 		if !resume {
 			ctx, cancel := s.storeCtx()
-			res, err := s.c.opts.Queues.Enqueue(ctx, queues.Entry{CallID: s.channelID, Group: group, Priority: priority,
+			res, offer, err := s.c.opts.Queues.EnqueueOffer(ctx, queues.Entry{CallID: s.channelID, Group: group, Priority: priority,
 				Caller: s.caller, TicketID: s.ticket.ID})
 			cancel()
 			if err != nil {
@@ -124,11 +120,38 @@ func (s *session) queue(group string, priority int, resume bool) error {
 			}
 			s.recordQueue(res.Events)
 			pos, over = res.Position, res.Overflow
+			if offer != nil {
+				// An operator was free: their phone rings now, with no
+				// music and no place in the queue to tell.
+				s.phase = phaseQueue
+				s.emit(Event{Kind: EvQueued, Group: group, Position: pos.Position})
+				answered, err := s.ringOffer(*offer)
+				switch {
+				case errors.Is(err, errRequeue):
+				case err != nil:
+					return err
+				case answered:
+					served = true
+					return nil
+				}
+				pos = queues.Position{} // at the head again: no announcement now
+			}
 		}
 		resume = false
 		if over == nil {
+			if s.hold == nil {
+				bkey, gone := s.holdBridge(holdBridgeID(s.channelID), reuse)
+				if bkey == nil {
+					if gone {
+						return s.leaveQueue(s.goneNow())
+					}
+					s.leaveAfter(queues.LeaveOverflow)
+					return s.noOperator(group) // no bridge: do not lose the request
+				}
+				s.hold = bkey
+			}
 			var err error
-			over, err = s.waitInQueue(bkey, group, pos)
+			over, err = s.waitInQueue(group, pos)
 			switch {
 			case errors.Is(err, errRequeue):
 				continue
@@ -179,7 +202,7 @@ func (s *session) queue(group string, priority int, resume bool) error {
 // the operators the queue offers and bridges the one who answers. It
 // returns with the call served (phase talking), an overflow to act on, or
 // neither when the caller pressed the break-out key.
-func (s *session) waitInQueue(bkey *ari.Key, group string, pos queues.Position) (*queues.Overflow, error) {
+func (s *session) waitInQueue(group string, pos queues.Position) (*queues.Overflow, error) {
 	s.phase = phaseQueue
 	q := s.cfg.Group(group).Queue
 	every := time.Duration(0)
@@ -213,7 +236,7 @@ func (s *session) waitInQueue(bkey *ari.Key, group string, pos queues.Position) 
 				s.recordQueue(offer.Events)
 				return offer.Overflow, nil
 			}
-			answered, err := s.ringOffer(bkey, offer)
+			answered, err := s.ringOffer(offer)
 			if err != nil || answered {
 				return nil, err
 			}
@@ -319,12 +342,20 @@ func (s *session) leaveAfter(reason string) {
 }
 
 // ringOffer rings the operators of an offer and bridges the first who
-// answers. Operators who do not answer in time, are busy or unreachable
+// answers. A caller not in the holding bridge hears ringback meanwhile. Operators who do not answer in time, are busy or unreachable
 // are reported to the queue (which pauses them); when none is left the
 // caller is back at the head of the queue. A caller who hangs up while
 // the phones ring withdraws the offer at once.
-func (s *session) ringOffer(bkey *ari.Key, offer queues.Offer) (bool, error) {
+func (s *session) ringOffer(offer queues.Offer) (bool, error) {
 	s.recordQueue(offer.Events)
+	if s.hold == nil {
+		// Asterisk plays the tone in-band on the answered channel and
+		// stops it by itself at the first sound written to it (the
+		// operator's voice, music, a prompt).
+		if err := s.c.client.Channel().Ring(s.key); err != nil && !isNotFound(err) {
+			s.log.Warn("ringback_failed", "error", err.Error())
+		}
+	}
 	legs := map[string]queues.Operator{}
 	for _, op := range offer.Operators {
 		id, err := s.ringOperator(op.Endpoint, op.Login, offer.Group, offer.RingTimeout)
@@ -393,7 +424,7 @@ func (s *session) ringOffer(bkey *ari.Key, offer queues.Offer) (bool, error) {
 	}
 	s.recordQueue(evs)
 	defer s.callEnded(op.Login)
-	if !s.connect(bkey, answered, offer.Group, op.Login) {
+	if !s.connect(answered, offer.Group, op.Login) {
 		return false, errRequeue
 	}
 	return true, s.talk(answered)

@@ -191,9 +191,9 @@ func TestQueueAnswerWrapUpAndRecord(t *testing.T) {
 	}
 }
 
-// An operator free when the caller joins the queue is rung at once: the
-// offer cuts the position announcement short and the rest of it (the
-// estimated wait, the break-out key) is not played first.
+// An operator free when the caller joins the queue is rung at once: no
+// place in the queue (already over), wait or break-out key is announced
+// first.
 func TestQueueOfferCutsTheAnnouncement(t *testing.T) {
 	r := newQueueRig(t, "", nil)
 	r.sim.SetEndpoint("PJSIP/op201", answerAfter(3*time.Second))
@@ -206,8 +206,8 @@ func TestQueueOfferCutsTheAnnouncement(t *testing.T) {
 		if e.Kind == ivr.EvRinging {
 			break
 		}
-		if e.Kind == ivr.EvPrompt && slices.Contains(e.Prompt, "system:queue_breakout") {
-			t.Fatalf("the break-out prompt played before the operator's phone rang:\n%s", r.transcript(c.ID()))
+		if e.Kind == ivr.EvPrompt && (slices.Contains(e.Prompt, "system:queue_breakout") || slices.Contains(e.Prompt, "system:queue_position")) {
+			t.Fatalf("a queue announcement played before the operator's phone rang:\n%s", r.transcript(c.ID()))
 		}
 	}
 	if op := r.answeredBy(c.ID()); op != "op201" {
@@ -609,13 +609,12 @@ func TestQueueServedCallRequests(t *testing.T) {
 	want := map[string]int64{
 		"POST /channels/{channelId}/answer":            1,
 		"POST /channels/{channelId}/variable":          1, // the checkpoint of the sub-menu (none for the root)
-		"POST /channels/{channelId}/play/{playbackId}": 5, // root, sub-menu, transfer, ticket number, position
-		"DELETE /playbacks/{playbackId}":               3, // two prompts cut by keys, the position cut by the offer
-		"POST /bridges/{bridgeId}":                     1,
-		"POST /bridges/{bridgeId}/addChannel":          2,
-		"POST /bridges/{bridgeId}/moh":                 1,
-		"DELETE /bridges/{bridgeId}/moh":               1,
+		"POST /channels/{channelId}/play/{playbackId}": 4, // root, sub-menu, transfer, ticket number
+		"DELETE /playbacks/{playbackId}":               2, // two prompts cut by keys
+		"POST /channels/{channelId}/ring":              1, // ringback while the free operator's phone rings
 		"POST /channels":                               1, // the operator's leg
+		"POST /bridges/{bridgeId}":                     1, // made when the operator answers
+		"POST /bridges/{bridgeId}/addChannel":          2,
 		"DELETE /bridges/{bridgeId}":                   1,
 		"DELETE /channels/{channelId}":                 1,
 	}

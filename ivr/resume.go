@@ -89,18 +89,15 @@ func (s *session) resume() error {
 		s.c.register(s, ari.BridgeKey, bkey.ID)
 		s.deleteBridge(bkey)
 		if group := s.call.Group; in && group != "" && s.cfg.Group(group) != nil {
-			s.releaseOperators()
-			s.group = group
-			s.emit(Event{Kind: EvRoute, Group: group, Reason: "resumed to queue again"})
-			if s.c.opts.Queues != nil {
-				return s.queue(group, queuePriority(s.cfg, "", s.role, s.org), false)
-			}
-			answered, err := s.ringGroup(group)
-			if err != nil || answered {
-				return err
-			}
-			return s.noOperator(group)
+			return s.queueAgain(group)
 		}
+	}
+	if group, ok := s.stillQueued(); ok {
+		// Not in a holding bridge but queued: its operator's phone was
+		// ringing (rung at once, the caller hearing ringback).
+		s.group = group
+		s.emit(Event{Kind: EvRoute, Group: group, Reason: "resumed in queue"})
+		return s.queue(group, 0, true)
 	}
 	v := s.savedCheckpoint()
 	switch v.Get("p") {
@@ -117,6 +114,13 @@ func (s *session) resume() error {
 			return s.closed(sched, st, group, "")
 		}
 	case resumeMenu:
+		if group := s.call.Group; !s.call.QueuedAt.IsZero() && group != "" && s.cfg.Group(group) != nil {
+			// Routed (no menu checkpoint follows a route), out of the
+			// queue and in no bridge: its operator had just answered and
+			// was hung up with the dead controller's legs. It queues
+			// again, as from a bridge left behind.
+			return s.queueAgain(group)
+		}
 		if cp, ok := menu.ParseCheckpoint(v.Encode()); ok {
 			if act, ok := s.nav.Resume(cp); ok {
 				s.org, s.role = s.nav.Identity()
@@ -196,6 +200,23 @@ func (s *session) operatorOf(callID string) string {
 
 // releaseOperators frees the operators the queues still hold on this call
 // (one had answered when the controller stopped, before the bridge).
+// queueAgain puts a caller whose operator answered under the stopped
+// controller back in the group's queue (that operator was hung up with
+// the controller's legs).
+func (s *session) queueAgain(group string) error {
+	s.releaseOperators()
+	s.group = group
+	s.emit(Event{Kind: EvRoute, Group: group, Reason: "resumed to queue again"})
+	if s.c.opts.Queues != nil {
+		return s.queue(group, queuePriority(s.cfg, "", s.role, s.org), false)
+	}
+	answered, err := s.ringGroup(group)
+	if err != nil || answered {
+		return err
+	}
+	return s.noOperator(group)
+}
+
 func (s *session) releaseOperators() {
 	if s.c.opts.Queues == nil {
 		return

@@ -66,16 +66,20 @@ type session struct {
 	started  time.Time
 	hangupBy tickets.HangupBy
 
-	caller      string // E.164
-	org         string
-	role        menu.Role
-	nav         *menu.Navigator
-	call        tickets.Call
-	ticket      tickets.Ticket
-	events      []tickets.CallEvent
-	phase       phase
-	outcome     tickets.Outcome
-	group       string
+	caller  string // E.164
+	org     string
+	role    menu.Role
+	nav     *menu.Navigator
+	call    tickets.Call
+	ticket  tickets.Ticket
+	events  []tickets.CallEvent
+	phase   phase
+	outcome tickets.Outcome
+	group   string
+	// hold is the bridge holding the caller in a queue (holdBridgeID), nil
+	// while the caller is not in it: a caller whose operator rings at
+	// once hears ringback and meets the operator in a bridge made then.
+	hold        *ari.Key
 	closeTicket bool
 
 	// What could not be written while the store was down; finish hands
