@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -69,7 +70,10 @@ func startReal(t *testing.T, cfg *menu.Config, at time.Time, phones []string) *r
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	conn, err := ariconn.Start(ctx, ariconn.Options{URL: a.ARIURL(), Username: a.User, Password: a.Password,
-		App: a.App, Logger: logger, OnConnect: func() { ctrl.Reconcile(ctx) }, OnReplaced: ctrl.Release, Events: ivr.HandledEvents},
+		App: a.App, Logger: logger, OnConnect: func() { ctrl.Reconcile(ctx) }, OnReplaced: ctrl.Release,
+		// The desk also keeps what Asterisk played (see): PlaybackStarted
+		// and PlaybackContinuing, which the controller itself needs not.
+		Events: append(slices.Clone(ivr.HandledEvents), "PlaybackStarted", "PlaybackContinuing")},
 		func(c ari.Client) func(ari.Event) {
 			handle := ctrl.Attach(ctx, c)
 			return func(e ari.Event) { d.see(e); handle(e) }
