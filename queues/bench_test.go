@@ -90,6 +90,7 @@ func BenchmarkQueuedCall(b *testing.B) {
 		noErr(b, s.UpsertOperator(ctx, op(login, map[string]int{"lotto3": 0})))
 		noErr(b, s.SetState(ctx, login, queues.Available, ""))
 	}
+	noErr(b, s.Maintain(ctx)) // what Run does first in ivrd
 	var onCall []string
 	call := func(i int) {
 		id := callID(i)

@@ -1,6 +1,7 @@
 package queues_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -329,4 +330,24 @@ func TestStaleCall(t *testing.T) {
 	_, err = s.Position(ctx, "lost")
 	wantErr(t, err, queues.ErrNotFound)
 	equal(t, "the next caller gets the operator", logins(waitOffer(t, s, "alive")), []string{"a"})
+}
+
+// TestMaintainAnalyzes: after the groups and operators are synced, the
+// maintenance refreshes the planner's statistics of the queue tables (the
+// candidates of an offer would otherwise be planned for a group of 4).
+func TestMaintainAnalyzes(t *testing.T) {
+	t.Parallel()
+	var ops []queues.Operator
+	for i := range 30 {
+		ops = append(ops, op(fmt.Sprintf("op%d", i), map[string]int{"g": 0}))
+	}
+	s, _, pool := newService(t, []queues.GroupConfig{{ID: "g"}}, ops)
+	noErr(t, s.Maintain(ctx))
+	for table, want := range map[string]float32{"queue_members": 30, "queue_operators": 30, "queue_groups": 1} {
+		var got float32
+		noErr(t, pool.QueryRow(ctx, `SELECT reltuples FROM pg_class WHERE oid = $1::regclass`, table).Scan(&got))
+		if got != want {
+			t.Errorf("%s: planner's row count %v, want %v", table, got, want)
+		}
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -54,6 +55,10 @@ type Service struct {
 
 	mu      sync.Mutex
 	waiters map[string]chan struct{} // call id → wakes its WaitOffer
+
+	// membersChanged: groups or operators were written since Maintain
+	// last refreshed the planner's statistics of the queue tables.
+	membersChanged atomic.Bool
 }
 
 // New returns a Service on pool. The schema must be migrated (Migrate).
@@ -175,6 +180,9 @@ func (s *Service) SyncGroups(ctx context.Context, groups []GroupConfig) error {
 		_, err := tx.Exec(ctx, `UPDATE queue_groups SET active = false WHERE active AND NOT id = ANY($1)`, ids)
 		return err
 	})
+	if err == nil {
+		s.membersChanged.Store(true)
+	}
 	return dbError("sync groups", err, "no such group")
 }
 
@@ -225,6 +233,7 @@ func (s *Service) UpsertOperator(ctx context.Context, op Operator) error {
 	if err != nil {
 		return dbError("upsert operator", err, "unknown group in "+fmt.Sprint(groups))
 	}
+	s.membersChanged.Store(true)
 	// A new group or a lower penalty may give a waiting caller an operator.
 	s.dispatchOperator(ctx, op.Login)
 	return nil
