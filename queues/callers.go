@@ -173,9 +173,11 @@ func (s *Service) WaitOffer(ctx context.Context, callID string) (Offer, error) {
 				return row.Scan(&o.Group, &state, &offeredTo, &o.Attempt, &enqueued, &maxWait, &ring,
 					&noOps.Action, &noOps.Group, &over.Action, &over.Group, &loggedIn)
 			})
+		// (OFFSET 0 keeps the lookup of each operator by its key: joined,
+		// the planner hashes the whole table for one row.)
 		b.Queue(`SELECT `+operatorColumns+` FROM queue_entries e
 			CROSS JOIN LATERAL unnest(e.offered_to) WITH ORDINALITY AS u(login, n)
-			JOIN queue_operators o ON o.login = u.login
+			CROSS JOIN LATERAL (SELECT * FROM queue_operators o WHERE o.login = u.login OFFSET 0) o
 			WHERE e.call_id = $3 AND e.state = 'offered' ORDER BY u.n`, now, s.day(now), callID).
 			Query(func(rows pgx.Rows) (err error) {
 				ops, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Operator, error) { return s.scanOperator(r) })

@@ -158,55 +158,13 @@ func (s *Service) offerNext(ctx context.Context, tx pgx.Tx, g *lockedGroup) (m *
 	// The head is locked first, then the operators: the package's lock
 	// order. Nobody waiting, no operator is locked.
 	now := s.stampNow()
-	order := "o.idle_since, o.login"
-	args := []any{g.id, now, 1}
-	switch g.strategy {
-	case RoundRobin:
-		// the next login after the last one offered, wrapping around
-		order = "(o.login <= $4), o.login"
-		args = append(args, g.rrLast)
-	case FewestCalls:
-		order = "CASE WHEN o.calls_day = $4 THEN o.calls_today ELSE 0 END, o.idle_since, o.login"
-		args = append(args, s.day(now))
-	case RingAll:
-		order = "o.login"
-		args[2] = 1000
+	cands, callID, more, err := s.candidates(ctx, tx, g, now, g.strategy == LongestIdle)
+	if err == nil && callID != "" && len(cands) == 0 && g.strategy == LongestIdle {
+		// Nobody free at the group's lowest penalty: the general way.
+		cands, _, _, err = s.candidates(ctx, tx, g, now, false)
 	}
-	rows, err := tx.Query(ctx, `WITH h AS MATERIALIZED (
-			SELECT e.call_id, EXISTS (SELECT FROM queue_entries x WHERE x.group_id = $1 AND x.state = 'waiting'
-				AND x.call_id <> e.call_id) AS more
-			FROM queue_entries e WHERE e.group_id = $1 AND e.state = 'waiting'
-			ORDER BY e.priority DESC, e.seq LIMIT 1 FOR UPDATE OF e)
-		SELECT h.call_id, h.more, c.login, c.penalty FROM h LEFT JOIN LATERAL (
-			SELECT o.login, m.penalty FROM queue_members m JOIN queue_operators o ON o.login = m.login
-			WHERE m.group_id = $1 AND (o.state = 'available' OR (o.state = 'wrap_up' AND o.available_at <= $2))
-			ORDER BY m.penalty, `+order+`
-			LIMIT $3 FOR UPDATE OF o SKIP LOCKED) c ON true`, args...)
-	if err != nil {
+	if err != nil || len(cands) == 0 {
 		return nil, false, err
-	}
-	var callID string
-	type cand struct {
-		login   string
-		penalty int
-	}
-	var cands []cand
-	for rows.Next() {
-		var login *string
-		var penalty *int
-		if err := rows.Scan(&callID, &more, &login, &penalty); err != nil {
-			rows.Close()
-			return nil, false, err
-		}
-		if login != nil {
-			cands = append(cands, cand{*login, *penalty})
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, err
-	}
-	if len(cands) == 0 {
-		return nil, false, nil
 	}
 	// Ring all rings the lowest penalty among the free; the others stay
 	// free (their locks end with the transaction).
@@ -238,6 +196,72 @@ func (s *Service) offerNext(ctx context.Context, tx pgx.Tx, g *lockedGroup) (m *
 		g.rrLast = logins[0]
 	}
 	return &made{callID: callID, group: g.id, logins: logins}, more, nil
+}
+
+// cand is an operator who may be offered a call.
+type cand struct {
+	login   string
+	penalty int
+}
+
+// candidates locks the head caller of g (when it is not locked yet: first
+// time round) and the best free operators for it (FOR UPDATE SKIP LOCKED),
+// best first. callID is the head ("" when nobody waits: then no operator is
+// locked), more whether others wait behind it. With lowest, only the
+// longest idle free operator among the members of the group's lowest
+// penalty, found by walking queue_operators_free_idle: the same as the
+// general way whenever there is one.
+func (s *Service) candidates(ctx context.Context, tx pgx.Tx, g *lockedGroup, now time.Time, lowest bool) (cands []cand, callID string, more bool, err error) {
+	// The limit is written out, not a parameter: PostgreSQL's generic plan
+	// of a prepared statement must know it to walk an index rather than
+	// sort, or it plans the statement again at every call.
+	order, limit := "m.penalty, o.idle_since, o.login", "1"
+	args := []any{g.id, now}
+	switch g.strategy {
+	case RoundRobin:
+		// the next login after the last one offered, wrapping around
+		order = "m.penalty, (o.login <= $3), o.login"
+		args = append(args, g.rrLast)
+	case FewestCalls:
+		order = "m.penalty, CASE WHEN o.calls_day = $3 THEN o.calls_today ELSE 0 END, o.idle_since, o.login"
+		args = append(args, s.day(now))
+	case RingAll:
+		order, limit = "m.penalty, o.login", "1000"
+	}
+	free := "o.state = 'available' OR (o.state = 'wrap_up' AND o.available_at <= $2)"
+	lowestOnly := ""
+	if lowest {
+		// The partial index's condition spelled out, so that the planner
+		// walks it in order.
+		free = "o.state IN ('available', 'wrap_up') AND (" + free + ")"
+		lowestOnly = " AND m.penalty = (SELECT min(penalty) FROM queue_members WHERE group_id = $1)"
+		order = "o.idle_since, o.login"
+	}
+	rows, err := tx.Query(ctx, `WITH h AS MATERIALIZED (
+			SELECT e.call_id, EXISTS (SELECT FROM queue_entries x WHERE x.group_id = $1 AND x.state = 'waiting'
+				AND x.call_id <> e.call_id) AS more
+			FROM queue_entries e WHERE e.group_id = $1 AND e.state = 'waiting'
+			ORDER BY e.priority DESC, e.seq LIMIT 1 FOR UPDATE OF e)
+		SELECT h.call_id, h.more, c.login, c.penalty FROM h LEFT JOIN LATERAL (
+			SELECT o.login, m.penalty FROM queue_operators o JOIN queue_members m ON m.login = o.login AND m.group_id = $1
+			WHERE (`+free+`)`+lowestOnly+`
+			ORDER BY `+order+`
+			LIMIT `+limit+` FOR UPDATE OF o SKIP LOCKED) c ON true`, args...)
+	if err != nil {
+		return nil, "", false, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var login *string
+		var penalty *int
+		if err := rows.Scan(&callID, &more, &login, &penalty); err != nil {
+			return nil, "", false, err
+		}
+		if login != nil {
+			cands = append(cands, cand{*login, *penalty})
+		}
+	}
+	return cands, callID, more, rows.Err()
 }
 
 // wake wakes the WaitOffer of callID, if it is in this instance.

@@ -351,3 +351,29 @@ func TestMaintainAnalyzes(t *testing.T) {
 		}
 	}
 }
+
+// TestLongestIdleLowestPenaltyBusy: in a longest-idle group, a caller goes
+// to the lowest penalty's operator free for longest, and when every
+// operator of the lowest penalty is busy, to the longest idle of the next
+// penalty (the offer looks at the lowest penalty first, by an index, then
+// at everybody).
+func TestLongestIdleLowestPenaltyBusy(t *testing.T) {
+	t.Parallel()
+	s, clk, _ := newService(t, []queues.GroupConfig{{ID: "g"}}, []queues.Operator{
+		op("a0", map[string]int{"g": 0}), op("b0", map[string]int{"g": 0}),
+		op("c1", map[string]int{"g": 1}), op("d1", map[string]int{"g": 1}), op("e2", map[string]int{"g": 2}),
+	})
+	for _, l := range []string{"e2", "d1", "c1", "b0", "a0"} {
+		noErr(t, s.SetState(ctx, l, queues.Available, ""))
+		clk.Advance(time.Minute)
+	}
+	for i, want := range []string{"b0", "a0", "d1", "c1", "e2"} {
+		enqueue(t, s, callID(i), "g", 0)
+		equal(t, fmt.Sprintf("call %d offered to", i), logins(waitOffer(t, s, callID(i))), []string{want})
+		clk.Advance(time.Second)
+	}
+	enqueue(t, s, callID(5), "g", 0)
+	must[[]queues.Event](t)(s.Answer(ctx, callID(3), "c1"))
+	noErr(t, s.CallEnded(ctx, "c1"))
+	equal(t, "the waiting caller offered to", logins(waitOffer(t, s, callID(5))), []string{"c1"})
+}
