@@ -1,6 +1,7 @@
 package queues_test
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"testing"
@@ -90,7 +91,13 @@ func BenchmarkQueuedCall(b *testing.B) {
 		noErr(b, s.UpsertOperator(ctx, op(login, map[string]int{"lotto3": 0})))
 		noErr(b, s.SetState(ctx, login, queues.Available, ""))
 	}
-	noErr(b, s.Maintain(ctx)) // what Run does first in ivrd
+	noErr(b, s.Maintain(ctx)) // what Run does first, done before the timing
+	// Run as in ivrd: its listener gets the offers' notifications.
+	runCtx, stop := context.WithCancel(ctx)
+	ran := make(chan error, 1)
+	go func() { ran <- s.Run(runCtx) }()
+	b.Cleanup(func() { stop(); <-ran })
+	waitFor(b, "the listener", func() bool { return listening(b, pool, "ivr_queues") > 0 })
 	var onCall []string
 	call := func(i int) {
 		id := callID(i)
@@ -119,3 +126,4 @@ func BenchmarkQueuedCall(b *testing.B) {
 	b.StopTimer()
 	meter.Report(b, start, n)
 }
+

@@ -65,14 +65,14 @@ func (s *Service) Enqueue(ctx context.Context, e Entry) (Enqueued, error) {
 		// estimate in one statement.
 		var perPlace *float64
 		if err := tx.QueryRow(ctx, `WITH e AS (
-				INSERT INTO queue_entries (call_id, group_id, priority, caller, ticket_id, enqueued_at, seen_at, position_at_entry)
-				SELECT $1, $2, $3, $4, $5, $6, $6, count(*) + 1 FROM queue_entries x WHERE x.group_id = $2 AND x.priority >= $3
+				INSERT INTO queue_entries (call_id, group_id, priority, caller, ticket_id, enqueued_at, seen_at, position_at_entry, instance)
+				SELECT $1, $2, $3, $4, $5, $6, $6, count(*) + 1, $8 FROM queue_entries x WHERE x.group_id = $2 AND x.priority >= $3
 				RETURNING position_at_entry
 			), l AS (
 				INSERT INTO queue_log (at, group_id, call_id, kind, position) SELECT $6, $2, $1, 'queued', position_at_entry FROM e
 			)
 			SELECT position_at_entry, (`+estimateSQL("$2", "$7")+`) FROM e`,
-			e.CallID, e.Group, e.Priority, e.Caller, e.TicketID, now, now.Add(-time.Hour)).Scan(&res.Position.Position, &perPlace); err != nil {
+			e.CallID, e.Group, e.Priority, e.Caller, e.TicketID, now, now.Add(-time.Hour), s.instance).Scan(&res.Position.Position, &perPlace); err != nil {
 			return err
 		}
 		res.Position.Group = e.Group
@@ -159,16 +159,17 @@ func (s *Service) WaitOffer(ctx context.Context, callID string) (Offer, error) {
 			noOps, over OverflowPolicy
 			loggedIn    bool
 		)
-		// Reading the entry also tells Maintain that the session is alive;
-		// the operators offered the call come in the same round trip.
+		// Reading the entry also tells Maintain that the session is alive,
+		// and in which instance; the operators offered the call come in
+		// the same round trip.
 		var ops []Operator
 		b := &pgx.Batch{}
-		b.Queue(`UPDATE queue_entries e SET seen_at = $2 FROM queue_groups g
+		b.Queue(`UPDATE queue_entries e SET seen_at = $2, instance = $3 FROM queue_groups g
 			WHERE e.call_id = $1 AND g.id = e.group_id
 			RETURNING e.group_id, e.state, e.offered_to, e.attempt, e.enqueued_at, g.max_wait_ms, g.ring_timeout_ms,
 				g.no_operators_action, g.no_operators_group, g.overflow_action, g.overflow_group,
 				EXISTS (SELECT FROM queue_members m JOIN queue_operators o ON o.login = m.login
-					WHERE m.group_id = e.group_id AND o.state <> 'logged_out')`, callID, now).
+					WHERE m.group_id = e.group_id AND o.state <> 'logged_out')`, callID, now, s.instance).
 			QueryRow(func(row pgx.Row) error {
 				return row.Scan(&o.Group, &state, &offeredTo, &o.Attempt, &enqueued, &maxWait, &ring,
 					&noOps.Action, &noOps.Group, &over.Action, &over.Group, &loggedIn)

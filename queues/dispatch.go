@@ -158,10 +158,10 @@ func (s *Service) offerNext(ctx context.Context, tx pgx.Tx, g *lockedGroup) (m *
 	// The head is locked first, then the operators: the package's lock
 	// order. Nobody waiting, no operator is locked.
 	now := s.stampNow()
-	cands, callID, more, err := s.candidates(ctx, tx, g, now, g.strategy == LongestIdle)
+	cands, callID, holder, more, err := s.candidates(ctx, tx, g, now, g.strategy == LongestIdle)
 	if err == nil && callID != "" && len(cands) == 0 && g.strategy == LongestIdle {
 		// Nobody free at the group's lowest penalty: the general way.
-		cands, _, _, err = s.candidates(ctx, tx, g, now, false)
+		cands, _, _, _, err = s.candidates(ctx, tx, g, now, false)
 	}
 	if err != nil || len(cands) == 0 {
 		return nil, false, err
@@ -174,8 +174,9 @@ func (s *Service) offerNext(ctx context.Context, tx pgx.Tx, g *lockedGroup) (m *
 			logins = append(logins, c.login)
 		}
 	}
-	// Every write of the offer in one statement; the notification is
-	// delivered at commit, to the instance holding the call if not us.
+	// Every write of the offer in one statement. The notification, sent
+	// at commit, is for another instance holding the call: ours is woken
+	// directly, and a WaitOffer yet to start reads the offer first thing.
 	if _, err := tx.Exec(ctx, `WITH o AS (
 			UPDATE queue_operators SET state = 'offered', reason = '', state_since = $2,
 				available_at = NULL, call_id = $3, call_group = $4
@@ -189,7 +190,8 @@ func (s *Service) offerNext(ctx context.Context, tx pgx.Tx, g *lockedGroup) (m *
 			INSERT INTO queue_log (at, group_id, call_id, kind, operator)
 			SELECT $2, $4, $3, 'offered', unnest($1::text[])
 		)
-		SELECT pg_notify($6, $7)`, logins, now, callID, g.id, g.strategy == RoundRobin, s.channel, "o:"+callID); err != nil {
+		SELECT pg_notify($6, $7) WHERE $8`, logins, now, callID, g.id, g.strategy == RoundRobin, s.channel, "o:"+callID,
+		holder != s.instance); err != nil {
 		return nil, false, err
 	}
 	if g.strategy == RoundRobin {
@@ -207,11 +209,12 @@ type cand struct {
 // candidates locks the head caller of g (when it is not locked yet: first
 // time round) and the best free operators for it (FOR UPDATE SKIP LOCKED),
 // best first. callID is the head ("" when nobody waits: then no operator is
-// locked), more whether others wait behind it. With lowest, only the
+// locked), holder the instance holding it, more whether others wait
+// behind it. With lowest, only the
 // longest idle free operator among the members of the group's lowest
 // penalty, found by walking queue_operators_free_idle: the same as the
 // general way whenever there is one.
-func (s *Service) candidates(ctx context.Context, tx pgx.Tx, g *lockedGroup, now time.Time, lowest bool) (cands []cand, callID string, more bool, err error) {
+func (s *Service) candidates(ctx context.Context, tx pgx.Tx, g *lockedGroup, now time.Time, lowest bool) (cands []cand, callID, holder string, more bool, err error) {
 	// The limit is written out, not a parameter: PostgreSQL's generic plan
 	// of a prepared statement must know it to walk an index rather than
 	// sort, or it plans the statement again at every call.
@@ -238,30 +241,30 @@ func (s *Service) candidates(ctx context.Context, tx pgx.Tx, g *lockedGroup, now
 		order = "o.idle_since, o.login"
 	}
 	rows, err := tx.Query(ctx, `WITH h AS MATERIALIZED (
-			SELECT e.call_id, EXISTS (SELECT FROM queue_entries x WHERE x.group_id = $1 AND x.state = 'waiting'
+			SELECT e.call_id, e.instance, EXISTS (SELECT FROM queue_entries x WHERE x.group_id = $1 AND x.state = 'waiting'
 				AND x.call_id <> e.call_id) AS more
 			FROM queue_entries e WHERE e.group_id = $1 AND e.state = 'waiting'
 			ORDER BY e.priority DESC, e.seq LIMIT 1 FOR UPDATE OF e)
-		SELECT h.call_id, h.more, c.login, c.penalty FROM h LEFT JOIN LATERAL (
+		SELECT h.call_id, h.instance, h.more, c.login, c.penalty FROM h LEFT JOIN LATERAL (
 			SELECT o.login, m.penalty FROM queue_operators o JOIN queue_members m ON m.login = o.login AND m.group_id = $1
 			WHERE (`+free+`)`+lowestOnly+`
 			ORDER BY `+order+`
 			LIMIT `+limit+` FOR UPDATE OF o SKIP LOCKED) c ON true`, args...)
 	if err != nil {
-		return nil, "", false, err
+		return nil, "", "", false, err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var login *string
 		var penalty *int
-		if err := rows.Scan(&callID, &more, &login, &penalty); err != nil {
-			return nil, "", false, err
+		if err := rows.Scan(&callID, &holder, &more, &login, &penalty); err != nil {
+			return nil, "", "", false, err
 		}
 		if login != nil {
 			cands = append(cands, cand{*login, *penalty})
 		}
 	}
-	return cands, callID, more, rows.Err()
+	return cands, callID, holder, more, rows.Err()
 }
 
 // wake wakes the WaitOffer of callID, if it is in this instance.

@@ -3,6 +3,7 @@ package queues
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -52,6 +53,9 @@ type Service struct {
 	stale   time.Duration
 	channel string
 	metrics *metrics
+	// instance names this Service in the queue entries of its sessions'
+	// calls (see offerNext's notification).
+	instance string
 
 	mu      sync.Mutex
 	waiters map[string]chan struct{} // call id → wakes its WaitOffer
@@ -66,14 +70,15 @@ type Service struct {
 // once and for operators to become available at the end of their wrap-up.
 func New(pool *pgxpool.Pool, opts Options) *Service {
 	s := &Service{
-		pool:    pool,
-		now:     opts.Now,
-		loc:     cmp.Or(opts.Location, time.Local),
-		log:     cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)),
-		poll:    cmp.Or(opts.PollInterval, 2*time.Second),
-		stale:   cmp.Or(opts.StaleAfter, 3*time.Minute),
-		channel: cmp.Or(opts.Channel, "ivr_queues"),
-		waiters: map[string]chan struct{}{},
+		pool:     pool,
+		now:      opts.Now,
+		loc:      cmp.Or(opts.Location, time.Local),
+		log:      cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)),
+		poll:     cmp.Or(opts.PollInterval, 2*time.Second),
+		stale:    cmp.Or(opts.StaleAfter, 3*time.Minute),
+		channel:  cmp.Or(opts.Channel, "ivr_queues"),
+		waiters:  map[string]chan struct{}{},
+		instance: rand.Text(),
 	}
 	if s.now == nil {
 		s.now = time.Now

@@ -5,3 +5,8 @@
 -- operator's state is no longer a HOT update.
 CREATE INDEX queue_operators_free_idle ON queue_operators (idle_since, login) WHERE state IN ('available', 'wrap_up');
 CREATE INDEX queue_members_penalty ON queue_members (group_id, penalty);
+
+-- The service instance whose session holds the call (set by Enqueue and
+-- by each WaitOffer): an offer wakes that instance's WaitOffer directly
+-- when it is the offering one, with NOTIFY only for another.
+ALTER TABLE queue_entries ADD COLUMN instance text NOT NULL DEFAULT '';
