@@ -126,4 +126,3 @@ func BenchmarkQueuedCall(b *testing.B) {
 	b.StopTimer()
 	meter.Report(b, start, n)
 }
-
