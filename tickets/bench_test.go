@@ -357,7 +357,9 @@ func seedLarge(pool *pgxpool.Pool, n int) error {
 // controller does today (the record opened, the events of each prompt, the
 // menu's ticket update, the queue, the operator, the end); "merged" gives
 // the events and the answer time to the writes that go at the same moment
-// (NewCall.AnsweredAt and .Events, CallUpdate.Events, CallEnd.Events).
+// (NewCall.AnsweredAt and .Events, CallUpdate.Events, CallEnd.Events) and
+// writes the call's and the ticket's updates of a step together
+// (UpdateCallTicket).
 // One call at a time; it reports the round trips, transactions, WAL and
 // server CPU of a call (see pgtest.Meter).
 //
@@ -456,7 +458,8 @@ func recordCall(tb testing.TB, s *tickets.Store, channel string, at time.Time) i
 }
 
 // recordCallMerged writes the same call with the events and the answer
-// time given to the writes that go at the same moment.
+// time given to the writes that go at the same moment, and the call's and
+// the ticket's updates of a step together.
 func recordCallMerged(tb testing.TB, s *tickets.Store, channel string, at time.Time) int64 {
 	fail := func(err error) {
 		if err != nil {
@@ -469,12 +472,12 @@ func recordCallMerged(tb testing.TB, s *tickets.Store, channel string, at time.T
 	call, t, err := s.OpenCall(ctx, nc)
 	fail(err)
 	fail(s.AppendCallEvents(ctx, call.ID, append(c.hours, c.key1...)...))
-	t, err = s.UpdateTicket(ctx, t.ID, c.menuUpdate(t), ivrActor)
+	t, err = s.UpdateCallTicket(ctx, call.ID, tickets.CallUpdate{QueuedAt: &at, Group: &c.group, Events: c.key3},
+		t.ID, c.menuUpdate(t), ivrActor)
 	fail(err)
-	fail(s.UpdateCall(ctx, call.ID, tickets.CallUpdate{QueuedAt: &at, Group: &c.group, Events: c.key3}))
 	fail(s.AppendCallEvents(ctx, call.ID, c.queue...))
-	fail(s.UpdateCall(ctx, call.ID, tickets.CallUpdate{OperatorAnsweredAt: &at, Operator: &c.login, Events: c.talking}))
-	_, err = s.UpdateTicket(ctx, t.ID, tickets.TicketUpdate{Version: t.Version, Assignee: &c.login, Status: &c.status}, ivrActor)
+	_, err = s.UpdateCallTicket(ctx, call.ID, tickets.CallUpdate{OperatorAnsweredAt: &at, Operator: &c.login, Events: c.talking},
+		t.ID, tickets.TicketUpdate{Version: t.Version, Assignee: &c.login, Status: &c.status}, ivrActor)
 	fail(err)
 	fail(s.FinishCall(ctx, call.ID, c.end(c.hangup)))
 	return call.ID

@@ -1,9 +1,13 @@
 package tickets_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/helpdesk-ivr/ivr/internal/pgtest"
 	"github.com/helpdesk-ivr/ivr/tickets"
@@ -95,4 +99,83 @@ func TestCallRecordShapesAgree(t *testing.T) {
 	equal(t, "calls", calls[1], calls[0])
 	equal(t, "timelines", timelines[1], timelines[0])
 	equal(t, "tickets", tks[1], tks[0])
+}
+
+// TestUpdateCallTicket: the call's and the ticket's updates of one step
+// land together, with the history and the events; a stale ticket version
+// is a conflict that still updates the call; with a Hook that wants the
+// update, it runs in the transaction and its failure leaves the ticket as
+// it was, the call updated.
+func TestUpdateCallTicket(t *testing.T) {
+	t.Parallel()
+	for _, withHook := range []bool{false, true} {
+		t.Run(fmt.Sprintf("hook %v", withHook), func(t *testing.T) {
+			hookErr := error(nil)
+			var seen []tickets.TicketEvent // updates
+			pool := pgtest.Pool(t)
+			clk := newClock(t0)
+			opts := tickets.Options{Location: rome, Now: clk.Now}
+			if withHook {
+				opts.Hook = func(_ context.Context, _ pgx.Tx, ev tickets.TicketEvent) error {
+					if ev.Kind == tickets.TicketUpdated {
+						seen = append(seen, ev)
+					}
+					return hookErr
+				}
+			}
+			s := tickets.New(pool, opts)
+			at := func(sec int) time.Time { return t0.Add(time.Duration(sec) * time.Second).In(rome) }
+			c, tk := open(t, s, tickets.NewCall{StartedAt: at(0)})
+			group, login, progress := "lotto3", "b17", tickets.StatusInProgress
+			clk.Set(at(10))
+			tk2, err := s.UpdateCallTicket(ctx, c.ID, tickets.CallUpdate{QueuedAt: ptr(at(10)), Group: &group,
+				Events: []tickets.CallEvent{{At: at(9), Kind: tickets.EventMenuSelection, Node: "main", Key: "3"}}},
+				tk.ID, tickets.TicketUpdate{Version: tk.Version, Group: &group, Subject: ptr("Lotto 3")}, sysActor)
+			noErr(t, err)
+			if tk2.Group != group || tk2.Subject != "Lotto 3" || tk2.Version != tk.Version+1 {
+				t.Fatalf("ticket %+v", tk2)
+			}
+			equal(t, "ticket read back", must[tickets.Ticket](t)(s.FindTicketByID(ctx, tk.ID, system)), tk2)
+			got := must[tickets.Call](t)(s.FindCallByID(ctx, c.ID))
+			if !got.QueuedAt.Equal(at(10)) || got.Group != group {
+				t.Fatalf("call %+v", got)
+			}
+			equal(t, "events", len(must[[]tickets.CallEvent](t)(s.CallEvents(ctx, c.ID))), 1)
+			equal(t, "history", len(must[[]tickets.Change](t)(s.History(ctx, tk.ID, everyone))), 2)
+
+			// A stale version: the ticket stays, the call moves on.
+			_, err = s.UpdateCallTicket(ctx, c.ID, tickets.CallUpdate{OperatorAnsweredAt: ptr(at(20)), Operator: &login},
+				tk.ID, tickets.TicketUpdate{Version: tk.Version, Assignee: &login}, sysActor)
+			wantErr(t, err, tickets.ErrConflict)
+			equal(t, "ticket after a conflict", must[tickets.Ticket](t)(s.FindTicketByID(ctx, tk.ID, system)), tk2)
+			equal(t, "operator after a conflict", must[tickets.Call](t)(s.FindCallByID(ctx, c.ID)).Operator, login)
+
+			// Nothing to change in the ticket: the call's update alone.
+			clk.Set(at(30))
+			tk3, err := s.UpdateCallTicket(ctx, c.ID, tickets.CallUpdate{Events: []tickets.CallEvent{{Kind: tickets.EventHangup}}},
+				tk.ID, tickets.TicketUpdate{Version: tk2.Version, Group: &group}, sysActor)
+			noErr(t, err)
+			equal(t, "unchanged ticket", tk3, tk2)
+			equal(t, "events", len(must[[]tickets.CallEvent](t)(s.CallEvents(ctx, c.ID))), 2)
+
+			if withHook {
+				if len(seen) != 1 || seen[0].Ticket.Subject != "Lotto 3" {
+					t.Fatalf("hook saw %+v", seen)
+				}
+				hookErr = errors.New("hook refused")
+				_, err = s.UpdateCallTicket(ctx, c.ID, tickets.CallUpdate{Operator: ptr("b18")},
+					tk.ID, tickets.TicketUpdate{Version: tk2.Version, Status: &progress}, sysActor)
+				if err == nil {
+					t.Fatal("no error from a refusing hook")
+				}
+				equal(t, "ticket after a refusing hook", must[tickets.Ticket](t)(s.FindTicketByID(ctx, tk.ID, system)), tk2)
+				equal(t, "operator after a refusing hook", must[tickets.Call](t)(s.FindCallByID(ctx, c.ID)).Operator, "b18")
+			}
+			wantErr(t, s.UpdateCall(ctx, c.ID, tickets.CallUpdate{Events: []tickets.CallEvent{{Kind: tickets.EventPINRefused, Detail: "1234"}}}),
+				tickets.ErrInvalid)
+			_, err = s.UpdateCallTicket(ctx, 777777, tickets.CallUpdate{Group: &group}, tk.ID,
+				tickets.TicketUpdate{Version: tk2.Version, Status: &progress}, sysActor)
+			wantErr(t, err, tickets.ErrNotFound)
+		})
+	}
 }

@@ -474,6 +474,12 @@ func decodeCursor(c Cursor) (time.Time, int64, bool) {
 // ticket with their Viewer first (that read gives the Version), which is
 // where an operator's access to other groups' tickets is refused.
 func (s *Store) UpdateTicket(ctx context.Context, id int64, upd TicketUpdate, actor Actor) (Ticket, error) {
+	return s.updateTicket(ctx, id, upd, actor, nil)
+}
+
+// updateTicket is UpdateTicket, with call's update in the same statement
+// when call is not nil (call.written says whether it was written).
+func (s *Store) updateTicket(ctx context.Context, id int64, upd TicketUpdate, actor Actor, call *callWrite) (Ticket, error) {
 	const op = "update ticket"
 	if !actor.valid() {
 		return Ticket{}, fmt.Errorf("%s: %w", op, errorf(EINVALID, "unknown actor kind %q", actor.Kind))
@@ -483,10 +489,10 @@ func (s *Store) UpdateTicket(ctx context.Context, id int64, upd TicketUpdate, ac
 	var err error
 	done := false
 	if s.hook == nil || s.hookOnUpdate != nil {
-		out, done, err = s.updateTicketAtOnce(ctx, id, upd, actor, now)
+		out, done, err = s.updateTicketAtOnce(ctx, id, upd, actor, now, call)
 	}
 	if !done {
-		out, err = s.updateTicketLocked(ctx, id, upd, actor, now)
+		out, err = s.updateTicketLocked(ctx, id, upd, actor, now, call)
 	}
 	if err != nil {
 		return Ticket{}, fmt.Errorf("%s %d: %w", op, id, err)
@@ -500,7 +506,7 @@ func (s *Store) UpdateTicket(ctx context.Context, id int64, upd TicketUpdate, ac
 // updateTicketLocked updates a ticket in a transaction that locks its row
 // first, then runs the Hook if it wants the update. The lock orders the update after concurrent
 // article additions, so the search vector rebuilt sees every article.
-func (s *Store) updateTicketLocked(ctx context.Context, id int64, upd TicketUpdate, actor Actor, now time.Time) (Ticket, error) {
+func (s *Store) updateTicketLocked(ctx context.Context, id int64, upd TicketUpdate, actor Actor, now time.Time, call *callWrite) (Ticket, error) {
 	var out Ticket
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var r ticketRow
@@ -514,7 +520,7 @@ func (s *Store) updateTicketLocked(ctx context.Context, id int64, upd TicketUpda
 			out = cur
 			return err
 		}
-		if out, err = s.writeTicket(ctx, tx, cur, next, changes, actor, now, nil); err != nil {
+		if out, err = s.writeTicket(ctx, tx, cur, next, changes, actor, now, nil, call); err != nil {
 			return dbError("write", err, fmt.Sprintf("ticket %d not found", id))
 		}
 		ev := TicketEvent{Kind: TicketUpdated, Ticket: out, Previous: cur, Changes: changes, Actor: actor, At: now.In(s.loc)}
@@ -523,6 +529,9 @@ func (s *Store) updateTicketLocked(ctx context.Context, id int64, upd TicketUpda
 		}
 		return nil
 	})
+	if err != nil && call != nil {
+		call.written = false // rolled back
+	}
 	return out, err
 }
 
@@ -534,7 +543,7 @@ func (s *Store) updateTicketLocked(ctx context.Context, id int64, upd TicketUpda
 // way then decides. Without the lock the search vector is still right: an
 // article committed before the write is in the write's snapshot, and one
 // added after waits for the write's row and adds itself to it.
-func (s *Store) updateTicketAtOnce(ctx context.Context, id int64, upd TicketUpdate, actor Actor, now time.Time) (Ticket, bool, error) {
+func (s *Store) updateTicketAtOnce(ctx context.Context, id int64, upd TicketUpdate, actor Actor, now time.Time, call *callWrite) (Ticket, bool, error) {
 	var r ticketRow
 	var xmin uint32
 	err := s.pool.QueryRow(ctx, `SELECT `+ticketColumns+`, t.xmin FROM tickets t WHERE t.id = $1`, id).Scan(append(r.dest(), &xmin)...)
@@ -553,7 +562,7 @@ func (s *Store) updateTicketAtOnce(ctx context.Context, id int64, upd TicketUpda
 			return Ticket{}, false, nil
 		}
 	}
-	out, err := s.writeTicket(ctx, s.pool, cur, next, changes, actor, now, &xmin)
+	out, err := s.writeTicket(ctx, s.pool, cur, next, changes, actor, now, &xmin, call)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Ticket{}, false, nil
 	}
@@ -580,8 +589,8 @@ type queryRower interface {
 
 // writeTicket writes next over cur and the changes to the history, in one
 // statement; with xmin, only if the row is still that version
-// (pgx.ErrNoRows otherwise).
-func (s *Store) writeTicket(ctx context.Context, q queryRower, cur, next Ticket, changes []Change, actor Actor, now time.Time, xmin *uint32) (Ticket, error) {
+// (pgx.ErrNoRows otherwise); with call, the call's update too.
+func (s *Store) writeTicket(ctx context.Context, q queryRower, cur, next Ticket, changes []Change, actor Actor, now time.Time, xmin *uint32, call *callWrite) (Ticket, error) {
 	textChanged := next.Subject != cur.Subject || next.Category != cur.Category || next.Description != cur.Description
 	fields, olds, news := make([]string, len(changes)), make([]string, len(changes)), make([]string, len(changes))
 	for i, c := range changes {
@@ -599,6 +608,15 @@ func (s *Store) writeTicket(ctx context.Context, q queryRower, cur, next Ticket,
 	sameRow := ""
 	if xmin != nil {
 		sameRow, args = " AND t.xmin = $23::xid", append(args, *xmin)
+	}
+	withCall, callWritten := "", ""
+	var written bool
+	dest := []any{}
+	if call != nil {
+		withCall = ", " + callUpdateCTE(len(args)+1, call.events, " AND EXISTS (SELECT FROM u)")
+		callWritten = ", EXISTS (SELECT FROM uc)"
+		args = append(args, call.args...)
+		dest = append(dest, &written)
 	}
 	var nr ticketRow
 	err := q.QueryRow(ctx, `
@@ -621,10 +639,13 @@ func (s *Store) writeTicket(ctx context.Context, q queryRower, cur, next Ticket,
 			SELECT u.id, $16, $18, $19, f.field, f.old_value, f.new_value
 			FROM u, unnest($20::text[], $21::text[], $22::text[]) WITH ORDINALITY AS f(field, old_value, new_value, n)
 			ORDER BY f.n
-		)
-		SELECT * FROM u`, args...).Scan(nr.dest()...)
+		)`+withCall+`
+		SELECT u.*`+callWritten+` FROM u`, args...).Scan(append(nr.dest(), dest...)...)
 	if err != nil {
 		return Ticket{}, err
+	}
+	if call != nil {
+		call.written = written
 	}
 	return s.ticket(&nr), nil
 }
