@@ -232,11 +232,16 @@ func (s *Service) candidates(ctx context.Context, tx pgx.Tx, g *lockedGroup, now
 		order, limit = "m.penalty, o.login", "1000"
 	}
 	free := "o.state = 'available' OR (o.state = 'wrap_up' AND o.available_at <= $2)"
+	members := "JOIN queue_members m ON m.login = o.login AND m.group_id = $1"
 	lowestOnly := ""
 	if lowest {
 		// The partial index's condition spelled out, so that the planner
-		// walks it in order.
+		// walks it in order; each operator's membership looked up by key
+		// (OFFSET 0 keeps the planner from joining otherwise), so that
+		// even without statistics the cost is one lookup per free operator
+		// at worst, not one per free operator and member.
 		free = "o.state IN ('available', 'wrap_up') AND (" + free + ")"
+		members = "CROSS JOIN LATERAL (SELECT m.penalty FROM queue_members m WHERE m.group_id = $1 AND m.login = o.login OFFSET 0) m"
 		lowestOnly = " AND m.penalty = (SELECT min(penalty) FROM queue_members WHERE group_id = $1)"
 		order = "o.idle_since, o.login"
 	}
@@ -246,7 +251,7 @@ func (s *Service) candidates(ctx context.Context, tx pgx.Tx, g *lockedGroup, now
 			FROM queue_entries e WHERE e.group_id = $1 AND e.state = 'waiting'
 			ORDER BY e.priority DESC, e.seq LIMIT 1 FOR UPDATE OF e)
 		SELECT h.call_id, h.instance, h.more, c.login, c.penalty FROM h LEFT JOIN LATERAL (
-			SELECT o.login, m.penalty FROM queue_operators o JOIN queue_members m ON m.login = o.login AND m.group_id = $1
+			SELECT o.login, m.penalty FROM queue_operators o `+members+`
 			WHERE (`+free+`)`+lowestOnly+`
 			ORDER BY `+order+`
 			LIMIT `+limit+` FOR UPDATE OF o SKIP LOCKED) c ON true`, args...)
