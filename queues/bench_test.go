@@ -75,13 +75,23 @@ func BenchmarkOfferLatency(b *testing.B) {
 // BenchmarkQueuedCall is what one call of the load bench
 // (internal/asteriskbench) costs the queues: group lotto3 of 600 operators,
 // longest idle, no wrap-up, at 15 calls/s with 3 s of talk, so about 45
-// operators are on a call. Each iteration queues a caller (offered at once),
-// takes the offer, answers it, and ends the call answered 45 iterations
-// before. It reports the round trips, transactions, WAL and server CPU of
-// an iteration (see pgtest.Meter).
+// operators are on a call. Each iteration queues a caller (offered at
+// once), takes the offer, answers it, and ends the call answered 45
+// iterations before. "waitoffer" takes the offer from WaitOffer, as the
+// call controller does today; "enqueued" from Enqueued.Offer. It reports
+// the round trips, transactions, WAL and server CPU of an iteration (see
+// pgtest.Meter).
 //
 //	go test -run='^$' -bench=QueuedCall -benchtime=2000x ./queues/
 func BenchmarkQueuedCall(b *testing.B) {
+	for _, fromEnqueue := range []bool{false, true} {
+		b.Run(map[bool]string{false: "waitoffer", true: "enqueued"}[fromEnqueue], func(b *testing.B) {
+			benchmarkQueuedCall(b, fromEnqueue)
+		})
+	}
+}
+
+func benchmarkQueuedCall(b *testing.B, fromEnqueue bool) {
 	const nOps, talking = 600, 45
 	pool, meter := pgtest.MeteredPool(b, nil)
 	s := queues.New(pool, queues.Options{Location: rome})
@@ -101,8 +111,16 @@ func BenchmarkQueuedCall(b *testing.B) {
 	var onCall []string
 	call := func(i int) {
 		id := callID(i)
-		enqueue(b, s, id, "lotto3", 0)
-		o := waitOffer(b, s, id)
+		res := enqueue(b, s, id, "lotto3", 0)
+		var o queues.Offer
+		switch {
+		case !fromEnqueue:
+			o = waitOffer(b, s, id)
+		case res.Offer != nil:
+			o = *res.Offer
+		default:
+			b.Fatalf("%s not offered at once", id)
+		}
 		if len(o.Operators) != 1 {
 			b.Fatalf("offer of %s: %+v", id, o)
 		}
@@ -117,7 +135,6 @@ func BenchmarkQueuedCall(b *testing.B) {
 		call(i)
 	}
 	start := meter.Read(b)
-	b.ResetTimer()
 	n := 0
 	for i := talking; b.Loop(); i++ {
 		call(i)

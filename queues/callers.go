@@ -32,14 +32,15 @@ func (s *Service) Enqueue(ctx context.Context, e Entry) (Enqueued, error) {
 		var maxWaiting, waiting int
 		var noOps, over OverflowPolicy
 		var loggedIn bool
+		var ring int64
 		g := lockedGroup{id: e.Group}
 		err := tx.QueryRow(ctx, `SELECT max_waiting, no_operators_action, no_operators_group, overflow_action, overflow_group,
 				(SELECT count(*) FROM queue_entries e WHERE e.group_id = g.id),
 				EXISTS (SELECT FROM queue_members m JOIN queue_operators o ON o.login = m.login
 					WHERE m.group_id = g.id AND o.state <> 'logged_out'),
-				strategy, rr_last
+				strategy, rr_last, ring_timeout_ms
 			FROM queue_groups g WHERE id = $1 AND active FOR UPDATE`, e.Group).
-			Scan(&maxWaiting, &noOps.Action, &noOps.Group, &over.Action, &over.Group, &waiting, &loggedIn, &g.strategy, &g.rrLast)
+			Scan(&maxWaiting, &noOps.Action, &noOps.Group, &over.Action, &over.Group, &waiting, &loggedIn, &g.strategy, &g.rrLast, &ring)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return errorf(ENOTFOUND, "no such group %s", e.Group)
 		}
@@ -79,6 +80,15 @@ func (s *Service) Enqueue(ctx context.Context, e Entry) (Enqueued, error) {
 		res.Position.EstimatedWait = estimated(perPlace, res.Position.Position)
 		res.Events = []Event{{At: now, Kind: EventQueued, Group: e.Group, Detail: fmt.Sprintf("position %d", res.Position.Position)}}
 		offers, err = s.offerAll(ctx, tx, g)
+		for _, m := range offers {
+			if m.callID == e.CallID {
+				o := &Offer{CallID: e.CallID, Group: e.Group, Attempt: 1, Operators: m.operators, RingTimeout: fromMS(ring)}
+				for _, op := range m.operators {
+					o.Events = append(o.Events, Event{At: m.at, Kind: EventOffered, Group: e.Group, Operator: op.Login, Detail: op.Endpoint})
+				}
+				res.Offer = o
+			}
+		}
 		return err
 	})
 	if err != nil {

@@ -3,6 +3,7 @@ package queues
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,6 +23,8 @@ import (
 type made struct {
 	callID, group string
 	logins        []string
+	operators     []Operator // as offered, in the order of logins
+	at            time.Time
 }
 
 // Dispatch makes every offer possible now, in every group with callers
@@ -174,13 +177,16 @@ func (s *Service) offerNext(ctx context.Context, tx pgx.Tx, g *lockedGroup) (m *
 			logins = append(logins, c.login)
 		}
 	}
-	// Every write of the offer in one statement. The notification, sent
-	// at commit, is for another instance holding the call: ours is woken
-	// directly, and a WaitOffer yet to start reads the offer first thing.
-	if _, err := tx.Exec(ctx, `WITH o AS (
-			UPDATE queue_operators SET state = 'offered', reason = '', state_since = $2,
+	// Every write of the offer in one statement, which returns the
+	// operators offered. The notification, sent at commit (once however
+	// many operators), is for another instance holding the call: ours is
+	// woken directly, and a WaitOffer yet to start reads the offer first
+	// thing.
+	rows, err := tx.Query(ctx, `WITH o AS (
+			UPDATE queue_operators o SET state = 'offered', reason = '', state_since = $2,
 				available_at = NULL, call_id = $3, call_group = $4
 			WHERE login = ANY($1)
+			RETURNING `+operatorColumnsAt("$2", "$9")+`
 		), e AS (
 			UPDATE queue_entries SET state = 'offered', offered_to = $1, offered_at = $2, attempt = attempt + 1
 			WHERE call_id = $3
@@ -189,15 +195,23 @@ func (s *Service) offerNext(ctx context.Context, tx pgx.Tx, g *lockedGroup) (m *
 		), l AS (
 			INSERT INTO queue_log (at, group_id, call_id, kind, operator)
 			SELECT $2, $4, $3, 'offered', unnest($1::text[])
+		), n AS (
+			SELECT pg_notify($6, $7) WHERE $8
 		)
-		SELECT pg_notify($6, $7) WHERE $8`, logins, now, callID, g.id, g.strategy == RoundRobin, s.channel, "o:"+callID,
-		holder != s.instance); err != nil {
+		SELECT o.* FROM o LEFT JOIN n ON true`, logins, now, callID, g.id, g.strategy == RoundRobin, s.channel, "o:"+callID,
+		holder != s.instance, s.day(now))
+	if err != nil {
 		return nil, false, err
 	}
+	ops, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Operator, error) { return s.scanOperator(r) })
+	if err != nil {
+		return nil, false, err
+	}
+	slices.SortFunc(ops, func(a, b Operator) int { return slices.Index(logins, a.Login) - slices.Index(logins, b.Login) })
 	if g.strategy == RoundRobin {
 		g.rrLast = logins[0]
 	}
-	return &made{callID: callID, group: g.id, logins: logins}, more, nil
+	return &made{callID: callID, group: g.id, logins: logins, operators: ops, at: now}, more, nil
 }
 
 // cand is an operator who may be offered a call.

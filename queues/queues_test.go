@@ -377,3 +377,33 @@ func TestLongestIdleLowestPenaltyBusy(t *testing.T) {
 	noErr(t, s.CallEnded(ctx, "c1"))
 	equal(t, "the waiting caller offered to", logins(waitOffer(t, s, callID(5))), []string{"c1"})
 }
+
+// TestEnqueueOffersAtOnce: a caller offered as it joins gets the offer from
+// Enqueue, the same as the first WaitOffer returns (ring all: every free
+// operator of the lowest penalty, in order); a caller who has to wait gets
+// none.
+func TestEnqueueOffersAtOnce(t *testing.T) {
+	t.Parallel()
+	s, clk, _ := newService(t, []queues.GroupConfig{{ID: "g"}, {ID: "all", Strategy: queues.RingAll, RingTimeout: 15 * time.Second}},
+		[]queues.Operator{op("a", map[string]int{"g": 0, "all": 0}), op("d", map[string]int{"all": 0}), op("b", map[string]int{"all": 0}),
+			op("c", map[string]int{"all": 1})})
+	for _, l := range []string{"a", "d", "b", "c"} {
+		noErr(t, s.SetState(ctx, l, queues.Available, ""))
+	}
+	clk.Advance(time.Minute)
+	first := enqueue(t, s, "first", "g", 0)
+	if first.Offer == nil {
+		t.Fatal("no offer from Enqueue although a was free")
+	}
+	equal(t, "offer from Enqueue", *first.Offer, waitOffer(t, s, "first"))
+	equal(t, "offered", logins(*first.Offer), []string{"a"})
+	if second := enqueue(t, s, "second", "g", 0); second.Offer != nil {
+		t.Fatalf("an offer with nobody free: %+v", *second.Offer)
+	}
+	all := enqueue(t, s, "all", "all", 0)
+	if all.Offer == nil {
+		t.Fatal("no offer from Enqueue although b and d were free")
+	}
+	equal(t, "ring all from Enqueue", *all.Offer, waitOffer(t, s, "all"))
+	equal(t, "rung", logins(*all.Offer), []string{"b", "d"})
+}

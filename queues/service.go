@@ -295,10 +295,18 @@ func (s *Service) SetState(ctx context.Context, login string, state State, reaso
 	return nil
 }
 
-const operatorColumns = `o.login, o.name, o.endpoint, ` + `CASE WHEN o.state = 'wrap_up' AND o.available_at <= $1 THEN 'available' ELSE o.state END,
-	o.reason, CASE WHEN o.state = 'wrap_up' AND o.available_at <= $1 THEN o.available_at ELSE o.state_since END,
-	o.call_id, o.call_group, CASE WHEN o.calls_day = $2 THEN o.calls_today ELSE 0 END,
+// operatorColumns are an operator's columns for scanOperator, with $1 the
+// time and $2 the day (see operatorColumnsAt).
+var operatorColumns = operatorColumnsAt("$1", "$2")
+
+// operatorColumnsAt are an operator's columns of queue_operators o for
+// scanOperator, with now and day the placeholders of the time and the day.
+func operatorColumnsAt(now, day string) string {
+	return `o.login, o.name, o.endpoint, CASE WHEN o.state = 'wrap_up' AND o.available_at <= ` + now + ` THEN 'available' ELSE o.state END,
+	o.reason, CASE WHEN o.state = 'wrap_up' AND o.available_at <= ` + now + ` THEN o.available_at ELSE o.state_since END,
+	o.call_id, o.call_group, CASE WHEN o.calls_day = ` + day + ` THEN o.calls_today ELSE 0 END,
 	COALESCE((SELECT jsonb_object_agg(m.group_id, m.penalty) FROM queue_members m WHERE m.login = o.login), '{}')`
+}
 
 func (s *Service) scanOperator(row pgx.Row) (Operator, error) {
 	var op Operator
