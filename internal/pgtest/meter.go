@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -14,9 +15,10 @@ import (
 )
 
 // Meter measures what code costs the database, for benchmarks: round trips
-// and transactions (counted by a tracer on the pool), WAL written, and the
-// CPU time of the server's processes when the server runs on this machine
-// as this user (read from /proc; otherwise not reported).
+// and transactions (counted by a tracer on the pool), WAL written, the CPU
+// time of the server's processes when the server runs on this machine as
+// this user (read from /proc; otherwise not reported), and this process's
+// CPU time (the client's side: pgx, and whatever else the benchmark runs).
 type Meter struct {
 	pool          *pgxpool.Pool
 	trips, xacts  atomic.Int64
@@ -28,6 +30,7 @@ type Reading struct {
 	Trips, Xacts int64
 	WAL          int64         // bytes
 	CPU          time.Duration // the server's processes; -1 unknown
+	ClientCPU    time.Duration // this process
 }
 
 // MeteredPool is PoolConfig with a Meter counting on the pool.
@@ -65,7 +68,7 @@ func (m *Meter) raw(ctx context.Context, sql string, dst *int) error {
 // Read returns the counts now.
 func (m *Meter) Read(t testing.TB) Reading {
 	t.Helper()
-	r := Reading{Trips: m.trips.Load(), Xacts: m.xacts.Load(), CPU: -1}
+	r := Reading{Trips: m.trips.Load(), Xacts: m.xacts.Load(), CPU: -1, ClientCPU: processCPU()}
 	var wal int
 	if err := m.raw(context.Background(), "SELECT (pg_current_wal_insert_lsn() - '0/0')::bigint", &wal); err != nil {
 		t.Fatal(err)
@@ -78,7 +81,8 @@ func (m *Meter) Read(t testing.TB) Reading {
 }
 
 // Report reports the costs per operation since start: round trips and
-// transactions, WAL bytes, and the server's CPU in microseconds.
+// transactions, WAL bytes, and the server's and this process's CPU in
+// microseconds.
 func (m *Meter) Report(b *testing.B, start Reading, ops int) {
 	b.Helper()
 	end := m.Read(b)
@@ -89,6 +93,7 @@ func (m *Meter) Report(b *testing.B, start Reading, ops int) {
 	if start.CPU >= 0 && end.CPU >= 0 {
 		b.ReportMetric(float64((end.CPU-start.CPU).Microseconds())/n, "pg-cpu-us/op")
 	}
+	b.ReportMetric(float64((end.ClientCPU-start.ClientCPU).Microseconds())/n, "client-cpu-us/op")
 }
 
 // meterTracer counts every statement (a round trip: pgx sends each alone,
@@ -118,6 +123,15 @@ func (m *meterTracer) TraceBatchEnd(_ context.Context, c *pgx.Conn, _ pgx.TraceB
 	if c.PgConn().TxStatus() == 'I' {
 		m.xacts.Add(1)
 	}
+}
+
+// processCPU is this process's user and system time.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // parentPID is the parent of a process (a backend's is the postmaster), or
