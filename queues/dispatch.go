@@ -62,7 +62,15 @@ func groupsToDispatchSQL(logins string) string {
 // became free (see groupsToDispatchSQL). Errors are logged: the change that
 // freed the operator is committed, and Run's next round retries.
 func (s *Service) dispatchOperator(ctx context.Context, logins ...string) {
-	rows, err := s.pool.Query(ctx, groupsToDispatchSQL("$1"), logins)
+	// One login (the usual case) as a text parameter: with an array the
+	// planner estimates the generic plan badly and plans every call.
+	var rows pgx.Rows
+	var err error
+	if len(logins) == 1 {
+		rows, err = s.pool.Query(ctx, groupsToDispatchSQL("ARRAY[$1]"), logins[0])
+	} else {
+		rows, err = s.pool.Query(ctx, groupsToDispatchSQL("$1"), logins)
+	}
 	var groups []string
 	if err == nil {
 		groups, err = pgx.CollectRows(rows, pgx.RowTo[string])
