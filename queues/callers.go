@@ -27,26 +27,24 @@ func (s *Service) Enqueue(ctx context.Context, e Entry) (Enqueued, error) {
 	var offers []made
 	// One transaction: the caller joins and, under the same lock of the
 	// group, is offered at once if an operator is free.
-	err := s.tx(ctx, func(tx pgx.Tx) error {
-		res, offers = Enqueued{}, nil
-		var maxWaiting, waiting int
-		var noOps, over OverflowPolicy
-		var loggedIn bool
-		var ring int64
-		g := lockedGroup{id: e.Group}
-		err := tx.QueryRow(ctx, `SELECT max_waiting, no_operators_action, no_operators_group, overflow_action, overflow_group,
-				(SELECT count(*) FROM queue_entries e WHERE e.group_id = g.id),
-				EXISTS (SELECT FROM queue_members m JOIN queue_operators o ON o.login = m.login
-					WHERE m.group_id = g.id AND o.state <> 'logged_out'),
-				strategy, rr_last, ring_timeout_ms
-			FROM queue_groups g WHERE id = $1 AND active FOR UPDATE`, e.Group).
-			Scan(&maxWaiting, &noOps.Action, &noOps.Group, &over.Action, &over.Group, &waiting, &loggedIn, &g.strategy, &g.rrLast, &ring)
+	var maxWaiting, waiting int
+	var noOps, over OverflowPolicy
+	var loggedIn bool
+	var ring int64
+	g := lockedGroup{id: e.Group}
+	err := s.txFrom(ctx, `SELECT max_waiting, no_operators_action, no_operators_group, overflow_action, overflow_group,
+			(SELECT count(*) FROM queue_entries e WHERE e.group_id = g.id),
+			EXISTS (SELECT FROM queue_members m JOIN queue_operators o ON o.login = m.login
+				WHERE m.group_id = g.id AND o.state <> 'logged_out'),
+			strategy, rr_last, ring_timeout_ms
+		FROM queue_groups g WHERE id = $1 AND active FOR UPDATE`, []any{e.Group}, func(row pgx.Row) error {
+		err := row.Scan(&maxWaiting, &noOps.Action, &noOps.Group, &over.Action, &over.Group, &waiting, &loggedIn, &g.strategy, &g.rrLast, &ring)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return errorf(ENOTFOUND, "no such group %s", e.Group)
 		}
-		if err != nil {
-			return err
-		}
+		return err
+	}, func(tx dbtx) error {
+		res, offers = Enqueued{}, nil
 		var refused *Overflow
 		switch {
 		case !loggedIn && noOps.Action != OverflowWait:
@@ -79,6 +77,7 @@ func (s *Service) Enqueue(ctx context.Context, e Entry) (Enqueued, error) {
 		res.Position.Group = e.Group
 		res.Position.EstimatedWait = estimated(perPlace, res.Position.Position)
 		res.Events = []Event{{At: now, Kind: EventQueued, Group: e.Group, Detail: fmt.Sprintf("position %d", res.Position.Position)}}
+		var err error
 		offers, err = s.offerAll(ctx, tx, g)
 		for _, m := range offers {
 			if m.callID == e.CallID {
@@ -271,12 +270,14 @@ func lockEntry(ctx context.Context, tx pgx.Tx, callID string) (entry, error) {
 	return e, err
 }
 
-// lockCallGroup locks the group of the call's entry; no entry is
-// pgx.ErrNoRows. (The entry's group never changes.)
+// lockCallGroupSQL locks the group of the call $1's entry and returns its
+// id; no entry, no row. (The entry's group never changes.)
+const lockCallGroupSQL = `SELECT id FROM queue_groups WHERE id = (SELECT group_id FROM queue_entries WHERE call_id = $1)
+	FOR UPDATE`
+
 func lockCallGroup(ctx context.Context, tx pgx.Tx, callID string) (string, error) {
 	var group string
-	err := tx.QueryRow(ctx, `SELECT id FROM queue_groups WHERE id = (SELECT group_id FROM queue_entries WHERE call_id = $1)
-		FOR UPDATE`, callID).Scan(&group)
+	err := tx.QueryRow(ctx, lockCallGroupSQL, callID).Scan(&group)
 	return group, err
 }
 
@@ -297,10 +298,7 @@ func (s *Service) Answer(ctx context.Context, callID, login string) ([]Event, er
 	now := s.stampNow()
 	var e entry
 	var released []string
-	err := s.tx(ctx, func(tx pgx.Tx) (err error) {
-		if e.group, err = lockCallGroup(ctx, tx, callID); err != nil {
-			return err
-		}
+	err := s.txFrom(ctx, lockCallGroupSQL, []any{callID}, func(row pgx.Row) error { return row.Scan(&e.group) }, func(tx dbtx) (err error) {
 		// Under the group's lock, every write in one statement: the entry
 		// goes if it was offered to login, login goes on call if still
 		// offered it, the others rung with it are freed, and the log.

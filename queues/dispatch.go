@@ -101,18 +101,24 @@ func (s *Service) dispatchGroup(ctx context.Context, group string) error {
 	// hanging up must not leave the next caller without an offer.
 	ctx = context.WithoutCancel(ctx)
 	var offers []made
-	err := s.tx(ctx, func(tx pgx.Tx) error {
-		offers = nil
-		g, err := lockGroup(ctx, tx, group)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
+	g := lockedGroup{id: group}
+	var found bool
+	err := s.txFrom(ctx, `SELECT strategy, rr_last FROM queue_groups WHERE id = $1 FOR UPDATE`, []any{group},
+		func(row pgx.Row) error {
+			err := row.Scan(&g.strategy, &g.rrLast)
+			found = err == nil
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
 			return err
-		}
-		offers, err = s.offerAll(ctx, tx, g)
-		return err
-	})
+		},
+		func(tx dbtx) (err error) {
+			offers = nil
+			if found {
+				offers, err = s.offerAll(ctx, tx, g)
+			}
+			return err
+		})
 	if err != nil {
 		return dbError("dispatch "+group, err, "")
 	}
@@ -136,16 +142,10 @@ type lockedGroup struct {
 	rrLast   string
 }
 
-func lockGroup(ctx context.Context, tx pgx.Tx, group string) (lockedGroup, error) {
-	g := lockedGroup{id: group}
-	err := tx.QueryRow(ctx, `SELECT strategy, rr_last FROM queue_groups WHERE id = $1 FOR UPDATE`, group).Scan(&g.strategy, &g.rrLast)
-	return g, err
-}
-
 // offerAll makes offers in g, whose row tx has locked, until no caller
 // waits or no operator is free. The offers are the transaction's: announce
 // them once it has committed.
-func (s *Service) offerAll(ctx context.Context, tx pgx.Tx, g lockedGroup) ([]made, error) {
+func (s *Service) offerAll(ctx context.Context, tx dbtx, g lockedGroup) ([]made, error) {
 	var offers []made
 	for {
 		m, more, err := s.offerNext(ctx, tx, &g)
@@ -163,7 +163,7 @@ func (s *Service) offerAll(ctx context.Context, tx pgx.Tx, g lockedGroup) ([]mad
 // offerNext offers the head caller of g to the best free operator(s), or
 // returns nil when there is nobody to offer or nobody to offer to; more
 // says whether other callers wait behind the one offered.
-func (s *Service) offerNext(ctx context.Context, tx pgx.Tx, g *lockedGroup) (m *made, more bool, err error) {
+func (s *Service) offerNext(ctx context.Context, tx dbtx, g *lockedGroup) (m *made, more bool, err error) {
 	// The group's lock keeps other dispatchers and Enqueue out; Answer,
 	// NoAnswer and Leave take it too, so the head cannot change under us.
 	// The head is locked first, then the operators: the package's lock
@@ -236,7 +236,7 @@ type cand struct {
 // longest idle free operator among the members of the group's lowest
 // penalty, found by walking queue_operators_free_idle: the same as the
 // general way whenever there is one.
-func (s *Service) candidates(ctx context.Context, tx pgx.Tx, g *lockedGroup, now time.Time, lowest bool) (cands []cand, callID, holder string, more bool, err error) {
+func (s *Service) candidates(ctx context.Context, tx dbtx, g *lockedGroup, now time.Time, lowest bool) (cands []cand, callID, holder string, more bool, err error) {
 	// The limit is written out, not a parameter: PostgreSQL's generic plan
 	// of a prepared statement must know it to walk an index rather than
 	// sort, or it plans the statement again at every call.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -111,6 +112,56 @@ func (s *Service) tx(ctx context.Context, fn func(pgx.Tx) error) error {
 		}
 		return err
 	}
+}
+
+// dbtx runs the statements of a transaction: a pgx.Tx, or the connection
+// of txFrom's.
+type dbtx interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// txFrom is tx for a transaction that starts with the statement first
+// (its row handed to scan): BEGIN and that statement go in one round
+// trip, one fewer than tx's. An error of scan or fn rolls back.
+func (s *Service) txFrom(ctx context.Context, first string, args []any, scan func(pgx.Row) error, fn func(dbtx) error) error {
+	for attempt := 0; ; attempt++ {
+		err := s.txFromOnce(ctx, first, args, scan, fn)
+		if err != nil && retryable(err) && attempt < 5 {
+			continue
+		}
+		return err
+	}
+}
+
+func (s *Service) txFromOnce(ctx context.Context, first string, args []any, scan func(pgx.Row) error, fn func(dbtx) error) (err error) {
+	c, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Release()
+	defer func() {
+		if err != nil && !c.Conn().IsClosed() && c.Conn().PgConn().TxStatus() != 'I' {
+			// Left in the transaction: roll back, or the pool closes the
+			// connection (it takes back only idle ones).
+			_, _ = c.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+		}
+	}()
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue(first, args...).QueryRow(scan)
+	if err = c.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	if err = fn(c.Conn()); err != nil {
+		return err
+	}
+	tag, err := c.Exec(ctx, "COMMIT")
+	if err == nil && tag.String() != "COMMIT" {
+		err = fmt.Errorf("commit: the transaction was rolled back (%s)", tag)
+	}
+	return err
 }
 
 // effectiveState is the SQL for an operator's state: a wrap-up that has
