@@ -407,3 +407,21 @@ func TestEnqueueOffersAtOnce(t *testing.T) {
 	equal(t, "ring all from Enqueue", *all.Offer, waitOffer(t, s, "all"))
 	equal(t, "rung", logins(*all.Offer), []string{"b", "d"})
 }
+
+// TestAnswerRolledBack: an answer refused after its writes began (the
+// operator was released from the offer meanwhile) leaves the caller
+// queued and offered as before.
+func TestAnswerRolledBack(t *testing.T) {
+	t.Parallel()
+	s, _, _ := newService(t, []queues.GroupConfig{{ID: "g"}}, []queues.Operator{op("a", map[string]int{"g": 0})})
+	noErr(t, s.SetState(ctx, "a", queues.Available, ""))
+	enqueue(t, s, "c", "g", 0)
+	equal(t, "offered", logins(waitOffer(t, s, "c")), []string{"a"})
+	released, err := s.ReleaseCall(ctx, "a", "c")
+	noErr(t, err)
+	equal(t, "released", released, true)
+	_, err = s.Answer(ctx, "c", "a")
+	wantErr(t, err, queues.ErrConflict)
+	equal(t, "still queued", must[queues.Position](t)(s.Position(ctx, "c")).Position, 1)
+	equal(t, "still offered", logins(waitOffer(t, s, "c")), []string{"a"})
+}
