@@ -24,23 +24,27 @@ func (s *Service) Enqueue(ctx context.Context, e Entry) (Enqueued, error) {
 	}
 	now := s.stampNow()
 	var res Enqueued
-	err := s.tx(ctx, func(tx pgx.Tx) error {
-		res = Enqueued{}
-		var maxWaiting, waiting int
-		var noOps, over OverflowPolicy
-		var loggedIn bool
-		err := tx.QueryRow(ctx, `SELECT max_waiting, no_operators_action, no_operators_group, overflow_action, overflow_group,
-				(SELECT count(*) FROM queue_entries e WHERE e.group_id = g.id),
-				EXISTS (SELECT FROM queue_members m JOIN queue_operators o ON o.login = m.login
-					WHERE m.group_id = g.id AND o.state <> 'logged_out')
-			FROM queue_groups g WHERE id = $1 AND active FOR UPDATE`, e.Group).
-			Scan(&maxWaiting, &noOps.Action, &noOps.Group, &over.Action, &over.Group, &waiting, &loggedIn)
+	var offers []made
+	// One transaction: the caller joins and, under the same lock of the
+	// group, is offered at once if an operator is free.
+	var maxWaiting, waiting int
+	var noOps, over OverflowPolicy
+	var loggedIn bool
+	var ring int64
+	g := lockedGroup{id: e.Group}
+	err := s.txFrom(ctx, `SELECT max_waiting, no_operators_action, no_operators_group, overflow_action, overflow_group,
+			(SELECT count(*) FROM queue_entries e WHERE e.group_id = g.id),
+			EXISTS (SELECT FROM queue_members m JOIN queue_operators o ON o.login = m.login
+				WHERE m.group_id = g.id AND o.state <> 'logged_out'),
+			strategy, rr_last, ring_timeout_ms
+		FROM queue_groups g WHERE id = $1 AND active FOR UPDATE`, []any{e.Group}, func(row pgx.Row) error {
+		err := row.Scan(&maxWaiting, &noOps.Action, &noOps.Group, &over.Action, &over.Group, &waiting, &loggedIn, &g.strategy, &g.rrLast, &ring)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return errorf(ENOTFOUND, "no such group %s", e.Group)
 		}
-		if err != nil {
-			return err
-		}
+		return err
+	}, func(tx dbtx) error {
+		res, offers = Enqueued{}, nil
 		var refused *Overflow
 		switch {
 		case !loggedIn && noOps.Action != OverflowWait:
@@ -55,25 +59,35 @@ func (s *Service) Enqueue(ctx context.Context, e Entry) (Enqueued, error) {
 				now, e.Group, e.CallID)
 			return err
 		}
-		var seq int64
-		if err := tx.QueryRow(ctx, `INSERT INTO queue_entries (call_id, group_id, priority, caller, ticket_id, enqueued_at, seen_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING seq`,
-			e.CallID, e.Group, e.Priority, e.Caller, e.TicketID, now).Scan(&seq); err != nil {
-			return err
-		}
-		if err := tx.QueryRow(ctx, `UPDATE queue_entries SET position_at_entry =
-				(SELECT count(*) FROM queue_entries x WHERE x.group_id = $2
-					AND (x.priority > $3 OR (x.priority = $3 AND x.seq <= $4)))
-			WHERE call_id = $1 RETURNING position_at_entry`, e.CallID, e.Group, e.Priority, seq).Scan(&res.Position.Position); err != nil {
+		// The entry, its place (the group's lock orders arrivals: every
+		// entry of the same priority came before), the log and the
+		// estimate in one statement.
+		var perPlace *float64
+		if err := tx.QueryRow(ctx, `WITH e AS (
+				INSERT INTO queue_entries (call_id, group_id, priority, caller, ticket_id, enqueued_at, seen_at, position_at_entry, instance)
+				SELECT $1, $2, $3, $4, $5, $6, $6, count(*) + 1, $8 FROM queue_entries x WHERE x.group_id = $2 AND x.priority >= $3
+				RETURNING position_at_entry
+			), l AS (
+				INSERT INTO queue_log (at, group_id, call_id, kind, position) SELECT $6, $2, $1, 'queued', position_at_entry FROM e
+			)
+			SELECT position_at_entry, (`+estimateSQL("$2", "$7")+`) FROM e`,
+			e.CallID, e.Group, e.Priority, e.Caller, e.TicketID, now, now.Add(-time.Hour), s.instance).Scan(&res.Position.Position, &perPlace); err != nil {
 			return err
 		}
 		res.Position.Group = e.Group
-		if res.Position.EstimatedWait, err = s.estimate(ctx, tx, e.Group, res.Position.Position, now); err != nil {
-			return err
-		}
+		res.Position.EstimatedWait = estimated(perPlace, res.Position.Position)
 		res.Events = []Event{{At: now, Kind: EventQueued, Group: e.Group, Detail: fmt.Sprintf("position %d", res.Position.Position)}}
-		_, err = tx.Exec(ctx, `INSERT INTO queue_log (at, group_id, call_id, kind, position) VALUES ($1, $2, $3, 'queued', $4)`,
-			now, e.Group, e.CallID, res.Position.Position)
+		var err error
+		offers, err = s.offerAll(ctx, tx, g)
+		for _, m := range offers {
+			if m.callID == e.CallID {
+				o := &Offer{CallID: e.CallID, Group: e.Group, Attempt: 1, Operators: m.operators, RingTimeout: fromMS(ring)}
+				for _, op := range m.operators {
+					o.Events = append(o.Events, Event{At: m.at, Kind: EventOffered, Group: e.Group, Operator: op.Login, Detail: op.Endpoint})
+				}
+				res.Offer = o
+			}
+		}
 		return err
 	})
 	if err != nil {
@@ -83,8 +97,25 @@ func (s *Service) Enqueue(ctx context.Context, e Entry) (Enqueued, error) {
 		s.metrics.overflowed(e.Group)
 		return res, nil
 	}
-	s.dispatchGroupLogged(ctx, e.Group)
+	s.announce(offers)
 	return res, nil
+}
+
+// estimateSQL is the mean time per place of group's last 20 answered
+// calls since since (each call's wait divided by its position on arrival),
+// or NULL without such calls; group and since are placeholders.
+func estimateSQL(group, since string) string {
+	return `SELECT avg(waited_ms::float8 / GREATEST(position, 1)) FROM (
+		SELECT waited_ms, position FROM queue_log WHERE group_id = ` + group + ` AND kind = 'answered' AND at >= ` + since + `
+		ORDER BY at DESC LIMIT 20) r`
+}
+
+// estimated is the expected wait at position pos given the time per place.
+func estimated(perPlace *float64, pos int) time.Duration {
+	if perPlace == nil {
+		return 0
+	}
+	return (time.Duration(*perPlace*float64(pos)) * time.Millisecond).Round(time.Second)
 }
 
 // estimate is the expected wait of the caller at position pos: pos times
@@ -93,13 +124,8 @@ func (s *Service) Enqueue(ctx context.Context, e Entry) (Enqueued, error) {
 // without such calls.
 func (s *Service) estimate(ctx context.Context, q querier, group string, pos int, now time.Time) (time.Duration, error) {
 	var perPlace *float64
-	err := q.QueryRow(ctx, `SELECT avg(waited_ms::float8 / GREATEST(position, 1)) FROM (
-			SELECT waited_ms, position FROM queue_log WHERE group_id = $1 AND kind = 'answered' AND at >= $2
-			ORDER BY at DESC LIMIT 20) r`, group, now.Add(-time.Hour)).Scan(&perPlace)
-	if err != nil || perPlace == nil {
-		return 0, err
-	}
-	return (time.Duration(*perPlace*float64(pos)) * time.Millisecond).Round(time.Second), nil
+	err := q.QueryRow(ctx, estimateSQL("$1", "$2"), group, now.Add(-time.Hour)).Scan(&perPlace)
+	return estimated(perPlace, pos), err
 }
 
 // Position returns a waiting caller's place in its queue and the estimated
@@ -142,25 +168,41 @@ func (s *Service) WaitOffer(ctx context.Context, callID string) (Offer, error) {
 			noOps, over OverflowPolicy
 			loggedIn    bool
 		)
-		// Reading the entry also tells Maintain that the session is alive.
-		err := s.pool.QueryRow(ctx, `UPDATE queue_entries e SET seen_at = $2 FROM queue_groups g
+		// Reading the entry also tells Maintain that the session is alive,
+		// and in which instance; the operators offered the call come in
+		// the same round trip.
+		var ops []Operator
+		b := &pgx.Batch{}
+		b.Queue(`UPDATE queue_entries e SET seen_at = $2, instance = $3 FROM queue_groups g
 			WHERE e.call_id = $1 AND g.id = e.group_id
 			RETURNING e.group_id, e.state, e.offered_to, e.attempt, e.enqueued_at, g.max_wait_ms, g.ring_timeout_ms,
 				g.no_operators_action, g.no_operators_group, g.overflow_action, g.overflow_group,
 				EXISTS (SELECT FROM queue_members m JOIN queue_operators o ON o.login = m.login
-					WHERE m.group_id = e.group_id AND o.state <> 'logged_out')`, callID, now).
-			Scan(&o.Group, &state, &offeredTo, &o.Attempt, &enqueued, &maxWait, &ring,
-				&noOps.Action, &noOps.Group, &over.Action, &over.Group, &loggedIn)
-		if err != nil {
+					WHERE m.group_id = e.group_id AND o.state <> 'logged_out')`, callID, now, s.instance).
+			QueryRow(func(row pgx.Row) error {
+				return row.Scan(&o.Group, &state, &offeredTo, &o.Attempt, &enqueued, &maxWait, &ring,
+					&noOps.Action, &noOps.Group, &over.Action, &over.Group, &loggedIn)
+			})
+		// (OFFSET 0 keeps the lookup of each operator by its key: joined,
+		// the planner hashes the whole table for one row.)
+		b.Queue(`SELECT `+operatorColumns+` FROM queue_entries e
+			CROSS JOIN LATERAL unnest(e.offered_to) WITH ORDINALITY AS u(login, n)
+			CROSS JOIN LATERAL (SELECT * FROM queue_operators o WHERE o.login = u.login OFFSET 0) o
+			WHERE e.call_id = $3 AND e.state = 'offered' ORDER BY u.n`, now, s.day(now), callID).
+			Query(func(rows pgx.Rows) (err error) {
+				ops, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Operator, error) { return s.scanOperator(r) })
+				return err
+			})
+		if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 			return Offer{}, dbError("wait for an offer", err, "call not queued")
 		}
 		o.RingTimeout = fromMS(ring)
 		if state == string(Offered) {
-			for _, login := range offeredTo {
-				op, err := s.Operator(ctx, login)
-				if err != nil {
-					return Offer{}, fmt.Errorf("wait for an offer: %w", err)
+			for i, login := range offeredTo {
+				if i >= len(ops) || ops[i].Login != login {
+					return Offer{}, fmt.Errorf("wait for an offer: %w", dbError("find operator", pgx.ErrNoRows, "no such operator "+login))
 				}
+				op := ops[i]
 				o.Operators = append(o.Operators, op)
 				o.Events = append(o.Events, Event{At: now, Kind: EventOffered, Group: o.Group, Operator: login, Detail: op.Endpoint})
 			}
@@ -218,16 +260,25 @@ type entry struct {
 // lockEntry locks the call's group, then its entry (the package's lock
 // order).
 func lockEntry(ctx context.Context, tx pgx.Tx, callID string) (entry, error) {
-	var e entry
-	if err := tx.QueryRow(ctx, `SELECT group_id FROM queue_entries WHERE call_id = $1`, callID).Scan(&e.group); err != nil {
-		return e, err
+	group, err := lockCallGroup(ctx, tx, callID)
+	if err != nil {
+		return entry{}, err
 	}
-	if _, err := tx.Exec(ctx, `SELECT FROM queue_groups WHERE id = $1 FOR UPDATE`, e.group); err != nil {
-		return e, err
-	}
-	err := tx.QueryRow(ctx, `SELECT state, offered_to, enqueued_at, position_at_entry FROM queue_entries
+	e := entry{group: group}
+	err = tx.QueryRow(ctx, `SELECT state, offered_to, enqueued_at, position_at_entry FROM queue_entries
 		WHERE call_id = $1 FOR UPDATE`, callID).Scan(&e.state, &e.offeredTo, &e.enqueued, &e.position)
 	return e, err
+}
+
+// lockCallGroupSQL locks the group of the call $1's entry and returns its
+// id; no entry, no row. (The entry's group never changes.)
+const lockCallGroupSQL = `SELECT id FROM queue_groups WHERE id = (SELECT group_id FROM queue_entries WHERE call_id = $1)
+	FOR UPDATE`
+
+func lockCallGroup(ctx context.Context, tx pgx.Tx, callID string) (string, error) {
+	var group string
+	err := tx.QueryRow(ctx, lockCallGroupSQL, callID).Scan(&group)
+	return group, err
 }
 
 // releaseOffered frees the operators still ringing for callID.
@@ -247,32 +298,41 @@ func (s *Service) Answer(ctx context.Context, callID, login string) ([]Event, er
 	now := s.stampNow()
 	var e entry
 	var released []string
-	err := s.tx(ctx, func(tx pgx.Tx) (err error) {
-		if e, err = lockEntry(ctx, tx, callID); err != nil {
+	err := s.txFrom(ctx, lockCallGroupSQL, []any{callID}, func(row pgx.Row) error { return row.Scan(&e.group) }, func(tx dbtx) (err error) {
+		// Under the group's lock, every write in one statement: the entry
+		// goes if it was offered to login, login goes on call if still
+		// offered it, the others rung with it are freed, and the log.
+		var deleted, onCall bool
+		err = tx.QueryRow(ctx, `WITH d AS (
+				DELETE FROM queue_entries WHERE call_id = $1 AND state = 'offered' AND $2 = ANY(offered_to)
+				RETURNING enqueued_at, position_at_entry, offered_to
+			), a AS (
+				UPDATE queue_operators SET state = 'on_call', state_since = $3,
+					calls_today = CASE WHEN calls_day = $4 THEN calls_today + 1 ELSE 1 END, calls_day = $4
+				WHERE login = $2 AND state = 'offered' AND call_id = $1 AND EXISTS (SELECT FROM d)
+				RETURNING login
+			), r AS (
+				UPDATE queue_operators o SET state = 'available', state_since = $3, call_id = '', call_group = ''
+				FROM d WHERE o.login = ANY(d.offered_to) AND o.login <> $2 AND o.state = 'offered' AND o.call_id = $1
+					AND EXISTS (SELECT FROM a)
+				RETURNING o.login
+			), l AS (
+				INSERT INTO queue_log (at, group_id, call_id, kind, operator, waited_ms, position)
+				SELECT $3, $5, $1, 'answered', $2, trunc(EXTRACT(EPOCH FROM $3 - d.enqueued_at) * 1000), d.position_at_entry
+				FROM d, a
+			)
+			SELECT EXISTS (SELECT FROM d), EXISTS (SELECT FROM a), COALESCE((SELECT enqueued_at FROM d), $3),
+				ARRAY(SELECT login FROM r)`,
+			callID, login, now, s.day(now), e.group).Scan(&deleted, &onCall, &e.enqueued, &released)
+		switch {
+		case err != nil:
 			return err
-		}
-		if e.state != string(Offered) || !slices.Contains(e.offeredTo, login) {
+		case !deleted:
 			return errorf(ECONFLICT, "call not offered to %s", login)
-		}
-		if _, err := tx.Exec(ctx, `DELETE FROM queue_entries WHERE call_id = $1`, callID); err != nil {
-			return err
-		}
-		day := s.day(now)
-		tag, err := tx.Exec(ctx, `UPDATE queue_operators SET state = 'on_call', state_since = $3,
-				calls_today = CASE WHEN calls_day = $4 THEN calls_today + 1 ELSE 1 END, calls_day = $4
-			WHERE login = $1 AND state = 'offered' AND call_id = $2`, login, callID, now, day)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() != 1 {
+		case !onCall:
 			return errorf(ECONFLICT, "operator %s is no longer offered the call", login)
 		}
-		if released, err = releaseOffered(ctx, tx, callID, e.offeredTo, now); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `INSERT INTO queue_log (at, group_id, call_id, kind, operator, waited_ms, position)
-			VALUES ($1, $2, $3, 'answered', $4, $5, $6)`, now, e.group, callID, login, ms(now.Sub(e.enqueued)), e.position)
-		return err
+		return nil
 	})
 	if err != nil {
 		return nil, dbError("answer", err, "call not queued")
@@ -434,33 +494,32 @@ func (s *Service) CallEnded(ctx context.Context, login string) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	now := s.stampNow()
+	// One statement: the operator's state, and with no wrap-up the groups
+	// to dispatch now that the operator is free.
 	var wrap int64
-	err := s.tx(ctx, func(tx pgx.Tx) error {
+	var groups []string
+	err := s.pool.QueryRow(ctx, `WITH w AS (
+			SELECT COALESCE((SELECT g.wrap_up_ms FROM queue_groups g WHERE g.id = x.call_group), 0) AS ms
+			FROM queue_operators x WHERE x.login = $1
+		), u AS (
+			UPDATE queue_operators o SET state = CASE WHEN w.ms > 0 THEN 'wrap_up' ELSE 'available' END,
+				state_since = $2::timestamptz, available_at = CASE WHEN w.ms > 0 THEN $2::timestamptz + w.ms * interval '1 millisecond' END,
+				idle_since = $2::timestamptz + w.ms * interval '1 millisecond', call_id = '', call_group = ''
+			FROM w WHERE o.login = $1 AND o.state = 'on_call'
+			RETURNING w.ms
+		)
+		SELECT u.ms, CASE WHEN u.ms = 0 THEN ARRAY(`+groupsToDispatchSQL("ARRAY[$1]")+`) END FROM u`,
+		login, now).Scan(&wrap, &groups)
+	if errors.Is(err, pgx.ErrNoRows) {
+		// Not on a call: say what the operator is.
 		var state State
-		var group string
-		if err := tx.QueryRow(ctx, `SELECT state, call_group FROM queue_operators WHERE login = $1 FOR UPDATE`, login).
-			Scan(&state, &group); err != nil {
-			return err
+		if err = s.pool.QueryRow(ctx, `SELECT state FROM queue_operators WHERE login = $1`, login).Scan(&state); err == nil {
+			err = errorf(ECONFLICT, "operator %s is %s, not on a call", login, state)
 		}
-		if state != OnCall {
-			return errorf(ECONFLICT, "operator %s is %s, not on a call", login, state)
-		}
-		err := tx.QueryRow(ctx, `SELECT wrap_up_ms FROM queue_groups WHERE id = $1`, group).Scan(&wrap)
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			return err
-		}
-		free := now.Add(fromMS(wrap))
-		_, err = tx.Exec(ctx, `UPDATE queue_operators SET state = CASE WHEN $2 > 0 THEN 'wrap_up' ELSE 'available' END,
-				state_since = $3, available_at = CASE WHEN $2 > 0 THEN $4::timestamptz END, idle_since = $4,
-				call_id = '', call_group = ''
-			WHERE login = $1`, login, wrap, now, free)
-		return err
-	})
+	}
 	if err != nil {
 		return dbError("call ended", err, "no such operator "+login)
 	}
-	if wrap == 0 {
-		s.dispatchOperator(ctx, login)
-	}
+	s.dispatchGroups(ctx, groups)
 	return nil
 }

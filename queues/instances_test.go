@@ -58,12 +58,7 @@ func TestTwoInstances(t *testing.T) {
 	admin, err := pgx.Connect(ctx, url)
 	noErr(t, err)
 	t.Cleanup(func() { admin.Close(ctx) })
-	waitFor(t, "both instances listening", func() bool {
-		var n int
-		noErr(t, admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE query = $1`,
-			`LISTEN "`+channel+`"`).Scan(&n))
-		return n == 2
-	})
+	waitFor(t, "both instances listening", func() bool { return listening(t, admin, channel) == 2 })
 
 	// Everybody queues while every operator is paused.
 	var wg sync.WaitGroup
@@ -176,4 +171,50 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// listening counts the sessions listening on channel.
+func listening(t testing.TB, db interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, channel string) int {
+	var n int
+	noErr(t, db.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE query = $1`, `LISTEN "`+channel+`"`).Scan(&n))
+	return n
+}
+
+// TestOfferNotifiesOtherInstances: an offer sends a notification only when
+// another instance holds the call (its session enqueued it or waits for
+// it); the instance making the offer wakes its own calls directly.
+func TestOfferNotifiesOtherInstances(t *testing.T) {
+	t.Parallel()
+	url := pgtest.DatabaseURL(t)
+	const channel = "ivr_queues_notify"
+	var a, b *queues.Service
+	for _, s := range []**queues.Service{&a, &b} {
+		pool, err := pgxpool.New(ctx, url)
+		noErr(t, err)
+		t.Cleanup(pool.Close)
+		*s = queues.New(pool, queues.Options{Location: rome, Channel: channel})
+	}
+	noErr(t, a.SyncGroups(ctx, []queues.GroupConfig{{ID: "g"}}))
+	for _, l := range []string{"x", "y"} {
+		noErr(t, a.UpsertOperator(ctx, op(l, map[string]int{"g": 0})))
+	}
+	listener, err := pgx.Connect(ctx, url)
+	noErr(t, err)
+	t.Cleanup(func() { listener.Close(ctx) })
+	_, err = listener.Exec(ctx, `LISTEN "`+channel+`"`)
+	noErr(t, err)
+
+	noErr(t, a.SetState(ctx, "x", queues.Available, ""))
+	enqueue(t, a, "held-by-a", "g", 0) // offered to x by a itself
+	enqueue(t, a, "also-a", "g", 0)    // waits: nobody free
+	noErr(t, b.SetState(ctx, "y", queues.Available, ""))
+	// b offers a's second call to y: a must hear of it.
+	c, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	n, err := listener.WaitForNotification(c)
+	noErr(t, err)
+	equal(t, "first notification", n.Payload, "o:also-a")
+	equal(t, "offers", [][]string{logins(waitOffer(t, a, "held-by-a")), logins(waitOffer(t, a, "also-a"))}, [][]string{{"x"}, {"y"}})
 }

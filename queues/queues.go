@@ -193,6 +193,9 @@ type Enqueued struct {
 	Overflow *Overflow
 	Position Position
 	Events   []Event
+	// Offer is the call's offer when an operator was free at once: what
+	// the first WaitOffer would return (which may still be called).
+	Offer *Offer
 }
 
 // Position is a waiting caller's place in the queue, for announcements.

@@ -1,6 +1,7 @@
 package queues_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -329,4 +330,98 @@ func TestStaleCall(t *testing.T) {
 	_, err = s.Position(ctx, "lost")
 	wantErr(t, err, queues.ErrNotFound)
 	equal(t, "the next caller gets the operator", logins(waitOffer(t, s, "alive")), []string{"a"})
+}
+
+// TestMaintainAnalyzes: after the groups and operators are synced, the
+// maintenance refreshes the planner's statistics of the queue tables (the
+// candidates of an offer would otherwise be planned for a group of 4).
+func TestMaintainAnalyzes(t *testing.T) {
+	t.Parallel()
+	var ops []queues.Operator
+	for i := range 30 {
+		ops = append(ops, op(fmt.Sprintf("op%d", i), map[string]int{"g": 0}))
+	}
+	s, _, pool := newService(t, []queues.GroupConfig{{ID: "g"}}, ops)
+	noErr(t, s.Maintain(ctx))
+	for table, want := range map[string]float32{"queue_members": 30, "queue_operators": 30, "queue_groups": 1} {
+		var got float32
+		noErr(t, pool.QueryRow(ctx, `SELECT reltuples FROM pg_class WHERE oid = $1::regclass`, table).Scan(&got))
+		if got != want {
+			t.Errorf("%s: planner's row count %v, want %v", table, got, want)
+		}
+	}
+}
+
+// TestLongestIdleLowestPenaltyBusy: in a longest-idle group, a caller goes
+// to the lowest penalty's operator free for longest, and when every
+// operator of the lowest penalty is busy, to the longest idle of the next
+// penalty (the offer looks at the lowest penalty first, by an index, then
+// at everybody).
+func TestLongestIdleLowestPenaltyBusy(t *testing.T) {
+	t.Parallel()
+	s, clk, _ := newService(t, []queues.GroupConfig{{ID: "g"}}, []queues.Operator{
+		op("a0", map[string]int{"g": 0}), op("b0", map[string]int{"g": 0}),
+		op("c1", map[string]int{"g": 1}), op("d1", map[string]int{"g": 1}), op("e2", map[string]int{"g": 2}),
+	})
+	for _, l := range []string{"e2", "d1", "c1", "b0", "a0"} {
+		noErr(t, s.SetState(ctx, l, queues.Available, ""))
+		clk.Advance(time.Minute)
+	}
+	for i, want := range []string{"b0", "a0", "d1", "c1", "e2"} {
+		enqueue(t, s, callID(i), "g", 0)
+		equal(t, fmt.Sprintf("call %d offered to", i), logins(waitOffer(t, s, callID(i))), []string{want})
+		clk.Advance(time.Second)
+	}
+	enqueue(t, s, callID(5), "g", 0)
+	must[[]queues.Event](t)(s.Answer(ctx, callID(3), "c1"))
+	noErr(t, s.CallEnded(ctx, "c1"))
+	equal(t, "the waiting caller offered to", logins(waitOffer(t, s, callID(5))), []string{"c1"})
+}
+
+// TestEnqueueOffersAtOnce: a caller offered as it joins gets the offer from
+// Enqueue, the same as the first WaitOffer returns (ring all: every free
+// operator of the lowest penalty, in order); a caller who has to wait gets
+// none.
+func TestEnqueueOffersAtOnce(t *testing.T) {
+	t.Parallel()
+	s, clk, _ := newService(t, []queues.GroupConfig{{ID: "g"}, {ID: "all", Strategy: queues.RingAll, RingTimeout: 15 * time.Second}},
+		[]queues.Operator{op("a", map[string]int{"g": 0, "all": 0}), op("d", map[string]int{"all": 0}), op("b", map[string]int{"all": 0}),
+			op("c", map[string]int{"all": 1})})
+	for _, l := range []string{"a", "d", "b", "c"} {
+		noErr(t, s.SetState(ctx, l, queues.Available, ""))
+	}
+	clk.Advance(time.Minute)
+	first := enqueue(t, s, "first", "g", 0)
+	if first.Offer == nil {
+		t.Fatal("no offer from Enqueue although a was free")
+	}
+	equal(t, "offer from Enqueue", *first.Offer, waitOffer(t, s, "first"))
+	equal(t, "offered", logins(*first.Offer), []string{"a"})
+	if second := enqueue(t, s, "second", "g", 0); second.Offer != nil {
+		t.Fatalf("an offer with nobody free: %+v", *second.Offer)
+	}
+	all := enqueue(t, s, "all", "all", 0)
+	if all.Offer == nil {
+		t.Fatal("no offer from Enqueue although b and d were free")
+	}
+	equal(t, "ring all from Enqueue", *all.Offer, waitOffer(t, s, "all"))
+	equal(t, "rung", logins(*all.Offer), []string{"b", "d"})
+}
+
+// TestAnswerRolledBack: an answer refused after its writes began (the
+// operator was released from the offer meanwhile) leaves the caller
+// queued and offered as before.
+func TestAnswerRolledBack(t *testing.T) {
+	t.Parallel()
+	s, _, _ := newService(t, []queues.GroupConfig{{ID: "g"}}, []queues.Operator{op("a", map[string]int{"g": 0})})
+	noErr(t, s.SetState(ctx, "a", queues.Available, ""))
+	enqueue(t, s, "c", "g", 0)
+	equal(t, "offered", logins(waitOffer(t, s, "c")), []string{"a"})
+	released, err := s.ReleaseCall(ctx, "a", "c")
+	noErr(t, err)
+	equal(t, "released", released, true)
+	_, err = s.Answer(ctx, "c", "a")
+	wantErr(t, err, queues.ErrConflict)
+	equal(t, "still queued", must[queues.Position](t)(s.Position(ctx, "c")).Position, 1)
+	equal(t, "still offered", logins(waitOffer(t, s, "c")), []string{"a"})
 }

@@ -3,15 +3,18 @@ package queues
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -51,9 +54,16 @@ type Service struct {
 	stale   time.Duration
 	channel string
 	metrics *metrics
+	// instance names this Service in the queue entries of its sessions'
+	// calls (see offerNext's notification).
+	instance string
 
 	mu      sync.Mutex
 	waiters map[string]chan struct{} // call id → wakes its WaitOffer
+
+	// membersChanged: groups or operators were written since Maintain
+	// last refreshed the planner's statistics of the queue tables.
+	membersChanged atomic.Bool
 }
 
 // New returns a Service on pool. The schema must be migrated (Migrate).
@@ -61,14 +71,15 @@ type Service struct {
 // once and for operators to become available at the end of their wrap-up.
 func New(pool *pgxpool.Pool, opts Options) *Service {
 	s := &Service{
-		pool:    pool,
-		now:     opts.Now,
-		loc:     cmp.Or(opts.Location, time.Local),
-		log:     cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)),
-		poll:    cmp.Or(opts.PollInterval, 2*time.Second),
-		stale:   cmp.Or(opts.StaleAfter, 3*time.Minute),
-		channel: cmp.Or(opts.Channel, "ivr_queues"),
-		waiters: map[string]chan struct{}{},
+		pool:     pool,
+		now:      opts.Now,
+		loc:      cmp.Or(opts.Location, time.Local),
+		log:      cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)),
+		poll:     cmp.Or(opts.PollInterval, 2*time.Second),
+		stale:    cmp.Or(opts.StaleAfter, 3*time.Minute),
+		channel:  cmp.Or(opts.Channel, "ivr_queues"),
+		waiters:  map[string]chan struct{}{},
+		instance: rand.Text(),
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -101,6 +112,56 @@ func (s *Service) tx(ctx context.Context, fn func(pgx.Tx) error) error {
 		}
 		return err
 	}
+}
+
+// dbtx runs the statements of a transaction: a pgx.Tx, or the connection
+// of txFrom's.
+type dbtx interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// txFrom is tx for a transaction that starts with the statement first
+// (its row handed to scan): BEGIN and that statement go in one round
+// trip, one fewer than tx's. An error of scan or fn rolls back.
+func (s *Service) txFrom(ctx context.Context, first string, args []any, scan func(pgx.Row) error, fn func(dbtx) error) error {
+	for attempt := 0; ; attempt++ {
+		err := s.txFromOnce(ctx, first, args, scan, fn)
+		if err != nil && retryable(err) && attempt < 5 {
+			continue
+		}
+		return err
+	}
+}
+
+func (s *Service) txFromOnce(ctx context.Context, first string, args []any, scan func(pgx.Row) error, fn func(dbtx) error) (err error) {
+	c, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Release()
+	defer func() {
+		if err != nil && !c.Conn().IsClosed() && c.Conn().PgConn().TxStatus() != 'I' {
+			// Left in the transaction: roll back, or the pool closes the
+			// connection (it takes back only idle ones).
+			_, _ = c.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+		}
+	}()
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue(first, args...).QueryRow(scan)
+	if err = c.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	if err = fn(c.Conn()); err != nil {
+		return err
+	}
+	tag, err := c.Exec(ctx, "COMMIT")
+	if err == nil && tag.String() != "COMMIT" {
+		err = fmt.Errorf("commit: the transaction was rolled back (%s)", tag)
+	}
+	return err
 }
 
 // effectiveState is the SQL for an operator's state: a wrap-up that has
@@ -175,6 +236,9 @@ func (s *Service) SyncGroups(ctx context.Context, groups []GroupConfig) error {
 		_, err := tx.Exec(ctx, `UPDATE queue_groups SET active = false WHERE active AND NOT id = ANY($1)`, ids)
 		return err
 	})
+	if err == nil {
+		s.membersChanged.Store(true)
+	}
 	return dbError("sync groups", err, "no such group")
 }
 
@@ -225,6 +289,7 @@ func (s *Service) UpsertOperator(ctx context.Context, op Operator) error {
 	if err != nil {
 		return dbError("upsert operator", err, "unknown group in "+fmt.Sprint(groups))
 	}
+	s.membersChanged.Store(true)
 	// A new group or a lower penalty may give a waiting caller an operator.
 	s.dispatchOperator(ctx, op.Login)
 	return nil
@@ -281,10 +346,18 @@ func (s *Service) SetState(ctx context.Context, login string, state State, reaso
 	return nil
 }
 
-const operatorColumns = `o.login, o.name, o.endpoint, ` + `CASE WHEN o.state = 'wrap_up' AND o.available_at <= $1 THEN 'available' ELSE o.state END,
-	o.reason, CASE WHEN o.state = 'wrap_up' AND o.available_at <= $1 THEN o.available_at ELSE o.state_since END,
-	o.call_id, o.call_group, CASE WHEN o.calls_day = $2 THEN o.calls_today ELSE 0 END,
+// operatorColumns are an operator's columns for scanOperator, with $1 the
+// time and $2 the day (see operatorColumnsAt).
+var operatorColumns = operatorColumnsAt("$1", "$2")
+
+// operatorColumnsAt are an operator's columns of queue_operators o for
+// scanOperator, with now and day the placeholders of the time and the day.
+func operatorColumnsAt(now, day string) string {
+	return `o.login, o.name, o.endpoint, CASE WHEN o.state = 'wrap_up' AND o.available_at <= ` + now + ` THEN 'available' ELSE o.state END,
+	o.reason, CASE WHEN o.state = 'wrap_up' AND o.available_at <= ` + now + ` THEN o.available_at ELSE o.state_since END,
+	o.call_id, o.call_group, CASE WHEN o.calls_day = ` + day + ` THEN o.calls_today ELSE 0 END,
 	COALESCE((SELECT jsonb_object_agg(m.group_id, m.penalty) FROM queue_members m WHERE m.login = o.login), '{}')`
+}
 
 func (s *Service) scanOperator(row pgx.Row) (Operator, error) {
 	var op Operator

@@ -350,3 +350,135 @@ func seedLarge(pool *pgxpool.Pool, n int) error {
 	}
 	return nil
 }
+
+// BenchmarkCallRecord is what the call record and ticket of one call of
+// the load bench (internal/asteriskbench: keys 1 then 3, queued in lotto3,
+// answered, hung up) cost the store. "separate" writes them as the call
+// controller does today (the record opened, the events of each prompt, the
+// menu's ticket update, the queue, the operator, the end); "merged" gives
+// the events and the answer time to the writes that go at the same moment
+// (NewCall.AnsweredAt and .Events, CallUpdate.Events, CallEnd.Events) and
+// writes the call's and the ticket's updates of a step together
+// (UpdateCallTicket).
+// One call at a time; it reports the round trips, transactions, WAL and
+// server CPU of a call (see pgtest.Meter).
+//
+//	go test -run='^$' -bench=CallRecord -benchtime=2000x ./tickets/
+func BenchmarkCallRecord(b *testing.B) {
+	for _, shape := range []struct {
+		name  string
+		write func(testing.TB, *tickets.Store, string, time.Time) int64
+	}{{"separate", recordCall}, {"merged", recordCallMerged}} {
+		b.Run(shape.name, func(b *testing.B) {
+			pool, meter := pgtest.MeteredPool(b, nil)
+			s := tickets.New(pool, tickets.Options{Location: rome})
+			start := meter.Read(b)
+			n := 0
+			for i := 0; b.Loop(); i++ {
+				shape.write(b, s, "1795320990."+strconv.Itoa(i), time.Now())
+				n++
+			}
+			meter.Report(b, start, n)
+		})
+	}
+}
+
+// benchCall is the load bench's call, step by step.
+type benchCall struct {
+	at                                time.Time
+	group, login, subject             string
+	path                              []tickets.MenuStep
+	role                              tickets.CallerRole
+	org                               string
+	status                            tickets.Status
+	entered, hours, key1, key3, queue []tickets.CallEvent
+	talking, hangup                   []tickets.CallEvent
+}
+
+func newBenchCall(at time.Time) benchCall {
+	ev := func(kind tickets.EventKind, e tickets.CallEvent) []tickets.CallEvent {
+		e.At, e.Kind = at, kind
+		return []tickets.CallEvent{e}
+	}
+	c := benchCall{at: at, group: "lotto3", login: "b17", subject: "Lotto 3 – chiamata da +393331234567",
+		path: []tickets.MenuStep{{Key: "1", Label: "Giustizia"}, {Key: "3", Label: "Lotto 3"}},
+		role: tickets.CallerUnknown, status: tickets.StatusInProgress}
+	c.entered = ev(tickets.EventEntered, tickets.CallEvent{Detail: "800749049"})
+	c.hours = ev(tickets.EventHoursCheck, tickets.CallEvent{Detail: "open"})
+	c.key1 = ev(tickets.EventMenuSelection, tickets.CallEvent{Node: "main", Key: "1", Label: "Giustizia"})
+	c.key3 = ev(tickets.EventMenuSelection, tickets.CallEvent{Node: "giustizia", Key: "3", Label: "Lotto 3"})
+	c.queue = ev(tickets.EventQueued, tickets.CallEvent{Group: c.group, Detail: "position 1"})
+	c.talking = append(ev(tickets.EventOffered, tickets.CallEvent{Group: c.group, Operator: c.login, Detail: "PJSIP/b17"}),
+		ev(tickets.EventAnswered, tickets.CallEvent{Group: c.group, Operator: c.login, Detail: "after 0s"})...)
+	c.hangup = ev(tickets.EventHangup, tickets.CallEvent{Detail: "by operator"})
+	return c
+}
+
+func (c *benchCall) newCall(channel string) tickets.NewCall {
+	return tickets.NewCall{ChannelID: channel, AsteriskNode: "ast1", Caller: "+393331234567", Called: "+39800749049",
+		StartedAt: c.at, Subject: "Chiamata da +393331234567"}
+}
+
+func (c *benchCall) menuUpdate(t tickets.Ticket) tickets.TicketUpdate {
+	return tickets.TicketUpdate{Version: t.Version, MenuPath: &c.path, Organization: &c.org, CallerRole: &c.role,
+		Group: &c.group, Subject: &c.subject}
+}
+
+func (c *benchCall) end(events []tickets.CallEvent) tickets.CallEnd {
+	return tickets.CallEnd{EndedAt: c.at, Outcome: tickets.OutcomeAnswered, HangupBy: tickets.HangupOperator, Events: events}
+}
+
+var ivrActor = tickets.Actor{Kind: tickets.ActorSystem, ID: "ivr"}
+
+// recordCall writes one call as the call controller does today.
+func recordCall(tb testing.TB, s *tickets.Store, channel string, at time.Time) int64 {
+	fail := func(err error) {
+		if err != nil {
+			tb.Fatal(err)
+		}
+	}
+	c := newBenchCall(at)
+	call, t, err := s.OpenCall(ctx, c.newCall(channel))
+	fail(err)
+	fail(s.UpdateCall(ctx, call.ID, tickets.CallUpdate{AnsweredAt: &at}))
+	fail(s.AppendCallEvents(ctx, call.ID, append(c.entered, c.hours...)...))
+	fail(s.AppendCallEvents(ctx, call.ID, c.key1...))
+	t, err = s.UpdateTicket(ctx, t.ID, c.menuUpdate(t), ivrActor)
+	fail(err)
+	fail(s.UpdateCall(ctx, call.ID, tickets.CallUpdate{QueuedAt: &at, Group: &c.group}))
+	fail(s.AppendCallEvents(ctx, call.ID, c.key3...))
+	fail(s.AppendCallEvents(ctx, call.ID, c.queue...))
+	fail(s.UpdateCall(ctx, call.ID, tickets.CallUpdate{OperatorAnsweredAt: &at, Operator: &c.login}))
+	_, err = s.UpdateTicket(ctx, t.ID, tickets.TicketUpdate{Version: t.Version, Assignee: &c.login, Status: &c.status}, ivrActor)
+	fail(err)
+	fail(s.AppendCallEvents(ctx, call.ID, c.talking...))
+	fail(s.AppendCallEvents(ctx, call.ID, c.hangup...))
+	fail(s.FinishCall(ctx, call.ID, c.end(nil)))
+	return call.ID
+}
+
+// recordCallMerged writes the same call with the events and the answer
+// time given to the writes that go at the same moment, and the call's and
+// the ticket's updates of a step together.
+func recordCallMerged(tb testing.TB, s *tickets.Store, channel string, at time.Time) int64 {
+	fail := func(err error) {
+		if err != nil {
+			tb.Fatal(err)
+		}
+	}
+	c := newBenchCall(at)
+	nc := c.newCall(channel)
+	nc.AnsweredAt, nc.Events = at, c.entered
+	call, t, err := s.OpenCall(ctx, nc)
+	fail(err)
+	fail(s.AppendCallEvents(ctx, call.ID, append(c.hours, c.key1...)...))
+	t, err = s.UpdateCallTicket(ctx, call.ID, tickets.CallUpdate{QueuedAt: &at, Group: &c.group, Events: c.key3},
+		t.ID, c.menuUpdate(t), ivrActor)
+	fail(err)
+	fail(s.AppendCallEvents(ctx, call.ID, c.queue...))
+	_, err = s.UpdateCallTicket(ctx, call.ID, tickets.CallUpdate{OperatorAnsweredAt: &at, Operator: &c.login, Events: c.talking},
+		t.ID, tickets.TicketUpdate{Version: t.Version, Assignee: &c.login, Status: &c.status}, ivrActor)
+	fail(err)
+	fail(s.FinishCall(ctx, call.ID, c.end(c.hangup)))
+	return call.ID
+}

@@ -66,6 +66,11 @@ type NewCall struct {
 	CallerRole   CallerRole // default CallerUnknown
 	Group        string
 	Category     string
+	// AnsweredAt, when the IVR has already answered (zero: not yet, see
+	// CallUpdate.AnsweredAt), and Events, the first of the call's timeline:
+	// written with the record, in the same statement.
+	AnsweredAt time.Time
+	Events     []CallEvent
 }
 
 // EventKind is a step of a call's timeline.
@@ -138,6 +143,9 @@ type CallUpdate struct {
 	OperatorAnsweredAt *time.Time
 	Group              *string
 	Operator           *string
+	// Events are appended to the call's timeline in the same statement
+	// (as AppendCallEvents would).
+	Events []CallEvent
 }
 
 // CallEnd closes a call record.
@@ -145,6 +153,10 @@ type CallEnd struct {
 	EndedAt  time.Time // default now
 	Outcome  Outcome
 	HangupBy HangupBy
+	// Events are appended to the call's timeline in the same statement,
+	// whether or not the call was already finished (as AppendCallEvents
+	// before FinishCall would).
+	Events []CallEvent
 }
 
 // Bucket is the period a report row covers.

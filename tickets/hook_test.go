@@ -3,7 +3,9 @@ package tickets_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -66,5 +68,139 @@ func TestHook(t *testing.T) {
 	got := must[tickets.Ticket](t)(s.FindTicketByID(ctx, tk.ID, system))
 	if nTickets != 1 || nLog != 2 || got.Status != tickets.StatusClosed {
 		t.Fatalf("after failing hooks: %d tickets, %d hook rows, status %s; want 1, 2, closed", nTickets, nLog, got.Status)
+	}
+}
+
+// TestHookOnUpdate: with HookOnUpdate, the hook sees exactly the updates it
+// asks for, told as the update is written; the others are written all the
+// same, history included. Its question comes between the read and the
+// write: an article added right then (the row changed meanwhile) is in the
+// search vector of an update written without a transaction too.
+func TestHookOnUpdate(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.Pool(t)
+	clk := newClock(t0)
+	var seen, asked []tickets.TicketEvent
+	var s *tickets.Store
+	hook := func(_ context.Context, _ pgx.Tx, ev tickets.TicketEvent) error {
+		seen = append(seen, ev)
+		return nil
+	}
+	var meanwhile func(tickets.TicketEvent)
+	wants := func(ev tickets.TicketEvent) bool {
+		asked = append(asked, ev)
+		if meanwhile != nil {
+			meanwhile(ev)
+		}
+		_, ok := ev.Changed("status")
+		return ok
+	}
+	s = tickets.New(pool, tickets.Options{Location: rome, Now: clk.Now, Hook: hook, HookOnUpdate: wants,
+		HookOnCreate: func(tickets.NewCall) bool { return false }})
+	_, tk := open(t, s, tickets.NewCall{Subject: "stampante"})
+	group := "lotto3"
+	tk = must[tickets.Ticket](t)(s.UpdateTicket(ctx, tk.ID, tickets.TicketUpdate{Version: tk.Version, Group: &group}, sysActor))
+	if len(seen) != 0 || len(asked) != 1 || tk.Group != group || tk.Version != 2 {
+		t.Fatalf("a group change: hook saw %d, asked %d, ticket %+v", len(seen), len(asked), tk)
+	}
+	if !reflect.DeepEqual(asked[0].Ticket, tk) || asked[0].Previous.Group != "" || asked[0].Actor != sysActor {
+		t.Fatalf("asked about %+v, wrote %+v", asked[0], tk)
+	}
+	progress := tickets.StatusInProgress
+	clk.Advance(time.Second)
+	tk = must[tickets.Ticket](t)(s.UpdateTicket(ctx, tk.ID, tickets.TicketUpdate{Version: tk.Version, Status: &progress}, sysActor))
+	if len(seen) != 1 || !reflect.DeepEqual(seen[0].Ticket, tk) || !reflect.DeepEqual(asked[1].Ticket, tk) {
+		t.Fatalf("a status change: hook saw %+v, asked %+v, wrote %+v", seen, asked[1:], tk)
+	}
+	hist := must[[]tickets.Change](t)(s.History(ctx, tk.ID, everyone))
+	var fields []string
+	for _, c := range hist {
+		fields = append(fields, c.Field)
+	}
+	equal(t, "history", fields, []string{"group", "status"})
+
+	meanwhile = func(tickets.TicketEvent) {
+		meanwhile = nil
+		must[tickets.Article](t)(s.AddArticle(ctx, tk.ID, tickets.Article{Body: "toner esaurito"}, operator))
+	}
+	tk = must[tickets.Ticket](t)(s.UpdateTicket(ctx, tk.ID, tickets.TicketUpdate{Version: tk.Version, Subject: ptr("scanner")}, sysActor))
+	if tk.Subject != "scanner" || tk.Version != 4 || len(seen) != 1 {
+		t.Fatalf("after an article meanwhile: %+v, hook saw %d", tk, len(seen))
+	}
+	for text, want := range map[string]bool{"toner": true, "scanner": true, "stampante": false} {
+		page := must[tickets.TicketPage](t)(s.FindTickets(ctx, tickets.TicketFilter{Text: text}, everyone))
+		if got := len(page.Tickets) == 1; got != want {
+			t.Errorf("search %q: match %v, want %v", text, got, want)
+		}
+	}
+	_, err := s.UpdateTicket(ctx, tk.ID, tickets.TicketUpdate{Version: 3, Subject: ptr("stale")}, sysActor)
+	wantErr(t, err, tickets.ErrConflict)
+}
+
+// TestUpdateAfterConcurrentArticle: an update written without a transaction
+// that meets an article's addition still in progress on the ticket's row
+// (it waits for it, and its snapshot does not have the article) starts
+// again the locked way, so the rebuilt search vector keeps the article.
+func TestUpdateAfterConcurrentArticle(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.Pool(t)
+	var adding pgx.Tx
+	committed := make(chan error, 1)
+	wants := func(ev tickets.TicketEvent) bool {
+		if adding != nil {
+			return false
+		}
+		// An article's addition, begun and not committed, as AddArticle writes it.
+		var err error
+		if adding, err = pool.Begin(ctx); err != nil {
+			t.Fatal(err)
+		}
+		_, err = adding.Exec(ctx, `UPDATE tickets SET search = search || to_tsvector('simple', 'toner'),
+			search_public = search_public || to_tsvector('simple', 'toner'), updated_at = now() WHERE id = $1`, ev.Ticket.ID)
+		if err == nil {
+			_, err = adding.Exec(ctx, `INSERT INTO ticket_articles (ticket_id, internal, body, author, created_at)
+				VALUES ($1, false, 'toner', 'mrossi', now())`, ev.Ticket.ID)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		// It commits once the update waits for its row.
+		go func() {
+			for {
+				var waiting bool
+				if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_stat_activity
+					WHERE wait_event_type = 'Lock' AND query LIKE '%UPDATE tickets t SET%' AND datname = current_database())`).
+					Scan(&waiting); err != nil {
+					committed <- err
+					return
+				}
+				if waiting {
+					committed <- adding.Commit(ctx)
+					return
+				}
+			}
+		}()
+		return false
+	}
+	s := tickets.New(pool, tickets.Options{Location: rome, Hook: func(context.Context, pgx.Tx, tickets.TicketEvent) error { return nil },
+		HookOnUpdate: wants, HookOnCreate: func(tickets.NewCall) bool { return false }})
+	_, tk := open(t, s, tickets.NewCall{Subject: "stampante"})
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.UpdateTicket(ctx, tk.ID, tickets.TicketUpdate{Version: tk.Version, Subject: ptr("scanner")}, sysActor)
+		done <- err
+	}()
+	select {
+	case err := <-committed:
+		noErr(t, err)
+	case <-time.After(time.Minute):
+		t.Fatal("the update never waited for the article")
+	}
+	noErr(t, <-done)
+	for text, want := range map[string]bool{"toner": true, "scanner": true, "stampante": false} {
+		page := must[tickets.TicketPage](t)(s.FindTickets(ctx, tickets.TicketFilter{Text: text}, everyone))
+		if got := len(page.Tickets) == 1; got != want {
+			t.Errorf("search %q: match %v, want %v", text, got, want)
+		}
 	}
 }

@@ -32,6 +32,12 @@ type Options struct {
 	// see; the others are opened with the single statement. The call
 	// controller opens a ticket per call, and most have nothing to notify.
 	HookOnCreate func(NewCall) bool
+	// HookOnUpdate, when set, tells which ticket updates the Hook must see
+	// (it is given the event as it will be, Ticket the ticket as it will
+	// be written); the others take two statements and no transaction
+	// instead of a transaction of four round trips. Without a Hook every
+	// update is written so.
+	HookOnUpdate func(TicketEvent) bool
 }
 
 // Store keeps tickets and call records in PostgreSQL. It is safe for
@@ -45,6 +51,7 @@ type Store struct {
 	log          *slog.Logger
 	hook         Hook
 	hookOnCreate func(NewCall) bool
+	hookOnUpdate func(TicketEvent) bool
 
 	textWindow int // see FindTickets; a field so that tests can shrink it
 }
@@ -61,7 +68,7 @@ func New(pool *pgxpool.Pool, opts Options) *Store {
 		loc:  cmp.Or(opts.Location, time.Local),
 		now:  opts.Now,
 		log:  cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)),
-		hook: opts.Hook, hookOnCreate: opts.HookOnCreate,
+		hook: opts.Hook, hookOnCreate: opts.HookOnCreate, hookOnUpdate: opts.HookOnUpdate,
 
 		textWindow: textWindow,
 	}

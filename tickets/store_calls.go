@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -52,10 +53,13 @@ WITH t AS (
 		$8, $9, 'new', $10, $10, ticket_search_vector($8, $7, ''), ticket_search_vector($8, $7, ''))
 	RETURNING ` + ticketColumns + `
 ), c AS (
-	INSERT INTO calls AS c (channel_id, asterisk_node, caller, called, started_at, ticket_id)
-	SELECT $11, $12, $3, $13, $14, t.id FROM t
+	INSERT INTO calls AS c (channel_id, asterisk_node, caller, called, started_at, answered_at, ticket_id)
+	SELECT $11, $12, $3, $13, $14, $15, t.id FROM t
 	RETURNING ` + callColumns + `
-)
+)`
+
+// openCallSelect ends openCallSQL, after the CTE of the first events.
+const openCallSelect = `
 SELECT ` + ticketColumns + `, ` + callColumns + ` FROM t, c`
 
 // OpenCall records a new call and opens its ticket (status new, priority
@@ -82,6 +86,14 @@ func (s *Store) OpenCall(ctx context.Context, nc NewCall) (Call, Ticket, error) 
 		started = now
 	}
 	day := now.In(s.loc).Format(time.DateOnly)
+	var events []any
+	if len(nc.Events) > 0 {
+		var err error
+		if events, err = s.eventColumns(nc.Events); err != nil {
+			return Call{}, Ticket{}, fmt.Errorf("%s: %w", op, err)
+		}
+	}
+	sql := openCallSQL + withEvents(nc.Events, "c", 16) + openCallSelect
 
 	var tr ticketRow
 	var cr callRow
@@ -89,11 +101,12 @@ func (s *Store) OpenCall(ctx context.Context, nc NewCall) (Call, Ticket, error) 
 		var row pgx.Row
 		args := []any{day, nc.Source, nc.Caller, nc.Organization, nc.CallerRole, nc.Group, nc.Category,
 			nc.Subject, nc.Priority, now,
-			nc.ChannelID, nc.AsteriskNode, nc.Called, started}
+			nc.ChannelID, nc.AsteriskNode, nc.Called, started, nullTime(nc.AnsweredAt)}
+		args = append(args, events...)
 		if q == nil {
-			row = s.pool.QueryRow(ctx, openCallSQL, args...)
+			row = s.pool.QueryRow(ctx, sql, args...)
 		} else {
-			row = q.QueryRow(ctx, openCallSQL, args...)
+			row = q.QueryRow(ctx, sql, args...)
 		}
 		return row.Scan(append(tr.dest(), cr.dest()...)...)
 	}
@@ -127,6 +140,18 @@ func (s *Store) AppendCallEvents(ctx context.Context, callID int64, events ...Ca
 	if len(events) == 0 {
 		return nil
 	}
+	cols, err := s.eventColumns(events)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	_, err = s.pool.Exec(ctx, `INSERT INTO call_events (call_id, at, kind, node, key, label, group_id, operator, detail)
+		SELECT $1, e.* FROM `+eventsFrom(2), append([]any{callID}, cols...)...)
+	return dbError(op, err, fmt.Sprintf("call %d not found", callID))
+}
+
+// eventColumns checks events and returns their columns as the eight
+// arrays eventsFrom unnests. Events without a time get the current time.
+func (s *Store) eventColumns(events []CallEvent) ([]any, error) {
 	n := len(events)
 	var (
 		at                                          = make([]time.Time, n)
@@ -135,7 +160,7 @@ func (s *Store) AppendCallEvents(ctx context.Context, callID int64, events ...Ca
 	now := s.stampNow()
 	for i, e := range events {
 		if err := validEvent(e); err != nil {
-			return fmt.Errorf("%s: %w", op, err)
+			return nil, err
 		}
 		at[i] = stamp(e.At)
 		if at[i].IsZero() {
@@ -144,11 +169,29 @@ func (s *Store) AppendCallEvents(ctx context.Context, callID int64, events ...Ca
 		kind[i], node[i], key[i], label[i] = string(e.Kind), e.Node, e.Key, e.Label
 		group[i], oper[i], detail[i] = e.Group, e.Operator, e.Detail
 	}
-	_, err := s.pool.Exec(ctx, `
-		INSERT INTO call_events (call_id, at, kind, node, key, label, group_id, operator, detail)
-		SELECT $1, * FROM unnest($2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])`,
-		callID, at, kind, node, key, label, group, oper, detail)
-	return dbError(op, err, fmt.Sprintf("call %d not found", callID))
+	return []any{at, kind, node, key, label, group, oper, detail}, nil
+}
+
+// eventsFrom is the FROM item "e" of the events of eventColumns, bound
+// from placeholder $first on.
+func eventsFrom(first int) string {
+	p := func(i int) string { return "$" + strconv.Itoa(first+i) }
+	return `unnest(` + p(0) + `::timestamptz[], ` + p(1) + `::text[], ` + p(2) + `::text[], ` + p(3) + `::text[], ` +
+		p(4) + `::text[], ` + p(5) + `::text[], ` + p(6) + `::text[], ` + p(7) + `::text[]) AS e`
+}
+
+// withEvents is a data-modifying CTE "ev" adding the events bound from
+// $first on to the call of the earlier CTE named call (its id column), or
+// to call $1 when call is "". It is "" without events.
+func withEvents(events []CallEvent, call string, first int) string {
+	if len(events) == 0 {
+		return ""
+	}
+	from := `SELECT $1::bigint, e.* FROM ` + eventsFrom(first)
+	if call != "" {
+		from = `SELECT ` + call + `.id, e.* FROM ` + call + `, ` + eventsFrom(first)
+	}
+	return `, ev AS (INSERT INTO call_events (call_id, at, kind, node, key, label, group_id, operator, detail) ` + from + `)`
 }
 
 func validEvent(e CallEvent) error {
@@ -165,28 +208,86 @@ func validEvent(e CallEvent) error {
 // UpdateCall sets the fields of upd that are not nil.
 func (s *Store) UpdateCall(ctx context.Context, callID int64, upd CallUpdate) error {
 	const op = "update call"
+	args, err := s.callUpdateArgs(callID, upd)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	var found bool
+	err = s.pool.QueryRow(ctx, `WITH `+callUpdateCTE(1, upd.Events, "")+` SELECT EXISTS (SELECT FROM uc)`, args...).Scan(&found)
+	if err != nil {
+		return dbError(op, err, fmt.Sprintf("call %d not found", callID))
+	}
+	if !found {
+		return fmt.Errorf("%s: %w", op, errorf(ENOTFOUND, "call %d not found", callID))
+	}
+	return nil
+}
+
+// callUpdateArgs returns the parameters of callUpdateCTE: the call's id,
+// the five fields, then the events' columns.
+func (s *Store) callUpdateArgs(callID int64, upd CallUpdate) ([]any, error) {
 	stampPtr := func(t *time.Time) *time.Time {
 		if t == nil {
 			return nil
 		}
 		return nullTime(*t)
 	}
-	tag, err := s.pool.Exec(ctx, `
-		UPDATE calls SET
-			answered_at = coalesce($2, answered_at),
-			queued_at = coalesce($3, queued_at),
-			operator_answered_at = coalesce($4, operator_answered_at),
-			group_id = coalesce($5, group_id),
-			operator = coalesce($6, operator)
-		WHERE id = $1`,
-		callID, stampPtr(upd.AnsweredAt), stampPtr(upd.QueuedAt), stampPtr(upd.OperatorAnsweredAt), upd.Group, upd.Operator)
+	args := []any{callID, stampPtr(upd.AnsweredAt), stampPtr(upd.QueuedAt), stampPtr(upd.OperatorAnsweredAt), upd.Group, upd.Operator}
+	if len(upd.Events) > 0 {
+		cols, err := s.eventColumns(upd.Events)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, cols...)
+	}
+	return args, nil
+}
+
+// callUpdateCTE is the data-modifying CTE "uc" of a call's update, and
+// "ev" of its events, bound from $first on (see callUpdateArgs); cond is
+// a further condition on the update.
+func callUpdateCTE(first int, events []CallEvent, cond string) string {
+	p := func(i int) string { return "$" + strconv.Itoa(first+i) }
+	return `uc AS (
+			UPDATE calls SET
+				answered_at = coalesce(` + p(1) + `, answered_at),
+				queued_at = coalesce(` + p(2) + `, queued_at),
+				operator_answered_at = coalesce(` + p(3) + `, operator_answered_at),
+				group_id = coalesce(` + p(4) + `, group_id),
+				operator = coalesce(` + p(5) + `, operator)
+			WHERE id = ` + p(0) + cond + `
+			RETURNING id
+		)` + withEvents(events, "uc", first+6)
+}
+
+// UpdateCallTicket is UpdateCall and UpdateTicket at one step of a call
+// (the call routed, an operator answering): when the ticket's update
+// changes something, both go in the same statement, two round trips in
+// all (a transaction of four when the Hook wants the update) instead of
+// five or more. The call's update is written whatever becomes of the
+// ticket's: a stale ticket version is ErrConflict as from UpdateTicket,
+// with the call updated all the same.
+func (s *Store) UpdateCallTicket(ctx context.Context, callID int64, cu CallUpdate, ticketID int64, tu TicketUpdate, actor Actor) (Ticket, error) {
+	args, err := s.callUpdateArgs(callID, cu)
 	if err != nil {
-		return dbError(op, err, "")
+		return Ticket{}, fmt.Errorf("update call: %w", err)
 	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("%s: %w", op, errorf(ENOTFOUND, "call %d not found", callID))
+	call := &callWrite{args: args, events: cu.Events}
+	t, terr := s.updateTicket(ctx, ticketID, tu, actor, call)
+	if !call.written {
+		// The ticket's update wrote nothing: the call's alone.
+		if err := s.UpdateCall(ctx, callID, cu); err != nil {
+			return Ticket{}, err
+		}
 	}
-	return nil
+	return t, terr
+}
+
+// callWrite is a call's update written with its ticket's.
+type callWrite struct {
+	args    []any // callUpdateArgs
+	events  []CallEvent
+	written bool
 }
 
 // FinishCall records the end of a call. It is idempotent: a call already
@@ -207,18 +308,26 @@ func (s *Store) FinishCall(ctx context.Context, callID int64, end CallEnd) error
 	if ended.IsZero() {
 		ended = s.stampNow()
 	}
+	args := []any{callID, ended, end.Outcome, end.HangupBy}
+	if len(end.Events) > 0 {
+		cols, err := s.eventColumns(end.Events)
+		if err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		args = append(args, cols...)
+	}
 	var finished, exists bool
 	err := s.pool.QueryRow(ctx, `
 		WITH u AS (
 			UPDATE calls SET ended_at = $2, outcome = $3, hangup_by = $4
 			WHERE id = $1 AND ended_at IS NULL
 			RETURNING id
-		)
+		)`+withEvents(end.Events, "", 5)+`
 		SELECT EXISTS (SELECT FROM u), EXISTS (SELECT FROM calls WHERE id = $1)`,
-		callID, ended, end.Outcome, end.HangupBy).Scan(&finished, &exists)
+		args...).Scan(&finished, &exists)
 	switch {
 	case err != nil:
-		return dbError(op, err, "")
+		return dbError(op, err, fmt.Sprintf("call %d not found", callID))
 	case !exists:
 		return fmt.Errorf("%s: %w", op, errorf(ENOTFOUND, "call %d not found", callID))
 	case !finished:

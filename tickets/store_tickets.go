@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -473,80 +474,26 @@ func decodeCursor(c Cursor) (time.Time, int64, bool) {
 // ticket with their Viewer first (that read gives the Version), which is
 // where an operator's access to other groups' tickets is refused.
 func (s *Store) UpdateTicket(ctx context.Context, id int64, upd TicketUpdate, actor Actor) (Ticket, error) {
+	return s.updateTicket(ctx, id, upd, actor, nil)
+}
+
+// updateTicket is UpdateTicket, with call's update in the same statement
+// when call is not nil (call.written says whether it was written).
+func (s *Store) updateTicket(ctx context.Context, id int64, upd TicketUpdate, actor Actor, call *callWrite) (Ticket, error) {
 	const op = "update ticket"
 	if !actor.valid() {
 		return Ticket{}, fmt.Errorf("%s: %w", op, errorf(EINVALID, "unknown actor kind %q", actor.Kind))
 	}
 	now := s.stampNow()
 	var out Ticket
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		// The row lock orders this update after concurrent article
-		// additions, so the search vector rebuilt below sees every article.
-		var r ticketRow
-		err := tx.QueryRow(ctx, `SELECT `+ticketColumns+` FROM tickets t WHERE t.id = $1 FOR UPDATE`, id).Scan(r.dest()...)
-		if err != nil {
-			return dbError("read", err, fmt.Sprintf("ticket %d not found", id))
-		}
-		cur := s.ticket(&r)
-		if cur.Version != upd.Version {
-			return errorf(ECONFLICT, "ticket %s was changed by someone else (now version %d, edited version %d)",
-				cur.Number, cur.Version, upd.Version)
-		}
-		next, changes, err := s.apply(cur, upd, now)
-		if err != nil {
-			return err
-		}
-		if len(changes) == 0 {
-			out = cur
-			return nil
-		}
-		textChanged := next.Subject != cur.Subject || next.Category != cur.Category || next.Description != cur.Description
-		fields, olds, news := make([]string, len(changes)), make([]string, len(changes)), make([]string, len(changes))
-		for i, c := range changes {
-			fields[i], olds[i], news[i] = c.Field, c.Old, c.New
-		}
-		menu := next.MenuPath
-		if menu == nil {
-			menu = []MenuStep{}
-		}
-		var nr ticketRow
-		err = tx.QueryRow(ctx, `
-			WITH u AS (
-				UPDATE tickets t SET
-					status = $3, priority = $4, source = $5, group_id = $6, assignee = $7,
-					category = $8, subject = $9, description = $10, organization = $11,
-					caller_role = $12, menu_path = $13, due_at = $14, closed_at = $15,
-					updated_at = $16, version = t.version + 1,
-					search = CASE WHEN $17 THEN ticket_search_vector($9, $8, $10) || coalesce(
-						(SELECT to_tsvector('simple', string_agg(a.body, ' ')) FROM ticket_articles a WHERE a.ticket_id = t.id),
-						''::tsvector) ELSE t.search END,
-					search_public = CASE WHEN $17 THEN ticket_search_vector($9, $8, $10) || coalesce(
-						(SELECT to_tsvector('simple', string_agg(a.body, ' ')) FROM ticket_articles a WHERE a.ticket_id = t.id AND NOT a.internal),
-						''::tsvector) ELSE t.search_public END
-				WHERE t.id = $1 AND t.version = $2
-				RETURNING `+ticketColumns+`
-			), h AS (
-				INSERT INTO ticket_history (ticket_id, at, actor_kind, actor_id, field, old_value, new_value)
-				SELECT u.id, $16, $18, $19, f.field, f.old_value, f.new_value
-				FROM u, unnest($20::text[], $21::text[], $22::text[]) WITH ORDINALITY AS f(field, old_value, new_value, n)
-				ORDER BY f.n
-			)
-			SELECT * FROM u`,
-			id, cur.Version,
-			next.Status, next.Priority, next.Source, next.Group, next.Assignee,
-			next.Category, next.Subject, next.Description, next.Organization,
-			next.CallerRole, menu, nullTime(next.DueAt), nullTime(next.ClosedAt),
-			now, textChanged, actor.Kind, actor.ID, fields, olds, news,
-		).Scan(nr.dest()...)
-		if err != nil {
-			return dbError("write", err, fmt.Sprintf("ticket %d not found", id))
-		}
-		out = s.ticket(&nr)
-		if s.hook != nil {
-			return s.hook(ctx, tx, TicketEvent{Kind: TicketUpdated, Ticket: out, Previous: cur, Changes: changes, Actor: actor, At: now.In(s.loc)})
-		}
-		return nil
-	})
+	var err error
+	done := false
+	if s.hook == nil || s.hookOnUpdate != nil {
+		out, done, err = s.updateTicketAtOnce(ctx, id, upd, actor, now, call)
+	}
+	if !done {
+		out, err = s.updateTicketLocked(ctx, id, upd, actor, now, call)
+	}
 	if err != nil {
 		return Ticket{}, fmt.Errorf("%s %d: %w", op, id, err)
 	}
@@ -554,6 +501,153 @@ func (s *Store) UpdateTicket(ctx context.Context, id int64, upd TicketUpdate, ac
 		s.log.Debug("ticket_updated", "ticket", out.Number, "version", out.Version, "actor", actor.ID)
 	}
 	return out, nil
+}
+
+// updateTicketLocked updates a ticket in a transaction that locks its row
+// first, then runs the Hook if it wants the update. The lock orders the update after concurrent
+// article additions, so the search vector rebuilt sees every article.
+func (s *Store) updateTicketLocked(ctx context.Context, id int64, upd TicketUpdate, actor Actor, now time.Time, call *callWrite) (Ticket, error) {
+	var out Ticket
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var r ticketRow
+		err := tx.QueryRow(ctx, `SELECT `+ticketColumns+` FROM tickets t WHERE t.id = $1 FOR UPDATE`, id).Scan(r.dest()...)
+		if err != nil {
+			return dbError("read", err, fmt.Sprintf("ticket %d not found", id))
+		}
+		cur := s.ticket(&r)
+		next, changes, err := s.checkUpdate(cur, upd, now)
+		if err != nil || len(changes) == 0 {
+			out = cur
+			return err
+		}
+		if out, err = s.writeTicket(ctx, tx, cur, next, changes, actor, now, nil, call); err != nil {
+			return dbError("write", err, fmt.Sprintf("ticket %d not found", id))
+		}
+		ev := TicketEvent{Kind: TicketUpdated, Ticket: out, Previous: cur, Changes: changes, Actor: actor, At: now.In(s.loc)}
+		if s.hook != nil && (s.hookOnUpdate == nil || s.hookOnUpdate(ev)) {
+			return s.hook(ctx, tx, ev)
+		}
+		return nil
+	})
+	if err != nil && call != nil {
+		call.written = false // rolled back
+	}
+	return out, err
+}
+
+// updateTicketAtOnce updates a ticket without a transaction: it reads the
+// ticket, then writes it in one statement on condition that the row is
+// still the version read (its xmin: any writer, an article's addition
+// too, makes a new one). When the row changed meanwhile, or the Hook
+// wants to see the update, it does nothing and reports !done: the locked
+// way then decides. Without the lock the search vector is still right: an
+// article committed before the write is in the write's snapshot, and one
+// added after waits for the write's row and adds itself to it.
+func (s *Store) updateTicketAtOnce(ctx context.Context, id int64, upd TicketUpdate, actor Actor, now time.Time, call *callWrite) (Ticket, bool, error) {
+	var r ticketRow
+	var xmin uint32
+	err := s.pool.QueryRow(ctx, `SELECT `+ticketColumns+`, t.xmin FROM tickets t WHERE t.id = $1`, id).Scan(append(r.dest(), &xmin)...)
+	if err != nil {
+		return Ticket{}, true, dbError("read", err, fmt.Sprintf("ticket %d not found", id))
+	}
+	cur := s.ticket(&r)
+	next, changes, err := s.checkUpdate(cur, upd, now)
+	if err != nil || len(changes) == 0 {
+		return cur, true, err
+	}
+	if s.hook != nil {
+		will := next
+		will.Version, will.UpdatedAt = cur.Version+1, now.In(s.loc)
+		if s.hookOnUpdate(TicketEvent{Kind: TicketUpdated, Ticket: will, Previous: cur, Changes: changes, Actor: actor, At: now.In(s.loc)}) {
+			return Ticket{}, false, nil
+		}
+	}
+	out, err := s.writeTicket(ctx, s.pool, cur, next, changes, actor, now, &xmin, call)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Ticket{}, false, nil
+	}
+	if err != nil {
+		return Ticket{}, true, dbError("write", err, fmt.Sprintf("ticket %d not found", id))
+	}
+	return out, true, nil
+}
+
+// checkUpdate checks upd against the current ticket and returns the
+// ticket after it and the changes it makes.
+func (s *Store) checkUpdate(cur Ticket, upd TicketUpdate, now time.Time) (Ticket, []Change, error) {
+	if cur.Version != upd.Version {
+		return cur, nil, errorf(ECONFLICT, "ticket %s was changed by someone else (now version %d, edited version %d)",
+			cur.Number, cur.Version, upd.Version)
+	}
+	return s.apply(cur, upd, now)
+}
+
+// queryRower is a pool or a transaction.
+type queryRower interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// writeTicket writes next over cur and the changes to the history, in one
+// statement; with xmin, only if the row is still that version
+// (pgx.ErrNoRows otherwise); with call, the call's update too.
+func (s *Store) writeTicket(ctx context.Context, q queryRower, cur, next Ticket, changes []Change, actor Actor, now time.Time, xmin *uint32, call *callWrite) (Ticket, error) {
+	textChanged := next.Subject != cur.Subject || next.Category != cur.Category || next.Description != cur.Description
+	fields, olds, news := make([]string, len(changes)), make([]string, len(changes)), make([]string, len(changes))
+	for i, c := range changes {
+		fields[i], olds[i], news[i] = c.Field, c.Old, c.New
+	}
+	menu := next.MenuPath
+	if menu == nil {
+		menu = []MenuStep{}
+	}
+	args := []any{cur.ID, cur.Version,
+		next.Status, next.Priority, next.Source, next.Group, next.Assignee,
+		next.Category, next.Subject, next.Description, next.Organization,
+		next.CallerRole, menu, nullTime(next.DueAt), nullTime(next.ClosedAt),
+		now, textChanged, actor.Kind, actor.ID, fields, olds, news}
+	sameRow := ""
+	if xmin != nil {
+		sameRow, args = " AND t.xmin = $23::xid", append(args, *xmin)
+	}
+	withCall, callWritten := "", ""
+	var written bool
+	dest := []any{}
+	if call != nil {
+		withCall = ", " + callUpdateCTE(len(args)+1, call.events, " AND EXISTS (SELECT FROM u)")
+		callWritten = ", EXISTS (SELECT FROM uc)"
+		args = append(args, call.args...)
+		dest = append(dest, &written)
+	}
+	var nr ticketRow
+	err := q.QueryRow(ctx, `
+		WITH u AS (
+			UPDATE tickets t SET
+				status = $3, priority = $4, source = $5, group_id = $6, assignee = $7,
+				category = $8, subject = $9, description = $10, organization = $11,
+				caller_role = $12, menu_path = $13, due_at = $14, closed_at = $15,
+				updated_at = $16, version = t.version + 1,
+				search = CASE WHEN $17 THEN ticket_search_vector($9, $8, $10) || coalesce(
+					(SELECT to_tsvector('simple', string_agg(a.body, ' ')) FROM ticket_articles a WHERE a.ticket_id = t.id),
+					''::tsvector) ELSE t.search END,
+				search_public = CASE WHEN $17 THEN ticket_search_vector($9, $8, $10) || coalesce(
+					(SELECT to_tsvector('simple', string_agg(a.body, ' ')) FROM ticket_articles a WHERE a.ticket_id = t.id AND NOT a.internal),
+					''::tsvector) ELSE t.search_public END
+			WHERE t.id = $1 AND t.version = $2`+sameRow+`
+			RETURNING `+ticketColumns+`
+		), h AS (
+			INSERT INTO ticket_history (ticket_id, at, actor_kind, actor_id, field, old_value, new_value)
+			SELECT u.id, $16, $18, $19, f.field, f.old_value, f.new_value
+			FROM u, unnest($20::text[], $21::text[], $22::text[]) WITH ORDINALITY AS f(field, old_value, new_value, n)
+			ORDER BY f.n
+		)`+withCall+`
+		SELECT u.*`+callWritten+` FROM u`, args...).Scan(append(nr.dest(), dest...)...)
+	if err != nil {
+		return Ticket{}, err
+	}
+	if call != nil {
+		call.written = written
+	}
+	return s.ticket(&nr), nil
 }
 
 // apply computes the ticket after upd and the changes that makes.
