@@ -17,8 +17,7 @@ import (
 // group's phones at once instead.
 type Queues interface {
 	WaitOffer(ctx context.Context, callID string) (queues.Offer, error)
-	// EnqueueOffer is Enqueue returning the offer made at once, if any.
-	EnqueueOffer(ctx context.Context, e queues.Entry) (queues.Enqueued, *queues.Offer, error)
+	Enqueue(ctx context.Context, e queues.Entry) (queues.Enqueued, error)
 	Position(ctx context.Context, callID string) (queues.Position, error)
 	Answer(ctx context.Context, callID, login string) ([]queues.Event, error)
 	NoAnswer(ctx context.Context, callID string, logins ...string) ([]queues.Event, error)
@@ -104,7 +103,7 @@ func (s *session) queue(group string, priority int, resume bool) error {
 		var over *queues.Overflow
 		if !resume {
 			ctx, cancel := s.storeCtx()
-			res, offer, err := s.c.opts.Queues.EnqueueOffer(ctx, queues.Entry{CallID: s.channelID, Group: group, Priority: priority,
+			res, err := s.c.opts.Queues.Enqueue(ctx, queues.Entry{CallID: s.channelID, Group: group, Priority: priority,
 				Caller: s.caller, TicketID: s.ticket.ID})
 			cancel()
 			if err != nil {
@@ -120,7 +119,7 @@ func (s *session) queue(group string, priority int, resume bool) error {
 			}
 			s.recordQueue(res.Events)
 			pos, over = res.Position, res.Overflow
-			if offer != nil {
+			if offer := res.Offer; offer != nil {
 				// An operator was free: their phone rings now, with no
 				// music and no place in the queue to tell.
 				s.phase = phaseQueue

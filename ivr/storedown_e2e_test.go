@@ -217,8 +217,8 @@ func TestSpoolSurvivesARestart(t *testing.T) {
 // queuesDown is the queue service while its database is down.
 type queuesDown struct{ ivr.Queues }
 
-func (queuesDown) EnqueueOffer(context.Context, queues.Entry) (queues.Enqueued, *queues.Offer, error) {
-	return queues.Enqueued{}, nil, errDown
+func (queuesDown) Enqueue(context.Context, queues.Entry) (queues.Enqueued, error) {
+	return queues.Enqueued{}, errDown
 }
 
 // With the queues' database down a routed caller still reaches an
