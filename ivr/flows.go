@@ -79,23 +79,24 @@ func (s *session) closed(sched *hours.Schedule, st hours.Status, group, intro st
 // answer is bridged with the caller.
 func (s *session) route(act menu.Action) error {
 	s.group = act.Group
-	s.updateTicketFromMenu(act.Priority)
+	fromMenu := s.ticketUpdateFromMenu(act.Priority)
 	s.emit(Event{Kind: EvRoute, Group: act.Group, Reason: act.Reason, Node: act.Node})
 	if act.Reason == menu.ReasonPINLocked || act.Reason == menu.ReasonInvalidInput {
 		s.record(tickets.CallEvent{Kind: tickets.EventTransferred, Group: act.Group, Detail: act.Reason})
 	}
 	sched := s.cfg.GroupSchedule(act.Group)
 	if st := sched.StatusAt(s.now()); !st.Open {
+		s.updateTicket(fromMenu)
 		return s.closed(sched, st, act.Group, "group_closed")
 	}
 	// The caller is in the group's queue from here, hearing the ticket
 	// number: a hangup now is an abandoned call of that group.
 	s.phase = phaseQueue
 	queued := s.now()
-	s.updateCall(tickets.CallUpdate{QueuedAt: &queued, Group: &act.Group})
 	if s.c.opts.Queues == nil {
 		s.record(tickets.CallEvent{Kind: tickets.EventQueued, Group: act.Group}) // the queue records its own
 	}
+	s.updateCallTicket(tickets.CallUpdate{QueuedAt: &queued, Group: &act.Group}, fromMenu)
 	switch act.Reason {
 	case menu.ReasonPINLocked:
 		s.outcome = tickets.OutcomePINLocked

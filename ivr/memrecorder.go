@@ -50,9 +50,10 @@ func (m *MemoryRecorder) OpenCall(_ context.Context, nc tickets.NewCall) (ticket
 		CreatedAt: nc.StartedAt, UpdatedAt: nc.StartedAt, Version: 1,
 	}
 	c := tickets.Call{ID: int64(len(m.calls) + 1), ChannelID: nc.ChannelID, AsteriskNode: nc.AsteriskNode,
-		Caller: nc.Caller, Called: nc.Called, StartedAt: nc.StartedAt, TicketID: t.ID}
+		Caller: nc.Caller, Called: nc.Called, StartedAt: nc.StartedAt, TicketID: t.ID, AnsweredAt: nc.AnsweredAt}
 	m.tickets = append(m.tickets, t)
 	m.calls = append(m.calls, c)
+	m.events[c.ID] = append(m.events[c.ID], nc.Events...)
 	return c, t, nil
 }
 
@@ -89,6 +90,7 @@ func (m *MemoryRecorder) UpdateCall(_ context.Context, callID int64, u tickets.C
 	if u.Operator != nil {
 		c.Operator = *u.Operator
 	}
+	m.events[callID] = append(m.events[callID], u.Events...)
 	return nil
 }
 
@@ -103,6 +105,7 @@ func (m *MemoryRecorder) FinishCall(_ context.Context, callID int64, end tickets
 	if c.EndedAt.IsZero() {
 		c.EndedAt, c.Outcome, c.HangupBy = end.EndedAt, end.Outcome, end.HangupBy
 	}
+	m.events[callID] = append(m.events[callID], end.Events...)
 	return nil
 }
 

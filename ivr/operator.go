@@ -179,10 +179,9 @@ func (s *session) connect(legID, group, login string) bool {
 	s.phase = phaseTalking
 	s.outcome = tickets.OutcomeAnswered
 	s.emit(Event{Kind: EvAnswered, Group: group, Operator: login, Ticket: string(s.ticket.Number)})
-	s.updateCall(tickets.CallUpdate{OperatorAnsweredAt: &now, Operator: &login})
 	inProgress := tickets.StatusInProgress
-	s.updateTicket(tickets.TicketUpdate{Assignee: &login, Status: &inProgress})
-	s.flush()
+	s.updateCallTicket(tickets.CallUpdate{OperatorAnsweredAt: &now, Operator: &login},
+		tickets.TicketUpdate{Assignee: &login, Status: &inProgress})
 	return true
 }
 

@@ -64,7 +64,9 @@ type session struct {
 	released bool
 	shutdown bool
 	started  time.Time
-	hangupBy tickets.HangupBy
+	// answeredAt is when the IVR answered, for the call record.
+	answeredAt time.Time
+	hangupBy   tickets.HangupBy
 
 	caller  string // E.164
 	org     string
@@ -187,19 +189,19 @@ func (s *session) open(resumed bool) {
 	s.started = s.now()
 	now := s.started
 	s.record(tickets.CallEvent{Kind: tickets.EventEntered, Detail: s.ch.Dialplan.Exten})
+	if !s.hungUp && s.outcome != tickets.OutcomeFailed {
+		s.answeredAt = now
+	}
 	if !s.openRecord(sctx) {
 		// The caller is still served; finish tries again, so that a store
 		// back by then still gets the record.
+		if !s.answeredAt.IsZero() {
+			answered := s.answeredAt
+			s.pendCall = mergeCallUpdate(s.pendCall, tickets.CallUpdate{AnsweredAt: &answered})
+		}
 		return
 	}
-	call, t := s.call, s.ticket
-	s.call, s.ticket = call, t
-	s.log = s.log.With("ticket", string(t.Number))
-	if !s.hungUp && s.outcome != tickets.OutcomeFailed {
-		answered := now
-		s.updateCall(tickets.CallUpdate{AnsweredAt: &answered})
-	}
-	s.emit(Event{Kind: EvTicket, Ticket: string(t.Number)})
+	s.emit(Event{Kind: EvTicket, Ticket: string(s.ticket.Number)})
 }
 
 func (s *session) newCall() tickets.NewCall {
@@ -230,11 +232,15 @@ func (s *session) writePending() {
 
 // openRecord creates the call record and its ticket.
 func (s *session) openRecord(ctx context.Context) bool {
-	call, t, err := s.c.opts.Store.OpenCall(ctx, s.newCall())
+	nc := s.newCall()
+	// The answer and the first events go in with the record: one write.
+	nc.AnsweredAt, nc.Events = s.answeredAt, s.events
+	call, t, err := s.c.opts.Store.OpenCall(ctx, nc)
 	if err != nil {
 		s.storeFailed("open_call", err)
 		return false
 	}
+	s.events = s.events[:0]
 	s.call, s.ticket = call, t
 	s.log = s.log.With("ticket", string(t.Number))
 	return true
@@ -345,6 +351,12 @@ func outcomeFor(reason string) tickets.Outcome {
 
 // updateTicketFromMenu writes what the menu learnt into the ticket.
 func (s *session) updateTicketFromMenu(priority string) {
+	s.updateTicket(s.ticketUpdateFromMenu(priority))
+}
+
+// ticketUpdateFromMenu is what the menu so far says of the ticket: path,
+// Administration, role, group, priority and subject.
+func (s *session) ticketUpdateFromMenu(priority string) tickets.TicketUpdate {
 	path := []tickets.MenuStep{}
 	labels := []string{}
 	if s.nav != nil {
@@ -371,7 +383,51 @@ func (s *session) updateTicketFromMenu(priority string) {
 		subject := labels[len(labels)-1] + " – chiamata da " + cmpStr(s.caller, "numero riservato")
 		upd.Subject = &subject
 	}
-	s.updateTicket(upd)
+	return upd
+}
+
+// callTicketUpdater writes a call's and its ticket's updates of one step
+// together (tickets.Store): two round trips instead of five or more.
+type callTicketUpdater interface {
+	UpdateCallTicket(ctx context.Context, callID int64, cu tickets.CallUpdate, ticketID int64, tu tickets.TicketUpdate, actor tickets.Actor) (tickets.Ticket, error)
+}
+
+// updateCallTicket writes one step's updates of the call, with the events
+// recorded so far, and of the ticket: together when the store can, else
+// as updateCall, updateTicket and flush.
+func (s *session) updateCallTicket(cu tickets.CallUpdate, tu tickets.TicketUpdate) {
+	st, ok := s.c.opts.Store.(callTicketUpdater)
+	if !ok || s.call.ID == 0 || s.ticket.ID == 0 {
+		s.updateCall(cu)
+		s.updateTicket(tu)
+		s.flush()
+		return
+	}
+	ctx, cancel := s.storeCtx()
+	defer cancel()
+	cu.Events, tu.Version = s.events, s.ticket.Version
+	t, err := st.UpdateCallTicket(ctx, s.call.ID, cu, s.ticket.ID, tu, tickets.Actor{Kind: tickets.ActorSystem, ID: "ivr"})
+	switch {
+	case err == nil:
+		s.ticket = t
+		s.events = s.events[:0]
+	case errors.Is(err, tickets.ErrConflict):
+		// The call's part is written; the ticket moved on meanwhile (an
+		// operator's change): its part goes again on the fresh ticket.
+		s.events = s.events[:0]
+		tu.Version = 0
+		if fresh, ferr := s.findTicket(ctx); ferr == nil {
+			s.ticket = fresh
+		}
+		s.updateTicket(tu)
+	default:
+		// Nothing written: each part on its own, pending if the store
+		// is down.
+		cu.Events = nil
+		s.updateCall(cu)
+		s.updateTicket(tu)
+		s.flush()
+	}
 }
 
 // updateTicket applies upd, retrying once if someone (an operator in the
@@ -538,16 +594,18 @@ func (s *session) finish() {
 			closeDesc = "" // done, or the ticket moved on
 		}
 	}
-	s.flush()
 	finished := false
 	if s.call.ID != 0 {
 		ctx, cancel := s.storeCtx()
+		end.Events = s.events // one write with the end
 		err := s.c.opts.Store.FinishCall(ctx, s.call.ID, end)
 		cancel()
+		end.Events = nil
 		if err != nil {
 			s.storeFailed("finish_call", err)
 		} else {
 			finished = true
+			s.events = s.events[:0]
 		}
 	}
 	pending := s.pendTicket != nil || s.pendCall != nil || len(s.pendAttach) > 0 || len(s.events) > 0 || closeDesc != ""

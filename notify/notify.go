@@ -312,43 +312,11 @@ func (n *Notifier) WantsCreated(nc tickets.NewCall) bool {
 
 func (n *Notifier) Hook(ctx context.Context, tx pgx.Tx, ev tickets.TicketEvent) error {
 	t := ev.Ticket
-	org := n.dir.OrganizationEmails(t.Organization)
 	lang := cmp.Or(n.cfg.OrganizationLanguages[t.Organization], n.cfg.Language)
-	data := templateData{Ticket: t, At: ev.At}
 	var errs []error
-	queue := func(k Kind, id string, to []string, d templateData) {
-		if err := n.queue(ctx, tx, k, lang, t.ID, id, rootID(n.cfg.Domain, t), to, ev.At, d); err != nil {
+	for _, nt := range n.notices(ev) {
+		if err := n.queue(ctx, tx, nt.kind, lang, t.ID, nt.id, rootID(n.cfg.Domain, t), nt.to, ev.At, nt.data); err != nil {
 			errs = append(errs, err)
-		}
-	}
-	switch ev.Kind {
-	case tickets.TicketCreated:
-		queue(KindCreated, rootID(n.cfg.Domain, t), org, data)
-	case tickets.TicketUpdated:
-		if c, ok := ev.Changed("organization"); ok && c.Old == "" && t.Status != tickets.StatusClosed {
-			// The caller was recognised after the ticket was opened (a PIN):
-			// the opening notice goes now. Its Message-ID makes it once only.
-			queue(KindCreated, rootID(n.cfg.Domain, t), org, data)
-		}
-		if c, ok := ev.Changed("status"); ok {
-			d := data
-			d.Change = c
-			switch {
-			case t.Status == tickets.StatusClosed:
-				queue(KindClosed, eventID(n.cfg.Domain, t, "closed"), org, d)
-			case slices.Contains(n.cfg.StatusChanges, t.Status):
-				queue(KindStatus, eventID(n.cfg.Domain, t, "status"), org, d)
-			}
-		}
-		if _, ok := ev.Changed("source"); ok && t.Source == tickets.SourceAfterHours {
-			queue(KindAfterHours, fmt.Sprintf("<ticket.%s.after-hours@%s>", t.Number, n.cfg.Domain),
-				n.dir.GroupEmails(t.Group), data)
-		}
-		if c, ok := ev.Changed("priority"); ok && ev.Actor == EscalationActor &&
-			slices.Index(tickets.Priorities, tickets.Priority(c.New)) < slices.Index(tickets.Priorities, tickets.Priority(c.Old)) {
-			d := data
-			d.Change = c
-			queue(KindEscalated, eventID(n.cfg.Domain, t, "escalated"), n.cfg.Supervisors, d)
 		}
 	}
 	if len(errs) > 0 {
@@ -357,6 +325,65 @@ func (n *Notifier) Hook(ctx context.Context, tx pgx.Tx, ev tickets.TicketEvent) 
 		n.log.Error("queue_notices_failed", "ticket", string(t.Number), "error", errors.Join(errs...).Error())
 	}
 	return nil
+}
+
+// WantsUpdated tells the ticket store which ticket updates the Hook must
+// see (tickets.Options.HookOnUpdate): those that make a notice. The call
+// controller updates every call's ticket two or three times and most
+// updates notify nobody; those are written without the Hook's transaction.
+func (n *Notifier) WantsUpdated(ev tickets.TicketEvent) bool {
+	return len(n.notices(ev)) > 0
+}
+
+// notice is one message a ticket event calls for.
+type notice struct {
+	kind Kind
+	id   string // Message-ID
+	to   []string
+	data templateData
+}
+
+// notices are the messages ev calls for (Hook sends them, WantsUpdated
+// asks whether there are any: one rule for both).
+func (n *Notifier) notices(ev tickets.TicketEvent) []notice {
+	t := ev.Ticket
+	org := n.dir.OrganizationEmails(t.Organization)
+	data := templateData{Ticket: t, At: ev.At}
+	var out []notice
+	add := func(k Kind, id string, to []string, d templateData) {
+		out = append(out, notice{kind: k, id: id, to: to, data: d})
+	}
+	switch ev.Kind {
+	case tickets.TicketCreated:
+		add(KindCreated, rootID(n.cfg.Domain, t), org, data)
+	case tickets.TicketUpdated:
+		if c, ok := ev.Changed("organization"); ok && c.Old == "" && t.Status != tickets.StatusClosed {
+			// The caller was recognised after the ticket was opened (a PIN):
+			// the opening notice goes now. Its Message-ID makes it once only.
+			add(KindCreated, rootID(n.cfg.Domain, t), org, data)
+		}
+		if c, ok := ev.Changed("status"); ok {
+			d := data
+			d.Change = c
+			switch {
+			case t.Status == tickets.StatusClosed:
+				add(KindClosed, eventID(n.cfg.Domain, t, "closed"), org, d)
+			case slices.Contains(n.cfg.StatusChanges, t.Status):
+				add(KindStatus, eventID(n.cfg.Domain, t, "status"), org, d)
+			}
+		}
+		if _, ok := ev.Changed("source"); ok && t.Source == tickets.SourceAfterHours {
+			add(KindAfterHours, fmt.Sprintf("<ticket.%s.after-hours@%s>", t.Number, n.cfg.Domain),
+				n.dir.GroupEmails(t.Group), data)
+		}
+		if c, ok := ev.Changed("priority"); ok && ev.Actor == EscalationActor &&
+			slices.Index(tickets.Priorities, tickets.Priority(c.New)) < slices.Index(tickets.Priorities, tickets.Priority(c.Old)) {
+			d := data
+			d.Change = c
+			add(KindEscalated, eventID(n.cfg.Domain, t, "escalated"), n.cfg.Supervisors, d)
+		}
+	}
+	return out
 }
 
 // QueueOpening records, in db (the transaction of the opening job), a

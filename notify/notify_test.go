@@ -261,10 +261,25 @@ func TestConcurrentSenders(t *testing.T) {
 // then, once.
 func TestRecipientsByEvent(t *testing.T) {
 	t.Parallel()
+	// As ivrd runs it, the store asks WantsUpdated first: the updates it
+	// declines are written without the Hook, and no notice may be lost.
+	for _, filtered := range []bool{false, true} {
+		t.Run(map[bool]string{false: "every update", true: "WantsUpdated"}[filtered], func(t *testing.T) {
+			t.Parallel()
+			recipientsByEvent(t, filtered)
+		})
+	}
+}
+
+func recipientsByEvent(t *testing.T, filtered bool) {
 	e := newEnv(t, func(c *notify.Config) {
 		c.StatusChanges = []tickets.Status{tickets.StatusInProgress}
 		c.Language = "en"
 	})
+	if filtered {
+		e.store = tickets.New(e.pool, tickets.Options{Location: rome, Now: e.clk.Now, Hook: e.notifier.Hook,
+			HookOnCreate: e.notifier.WantsCreated, HookOnUpdate: e.notifier.WantsUpdated})
+	}
 	s := e.sender(t, nil)
 	tk := e.open(t, tickets.NewCall{})
 	tk = e.update(t, tk, tickets.TicketUpdate{Organization: ptr("giustizia")}, tickets.Actor{Kind: tickets.ActorSystem, ID: "ivr"})
@@ -351,5 +366,37 @@ func TestTemplateOverride(t *testing.T) {
 		if _, err := notify.NewNotifier(notify.Config{From: "a@b.c", TemplateDir: d}, dir, rome, nil); err == nil {
 			t.Errorf("template %q accepted", bad)
 		}
+	}
+}
+
+// WantsUpdated declines the updates a call makes to every ticket (menu
+// path, group, assignee, in progress when not notified) so that they skip
+// the Hook's transaction, and takes those that notify.
+func TestWantsUpdated(t *testing.T) {
+	n, err := notify.NewNotifier(notify.Config{From: "h@helpdesk.test", Service: "Help desk", Language: "en",
+		SMTP: notify.SMTPConfig{Host: "127.0.0.1", Port: 25, TLS: notify.TLSNone}}, dir, rome, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk := tickets.Ticket{Number: "2026120700011", Organization: "giustizia", Status: tickets.StatusInProgress, Group: "lotto3"}
+	for _, c := range []struct {
+		name    string
+		changes []tickets.Change
+		want    bool
+	}{
+		{"menu path and group", []tickets.Change{{Field: "menu_path"}, {Field: "group", Old: "", New: "lotto3"}}, false},
+		{"assignee and in progress (not notified)", []tickets.Change{{Field: "assignee", New: "op1"}, {Field: "status", Old: "new", New: "in_progress"}}, false},
+		{"Administration recognised", []tickets.Change{{Field: "organization", Old: "", New: "giustizia"}}, true},
+	} {
+		ev := tickets.TicketEvent{Kind: tickets.TicketUpdated, Ticket: tk, Changes: c.changes}
+		if got := n.WantsUpdated(ev); got != c.want {
+			t.Errorf("%s: WantsUpdated = %v, want %v", c.name, got, c.want)
+		}
+	}
+	closed := tk
+	closed.Status = tickets.StatusClosed
+	if !n.WantsUpdated(tickets.TicketEvent{Kind: tickets.TicketUpdated, Ticket: closed,
+		Changes: []tickets.Change{{Field: "status", Old: "new", New: "closed"}}}) {
+		t.Error("a closing is not wanted")
 	}
 }

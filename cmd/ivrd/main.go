@@ -221,7 +221,8 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 		return nil
 	}
 	store := tickets.New(pool, tickets.Options{Location: cfg.Location(), Logger: log, Now: now,
-		Hook: notifier.Hook, HookOnCreate: notifier.WantsCreated})
+		Hook: notifier.Hook, HookOnCreate: notifier.WantsCreated,
+		HookOnUpdate: notifier.WantsUpdated})
 	// Wrong PINs count in the database: shared by every ivrd, kept across
 	// restarts (the controller would otherwise count in its own memory).
 	lockouts, err := tickets.NewLockoutStore(pool, tickets.LockoutOptions{Now: now, Logger: log, Registerer: reg,
