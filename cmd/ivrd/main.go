@@ -33,6 +33,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/helpdesk-ivr/ivr/api"
 	"github.com/helpdesk-ivr/ivr/internal/clock"
 	"github.com/helpdesk-ivr/ivr/internal/configfile"
 	"github.com/helpdesk-ivr/ivr/ivr"
@@ -377,6 +378,14 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 			return err
 		}
 	}
+	// The REST API beside the panel, outside its session and CSRF checks:
+	// its clients send tokens, not cookies.
+	restAPI, err := api.New(api.Options{Pool: pool, Tickets: store, Queues: queue, Users: pnl.Users(), Tokens: pnl.Tokens(),
+		Audit: pnl.Audit(), Recordings: files, Config: holder.get, Now: now, Logger: log, Changed: pnl.Notify})
+	if err != nil {
+		return err
+	}
+	router.Mount(api.Prefix, restAPI.Handler())
 	router.Mount("/", pnl.Handler())
 	// The address is taken first (a clear error if it is in use), the demo
 	// is set up, and only then are requests served: whoever sees /readyz
