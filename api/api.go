@@ -132,6 +132,12 @@ func (a *API) routes() chi.Router {
 			r.Post("/tickets/{id}/articles", a.addArticle)
 			r.Put("/operators/{login}/state", a.setOperatorState)
 		})
+		r.Group(func(r chi.Router) {
+			r.Use(a.requireAdmin)
+			r.Get("/tokens", a.listTokens)
+			r.Post("/tokens", a.createToken)
+			r.Delete("/tokens/{id}", a.revokeToken)
+		})
 	})
 	return r
 }

@@ -587,3 +587,49 @@ func TestReports(t *testing.T) {
 		t.Fatalf("a token of no group sees %+v", none)
 	}
 }
+
+// TestTokenRoutes: an administrator's admin token creates, lists and
+// revokes tokens; the secret is in the creation's answer only; a write
+// token, an admin token of a user no longer administrator, and a token
+// restricted to groups asking for more are refused.
+func TestTokenRoutes(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	admin := e.token("adm", panel.ScopeAdmin)
+	e.do(http.MethodGet, "/tokens", e.token("adm", panel.ScopeWrite), nil).problem(t, http.StatusForbidden, "forbidden")
+	r := e.do(http.MethodPost, "/tokens", admin, map[string]any{"name": "Zammad", "user": "op2", "scope": "write",
+		"groups": []string{"lotto2"}, "days": 30})
+	wantStatus(t, "create", r, http.StatusCreated)
+	var created tokenJSON
+	r.json(t, &created)
+	if created.User != "op2" || created.Scope != "write" || created.Secret == "" || !created.ExpiresAt.Equal(e.clk.Now().Add(30*24*time.Hour)) {
+		t.Fatalf("created %+v", created)
+	}
+	wantStatus(t, "the new token works", e.do(http.MethodGet, "/tickets", created.Secret, nil), http.StatusOK)
+	r = e.do(http.MethodGet, "/tokens", admin, nil)
+	if strings.Contains(string(r.body), created.Secret) || !strings.Contains(string(r.body), "Zammad") {
+		t.Fatalf("list:\n%s", r.body)
+	}
+	e.do(http.MethodPost, "/tokens", admin, map[string]any{"name": "x", "user": "sup", "scope": "admin", "days": 3}).
+		problem(t, http.StatusBadRequest, "invalid")
+	e.do(http.MethodPost, "/tokens", admin, map[string]any{"name": "x", "user": "sup", "scope": "read", "days": 0}).
+		problem(t, http.StatusBadRequest, "invalid")
+	e.do(http.MethodPost, "/tokens", admin, map[string]any{"name": "x", "user": "sup", "scope": "read", "days": 3, "groups": []string{"lotto99"}}).
+		problem(t, http.StatusBadRequest, "invalid")
+	narrow := e.token("adm", panel.ScopeAdmin, "lotto2")
+	e.do(http.MethodPost, "/tokens", narrow, map[string]any{"name": "x", "user": "sup", "scope": "read", "days": 3}).
+		problem(t, http.StatusForbidden, "forbidden")
+	wantStatus(t, "narrow within", e.do(http.MethodPost, "/tokens", narrow,
+		map[string]any{"name": "x", "user": "sup", "scope": "read", "days": 3, "groups": []string{"lotto2"}}), http.StatusCreated)
+	e.do(http.MethodGet, "/tokens", narrow, nil).problem(t, http.StatusForbidden, "forbidden")
+
+	r = e.do(http.MethodDelete, fmt.Sprintf("/tokens/%d", created.ID), admin, nil)
+	wantStatus(t, "revoke", r, http.StatusOK)
+	e.do(http.MethodGet, "/tickets", created.Secret, nil).problem(t, http.StatusUnauthorized, "unauthorized")
+	e.do(http.MethodDelete, fmt.Sprintf("/tokens/%d", created.ID), admin, nil).problem(t, http.StatusNotFound, "not_found")
+
+	// The user is no longer an administrator: the admin token is not one.
+	_, err := e.pool.Exec(ctx, `UPDATE panel_users SET role = 'supervisor' WHERE login = 'adm'`)
+	noErr(t, err)
+	e.do(http.MethodGet, "/tokens", admin, nil).problem(t, http.StatusForbidden, "forbidden")
+}
