@@ -184,6 +184,14 @@ func TestScopes(t *testing.T) {
 	if len(page.Tickets) != 2 {
 		t.Fatalf("search found %d tickets", len(page.Tickets))
 	}
+	var byNumber ticketPage
+	e.do(http.MethodGet, "/tickets?number="+string(page.Tickets[0].Number), read, nil).json(t, &byNumber)
+	if len(byNumber.Tickets) != 1 || byNumber.Tickets[0].ID != page.Tickets[0].ID {
+		t.Fatalf("by number: %+v", byNumber)
+	}
+	bad := []byte(page.Tickets[0].Number)
+	bad[len(bad)-1] = '0' + (bad[len(bad)-1]-'0'+1)%10
+	e.do(http.MethodGet, "/tickets?number="+string(bad), read, nil).problem(t, http.StatusBadRequest, "invalid")
 	e.do(http.MethodGet, fmt.Sprintf("/tickets/%d", page.Tickets[0].ID), read, nil).json(t, &d)
 	if len(d.History) == 0 || d.History[0].Actor != "adm" || d.History[0].ActorKind != "supervisor" {
 		t.Fatalf("history %+v", d.History)
@@ -246,6 +254,11 @@ func TestGroups(t *testing.T) {
 	}
 	if got := list(op2in3); len(got) != 0 {
 		t.Fatalf("op2 restricted to lotto3 lists %v", got)
+	}
+	var byNumber ticketPage
+	e.do(http.MethodGet, "/tickets?number="+string(theirs.Number), op2, nil).json(t, &byNumber)
+	if len(byNumber.Tickets) != 0 {
+		t.Fatalf("op2 finds another group's ticket by its number: %+v", byNumber)
 	}
 	for _, c := range []struct {
 		tok  string

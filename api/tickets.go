@@ -184,6 +184,12 @@ func (a *API) listTickets(w http.ResponseWriter, r *http.Request) {
 		a.writeProblem(w, r, err)
 		return
 	}
+	// A ticket number is looked up as such (a caller reads it on the
+	// phone): the page has that ticket, if the principal sees it.
+	if n := r.URL.Query().Get("number"); n != "" {
+		a.ticketByNumber(w, r, n)
+		return
+	}
 	page, err := a.opts.Tickets.FindTickets(r.Context(), f, p.viewer())
 	if err != nil {
 		a.writeProblem(w, r, err)
@@ -199,6 +205,24 @@ func (a *API) listTickets(w http.ResponseWriter, r *http.Request) {
 		v := r.URL.Query()
 		v.Set("after", next)
 		w.Header().Set("Link", fmt.Sprintf(`<%s/tickets?%s>; rel="next"`, Prefix, v.Encode()))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) ticketByNumber(w http.ResponseWriter, r *http.Request, number string) {
+	out := ticketPage{Tickets: []ticketJSON{}}
+	n, err := tickets.ParseNumber(strings.TrimSpace(number))
+	if err != nil {
+		a.writeProblem(w, r, err) // malformed, or a wrong check digit: 400 saying which
+		return
+	}
+	t, err := a.opts.Tickets.FindTicketByNumber(r.Context(), n, principalOf(r).viewer())
+	switch {
+	case err == nil:
+		out.Tickets, out.Total = append(out.Tickets, ticketOf(t)), 1
+	case problemOf(err).Status != http.StatusNotFound:
+		a.writeProblem(w, r, err)
+		return
 	}
 	writeJSON(w, http.StatusOK, out)
 }
