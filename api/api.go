@@ -1,5 +1,5 @@
 // Package api is the help desk's REST API, /api/v1: tickets, calls,
-// queues and operators, reports, for the rest of a help desk (a ticketing
+// queues and operators, reports, tokens and configuration versions, for the rest of a help desk (a ticketing
 // system, a CRM, scripts). Clients authenticate with API tokens that an
 // administrator creates in the panel (panel.Tokens); a token acts as a
 // panel user and is checked by the panel's rules, narrowed by its scope
@@ -58,6 +58,11 @@ type Options struct {
 	RateWindow time.Duration
 	// Changed, when set, is called after a write (the panel's Notify).
 	Changed func()
+	// Publish, when set, puts a configuration file in force (ivrd: as a
+	// reload does, the file written first); nil: configurations cannot be
+	// published through this API. It may reject the file (an error of code
+	// invalid is a 400), the old configuration then staying in force.
+	Publish func(ctx context.Context, source []byte) error
 }
 
 // API is the REST API.
@@ -69,7 +74,8 @@ type API struct {
 	handler http.Handler
 }
 
-// New returns the API; its tables are the panel's (panel.Migrate).
+// New returns the API; its tables are migrated by Migrate and
+// panel.Migrate (tokens, audit log).
 func New(opts Options) (*API, error) {
 	if opts.Pool == nil || opts.Tickets == nil || opts.Users == nil || opts.Tokens == nil || opts.Audit == nil || opts.Config == nil {
 		return nil, errors.New("api: Pool, Tickets, Users, Tokens, Audit and Config are required")
@@ -137,6 +143,12 @@ func (a *API) routes() chi.Router {
 			r.Get("/tokens", a.listTokens)
 			r.Post("/tokens", a.createToken)
 			r.Delete("/tokens/{id}", a.revokeToken)
+			r.Post("/config/versions", a.publishConfig)
+		})
+		r.Group(func(r chi.Router) {
+			r.Use(a.requireAdminUser)
+			r.Get("/config/versions", a.listConfigVersions)
+			r.Get("/config/versions/{id}", a.getConfigVersion)
 		})
 	})
 	return r

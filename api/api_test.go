@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -645,4 +646,72 @@ func TestTokenRoutes(t *testing.T) {
 	_, err := e.pool.Exec(ctx, `UPDATE panel_users SET role = 'supervisor' WHERE login = 'adm'`)
 	noErr(t, err)
 	e.do(http.MethodGet, "/tokens", admin, nil).problem(t, http.StatusForbidden, "forbidden")
+}
+
+// TestConfigVersions: an administrator's admin token publishes a
+// configuration, validated first (every problem with its line), kept as a
+// version the administrators read; ivrd's refusal keeps nothing; other
+// tokens are refused.
+func TestConfigVersions(t *testing.T) {
+	t.Parallel()
+	var published [][]byte
+	e := newEnv(t, func(o *Options) {
+		o.Publish = func(_ context.Context, src []byte) error {
+			if bytes.Contains(src, []byte("refused by the queues")) {
+				return Invalid("operator queues: refused")
+			}
+			published = append(published, src)
+			return nil
+		}
+	})
+	src, err := os.ReadFile("../configs/helpdesk.yaml")
+	noErr(t, err)
+	changed := bytes.Replace(src, []byte(`"Lotto 2 – Area Nord"`), []byte(`"Lotto 2 – Nord"`), 1)
+	admin, read := e.token("adm", panel.ScopeAdmin), e.token("adm", panel.ScopeRead)
+	yaml := func(tok string, body []byte, headers ...string) response {
+		return e.do(http.MethodPost, "/config/versions", tok, body, append([]string{"Content-Type", "application/yaml"}, headers...)...)
+	}
+	yaml(read, changed).problem(t, http.StatusForbidden, "forbidden")
+	yaml(e.token("sup", panel.ScopeWrite), changed).problem(t, http.StatusForbidden, "forbidden")
+	e.do(http.MethodPost, "/config/versions", admin, changed).problem(t, http.StatusUnsupportedMediaType, "unsupported_media_type")
+	bad := bytes.Replace(src, []byte("groups:"), []byte("groupz:"), 1)
+	if p := yaml(admin, bad).problem(t, http.StatusBadRequest, "invalid"); !strings.Contains(p.Detail, "published.yaml:") {
+		t.Fatalf("problems without their place: %q", p.Detail)
+	}
+	yaml(admin, append(slices.Clone(changed), []byte("\n# refused by the queues\n")...)).problem(t, http.StatusBadRequest, "invalid")
+	if len(published) != 0 {
+		t.Fatalf("%d refused configurations published", len(published))
+	}
+
+	r := yaml(admin, changed, "X-Note", "nome del lotto 2")
+	wantStatus(t, "publish", r, http.StatusCreated)
+	var v configVersionJSON
+	r.json(t, &v)
+	if len(published) != 1 || !bytes.Equal(published[0], changed) || v.Note != "nome del lotto 2" || v.PublishedBy != "adm" || v.Size != len(changed) {
+		t.Fatalf("published %d, version %+v", len(published), v)
+	}
+	var list struct {
+		Versions []configVersionJSON `json:"versions"`
+	}
+	e.do(http.MethodGet, "/config/versions", read, nil).json(t, &list)
+	if len(list.Versions) != 1 || list.Versions[0].ID != v.ID || list.Versions[0].Source != nil {
+		t.Fatalf("versions %+v", list.Versions)
+	}
+	var one configVersionJSON
+	e.do(http.MethodGet, r.header.Get("Location")[len(Prefix):], read, nil).json(t, &one)
+	if one.Source == nil || *one.Source != string(changed) || one.SHA256 != v.SHA256 {
+		t.Fatalf("version %d: %+v", v.ID, one.SHA256)
+	}
+	e.do(http.MethodGet, "/config/versions", e.token("sup", panel.ScopeRead), nil).problem(t, http.StatusForbidden, "forbidden")
+	e.do(http.MethodGet, "/config/versions/999", read, nil).problem(t, http.StatusNotFound, "not_found")
+	var n int
+	noErr(t, e.pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action = 'config.publish'`).Scan(&n))
+	if n != 1 {
+		t.Fatalf("%d config.publish entries", n)
+	}
+
+	// Without Options.Publish, nothing is published.
+	e2 := newEnv(t)
+	yaml2 := e2.do(http.MethodPost, "/config/versions", e2.token("adm", panel.ScopeAdmin), changed, "Content-Type", "application/yaml")
+	yaml2.problem(t, http.StatusNotFound, "not_found")
 }

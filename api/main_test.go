@@ -34,7 +34,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	pgtest.Main(coverage{m}, tickets.Migrate, queues.Migrate, panel.Migrate)
+	pgtest.Main(coverage{m}, tickets.Migrate, queues.Migrate, panel.Migrate, Migrate)
 }
 
 // coverage runs the tests, then, when every test ran (no -run), fails
@@ -110,6 +110,7 @@ func loadDoc() *openapi3.T {
 func init() {
 	openapi3filter.RegisterBodyDecoder("text/csv", openapi3filter.FileBodyDecoder)
 	openapi3filter.RegisterBodyDecoder("audio/wav", openapi3filter.FileBodyDecoder)
+	openapi3filter.RegisterBodyDecoder("application/yaml", openapi3filter.FileBodyDecoder)
 }
 
 // env is the API on its own database, over a real loopback HTTP server:

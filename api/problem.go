@@ -102,3 +102,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
+
+// Invalid is a refusal of what the client sent, for the functions the API
+// is given (Options.Publish): a 400 with message as its detail.
+func Invalid(message string) error { return &apiError{code: tickets.EINVALID, message: message} }
