@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -208,7 +209,7 @@ func (a *API) getCall(w http.ResponseWriter, r *http.Request) {
 	}
 	c, err := scanCall(a.opts.Pool.QueryRow(ctx, `SELECT `+callColumns+` FROM calls c LEFT JOIN tickets t ON t.id = c.ticket_id
 		WHERE c.id = $2 AND `+callVisible, p.groupFilter(), id), a.opts.Tickets.Location())
-	if err == pgx.ErrNoRows {
+	if errors.Is(err, pgx.ErrNoRows) {
 		err = errorf(tickets.ENOTFOUND, fmt.Sprintf("call %d not found", id)) // or not visible: the same
 	}
 	var events []tickets.CallEvent

@@ -3,6 +3,7 @@ package api
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -81,7 +82,7 @@ func (a *API) getConfigVersion(w http.ResponseWriter, r *http.Request) {
 	}
 	var src []byte
 	v, err := a.scanConfigVersion(a.opts.Pool.QueryRow(r.Context(), `SELECT `+configColumns+`, source FROM api_config_versions WHERE id = $1`, id), &src)
-	if err == pgx.ErrNoRows {
+	if errors.Is(err, pgx.ErrNoRows) {
 		err = errorf(tickets.ENOTFOUND, fmt.Sprintf("no configuration version %d", id))
 	}
 	if err != nil {

@@ -1,7 +1,10 @@
 package api
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -628,5 +631,7 @@ func (a *API) attachmentContent(w http.ResponseWriter, r *http.Request) {
 	defer body.Close()
 	w.Header().Set("Content-Type", cmpOr(ctype, cmpOr(atts[i].ContentType, "audio/wav")))
 	w.WriteHeader(http.StatusOK)
-	_, _ = copyBody(w, body)
+	if _, err := io.Copy(w, body); err != nil && !errors.Is(err, context.Canceled) {
+		a.log.Warn("api_recording_stream", "ticket", tid, "error", err.Error())
+	}
 }

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -40,7 +39,3 @@ func insertTicket(ctx context.Context, pool *pgxpool.Pool, loc *time.Location, n
 	}
 	return id, nil
 }
-
-// copyBody streams a recording; a client gone midway is not an error
-// worth more than the copy's end.
-func copyBody(w io.Writer, r io.Reader) (int64, error) { return io.Copy(w, r) }
