@@ -3,6 +3,7 @@ package panel
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -88,4 +89,14 @@ func (a *Audit) List(ctx context.Context, login string, limit int) ([]AuditEntry
 		return nil, fmt.Errorf("audit log: %w", err)
 	}
 	return list, nil
+}
+
+// audited records an administrative change made in the panel. The change
+// is made by then: a failure to record it is logged loudly, never shown
+// as the change's failure (a token's secret would be lost with the page).
+func (s *Server) audited(r *http.Request, action, target, detail string) {
+	e := AuditEntry{Login: reqOf(r).user.Login, Via: ViaPanel, Action: action, Target: target, Detail: detail}
+	if err := s.audit.Record(context.WithoutCancel(r.Context()), nil, e); err != nil {
+		s.log.Error("panel_audit_failed", "action", action, "target", target, "error", err.Error())
+	}
 }

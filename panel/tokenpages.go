@@ -107,15 +107,12 @@ func (s *Server) tokenCreate(w http.ResponseWriter, r *http.Request) {
 		s.renderTokens(w, r, http.StatusBadRequest, d, errorMessage(rq.lang, err))
 		return
 	}
-	if err == nil {
-		err = s.audit.Record(ctx, nil, AuditEntry{Login: rq.user.Login, Via: ViaPanel, Action: "token.create",
-			Target: "token:" + strconv.FormatInt(tok.ID, 10),
-			Detail: "user=" + tok.Login + " scope=" + string(tok.Scope) + " groups=" + strings.Join(tok.Groups, ",")})
-	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	s.audited(r, "token.create", "token:"+strconv.FormatInt(tok.ID, 10),
+		"user="+tok.Login+" scope="+string(tok.Scope)+" groups="+strings.Join(tok.Groups, ","))
 	s.log.Info("panel_token_created", "token", tok.ID, "login", tok.Login, "scope", string(tok.Scope), "by", rq.user.Login)
 	// The answer to the POST carries the secret: a redirect would have to
 	// put it in a URL. The page is not cached (Cache-Control: no-store).
@@ -134,14 +131,11 @@ func (s *Server) tokenRevoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok, err := s.tokens.Revoke(ctx, id, rq.user.Login)
-	if err == nil {
-		err = s.audit.Record(ctx, nil, AuditEntry{Login: rq.user.Login, Via: ViaPanel, Action: "token.revoke",
-			Target: "token:" + strconv.FormatInt(id, 10), Detail: "user=" + tok.Login})
-	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	s.audited(r, "token.revoke", "token:"+strconv.FormatInt(id, 10), "user="+tok.Login)
 	s.log.Info("panel_token_revoked", "token", id, "by", rq.user.Login)
 	http.Redirect(w, r, "/admin/tokens?msg=token_revoked", http.StatusSeeOther)
 }

@@ -115,3 +115,37 @@ func TestTokenCreateRefused(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestAuditLog: the panel's administrative changes are in the audit log,
+// with who made them and never a password; only administrators read it.
+func TestAuditLog(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	adm, sup := e.login("adm"), e.login("sup")
+	wantStatus(t, "add", adm.post("/admin/users", url.Values{"login": {"nuovo"}, "name": {"Nuovo"}, "role": {"operator"},
+		"password": {password}, "password2": {password}, "lang": {"it"}}), http.StatusSeeOther)
+	wantStatus(t, "password", adm.post("/admin/users/nuovo", url.Values{"action": {"password"}, "password": {"another long password"}}), http.StatusSeeOther)
+	wantStatus(t, "disable", adm.post("/admin/users/nuovo", url.Values{"action": {"disable"}}), http.StatusSeeOther)
+	wantStatus(t, "refused", adm.post("/admin/users/nuovo", url.Values{"action": {"explode"}}), http.StatusBadRequest)
+	wantStatus(t, "reload", adm.post("/config/reload", nil), http.StatusSeeOther)
+	wantStatus(t, "force", sup.post("/operators/op2/state", url.Values{"state": {"paused"}, "reason": {"break"}}), http.StatusSeeOther)
+	rows, err := e.pool.Query(ctx, `SELECT login || ' ' || via || ' ' || action || ' ' || target || ' ' || detail FROM audit_log ORDER BY id`)
+	noErr(t, err)
+	var got []string
+	for rows.Next() {
+		var s string
+		noErr(t, rows.Scan(&s))
+		got = append(got, s)
+	}
+	noErr(t, rows.Err())
+	want := []string{"adm panel user.add user:nuovo role=operator", "adm panel user.password user:nuovo ",
+		"adm panel user.disable user:nuovo ", "adm panel configuration.reload configuration " + e.srv.config().File,
+		"sup panel operator.state operator:op2 state=paused reason=break"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("audit log:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	page := adm.get("/admin/audit?login=sup")
+	page.has(t, `data-action="operator.state"`)
+	page.hasNot(t, `data-action="user.add"`, "another long password")
+	wantStatus(t, "supervisor", sup.get("/admin/audit"), http.StatusForbidden)
+}
