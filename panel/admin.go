@@ -157,6 +157,7 @@ func (s *Server) configReload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("panel_config_reloaded", "login", reqOf(r).user.Login)
+	s.audited(r, "configuration.reload", "configuration", s.config().File)
 	s.hub.notify()
 	http.Redirect(w, r, "/config?msg=reloaded", http.StatusSeeOther)
 }
@@ -208,6 +209,7 @@ func (s *Server) userAdd(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("panel_user_added", "login", NormalizeLogin(d.Form.Login), "role", d.Form.Role, "by", reqOf(r).user.Login)
+	s.audited(r, "user.add", "user:"+NormalizeLogin(d.Form.Login), "role="+d.Form.Role)
 	http.Redirect(w, r, "/admin/users?msg=user_added", http.StatusSeeOther)
 }
 
@@ -238,5 +240,6 @@ func (s *Server) userChange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("panel_user_changed", "login", login, "action", r.PostFormValue("action"), "by", rq.user.Login)
+	s.audited(r, "user."+r.PostFormValue("action"), "user:"+login, "") // never the password
 	http.Redirect(w, r, "/admin/users?msg=user_changed", http.StatusSeeOther)
 }

@@ -71,6 +71,8 @@ func TestAuthorization(t *testing.T) {
 		{"/config", want{see, forb, forb, ok}},
 		{"/admin/users", want{see, forb, forb, ok}},
 		{"/admin/outbox", want{see, forb, forb, ok}},
+		{"/admin/tokens", want{see, forb, forb, ok}},
+		{"/admin/audit", want{see, forb, forb, ok}},
 		{"/wallboard/events?probe", want{unauth, -1, -1, -1}},
 		{"/static/panel.css", want{ok, ok, ok, ok}},
 		{"/login", want{ok, ok, ok, ok}},
@@ -101,6 +103,9 @@ func TestAuthorization(t *testing.T) {
 		{"/admin/users", url.Values{"login": {"new"}, "name": {"New"}, "role": {"operator"}, "password": {password},
 			"password2": {password}}, want{unauth, forb, forb, see}},
 		{"/admin/users/op3", url.Values{"action": {"disable"}}, want{unauth, forb, forb, see}},
+		{"/admin/tokens", url.Values{"name": {"crm"}, "login": {"sup"}, "scope": {"read"}, "days": {"30"}},
+			want{unauth, forb, forb, ok}}, // the secret is on the answer, not behind a redirect
+		{"/admin/tokens/999999/revoke", nil, want{unauth, forb, forb, nf}},
 		{"/lang", url.Values{"lang": {"it"}, "back": {"/tickets"}}, want{unauth, see, see, see}},
 	}
 	for _, p := range posts {

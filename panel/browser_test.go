@@ -111,3 +111,50 @@ func browserLogin(t *testing.T, b context.Context, base, login, next string) {
 		chromedp.Click(`[data-testid="login-submit"]`),
 		chromedp.WaitVisible(`[data-testid="current-user"]`))
 }
+
+// TestBrowserTokens: in real Chromium, an administrator creates an API
+// token from the admin menu, sees its secret once, and revokes it; the
+// list shows it revoked and the audit log both changes.
+func TestBrowserTokens(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	b := browsertest.New(t)
+	browserLogin(t, b, e.ts.URL, "adm", "/wallboard")
+	var secret, state string
+	browsertest.Run(t, b, "create a token",
+		chromedp.Click(`[data-testid="nav-tokens"]`),
+		chromedp.WaitVisible(`[data-testid="token-add-form"]`),
+		chromedp.SendKeys(`#t-name`, "Zammad"),
+		chromedp.SetValue(`#t-login`, "op2"),
+		chromedp.SetValue(`#t-scope`, "write"),
+		chromedp.Click(`[data-testid="token-group"][value="lotto2"]`),
+		chromedp.Click(`[data-testid="token-add"]`),
+		chromedp.WaitVisible(`[data-testid="token-secret"]`),
+		chromedp.Text(`[data-testid="token-secret"]`, &secret))
+	browsertest.Screenshot(t, b, "token-created")
+	tok, u, err := e.srv.Tokens().Authenticate(ctx, strings.TrimSpace(secret), "test")
+	noErr(t, err)
+	if u.Login != "op2" || tok.Scope != ScopeWrite || len(tok.Groups) != 1 || tok.Groups[0] != "lotto2" {
+		t.Fatalf("the page made %+v for %s", tok, u.Login)
+	}
+	var shown bool
+	browsertest.Run(t, b, "revoke it",
+		chromedp.Navigate(e.ts.URL+"/admin/tokens"),
+		chromedp.WaitVisible(`[data-testid="token-row"]`),
+		chromedp.Evaluate(`!!document.querySelector('[data-testid="token-secret"]')`, &shown),
+		chromedp.Click(`[data-testid="token-revoke"]`),
+		chromedp.WaitVisible(`[data-testid="flash"]`),
+		chromedp.AttributeValue(`[data-testid="token-row"]`, "data-state", &state, nil))
+	if shown || state != "revoked" {
+		t.Fatalf("after the creation: secret shown again %v, state %q", shown, state)
+	}
+	browsertest.Screenshot(t, b, "token-revoked")
+	var actions []string
+	browsertest.Run(t, b, "the audit log",
+		chromedp.Click(`[data-testid="nav-audit"]`),
+		chromedp.WaitVisible(`[data-testid="audit-row"]`),
+		chromedp.Evaluate(`[...document.querySelectorAll('[data-testid="audit-row"]')].map(r => r.dataset.action)`, &actions))
+	if strings.Join(actions, " ") != "token.revoke token.create" {
+		t.Fatalf("the audit log shows %v", actions)
+	}
+}

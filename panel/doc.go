@@ -99,6 +99,8 @@
 //	/config, /config/reload          (admin) menu tree, schedules and holidays, groups and operators
 //	/admin/users                     (admin) list, add, disable, enable, set password
 //	/admin/outbox                    (admin) the e-mail outbox: state, reason of a failure, retry
+//	/admin/tokens                    (admin) the REST API's tokens (Tokens): create (secret shown once), revoke, last use
+//	/admin/audit                     (admin) the audit log (Audit): administrative changes, and every change made through the API
 //
 // A ticket's page shows its e-mail notices and their state (Options.Outbox,
 // by default package notify's table read directly).

@@ -29,6 +29,7 @@ func FuzzPost(f *testing.F) {
 		{"/login", nil}, {"/logout", nil}, {"/lang", adm}, {"/console/state", op}, {"/console/phone", op},
 		{"/tickets/{p}", adm}, {"/tickets/{p}/articles", adm}, {"/tickets/{p}", op}, {"/tickets/{p}/articles", op},
 		{"/config/reload", adm}, {"/admin/users", adm}, {"/admin/users/{p}", adm}, {"/admin/outbox/{p}/retry", adm},
+		{"/admin/tokens", adm}, {"/admin/tokens/{p}/revoke", adm},
 	}
 	seeds := []struct {
 		body, param string

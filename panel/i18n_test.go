@@ -112,6 +112,10 @@ func TestCatalogKeysUsed(t *testing.T) {
 	add("reason.", pauseReasons...)
 	add("day.", "0", "1", "2", "3", "4", "5", "6")
 	add("outbox.state.", outboxStatuses...)
+	for _, sc := range Scopes {
+		add("tokens.scope.", string(sc))
+	}
+	add("tokens.state.", "active", "expired", "revoked")
 	for _, k := range []notify.Kind{notify.KindCreated, notify.KindStatus, notify.KindClosed, notify.KindAfterHours,
 		notify.KindEscalated, notify.KindOpening, notify.KindSummary} {
 		add("notice.", string(k))

@@ -113,8 +113,10 @@ func (s *Server) forceState(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	// The queues log the change and who made it. Every live page and the
-	// operator's console show the new state.
+	// The queues log the change and who made it (the state log), and so
+	// does the audit log. Every live page and the operator's console show
+	// the new state.
+	s.audited(r, "operator.state", "operator:"+op.Login, "state="+string(state)+" reason="+reason)
 	s.hub.refresh()
 	http.Redirect(w, r, "/live?msg=forced", http.StatusSeeOther)
 }

@@ -178,5 +178,6 @@ func (s *Server) outboxRetry(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("panel_outbox_retry", "id", id, "by", reqOf(r).user.Login)
+	s.audited(r, "mail.retry", "notice:"+strconv.FormatInt(id, 10), "")
 	http.Redirect(w, r, "/admin/outbox?msg=retried", http.StatusSeeOther)
 }

@@ -143,6 +143,8 @@ type Server struct {
 	sessions *sessions
 	throttle *throttle
 	outbox   Outbox
+	tokens   *Tokens
+	audit    *Audit
 	pages    map[string]*template.Template
 	hub      *hub
 	handler  http.Handler
@@ -170,6 +172,8 @@ func New(opts Options) (*Server, error) {
 		sessions: &sessions{pool: opts.Pool, now: opts.Now, idle: opts.IdleTimeout, lifetime: opts.SessionLifetime},
 		throttle: newThrottle(opts.Pool, opts.Now),
 		outbox:   opts.Outbox,
+		tokens:   NewTokens(opts.Pool, opts.Now),
+		audit:    NewAudit(opts.Pool, opts.Now),
 	}
 	if s.outbox == nil {
 		s.outbox = NewOutbox(opts.Pool, opts.Now)
@@ -189,6 +193,12 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 // Users returns the panel's users.
 func (s *Server) Users() *Users { return s.users }
+
+// Tokens returns the API tokens the administrators manage.
+func (s *Server) Tokens() *Tokens { return s.tokens }
+
+// Audit returns the audit log the administrators read.
+func (s *Server) Audit() *Audit { return s.audit }
 
 // Notify says something changed (a call event): live pages are refreshed
 // shortly, several notifications close together making one refresh.
@@ -247,6 +257,10 @@ func (s *Server) routes() http.Handler {
 			r.Post("/admin/users/{login}", s.userChange)
 			r.Get("/admin/outbox", s.outboxPage)
 			r.Post("/admin/outbox/{id}/retry", s.outboxRetry)
+			r.Get("/admin/tokens", s.tokensPage)
+			r.Post("/admin/tokens", s.tokenCreate)
+			r.Post("/admin/tokens/{id}/revoke", s.tokenRevoke)
+			r.Get("/admin/audit", s.auditPage)
 		})
 		for _, x := range s.opts.Extra {
 			r.Group(func(r chi.Router) {

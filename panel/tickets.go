@@ -15,6 +15,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/helpdesk-ivr/ivr/menu"
+	"github.com/helpdesk-ivr/ivr/queues"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
 
@@ -355,23 +356,30 @@ func (f *ticketForm) cut() {
 // mayHold reports whether login is an active user who works in group (an
 // operator of its queue, or of the configuration without queues).
 func (s *Server) mayHold(ctx context.Context, login, group string) (bool, error) {
+	return MayHold(ctx, s.users, s.opts.Queues, s.config(), login, group)
+}
+
+// MayHold is the rule for a ticket's assignee, for the panel and the API
+// alike: login is an active user who works in group (an operator of its
+// queue, or of cfg's operators when q is nil).
+func MayHold(ctx context.Context, users *Users, q *queues.Service, cfg *menu.Config, login, group string) (bool, error) {
 	if group == "" || !loginPattern.MatchString(login) {
 		return false, nil
 	}
-	u, err := s.users.Find(ctx, login)
+	u, err := users.Find(ctx, login)
 	if errorCode(err) == ENOTFOUND {
 		return false, nil
 	}
 	if err != nil || u.Disabled {
 		return false, err
 	}
-	if s.opts.Queues == nil {
-		return slices.ContainsFunc(s.config().Operators, func(op *menu.Operator) bool {
+	if q == nil {
+		return slices.ContainsFunc(cfg.Operators, func(op *menu.Operator) bool {
 			_, in := op.Groups[group]
 			return op.Login == login && in
 		}), nil
 	}
-	op, err := s.opts.Queues.Operator(ctx, login)
+	op, err := q.Operator(ctx, login)
 	if errorCode(err) == ENOTFOUND {
 		return false, nil
 	}

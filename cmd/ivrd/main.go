@@ -20,6 +20,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -33,6 +34,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/helpdesk-ivr/ivr/api"
 	"github.com/helpdesk-ivr/ivr/internal/clock"
 	"github.com/helpdesk-ivr/ivr/internal/configfile"
 	"github.com/helpdesk-ivr/ivr/ivr"
@@ -56,6 +58,9 @@ type flags struct {
 	proxies      string
 	demoClock    string
 	debugListen  string
+	// publishConfig lets administrators' API tokens publish a new
+	// configuration, written over the -config file.
+	publishConfig bool
 }
 
 func main() {
@@ -74,6 +79,7 @@ func main() {
 	flag.StringVar(&f.prompts, "prompts", os.Getenv("IVR_PROMPTS"), "directory `ivrctl prompts -out` wrote, for the test phone's audio (demo default: DATA/prompts)")
 	flag.BoolVar(&f.secure, "secure", os.Getenv("IVR_SECURE") == "1", "the panel is served over HTTPS (by a TLS proxy): Secure cookies and HSTS")
 	flag.StringVar(&f.proxies, "trusted-proxies", os.Getenv("IVR_TRUSTED_PROXIES"), "comma-separated CIDRs of the reverse proxies in front of the panel: the client address (login throttle) is then read from their X-Forwarded-For")
+	flag.BoolVar(&f.publishConfig, "publish-config", os.Getenv("IVR_PUBLISH_CONFIG") == "1", "let administrators' API tokens publish a configuration (POST /api/v1/config/versions), written over the -config file, which ivrd must be able to write")
 	flag.StringVar(&f.debugListen, "debug-listen", os.Getenv("IVR_DEBUG_LISTEN"), "loopback address to serve Go's profiles on (/debug/pprof/), for measuring; off by default")
 	flag.Parse()
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -104,12 +110,15 @@ type configHolder struct {
 	// the calls (the queues' groups and operators); an error keeps the old
 	// configuration.
 	apply func(*menu.Config) error
+	mu    sync.Mutex // one reload or publication at a time
 }
 
 func (h *configHolder) get() *menu.Config { return h.cur.Load() }
 
 // reload validates the file first; a bad file leaves the old one in force.
 func (h *configHolder) reload() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	cfg, err := configfile.Load(h.path)
 	if err == nil && cfg.HasPINs() && !h.hasSecret {
 		err = errors.New("the new configuration has PINs but ivrd started without a PIN secret; restart with one")
@@ -124,6 +133,71 @@ func (h *configHolder) reload() error {
 	h.cur.Store(cfg)
 	h.log.Info("config_reloaded", "file", h.path)
 	return nil
+}
+
+// publish puts src in force as the configuration: validated as a reload
+// does, written over the file (a temporary file renamed, so that a
+// restart or a SIGHUP reads it too and never half of it), then applied; a
+// configuration the queues refuse puts the old file back. Publishing and
+// reloading are not run at once (mu).
+func (h *configHolder) publish(src []byte) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	cfg, err := menu.Parse(h.path, src)
+	if err == nil && cfg.HasPINs() && !h.hasSecret {
+		err = errors.New("the new configuration has PINs but ivrd started without a PIN secret; restart with one")
+	}
+	if err != nil {
+		return api.Invalid(err.Error())
+	}
+	old, err := os.ReadFile(h.path)
+	if err != nil {
+		return fmt.Errorf("publish configuration: %w", err)
+	}
+	if err := writeFileAtomic(h.path, src); err != nil {
+		return fmt.Errorf("publish configuration: %w", err)
+	}
+	if h.apply != nil {
+		if err := h.apply(cfg); err != nil {
+			if rerr := writeFileAtomic(h.path, old); rerr != nil {
+				h.log.Error("config_restore_failed", "file", h.path, "error", rerr.Error())
+			}
+			h.log.Error("config_publish_rejected", "file", h.path, "error", err.Error())
+			return api.Invalid(err.Error())
+		}
+	}
+	h.cur.Store(cfg)
+	h.log.Info("config_published", "file", h.path)
+	return nil
+}
+
+// writeFileAtomic replaces path with data, keeping its mode.
+func writeFileAtomic(path string, data []byte) error {
+	mode := os.FileMode(0o644)
+	if st, err := os.Stat(path); err == nil {
+		mode = st.Mode().Perm()
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // after the rename, nothing
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
 
 // run serves until ctx ends (SIGTERM), then drains the calls.
@@ -203,6 +277,9 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	}
 	if err == nil {
 		err = panel.Migrate(mctx, pool)
+	}
+	if err == nil {
+		err = api.Migrate(mctx, pool)
 	}
 	cancel()
 	if err != nil {
@@ -378,6 +455,25 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 			return err
 		}
 	}
+	var publish func(context.Context, []byte) error
+	if f.publishConfig {
+		publish = func(_ context.Context, src []byte) error {
+			if err := holder.publish(src); err != nil {
+				return err
+			}
+			pnl.Notify()
+			return nil
+		}
+	}
+	// The REST API beside the panel, outside its session and CSRF checks:
+	// its clients send tokens, not cookies.
+	restAPI, err := api.New(api.Options{Pool: pool, Tickets: store, Queues: queue, Users: pnl.Users(), Tokens: pnl.Tokens(),
+		Audit: pnl.Audit(), Recordings: files, Config: holder.get, Now: now, Logger: log, Changed: pnl.Notify,
+		Publish: publish})
+	if err != nil {
+		return err
+	}
+	router.Mount(api.Prefix, restAPI.Handler())
 	router.Mount("/", pnl.Handler())
 	// The address is taken first (a clear error if it is in use), the demo
 	// is set up, and only then are requests served: whoever sees /readyz

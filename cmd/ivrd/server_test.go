@@ -62,16 +62,24 @@ func waitReady(t *testing.T, base string, stopped func() error) {
 // (as by SIGTERM) at the end of the test and must stop cleanly.
 func startDemoServer(t *testing.T, clockAt string) string {
 	t.Helper()
+	return startDemoServerWith(t, flags{config: "../../configs/helpdesk.yaml", demo: true, demoClock: clockAt,
+		dataDir: t.TempDir(), drainTimeout: 5 * time.Second})
+}
+
+// startDemoServerWith is startDemoServer with flags of its own (the
+// address is chosen here).
+func startDemoServerWith(t *testing.T, f flags) string {
+	t.Helper()
 	t.Setenv("DATABASE_URL", pgtest.DatabaseURL(t))
 	t.Setenv("IVR_PIN_SECRET", "")
 	addr := freeAddr(t)
+	f.listen = addr
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	logs := &lockedBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	go func() {
-		done <- run(ctx, flags{config: "../../configs/helpdesk.yaml", listen: addr, demo: true, demoClock: clockAt,
-			dataDir: t.TempDir(), drainTimeout: 5 * time.Second}, log)
+		done <- run(ctx, f, log)
 	}()
 	base := "http://" + addr
 	waitReady(t, base, func() error {
