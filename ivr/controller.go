@@ -273,6 +273,9 @@ func (c *Controller) startSession(ctx context.Context, ch ari.ChannelData, node 
 		return
 	}
 	s := newSession(c, ch, cmp.Or(c.opts.Node, node))
+	if !resumed {
+		s.arrived = time.Now()
+	}
 	c.sessions[ch.ID] = s
 	c.routes[ari.ChannelKey+":"+ch.ID] = s
 	s.routeKeys = append(s.routeKeys, ari.ChannelKey+":"+ch.ID)

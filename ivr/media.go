@@ -189,6 +189,11 @@ func (s *session) play(prompts []menu.Prompt, bargeIn bool, extra ...string) err
 func (s *session) playPiece(media string, bargeIn bool, started func()) (done bool, err error) {
 	id := s.c.nextID("pb")
 	s.c.register(s, ari.PlaybackKey, id)
+	if !s.arrived.IsZero() {
+		// The caller's wait for the first sound (the dialplan answered).
+		s.c.metrics.firstPrompt.Observe(time.Since(s.arrived).Seconds())
+		s.arrived = time.Time{}
+	}
 	_, err = s.c.client.Channel().Play(s.key, id, media)
 	if started != nil {
 		started()

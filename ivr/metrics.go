@@ -18,6 +18,7 @@ type metrics struct {
 	callsClosed       prometheus.Counter
 	storeErrors       prometheus.Counter
 	shed              prometheus.Counter
+	firstPrompt       prometheus.Histogram
 	keyToPlay         prometheus.Histogram
 }
 
@@ -62,13 +63,18 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		shed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ivr_calls_shed_total", Help: "Calls handed back to the dialplan's fallback on arrival: ivr.max_calls calls were in progress.",
 		}),
+		firstPrompt: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "ivr_first_prompt_seconds",
+			Help:    "From a new call reaching the controller to the request playing its first prompt (the caller, answered by the dialplan, hears silence meanwhile).",
+			Buckets: []float64{.005, .01, .025, .05, .1, .2, .5, 1, 2, 5},
+		}),
 		keyToPlay: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "ivr_key_to_prompt_seconds",
 			Help:    "Controller time from a key press to the request playing the next prompt.",
 			Buckets: []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25},
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.calls, m.active, m.selections, m.pinFailures, m.pinLockouts, m.pinOrgLockouts, m.pinAlarms, m.promptFailed, m.resumed, m.operatorsReleased, m.callsClosed, m.storeErrors, m.shed, m.keyToPlay} {
+	for _, c := range []prometheus.Collector{m.calls, m.active, m.selections, m.pinFailures, m.pinLockouts, m.pinOrgLockouts, m.pinAlarms, m.promptFailed, m.resumed, m.operatorsReleased, m.callsClosed, m.storeErrors, m.shed, m.firstPrompt, m.keyToPlay} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -66,7 +66,10 @@ type session struct {
 	started  time.Time
 	// answeredAt is when the IVR answered, for the call record.
 	answeredAt time.Time
-	hangupBy   tickets.HangupBy
+	// arrived is the wall time the call reached the controller, until its
+	// first prompt (zero for a call taken over).
+	arrived  time.Time
+	hangupBy tickets.HangupBy
 
 	caller  string // E.164
 	org     string
@@ -144,7 +147,8 @@ func (s *session) run(ctx context.Context, resumed bool) {
 		// learnt when Asterisk started.
 		s.epoch = s.c.learnEpoch()
 	}
-	if !resumed || s.ch.State != "Up" {
+	if s.ch.State != "Up" {
+		// (The dialplan answers the help desk's number before Stasis.)
 		if err := s.c.client.Channel().Answer(s.key); err != nil {
 			if isNotFound(err) {
 				s.hungUp, s.hangupBy = true, tickets.HangupCaller

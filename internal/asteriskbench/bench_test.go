@@ -3,6 +3,7 @@ package asteriskbench
 import (
 	"encoding/xml"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -139,5 +140,22 @@ func TestSippReadings(t *testing.T) {
 	}
 	if p := Percentile(d, 99); p != 250*time.Millisecond {
 		t.Errorf("p99 %s", p)
+	}
+}
+
+func TestBucketPercentile(t *testing.T) {
+	before := map[float64]float64{0.01: 5, 0.1: 10, 0.2: 10, math.MaxFloat64: 10}
+	// 100 more: 90 under 10 ms, 9 under 100 ms, 1 under 200 ms.
+	after := map[float64]float64{0.01: 95, 0.1: 109, 0.2: 110, math.MaxFloat64: 110}
+	for _, c := range []struct {
+		q    float64
+		want time.Duration
+	}{{0.5, 10 * time.Millisecond}, {0.9, 10 * time.Millisecond}, {0.95, 100 * time.Millisecond}, {0.99, 100 * time.Millisecond}, {1, 200 * time.Millisecond}} {
+		if got := bucketPercentile(before, after, c.q); got != c.want {
+			t.Errorf("q %v: %v, want %v", c.q, got, c.want)
+		}
+	}
+	if got := bucketPercentile(before, before, 0.99); got != 0 {
+		t.Errorf("no observations: %v", got)
 	}
 }

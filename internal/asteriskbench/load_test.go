@@ -5,12 +5,15 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
+	"math"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -98,13 +101,17 @@ type step struct {
 	ErrorLines    int // ivrd: log lines at level ERROR during the step
 	// ivrd: ARI events received and REST requests made per call
 	EventsPerCall, RequestsPerCall float64
-	Load                           string // /proc/loadavg's 1-minute figure at the step's end
+	// FirstPromptP99 is ivrd's 99th percentile from a call's arrival to
+	// its first prompt (the dialplan answers; this is the caller's
+	// silence), as the upper bound of its histogram bucket.
+	FirstPromptP99 time.Duration
+	Load           string // /proc/loadavg's 1-minute figure at the step's end
 }
 
 func (s step) ok() bool {
 	good := s.Failed == 0 && s.Served == s.Placed && s.SetupP99 < 200*time.Millisecond
 	if s.Mode == "ivrd" {
-		good = good && s.Records == s.Placed && s.RecordsOfStep == s.Placed
+		good = good && s.Records == s.Placed && s.RecordsOfStep == s.Placed && s.FirstPromptP99 < 200*time.Millisecond
 	}
 	return good
 }
@@ -188,10 +195,10 @@ func BenchmarkAsteriskLoad(b *testing.B) {
 }
 
 func printStep(s step) {
-	fmt.Printf("%s %3d calls/s: placed %d failed %d served by operators %d setup p50 %s p99 %s peak channels %d, CPU-s/1000 calls ivrd %.2f asterisk %.2f postgres %.2f, ivrd VmHWM %d MiB, records %d/%d, errors logged %d, ARI events/call %.1f, requests/call %.1f (load %s)\n",
+	fmt.Printf("%s %3d calls/s: placed %d failed %d served by operators %d setup p50 %s p99 %s peak channels %d, CPU-s/1000 calls ivrd %.2f asterisk %.2f postgres %.2f, ivrd VmHWM %d MiB, records %d/%d, errors logged %d, ARI events/call %.1f, requests/call %.1f, first prompt p99 <= %s (load %s)\n",
 		s.Mode, s.Rate, s.Placed, s.Failed, s.Served, s.SetupP50.Round(time.Millisecond/10), s.SetupP99.Round(time.Millisecond/10), s.PeakChannels,
 		s.IvrdCPU.Seconds(), s.AsteriskCPU.Seconds(), s.PostgresCPU.Seconds(), s.IvrdPeakRSS>>20, s.Records, s.RecordsOfStep, s.ErrorLines,
-		s.EventsPerCall, s.RequestsPerCall, s.Load)
+		s.EventsPerCall, s.RequestsPerCall, s.FirstPromptP99, s.Load)
 }
 
 // runner runs the steps of one mode.
@@ -242,6 +249,7 @@ func (r *runner) step(dir string, rate int, ops *sipp) step {
 	opsBefore, _ := ReadSippStats(ops.stat)
 	logBefore := r.errorLines()
 	ev0, rq0 := r.ariCounts()
+	fp0 := r.firstPromptBuckets()
 	i0, a0, p0 := r.cpu()
 	stopProfile := func() {}
 	if r.set.profile != "" && r.ivrd != nil {
@@ -324,6 +332,7 @@ func (r *runner) step(dir string, rate int, ops *sipp) step {
 		s.Records, s.RecordsOfStep = r.records(began.Add(-time.Second), time.Now())
 		s.ErrorLines = r.errorLines() - logBefore
 		ev1, rq1 := r.ariCounts()
+		s.FirstPromptP99 = bucketPercentile(fp0, r.firstPromptBuckets(), 0.99)
 		if s.Placed > 0 {
 			s.EventsPerCall, s.RequestsPerCall = (ev1-ev0)/float64(s.Placed), (rq1-rq0)/float64(s.Placed)
 		}
@@ -360,6 +369,65 @@ func (r *runner) records(from, to time.Time) (complete, all int) {
 		r.b.Fatalf("count call records: %v", err)
 	}
 	return complete, all
+}
+
+// firstPromptBuckets reads ivrd's ivr_first_prompt_seconds histogram:
+// cumulative counts by upper bound (+Inf as a very large bound).
+func (r *runner) firstPromptBuckets() map[float64]float64 {
+	out := map[float64]float64{}
+	if r.ivrdWeb == "" {
+		return out
+	}
+	resp, err := http.Get("http://" + r.ivrdWeb + "/metrics")
+	if err != nil {
+		r.b.Fatalf("ivrd metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		r.b.Fatalf("ivrd metrics: %v", err)
+	}
+	for l := range strings.SplitSeq(string(b), "\n") {
+		rest, ok := strings.CutPrefix(l, `ivr_first_prompt_seconds_bucket{le="`)
+		if !ok {
+			continue
+		}
+		le, value, ok := strings.Cut(rest, `"} `)
+		if !ok {
+			continue
+		}
+		bound, err := strconv.ParseFloat(le, 64)
+		if le == "+Inf" {
+			bound, err = math.MaxFloat64, nil
+		}
+		v, verr := strconv.ParseFloat(value, 64)
+		if err == nil && verr == nil {
+			out[bound] = v
+		}
+	}
+	return out
+}
+
+// bucketPercentile is the upper bound of the bucket holding quantile q of
+// the observations made between two readings of a histogram.
+func bucketPercentile(before, after map[float64]float64, q float64) time.Duration {
+	bounds := slices.Sorted(maps.Keys(after))
+	if len(bounds) == 0 {
+		return 0
+	}
+	total := after[bounds[len(bounds)-1]] - before[bounds[len(bounds)-1]]
+	if total <= 0 {
+		return 0
+	}
+	for _, b := range bounds {
+		if after[b]-before[b] >= q*total {
+			if b == math.MaxFloat64 {
+				return time.Duration(math.MaxInt64)
+			}
+			return time.Duration(b * float64(time.Second))
+		}
+	}
+	return time.Duration(math.MaxInt64)
 }
 
 // ariCounts reads ivrd's /metrics: ARI events received and REST requests
