@@ -78,7 +78,7 @@ type Service struct {
 	log  *slog.Logger
 
 	mu         sync.Mutex
-	subscribed map[string]bool // event types with an active subscription
+	subscribed map[string]bool // event types with a subscription
 	loaded     bool
 }
 
@@ -249,13 +249,13 @@ func (s *Service) SetActive(ctx context.Context, id int64, active bool, reason s
 	return sub, nil
 }
 
-// Refresh rereads which event types have an active subscription (Wants
+// Refresh rereads which event types have a subscription (Wants
 // answers from it). The Worker calls it at every poll, for the changes
 // made by other instances.
 func (s *Service) Refresh(ctx context.Context) {
 	var types []string
-	err := s.pool.QueryRow(ctx, `SELECT coalesce(array_agg(DISTINCT e), '{}') FROM webhook_subscriptions, unnest(events) e
-		WHERE active`).Scan(&types)
+	err := s.pool.QueryRow(ctx, `SELECT coalesce(array_agg(DISTINCT e), '{}') FROM webhook_subscriptions, unnest(events) e`).
+		Scan(&types)
 	if err != nil {
 		s.log.Warn("webhooks_refresh_failed", "error", err.Error())
 		return
@@ -269,8 +269,8 @@ func (s *Service) Refresh(ctx context.Context) {
 	s.mu.Unlock()
 }
 
-// Wants reports whether an active subscription wants events of type
-// event, as of the last Refresh (before the first, true: the outbox
+// Wants reports whether a subscription (active or paused) wants events
+// of type event, as of the last Refresh (before the first, true: the outbox
 // decides).
 func (s *Service) Wants(event string) bool {
 	s.mu.Lock()
@@ -293,16 +293,17 @@ type Execer interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 }
 
-// Emit writes ev into the outbox for every active subscription to its
-// type, with db: the transaction of the change it tells about, so that
-// both commit or neither.
+// Emit writes ev into the outbox for every subscription to its type, with
+// db: the transaction of the change it tells about, so that both commit or
+// neither. A paused subscription's deliveries wait in the outbox and go
+// out, in order, when it is resumed: a pause loses nothing.
 func (s *Service) Emit(ctx context.Context, db Execer, ev Event) error {
 	id, body, err := envelope(ev)
 	if err != nil {
 		return fmt.Errorf("emit %s: %w", ev.Type, err)
 	}
 	_, err = db.Exec(ctx, `INSERT INTO webhook_deliveries (subscription_id, event_id, event, order_key, payload, created_at, next_attempt_at)
-		SELECT id, $1, $2, $3, $4, $5, $5 FROM webhook_subscriptions WHERE active AND $2 = ANY(events) ORDER BY id`,
+		SELECT id, $1, $2, $3, $4, $5, $5 FROM webhook_subscriptions WHERE $2 = ANY(events) ORDER BY id`,
 		id, ev.Type, ev.OrderKey, body, ev.At)
 	if err != nil {
 		return fmt.Errorf("emit %s: %w", ev.Type, err)
