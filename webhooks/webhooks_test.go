@@ -502,3 +502,20 @@ func TestWebhookSubscriptionChecks(t *testing.T) {
 		t.Fatal("Wants true without subscriptions")
 	}
 }
+
+func TestWebhookAsyncCallEvents(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, CallStarted, CallEnded)
+	a := e.svc.StartAsync(16)
+	a.Emit(Event{Type: CallStarted, OrderKey: "call:c1", At: t0, Data: map[string]string{"call_id": "c1"}})
+	a.Emit(Event{Type: CallRouted, OrderKey: "call:c1", At: t0, Data: map[string]string{"call_id": "c1"}}) // not subscribed
+	a.Emit(Event{Type: CallEnded, OrderKey: "call:c1", At: t0, Data: map[string]string{"call_id": "c1"}})
+	a.Close()
+	if n := e.deliver(e.svc); n != 2 || a.Dropped() != 0 {
+		t.Fatalf("delivered %d (dropped %d), want 2", n, a.Dropped())
+	}
+	got := e.rc.received()
+	if got[0].event != CallStarted || got[1].event != CallEnded || !got[0].validSig {
+		t.Fatalf("received %+v", got)
+	}
+}
