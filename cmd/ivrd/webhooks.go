@@ -35,7 +35,7 @@ type callData struct {
 	Organization string   `json:"organization,omitempty"`
 	Role         string   `json:"caller_role,omitempty"`
 	Group        string   `json:"group,omitempty"`
-	Ticket       string   `json:"ticket,omitempty"`
+	TicketNumber string   `json:"ticket_number,omitempty"`
 	Outcome      string   `json:"outcome,omitempty"`
 	Seconds      float64  `json:"seconds,omitempty"`
 	MenuPath     []string `json:"menu_path,omitempty"`
@@ -58,7 +58,7 @@ func callWebhooks(a *webhooks.Async) func(ivr.Event) {
 			return
 		}
 		a.Emit(webhooks.Event{Type: typ, OrderKey: "call:" + e.CallID, At: e.Time, Data: callData{
-			CallID: e.CallID, Caller: e.Caller, Organization: e.Org, Role: e.Role, Group: e.Group, Ticket: e.Ticket,
+			CallID: e.CallID, Caller: e.Caller, Organization: e.Org, Role: e.Role, Group: e.Group, TicketNumber: e.Ticket,
 			Outcome: e.Outcome, Seconds: e.Seconds, MenuPath: e.Path}})
 	}
 }

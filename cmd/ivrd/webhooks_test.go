@@ -10,7 +10,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,9 +23,11 @@ import (
 )
 
 // TestWebhookFromIvrd: ivrd runs the webhooks: a subscription made through
-// the API gets the ticket.updated of a ticket changed through the API (the
-// store's Hook, composed with the notifications'), signed with its
-// secret, from ivrd's own worker.
+// the API gets, signed with its secret, from ivrd's own worker, the
+// ticket.updated of a ticket changed through the API (the store's Hook,
+// composed with the notifications'), and a demo call's call.started,
+// ticket.created and call.ended (the controller's steps; call.ended is
+// matched by the call_id of call.started).
 func TestWebhookFromIvrd(t *testing.T) {
 	base := startDemoServer(t, monday10)
 	ctx := context.Background()
@@ -64,11 +68,17 @@ func TestWebhookFromIvrd(t *testing.T) {
 		}
 		return v
 	}
-	sub := send(http.MethodPost, "/webhooks", `{"url": "`+rcv.URL+`/in", "events": ["ticket.updated"]}`, http.StatusCreated)
+	sub := send(http.MethodPost, "/webhooks", `{"url": "`+rcv.URL+`/in", "events": ["ticket.updated", "ticket.created", "call.started", "call.ended"]}`, http.StatusCreated)
 	secret, _ := sub["secret"].(string)
 	tk := send(http.MethodPost, "/tickets", `{"subject": "Per il webhook", "group": "lotto2"}`, http.StatusCreated)
 	send(http.MethodPatch, fmt.Sprintf("/tickets/%v", tk["id"]), fmt.Sprintf(`{"version": %v, "status": "in_progress"}`, tk["version"]),
 		http.StatusOK)
+	c := logIn(t, base, "supervisore")
+	if status, body := c.postForm("/demo/call?caller=3331234567&keys=h", url.Values{}); status != http.StatusOK {
+		t.Fatalf("demo call: %d %s", status, body)
+	}
+	var seen []string
+	var callID string
 	deadline := time.After(60 * time.Second)
 	for {
 		select {
@@ -78,7 +88,10 @@ func TestWebhookFromIvrd(t *testing.T) {
 				Data struct {
 					Ticket struct {
 						Subject string `json:"subject"`
+						Caller  string `json:"caller"`
 					} `json:"ticket"`
+					Caller string `json:"caller"`
+					CallID string `json:"call_id"`
 				} `json:"data"`
 			}
 			if err := json.Unmarshal(d.body, &ev); err != nil {
@@ -89,11 +102,23 @@ func TestWebhookFromIvrd(t *testing.T) {
 			if d.header.Get("Webhook-Signature") != "v1="+hex.EncodeToString(m.Sum(nil)) {
 				t.Fatalf("bad signature %q", d.header.Get("Webhook-Signature"))
 			}
-			if ev.Type == "ticket.updated" && ev.Data.Ticket.Subject == "Per il webhook" {
+			switch {
+			case ev.Type == "ticket.updated" && ev.Data.Ticket.Subject == "Per il webhook",
+				ev.Type == "ticket.created" && ev.Data.Ticket.Caller == "+393331234567",
+				ev.Type == "call.started" && ev.Data.Caller == "+393331234567",
+				ev.Type == "call.ended" && ev.Data.CallID != "" && ev.Data.CallID == callID:
+				if ev.Type == "call.started" {
+					callID = ev.Data.CallID
+				}
+				if !slices.Contains(seen, ev.Type) {
+					seen = append(seen, ev.Type)
+				}
+			}
+			if len(seen) == 4 {
 				return
 			}
 		case <-deadline:
-			t.Fatal("no ticket.updated delivered within 60 s")
+			t.Fatalf("within 60 s only %v delivered", seen)
 		}
 	}
 }
