@@ -69,6 +69,9 @@ type Options struct {
 	// PollInterval is how often the Worker looks for due deliveries and
 	// rereads which events are subscribed; default 5s.
 	PollInterval time.Duration
+	// Retention: delivered and given-up deliveries (their bodies name
+	// callers) are deleted this long after; default 30 days.
+	Retention time.Duration
 }
 
 // Service keeps the subscriptions and writes events into the outbox.
@@ -97,6 +100,7 @@ func New(pool *pgxpool.Pool, opts Options) *Service {
 	opts.MaxAttempts = cmp.Or(opts.MaxAttempts, 40)
 	opts.PauseAfter = cmp.Or(opts.PauseAfter, 24*time.Hour)
 	opts.PollInterval = cmp.Or(opts.PollInterval, 5*time.Second)
+	opts.Retention = cmp.Or(opts.Retention, 30*24*time.Hour)
 	return &Service{pool: pool, opts: opts, log: opts.Logger}
 }
 

@@ -519,3 +519,21 @@ func TestWebhookAsyncCallEvents(t *testing.T) {
 		t.Fatalf("received %+v", got)
 	}
 }
+
+func TestWebhookPrune(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.openTicket("Old")
+	e.deliver(e.svc)
+	e.rc.setAnswer(func(received) int { return http.StatusInternalServerError })
+	e.clk.Advance(29 * 24 * time.Hour)
+	e.openTicket("Pending")
+	e.deliver(e.svc)
+	e.clk.Advance(2 * 24 * time.Hour)
+	n, err := e.svc.Prune(ctx)
+	noErr(t, err)
+	d := e.deliveries()
+	if n != 1 || len(d) != 1 || d[0].State != StatePending {
+		t.Fatalf("pruned %d, left %+v", n, d)
+	}
+}

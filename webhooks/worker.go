@@ -37,11 +37,19 @@ func Sign(secret string, timestamp int64, body []byte) string {
 	return "v1=" + hex.EncodeToString(m.Sum(nil))
 }
 
-// Run delivers what is due every PollInterval until ctx is cancelled.
+// Run delivers what is due every PollInterval, and prunes the log every
+// hour, until ctx is cancelled.
 func (s *Service) Run(ctx context.Context) error {
 	t := time.NewTicker(s.opts.PollInterval)
 	defer t.Stop()
+	var pruned time.Time
 	for {
+		if now := time.Now(); now.Sub(pruned) >= time.Hour {
+			pruned = now
+			if _, err := s.Prune(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("webhooks_prune_failed", "error", err.Error())
+			}
+		}
 		s.Refresh(ctx)
 		if _, err := s.DeliverPending(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("webhooks_deliver_pending_failed", "error", err.Error())
@@ -280,4 +288,16 @@ func (s *Service) Redeliver(ctx context.Context, subID, deliveryID int64) (int64
 		return 0, fmt.Errorf("redeliver %d: %w", deliveryID, err)
 	}
 	return id, nil
+}
+
+// Prune deletes the deliveries delivered or given up more than Retention
+// ago and returns how many.
+func (s *Service) Prune(ctx context.Context) (int64, error) {
+	before := s.opts.Now().Add(-s.opts.Retention)
+	tag, err := s.pool.Exec(ctx, `DELETE FROM webhook_deliveries
+		WHERE (delivered_at IS NOT NULL OR failed_at IS NOT NULL) AND coalesce(delivered_at, failed_at) < $1`, before)
+	if err != nil {
+		return 0, fmt.Errorf("prune webhook deliveries: %w", err)
+	}
+	return tag.RowsAffected(), nil
 }

@@ -42,3 +42,6 @@ CREATE INDEX webhook_deliveries_pending_key_idx ON webhook_deliveries (subscript
     WHERE delivered_at IS NULL AND failed_at IS NULL;
 -- The delivery log of a subscription, newest first.
 CREATE INDEX webhook_deliveries_subscription_idx ON webhook_deliveries (subscription_id, id DESC);
+-- Pruning: the settled deliveries by when they were settled.
+CREATE INDEX webhook_deliveries_settled_idx ON webhook_deliveries ((coalesce(delivered_at, failed_at)))
+    WHERE delivered_at IS NOT NULL OR failed_at IS NOT NULL;
