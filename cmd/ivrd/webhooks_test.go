@@ -19,7 +19,11 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/helpdesk-ivr/ivr/internal/pgtest"
+	"github.com/helpdesk-ivr/ivr/notify"
 	"github.com/helpdesk-ivr/ivr/panel"
+	"github.com/helpdesk-ivr/ivr/tickets"
+	"github.com/helpdesk-ivr/ivr/webhooks"
 )
 
 // TestWebhookFromIvrd: ivrd runs the webhooks: a subscription made through
@@ -120,5 +124,69 @@ func TestWebhookFromIvrd(t *testing.T) {
 		case <-deadline:
 			t.Fatalf("within 60 s only %v delivered", seen)
 		}
+	}
+}
+
+type oneOrg struct{}
+
+func (oneOrg) OrganizationEmails(org string) []string {
+	if org == "tribunale-roma-demo" {
+		return []string{"urp@tribunale.example"}
+	}
+	return nil
+}
+func (oneOrg) GroupEmails(string) []string { return nil }
+
+// TestWebhookHooksComposed: with the two Hooks composed, a ticket opening
+// queues both its e-mail and its webhook in its transaction, and an
+// update that only the webhooks want still reaches them (and queues no
+// e-mail).
+func TestWebhookHooksComposed(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.Pool(t)
+	for _, m := range []func(context.Context, *pgxpool.Pool) error{notify.Migrate, webhooks.Migrate} {
+		if err := m(ctx, pool); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := notify.NewNotifier(notify.Config{From: "Help desk <helpdesk@example.org>"}, oneOrg{}, time.UTC, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hooks := webhooks.New(pool, webhooks.Options{})
+	if _, _, err := hooks.Create(ctx, webhooks.NewSubscription{URL: "https://crm.example/in",
+		Events: []string{webhooks.TicketCreated, webhooks.TicketUpdated}, CreatedBy: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	store := tickets.New(pool, ticketHooks(n, hooks))
+	_, tk, err := store.OpenCall(ctx, tickets.NewCall{ChannelID: "1795320990.1", Caller: "+390612345678",
+		Subject: "Composti", Group: "lotto2", Organization: "tribunale-roma-demo", CallerRole: tickets.CallerReferent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prio := tickets.PriorityHigh
+	if _, err := store.UpdateTicket(ctx, tk.ID, tickets.TicketUpdate{Version: tk.Version, Priority: &prio},
+		tickets.Actor{Kind: tickets.ActorOperator, ID: "op2"}); err != nil {
+		t.Fatal(err)
+	}
+	count := func(q string) int {
+		t.Helper()
+		var c int
+		if err := pool.QueryRow(ctx, q).Scan(&c); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if got := count(`SELECT count(*) FROM notify_outbox WHERE kind = 'created'`); got != 1 {
+		t.Errorf("%d opening e-mails, want 1", got)
+	}
+	if got := count(`SELECT count(*) FROM notify_outbox`); got != 1 {
+		t.Errorf("%d e-mails, want 1 (the priority change notifies nobody)", got)
+	}
+	if got := count(`SELECT count(*) FROM webhook_deliveries WHERE event = 'ticket.created'`); got != 1 {
+		t.Errorf("%d ticket.created deliveries, want 1", got)
+	}
+	if got := count(`SELECT count(*) FROM webhook_deliveries WHERE event = 'ticket.updated'`); got != 1 {
+		t.Errorf("%d ticket.updated deliveries, want 1", got)
 	}
 }
