@@ -1,5 +1,6 @@
 // Package api is the help desk's REST API, /api/v1: tickets, calls,
-// queues and operators, reports, tokens and configuration versions, for the rest of a help desk (a ticketing
+// queues and operators, reports, tokens, configuration versions and
+// webhook subscriptions, for the rest of a help desk (a ticketing
 // system, a CRM, scripts). Clients authenticate with API tokens that an
 // administrator creates in the panel (panel.Tokens); a token acts as a
 // panel user and is checked by the panel's rules, narrowed by its scope
@@ -27,6 +28,7 @@ import (
 	"github.com/helpdesk-ivr/ivr/panel"
 	"github.com/helpdesk-ivr/ivr/queues"
 	"github.com/helpdesk-ivr/ivr/tickets"
+	"github.com/helpdesk-ivr/ivr/webhooks"
 )
 
 // Prefix is where ivrd mounts the API.
@@ -63,6 +65,9 @@ type Options struct {
 	// published through this API. It may reject the file (an error of code
 	// invalid is a 400), the old configuration then staying in force.
 	Publish func(ctx context.Context, source []byte) error
+	// Webhooks, when set, are managed at /webhooks; nil: those routes
+	// answer 404.
+	Webhooks *webhooks.Service
 }
 
 // API is the REST API.
@@ -144,6 +149,7 @@ func (a *API) routes() chi.Router {
 			r.Post("/tokens", a.createToken)
 			r.Delete("/tokens/{id}", a.revokeToken)
 			r.Post("/config/versions", a.publishConfig)
+			a.webhookRoutes(r)
 		})
 		r.Group(func(r chi.Router) {
 			r.Use(a.requireAdminUser)

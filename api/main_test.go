@@ -31,10 +31,11 @@ import (
 	"github.com/helpdesk-ivr/ivr/panel"
 	"github.com/helpdesk-ivr/ivr/queues"
 	"github.com/helpdesk-ivr/ivr/tickets"
+	"github.com/helpdesk-ivr/ivr/webhooks"
 )
 
 func TestMain(m *testing.M) {
-	pgtest.Main(coverage{m}, tickets.Migrate, queues.Migrate, panel.Migrate, Migrate)
+	pgtest.Main(coverage{m}, tickets.Migrate, queues.Migrate, panel.Migrate, Migrate, webhooks.Migrate)
 }
 
 // coverage runs the tests, then, when every test ran (no -run, -skip or
@@ -129,6 +130,7 @@ type env struct {
 	queues  *queues.Service
 	users   *panel.Users
 	tokens  *panel.Tokens
+	hooks   *webhooks.Service
 	api     *API
 	ts      *httptest.Server
 	router  routers.Router
@@ -167,10 +169,11 @@ func newEnv(t *testing.T, configure ...func(*Options)) *env {
 		noErr(t, e.users.Add(ctx, u.login, "User "+u.login, u.role, "correct horse battery", "it"))
 	}
 	e.tokens = panel.NewTokens(e.pool, e.clk.Now)
+	e.hooks = webhooks.New(e.pool, webhooks.Options{Now: e.clk.Now})
 	opts := Options{Pool: e.pool, Tickets: e.store, Queues: e.queues, Users: e.users, Tokens: e.tokens,
 		Audit: panel.NewAudit(e.pool, e.clk.Now), Recordings: e.rec, Config: func() *menu.Config { return cfg },
 		Now: e.clk.Now, Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
-		Changed: func() { e.changed.Add(1) }}
+		Changed: func() { e.changed.Add(1) }, Webhooks: e.hooks}
 	for _, c := range configure {
 		c(&opts)
 	}

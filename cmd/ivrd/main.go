@@ -44,6 +44,7 @@ import (
 	"github.com/helpdesk-ivr/ivr/panel"
 	"github.com/helpdesk-ivr/ivr/queues"
 	"github.com/helpdesk-ivr/ivr/tickets"
+	"github.com/helpdesk-ivr/ivr/webhooks"
 )
 
 type flags struct {
@@ -281,6 +282,9 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	if err == nil {
 		err = api.Migrate(mctx, pool)
 	}
+	if err == nil {
+		err = webhooks.Migrate(mctx, pool)
+	}
 	cancel()
 	if err != nil {
 		return fmt.Errorf("database migrations: %w", err)
@@ -297,9 +301,14 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 		}
 		return nil
 	}
-	store := tickets.New(pool, tickets.Options{Location: cfg.Location(), Logger: log, Now: now,
-		Hook: notifier.Hook, HookOnCreate: notifier.WantsCreated,
-		HookOnUpdate: notifier.WantsUpdated})
+	// Webhooks: ticket events in the ticket's transaction (the store's
+	// Hook, beside the notifications'), call events from the controller's
+	// steps; the worker delivers what is due.
+	hooks := webhooks.New(pool, webhooks.Options{Now: now, Logger: log})
+	hooks.Refresh(ctx)
+	storeOpts := ticketHooks(notifier, hooks)
+	storeOpts.Location, storeOpts.Logger, storeOpts.Now = cfg.Location(), log, now
+	store := tickets.New(pool, storeOpts)
 	// Wrong PINs count in the database: shared by every ivrd, kept across
 	// restarts (the controller would otherwise count in its own memory).
 	lockouts, err := tickets.NewLockoutStore(pool, tickets.LockoutOptions{Now: now, Logger: log, Registerer: reg,
@@ -312,6 +321,10 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	// first event comes after.
 	var pnl *panel.Server
 	live := ivr.NewLive(func() { pnl.Notify() })
+	callEvents := hooks.StartAsync(1024)
+	defer callEvents.Close()
+	toWebhooks := callWebhooks(callEvents)
+	observe := func(e ivr.Event) { live.Observe(e); toWebhooks(e) }
 
 	// Calls outlive the signal that stops the server: they are drained.
 	callCtx, stopCalls := context.WithCancel(context.WithoutCancel(ctx))
@@ -324,6 +337,12 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 		}
 	}()
 	defer func() { stopCalls(); <-queueDone }()
+	hooksDone := make(chan struct{})
+	go func() {
+		defer close(hooksDone)
+		_ = hooks.Run(callCtx)
+	}()
+	defer func() { stopCalls(); <-hooksDone }()
 	// What calls cannot write while PostgreSQL is down waits on disk.
 	spool, err := ivr.NewSpool(store, ivr.SpoolOptions{Dir: filepath.Join(f.dataDir, "spool"), Logger: log, Registerer: reg})
 	if err != nil {
@@ -337,7 +356,7 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	)
 	if f.demo {
 		desk, err = simdesk.Start(callCtx, simdesk.Options{Config: cfg, ConfigFunc: holder.get, PINSecret: secret,
-			Store: store, Logger: log, Registerer: reg, Queues: queue, Operators: &demoOperators, Observe: live.Observe, Clock: demoClk,
+			Store: store, Logger: log, Registerer: reg, Queues: queue, Operators: &demoOperators, Observe: observe, Clock: demoClk,
 			Spool: spool, Lockouts: lockouts})
 		if err != nil {
 			return err
@@ -355,7 +374,7 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 		}
 		ctrl, err = ivr.New(ivr.Options{
 			App: ariOpts.App, Config: holder.get, PINSecret: secret, Store: store, Queues: queue,
-			Clock: callClock, Logger: log, Registerer: reg, Observe: live.Observe, Spool: spool,
+			Clock: callClock, Logger: log, Registerer: reg, Observe: observe, Spool: spool,
 			Lockouts: lockouts,
 		})
 		if err != nil {
@@ -469,7 +488,7 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	// its clients send tokens, not cookies.
 	restAPI, err := api.New(api.Options{Pool: pool, Tickets: store, Queues: queue, Users: pnl.Users(), Tokens: pnl.Tokens(),
 		Audit: pnl.Audit(), Recordings: files, Config: holder.get, Now: now, Logger: log, Changed: pnl.Notify,
-		Publish: publish})
+		Publish: publish, Webhooks: hooks})
 	if err != nil {
 		return err
 	}
