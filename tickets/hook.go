@@ -20,6 +20,7 @@ type TicketEventKind string
 const (
 	TicketCreated TicketEventKind = "created" // OpenCall
 	TicketUpdated TicketEventKind = "updated" // UpdateTicket that changed something
+	TicketMessage TicketEventKind = "message" // AddArticle: a public message or an internal note
 )
 
 // TicketEvent is what a Hook is told.
@@ -30,6 +31,7 @@ type TicketEvent struct {
 	Changes  []Change // the history entries of an update (without ids)
 	Actor    Actor    // the system actor "ivr" for OpenCall
 	At       time.Time
+	Article  *Article // the message added (TicketMessage)
 }
 
 // Changed returns the change of field, if the event has one.

@@ -96,7 +96,7 @@ func TestHookOnUpdate(t *testing.T) {
 		return ok
 	}
 	s = tickets.New(pool, tickets.Options{Location: rome, Now: clk.Now, Hook: hook, HookOnUpdate: wants,
-		HookOnCreate: func(tickets.NewCall) bool { return false }})
+		HookOnCreate: func(tickets.NewCall) bool { return false }, HookOnMessage: func(tickets.Article) bool { return false }})
 	_, tk := open(t, s, tickets.NewCall{Subject: "stampante"})
 	group := "lotto3"
 	tk = must[tickets.Ticket](t)(s.UpdateTicket(ctx, tk.ID, tickets.TicketUpdate{Version: tk.Version, Group: &group}, sysActor))
@@ -202,5 +202,50 @@ func TestUpdateAfterConcurrentArticle(t *testing.T) {
 		if got := len(page.Tickets) == 1; got != want {
 			t.Errorf("search %q: match %v, want %v", text, got, want)
 		}
+	}
+}
+
+// TestHookSeesMessages: an article added runs the Hook in its transaction
+// (the message and the ticket told), unless HookOnMessage declines it; a
+// failing Hook loses nothing but that article.
+func TestHookSeesMessages(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.Pool(t)
+	var seen []tickets.TicketEvent
+	fail := false
+	hook := func(ctx context.Context, tx pgx.Tx, ev tickets.TicketEvent) error {
+		if fail {
+			return errors.New("hook refused")
+		}
+		if ev.Kind == tickets.TicketMessage {
+			var n int
+			if err := tx.QueryRow(ctx, "SELECT count(*) FROM ticket_articles WHERE id = $1", ev.Article.ID).Scan(&n); err != nil || n != 1 {
+				t.Errorf("the article is not visible to the hook: %v %d", err, n)
+			}
+		}
+		seen = append(seen, ev)
+		return nil
+	}
+	s := tickets.New(pool, tickets.Options{Location: rome, Now: newClock(t0).Now, Hook: hook,
+		HookOnMessage: func(a tickets.Article) bool { return !a.Internal }})
+	_, tk := open(t, s, tickets.NewCall{Organization: "giustizia"})
+	seen = nil
+	public := must[tickets.Article](t)(s.AddArticle(ctx, tk.ID, tickets.Article{Body: "Richiamato il referente"}, operator))
+	must[tickets.Article](t)(s.AddArticle(ctx, tk.ID, tickets.Article{Body: "nota interna", Internal: true}, operator))
+	if len(seen) != 1 || seen[0].Kind != tickets.TicketMessage || seen[0].Article == nil || seen[0].Article.ID != public.ID ||
+		seen[0].Article.Body != "Richiamato il referente" || seen[0].Ticket.ID != tk.ID || seen[0].Actor != operator {
+		t.Fatalf("hook events %+v", seen)
+	}
+	fail = true
+	if _, err := s.AddArticle(ctx, tk.ID, tickets.Article{Body: "persa"}, operator); err == nil {
+		t.Fatal("AddArticle succeeded although the hook failed")
+	}
+	if _, err := s.AddArticle(ctx, 999999, tickets.Article{Body: "x"}, operator); !errors.Is(err, tickets.ErrNotFound) {
+		t.Errorf("article on a missing ticket: %v", err)
+	}
+	var n int
+	noErr(t, pool.QueryRow(ctx, "SELECT count(*) FROM ticket_articles WHERE ticket_id = $1", tk.ID).Scan(&n))
+	if n != 2 {
+		t.Fatalf("%d articles, want 2 (the refused one rolled back)", n)
 	}
 }

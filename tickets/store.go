@@ -38,20 +38,25 @@ type Options struct {
 	// instead of a transaction of four round trips. Without a Hook every
 	// update is written so.
 	HookOnUpdate func(TicketEvent) bool
+	// HookOnMessage, when set, tells which added articles the Hook must
+	// see; the others are written in one statement. Without it the Hook
+	// sees every article.
+	HookOnMessage func(Article) bool
 }
 
 // Store keeps tickets and call records in PostgreSQL. It is safe for
 // concurrent use; several Stores (several ivrd instances) may share one
 // database.
 type Store struct {
-	pool         *pgxpool.Pool
-	loc          *time.Location
-	zone         string // loc's name as PostgreSQL knows it
-	now          func() time.Time
-	log          *slog.Logger
-	hook         Hook
-	hookOnCreate func(NewCall) bool
-	hookOnUpdate func(TicketEvent) bool
+	pool          *pgxpool.Pool
+	loc           *time.Location
+	zone          string // loc's name as PostgreSQL knows it
+	now           func() time.Time
+	log           *slog.Logger
+	hook          Hook
+	hookOnCreate  func(NewCall) bool
+	hookOnUpdate  func(TicketEvent) bool
+	hookOnMessage func(Article) bool
 
 	textWindow int // see FindTickets; a field so that tests can shrink it
 }
@@ -68,7 +73,7 @@ func New(pool *pgxpool.Pool, opts Options) *Store {
 		loc:  cmp.Or(opts.Location, time.Local),
 		now:  opts.Now,
 		log:  cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)),
-		hook: opts.Hook, hookOnCreate: opts.HookOnCreate, hookOnUpdate: opts.HookOnUpdate,
+		hook: opts.Hook, hookOnCreate: opts.HookOnCreate, hookOnUpdate: opts.HookOnUpdate, hookOnMessage: opts.HookOnMessage,
 
 		textWindow: textWindow,
 	}

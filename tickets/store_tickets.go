@@ -771,7 +771,37 @@ func (s *Store) AddArticle(ctx context.Context, ticketID int64, art Article, act
 	if art.CreatedAt.IsZero() {
 		art.CreatedAt = now
 	}
-	err := s.pool.QueryRow(ctx, `
+	args := []any{ticketID, art.Internal, art.Body, art.Author, now, art.CreatedAt, actor.Kind, actor.ID}
+	if s.hook != nil && (s.hookOnMessage == nil || s.hookOnMessage(art)) {
+		// The Hook sees the message in its transaction, with the ticket.
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			if err := tx.QueryRow(ctx, addArticleSQL, args...).Scan(&art.ID); err != nil {
+				return err
+			}
+			var r ticketRow
+			if err := tx.QueryRow(ctx, `SELECT `+ticketColumns+` FROM tickets t WHERE t.id = $1`, ticketID).Scan(r.dest()...); err != nil {
+				return err
+			}
+			art.CreatedAt = art.CreatedAt.In(s.loc)
+			return s.hook(ctx, tx, TicketEvent{Kind: TicketMessage, Ticket: s.ticket(&r), Actor: actor, At: now.In(s.loc), Article: &art})
+		})
+		if err != nil {
+			return Article{}, dbError(op, err, fmt.Sprintf("ticket %d not found", ticketID))
+		}
+		return art, nil
+	}
+	err := s.pool.QueryRow(ctx, addArticleSQL, args...).Scan(&art.ID)
+	if err != nil {
+		return Article{}, dbError(op, err, fmt.Sprintf("ticket %d not found", ticketID))
+	}
+	art.CreatedAt = art.CreatedAt.In(s.loc)
+	return art, nil
+}
+
+// addArticleSQL adds an article ($1 ticket, $2 internal, $3 body,
+// $4 author, $5 now, $6 its time, $7 $8 the actor) with its history line
+// and search terms, and returns its id.
+const addArticleSQL = `
 		WITH t AS (
 			UPDATE tickets SET
 				search = search || to_tsvector('simple', $3),
@@ -787,15 +817,7 @@ func (s *Store) AddArticle(ctx context.Context, ticketID int64, art Article, act
 			INSERT INTO ticket_history (ticket_id, at, actor_kind, actor_id, field, new_value)
 			SELECT a.ticket_id, $5, $7, $8, CASE WHEN a.internal THEN 'internal_note' ELSE 'article' END, a.id::text FROM a
 		)
-		SELECT id FROM a`,
-		ticketID, art.Internal, art.Body, art.Author, now, art.CreatedAt, actor.Kind, actor.ID,
-	).Scan(&art.ID)
-	if err != nil {
-		return Article{}, dbError(op, err, fmt.Sprintf("ticket %d not found", ticketID))
-	}
-	art.CreatedAt = art.CreatedAt.In(s.loc)
-	return art, nil
-}
+		SELECT id FROM a`
 
 // AddAttachment records a file attached to a ticket.
 func (s *Store) AddAttachment(ctx context.Context, ticketID int64, att Attachment, actor Actor) (Attachment, error) {

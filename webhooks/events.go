@@ -57,6 +57,18 @@ type TicketData struct {
 	Ticket  Ticket   `json:"ticket"`
 	Changes []Change `json:"changes,omitempty"`
 	Actor   string   `json:"actor"` // kind:id, e.g. "operator:op2"
+	// Message is the article of a ticket.message: a public message or an
+	// internal note (internal true), which a ticketing system mirrors too.
+	Message *Message `json:"message,omitempty"`
+}
+
+// Message is an article added to a ticket.
+type Message struct {
+	ID        int64     `json:"id"`
+	Internal  bool      `json:"internal"`
+	Body      string    `json:"body"`
+	Author    string    `json:"author"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 func ticketOf(t tickets.Ticket) Ticket {
@@ -81,16 +93,25 @@ func (s *Service) WantsCreated(tickets.NewCall) bool { return s.Wants(TicketCrea
 // WantsUpdated is for tickets.Options.HookOnUpdate.
 func (s *Service) WantsUpdated(tickets.TicketEvent) bool { return s.Wants(TicketUpdated) }
 
+// WantsMessage is for tickets.Options.HookOnMessage.
+func (s *Service) WantsMessage(tickets.Article) bool { return s.Wants(TicketMessage) }
+
 // Hook is the tickets.Hook that emits ticket.created and ticket.updated
 // in the ticket change's transaction. Its write runs in a savepoint and a
 // failure is logged, not returned: a webhook never stands in the way of a
 // ticket.
 func (s *Service) Hook(ctx context.Context, tx pgx.Tx, ev tickets.TicketEvent) error {
 	typ := TicketCreated
-	if ev.Kind == tickets.TicketUpdated {
-		typ = TicketUpdated
-	}
 	data := TicketData{Ticket: ticketOf(ev.Ticket), Actor: string(ev.Actor.Kind) + ":" + ev.Actor.ID}
+	switch ev.Kind {
+	case tickets.TicketUpdated:
+		typ = TicketUpdated
+	case tickets.TicketMessage:
+		typ = TicketMessage
+		if a := ev.Article; a != nil {
+			data.Message = &Message{ID: a.ID, Internal: a.Internal, Body: a.Body, Author: a.Author, CreatedAt: a.CreatedAt}
+		}
+	}
 	for _, c := range ev.Changes {
 		data.Changes = append(data.Changes, Change{Field: c.Field, Old: c.Old, New: c.New})
 	}

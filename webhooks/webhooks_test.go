@@ -124,7 +124,7 @@ func newEnv(t *testing.T, events ...string) *env {
 	e := &env{t: t, pool: pgtest.Pool(t), clk: testkit.NewClock(t0), rc: newReceiver(t)}
 	e.svc = e.service(Options{Timeout: 2 * time.Second})
 	e.store = tickets.New(e.pool, tickets.Options{Location: rome, Now: e.clk.Now, Hook: e.svc.Hook,
-		HookOnCreate: e.svc.WantsCreated, HookOnUpdate: e.svc.WantsUpdated})
+		HookOnCreate: e.svc.WantsCreated, HookOnUpdate: e.svc.WantsUpdated, HookOnMessage: e.svc.WantsMessage})
 	if len(events) == 0 {
 		events = []string{TicketCreated, TicketUpdated}
 	}
@@ -232,6 +232,38 @@ func TestWebhookOnlySubscribedEvents(t *testing.T) {
 	got := e.rc.received()
 	if len(got) != 1 || got[0].event != TicketUpdated {
 		t.Fatalf("received %+v, want the update only", got)
+	}
+}
+
+// A message added to a ticket (public or internal note) goes out as
+// ticket.message, with the ticket and the article.
+func TestWebhookTicketMessage(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, TicketMessage)
+	tk := e.openTicket("Messages")
+	op := tickets.Actor{Kind: tickets.ActorOperator, ID: "op2"}
+	_, err := e.store.AddArticle(ctx, tk.ID, tickets.Article{Body: "Abbiamo reimpostato la password."}, op)
+	noErr(t, err)
+	_, err = e.store.AddArticle(ctx, tk.ID, tickets.Article{Body: "utente già noto", Internal: true}, op)
+	noErr(t, err)
+	if n := e.deliver(e.svc); n != 2 {
+		t.Fatalf("delivered %d, want 2", n)
+	}
+	got := e.rc.received()
+	var msgs []Message
+	for _, g := range got {
+		var body struct {
+			Data TicketData `json:"data"`
+		}
+		noErr(t, json.Unmarshal(g.body, &body))
+		if g.event != TicketMessage || !g.validSig || body.Data.Ticket.ID != tk.ID || body.Data.Message == nil || body.Data.Actor != "operator:op2" {
+			t.Fatalf("delivery %+v: %+v", g, body.Data)
+		}
+		msgs = append(msgs, *body.Data.Message)
+	}
+	if msgs[0].Body != "Abbiamo reimpostato la password." || msgs[0].Internal || msgs[1].Body != "utente già noto" || !msgs[1].Internal ||
+		msgs[0].Author != "op2" || msgs[0].ID == 0 {
+		t.Fatalf("messages %+v", msgs)
 	}
 }
 
