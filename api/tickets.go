@@ -379,10 +379,11 @@ func (a *API) createTicket(w http.ResponseWriter, r *http.Request) {
 		a.writeProblem(w, r, err)
 		return
 	}
-	id, err := insertTicket(ctx, a.opts.Pool, a.opts.Tickets.Location(), a.now(), nt)
-	var t tickets.Ticket
+	t, err := a.opts.Tickets.CreateTicket(ctx, tickets.NewTicket{Source: tickets.SourcePanel, Subject: nt.Subject,
+		Description: nt.Description, Group: nt.Group, Category: nt.Category, Caller: nt.Caller,
+		Organization: nt.Organization, Priority: nt.Priority}, p.actor())
 	if err == nil {
-		t, err = a.opts.Tickets.FindTicketByID(ctx, id, p.viewer())
+		t, err = a.opts.Tickets.FindTicketByID(ctx, t.ID, p.viewer())
 	}
 	if err != nil {
 		a.writeProblem(w, r, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -247,5 +248,49 @@ func TestHookSeesMessages(t *testing.T) {
 	noErr(t, pool.QueryRow(ctx, "SELECT count(*) FROM ticket_articles WHERE ticket_id = $1", tk.ID).Scan(&n))
 	if n != 2 {
 		t.Fatalf("%d articles, want 2 (the refused one rolled back)", n)
+	}
+}
+
+// TestCreateTicketRunsHook: a ticket opened without a call (the REST API)
+// is numbered as the calls' are and told to the Hook as an opening, unless
+// HookOnCreate declines; a refusing Hook leaves no ticket.
+func TestCreateTicketRunsHook(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.Pool(t)
+	var seen []tickets.TicketEvent
+	fail := false
+	hook := func(_ context.Context, _ pgx.Tx, ev tickets.TicketEvent) error {
+		if fail {
+			return errors.New("hook refused")
+		}
+		seen = append(seen, ev)
+		return nil
+	}
+	s := tickets.New(pool, tickets.Options{Location: rome, Now: newClock(t0).Now, Hook: hook,
+		HookOnCreate: func(nc tickets.NewCall) bool { return nc.Organization != "" }})
+	tk := must[tickets.Ticket](t)(s.CreateTicket(ctx, tickets.NewTicket{Subject: "Casella piena", Organization: "giustizia",
+		Group: "lotto3", Description: "dal sistema dell'ente"}, operator))
+	if tk.Source != tickets.SourcePanel || tk.Status != tickets.StatusNew || tk.Priority != tickets.PriorityMedium ||
+		!strings.HasPrefix(string(tk.Number), "20251124") || tk.Group != "lotto3" {
+		t.Fatalf("ticket %+v", tk)
+	}
+	if len(seen) != 1 || seen[0].Kind != tickets.TicketCreated || seen[0].Ticket.ID != tk.ID || seen[0].Actor != operator {
+		t.Fatalf("hook events %+v", seen)
+	}
+	must[tickets.Ticket](t)(s.CreateTicket(ctx, tickets.NewTicket{Subject: "Senza ente"}, operator))
+	if len(seen) != 1 {
+		t.Fatalf("HookOnCreate declined, the hook saw %d", len(seen))
+	}
+	if _, err := s.CreateTicket(ctx, tickets.NewTicket{Subject: " "}, operator); !errors.Is(err, tickets.ErrInvalid) {
+		t.Errorf("no subject: %v", err)
+	}
+	fail = true
+	if _, err := s.CreateTicket(ctx, tickets.NewTicket{Subject: "Rifiutato", Organization: "giustizia"}, operator); err == nil {
+		t.Fatal("CreateTicket succeeded although the hook failed")
+	}
+	var n int
+	noErr(t, pool.QueryRow(ctx, "SELECT count(*) FROM tickets").Scan(&n))
+	if n != 2 {
+		t.Fatalf("%d tickets, want 2", n)
 	}
 }
