@@ -148,7 +148,7 @@ func (s *session) hangupChannel(id string) {
 // and hands the ticket to the operator. It reports false when the
 // operator's channel was gone before it could join.
 func (s *session) connect(legID, group, login string) bool {
-	moh := s.hold != nil
+	moh := s.hold != nil && s.holdMusic
 	if s.hold == nil {
 		// Rung at once: the bridge is made now, without music.
 		bkey, gone := s.joinBridge(holdBridgeID(s.channelID), false, false)
@@ -174,6 +174,7 @@ func (s *session) connect(legID, group, login string) bool {
 		if err := s.c.client.Bridge().StopMOH(bkey); err != nil && !isNotFound(err) {
 			s.log.Warn("stop_moh_failed", "error", err.Error())
 		}
+		s.holdMusic = false
 	}
 	now := s.now()
 	s.phase = phaseTalking
@@ -224,10 +225,10 @@ func (s *session) ringGroup(groupID string) (bool, error) {
 		}
 		return false, nil
 	}
-	s.hold = bkey
+	s.hold, s.holdMusic = bkey, true
 	defer func() {
 		s.deleteBridge(bkey)
-		s.hold = nil
+		s.hold, s.holdMusic = nil, false
 	}()
 	type leg struct{ endpoint, login string }
 	legs := map[string]leg{} // operator channel id → operator

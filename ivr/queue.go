@@ -94,7 +94,7 @@ func (s *session) queue(group string, priority int, resume bool) error {
 		} else {
 			s.leaveBridge(s.hold)
 		}
-		s.hold = nil
+		s.hold, s.holdMusic = nil, false
 	}
 	defer leaveHold()
 	reuse := resume // a bridge left by the controller that had the call
@@ -127,6 +127,7 @@ func (s *session) queue(group string, priority int, resume bool) error {
 				answered, err := s.ringOffer(*offer)
 				switch {
 				case errors.Is(err, errRequeue):
+					continue // the operator left as they answered: queue again
 				case err != nil:
 					return err
 				case answered:
@@ -147,7 +148,14 @@ func (s *session) queue(group string, priority int, resume bool) error {
 					s.leaveAfter(queues.LeaveOverflow)
 					return s.noOperator(group) // no bridge: do not lose the request
 				}
-				s.hold = bkey
+				s.hold, s.holdMusic = bkey, true
+			} else if !s.holdMusic {
+				// In the bridge made for an operator who then left.
+				if err := s.c.client.Bridge().MOH(s.hold, "default"); err != nil {
+					s.log.Warn("moh_failed", "error", err.Error())
+				} else {
+					s.holdMusic = true
+				}
 			}
 			var err error
 			over, err = s.waitInQueue(group, pos)

@@ -622,3 +622,22 @@ func TestQueueServedCallRequests(t *testing.T) {
 		t.Errorf("requests of a served call:\n got %v\nwant %v", got, want)
 	}
 }
+
+// An operator rung at once who hangs up as they answer leaves the caller
+// in the queue, not lost: the next free operator takes the call.
+func TestQueueOperatorGoneAsAnswering(t *testing.T) {
+	r := newQueueRig(t, "", nil)
+	r.sim.SetEndpoint("PJSIP/op201", arisim.EndpointBehavior{Mode: arisim.Answer, AnswerAfter: 500 * time.Millisecond, HangupAfter: time.Millisecond})
+	r.sim.SetEndpoint("PJSIP/op202", answerAfter(time.Second))
+	r.available("op201", "op202") // op201 idle longest: rung first
+	c := r.call("3331234567")
+	r.waitPrompt(c.ID(), "node:root")
+	press(t, c, "12")
+	if op := r.answeredBy(c.ID()); op != "op202" {
+		t.Fatalf("answered by %s, want op202:\n%s", op, r.transcript(c.ID()))
+	}
+	c.Hangup()
+	if out := r.outcome(c.ID()); out.Outcome != string(tickets.OutcomeAnswered) {
+		t.Fatalf("outcome %+v", out)
+	}
+}

@@ -85,6 +85,7 @@ type session struct {
 	// while the caller is not in it: a caller whose operator rings at
 	// once hears ringback and meets the operator in a bridge made then.
 	hold        *ari.Key
+	holdMusic   bool // the hold bridge plays music on hold
 	closeTicket bool
 
 	// What could not be written while the store was down; finish hands
