@@ -493,3 +493,25 @@ func TestAcceptLanguage(t *testing.T) {
 		}
 	}
 }
+
+// TestLoginThrottleClockSetBack: a block set under a later clock (kept
+// data under the demo's -demo-clock, a stepped system clock) lasts no more
+// than the longest delay, not until that later time comes back.
+func TestLoginThrottleClockSetBack(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	const from = "192.0.2.77"
+	for i := range 4 {
+		wantStatus(t, "typo", e.anonFrom(from).postLogin("op2", fmt.Sprint("typo ", i)), http.StatusUnauthorized)
+	}
+	// The next attempt waits a second; the clock then goes back two weeks.
+	e.clk.Set(e.clk.Now().Add(-14 * 24 * time.Hour))
+	r := e.anonFrom(from).postLogin("op2", password)
+	if r.status == http.StatusTooManyRequests {
+		secs, err := strconv.Atoi(r.header.Get("Retry-After"))
+		noErr(t, err)
+		if secs > 15*60 {
+			t.Fatalf("told to wait %d s after the clock went back", secs)
+		}
+	}
+}
