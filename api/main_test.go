@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"slices"
 	"strings"
@@ -170,7 +171,8 @@ func newEnv(t *testing.T, configure ...func(*Options)) *env {
 		noErr(t, e.users.Add(ctx, u.login, "User "+u.login, u.role, "correct horse battery", "it"))
 	}
 	e.tokens = panel.NewTokens(e.pool, e.clk.Now)
-	e.hooks = webhooks.New(e.pool, webhooks.Options{Now: e.clk.Now})
+	e.hooks = webhooks.New(e.pool, webhooks.Options{Now: e.clk.Now, // the receivers are on loopback
+		AllowNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
 	opts := Options{Pool: e.pool, Tickets: e.store, Queues: e.queues, Users: e.users, Tokens: e.tokens,
 		Audit: panel.NewAudit(e.pool, e.clk.Now), Recordings: e.rec, Config: func() *menu.Config { return cfg },
 		Now: e.clk.Now, Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),

@@ -29,11 +29,12 @@ import (
 	"github.com/helpdesk-ivr/ivr/notify"
 	"github.com/helpdesk-ivr/ivr/queues"
 	"github.com/helpdesk-ivr/ivr/tickets"
+	"github.com/helpdesk-ivr/ivr/webhooks"
 )
 
 func TestMain(m *testing.M) {
 	bcryptCost = bcrypt.MinCost // the tests log in hundreds of times
-	pgtest.Main(m, tickets.Migrate, queues.Migrate, Migrate, notify.Migrate)
+	pgtest.Main(m, tickets.Migrate, queues.Migrate, Migrate, notify.Migrate, webhooks.Migrate)
 }
 
 var (

@@ -25,6 +25,7 @@ import (
 	"github.com/helpdesk-ivr/ivr/menu"
 	"github.com/helpdesk-ivr/ivr/queues"
 	"github.com/helpdesk-ivr/ivr/tickets"
+	"github.com/helpdesk-ivr/ivr/webhooks"
 )
 
 // Options configure a Server. Pool, Tickets and Config are required.
@@ -63,6 +64,9 @@ type Options struct {
 	// passed the alarm threshold (someone rotating caller ids):
 	// supervisors and administrators see a notice on every page.
 	PINAlarm func(ctx context.Context) (alarm bool, failures int, err error)
+	// Webhooks are the subscriptions the administrators' webhook pages
+	// manage; nil: the pages answer 404 and are not in the menu.
+	Webhooks *webhooks.Service
 	// Extra are more pages behind the login (the test phone), each for
 	// the roles it names; may be empty.
 	Extra []ExtraPage
@@ -262,6 +266,13 @@ func (s *Server) routes() http.Handler {
 			r.Post("/admin/tokens", s.tokenCreate)
 			r.Post("/admin/tokens/{id}/revoke", s.tokenRevoke)
 			r.Get("/admin/audit", s.auditPage)
+			r.Get("/admin/webhooks", s.webhooksPage)
+			r.Post("/admin/webhooks", s.webhookCreate)
+			r.Get("/admin/webhooks/{id}", s.webhookDeliveries)
+			r.Post("/admin/webhooks/{id}/pause", s.webhookAction("pause"))
+			r.Post("/admin/webhooks/{id}/resume", s.webhookAction("resume"))
+			r.Post("/admin/webhooks/{id}/delete", s.webhookAction("delete"))
+			r.Post("/admin/webhooks/{id}/deliveries/{delivery}/redeliver", s.webhookRedeliver)
 		})
 		for _, x := range s.opts.Extra {
 			r.Group(func(r chi.Router) {

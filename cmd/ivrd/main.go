@@ -57,6 +57,7 @@ type flags struct {
 	prompts      string
 	secure       bool
 	proxies      string
+	webhookNets  string
 	demoClock    string
 	debugListen  string
 	// publishConfig lets administrators' API tokens publish a new
@@ -80,6 +81,7 @@ func main() {
 	flag.StringVar(&f.prompts, "prompts", os.Getenv("IVR_PROMPTS"), "directory `ivrctl prompts -out` wrote, for the test phone's audio (demo default: DATA/prompts)")
 	flag.BoolVar(&f.secure, "secure", os.Getenv("IVR_SECURE") == "1", "the panel is served over HTTPS (by a TLS proxy): Secure cookies and HSTS")
 	flag.StringVar(&f.proxies, "trusted-proxies", os.Getenv("IVR_TRUSTED_PROXIES"), "comma-separated CIDRs of the reverse proxies in front of the panel: the client address (login throttle) is then read from their X-Forwarded-For")
+	flag.StringVar(&f.webhookNets, "webhook-networks", os.Getenv("IVR_WEBHOOK_NETWORKS"), "comma-separated CIDRs or addresses, besides public ones, that webhook deliveries may connect to (e.g. the LAN of your ticketing system); loopback, private and link-local addresses are refused otherwise")
 	flag.BoolVar(&f.publishConfig, "publish-config", os.Getenv("IVR_PUBLISH_CONFIG") == "1", "let administrators' API tokens publish a configuration (POST /api/v1/config/versions), written over the -config file, which ivrd must be able to write")
 	flag.StringVar(&f.debugListen, "debug-listen", os.Getenv("IVR_DEBUG_LISTEN"), "loopback address to serve Go's profiles on (/debug/pprof/), for measuring; off by default")
 	flag.Parse()
@@ -304,7 +306,11 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	// Webhooks: ticket events in the ticket's transaction (the store's
 	// Hook, beside the notifications'), call events from the controller's
 	// steps; the worker delivers what is due.
-	hooks := webhooks.New(pool, webhooks.Options{Now: now, Logger: log})
+	webhookNets, err := webhooks.ParseNetworks(f.webhookNets)
+	if err != nil {
+		return fmt.Errorf("-webhook-networks: %w", err)
+	}
+	hooks := webhooks.New(pool, webhooks.Options{Now: now, Logger: log, AllowNetworks: webhookNets, Registerer: reg})
 	hooks.Refresh(ctx)
 	storeOpts := ticketHooks(notifier, hooks)
 	storeOpts.Location, storeOpts.Logger, storeOpts.Now = cfg.Location(), log, now
@@ -448,7 +454,7 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	}
 	pnl, err = panel.New(panel.Options{Pool: pool, Tickets: store, Queues: queue, Live: liveCalls{live},
 		Recordings: files, Config: holder.get, Logger: log, Secure: f.secure, Reload: holder.reload, Now: now,
-		Extra: extra, DeskPhone: deskPhone, PINAlarm: lockouts.RecentPINFailureAlarm})
+		Extra: extra, DeskPhone: deskPhone, PINAlarm: lockouts.RecentPINFailureAlarm, Webhooks: hooks})
 	if err != nil {
 		return err
 	}

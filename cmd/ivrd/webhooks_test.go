@@ -33,7 +33,9 @@ import (
 // ticket.created and call.ended (the controller's steps; call.ended is
 // matched by the call_id of call.started).
 func TestWebhookFromIvrd(t *testing.T) {
-	base := startDemoServer(t, monday10)
+	// The receiver is on loopback, which deliveries refuse unless allowed.
+	base := startDemoServerWith(t, flags{config: "../../configs/helpdesk.yaml", demo: true, demoClock: monday10,
+		dataDir: t.TempDir(), drainTimeout: 5 * time.Second, webhookNets: "127.0.0.1"})
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
 	if err != nil {
