@@ -41,14 +41,14 @@ type stubZammad struct {
 }
 
 type stubTicket struct {
-	ID                    int64
-	Number, Title         string
-	Group, State, Prio    string
-	CustomerEmail         string
-	PendingTime           *time.Time
-	Tags                  []string
-	Articles              []stubArticle
-	CreatedAt, UpdatedAt  time.Time
+	ID                   int64
+	Number, Title        string
+	Group, State, Prio   string
+	CustomerEmail        string
+	PendingTime          *time.Time
+	Tags                 []string
+	Articles             []stubArticle
+	CreatedAt, UpdatedAt time.Time
 }
 
 type stubArticle struct {

@@ -224,7 +224,7 @@ func (s *Service) create(ctx context.Context, tx pgx.Tx, t snapshot) (Link, erro
 	zt, err := s.client.CreateTicket(ctx, zammad.NewTicket{Title: title(t), Group: s.group(t.Group),
 		CustomerID: "guess:" + s.cfg.Customer, State: state, Priority: s.cfg.Priorities[t.Priority],
 		PendingTime: s.pendingTime(state),
-		Article: zammad.Article{Subject: title(t), Body: b.String(), ContentType: "text/plain", Type: "phone", Internal: true}})
+		Article:     zammad.Article{Subject: title(t), Body: b.String(), ContentType: "text/plain", Type: "phone", Internal: true}})
 	if err != nil {
 		return Link{}, err
 	}
