@@ -467,6 +467,54 @@ func TestNoLossAcrossRestart(t *testing.T) {
 	}
 }
 
+// A creation Zammad made but whose answer was lost with ivrd is found by
+// the next attempt (our number in the title), not made twice.
+func TestNoDuplicateCreationAfterCrash(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tk := e.openTicket("Risposta persa")
+	held := make(chan struct{})
+	var once atomic.Bool
+	e.z.setFail(func(r stubRequest) (int, string, bool) {
+		if r.Path == "/api/v1/tickets" && r.Method == http.MethodPost && once.CompareAndSwap(false, true) {
+			close(held)
+			return processThenHold, "", true
+		}
+		return 0, "", false
+	})
+	dctx, die := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { _, err := e.svc.DeliverPending(dctx); done <- err }()
+	select {
+	case <-held:
+	case <-time.After(30 * time.Second):
+		t.Fatal("nothing sent")
+	}
+	die()
+	<-done
+	if _, ok, _ := e.svc.Link(ctx, tk.ID); ok {
+		t.Fatal("linked although the process died before its commit")
+	}
+	if n := e.deliver(e.service(nil)); n != 1 {
+		t.Fatalf("delivered %d", n)
+	}
+	creates := 0
+	for _, r := range e.z.writes() {
+		if r.Method == http.MethodPost && r.Path == "/api/v1/tickets" {
+			creates++
+		}
+	}
+	l := e.link(tk)
+	if creates != 1 || e.z.count() != 1 || e.z.ticket(l.ID).Number != l.Number {
+		t.Fatalf("%d creations, %d Zammad tickets, link %+v", creates, e.z.count(), l)
+	}
+	var markers int
+	noErr(t, e.pool.QueryRow(ctx, `SELECT count(*) FROM connector_creating`).Scan(&markers))
+	if markers != 0 {
+		t.Fatalf("%d creation markers left", markers)
+	}
+}
+
 // A state set in Zammad comes back to our ticket as the actor zammad,
 // and is not pushed back; our own change pushed there is not pulled back.
 func TestPullState(t *testing.T) {

@@ -144,12 +144,25 @@ func (z *stubZammad) serve(w http.ResponseWriter, r *http.Request) {
 				<-r.Context().Done()
 				return
 			}
+			if code == processThenHold {
+				z.serveRequest(httptest.NewRecorder(), r, raw)
+				<-r.Context().Done()
+				return
+			}
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(code)
 			_, _ = w.Write([]byte(body))
 			return
 		}
 	}
+	z.serveRequest(w, r, raw)
+}
+
+// processThenHold, answered by fail, makes the stub do the request and
+// then hold the answer until the client gives up (the answer is lost).
+const processThenHold = -1
+
+func (z *stubZammad) serveRequest(w http.ResponseWriter, r *http.Request, raw []byte) {
 	switch {
 	case r.Method == http.MethodPost && r.URL.Path == "/api/v1/tickets":
 		z.create(w, r, raw)
@@ -355,29 +368,42 @@ func (z *stubZammad) tag(w http.ResponseWriter, r *http.Request, raw []byte) {
 	writeJSON(w, http.StatusCreated, true)
 }
 
-var updatedSince = regexp.MustCompile(`^updated_at:>now-(\d+)([mhd])$`)
+var (
+	updatedSince = regexp.MustCompile(`^updated_at:>now-(\d+)([mhd])$`)
+	titleWord    = regexp.MustCompile(`^title:(\w+)$`)
+)
 
 // search answers GET /api/v1/tickets/search?query=…&expand=true with the
 // list of expanded tickets (tickets_controller#search), sorted and paged
-// as asked. Only the relative updated_at query is understood.
+// as asked. Only two queries are understood: the relative updated_at one
+// and a word of the title.
 func (z *stubZammad) search(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	m := updatedSince.FindStringSubmatch(q.Get("query"))
+	byTitle := titleWord.FindStringSubmatch(q.Get("query"))
 	page, perr := strconv.Atoi(q.Get("page"))
 	per, serr := strconv.Atoi(q.Get("per_page"))
-	if m == nil || q.Get("expand") != "true" || q.Get("sort_by") != "updated_at" || q.Get("order_by") != "asc" ||
+	if (m == nil && byTitle == nil) || q.Get("expand") != "true" || q.Get("sort_by") != "updated_at" || q.Get("order_by") != "asc" ||
 		perr != nil || serr != nil || page < 1 || per < 1 || per > 200 {
 		z.defect(w, "search %s", r.URL.RawQuery)
 		return
 	}
-	n, _ := strconv.Atoi(m[1])
-	unit := map[string]time.Duration{"m": time.Minute, "h": time.Hour, "d": 24 * time.Hour}[m[2]]
-	since := z.now().Add(-time.Duration(n) * unit)
+	match := func(tk *stubTicket) bool {
+		// A word of the title (Elasticsearch's analyzer splits at
+		// brackets and spaces).
+		return slices.Contains(strings.FieldsFunc(tk.Title, func(r rune) bool { return r == '[' || r == ']' || r == ' ' }), byTitle[1])
+	}
+	if m != nil {
+		n, _ := strconv.Atoi(m[1])
+		unit := map[string]time.Duration{"m": time.Minute, "h": time.Hour, "d": 24 * time.Hour}[m[2]]
+		since := z.now().Add(-time.Duration(n) * unit)
+		match = func(tk *stubTicket) bool { return tk.UpdatedAt.After(since) }
+	}
 	z.mu.Lock()
 	defer z.mu.Unlock()
 	var found []*stubTicket
 	for _, tk := range z.tickets {
-		if tk.UpdatedAt.After(since) {
+		if match(tk) {
 			found = append(found, tk)
 		}
 	}
@@ -426,6 +452,13 @@ func (z *stubZammad) ticket(id int64) stubTicket {
 		return *tk
 	}
 	return stubTicket{}
+}
+
+// count is how many tickets Zammad has.
+func (z *stubZammad) count() int {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	return len(z.tickets)
 }
 
 func (z *stubZammad) got() []stubRequest {

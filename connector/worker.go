@@ -218,17 +218,26 @@ func (s *Service) create(ctx context.Context, tx pgx.Tx, t snapshot) (Link, erro
 	if d := strings.TrimSpace(t.Description); d != "" {
 		b.WriteString("\n" + d + "\n")
 	}
-	// The first article is internal: the tickets are opened for one
-	// customer account standing for every caller, who must not read the
-	// others' numbers.
-	zt, err := s.client.CreateTicket(ctx, zammad.NewTicket{Title: title(t), Group: s.group(t.Group),
-		CustomerID: "guess:" + s.cfg.Customer, State: state, Priority: s.cfg.Priorities[t.Priority],
-		PendingTime: s.pendingTime(state),
-		Article:     zammad.Article{Subject: title(t), Body: b.String(), ContentType: "text/plain", Type: "phone", Internal: true}})
+	zt, found, err := s.createdBefore(ctx, t)
 	if err != nil {
 		return Link{}, err
 	}
+	if !found {
+		// The first article is internal: the tickets are opened for one
+		// customer account standing for every caller, who must not read
+		// the others' numbers.
+		zt, err = s.client.CreateTicket(ctx, zammad.NewTicket{Title: title(t), Group: s.group(t.Group),
+			CustomerID: "guess:" + s.cfg.Customer, State: state, Priority: s.cfg.Priorities[t.Priority],
+			PendingTime: s.pendingTime(state),
+			Article:     zammad.Article{Subject: title(t), Body: b.String(), ContentType: "text/plain", Type: "phone", Internal: true}})
+		if err != nil {
+			return Link{}, err
+		}
+	}
 	now := s.opts.Now()
+	if _, err := tx.Exec(ctx, `DELETE FROM connector_creating WHERE ticket_id = $1`, t.ID); err != nil {
+		return Link{}, err
+	}
 	l := Link{TicketID: t.ID, System: "zammad", ID: zt.ID, Number: zt.Number, URL: s.client.TicketURL(zt.ID),
 		State: zt.State, LinkedAt: now, SyncedAt: now}
 	_, err = tx.Exec(ctx, `INSERT INTO connector_links (ticket_id, external_id, external_number, external_url, state, linked_at, synced_at)
@@ -238,6 +247,34 @@ func (s *Service) create(ctx context.Context, tx pgx.Tx, t snapshot) (Link, erro
 	}
 	s.log.Info("connector_linked", "ticket", t.Number, "zammad_number", zt.Number, "zammad_id", zt.ID)
 	return l, nil
+}
+
+// createdBefore finds the Zammad ticket an earlier attempt may have
+// created without living to link it (its marker in connector_creating,
+// committed before the request, says so), by our number in its title.
+// Otherwise it leaves the marker for the attempt about to be made.
+func (s *Service) createdBefore(ctx context.Context, t snapshot) (zammad.Ticket, bool, error) {
+	var started bool
+	err := s.pool.QueryRow(ctx, `SELECT true FROM connector_creating WHERE ticket_id = $1`, t.ID).Scan(&started)
+	if errors.Is(err, pgx.ErrNoRows) {
+		_, err = s.pool.Exec(ctx, `INSERT INTO connector_creating (ticket_id, started_at) VALUES ($1, $2)
+			ON CONFLICT (ticket_id) DO NOTHING`, t.ID, s.opts.Now())
+		return zammad.Ticket{}, false, err
+	}
+	if err != nil {
+		return zammad.Ticket{}, false, err
+	}
+	found, err := s.client.Search(ctx, "title:"+t.Number, 1, 10)
+	if err != nil {
+		return zammad.Ticket{}, false, err
+	}
+	for _, zt := range found {
+		if strings.HasPrefix(zt.Title, "["+t.Number+"]") {
+			s.log.Warn("connector_found_created", "ticket", t.Number, "zammad_number", zt.Number)
+			return zt, true, nil
+		}
+	}
+	return zammad.Ticket{}, false, nil
 }
 
 // update pushes an update's changes: one PUT for the state, priority,

@@ -43,3 +43,12 @@ CREATE TABLE connector_sync (
     id          boolean     PRIMARY KEY DEFAULT true CHECK (id),
     pulled_at   timestamptz NOT NULL
 );
+
+-- A creation sent to the ticketing system and not yet linked: committed
+-- before the request, so that after a crash between the system's answer
+-- and our commit the next attempt looks for the ticket before creating
+-- it again.
+CREATE TABLE connector_creating (
+    ticket_id   bigint      PRIMARY KEY REFERENCES tickets (id) ON DELETE CASCADE,
+    started_at  timestamptz NOT NULL
+);
