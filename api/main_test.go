@@ -25,6 +25,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/internal/pgtest"
 	"github.com/helpdesk-ivr/ivr/internal/testkit"
 	"github.com/helpdesk-ivr/ivr/menu"
@@ -142,7 +143,7 @@ type fakeRecordings struct{}
 
 func (fakeRecordings) OpenRecording(_ context.Context, name string) (io.ReadCloser, string, error) {
 	if name == "missing" {
-		return nil, "", &tickets.Error{Code: tickets.ENOTFOUND, Message: "no such recording"}
+		return nil, "", &fault.Error{Code: fault.ENOTFOUND, Message: "no such recording"}
 	}
 	return io.NopCloser(strings.NewReader("RIFF" + name)), "audio/wav", nil
 }

@@ -425,7 +425,7 @@ func (s *Service) setStatus(ctx context.Context, store Tickets, id int64, status
 			s.log.Info("connector_status_pulled", "ticket", string(cur.Number), "from", string(cur.Status), "to", string(status))
 			return true, nil
 		}
-		if !errors.Is(err, tickets.ErrConflict) || attempt > 0 {
+		if !errors.Is(err, tickets.ErrStale) || attempt > 0 {
 			return false, err
 		}
 	}

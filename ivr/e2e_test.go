@@ -17,6 +17,7 @@ import (
 	"github.com/CyCoreSystems/ari/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/ivr"
 	"github.com/helpdesk-ivr/ivr/ivr/ariconn"
 	"github.com/helpdesk-ivr/ivr/ivr/arisim"
@@ -678,7 +679,7 @@ func TestConnectionsAreReused(t *testing.T) {
 	}
 }
 
-var _ = tickets.ErrNotFound
+var _ = fault.ErrNotFound
 
 // failingStore is a ticket store that is down.
 type failingStore struct{ tickets.CallRecorder }

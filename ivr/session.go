@@ -14,6 +14,7 @@ import (
 	"github.com/CyCoreSystems/ari/v5"
 
 	"github.com/helpdesk-ivr/ivr/hours"
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/menu"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
@@ -416,7 +417,7 @@ func (s *session) updateCallTicket(cu tickets.CallUpdate, tu tickets.TicketUpdat
 	case err == nil:
 		s.ticket = t
 		s.events = s.events[:0]
-	case errors.Is(err, tickets.ErrConflict):
+	case errors.Is(err, fault.ErrConflict):
 		// The call's part is written; the ticket moved on meanwhile (an
 		// operator's change): its part goes again on the fresh ticket.
 		s.events = s.events[:0]
@@ -466,7 +467,7 @@ func (s *session) updateTicketIf(upd tickets.TicketUpdate, still func(tickets.Ti
 			s.ticket = t
 			return false
 		}
-		if !errors.Is(err, tickets.ErrConflict) {
+		if !errors.Is(err, fault.ErrConflict) {
 			s.storeFailed("update_ticket", err)
 			if still == nil {
 				s.pendTicket = mergeTicketUpdate(s.pendTicket, upd)

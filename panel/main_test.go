@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/internal/pgtest"
 	"github.com/helpdesk-ivr/ivr/internal/testkit"
 	"github.com/helpdesk-ivr/ivr/menu"
@@ -94,7 +95,7 @@ func (f *fakeRecordings) OpenRecording(_ context.Context, name string) (io.ReadC
 	f.opened = append(f.opened, name)
 	f.mu.Unlock()
 	if name == "missing" {
-		return nil, "", &Error{Code: ENOTFOUND, Message: "no such recording"}
+		return nil, "", &fault.Error{Code: fault.ENOTFOUND, Message: "no such recording"}
 	}
 	return io.NopCloser(strings.NewReader("RIFF" + name)), "audio/wav", nil
 }

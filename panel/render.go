@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 )
 
 //go:embed templates/*.html
@@ -154,7 +156,7 @@ func (s *Server) fragment(page, name string, data any) ([]byte, error) {
 // fail answers an error: its status from httpStatus, a message that is
 // safe to show, and a log line for internal errors.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	status := httpStatus(err)
+	status := fault.HTTPStatus(err)
 	var (
 		l    lang
 		user *User

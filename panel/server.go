@@ -21,6 +21,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/menu"
 	"github.com/helpdesk-ivr/ivr/queues"
 	"github.com/helpdesk-ivr/ivr/tickets"
@@ -128,7 +129,7 @@ type LiveCalls interface {
 }
 
 // Recordings opens a stored recording by name, for the browser to play
-// (through the controller from Asterisk). An error wrapping ErrNotFound
+// (through the controller from Asterisk). An error wrapping fault.ErrNotFound
 // (or a tickets or queues not-found error) answers 404; any other, 500.
 type Recordings interface {
 	OpenRecording(ctx context.Context, name string) (io.ReadCloser, string, error)
@@ -269,7 +270,7 @@ func (s *Server) routes() http.Handler {
 			})
 		}
 	})
-	r.NotFound(func(w http.ResponseWriter, r *http.Request) { s.fail(w, r, ErrNotFound) })
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) { s.fail(w, r, fault.ErrNotFound) })
 
 	// Every state-changing request must come from the panel's own pages:
 	// the browser's Fetch metadata (or Origin) says so; the per-session
@@ -277,7 +278,7 @@ func (s *Server) routes() http.Handler {
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.log.Warn("panel_cross_origin_refused", "method", r.Method, "path", r.URL.Path)
-		s.fail(w, r, errorKey(EFORBIDDEN, "err.cross_origin"))
+		s.fail(w, r, errorKey(fault.EFORBIDDEN, "err.cross_origin"))
 	}))
 	return s.securityHeaders(cop.Handler(r))
 }

@@ -26,11 +26,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/helpdesk-ivr/ivr/tickets"
 )
 
 // The event types.
@@ -124,11 +123,11 @@ type NewSubscription struct {
 }
 
 func invalid(format string, args ...any) error {
-	return &tickets.Error{Code: tickets.EINVALID, Message: fmt.Sprintf(format, args...)}
+	return &fault.Error{Code: fault.EINVALID, Message: fmt.Sprintf(format, args...)}
 }
 
 func notFound(format string, args ...any) error {
-	return &tickets.Error{Code: tickets.ENOTFOUND, Message: fmt.Sprintf(format, args...)}
+	return &fault.Error{Code: fault.ENOTFOUND, Message: fmt.Sprintf(format, args...)}
 }
 
 // CheckURL refuses what is not an absolute http or https URL.

@@ -14,9 +14,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/jackc/pgx/v5"
-
-	"github.com/helpdesk-ivr/ivr/tickets"
 )
 
 // The delivery headers.
@@ -279,7 +278,7 @@ func (s *Service) Redeliver(ctx context.Context, subID, deliveryID int64) (int64
 		_ = s.pool.QueryRow(ctx, `SELECT count(*) FROM webhook_deliveries WHERE id = $1 AND subscription_id = $2`,
 			deliveryID, subID).Scan(&n)
 		if n > 0 {
-			return 0, fmt.Errorf("redeliver: %w", &tickets.Error{Code: tickets.ECONFLICT,
+			return 0, fmt.Errorf("redeliver: %w", &fault.Error{Code: fault.ECONFLICT,
 				Message: fmt.Sprintf("delivery %d is still pending", deliveryID)})
 		}
 		return 0, fmt.Errorf("redeliver: %w", notFound("delivery %d of webhook %d not found", deliveryID, subID))
