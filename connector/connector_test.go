@@ -589,6 +589,42 @@ func TestPullState(t *testing.T) {
 	}
 }
 
+// racingStore changes the ticket behind the connector's back once, between
+// its read and its write.
+type racingStore struct {
+	*tickets.Store
+	e     *env
+	raced atomic.Bool
+}
+
+func (r *racingStore) FindTicketByID(ctx context.Context, id int64, v tickets.Viewer) (tickets.Ticket, error) {
+	tk, err := r.Store.FindTicketByID(ctx, id, v)
+	if err == nil && r.raced.CompareAndSwap(false, true) {
+		high := tickets.PriorityHigh
+		r.e.update(tk, tickets.TicketUpdate{Priority: &high})
+	}
+	return tk, err
+}
+
+// A pull whose write finds the ticket changed since its read reads it
+// again and sets the status.
+func TestPullRetriesStale(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tk := e.openTicket("Modificato nel frattempo")
+	e.deliver(e.svc)
+	e.clk.Advance(time.Minute)
+	e.z.agentSets(e.link(tk).ID, "open")
+	rs := &racingStore{Store: e.store, e: e}
+	if n, err := e.svc.Pull(ctx, rs); err != nil || n != 1 {
+		t.Fatalf("pulled %d: %v", n, err)
+	}
+	got := e.find(tk)
+	if !rs.raced.Load() || got.Status != tickets.StatusInProgress || got.Priority != tickets.PriorityHigh {
+		t.Fatalf("ticket %+v", got)
+	}
+}
+
 // A pull reads every page of the search.
 func TestPullPages(t *testing.T) {
 	t.Parallel()
