@@ -29,6 +29,8 @@ type Config struct {
 	Organizations []*Organization      `yaml:"organizations"`
 	IVR           IVR                  `yaml:"ivr"`
 	Menu          *Node                `yaml:"menu"`
+	// Connector links an existing ticketing system (connector.go).
+	Connector *Connector `yaml:"connector"`
 
 	// Filled by Parse after validation.
 	location  *time.Location

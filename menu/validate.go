@@ -68,6 +68,7 @@ func (c *Config) validate() Problems {
 	c.validateIVR(v)
 	c.validatePINGuard(v)
 	c.validateMenu(v)
+	c.validateConnector(v)
 	return v.problems
 }
 

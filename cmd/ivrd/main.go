@@ -35,6 +35,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/helpdesk-ivr/ivr/api"
+	"github.com/helpdesk-ivr/ivr/connector"
 	"github.com/helpdesk-ivr/ivr/internal/clock"
 	"github.com/helpdesk-ivr/ivr/internal/configfile"
 	"github.com/helpdesk-ivr/ivr/ivr"
@@ -287,6 +288,9 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	if err == nil {
 		err = webhooks.Migrate(mctx, pool)
 	}
+	if err == nil {
+		err = connector.Migrate(mctx, pool)
+	}
 	cancel()
 	if err != nil {
 		return fmt.Errorf("database migrations: %w", err)
@@ -312,7 +316,14 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	}
 	hooks := webhooks.New(pool, webhooks.Options{Now: now, Logger: log, AllowNetworks: webhookNets, Registerer: reg})
 	hooks.Refresh(ctx)
-	storeOpts := ticketHooks(notifier, hooks)
+	// The ticketing connector (Zammad), when configured: ticket changes
+	// into its outbox by the same Hook, sent and states pulled by its
+	// worker.
+	ticketing, err := newConnector(pool, cfg, now, log, reg)
+	if err != nil {
+		return err
+	}
+	storeOpts := ticketHooks(notifier, hooks, ticketing)
 	storeOpts.Location, storeOpts.Logger, storeOpts.Now = cfg.Location(), log, now
 	store := tickets.New(pool, storeOpts)
 	// Wrong PINs count in the database: shared by every ivrd, kept across
@@ -349,6 +360,14 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 		_ = hooks.Run(callCtx)
 	}()
 	defer func() { stopCalls(); <-hooksDone }()
+	if ticketing != nil {
+		connDone := make(chan struct{})
+		go func() {
+			defer close(connDone)
+			_ = ticketing.Run(callCtx, store)
+		}()
+		defer func() { stopCalls(); <-connDone }()
+	}
 	// What calls cannot write while PostgreSQL is down waits on disk.
 	spool, err := ivr.NewSpool(store, ivr.SpoolOptions{Dir: filepath.Join(f.dataDir, "spool"), Logger: log, Registerer: reg})
 	if err != nil {

@@ -160,7 +160,7 @@ func TestWebhookHooksComposed(t *testing.T) {
 		Events: []string{webhooks.TicketCreated, webhooks.TicketUpdated}, CreatedBy: "test"}); err != nil {
 		t.Fatal(err)
 	}
-	store := tickets.New(pool, ticketHooks(n, hooks))
+	store := tickets.New(pool, ticketHooks(n, hooks, nil))
 	_, tk, err := store.OpenCall(ctx, tickets.NewCall{ChannelID: "1795320990.1", Caller: "+390612345678",
 		Subject: "Composti", Group: "lotto2", Organization: "tribunale-roma-demo", CallerRole: tickets.CallerReferent})
 	if err != nil {
