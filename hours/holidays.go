@@ -1,7 +1,10 @@
 package hours
 
 import (
+	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -11,13 +14,134 @@ type Holiday struct {
 	Name string
 }
 
-// AnnualDay is a holiday on the same day every year, e.g. a city's patron
-// saint: Rome 29 June "Santi Pietro e Paolo", Milan 7 December
-// "Sant'Ambrogio". A 29 February day only applies in leap years.
+// AnnualDay is a holiday every year, e.g. a city's patron saint: Rome 29
+// June "Santi Pietro e Paolo", Milan 7 December "Sant'Ambrogio". A 29
+// February day only applies in leap years.
+//
+// A few patron feasts move: Asti keeps San Secondo on the first Tuesday
+// of May, Carbonia San Ponziano on the Thursday after the second Sunday
+// of May, South Tyrol Whit Monday (Easter + 50 days). Such a day has Day
+// 0 and either Nth (1-5: the Nth Weekday of Month) or Easter set, then
+// Offset days added; see On and ParseAnnualDay.
 type AnnualDay struct {
 	Month time.Month
 	Day   int
 	Name  string
+
+	Nth     int
+	Weekday time.Weekday
+	Easter  bool
+	Offset  int
+}
+
+// movable reports whether a is computed rather than a fixed MM-DD.
+func (a AnnualDay) movable() bool { return a.Nth != 0 || a.Easter }
+
+// On returns the day's date in year, false when it has none that year
+// (29 February in a common year, a fifth weekday a month lacks, or an
+// invalid AnnualDay).
+func (a AnnualDay) On(year int) (Date, bool) {
+	switch {
+	case a.Easter:
+		if a.Offset < -60 || a.Offset > 100 {
+			return Date{}, false
+		}
+		return Easter(year).AddDays(a.Offset), true
+	case a.Nth != 0:
+		if a.Month < time.January || a.Month > time.December || a.Nth < 1 || a.Nth > 5 ||
+			a.Weekday < time.Sunday || a.Weekday > time.Saturday || a.Offset < -31 || a.Offset > 31 {
+			return Date{}, false
+		}
+		first := Date{year, a.Month, 1}
+		day := 1 + (int(a.Weekday)-int(first.Weekday())+7)%7 + 7*(a.Nth-1)
+		if day > daysIn(year, a.Month) {
+			return Date{}, false
+		}
+		// A feast stays in its year: a shift past 31 December has no day.
+		if d := (Date{year, a.Month, day}).AddDays(a.Offset); d.Year == year {
+			return d, true
+		}
+		return Date{}, false
+	}
+	if a.Month < time.January || a.Month > time.December || a.Day < 1 || a.Day > daysIn(year, a.Month) {
+		return Date{}, false
+	}
+	return Date{year, a.Month, a.Day}, true
+}
+
+// String writes a in the form ParseAnnualDay reads.
+func (a AnnualDay) String() string {
+	var s string
+	switch {
+	case a.Easter:
+		s = "easter"
+	case a.Nth != 0:
+		s = fmt.Sprintf("%02d-%d%s", int(a.Month), a.Nth, weekdayAbbr[a.Weekday%7])
+	default:
+		return fmt.Sprintf("%02d-%02d", int(a.Month), a.Day)
+	}
+	if a.Offset != 0 {
+		s += fmt.Sprintf("%+d", a.Offset)
+	}
+	return s
+}
+
+var weekdayAbbr = [7]string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
+
+// ParseAnnualDay reads a yearly day: "MM-DD" ("06-29"), the Nth weekday
+// of a month "MM-N<day>" ("05-1tue": first Tuesday of May), or Easter
+// "easter+N"; the last two may add or take days ("05-2sun+4").
+func ParseAnnualDay(spec, name string) (AnnualDay, error) {
+	a := AnnualDay{Name: name}
+	bad := func() (AnnualDay, error) {
+		return AnnualDay{}, fmt.Errorf("%q is not a yearly day (MM-DD, MM-1tue, 05-2sun+4 or easter+50)", spec)
+	}
+	base, offset := spec, ""
+	if i := strings.LastIndexAny(spec, "+"); i > 0 {
+		base, offset = spec[:i], spec[i:]
+	} else if i := strings.LastIndex(spec, "-"); i > 2 {
+		base, offset = spec[:i], spec[i:]
+	}
+	if offset != "" {
+		n, err := strconv.Atoi(offset)
+		if err != nil || len(offset) < 2 || len(offset) > 4 {
+			return bad()
+		}
+		a.Offset = n
+	}
+	if base == "easter" {
+		a.Easter = true
+		if a.Offset < -60 || a.Offset > 100 {
+			return bad()
+		}
+		return a, nil
+	}
+	if len(base) < 5 || base[2] != '-' {
+		return bad()
+	}
+	m, err := strconv.Atoi(base[:2])
+	if err != nil || m < 1 || m > 12 || base[0] == '+' || base[0] == '-' {
+		return bad()
+	}
+	a.Month = time.Month(m)
+	rest := base[3:]
+	if len(rest) == 2 {
+		d, err := strconv.Atoi(rest)
+		if err != nil || offset != "" || d < 1 || d > daysIn(2024, a.Month) || rest[0] == '+' || rest[0] == '-' {
+			return bad()
+		}
+		a.Day = d
+		return a, nil
+	}
+	if len(rest) != 4 || rest[0] < '1' || rest[0] > '5' {
+		return bad()
+	}
+	wd := slices.Index(weekdayAbbr[:], rest[1:])
+	if wd < 0 || a.Offset < -31 || a.Offset > 31 {
+		return bad()
+	}
+	a.Nth, a.Weekday = int(rest[0]-'0'), time.Weekday(wd)
+	return a, nil
 }
 
 // nationalDays are the fixed-date Italian public holidays (L. 260/1949 and
