@@ -68,6 +68,8 @@ func (c *Config) validate() Problems {
 	c.validateIVR(v)
 	c.validatePINGuard(v)
 	c.validateMenu(v)
+	c.validateKeyHints(v)
+	c.validateReach(v)
 	return v.problems
 }
 
@@ -213,6 +215,7 @@ func (sc *Schedule) compile(v *validator, name string, loc *time.Location) (*hou
 		}
 		hs.Patron = append(hs.Patron, hours.AnnualDay{Month: time.Month(m), Day: d, Name: lh.Name})
 	}
+	sc.applyLocality(v, name, hs)
 	for _, e := range sc.Closures {
 		from, to, ok := e.span(v, name, "closure", loc)
 		if ok {
