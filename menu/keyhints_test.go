@@ -1,6 +1,7 @@
 package menu
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -125,5 +126,26 @@ func TestKeyHintsMismatches(t *testing.T) {
 				t.Errorf("%d problems, want %d:\n%v", n, len(tc.want), err)
 			}
 		})
+	}
+}
+
+// The minimal file of docs/configuration.md stays valid as the checks grow.
+func TestDocsMinimalFileValidates(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile("../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(data), "## A minimal file")
+	if !ok {
+		t.Fatal("docs/configuration.md has no minimal file")
+	}
+	_, rest, _ = strings.Cut(rest, "```yaml\n")
+	block, _, ok := strings.Cut(rest, "```")
+	if !ok {
+		t.Fatal("the minimal file's yaml block is not closed")
+	}
+	if _, err := Parse("configuration.md", []byte(block)); err != nil {
+		t.Errorf("the minimal file does not validate:\n%v", err)
 	}
 }
