@@ -19,23 +19,36 @@ type routeRef struct {
 	group string
 	where string // "menu option 2 > 1", "ivr.operator_group", ...
 	pos   Pos
+	// overflow: from another group's queue, whose hours matter rather
+	// than the service's (checkOverflowHours).
+	overflow bool
 }
 
 func (c *Config) validateReach(v *validator) {
 	c.checkOverflowCycles(v)
 	c.checkSchedulesOpen(v)
 	routes := c.routesToGroups()
-	reported := map[string]bool{}
+	served := map[string]bool{}
+	for _, o := range c.Operators {
+		if o != nil {
+			for g := range o.Groups {
+				served[g] = true
+			}
+		}
+	}
+	checked := map[string]bool{}
 	for _, r := range routes {
 		g := c.groups[r.group]
 		if g == nil {
 			continue // reported as an unknown group already
 		}
-		if !reported[r.group] && !c.answerable(r.group, map[string]bool{}) {
-			reported[r.group] = true
+		if first := !checked[r.group]; first && !c.answerable(r.group, served) {
 			v.add(g.Pos, "group %q is routed to (%s) but no operator serves it, nor any group its queue.no_operators passes callers to: nobody could ever take the call", g.ID, r.where)
 		}
-		c.checkRouteHours(v, r)
+		checked[r.group] = true
+		if !r.overflow {
+			c.checkRouteHours(v, r)
+		}
 	}
 	c.checkOverflowHours(v)
 }
@@ -47,21 +60,33 @@ func (c *Config) routesToGroups() []routeRef {
 	for _, id := range c.NodeIDs() {
 		n := c.nodes[id]
 		if n != nil && n.Action == KindRoute && n.Group != "" {
-			out = append(out, routeRef{n.Group, n.describe(), n.Pos})
+			out = append(out, routeRef{group: n.Group, where: n.describe(), pos: n.Pos})
 		}
 	}
 	ivr := &c.IVR
 	if ivr.OperatorKey != "" && ivr.OperatorGroup != "" {
-		out = append(out, routeRef{ivr.OperatorGroup, "ivr.operator_group", ivr.Pos})
+		out = append(out, routeRef{group: ivr.OperatorGroup, where: "ivr.operator_group", pos: ivr.Pos})
 	}
 	if f := ivr.OnFailure; f != nil && f.Action == KindRoute {
-		out = append(out, routeRef{f.Group, "ivr.on_failure", f.Pos})
+		out = append(out, routeRef{group: f.Group, where: "ivr.on_failure", pos: f.Pos})
 	}
 	if c.anyOrgRoute() {
 		for _, o := range c.Organizations {
 			if o != nil && o.Group != "" {
-				out = append(out, routeRef{o.Group, fmt.Sprintf("organization %q by org_route", o.ID), o.Pos})
+				out = append(out, routeRef{group: o.Group, where: fmt.Sprintf("organization %q by org_route", o.ID), pos: o.Pos})
 			}
+		}
+	}
+	for _, g := range c.Groups {
+		if g == nil || c.groups[g.ID] != g {
+			continue
+		}
+		if o, err := ParseOverflow(g.Queue.Overflow); err == nil && o.Action == "group" {
+			pos := g.Pos
+			if g.Queue.Pos.Line > 0 {
+				pos = g.Queue.Pos
+			}
+			out = append(out, routeRef{group: o.Group, where: fmt.Sprintf("queue.overflow of group %q", g.ID), pos: pos, overflow: true})
 		}
 	}
 	slices.SortStableFunc(out, func(a, b routeRef) int { return a.pos.Line - b.pos.Line })
@@ -78,18 +103,22 @@ func (c *Config) anyOrgRoute() bool {
 }
 
 // answerable reports whether an operator could take a call queued for
-// group: one serves it, or nobody does and queue.no_operators passes the
-// caller on to a group where one could.
-func (c *Config) answerable(group string, seen map[string]bool) bool {
-	if seen[group] || c.groups[group] == nil {
-		return false
+// group: one serves it (served), or nobody does and queue.no_operators
+// passes the caller on to a group where one could.
+func (c *Config) answerable(group string, served map[string]bool) bool {
+	seen := map[string]bool{}
+	for g := group; c.groups[g] != nil && !seen[g]; {
+		if served[g] {
+			return true
+		}
+		seen[g] = true
+		o, err := ParseOverflow(c.groups[g].Queue.NoOperators)
+		if err != nil || o.Action != "group" {
+			return false
+		}
+		g = o.Group
 	}
-	seen[group] = true
-	if len(c.OperatorsOf(group)) > 0 {
-		return true
-	}
-	o, err := ParseOverflow(c.groups[group].Queue.NoOperators)
-	return err == nil && o.Action == "group" && c.answerable(o.Group, seen)
+	return false
 }
 
 // overflowTargets are the groups a group's queue passes callers to.
@@ -115,16 +144,23 @@ func (c *Config) checkOverflowCycles(v *validator) {
 	}
 	reported := map[string]bool{}
 	var path []string
-	onPath := map[string]bool{}
+	// Each group is walked once (a depth-first search, linear in the
+	// groups): a target still on the path closes a cycle.
+	const (
+		unseen = iota
+		onPath
+		done
+	)
+	state := map[string]int{}
 	var walk func(id string)
 	walk = func(id string) {
 		path = append(path, id)
-		onPath[id] = true
+		state[id] = onPath
 		for _, next := range c.overflowTargets(c.groups[id]) {
-			if next == id {
+			if next == id || state[next] == done {
 				continue
 			}
-			if onPath[next] {
+			if state[next] == onPath {
 				cycle := slices.Clone(path[slices.Index(path, next):])
 				// Start from the group listed first, so each circle has one name.
 				first := 0
@@ -148,11 +184,11 @@ func (c *Config) checkOverflowCycles(v *validator) {
 			}
 			walk(next)
 		}
-		onPath[id] = false
+		state[id] = done
 		path = path[:len(path)-1]
 	}
 	for _, g := range c.Groups {
-		if g != nil && c.groups[g.ID] == g {
+		if g != nil && c.groups[g.ID] == g && state[g.ID] == unseen {
 			walk(g.ID)
 		}
 	}
