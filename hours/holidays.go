@@ -2,9 +2,9 @@ package hours
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -90,59 +90,44 @@ var weekdayAbbr = [7]string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
 
 // ParseAnnualDay reads a yearly day: "MM-DD" ("06-29"), the Nth weekday
 // of a month "MM-N<day>" ("05-1tue": first Tuesday of May), or Easter
-// "easter+N"; the last two may add or take days ("05-2sun+4").
+// "easter+N"; the last two may add or take days ("05-2sun+4"). Only the
+// form String writes is accepted (no "+0", no "+04").
 func ParseAnnualDay(spec, name string) (AnnualDay, error) {
-	a := AnnualDay{Name: name}
-	bad := func() (AnnualDay, error) {
+	m := annualDaySpec.FindStringSubmatch(spec)
+	if m == nil {
 		return AnnualDay{}, fmt.Errorf("%q is not a yearly day (MM-DD, MM-1tue, 05-2sun+4 or easter+50)", spec)
 	}
-	base, offset := spec, ""
-	if i := strings.LastIndexAny(spec, "+"); i > 0 {
-		base, offset = spec[:i], spec[i:]
-	} else if i := strings.LastIndex(spec, "-"); i > 2 {
-		base, offset = spec[:i], spec[i:]
+	a := AnnualDay{Name: name}
+	if m[6] != "" {
+		a.Offset, _ = strconv.Atoi(m[6])
 	}
-	if offset != "" {
-		n, err := strconv.Atoi(offset)
-		if err != nil || len(offset) < 2 || len(offset) > 4 {
-			return bad()
-		}
-		a.Offset = n
-	}
-	if base == "easter" {
+	switch {
+	case m[1] == "easter":
 		a.Easter = true
 		if a.Offset < -60 || a.Offset > 100 {
-			return bad()
+			return AnnualDay{}, fmt.Errorf("%q: Easter may be moved by -60 to +100 days", spec)
+		}
+		return a, nil
+	case m[3] != "":
+		month, _ := strconv.Atoi(m[2])
+		day, _ := strconv.Atoi(m[3])
+		a.Month, a.Day = time.Month(month), day
+		if m[6] != "" || a.Month < time.January || a.Month > time.December || day < 1 || day > daysIn(2024, a.Month) {
+			return AnnualDay{}, fmt.Errorf("%q is not a day of the year (MM-DD, no days added)", spec)
 		}
 		return a, nil
 	}
-	if len(base) < 5 || base[2] != '-' {
-		return bad()
+	month, _ := strconv.Atoi(m[2])
+	a.Month = time.Month(month)
+	a.Nth = int(m[4][0] - '0')
+	a.Weekday = time.Weekday(slices.Index(weekdayAbbr[:], m[5]))
+	if a.Month < time.January || a.Month > time.December || a.Offset < -31 || a.Offset > 31 {
+		return AnnualDay{}, fmt.Errorf("%q: a month 01-12, moved by -31 to +31 days", spec)
 	}
-	m, err := strconv.Atoi(base[:2])
-	if err != nil || m < 1 || m > 12 || base[0] == '+' || base[0] == '-' {
-		return bad()
-	}
-	a.Month = time.Month(m)
-	rest := base[3:]
-	if len(rest) == 2 {
-		d, err := strconv.Atoi(rest)
-		if err != nil || offset != "" || d < 1 || d > daysIn(2024, a.Month) || rest[0] == '+' || rest[0] == '-' {
-			return bad()
-		}
-		a.Day = d
-		return a, nil
-	}
-	if len(rest) != 4 || rest[0] < '1' || rest[0] > '5' {
-		return bad()
-	}
-	wd := slices.Index(weekdayAbbr[:], rest[1:])
-	if wd < 0 || a.Offset < -31 || a.Offset > 31 {
-		return bad()
-	}
-	a.Nth, a.Weekday = int(rest[0]-'0'), time.Weekday(wd)
 	return a, nil
 }
+
+var annualDaySpec = regexp.MustCompile(`^(?:(easter)|([0-9]{2})-(?:([0-9]{2})|([1-5])(sun|mon|tue|wed|thu|fri|sat)))([+-][1-9][0-9]{0,2})?$`)
 
 // nationalDays are the fixed-date Italian public holidays (L. 260/1949 and
 // later amendments), in calendar order.

@@ -177,3 +177,36 @@ func TestScheduleMovablePatron(t *testing.T) {
 		t.Errorf("Validate = %v", err)
 	}
 }
+
+// Whatever ParseAnnualDay accepts writes back to the same text, has a
+// day in most years and never panics.
+func FuzzParseAnnualDay(f *testing.F) {
+	for _, s := range []string{"06-29", "02-29", "05-1tue", "05-2sun+4", "easter+50", "easter-2", "12-5wed+10", "x", "05-1tue+-3"} {
+		f.Add(s, 2026)
+	}
+	f.Fuzz(func(t *testing.T, spec string, year int) {
+		a, err := ParseAnnualDay(spec, "x")
+		if err != nil {
+			return
+		}
+		if a.String() != spec {
+			t.Fatalf("ParseAnnualDay(%q).String() = %q", spec, a)
+		}
+		b, err := ParseAnnualDay(a.String(), "x")
+		if err != nil || b != a {
+			t.Fatalf("round trip of %q: %+v %v, want %+v", spec, b, err, a)
+		}
+		year = 1900 + year%400
+		if year < 1900 {
+			year += 400
+		}
+		if d, ok := a.On(year); ok && d.Year != year {
+			t.Fatalf("%q in %d falls in %d", spec, year, d.Year)
+		}
+		if err := (&Schedule{Location: time.UTC, Patron: []AnnualDay{a}}).Validate(); err != nil && a.movable() {
+			if _, ok := a.On(2024); ok {
+				t.Fatalf("%q parses but does not validate: %v", spec, err)
+			}
+		}
+	})
+}

@@ -149,3 +149,22 @@ func TestDocsMinimalFileValidates(t *testing.T) {
 		t.Errorf("the minimal file does not validate:\n%v", err)
 	}
 }
+
+// Any text gives only real keys, each once.
+func FuzzMentionedKeys(f *testing.F) {
+	f.Add("it", "Per il Lotto 3 prema 3. Prema il tasto 1 o 2, oppure cancelletto.")
+	f.Add("en", "Press one or two; press the star key.")
+	f.Fuzz(func(t *testing.T, lang, text string) {
+		kv, ok := keyVocabularies[lang]
+		if !ok {
+			kv = keyVocabularies["it"]
+		}
+		seen := map[string]bool{}
+		for _, k := range kv.mentionedKeys(text) {
+			if !validKey(k) || seen[k] {
+				t.Fatalf("%q: key %q (seen %v)", text, k, seen)
+			}
+			seen[k] = true
+		}
+	})
+}
