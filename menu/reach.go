@@ -215,8 +215,8 @@ func (c *Config) checkSchedulesOpen(v *validator) {
 		v.add(c.Service.Pos, "service.schedule %q never opens: no weekly hours and no openings, so every caller hears that the service is closed", c.Service.Schedule)
 	}
 	for _, g := range c.Groups {
-		if g == nil || c.groups[g.ID] != g {
-			continue
+		if g == nil || c.groups[g.ID] != g || g.Schedule == c.Service.Schedule {
+			continue // the service's own schedule is reported once, above
 		}
 		if s := c.GroupSchedule(g.ID); s != nil && neverOpens(s) {
 			v.add(g.Pos, "group %q: its schedule %q never opens: no weekly hours and no openings", g.ID, g.Schedule)

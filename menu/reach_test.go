@@ -81,6 +81,8 @@ func TestReachProblems(t *testing.T) {
 			stdSched, stdSched+"  mai:\n    weekly: {mon-fri: []}\n",
 			g1Line, g1Line+"    schedule: mai\n"),
 			[]string{`x.yaml:16:5: group "g1": its schedule "mai" never opens`}},
+		{"service hours never open", reachConfig(t, "      mon-fri: [\"08:00-18:00\"]\n      sat: [\"08:00-13:00\"]\n", "      sun: []\n"),
+			[]string{`x.yaml:2:3: service.schedule "std" never opens`}},
 		{"branch reachable only outside its group's hours", reachConfig(t,
 			stdSched, stdSched+"  sera:\n    weekly: {mon-fri: [\"19:00-22:00\"], sun: [\"08:00-13:00\"]}\n",
 			g1Line, g1Line+"    schedule: sera\n"),
