@@ -115,7 +115,7 @@ func TestReachProblems(t *testing.T) {
 
 func TestScheduleLocality(t *testing.T) {
 	t.Parallel()
-	yaml := reachConfig(t, stdSched, stdSched+"    locality: Milano\n    local_holidays: [{date: \"11-10\", name: \"Fiera\"}]\n")
+	yaml := reachConfig(t, stdSched, stdSched+"    locality: Milano\n    local_holidays: [{date: \"11-10\", name: \"Fiera\"}, {date: \"05-1tue\", name: \"San Secondo\"}]\n")
 	cfg, err := Parse("x.yaml", []byte(yaml))
 	if err != nil {
 		t.Fatal(err)
@@ -136,10 +136,17 @@ func TestScheduleLocality(t *testing.T) {
 	if st := s.StatusAt(at("2026-11-10")); st.Open || st.Holiday != "Fiera" {
 		t.Errorf("local_holidays still apply: %+v", st)
 	}
+	if st := s.StatusAt(at("2026-05-05")); st.Open || st.Holiday != "San Secondo" {
+		t.Errorf("a movable local holiday (first Tuesday of May): %+v", st)
+	}
 	if st := s.StatusAt(at("2026-06-29")); !st.Open {
 		t.Errorf("29 June is Rome's, not Milan's: %+v", st)
 	}
 
+	_, err = Parse("x.yaml", []byte(reachConfig(t, stdSched, stdSched+"    local_holidays: [{date: \"05-6tue\", name: \"X\"}]\n")))
+	if want := `x.yaml:13:22: schedule "std": local holiday date "05-6tue" must be MM-DD`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("bad local holiday: %v, want %q", err, want)
+	}
 	_, err = Parse("x.yaml", []byte(reachConfig(t, stdSched, stdSched+"    locality: Atlantide\n")))
 	want := `x.yaml:13:5: schedule "std": unknown locality "Atlantide"`
 	if err == nil || !strings.Contains(err.Error(), want) || strings.Count(err.Error(), "\n") != 0 {
