@@ -65,10 +65,14 @@ type Schedule struct {
 	Holidays string `yaml:"holidays"`
 	// LocalHolidays are yearly local closures, such as a patron saint's day.
 	LocalHolidays []LocalHoliday `yaml:"local_holidays"`
-	Closures      []Exception    `yaml:"closures"`
-	Openings      []Exception    `yaml:"openings"`
+	// Locality is the Comune whose patron-saint day closes the schedule,
+	// from the table in package hours (hours/patroni.txt), e.g. "Milano".
+	Locality string      `yaml:"locality"`
+	Closures []Exception `yaml:"closures"`
+	Openings []Exception `yaml:"openings"`
 
-	Pos Pos `yaml:"-"`
+	Pos         Pos `yaml:"-"`
+	localityPos Pos
 }
 
 // LocalHoliday is a yearly closed day, written "MM-DD".
@@ -231,6 +235,10 @@ type Node struct {
 	// AllowOperator lets the operator key work at this node (default true
 	// when an operator key and group are configured).
 	AllowOperator *bool `yaml:"allow_operator"`
+	// KeyHints false skips the check that the prompt text announces the
+	// node's keys, for a recorded prompt whose words are not in the file
+	// (keyhints.go).
+	KeyHints *bool `yaml:"key_hints"`
 
 	FirstDigitTimeout time.Duration `yaml:"first_digit_timeout"`
 	InterDigitTimeout time.Duration `yaml:"inter_digit_timeout"`
@@ -240,6 +248,8 @@ type Node struct {
 	Key    string `yaml:"-"`
 	parent *Node
 	keys   []string // sorted option keys
+	// promptPos is where each language's prompt text is, for key hints.
+	promptPos map[string]Pos
 }
 
 // PINRule makes a node ask for a PIN first.
