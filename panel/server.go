@@ -64,6 +64,10 @@ type Options struct {
 	// passed the alarm threshold (someone rotating caller ids):
 	// supervisors and administrators see a notice on every page.
 	PINAlarm func(ctx context.Context) (alarm bool, failures int, err error)
+	// ExternalTicket finds the ticket of an outside ticketing system (the
+	// Zammad connector) linked to one of ours, for the ticket page; nil:
+	// none.
+	ExternalTicket func(ctx context.Context, ticketID int64) (ExternalTicket, bool, error)
 	// Webhooks are the subscriptions the administrators' webhook pages
 	// manage; nil: the pages answer 404 and are not in the menu.
 	Webhooks *webhooks.Service
@@ -130,6 +134,14 @@ const (
 // LiveCalls lists the calls in progress (the call controller).
 type LiveCalls interface {
 	Calls() []LiveCall
+}
+
+// ExternalTicket is a ticket of an outside ticketing system linked to ours.
+type ExternalTicket struct {
+	System string // "zammad"
+	Number string // as that system's agents know it
+	URL    string // its page there
+	State  string // its state there, as last seen
 }
 
 // Recordings opens a stored recording by name, for the browser to play

@@ -450,6 +450,7 @@ type ticketData struct {
 	History     []tickets.Change
 	Calls       []tickets.Call
 	Notices     []OutboxMessage
+	External    *ExternalTicket
 	Form        ticketFormData
 	Conflict    bool
 }
@@ -497,6 +498,15 @@ func (s *Server) loadTicket(ctx context.Context, rq *request, id int64) (ticketD
 	}
 	if d.Notices, err = s.outbox.OfTicket(ctx, id); err != nil {
 		return d, err
+	}
+	if s.opts.ExternalTicket != nil {
+		// The link is a convenience: a failure to read it is logged,
+		// and the page shown without it.
+		if x, ok, err := s.opts.ExternalTicket(ctx, id); err != nil {
+			s.log.Warn("panel_external_ticket_unreadable", "ticket", id, "error", err.Error())
+		} else if ok {
+			d.External = &x
+		}
 	}
 	d.Form = s.formData(rq, t, formOf(t), "")
 	return d, nil

@@ -1,11 +1,14 @@
 package panel
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -245,5 +248,39 @@ func TestAfterHours(t *testing.T) {
 	r = e.login("sup").get("/after-hours")
 	if n := strings.Count(r.body, `data-testid="afterhours-row"`); n != 3 {
 		t.Fatalf("the supervisor sees %d rows, want 3", n)
+	}
+}
+
+// TestTicketExternalLink: a ticket linked to an outside system's (the
+// Zammad connector) shows its number, state and a link; a ticket without
+// one, or whose link cannot be read, shows the page without it.
+func TestTicketExternalLink(t *testing.T) {
+	t.Parallel()
+	var linked atomic.Int64
+	e := newEnv(t, func(o *Options) {
+		o.ExternalTicket = func(_ context.Context, id int64) (ExternalTicket, bool, error) {
+			switch id {
+			case linked.Load():
+				return ExternalTicket{System: "zammad", Number: "31001", URL: "https://zammad.example/#ticket/zoom/7", State: "open"}, true, nil
+			case linked.Load() + 1:
+				return ExternalTicket{}, false, errors.New("connection refused")
+			}
+			return ExternalTicket{}, false, nil
+		}
+	})
+	_, tk := e.openTicket("lotto2", "+390612345678", "Collegato")
+	linked.Store(tk.ID)
+	_, broken := e.openTicket("lotto2", "+390612345678", "Illeggibile")
+	_, plain := e.openTicket("lotto2", "+390612345678", "Da solo")
+	if broken.ID != tk.ID+1 {
+		t.Fatalf("ticket ids %d, %d: not consecutive", tk.ID, broken.ID)
+	}
+	op := e.login("op2")
+	op.get("/tickets/"+itoa(tk.ID)).has(t, `data-testid="ticket-external"`, `href="https://zammad.example/#ticket/zoom/7"`,
+		"zammad 31001", "(open)", `rel="noopener noreferrer"`)
+	for _, id := range []int64{broken.ID, plain.ID} {
+		r := op.get("/tickets/" + itoa(id))
+		wantStatus(t, "ticket page", r, http.StatusOK)
+		r.hasNot(t, `data-testid="ticket-external"`)
 	}
 }

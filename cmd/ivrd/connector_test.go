@@ -155,8 +155,14 @@ connector:
 		t.Fatal(err)
 	}
 	mu.Lock()
-	defer mu.Unlock()
 	if rows != 1 || puts != 0 {
 		t.Fatalf("%d outbox rows, %d updates sent: the pulled close went back", rows, puts)
+	}
+	mu.Unlock()
+	// The ticket page shows Zammad's number, as its agents know it.
+	status, page := logIn(t, base, "admin").get(fmt.Sprintf("/tickets/%d", tk.ID))
+	want := fmt.Sprintf(`zammad 310%02d</a> (closed)`, 7)
+	if status != http.StatusOK || !strings.Contains(page, `data-testid="ticket-external"`) || !strings.Contains(page, want) {
+		t.Fatalf("ticket page %d lacks %q:\n%s", status, want, page)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/helpdesk-ivr/ivr/ivr"
 	"github.com/helpdesk-ivr/ivr/menu"
 	"github.com/helpdesk-ivr/ivr/notify"
+	"github.com/helpdesk-ivr/ivr/panel"
 	"github.com/helpdesk-ivr/ivr/tickets"
 	"github.com/helpdesk-ivr/ivr/webhooks"
 )
@@ -101,5 +102,20 @@ func callWebhooks(a *webhooks.Async) func(ivr.Event) {
 		a.Emit(webhooks.Event{Type: typ, OrderKey: "call:" + e.CallID, At: e.Time, Data: callData{
 			CallID: e.CallID, Caller: e.Caller, Organization: e.Org, Role: e.Role, Group: e.Group, TicketNumber: e.Ticket,
 			Outcome: e.Outcome, Seconds: e.Seconds, MenuPath: e.Path}})
+	}
+}
+
+// externalTicket is the panel's view of the connector's links: nil when no
+// connector runs.
+func externalTicket(c *connector.Service) func(context.Context, int64) (panel.ExternalTicket, bool, error) {
+	if c == nil {
+		return nil
+	}
+	return func(ctx context.Context, id int64) (panel.ExternalTicket, bool, error) {
+		l, ok, err := c.Link(ctx, id)
+		if err != nil || !ok {
+			return panel.ExternalTicket{}, false, err
+		}
+		return panel.ExternalTicket{System: l.System, Number: l.Number, URL: l.URL, State: l.State}, true, nil
 	}
 }
