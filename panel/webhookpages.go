@@ -116,14 +116,21 @@ func (s *Server) webhookID(w http.ResponseWriter, r *http.Request, name string) 
 	return id, true
 }
 
+// webhookTarget is the service and the subscription {id} of the route,
+// or false after answering 404.
+func (s *Server) webhookTarget(w http.ResponseWriter, r *http.Request) (*webhooks.Service, int64, bool) {
+	svc := s.webhookService(w, r)
+	if svc == nil {
+		return nil, 0, false
+	}
+	id, ok := s.webhookID(w, r, "id")
+	return svc, id, ok
+}
+
 // webhookAction pauses, resumes or removes a subscription.
 func (s *Server) webhookAction(action string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		svc := s.webhookService(w, r)
-		if svc == nil {
-			return
-		}
-		id, ok := s.webhookID(w, r, "id")
+		svc, id, ok := s.webhookTarget(w, r)
 		if !ok {
 			return
 		}
@@ -148,11 +155,7 @@ func (s *Server) webhookAction(action string) http.HandlerFunc {
 }
 
 func (s *Server) webhookDeliveries(w http.ResponseWriter, r *http.Request) {
-	svc := s.webhookService(w, r)
-	if svc == nil {
-		return
-	}
-	id, ok := s.webhookID(w, r, "id")
+	svc, id, ok := s.webhookTarget(w, r)
 	if !ok {
 		return
 	}
@@ -171,11 +174,7 @@ func (s *Server) webhookDeliveries(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) webhookRedeliver(w http.ResponseWriter, r *http.Request) {
-	svc := s.webhookService(w, r)
-	if svc == nil {
-		return
-	}
-	id, ok := s.webhookID(w, r, "id")
+	svc, id, ok := s.webhookTarget(w, r)
 	if !ok {
 		return
 	}
