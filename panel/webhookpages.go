@@ -127,6 +127,13 @@ func (s *Server) webhookTarget(w http.ResponseWriter, r *http.Request) (*webhook
 	return svc, id, ok
 }
 
+// webhookDone is where each action comes back to, with its message.
+var webhookDone = map[string]string{
+	"pause":  "/admin/webhooks?msg=webhook_pause",
+	"resume": "/admin/webhooks?msg=webhook_resume",
+	"delete": "/admin/webhooks?msg=webhook_delete",
+}
+
 // webhookAction pauses, resumes or removes a subscription.
 func (s *Server) webhookAction(action string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -149,8 +156,8 @@ func (s *Server) webhookAction(action string) http.HandlerFunc {
 			return
 		}
 		s.audited(r, "webhook."+action, "webhook:"+strconv.FormatInt(id, 10), "")
-		s.log.Info("panel_webhook_"+action, "webhook", id, "by", login)
-		http.Redirect(w, r, "/admin/webhooks?msg=webhook_"+action, http.StatusSeeOther)
+		s.log.Info("panel_webhook_changed", "webhook", id, "action", action, "by", login)
+		http.Redirect(w, r, webhookDone[action], http.StatusSeeOther)
 	}
 }
 
