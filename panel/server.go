@@ -253,6 +253,8 @@ func (s *Server) routes() http.Handler {
 		r.Post("/console/state", s.consoleState)
 		r.Post("/console/phone", s.consolePhone)
 		r.Get("/tickets", s.ticketList)
+		r.Get("/tickets/new", s.newTicketPage)
+		r.Post("/tickets/new", s.ticketCreate)
 		r.Get("/tickets/{id}", s.ticketDetail)
 		r.Post("/tickets/{id}", s.ticketUpdate)
 		r.Post("/tickets/{id}/articles", s.ticketArticle)

@@ -44,8 +44,14 @@ secret() {
 }
 
 # digits N: N random digits.
+# digits N: N random digits. 256 random bytes hold about 10 digits, and
+# fewer than 6 about once in 15 runs: read until there are enough.
 digits() {
-  head -c 256 /dev/urandom | tr -dc '0-9' | head -c "$1"
+  local s=
+  while ((${#s} < $1)); do
+    s+=$(head -c 64 /dev/urandom | tr -dc '0-9')
+  done
+  printf '%s' "${s:0:$1}"
 }
 
 # env_get KEY: the value of KEY in .env ("" if absent).

@@ -17,12 +17,20 @@ type NewTicket struct {
 	Priority                                                    Priority // default PriorityMedium
 }
 
+// createTicketSQL opens the ticket and records who opened it (a call's
+// ticket needs no such line: its calls say).
 const createTicketSQL = `
-	INSERT INTO tickets AS t (number, source, caller, organization, group_id, category,
-		subject, description, priority, status, created_at, updated_at, search, search_public)
-	VALUES (ticket_number($1::date, ticket_counter_next($1::date)), $2, $3, $4, $5, $6, $7, $8, $9, 'new', $10, $10,
-		ticket_search_vector($7, $6, $8), ticket_search_vector($7, $6, $8))
-	RETURNING ` + ticketColumns
+	WITH t AS (
+		INSERT INTO tickets AS t (number, source, caller, organization, group_id, category,
+			subject, description, priority, status, created_at, updated_at, search, search_public)
+		VALUES (ticket_number($1::date, ticket_counter_next($1::date)), $2, $3, $4, $5, $6, $7, $8, $9, 'new', $10, $10,
+			ticket_search_vector($7, $6, $8), ticket_search_vector($7, $6, $8))
+		RETURNING ` + ticketColumns + `
+	), h AS (
+		INSERT INTO ticket_history (ticket_id, at, actor_kind, actor_id, field, new_value)
+		SELECT t.id, $10, $11, $12, 'opened_by', $2 FROM t
+	)
+	SELECT * FROM t`
 
 // CreateTicket opens a ticket numbered as the calls' tickets are (the
 // service time zone's day), and runs the Hook as OpenCall does (unless
@@ -44,7 +52,7 @@ func (s *Store) CreateTicket(ctx context.Context, nt NewTicket, actor Actor) (Ti
 	}
 	now := s.stampNow()
 	args := []any{now.In(s.loc).Format("2006-01-02"), nt.Source, nt.Caller, nt.Organization, nt.Group, nt.Category,
-		nt.Subject, nt.Description, nt.Priority, now}
+		nt.Subject, nt.Description, nt.Priority, now, actor.Kind, actor.ID}
 	var r ticketRow
 	if s.hook == nil || (s.hookOnCreate != nil && !s.hookOnCreate(NewCall{Organization: nt.Organization, Group: nt.Group,
 		Caller: nt.Caller, Subject: nt.Subject, Source: nt.Source})) {

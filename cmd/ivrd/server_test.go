@@ -37,7 +37,9 @@ func freeAddr(t *testing.T) string {
 // the server is gone.
 func waitReady(t *testing.T, base string, stopped func() error) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	// Generous: on a loaded 2-core machine with the race detector, ivrd's
+	// migrations and demo set-up have taken over a minute.
+	deadline := time.Now().Add(3 * time.Minute)
 	for {
 		resp, err := http.Get(base + "/readyz")
 		if err == nil {
@@ -75,33 +77,37 @@ func startDemoServerWith(t *testing.T, f flags) string {
 	addr := freeAddr(t)
 	f.listen = addr
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
+	finished := make(chan struct{})
+	var runErr error
 	logs := &lockedBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	go func() {
-		done <- run(ctx, f, log)
+		runErr = run(ctx, f, log)
+		close(finished)
 	}()
-	base := "http://" + addr
-	waitReady(t, base, func() error {
-		select {
-		case err := <-done:
-			return fmt.Errorf("returned %v", err)
-		default:
-			return nil
-		}
-	})
+	// Registered before the wait, so that an ivrd that never gets ready
+	// shows its log.
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("ivrd log:\n%s", logs.String())
 		}
 		cancel()
 		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("stop: %v", err)
+		case <-finished:
+			if runErr != nil {
+				t.Errorf("stop: %v", runErr)
 			}
 		case <-time.After(30 * time.Second):
 			t.Error("ivrd did not stop")
+		}
+	})
+	base := "http://" + addr
+	waitReady(t, base, func() error {
+		select {
+		case <-finished:
+			return fmt.Errorf("returned %v", runErr)
+		default:
+			return nil
 		}
 	})
 	return base

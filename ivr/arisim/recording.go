@@ -50,6 +50,11 @@ func (s *Server) startRecording(r *liveRec) {
 		s.finishRecording(r, now, "failed", "Cannot record channel while in bridge")
 		return
 	}
+	// The recording's time runs from here, where RecordingStarted says it
+	// starts, not from the request: on a fast simulated clock the moments
+	// between them would otherwise make durations depend on the machine's
+	// load (a golden transcript said 11 s once instead of 10).
+	r.start = now
 	if !ch.answered {
 		s.answer(ch, now)
 	}
