@@ -468,6 +468,8 @@ type ticketData struct {
 	Notices     []OutboxMessage
 	External    *ExternalTicket
 	Category    string // the ticket's category, named in the user's language
+	Linked      []tickets.Ticket
+	MergedInto  *tickets.Ticket
 	Form        ticketFormData
 	Conflict    bool
 }
@@ -524,6 +526,9 @@ func (s *Server) loadTicket(ctx context.Context, rq *request, id int64) (ticketD
 		} else if ok {
 			d.External = &x
 		}
+	}
+	if err := s.loadLinks(ctx, rq, &d); err != nil {
+		return d, err
 	}
 	d.Category = s.config().CategoryLabel(t.Category, string(rq.lang))
 	d.Form = s.formData(rq, t, formOf(t), "")
