@@ -2,6 +2,7 @@ package mailin_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -388,4 +389,154 @@ func (e *env) received(t *testing.T, outcome string) float64 {
 		}
 	}
 	return 0
+}
+
+// TestMatching over SMTP: the ticket number in the subject is taken with
+// a right check digit only (a wrong one opens a new ticket and leaves the
+// real one alone); a number of no ticket opens a new one too; the same
+// mail delivered twice is taken once.
+func TestMatching(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, mailin.SMTP, mailin.Config{})
+	tk, err := e.store.CreateTicket(ctx, tickets.NewTicket{Subject: "Casella PEC", Group: "lotto3"}, operator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := string(tk.Number)
+	last := n[len(n)-1] - '0'
+	forged := n[:len(n)-1] + string(rune('0'+(last+1)%10))
+	if _, err := tickets.ParseNumber(forged); !errors.Is(err, tickets.ErrBadCheckDigit) {
+		t.Fatalf("forged number %s: %v", forged, err)
+	}
+	// A well-formed number of a ticket that does not exist.
+	other := tickets.NewNumber(t0, 9999)
+
+	byNumber := msg(`
+From: anna@ca-milano.example
+Subject: Re: [Ticket#` + n + `] Casella PEC
+Content-Type: text/plain
+
+Ancora bloccata.
+`)
+	for _, m := range []string{
+		byNumber,
+		byNumber, // delivered again
+		msg("From: anna@ca-milano.example\nSubject: Ticket " + forged + " casella\n\nNumero sbagliato.\n"),
+		msg("From: anna@ca-milano.example\nSubject: [Ticket#" + string(other) + "]\n\nNessuno.\n"),
+	} {
+		if err := e.send(t, "anna@ca-milano.example", m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	arts, err := e.store.Articles(ctx, tk.ID, system)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(arts) != 1 || arts[0].Body != "Ancora bloccata." {
+		t.Fatalf("articles of the ticket named %+v", arts)
+	}
+	page, err := e.store.FindTickets(ctx, tickets.TicketFilter{Organization: "corte-appello-milano-demo"}, system)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Tickets) != 2 {
+		t.Fatalf("%d new tickets from the wrong and the unknown number, want 2", len(page.Tickets))
+	}
+	for _, nt := range page.Tickets {
+		if nt.Source != tickets.SourceMail || nt.Group != "lotto2" {
+			t.Errorf("new ticket %+v", nt)
+		}
+	}
+	if got := e.received(t, "duplicate"); got != 1 {
+		t.Errorf("duplicates counted %v, want 1", got)
+	}
+}
+
+// TestAutomaticMail: auto-replies, bounces, bulk mail and our own mail
+// come back are accepted (the mail server neither retries nor bounces
+// them) and make no message, no ticket and no answer, even when they name
+// a ticket.
+func TestAutomaticMail(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, mailin.LMTP, mailin.Config{})
+	tk, err := e.store.CreateTicket(ctx, tickets.NewTicket{Subject: "Casella PEC", Group: "lotto3"}, operator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.AddArticle(ctx, tk.ID, tickets.Article{Body: "Risposta"}, operator); err != nil {
+		t.Fatal(err)
+	}
+	ours := "<ticket." + string(tk.Number) + ".a1@helpdesk.test>"
+	subject := "Subject: Re: [Ticket#" + string(tk.Number) + "]\n"
+	tests := []struct{ name, returnPath, msg, outcome string }{
+		{"auto-reply", "anna@ca-milano.example", "From: anna@ca-milano.example\n" + subject + "In-Reply-To: " + ours +
+			"\nAuto-Submitted: auto-replied\n\nSono in ferie.\n", "automatic"},
+		{"vacation with Precedence", "anna@ca-milano.example", "From: anna@ca-milano.example\n" + subject +
+			"Precedence: junk\n\nSono in ferie.\n", "automatic"},
+		{"bounce", "", "From: MAILER-DAEMON@mx.ca-milano.example\nSubject: Undelivered Mail Returned to Sender\nIn-Reply-To: " + ours +
+			"\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"r\"\n\n--r\nContent-Type: text/plain\n\n" +
+			"could not deliver\n--r\nContent-Type: message/delivery-status\n\nAction: failed\n--r--\n", "automatic"},
+		{"empty return path", "", "From: anna@ca-milano.example\n" + subject + "\nbody\n", "automatic"},
+		{"our own mail back", "help@helpdesk.test", "Message-ID: " + ours + "\nFrom: Help desk <help@helpdesk.test>\n" +
+			subject + "\nRisposta\n", "loop"},
+		{"from our address", "help@helpdesk.test", "From: help@helpdesk.test\n" + subject + "\nRisposta\n", "loop"},
+	}
+	before := e.outbox(t)
+	for _, tc := range tests {
+		if err := e.send(t, tc.returnPath, msg(tc.msg)); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+	}
+	if n := e.countTickets(t); n != 1 {
+		t.Errorf("%d tickets, want 1", n)
+	}
+	arts, err := e.store.Articles(ctx, tk.ID, system)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(arts) != 1 {
+		t.Errorf("%d articles, want the operator's only", len(arts))
+	}
+	if n := e.outbox(t); n != before {
+		t.Errorf("outbox %d, was %d: automatic mail was answered", n, before)
+	}
+	if a, l := e.received(t, "automatic"), e.received(t, "loop"); a != 4 || l != 2 {
+		t.Errorf("counted %v automatic, %v loops; want 4, 2", a, l)
+	}
+}
+
+// TestRefusals: a message over the size limit is refused by the listener
+// (552) and leaves nothing; so are recipients other than the help desk's
+// addresses, and mail that is not mail (554).
+func TestRefusals(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, mailin.SMTP, mailin.Config{Addresses: []string{"Help desk <help@helpdesk.test>"}, MaxMessageBytes: 4096})
+	big := msg("From: anna@ca-milano.example\nSubject: big\n\n" + strings.Repeat("x", 76) + "\n")
+	big += strings.Repeat(strings.Repeat("y", 76)+"\r\n", 100)
+	err := e.send(t, "anna@ca-milano.example", big)
+	var se *smtp.SMTPError
+	if !errors.As(err, &se) || se.Code != 552 {
+		t.Errorf("oversized message: %v, want 552", err)
+	}
+	if err := e.send(t, "anna@ca-milano.example", msg("Subject: no sender\n\nx\n")); !errors.As(err, &se) || se.Code != 554 {
+		t.Errorf("message without From: %v, want 554", err)
+	}
+	if n := e.countTickets(t); n != 0 {
+		t.Errorf("%d tickets", n)
+	}
+	conn, err := net.Dial("tcp", e.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := smtp.NewClient(conn)
+	defer c.Close()
+	if err := c.Mail("anna@ca-milano.example", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rcpt("someone.else@helpdesk.test", nil); !errors.As(err, &se) || se.Code != 550 {
+		t.Errorf("RCPT to another address: %v, want 550", err)
+	}
+	if err := c.Rcpt("HELP@helpdesk.test", nil); err != nil {
+		t.Errorf("RCPT to the help desk: %v", err)
+	}
 }
