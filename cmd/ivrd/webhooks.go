@@ -25,6 +25,7 @@ func ticketHooks(n *notify.Notifier, w *webhooks.Service) tickets.Options {
 		},
 		HookOnCreate: func(nc tickets.NewCall) bool { return n.WantsCreated(nc) || w.WantsCreated(nc) },
 		HookOnUpdate: func(ev tickets.TicketEvent) bool { return n.WantsUpdated(ev) || w.WantsUpdated(ev) },
+		// The notifications mail public messages to the ticket's contact.
 		HookOnMessage: func(a tickets.Article) bool { return n.WantsMessage(a) || w.WantsMessage(a) },
 	}
 }
