@@ -1,7 +1,10 @@
 // Package notify tells people about tickets by e-mail: the caller's
 // Administration when its ticket is opened, changes status or is closed, a
 // group when a request is left after hours or when it opens with requests
-// waiting, the supervisors on escalations and with a daily summary.
+// waiting, the supervisors on escalations and with a daily summary; and it
+// mails staff's public messages to the ticket's contact, keeping each
+// ticket's mail conversation (ticket_mail) that package mailin adds the
+// received mails to.
 //
 // Every e-mail goes through a durable outbox table: the Notifier writes the
 // whole message in the transaction of the change it tells about (it is the
