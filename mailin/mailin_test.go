@@ -394,12 +394,17 @@ func (e *env) received(t *testing.T, outcome string) float64 {
 // TestMatching over SMTP: the ticket number in the subject is taken with
 // a right check digit only (a wrong one opens a new ticket and leaves the
 // real one alone); a number of no ticket opens a new one too; the same
-// mail delivered twice is taken once.
+// mail delivered twice is taken once; a ticket waiting on the caller goes
+// back in progress when they answer.
 func TestMatching(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, mailin.SMTP, mailin.Config{})
 	tk, err := e.store.CreateTicket(ctx, tickets.NewTicket{Subject: "Casella PEC", Group: "lotto3"}, operator)
 	if err != nil {
+		t.Fatal(err)
+	}
+	waiting := tickets.StatusWaiting
+	if tk, err = e.store.UpdateTicket(ctx, tk.ID, tickets.TicketUpdate{Version: tk.Version, Status: &waiting}, operator); err != nil {
 		t.Fatal(err)
 	}
 	n := string(tk.Number)
@@ -434,6 +439,10 @@ Ancora bloccata.
 	}
 	if len(arts) != 1 || arts[0].Body != "Ancora bloccata." {
 		t.Fatalf("articles of the ticket named %+v", arts)
+	}
+	// It waited on the caller, who answered: back in progress.
+	if tk, err = e.store.FindTicketByID(ctx, tk.ID, system); err != nil || tk.Status != tickets.StatusInProgress {
+		t.Errorf("status %q, %v; want in_progress", tk.Status, err)
 	}
 	page, err := e.store.FindTickets(ctx, tickets.TicketFilter{Organization: "corte-appello-milano-demo"}, system)
 	if err != nil {
@@ -538,5 +547,18 @@ func TestRefusals(t *testing.T) {
 	}
 	if err := c.Rcpt("HELP@helpdesk.test", nil); err != nil {
 		t.Errorf("RCPT to the help desk: %v", err)
+	}
+}
+
+// TestDatabaseAway: with the database away the listener answers 451, a
+// temporary failure, so that the mail server keeps the mail and retries.
+func TestDatabaseAway(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, mailin.LMTP, mailin.Config{})
+	e.pool.Close()
+	err := e.send(t, "anna@ca-milano.example", msg("From: anna@ca-milano.example\nSubject: x\n\nbody\n"))
+	var se *smtp.SMTPError
+	if !errors.As(err, &se) || se.Code != 451 {
+		t.Fatalf("database away: %v, want 451", err)
 	}
 }
