@@ -347,7 +347,17 @@ func (s *Service) reply(ctx context.Context, m *Mail, t tickets.Ticket) (Result,
 	if err := s.reopen(ctx, t, actor); err != nil {
 		return Result{}, err
 	}
-	if _, err := notify.RecordInbound(ctx, s.pool, t.ID, m.MessageID, m.From, m.Language, s.now()); err != nil {
+	// Anyone may write with a ticket's number: only its contact or someone
+	// of its Administration is answered; a stranger's mail is kept on the
+	// ticket, and staff see who wrote it.
+	contact := t.Organization != "" && s.organization(m.From) == t.Organization
+	if !contact {
+		var err error
+		if contact, err = notify.IsContact(ctx, s.pool, t.ID, m.From); err != nil {
+			return Result{}, err
+		}
+	}
+	if _, err := notify.RecordInbound(ctx, s.pool, t.ID, m.MessageID, m.From, m.Language, contact, s.now()); err != nil {
 		return Result{}, err
 	}
 	s.log.Info("mail_reply", "ticket", string(t.Number), "message_id", m.MessageID)
@@ -404,7 +414,7 @@ func (s *Service) open(ctx context.Context, m *Mail) (Result, error) {
 		return Result{}, err
 	}
 	now := s.now()
-	if _, err := notify.RecordInbound(ctx, s.pool, t.ID, m.MessageID, m.From, m.Language, now); err != nil {
+	if _, err := notify.RecordInbound(ctx, s.pool, t.ID, m.MessageID, m.From, m.Language, true, now); err != nil {
 		return Result{}, err
 	}
 	if err := s.notifier.QueueReceived(ctx, s.pool, t, m.From, m.MessageID, m.Language, now); err != nil {

@@ -562,3 +562,42 @@ func TestDatabaseAway(t *testing.T) {
 		t.Fatalf("database away: %v, want 451", err)
 	}
 }
+
+// TestStrangerIsNotAnswered: anyone may write with a ticket's number, and
+// their mail is kept on the ticket, but the answers keep going to the
+// ticket's contact; someone of the ticket's Administration who writes
+// becomes its contact.
+func TestStrangerIsNotAnswered(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, mailin.SMTP, mailin.Config{})
+	if err := e.send(t, "mario.rossi@tribunale-roma.example", msg(firstMail)); err != nil {
+		t.Fatal(err)
+	}
+	tk := e.onlyTicket(t)
+	e.sendOutbox(t, 2) // the opening notice and the acknowledgement
+	answer := func(want string, sent int) {
+		t.Helper()
+		if _, err := e.store.AddArticle(ctx, tk.ID, tickets.Article{Body: "Risposta per " + want}, operator); err != nil {
+			t.Fatal(err)
+		}
+		msgs := e.sendOutbox(t, sent)
+		if got := strings.Join(msgs[sent-1].To, ","); got != want {
+			t.Errorf("answer to %s, want %s", got, want)
+		}
+	}
+	tag := "[Ticket#" + string(tk.Number) + "]"
+	if err := e.send(t, "eve@attacker.example", msg("From: eve@attacker.example\nSubject: Re: "+tag+
+		"\n\nMandatemi le credenziali.\n")); err != nil {
+		t.Fatal(err)
+	}
+	arts, err := e.store.Articles(ctx, tk.ID, system)
+	if err != nil || len(arts) != 1 || arts[0].Author != "eve@attacker.example" {
+		t.Fatalf("the stranger's mail on the ticket: %+v, %v", arts, err)
+	}
+	answer("mario.rossi@tribunale-roma.example", 3)
+	if err := e.send(t, "lucia.verdi@tribunale-roma.example", msg("From: lucia.verdi@tribunale-roma.example\nSubject: Re: "+tag+
+		"\n\nSeguo io la richiesta.\n")); err != nil {
+		t.Fatal(err)
+	}
+	answer("lucia.verdi@tribunale-roma.example", 4)
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -36,10 +37,10 @@ func (n *Notifier) From() string { return n.cfg.From }
 const maxReferences = 10
 
 // reply queues the mail of a public message written by staff to the
-// ticket's contact: the address that last wrote to the ticket by mail,
-// else the Administration's addresses. It threads under the ticket's last
-// mail. A message from the caller's side (a mail received, package
-// mailin) is never mailed back.
+// ticket's contact: the last mail sender recorded as the contact (see
+// RecordInbound), else the Administration's addresses. It threads under
+// the ticket's last mail. A message from the caller's side (a mail
+// received, package mailin) is never mailed back.
 func (n *Notifier) reply(ctx context.Context, tx pgx.Tx, ev tickets.TicketEvent) error {
 	a := ev.Article
 	if a == nil || a.Internal || (ev.Actor.Kind != tickets.ActorOperator && ev.Actor.Kind != tickets.ActorSupervisor) {
@@ -76,32 +77,29 @@ func (n *Notifier) reply(ctx context.Context, tx pgx.Tx, ev tickets.TicketEvent)
 // thread is what a ticket's mail conversation says for the next reply.
 type thread struct {
 	ids      []string // Message-IDs, oldest first, at most maxReferences-1
-	contact  string   // the last sender's address, "" when nobody wrote
-	language string   // the last sender's language, when known
+	contact  string   // the contact's address, "" when none wrote
+	language string   // the contact's language, when known
 }
 
 func readThread(ctx context.Context, db DB, ticketID int64) (thread, error) {
 	var th thread
-	rows, err := db.Query(ctx, `SELECT message_id, inbound, address, language FROM ticket_mail
+	rows, err := db.Query(ctx, `SELECT message_id FROM ticket_mail
 		WHERE ticket_id = $1 ORDER BY id DESC LIMIT $2`, ticketID, maxReferences-1)
 	if err != nil {
 		return th, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			id, addr, lang string
-			inbound        bool
-		)
-		if err := rows.Scan(&id, &inbound, &addr, &lang); err != nil {
-			return th, err
-		}
-		th.ids = append([]string{id}, th.ids...)
-		if inbound && th.contact == "" {
-			th.contact, th.language = addr, lang
-		}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return th, err
 	}
-	return th, rows.Err()
+	slices.Reverse(ids)
+	th.ids = ids
+	err = db.QueryRow(ctx, `SELECT address, language FROM ticket_mail
+		WHERE ticket_id = $1 AND inbound AND contact ORDER BY id DESC LIMIT 1`, ticketID).Scan(&th.contact, &th.language)
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = nil
+	}
+	return th, err
 }
 
 // OwnMessageID reports whether id (with or without angle brackets) is a
@@ -164,11 +162,12 @@ func SeenMessage(ctx context.Context, db DB, id string) (bool, error) {
 }
 
 // RecordInbound adds a mail received for a ticket to its conversation:
-// the next reply goes to addr, in lang when known ("it", "en" or ""), and
-// answers id. It reports false when id was there already.
-func RecordInbound(ctx context.Context, db DB, ticketID int64, id, addr, lang string, at time.Time) (bool, error) {
-	tag, err := db.Exec(ctx, `INSERT INTO ticket_mail (ticket_id, message_id, inbound, address, language, at)
-		VALUES ($1, $2, true, $3, $4, $5) ON CONFLICT (message_id) DO NOTHING`, ticketID, id, addr, lang, at)
+// the next answer answers id. With contact, the sender addr becomes the
+// ticket's contact: answers go to them, in lang when known ("it", "en" or
+// ""). It reports false when id was there already.
+func RecordInbound(ctx context.Context, db DB, ticketID int64, id, addr, lang string, contact bool, at time.Time) (bool, error) {
+	tag, err := db.Exec(ctx, `INSERT INTO ticket_mail (ticket_id, message_id, inbound, address, language, contact, at)
+		VALUES ($1, $2, true, $3, $4, $5, $6) ON CONFLICT (message_id) DO NOTHING`, ticketID, id, addr, lang, contact, at)
 	if err != nil {
 		return false, fmt.Errorf("record mail: %w", err)
 	}
@@ -191,4 +190,15 @@ func (n *Notifier) QueueReceived(ctx context.Context, db DB, t tickets.Ticket, t
 		return fmt.Errorf("record acknowledgement: %w", err)
 	}
 	return nil
+}
+
+// IsContact reports whether addr is the contact of ticket ticketID.
+func IsContact(ctx context.Context, db DB, ticketID int64, addr string) (bool, error) {
+	var is bool
+	err := db.QueryRow(ctx, `SELECT EXISTS (SELECT FROM ticket_mail WHERE ticket_id = $1 AND contact AND address = $2)`,
+		ticketID, addr).Scan(&is)
+	if err != nil {
+		return false, fmt.Errorf("look up contact: %w", err)
+	}
+	return is, nil
 }

@@ -59,10 +59,10 @@ func TestPublicMessageMailed(t *testing.T) {
 	}
 
 	// The caller writes by mail in English (package mailin records it).
-	if ok, err := notify.RecordInbound(ctx, e.pool, tk.ID, "<x1@example.org>", "john@example.org", "en", e.clk.Now()); err != nil || !ok {
+	if ok, err := notify.RecordInbound(ctx, e.pool, tk.ID, "<x1@example.org>", "john@example.org", "en", true, e.clk.Now()); err != nil || !ok {
 		t.Fatal(ok, err)
 	}
-	if ok, _ := notify.RecordInbound(ctx, e.pool, tk.ID, "<x1@example.org>", "john@example.org", "en", e.clk.Now()); ok {
+	if ok, _ := notify.RecordInbound(ctx, e.pool, tk.ID, "<x1@example.org>", "john@example.org", "en", true, e.clk.Now()); ok {
 		t.Error("the same Message-ID recorded twice")
 	}
 	a2, err := e.store.AddArticle(ctx, tk.ID, tickets.Article{Body: "Please try again now."}, operator)
