@@ -273,6 +273,7 @@ func TestConversation(t *testing.T) {
 	}
 	tag := "[Ticket#" + string(tk.Number) + "]"
 	if !strings.HasPrefix(ack.Subject(), tag) || ack.Header.Get("In-Reply-To") != "<first.1@tribunale-roma.example>" ||
+		ack.Header.Get("Auto-Submitted") != "auto-replied" ||
 		!strings.Contains(ack.Body, string(tk.Number)) {
 		t.Fatalf("acknowledgement %q In-Reply-To %q:\n%s", ack.Subject(), ack.Header.Get("In-Reply-To"), ack.Body)
 	}

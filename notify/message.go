@@ -23,6 +23,9 @@ type message struct {
 	// is left out.
 	References []string
 	Body       string // UTF-8 text
+	// AutoSubmitted is the Auto-Submitted header (RFC 3834), "" for a
+	// message a person wrote (a public message of the ticket).
+	AutoSubmitted string
 }
 
 // buildMessage returns m as an RFC 5322 message: UTF-8 headers encoded as
@@ -65,7 +68,9 @@ func buildMessage(m message) ([]byte, error) {
 		h("In-Reply-To", refs[len(refs)-1])
 		h("References", strings.Join(refs, " "))
 	}
-	h("Auto-Submitted", "auto-generated")
+	if m.AutoSubmitted != "" {
+		h("Auto-Submitted", m.AutoSubmitted)
+	}
 	h("MIME-Version", "1.0")
 	h("Content-Type", "text/plain; charset=utf-8")
 	h("Content-Transfer-Encoding", "quoted-printable")

@@ -506,7 +506,7 @@ func (n *Notifier) render(k Kind, lang, msgID string, refs []string, to []string
 	}
 	msg, err := buildMessage(message{
 		From: n.cfg.From, To: to, Subject: subj, Date: at, MessageID: msgID, References: refs,
-		Body: strings.TrimLeft(body.String(), "\n"),
+		Body: strings.TrimLeft(body.String(), "\n"), AutoSubmitted: autoSubmitted(k),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build %s notice: %w", k, err)
@@ -536,3 +536,16 @@ var ErrNotRetryable = errors.New("notice not failed, or never built")
 // SubjectTag is the ticket's tag in every subject, stable so that replies
 // can be matched to the ticket: "[Ticket#2026112200012X]".
 func SubjectTag(n tickets.Number) string { return "[Ticket#" + string(n) + "]" }
+
+// autoSubmitted is the Auto-Submitted header of a kind of message: a
+// person's public message is none, the acknowledgement of a mail answers
+// it automatically, the notices are generated.
+func autoSubmitted(k Kind) string {
+	switch k {
+	case KindReply:
+		return ""
+	case KindReceived:
+		return "auto-replied"
+	}
+	return "auto-generated"
+}

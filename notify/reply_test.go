@@ -53,6 +53,9 @@ func TestPublicMessageMailed(t *testing.T) {
 		t.Errorf("In-Reply-To %q References %q, want %s", m.Msg.Header.Get("In-Reply-To"), m.Msg.Header.Get("References"), root)
 	case !strings.HasPrefix(decodeSubject(m.Msg.Header.Get("Subject")), "[Ticket#"+string(tk.Number)+"] Re: Casella PEC bloccata"):
 		t.Errorf("subject %q", decodeSubject(m.Msg.Header.Get("Subject")))
+	case m.Msg.Header.Get("Auto-Submitted") != "" || msgs[0].Msg.Header.Get("Auto-Submitted") != "auto-generated":
+		// A person's answer is no automatic mail; the notices are.
+		t.Errorf("Auto-Submitted %q, the notice's %q", m.Msg.Header.Get("Auto-Submitted"), msgs[0].Msg.Header.Get("Auto-Submitted"))
 	case !strings.Contains(m.Body, "Abbiamo sbloccato la casella.") || strings.Contains(m.Body, "segreta") ||
 		!strings.Contains(m.Body, "Richiesta "+string(tk.Number)):
 		t.Errorf("body:\n%s", m.Body)
