@@ -66,6 +66,19 @@ type Config struct {
 	// Group takes the tickets of mail from no known Administration;
 	// default the configuration's DefaultGroup.
 	Group string `yaml:"group"`
+	// PublicDomains are domains anyone can have an address at: a sender
+	// there is never taken for an Administration by domain, only by its
+	// exact address. Default DefaultPublicDomains.
+	PublicDomains []string `yaml:"public_domains"`
+}
+
+// DefaultPublicDomains are the common free and certified (PEC) mail
+// providers in Italy.
+var DefaultPublicDomains = []string{
+	"gmail.com", "googlemail.com", "outlook.com", "outlook.it", "hotmail.com", "hotmail.it", "live.com", "live.it",
+	"msn.com", "yahoo.com", "yahoo.it", "icloud.com", "me.com", "libero.it", "virgilio.it", "alice.it", "tim.it",
+	"tiscali.it", "fastwebnet.it", "email.it", "inwind.it", "aruba.it", "pec.it", "legalmail.it", "postecert.it",
+	"pec.aruba.it", "arubapec.it", "gmx.com", "gmx.it", "proton.me", "protonmail.com",
 }
 
 // DefaultAttachmentTypes are the files kept by default: documents and
@@ -86,6 +99,9 @@ func (c Config) withDefaults() Config {
 	c.MaxTextBytes = cmp.Or(c.MaxTextBytes, 100_000)
 	if len(c.AttachmentTypes) == 0 {
 		c.AttachmentTypes = DefaultAttachmentTypes
+	}
+	if c.PublicDomains == nil {
+		c.PublicDomains = DefaultPublicDomains
 	}
 	for i, a := range c.Addresses {
 		if p, err := mail.ParseAddress(a); err == nil {
@@ -427,13 +443,17 @@ func (s *Service) open(ctx context.Context, m *Mail) (Result, error) {
 }
 
 // organization is the Administration of a sender: the one listing the
-// address, else the only one whose addresses have its domain.
+// address, else the only one whose addresses have its domain, unless that
+// is a public one (anyone could write from it).
 func (s *Service) organization(addr string) string {
 	c := s.current()
 	if c == nil {
 		return ""
 	}
 	_, domain, _ := strings.Cut(addr, "@")
+	if slices.ContainsFunc(s.cfg.PublicDomains, func(d string) bool { return strings.EqualFold(d, domain) }) {
+		domain = "" // no domain matches
+	}
 	var byDomain []string
 	for _, o := range c.Organizations {
 		for _, e := range o.Emails {
@@ -444,7 +464,7 @@ func (s *Service) organization(addr string) string {
 			if strings.EqualFold(p.Address, addr) {
 				return o.ID
 			}
-			if _, d, _ := strings.Cut(p.Address, "@"); strings.EqualFold(d, domain) && !slices.Contains(byDomain, o.ID) {
+			if _, d, _ := strings.Cut(p.Address, "@"); domain != "" && strings.EqualFold(d, domain) && !slices.Contains(byDomain, o.ID) {
 				byDomain = append(byDomain, o.ID)
 			}
 		}
