@@ -6,19 +6,26 @@ import (
 	"mime"
 	"mime/quotedprintable"
 	"net/mail"
+	"slices"
 	"strings"
 	"time"
 )
 
 // message is an e-mail to build.
 type message struct {
-	From       string
-	To         []string
-	Subject    string
-	Date       time.Time
-	MessageID  string
-	References string // the thread's first message; "" for none or itself
+	From      string
+	To        []string
+	Subject   string
+	Date      time.Time
+	MessageID string
+	// References are the thread's earlier messages, oldest first; the last
+	// is the one this message answers (In-Reply-To). The message's own id
+	// is left out.
+	References []string
 	Body       string // UTF-8 text
+	// AutoSubmitted is the Auto-Submitted header (RFC 3834), "" for a
+	// message a person wrote (a public message of the ticket).
+	AutoSubmitted string
 }
 
 // buildMessage returns m as an RFC 5322 message: UTF-8 headers encoded as
@@ -51,11 +58,19 @@ func buildMessage(m message) ([]byte, error) {
 	h("Subject", mime.QEncoding.Encode("utf-8", m.Subject))
 	h("Date", m.Date.Format(time.RFC1123Z))
 	h("Message-ID", m.MessageID)
-	if m.References != "" && m.References != m.MessageID {
-		h("In-Reply-To", m.References)
-		h("References", m.References)
+	var refs []string
+	for _, r := range m.References {
+		if r != "" && r != m.MessageID && !slices.Contains(refs, r) {
+			refs = append(refs, r)
+		}
 	}
-	h("Auto-Submitted", "auto-generated")
+	if len(refs) > 0 {
+		h("In-Reply-To", refs[len(refs)-1])
+		h("References", strings.Join(refs, " "))
+	}
+	if m.AutoSubmitted != "" {
+		h("Auto-Submitted", m.AutoSubmitted)
+	}
 	h("MIME-Version", "1.0")
 	h("Content-Type", "text/plain; charset=utf-8")
 	h("Content-Transfer-Encoding", "quoted-printable")

@@ -1,7 +1,10 @@
 // Package notify tells people about tickets by e-mail: the caller's
 // Administration when its ticket is opened, changes status or is closed, a
 // group when a request is left after hours or when it opens with requests
-// waiting, the supervisors on escalations and with a daily summary.
+// waiting, the supervisors on escalations and with a daily summary; and it
+// mails staff's public messages to the ticket's contact, keeping each
+// ticket's mail conversation (ticket_mail) that package mailin adds the
+// received mails to.
 //
 // Every e-mail goes through a durable outbox table: the Notifier writes the
 // whole message in the transaction of the change it tells about (it is the
@@ -192,9 +195,12 @@ const (
 	KindEscalated  Kind = "escalated"   // to the supervisors
 	KindOpening    Kind = "opening"     // to the group
 	KindSummary    Kind = "summary"     // to the supervisors
+	KindReply      Kind = "reply"       // a public message, to the ticket's contact
+	KindReceived   Kind = "received"    // to the sender of a mail that opened a ticket
 )
 
-var kinds = []Kind{KindCreated, KindStatus, KindClosed, KindAfterHours, KindEscalated, KindOpening, KindSummary}
+var kinds = []Kind{KindCreated, KindStatus, KindClosed, KindAfterHours, KindEscalated, KindOpening, KindSummary,
+	KindReply, KindReceived}
 
 //go:embed templates
 var defaultTemplates embed.FS
@@ -286,6 +292,7 @@ type templateData struct {
 	Tickets []tickets.Ticket
 	Day     string
 	Rows    []tickets.ReportRow
+	Message string // a public message's text (KindReply)
 }
 
 // Execer is a transaction or a pool.
@@ -312,10 +319,17 @@ func (n *Notifier) WantsCreated(nc tickets.NewCall) bool {
 
 func (n *Notifier) Hook(ctx context.Context, tx pgx.Tx, ev tickets.TicketEvent) error {
 	t := ev.Ticket
+	if ev.Kind == tickets.TicketMessage {
+		if err := n.reply(ctx, tx, ev); err != nil {
+			// As for notices: the message is kept all the same.
+			n.log.Error("queue_reply_failed", "ticket", string(t.Number), "error", err.Error())
+		}
+		return nil
+	}
 	lang := cmp.Or(n.cfg.OrganizationLanguages[t.Organization], n.cfg.Language)
 	var errs []error
 	for _, nt := range n.notices(ev) {
-		if err := n.queue(ctx, tx, nt.kind, lang, t.ID, nt.id, rootID(n.cfg.Domain, t), nt.to, ev.At, nt.data); err != nil {
+		if err := n.queue(ctx, tx, nt.kind, lang, t.ID, nt.id, []string{rootID(n.cfg.Domain, t)}, nt.to, ev.At, nt.data); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -407,7 +421,7 @@ func (n *Notifier) QueueOpening(ctx context.Context, db pgx.Tx, group string, at
 	}
 	id := fmt.Sprintf("<opening.%s.%d@%s>", group, at.Unix(), n.cfg.Domain)
 	d := templateData{Group: group, At: at, Tickets: waiting}
-	if err := n.queue(ctx, db, KindOpening, n.cfg.Language, 0, id, "", n.dir.GroupEmails(group), at, d); err != nil {
+	if err := n.queue(ctx, db, KindOpening, n.cfg.Language, 0, id, nil, n.dir.GroupEmails(group), at, d); err != nil {
 		return false, err
 	}
 	return true, nil
@@ -417,7 +431,7 @@ func (n *Notifier) QueueOpening(ctx context.Context, db pgx.Tx, group string, at
 // supervisors; at most once per day.
 func (n *Notifier) QueueSummary(ctx context.Context, db Execer, day string, at time.Time, rows []tickets.ReportRow) error {
 	id := fmt.Sprintf("<summary.%s@%s>", day, n.cfg.Domain)
-	return n.queue(ctx, db, KindSummary, n.cfg.Language, 0, id, "", n.cfg.Supervisors, at, templateData{Day: day, At: at, Rows: rows})
+	return n.queue(ctx, db, KindSummary, n.cfg.Language, 0, id, nil, n.cfg.Supervisors, at, templateData{Day: day, At: at, Rows: rows})
 }
 
 func rootID(domain string, t tickets.Ticket) string {
@@ -436,12 +450,12 @@ func eventID(domain string, t tickets.Ticket, what string) string {
 // configuration) is written all the same, as failed with the reason and
 // no message, for the panel to show. The write runs in a savepoint, so
 // that a failure of its own never aborts the caller's transaction.
-func (n *Notifier) queue(ctx context.Context, db Execer, k Kind, lang string, ticketID int64, msgID, ref string,
+func (n *Notifier) queue(ctx context.Context, db Execer, k Kind, lang string, ticketID int64, msgID string, refs []string,
 	to []string, at time.Time, d templateData) error {
 	if len(to) == 0 {
 		return nil
 	}
-	msg, buildErr := n.render(k, lang, msgID, ref, to, at, d)
+	msg, buildErr := n.render(k, lang, msgID, refs, to, at, d)
 	var tid *int64
 	if ticketID != 0 {
 		tid = &ticketID
@@ -473,7 +487,7 @@ func (n *Notifier) queue(ctx context.Context, db Execer, k Kind, lang string, ti
 }
 
 // render returns the whole message of a notice.
-func (n *Notifier) render(k Kind, lang, msgID, ref string, to []string, at time.Time, d templateData) ([]byte, error) {
+func (n *Notifier) render(k Kind, lang, msgID string, refs []string, to []string, at time.Time, d templateData) ([]byte, error) {
 	d.Service = n.cfg.Service
 	t := n.tmpl[lang+"/"+string(k)]
 	if t == nil {
@@ -491,8 +505,8 @@ func (n *Notifier) render(k Kind, lang, msgID, ref string, to []string, at time.
 		subj = SubjectTag(d.Ticket.Number) + " " + subj
 	}
 	msg, err := buildMessage(message{
-		From: n.cfg.From, To: to, Subject: subj, Date: at, MessageID: msgID, References: ref,
-		Body: strings.TrimLeft(body.String(), "\n"),
+		From: n.cfg.From, To: to, Subject: subj, Date: at, MessageID: msgID, References: refs,
+		Body: strings.TrimLeft(body.String(), "\n"), AutoSubmitted: autoSubmitted(k),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build %s notice: %w", k, err)
@@ -522,3 +536,16 @@ var ErrNotRetryable = errors.New("notice not failed, or never built")
 // SubjectTag is the ticket's tag in every subject, stable so that replies
 // can be matched to the ticket: "[Ticket#2026112200012X]".
 func SubjectTag(n tickets.Number) string { return "[Ticket#" + string(n) + "]" }
+
+// autoSubmitted is the Auto-Submitted header of a kind of message: a
+// person's public message is none, the acknowledgement of a mail answers
+// it automatically, the notices are generated.
+func autoSubmitted(k Kind) string {
+	switch k {
+	case KindReply:
+		return ""
+	case KindReceived:
+		return "auto-replied"
+	}
+	return "auto-generated"
+}

@@ -68,6 +68,11 @@ main() {
   if [[ "${1:-}" == "--browser" ]] && ! command -v chromium >/dev/null 2>&1; then
     need+=(chromium)
   fi
+  # The tests deliver mail through a private Postfix (mailin): the package
+  # only, configured as "No configuration", so no system mail server runs.
+  if [[ "${1:-}" == "--browser" ]] && [[ ! -x /usr/sbin/postfix ]]; then
+    need+=(postfix)
+  fi
   if ((${#need[@]} == 0)); then
     return 0
   fi
@@ -76,6 +81,9 @@ main() {
     return 1
   fi
   echo "install-deps: installing ${need[*]} from Debian's packages" >&2
+  if [[ " ${need[*]} " == *" postfix "* ]] && command -v debconf-set-selections >/dev/null 2>&1; then
+    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+  fi
   install_packages "${need[@]}"
 }
 

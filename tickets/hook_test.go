@@ -295,3 +295,17 @@ func TestCreateTicketRunsHook(t *testing.T) {
 		t.Fatalf("%d tickets, want 2", n)
 	}
 }
+
+// TestCreateMailTicket: a ticket opened by an e-mail (package mailin)
+// keeps its source, for the lists and reports.
+func TestCreateMailTicket(t *testing.T) {
+	t.Parallel()
+	s := tickets.New(pgtest.Pool(t), tickets.Options{Location: rome, Now: newClock(t0).Now})
+	sender := tickets.Actor{Kind: tickets.ActorCaller, ID: "mario.rossi@example.org"}
+	tk := must[tickets.Ticket](t)(s.CreateTicket(ctx, tickets.NewTicket{Source: tickets.SourceMail, Subject: "Stampante",
+		Group: "lotto3"}, sender))
+	got := must[tickets.Ticket](t)(s.FindTicketByID(ctx, tk.ID, tickets.Viewer{Kind: tickets.ViewerSystem}))
+	if got.Source != tickets.SourceMail || !got.Source.Valid() {
+		t.Fatalf("source %q", got.Source)
+	}
+}

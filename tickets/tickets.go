@@ -100,9 +100,10 @@ const (
 	SourcePhone      Source = "phone"       // a call handled live
 	SourceAfterHours Source = "after_hours" // a message left out of hours
 	SourcePanel      Source = "panel"       // typed in by an operator
+	SourceMail       Source = "mail"        // an e-mail received (package mailin)
 )
 
-var Sources = []Source{SourcePhone, SourceAfterHours, SourcePanel}
+var Sources = []Source{SourcePhone, SourceAfterHours, SourcePanel, SourceMail}
 
 func (s Source) Valid() bool { return slices.Contains(Sources, s) }
 

@@ -61,6 +61,9 @@ type flags struct {
 	webhookNets  string
 	demoClock    string
 	debugListen  string
+	// mailListen is where inbound mail is taken ("lmtp:HOST:PORT" or
+	// "smtp:HOST:PORT"); "" for none.
+	mailListen string
 	// publishConfig lets administrators' API tokens publish a new
 	// configuration, written over the -config file.
 	publishConfig bool
@@ -84,6 +87,7 @@ func main() {
 	flag.StringVar(&f.proxies, "trusted-proxies", os.Getenv("IVR_TRUSTED_PROXIES"), "comma-separated CIDRs of the reverse proxies in front of the panel: the client address (login throttle) is then read from their X-Forwarded-For")
 	flag.StringVar(&f.webhookNets, "webhook-networks", os.Getenv("IVR_WEBHOOK_NETWORKS"), "comma-separated CIDRs or addresses, besides public ones, that webhook deliveries may connect to (e.g. the LAN of your ticketing system); loopback, private and link-local addresses are refused otherwise")
 	flag.BoolVar(&f.publishConfig, "publish-config", os.Getenv("IVR_PUBLISH_CONFIG") == "1", "let administrators' API tokens publish a configuration (POST /api/v1/config/versions), written over the -config file, which ivrd must be able to write")
+	flag.StringVar(&f.mailListen, "mail-listen", os.Getenv("IVR_MAIL_LISTEN"), "take the help desk's inbound e-mail into tickets on this address, as lmtp:HOST:PORT (Postfix's lmtp transport) or smtp:HOST:PORT; an empty HOST is 127.0.0.1; off by default")
 	flag.StringVar(&f.debugListen, "debug-listen", os.Getenv("IVR_DEBUG_LISTEN"), "loopback address to serve Go's profiles on (/debug/pprof/), for measuring; off by default")
 	flag.Parse()
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -326,6 +330,13 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	storeOpts := ticketHooks(notifier, hooks, ticketing)
 	storeOpts.Location, storeOpts.Logger, storeOpts.Now = cfg.Location(), log, now
 	store := tickets.New(pool, storeOpts)
+	if f.mailListen != "" {
+		stopMail, err := startMail(f.mailListen, opsCfg.Mail, pool, store, notifier, holder.get, now, log, reg)
+		if err != nil {
+			return err
+		}
+		defer stopMail()
+	}
 	// Wrong PINs count in the database: shared by every ivrd, kept across
 	// restarts (the controller would otherwise count in its own memory).
 	lockouts, err := tickets.NewLockoutStore(pool, tickets.LockoutOptions{Now: now, Logger: log, Registerer: reg,

@@ -19,6 +19,7 @@ import (
 
 	"github.com/helpdesk-ivr/ivr/internal/clock"
 	"github.com/helpdesk-ivr/ivr/jobs"
+	"github.com/helpdesk-ivr/ivr/mailin"
 	"github.com/helpdesk-ivr/ivr/menu"
 	"github.com/helpdesk-ivr/ivr/notify"
 	"github.com/helpdesk-ivr/ivr/tickets"
@@ -31,6 +32,8 @@ import (
 type opsConfig struct {
 	Notifications notify.Config `yaml:"notifications"`
 	Jobs          jobs.Config   `yaml:"jobs"`
+	// Mail is the inbound mail (-mail-listen).
+	Mail mailin.Config `yaml:"mail"`
 }
 
 func loadOps(path string) (opsConfig, error) {
@@ -75,7 +78,7 @@ func newNotifier(c opsConfig, current func() *menu.Config, cfg *menu.Config, log
 }
 
 func migrateOps(ctx context.Context, pool *pgxpool.Pool) error {
-	for _, m := range []func(context.Context, *pgxpool.Pool) error{notify.Migrate, jobs.Migrate} {
+	for _, m := range []func(context.Context, *pgxpool.Pool) error{notify.Migrate, jobs.Migrate, mailin.Migrate} {
 		if err := m(ctx, pool); err != nil {
 			return err
 		}

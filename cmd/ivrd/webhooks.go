@@ -44,8 +44,10 @@ func ticketHooks(n *notify.Notifier, w *webhooks.Service, c *connector.Service) 
 		HookOnUpdate: func(ev tickets.TicketEvent) bool {
 			return n.WantsUpdated(ev) || w.WantsUpdated(ev) || (c != nil && c.WantsUpdated(ev))
 		},
-		// The notifications send nothing for a message (yet).
-		HookOnMessage: func(a tickets.Article) bool { return w.WantsMessage(a) || (c != nil && c.WantsMessage(a)) },
+		// The notifications mail public messages to the ticket's contact.
+		HookOnMessage: func(a tickets.Article) bool {
+			return n.WantsMessage(a) || w.WantsMessage(a) || (c != nil && c.WantsMessage(a))
+		},
 	}
 }
 
