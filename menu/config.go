@@ -102,6 +102,9 @@ type Group struct {
 	// Queue is how callers wait for the group's operators (listed under
 	// operators:, each with the groups they serve).
 	Queue Queue `yaml:"queue"`
+	// Survey asks the caller to rate the call after the operator hangs
+	// up (survey.go).
+	Survey Survey `yaml:"survey"`
 
 	Pos Pos `yaml:"-"`
 }
