@@ -41,6 +41,7 @@ const (
 	phaseMessage phase = "message"
 	phaseStatus  phase = "status"
 	phaseEnding  phase = "ending"
+	phaseSurvey  phase = "survey"
 )
 
 // resyncEvery is how long a session waits on a playback or a recording
@@ -88,6 +89,9 @@ type session struct {
 	hold        *ari.Key
 	holdMusic   bool // the hold bridge plays music on hold
 	closeTicket bool
+	// talkGroup and talkOperator are the group and operator of the
+	// conversation, for the survey that may follow it.
+	talkGroup, talkOperator string
 
 	// What could not be written while the store was down; finish hands
 	// it to the spool.
