@@ -926,7 +926,7 @@ func TestMigrateConcurrently(t *testing.T) {
 	var version, tables int
 	noErr(t, admin.QueryRow(ctx, "SELECT version FROM fresh."+tickets.VersionTable).Scan(&version))
 	noErr(t, admin.QueryRow(ctx, `SELECT count(*) FROM pg_tables WHERE schemaname = 'fresh' AND tablename NOT LIKE 'pin\_%'`).Scan(&tables))
-	if version != 2 || tables != 7 { // 6 tables and the version table; 2 migrations
+	if version != 3 || tables != 8 { // 7 tables and the version table; 3 migrations
 		t.Fatalf("fresh schema: version %d, %d tables", version, tables)
 	}
 	// The PIN lockouts' 4 tables and their version table.
