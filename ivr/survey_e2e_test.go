@@ -238,7 +238,7 @@ func TestSurveyWrongKeyAskedAgain(t *testing.T) {
 // first, get none: the call ends as before.
 func TestNoSurvey(t *testing.T) {
 	for _, tc := range []struct {
-		name, keys string
+		name, keys  string
 		callerHangs bool
 		by          tickets.HangupBy
 	}{
