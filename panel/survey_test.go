@@ -9,6 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/helpdesk-ivr/ivr/internal/browsertest"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
 
@@ -121,4 +125,44 @@ func TestReportsCSAT(t *testing.T) {
 	}
 	// No survey in the period.
 	sup.get("/reports?from=2025-11-01&to=2025-11-02").has(t, `data-testid="csat-none"`)
+}
+
+// TestBrowserCSAT: in real Chromium, a supervisor reads the CSAT of the
+// reports page (each group's meter at its share of 4–5) and a ticket's
+// rating with the comment's player, which loads the recording.
+func TestBrowserCSAT(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.survey("lotto2", "op2", 5, "")
+	e.survey("lotto2", "op2", 4, "")
+	e.clk.Advance(time.Hour)
+	e.survey("lotto2", "op2", 2, "")
+	e.survey("lotto3", "op3", 5, "")
+	_, tk := e.survey("lotto3", "op3", 3, "survey-cmt-9")
+	b := browsertest.New(t)
+	browserLogin(t, b, e.ts.URL, "sup", "/reports")
+	var meter, total string
+	browsertest.Run(t, b, "the CSAT of the reports page",
+		chromedp.WaitVisible(`[data-testid="csat-total"]`),
+		chromedp.ScrollIntoView(`[data-testid="csat"]`),
+		chromedp.AttributeValue(`[data-testid="csat-group"] [data-key="lotto2"] meter`, "value", &meter, nil),
+		chromedp.Text(`[data-testid="csat-total"]`, &total))
+	if meter != "0.667" || !strings.Contains(total, "60%") || !strings.Contains(total, "3.8") {
+		t.Fatalf("lotto2's meter %q, total %q", meter, total)
+	}
+	browsertest.Screenshot(t, b, "reports-csat")
+	var rating string
+	var duration float64
+	browsertest.Run(t, b, "the ticket's survey",
+		chromedp.Navigate(fmt.Sprintf("%s/tickets/%d", e.ts.URL, tk.ID)),
+		chromedp.WaitVisible(`[data-testid="survey-rating"]`),
+		chromedp.Text(`[data-testid="survey-rating"]`, &rating),
+		chromedp.ScrollIntoView(`[data-testid="surveys"]`),
+		chromedp.Evaluate(`(async () => { const a = document.querySelector('[data-testid="survey-comment-audio"]');
+			const r = await fetch(a.src); return (await r.arrayBuffer()).byteLength; })()`, &duration,
+			func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+	if rating != "voto 3 su 5" || duration != float64(len("RIFFsurvey-cmt-9")) {
+		t.Fatalf("rating %q, comment bytes %v", rating, duration)
+	}
+	browsertest.Screenshot(t, b, "ticket-survey")
 }
