@@ -98,6 +98,7 @@ type session struct {
 	pendTicket *tickets.TicketUpdate
 	pendCall   *tickets.CallUpdate
 	pendAttach []tickets.Attachment
+	pendSurvey *tickets.Survey
 	storeDown  bool      // logged once per call
 	saved      string    // the checkpoint kept in Asterisk (resumeVar)
 	cut        string    // why the call ended when not by a person
@@ -237,6 +238,10 @@ func (s *session) writePending() {
 	s.pendAttach = nil
 	for _, a := range attach {
 		s.attach(a)
+	}
+	if sv := s.pendSurvey; sv != nil {
+		s.pendSurvey = nil
+		s.saveSurvey(*sv)
 	}
 }
 
@@ -618,11 +623,12 @@ func (s *session) finish() {
 			s.events = s.events[:0]
 		}
 	}
-	pending := s.pendTicket != nil || s.pendCall != nil || len(s.pendAttach) > 0 || len(s.events) > 0 || closeDesc != ""
+	pending := s.pendTicket != nil || s.pendCall != nil || len(s.pendAttach) > 0 || len(s.events) > 0 || closeDesc != "" ||
+		s.pendSurvey != nil
 	if (!finished || pending) && (s.call.ID != 0 || !s.started.IsZero()) {
 		// Whatever the store did not take waits in the spool.
 		p := PendingCall{Channel: s.channelID, CallID: s.call.ID, TicketID: s.ticket.ID, Ticket: s.pendTicket,
-			Call: s.pendCall, Events: s.events, Attachments: s.pendAttach, Close: closeDesc}
+			Call: s.pendCall, Events: s.events, Attachments: s.pendAttach, Close: closeDesc, Survey: s.pendSurvey}
 		if !finished {
 			p.End = &end
 		}

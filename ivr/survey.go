@@ -108,18 +108,26 @@ func (s *session) surveySkipped(rec tickets.Survey, why tickets.SurveySkip, err 
 	return s.play([]menu.Prompt{s.system("goodbye")}, false)
 }
 
-// saveSurvey writes the survey with the call (none without a call
-// record: the store was down when the call came).
+// saveSurvey writes the survey with the call; while the store is down
+// (or the call has no record yet) it waits for the spool, as the rest.
 func (s *session) saveSurvey(rec tickets.Survey) {
 	st, ok := s.c.opts.Store.(surveyStore)
-	if !ok || rec.CallID == 0 {
+	if !ok {
+		return
+	}
+	rec.CallID, rec.TicketID = s.call.ID, s.ticket.ID
+	if rec.CallID == 0 {
+		s.pendSurvey = &rec
 		return
 	}
 	ctx, cancel := s.storeCtx()
 	defer cancel()
 	if err := st.SaveSurvey(ctx, rec); err != nil {
 		s.storeFailed("save_survey", err)
+		s.pendSurvey = &rec
+		return
 	}
+	s.pendSurvey = nil
 }
 
 // surveyComment records the caller's comment after the beep (# ends it)
