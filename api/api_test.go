@@ -708,3 +708,29 @@ func TestConfigVersions(t *testing.T) {
 	yaml2 := e2.do(http.MethodPost, "/config/versions", e2.token("adm", panel.ScopeAdmin), changed, "Content-Type", "application/yaml")
 	yaml2.problem(t, http.StatusNotFound, "not_found")
 }
+
+// TestTicketCategories: with categories in the configuration, a ticket is
+// created and changed with one of them only.
+func TestTicketCategories(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tok := e.token("adm", panel.ScopeWrite)
+	r := e.do(http.MethodPost, "/tickets", tok, map[string]any{"subject": "PCT lento", "group": "lotto2", "category": "applicativi/pct"})
+	wantStatus(t, "create with a category", r, http.StatusCreated)
+	var created ticketJSON
+	r.json(t, &created)
+	if created.Category != "applicativi/pct" {
+		t.Fatalf("created %+v", created)
+	}
+	p := e.do(http.MethodPost, "/tickets", tok, map[string]any{"subject": "x", "group": "lotto2", "category": "Stampante"}).
+		problem(t, http.StatusBadRequest, "invalid")
+	if !strings.Contains(p.Detail, "not one of the configured categories") {
+		t.Fatalf("detail %q", p.Detail)
+	}
+	path := fmt.Sprintf("/tickets/%d", created.ID)
+	e.do(http.MethodPatch, path, tok, map[string]any{"version": 1, "category": "pct"}).problem(t, http.StatusBadRequest, "invalid")
+	r = e.do(http.MethodPatch, path, tok, map[string]any{"version": 1, "category": "stampa"})
+	wantStatus(t, "change to another", r, http.StatusOK)
+	r = e.do(http.MethodPatch, path, tok, map[string]any{"version": 2, "category": ""})
+	wantStatus(t, "clear", r, http.StatusOK)
+}

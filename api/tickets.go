@@ -416,6 +416,9 @@ func (a *API) checkNewTicket(p *principal, in newTicketJSON) (newTicket, error) 
 	if !nt.Priority.Valid() {
 		return nt, fault.Errorf(fault.EINVALID, "priority: unknown %q", shorten(in.Priority))
 	}
+	if err := a.checkCategory(nt.Category); err != nil {
+		return nt, err
+	}
 	// A ticket is opened in a group the principal works in: an operator's
 	// token cannot drop tickets in groups its user never sees.
 	if a.config().Group(in.Group) == nil {
@@ -532,6 +535,9 @@ func (a *API) checkUpdate(r *http.Request, p *principal, cur tickets.Ticket, in 
 			continue
 		}
 		v, err := text(x.name, *x.v, x.max, x.req, false)
+		if err == nil && x.name == "category" {
+			err = a.checkCategory(v)
+		}
 		if err != nil {
 			return u, nil, err
 		}
@@ -636,4 +642,13 @@ func (a *API) attachmentContent(w http.ResponseWriter, r *http.Request) {
 	if _, err := io.Copy(w, body); err != nil && !errors.Is(err, context.Canceled) {
 		a.log.Warn("api_recording_stream", "ticket", tid, "error", err.Error())
 	}
+}
+
+// checkCategory refuses, when the configuration lists categories, a value
+// that is not one of them (as the panel's form does).
+func (a *API) checkCategory(ref string) error {
+	if cfg := a.config(); cfg.HasCategories() && !cfg.ValidCategory(ref) {
+		return fault.Errorf(fault.EINVALID, "category: %q is not one of the configured categories", shorten(ref))
+	}
+	return nil
 }

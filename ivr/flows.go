@@ -317,6 +317,9 @@ func (s *session) saveMessage(groupID string, afterHours bool, name string, dura
 	if groupID != "" {
 		upd.Group = &groupID
 	}
+	if cat := s.ticketCategory(groupID); cat != "" {
+		upd.Category = &cat
+	}
 	s.updateTicket(upd)
 }
 

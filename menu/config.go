@@ -29,16 +29,20 @@ type Config struct {
 	Organizations []*Organization      `yaml:"organizations"`
 	IVR           IVR                  `yaml:"ivr"`
 	Menu          *Node                `yaml:"menu"`
+	// Categories is the list a ticket's category is chosen from (none:
+	// free text).
+	Categories []*Category `yaml:"categories"`
 	// Connector links an existing ticketing system (connector.go).
 	Connector *Connector `yaml:"connector"`
 
 	// Filled by Parse after validation.
-	location  *time.Location
-	schedules map[string]*hours.Schedule
-	groups    map[string]*Group
-	orgs      map[string]*Organization
-	nodes     map[string]*Node
-	pins      map[string]pinOwner
+	location   *time.Location
+	schedules  map[string]*hours.Schedule
+	groups     map[string]*Group
+	categories map[string]*Category // by reference: "id" or "id/sub"
+	orgs       map[string]*Organization
+	nodes      map[string]*Node
+	pins       map[string]pinOwner
 }
 
 // Service describes the entry point: the number callers dial.
@@ -102,6 +106,9 @@ type Group struct {
 	// Queue is how callers wait for the group's operators (listed under
 	// operators:, each with the groups they serve).
 	Queue Queue `yaml:"queue"`
+	// DefaultCategory is the category of a call routed here whose menu
+	// choice named none.
+	DefaultCategory string `yaml:"default_category"`
 	// Survey asks the caller to rate the call after the operator hangs
 	// up (survey.go).
 	Survey Survey `yaml:"survey"`
@@ -231,6 +238,9 @@ type Node struct {
 	Options  map[string]*Node `yaml:"options"`
 	Group    string           `yaml:"group"`
 	Priority string           `yaml:"priority"`
+	// Category is the ticket's category when the caller chooses this
+	// route or message node (one of categories:).
+	Category string `yaml:"category"`
 	// OrgRoute sends a caller whose number belongs to a known
 	// Administration straight to that Administration's group (seed 003).
 	OrgRoute   bool     `yaml:"org_route"`

@@ -155,6 +155,9 @@ func (c *Config) validateConnector(v *validator) {
 		}
 	}
 	for _, k := range sortedKeys(z.Categories) {
+		if c.HasCategories() && !c.ValidCategory(k) {
+			v.add(z.KeyPos("categories", k), "connector.zammad.categories: unknown category %q", k)
+		}
 		if t := z.Categories[k]; strings.TrimSpace(t) == "" || strings.Contains(t, ",") {
 			v.add(z.KeyPos("categories", k), "connector.zammad.categories.%s: want a Zammad tag, not empty and without commas", k)
 		}

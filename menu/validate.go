@@ -62,6 +62,7 @@ func (c *Config) validate() Problems {
 	v := &validator{file: c.File}
 	c.validateService(v)
 	c.validateSchedules(v)
+	c.validateCategories(v)
 	c.validateGroups(v)
 	c.validateOperators(v)
 	c.validateOrganizations(v)
@@ -71,6 +72,7 @@ func (c *Config) validate() Problems {
 	c.validateKeyHints(v)
 	c.validateReach(v)
 	c.validateConnector(v)
+	c.checkCategoryRefs(v)
 	return v.problems
 }
 

@@ -312,6 +312,10 @@ func (s *Server) checkTicketForm(ctx context.Context, f *ticketForm, changed []s
 			f.Subject, err = text("ticket.subject", f.Subject, maxSubject, true, false)
 		case "category":
 			f.Category, err = text("ticket.category", f.Category, maxCategory, false, false)
+			// With a list, only its entries (or clearing the value).
+			if cfg := s.config(); err == nil && cfg.HasCategories() && !cfg.ValidCategory(f.Category) {
+				err = errorKey(fault.EINVALID, "ticket.bad_category", f.Category)
+			}
 		case "status":
 			if !slices.Contains(tickets.Statuses, tickets.Status(f.Status)) {
 				err = errorKey(fault.EINVALID, "ticket.bad_status", f.Status)
@@ -429,11 +433,23 @@ type ticketFormData struct {
 	Me       string
 	Body     string // a message typed, shown again with an error
 	Kind     string // its kind, "public" or "internal"
+	// Categories is the configured list offered instead of free text;
+	// Legacy is the ticket's category when it is not in the list (from
+	// before it, or a list changed since), kept selectable.
+	Categories []menu.CategoryOption
+	Legacy     string
 }
 
 func (s *Server) formData(rq *request, t tickets.Ticket, f ticketForm, ret string) ticketFormData {
-	return ticketFormData{L: rq.lang, CSRF: rq.sess.CSRF, T: t, F: f, Groups: s.allGroupOpts(),
+	d := ticketFormData{L: rq.lang, CSRF: rq.sess.CSRF, T: t, F: f, Groups: s.allGroupOpts(),
 		Statuses: tickets.Statuses, Prios: tickets.Priorities, Return: ret, Me: rq.user.Login}
+	if cfg := s.config(); cfg.HasCategories() {
+		d.Categories = cfg.CategoryOptions(string(rq.lang))
+		if !cfg.ValidCategory(t.Category) {
+			d.Legacy = t.Category
+		}
+	}
+	return d
 }
 
 type attachmentView struct {
@@ -458,6 +474,7 @@ type ticketData struct {
 	Surveys     []surveyView
 	Notices     []OutboxMessage
 	External    *ExternalTicket
+	Category    string // the ticket's category, named in the user's language
 	Form        ticketFormData
 	Conflict    bool
 }
@@ -527,6 +544,7 @@ func (s *Server) loadTicket(ctx context.Context, rq *request, id int64) (ticketD
 			d.External = &x
 		}
 	}
+	d.Category = s.config().CategoryLabel(t.Category, string(rq.lang))
 	d.Form = s.formData(rq, t, formOf(t), "")
 	return d, nil
 }

@@ -116,14 +116,28 @@ func (s *Server) webhookID(w http.ResponseWriter, r *http.Request, name string) 
 	return id, true
 }
 
+// webhookTarget is the service and the subscription {id} of the route,
+// or false after answering 404.
+func (s *Server) webhookTarget(w http.ResponseWriter, r *http.Request) (*webhooks.Service, int64, bool) {
+	svc := s.webhookService(w, r)
+	if svc == nil {
+		return nil, 0, false
+	}
+	id, ok := s.webhookID(w, r, "id")
+	return svc, id, ok
+}
+
+// webhookDone is where each action comes back to, with its message.
+var webhookDone = map[string]string{
+	"pause":  "/admin/webhooks?msg=webhook_pause",
+	"resume": "/admin/webhooks?msg=webhook_resume",
+	"delete": "/admin/webhooks?msg=webhook_delete",
+}
+
 // webhookAction pauses, resumes or removes a subscription.
 func (s *Server) webhookAction(action string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		svc := s.webhookService(w, r)
-		if svc == nil {
-			return
-		}
-		id, ok := s.webhookID(w, r, "id")
+		svc, id, ok := s.webhookTarget(w, r)
 		if !ok {
 			return
 		}
@@ -142,17 +156,13 @@ func (s *Server) webhookAction(action string) http.HandlerFunc {
 			return
 		}
 		s.audited(r, "webhook."+action, "webhook:"+strconv.FormatInt(id, 10), "")
-		s.log.Info("panel_webhook_"+action, "webhook", id, "by", login)
-		http.Redirect(w, r, "/admin/webhooks?msg=webhook_"+action, http.StatusSeeOther)
+		s.log.Info("panel_webhook_changed", "webhook", id, "action", action, "by", login)
+		http.Redirect(w, r, webhookDone[action], http.StatusSeeOther)
 	}
 }
 
 func (s *Server) webhookDeliveries(w http.ResponseWriter, r *http.Request) {
-	svc := s.webhookService(w, r)
-	if svc == nil {
-		return
-	}
-	id, ok := s.webhookID(w, r, "id")
+	svc, id, ok := s.webhookTarget(w, r)
 	if !ok {
 		return
 	}
@@ -171,11 +181,7 @@ func (s *Server) webhookDeliveries(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) webhookRedeliver(w http.ResponseWriter, r *http.Request) {
-	svc := s.webhookService(w, r)
-	if svc == nil {
-		return
-	}
-	id, ok := s.webhookID(w, r, "id")
+	svc, id, ok := s.webhookTarget(w, r)
 	if !ok {
 		return
 	}
