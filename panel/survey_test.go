@@ -71,7 +71,8 @@ func TestTicketShowsSurvey(t *testing.T) {
 
 // TestReportsCSAT: the reports page and reports.csv?table=csat show the
 // surveys' satisfaction (share of 4–5 among ratings, average) per group,
-// operator and hour, with counts, in the user's groups only.
+// operator and hour, with counts, in the user's groups only; the
+// wallboard shows today's per group.
 func TestReportsCSAT(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -113,6 +114,15 @@ func TestReportsCSAT(t *testing.T) {
 	}
 	if d := csv.header.Get("Content-Disposition"); !strings.Contains(d, "csat-") {
 		t.Errorf("disposition %q", d)
+	}
+
+	// The wallboard shows today's CSAT per group, as the reports.
+	wb := sup.get("/wallboard")
+	for group, want := range map[string]string{"lotto2": "67% (3)", "lotto3": "0% (1)"} {
+		cell := regexp.MustCompile(`(?s)data-testid="wb-row-` + group + `".*?data-testid="wb-csat">([^<]*)<`)
+		if m := cell.FindStringSubmatch(wb.body); m == nil || m[1] != want {
+			t.Errorf("wallboard CSAT of %s: %v, want %q", group, m, want)
+		}
 	}
 
 	// An operator sees the surveys of their groups only.
