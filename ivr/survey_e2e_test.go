@@ -1,6 +1,7 @@
 package ivr_test
 
 import (
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -158,23 +159,31 @@ func TestSurveyGivenWithComment(t *testing.T) {
 func TestSurveySkipped(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		drive func(r *qrig, c *arisim.Call)
+		drive func(t *testing.T, r *qrig, c *arisim.Call)
 		why   tickets.SurveySkip
 		by    string // who hung up the caller's channel, as the caller sees it
 	}{
-		{"hangup during the question", func(r *qrig, c *arisim.Call) {
+		{"hangup during the question", func(t *testing.T, r *qrig, c *arisim.Call) {
 			r.waitPrompt(c.ID(), "system:survey_ask")
 			c.Hangup()
 		}, tickets.SurveyHangup, arisim.ByCaller},
-		{"no answer after a repeat", func(r *qrig, c *arisim.Call) {
+		{"no answer after a repeat", func(t *testing.T, r *qrig, c *arisim.Call) {
 			r.waitPrompt(c.ID(), "system:no_input") // asked again once
 			r.waitPrompt(c.ID(), "system:goodbye")
 		}, tickets.SurveyTimeout, arisim.ByApp},
-		{"wrong keys twice", func(r *qrig, c *arisim.Call) {
+		{"wrong keys twice", func(t *testing.T, r *qrig, c *arisim.Call) {
 			r.waitPrompt(c.ID(), "system:survey_ask")
 			press(t, c, "9")
 			r.waitPrompt(c.ID(), "system:invalid")
 			press(t, c, "*")
+			r.waitPrompt(c.ID(), "system:goodbye")
+		}, tickets.SurveyInvalid, arisim.ByApp},
+		{"a burst of keys", func(t *testing.T, r *qrig, c *arisim.Call) {
+			r.waitPrompt(c.ID(), "system:survey_ask")
+			// The call may end (goodbye) before the last keys are sent.
+			if err := c.Press("#*0987654321#*"); err != nil && !errors.Is(err, arisim.ErrCallEnded) {
+				t.Fatal(err)
+			}
 			r.waitPrompt(c.ID(), "system:goodbye")
 		}, tickets.SurveyInvalid, arisim.ByApp},
 	} {
@@ -184,7 +193,7 @@ func TestSurveySkipped(t *testing.T) {
 			r.waitPrompt(c.ID(), "node:root")
 			press(t, c, "16")
 			r.answeredBy(c.ID())
-			tc.drive(r, c)
+			tc.drive(t, r, c)
 			call, kinds, sv, ok := r.surveyOf(c)
 			if !ok || sv.Skipped != tc.why || sv.Rating != 0 || sv.Group != "lotto6" || sv.Operator != "op601" {
 				t.Fatalf("survey %+v (%v)", sv, ok)
