@@ -172,16 +172,22 @@ func (s *session) adoptConversation(bkey *ari.Key, legID string) error {
 	}
 	s.record(tickets.CallEvent{Kind: tickets.EventAnswered, Group: s.group, Operator: login, Detail: "conversation taken over"})
 	s.emit(Event{Kind: EvAnswered, Group: s.group, Operator: login, Ticket: string(s.ticket.Number), Reason: "resumed talking"})
-	if login != "" && s.c.opts.Queues != nil {
-		defer s.callEnded(login)
+	// The operator is free once the conversation ends, not after the
+	// survey that may follow it.
+	talked := func() {
+		if login != "" && s.c.opts.Queues != nil {
+			s.callEnded(login)
+		}
 	}
 	s.talkGroup, s.talkOperator = s.group, login
 	if !s.channelUp(legID) {
 		// The operator left while nobody watched.
 		s.hangupBy, s.endedAt = tickets.HangupOperator, s.now()
 	} else if err := s.talk(legID); err != nil {
+		talked()
 		return err
 	}
+	talked()
 	if !s.surveyDue() {
 		return nil
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/helpdesk-ivr/ivr/ivr"
 	"github.com/helpdesk-ivr/ivr/ivr/arisim"
 	"github.com/helpdesk-ivr/ivr/menu"
+	"github.com/helpdesk-ivr/ivr/queues"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
 
@@ -308,5 +309,38 @@ func TestSurveyRingAll(t *testing.T) {
 	sv, ok := r.mem.Survey(call.ID)
 	if out.Outcome != string(tickets.OutcomeAnswered) || !ok || sv.Rating != 3 || sv.CommentURI != "" || sv.Operator != "op601" {
 		t.Fatalf("outcome %+v, survey %+v (%v)\n%s", out, sv, ok, r.transcript(c.ID()))
+	}
+}
+
+// TestSurveyAfterTakeover: a conversation taken over by another
+// controller (the first stopped) still ends with the survey when the
+// operator hangs up; the operator is free (wrap-up) during it. (Here the
+// first controller frees them as it lets go; the controller that takes
+// over frees them as the conversation ends, not after the survey, for a
+// first one that died without a word.)
+func TestSurveyAfterTakeover(t *testing.T) {
+	r := newQueueRig(t, "", nil)
+	r.sim.SetEndpoint("PJSIP/op601", operatorEnds(8*time.Second))
+	r.available("op601")
+	c := r.call("3331234567")
+	r.waitPrompt(c.ID(), "node:root")
+	press(t, c, "16")
+	r.answeredBy(c.ID())
+	second := newController(t, r.rig, func(o *ivr.Options) { o.Queues = r.q })
+	if e := second.waitKind(c.ID(), ivr.EvAnswered); e.Reason != "resumed talking" {
+		t.Fatalf("conversation taken over: %+v", e)
+	}
+	second.waitPrompt(c.ID(), "system:survey_ask")
+	if st := r.operator("op601").State; st == queues.OnCall {
+		t.Errorf("op601 still on call during the survey")
+	}
+	press(t, c, "2")
+	second.waitPrompt(c.ID(), "system:survey_comment")
+	c.Hangup()
+	out := second.outcome(c.ID())
+	call, _, _ := r.mem.Call(c.ID())
+	sv, ok := r.mem.Survey(call.ID)
+	if out.Outcome != string(tickets.OutcomeAnswered) || !ok || sv.Rating != 2 || sv.Operator != "op601" || call.HangupBy != tickets.HangupOperator {
+		t.Fatalf("outcome %+v, call %+v, survey %+v (%v)", out, call, sv, ok)
 	}
 }
