@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/helpdesk-ivr/ivr/internal/fault"
+	"github.com/helpdesk-ivr/ivr/panel"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
 
@@ -37,6 +38,50 @@ type reportJSON struct {
 	ServiceLevelSeconds int             `json:"service_level_seconds"`
 	Rows                []reportRowJSON `json:"rows"`
 	Total               reportRowJSON   `json:"total"`
+	CSAT                csatJSON        `json:"csat"`
+	csat                tickets.CSATReport
+}
+
+// csatRowJSON is a tickets.CSATRow; the key that does not apply is left
+// out (group, operator or hour).
+type csatRowJSON struct {
+	Group     string  `json:"group,omitempty"`
+	Operator  string  `json:"operator,omitempty"`
+	Hour      *int    `json:"hour,omitempty"`
+	Asked     int     `json:"asked"`
+	Rated     int     `json:"rated"`
+	Satisfied int     `json:"satisfied"`
+	CSAT      float64 `json:"csat"` // satisfied / rated, 0 to 1
+	Average   float64 `json:"average_rating"`
+}
+
+// csatJSON is the post-call surveys' satisfaction in the report's period
+// and groups: the panel's figures (tickets.Store.CSAT).
+type csatJSON struct {
+	ByGroup    []csatRowJSON `json:"by_group"`
+	ByOperator []csatRowJSON `json:"by_operator"`
+	ByHour     []csatRowJSON `json:"by_hour"`
+	Total      csatRowJSON   `json:"total"`
+}
+
+func csatOf(rep tickets.CSATReport) csatJSON {
+	row := func(x tickets.CSATRow) csatRowJSON {
+		return csatRowJSON{Group: x.Group, Operator: x.Operator, Asked: x.Asked, Rated: x.Rated,
+			Satisfied: x.Satisfied, CSAT: x.CSAT, Average: x.Average}
+	}
+	out := csatJSON{ByGroup: []csatRowJSON{}, ByOperator: []csatRowJSON{}, ByHour: []csatRowJSON{}, Total: row(rep.Total)}
+	for _, x := range rep.ByGroup {
+		out.ByGroup = append(out.ByGroup, row(x))
+	}
+	for _, x := range rep.ByOperator {
+		out.ByOperator = append(out.ByOperator, row(x))
+	}
+	for _, x := range rep.ByHour {
+		r := row(x)
+		r.Hour = &x.Hour
+		out.ByHour = append(out.ByHour, r)
+	}
+	return out
 }
 
 // readReport is the panel's report: from and to (dates, inclusive; by
@@ -49,7 +94,7 @@ func (a *API) readReport(r *http.Request) (reportJSON, error) {
 	today := a.now().In(loc)
 	today = time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, loc)
 	out := reportJSON{From: q.Get("from"), To: q.Get("to"), Bucket: cmpOr(q.Get("bucket"), "day"),
-		ServiceLevelSeconds: int(a.opts.ServiceLevel / time.Second), Rows: []reportRowJSON{}}
+		ServiceLevelSeconds: int(a.opts.ServiceLevel / time.Second), Rows: []reportRowJSON{}, CSAT: csatOf(tickets.CSATReport{})}
 	if out.Bucket != "day" && out.Bucket != "hour" {
 		return out, fault.Errorf(fault.EINVALID, "bucket: day or hour")
 	}
@@ -115,6 +160,10 @@ func (a *API) readReport(r *http.Request) (reportJSON, error) {
 		t.ASASeconds = (asa / time.Duration(t.Answered)).Seconds()
 		t.AHTSeconds = (aht / time.Duration(t.Answered)).Seconds()
 	}
+	if out.csat, err = a.opts.Tickets.CSAT(r.Context(), tickets.CSATFilter{From: from, To: to, Groups: groups}); err != nil {
+		return out, err
+	}
+	out.CSAT = csatOf(out.csat)
 	return out, nil
 }
 
@@ -135,6 +184,11 @@ func (a *API) reportCSV(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	if r.URL.Query().Get("table") == "csat" {
+		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="csat-%s-%s.csv"`, rep.From, rep.To))
+		panel.WriteCSATCSV(w, rep.csat)
+		return
+	}
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="report-%s-%s-%s.csv"`, rep.Bucket, rep.From, rep.To))
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"period_start", "group", "offered", "answered", "abandoned", "answered_within_sl",

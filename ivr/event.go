@@ -29,6 +29,8 @@ type Event struct {
 	Outcome  string   `json:"outcome,omitempty"`
 	Path     []string `json:"menu_path,omitempty"`
 	Seconds  float64  `json:"seconds,omitempty"`
+	// Rating is the caller's survey rating, 1–5 (EvSurvey, Result rated).
+	Rating int `json:"rating,omitempty"`
 }
 
 // The event kinds.
@@ -54,4 +56,8 @@ const (
 	EvOutcome   = "outcome"   // the final line
 	EvResumed   = "resumed"   // the call was picked up after a lost connection
 	EvError     = "error"     // something failed on the help desk's side
+	// EvSurvey is a step of the post-call survey: Result asked, rated
+	// (Rating), comment (recording), commented (Seconds) or skipped
+	// (Reason hangup, timeout, invalid).
+	EvSurvey = "survey"
 )

@@ -293,7 +293,7 @@ func (s *session) saveMessage(groupID string, afterHours bool, name string, dura
 	s.record(tickets.CallEvent{Kind: tickets.EventMessageLeft, Group: groupID, Detail: duration.String()})
 	s.emit(Event{Kind: EvMessage, Group: groupID, Seconds: duration.Seconds(), Ticket: string(s.ticket.Number)})
 	s.attach(tickets.Attachment{
-		Name: name + ".wav", URI: "ari:recording:" + name, ContentType: "audio/wav",
+		Name: name + ".wav", URI: recordingURI + name, ContentType: "audio/wav",
 		Duration: duration, Size: 44 + int64(duration.Seconds()*16000), // 8 kHz, 16 bit, WAV header: an estimate
 	})
 	sched := s.cfg.ServiceSchedule()

@@ -16,7 +16,7 @@ type LiveCall struct {
 	Role         string
 	Ticket       string
 	// Phase is one of "menu", "pin", "closed", "queue", "ringing",
-	// "talking", "message", "status".
+	// "talking", "message", "status", "survey".
 	Phase    string
 	Node     string // the menu node last heard
 	Group    string
@@ -84,7 +84,7 @@ func (l *Live) apply(e Event) bool {
 			}
 		}
 	case EvKeys:
-		if e.Node != "" && e.Node != "queue" && e.Node != "closed" {
+		if e.Node != "" && e.Node != "queue" && e.Node != "closed" && e.Node != surveyNode {
 			c.Node = e.Node
 		}
 	case EvPIN:
@@ -113,6 +113,8 @@ func (l *Live) apply(e Event) bool {
 		phase("message")
 	case EvStatus:
 		phase("status")
+	case EvSurvey:
+		phase("survey")
 	case EvHangup, EvOutcome:
 		delete(l.calls, e.CallID)
 	default:

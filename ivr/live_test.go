@@ -34,6 +34,11 @@ func TestLiveFollowsACall(t *testing.T) {
 		{Event{Kind: EvAnswered, Operator: "op302"}, func(c LiveCall) bool {
 			return c.Phase == "talking" && c.Operator == "op302" && c.Position == 0
 		}},
+		// The operator hung up: the caller rates the conversation.
+		{Event{Kind: EvSurvey, Result: "asked", Operator: "op302"}, func(c LiveCall) bool {
+			return c.Phase == "survey" && c.Operator == "op302"
+		}},
+		{Event{Kind: EvKeys, Node: "survey", Keys: "5"}, func(c LiveCall) bool { return c.Phase == "survey" && c.Node == "root" }},
 	}
 	for i, s := range steps {
 		s.ev.CallID, s.ev.Time = "c1", at(i)

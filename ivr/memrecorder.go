@@ -22,6 +22,7 @@ type MemoryRecorder struct {
 	tickets  []tickets.Ticket
 	attached map[int64][]tickets.Attachment
 	counters map[string]int64
+	surveys  map[int64]tickets.Survey // by call id
 }
 
 // NewMemoryRecorder returns an empty recorder numbering tickets by the
@@ -229,4 +230,26 @@ func (m *MemoryRecorder) Ticket(id int64) (tickets.Ticket, []tickets.Attachment,
 		return tickets.Ticket{}, nil, false
 	}
 	return m.tickets[id-1], slices.Clone(m.attached[id]), true
+}
+
+// SaveSurvey keeps a call's survey (as tickets.Store.SaveSurvey).
+func (m *MemoryRecorder) SaveSurvey(_ context.Context, sv tickets.Survey) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if sv.CallID < 1 || int(sv.CallID) > len(m.calls) {
+		return fault.ErrNotFound
+	}
+	if m.surveys == nil {
+		m.surveys = map[int64]tickets.Survey{}
+	}
+	m.surveys[sv.CallID] = sv
+	return nil
+}
+
+// Survey returns the survey of a call record, for tests.
+func (m *MemoryRecorder) Survey(callID int64) (tickets.Survey, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	sv, ok := m.surveys[callID]
+	return sv, ok
 }

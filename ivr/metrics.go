@@ -20,6 +20,10 @@ type metrics struct {
 	shed              prometheus.Counter
 	firstPrompt       prometheus.Histogram
 	keyToPlay         prometheus.Histogram
+	// The post-call survey, by group (bounded: the configuration's).
+	surveyRatings  *prometheus.HistogramVec
+	surveysGiven   *prometheus.CounterVec
+	surveysSkipped *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -73,8 +77,18 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Controller time from a key press to the request playing the next prompt.",
 			Buckets: []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25},
 		}),
+		surveyRatings: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "ivr_survey_rating", Help: "Ratings 1-5 given by callers in the post-call survey, by group.",
+			Buckets: []float64{1, 2, 3, 4, 5},
+		}, []string{"group"}),
+		surveysGiven: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ivr_surveys_given_total", Help: "Post-call surveys answered with a rating, by group.",
+		}, []string{"group"}),
+		surveysSkipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ivr_surveys_skipped_total", Help: "Post-call surveys asked and not answered, by group and reason (hangup, timeout, invalid).",
+		}, []string{"group", "reason"}),
 	}
-	for _, c := range []prometheus.Collector{m.calls, m.active, m.selections, m.pinFailures, m.pinLockouts, m.pinOrgLockouts, m.pinAlarms, m.promptFailed, m.resumed, m.operatorsReleased, m.callsClosed, m.storeErrors, m.shed, m.firstPrompt, m.keyToPlay} {
+	for _, c := range []prometheus.Collector{m.surveyRatings, m.surveysGiven, m.surveysSkipped, m.calls, m.active, m.selections, m.pinFailures, m.pinLockouts, m.pinOrgLockouts, m.pinAlarms, m.promptFailed, m.resumed, m.operatorsReleased, m.callsClosed, m.storeErrors, m.shed, m.firstPrompt, m.keyToPlay} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -178,6 +178,7 @@ func (s *session) connect(legID, group, login string) bool {
 	}
 	now := s.now()
 	s.phase = phaseTalking
+	s.talkGroup, s.talkOperator = group, login
 	s.outcome = tickets.OutcomeAnswered
 	s.emit(Event{Kind: EvAnswered, Group: group, Operator: login, Ticket: string(s.ticket.Number)})
 	inProgress := tickets.StatusInProgress
@@ -285,7 +286,13 @@ func (s *session) ringGroup(groupID string) (bool, error) {
 	if !s.connect(answered, groupID, op.login) {
 		return false, nil
 	}
-	return true, s.talk(answered)
+	if err := s.talk(answered); err != nil || !s.surveyDue() {
+		return true, err
+	}
+	// The caller stays: out of the bridge (a bridged channel cannot be
+	// recorded), back to the controller for the survey.
+	s.leaveBridge(bkey)
+	return true, s.survey()
 }
 
 // ringAllBatch picks at most limit of ops, starting where the previous

@@ -98,6 +98,16 @@ func (s *session) queue(group string, priority int, resume bool) error {
 		s.hold, s.holdMusic = nil, false
 	}
 	defer leaveHold()
+	// afterTalk ends a served call; a survey that follows needs the
+	// caller out of the bridge, confirmed (leaveHold while not served).
+	afterTalk := func() error {
+		if !s.surveyDue() {
+			served = true
+			return nil
+		}
+		leaveHold()
+		return s.survey()
+	}
 	reuse := resume // a bridge left by the controller that had the call
 	for hop := 0; ; hop++ {
 		var pos queues.Position
@@ -132,8 +142,7 @@ func (s *session) queue(group string, priority int, resume bool) error {
 				case err != nil:
 					return err
 				case answered:
-					served = true
-					return nil
+					return afterTalk()
 				}
 				pos = queues.Position{} // at the head again: no announcement now
 			}
@@ -167,8 +176,7 @@ func (s *session) queue(group string, priority int, resume bool) error {
 				return err
 			case over == nil:
 				if s.phase == phaseTalking {
-					served = true
-					return nil
+					return afterTalk()
 				}
 				// The caller pressed the break-out key.
 				leaveHold()

@@ -25,6 +25,7 @@ const (
 	resumeMenu    = "menu"    // the menu checkpoint follows
 	resumeClosed  = "closed"  // hearing when the service reopens
 	resumeMessage = "message" // recording a request
+	resumeSurvey  = "survey"  // rating the conversation (g group, op operator)
 )
 
 // holdBridgeID names the bridge that holds a caller in a queue and then
@@ -101,6 +102,16 @@ func (s *session) resume() error {
 	}
 	v := s.savedCheckpoint()
 	switch v.Get("p") {
+	case resumeSurvey:
+		// The conversation is over: the survey starts again, or the call
+		// ends if the group no longer asks.
+		s.group, s.talkGroup, s.talkOperator = s.call.Group, v.Get("g"), v.Get("op")
+		s.phase, s.outcome, s.hangupBy = phaseTalking, tickets.OutcomeAnswered, tickets.HangupOperator
+		s.emit(Event{Kind: EvResumed, Group: s.talkGroup, Reason: "survey"})
+		if !s.surveyDue() {
+			return nil
+		}
+		return s.survey()
 	case resumeMessage:
 		started, _ := strconv.ParseInt(v.Get("t"), 10, 64)
 		return s.resumeMessage(v.Get("g"), v.Get("rec"), v.Get("ah") == "1", time.UnixMilli(started))
@@ -161,15 +172,27 @@ func (s *session) adoptConversation(bkey *ari.Key, legID string) error {
 	}
 	s.record(tickets.CallEvent{Kind: tickets.EventAnswered, Group: s.group, Operator: login, Detail: "conversation taken over"})
 	s.emit(Event{Kind: EvAnswered, Group: s.group, Operator: login, Ticket: string(s.ticket.Number), Reason: "resumed talking"})
-	if login != "" && s.c.opts.Queues != nil {
-		defer s.callEnded(login)
+	// The operator is free once the conversation ends, not after the
+	// survey that may follow it.
+	talked := func() {
+		if login != "" && s.c.opts.Queues != nil {
+			s.callEnded(login)
+		}
 	}
+	s.talkGroup, s.talkOperator = s.group, login
 	if !s.channelUp(legID) {
 		// The operator left while nobody watched.
 		s.hangupBy, s.endedAt = tickets.HangupOperator, s.now()
+	} else if err := s.talk(legID); err != nil {
+		talked()
+		return err
+	}
+	talked()
+	if !s.surveyDue() {
 		return nil
 	}
-	return s.talk(legID)
+	s.leaveBridge(bkey)
+	return s.survey()
 }
 
 // channelUp reports whether a channel still exists.

@@ -41,6 +41,7 @@ const (
 	phaseMessage phase = "message"
 	phaseStatus  phase = "status"
 	phaseEnding  phase = "ending"
+	phaseSurvey  phase = "survey"
 )
 
 // resyncEvery is how long a session waits on a playback or a recording
@@ -91,12 +92,16 @@ type session struct {
 	hold        *ari.Key
 	holdMusic   bool // the hold bridge plays music on hold
 	closeTicket bool
+	// talkGroup and talkOperator are the group and operator of the
+	// conversation, for the survey that may follow it.
+	talkGroup, talkOperator string
 
 	// What could not be written while the store was down; finish hands
 	// it to the spool.
 	pendTicket *tickets.TicketUpdate
 	pendCall   *tickets.CallUpdate
 	pendAttach []tickets.Attachment
+	pendSurvey *tickets.Survey
 	storeDown  bool      // logged once per call
 	saved      string    // the checkpoint kept in Asterisk (resumeVar)
 	cut        string    // why the call ended when not by a person
@@ -236,6 +241,10 @@ func (s *session) writePending() {
 	s.pendAttach = nil
 	for _, a := range attach {
 		s.attach(a)
+	}
+	if sv := s.pendSurvey; sv != nil {
+		s.pendSurvey = nil
+		s.saveSurvey(*sv)
 	}
 }
 
@@ -632,11 +641,12 @@ func (s *session) finish() {
 			s.events = s.events[:0]
 		}
 	}
-	pending := s.pendTicket != nil || s.pendCall != nil || len(s.pendAttach) > 0 || len(s.events) > 0 || closeDesc != ""
+	pending := s.pendTicket != nil || s.pendCall != nil || len(s.pendAttach) > 0 || len(s.events) > 0 || closeDesc != "" ||
+		s.pendSurvey != nil
 	if (!finished || pending) && (s.call.ID != 0 || !s.started.IsZero()) {
 		// Whatever the store did not take waits in the spool.
 		p := PendingCall{Channel: s.channelID, CallID: s.call.ID, TicketID: s.ticket.ID, Ticket: s.pendTicket,
-			Call: s.pendCall, Events: s.events, Attachments: s.pendAttach, Close: closeDesc}
+			Call: s.pendCall, Events: s.events, Attachments: s.pendAttach, Close: closeDesc, Survey: s.pendSurvey}
 		if !finished {
 			p.End = &end
 		}

@@ -39,6 +39,9 @@ type PendingCall struct {
 	// has taken it in charge meanwhile.
 	Close string           `json:"close,omitempty"`
 	End   *tickets.CallEnd `json:"end,omitempty"`
+	// Survey is the call's post-call survey (its call and ticket are
+	// those of the record, opened by the spool if need be).
+	Survey *tickets.Survey `json:"survey,omitempty"`
 }
 
 // SpoolOptions configure a Spool.
@@ -322,6 +325,22 @@ func (sp *Spool) write(p *PendingCall) error {
 			_, err := sp.store.AddAttachment(ctx, p.TicketID, p.Attachments[0], actor)
 			if err == nil || errors.Is(err, fault.ErrInvalid) {
 				p.Attachments = p.Attachments[1:]
+			}
+			return err
+		}); err != nil {
+			return err
+		}
+	}
+	if p.Survey != nil {
+		st, ok := sp.store.(surveyStore)
+		if !ok {
+			p.Survey = nil // a store without surveys keeps none
+		} else if err := step(func() error {
+			sv := *p.Survey
+			sv.CallID, sv.TicketID = p.CallID, p.TicketID
+			err := st.SaveSurvey(ctx, sv)
+			if err == nil || errors.Is(err, fault.ErrInvalid) {
+				p.Survey = nil
 			}
 			return err
 		}); err != nil {

@@ -276,3 +276,40 @@ func TestStoreDownMidCall(t *testing.T) {
 		})
 	}
 }
+
+func (d *downStore) SaveSurvey(ctx context.Context, sv tickets.Survey) error {
+	if d.down.Load() {
+		return errDown
+	}
+	return d.CallRecorder.(interface {
+		SaveSurvey(context.Context, tickets.Survey) error
+	}).SaveSurvey(ctx, sv)
+}
+
+// A survey given while the store is down (down since the call came: no
+// record yet) is written with the record once the store is back.
+func TestStoreDownSurveyIsKept(t *testing.T) {
+	r, store, spool := storeDownRig(t, monday10)
+	r.sim.SetEndpoint("PJSIP/op601", operatorEnds(3*time.Second))
+	c := r.call("3331234567")
+	r.waitPrompt(c.ID(), "node:root")
+	press(t, c, "16")
+	r.waitPrompt(c.ID(), "system:survey_ask")
+	press(t, c, "4")
+	r.waitPrompt(c.ID(), "system:survey_comment")
+	c.Hangup()
+	r.outcome(c.ID())
+	if spool.Len() != 1 {
+		t.Fatalf("spool holds %d calls, want 1", spool.Len())
+	}
+	store.down.Store(false)
+	waitSpooled(t, spool)
+	call, _, ok := r.mem.Call(c.ID())
+	if !ok || call.Outcome != tickets.OutcomeAnswered || call.HangupBy != tickets.HangupOperator {
+		t.Fatalf("call record %+v", call)
+	}
+	sv, ok := r.mem.Survey(call.ID)
+	if !ok || sv.Rating != 4 || sv.CallID != call.ID || sv.TicketID != call.TicketID || sv.Operator != "op601" {
+		t.Fatalf("survey %+v (%v)", sv, ok)
+	}
+}

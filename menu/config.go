@@ -109,6 +109,9 @@ type Group struct {
 	// DefaultCategory is the category of a call routed here whose menu
 	// choice named none.
 	DefaultCategory string `yaml:"default_category"`
+	// Survey asks the caller to rate the call after the operator hangs
+	// up (survey.go).
+	Survey Survey `yaml:"survey"`
 
 	Pos Pos `yaml:"-"`
 }

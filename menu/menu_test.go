@@ -148,6 +148,11 @@ func TestParseReportsEveryProblemWithPosition(t *testing.T) {
 			`operator "op1" needs a name`, `endpoint PJSIP/op1 is also "op1"'s phone`, `penalty -1 in group "g1"`}},
 		{"overflow wait", strings.Replace(base, "  - {id: g2, name: Gruppo due}", "  - {id: g2, name: Gruppo due, queue: {overflow: wait, max_wait: 5s}}", 1) + okMenu,
 			[]string{"queue.overflow cannot be wait", "queue.max_wait 5s: use 0 (no limit) or 30s..4h"}},
+		{"survey", strings.Replace(base, "  - {id: g2, name: Gruppo due}", "  - {id: g2, name: Gruppo due, survey: {enabled: true, timeout: 1m, comment_max: 1s}}\n  - {id: g3, name: Gruppo tre, survey: {comment: true}}", 1) + okMenu,
+			[]string{`16:40: group "g2": survey.timeout 1m0s is out of range 2s..30s`, `group "g2": survey.comment_max 1s is out of range 5s..2m`,
+				`17:40: group "g3": survey has settings but is not enabled`}},
+		{"survey unknown field", strings.Replace(base, "  - {id: g2, name: Gruppo due}", "  - {id: g2, name: Gruppo due, survey: {enabled: true, bogus: 1}}", 1) + okMenu,
+			[]string{`unknown field "bogus" in groups[1].survey`}},
 		{"syntax", "service: [\n", []string{"1:1: did not find expected node content"}}, {"syntax with line", "a: 1\n b: 2\n", []string{"2:"}},
 		{"empty", "", []string{"1:1: empty configuration"}},
 	}

@@ -48,7 +48,11 @@ var SystemPrompts = map[string]Text{
 	"status_in_progress":     {"it": "in lavorazione.", "en": "in progress."},
 	"status_waiting":         {"it": "in attesa di sue informazioni.", "en": "waiting for information from you."},
 	"status_closed":          {"it": "chiuso.", "en": "closed."},
-	"technical_problem":      {"it": "Ci scusiamo per l'interruzione. Riprendiamo dal menu principale.", "en": "We apologise for the interruption. Let us start again from the main menu."},
+	// The post-call survey (Group.Survey).
+	"survey_ask":        {"it": "Prima di salutarla, le chiediamo di valutare il servizio ricevuto: prema un tasto da 1, per niente soddisfatto, a 5, molto soddisfatto.", "en": "Before you go, please rate the service you received: press a key from 1, not satisfied at all, to 5, very satisfied."},
+	"survey_comment":    {"it": "Grazie. Se desidera, lasci un breve commento dopo il segnale acustico e prema cancelletto per terminare. Altrimenti riagganci.", "en": "Thank you. If you wish, leave a short comment after the tone and press hash to finish. Otherwise, hang up."},
+	"survey_thanks":     {"it": "Grazie per la sua valutazione. Arrivederci.", "en": "Thank you for your rating. Goodbye."},
+	"technical_problem": {"it": "Ci scusiamo per l'interruzione. Riprendiamo dal menu principale.", "en": "We apologise for the interruption. Let us start again from the main menu."},
 }
 
 // SystemText returns the text of a system prompt in a language: the

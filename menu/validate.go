@@ -330,6 +330,7 @@ func (c *Config) validateGroups(v *validator) {
 	for _, g := range c.Groups {
 		if g != nil {
 			c.validateQueue(v, g)
+			c.validateSurvey(v, g)
 		}
 	}
 }

@@ -24,6 +24,10 @@ type wallRow struct {
 	Offered, Answered, Abandoned int // today
 	ServiceLevel                 float64
 	HasSL                        bool
+	// CSAT is today's share of ratings 4–5 in the post-call survey, over
+	// Rated ratings (the reports' figure).
+	CSAT  float64
+	Rated int
 }
 
 // liveState is one reading of everything the live pages show, shared by
@@ -249,6 +253,14 @@ func (s *Server) readState(ctx context.Context) *liveState {
 		if r.Offered > 0 {
 			r.ServiceLevel, r.HasSL = rr.ServiceLevel, true
 		}
+	}
+	csat, err := s.opts.Tickets.CSAT(ctx, tickets.CSATFilter{From: day, To: day.AddDate(0, 0, 1)})
+	if err != nil {
+		failed("csat", err)
+	}
+	for _, c := range csat.ByGroup {
+		r := row(c.Group)
+		r.CSAT, r.Rated = c.CSAT, c.Rated
 	}
 	if s.opts.Live != nil {
 		st.Calls = slices.Clone(s.opts.Live.Calls())

@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"html/template"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -34,6 +35,22 @@ type reportData struct {
 	CSVURL  string
 	SL      int
 	Periods int
+	// CSAT is the post-call survey's satisfaction in the same period and
+	// groups (tickets.Store.CSAT: the API serves the same figures).
+	CSAT       tickets.CSATReport
+	CSATTables []csatTable
+	CSATCSVURL string
+}
+
+// csatTable is one cut of the CSAT report: by group, operator or hour.
+type csatTable struct {
+	By, Caption, Head string // Caption and Head are message keys
+	Rows              []csatRow
+}
+
+type csatRow struct {
+	Key, Name string
+	Row       tickets.CSATRow
 }
 
 // reportRow is a tickets.ReportRow with its group's name.
@@ -122,11 +139,18 @@ func (s *Server) report(r *http.Request) (reportData, error) {
 		d.Total.AHT = aht / time.Duration(d.Total.Answered)
 	}
 	d.Chart, d.Periods = reportChart(rq.lang, d.Rows)
+	if d.CSAT, err = s.opts.Tickets.CSAT(r.Context(), tickets.CSATFilter{From: from, To: to, Groups: groups}); err != nil {
+		return reportData{}, err
+	}
+	d.CSATTables = s.csatTables(d.CSAT)
 	v := q
 	v.Set("from", rqy.From)
 	v.Set("to", rqy.To)
 	v.Set("bucket", rqy.Bucket)
+	v.Del("table")
 	d.CSVURL = "/reports.csv?" + v.Encode()
+	v.Set("table", "csat")
+	d.CSATCSVURL = "/reports.csv?" + v.Encode()
 	return d, nil
 }
 
@@ -152,6 +176,11 @@ func (s *Server) reportsCSV(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	if r.URL.Query().Get("table") == "csat" {
+		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="csat-%s-%s.csv"`, d.Q.From, d.Q.To))
+		WriteCSATCSV(w, d.CSAT)
+		return
+	}
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="report-%s-%s-%s.csv"`, d.Q.Bucket, d.Q.From, d.Q.To))
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"period_start", "group", "offered", "answered", "abandoned", "answered_within_sl",
@@ -161,6 +190,46 @@ func (s *Server) reportsCSV(w http.ResponseWriter, r *http.Request) {
 			strconv.Itoa(x.Abandoned), strconv.Itoa(x.AnsweredWithinSL), fmt.Sprintf("%.1f", x.ServiceLevel*100),
 			fmt.Sprintf("%.1f", x.ASA.Seconds()), fmt.Sprintf("%.1f", x.AHT.Seconds())})
 	}
+	cw.Flush()
+}
+
+func (s *Server) csatTables(rep tickets.CSATReport) []csatTable {
+	by := csatTable{By: "group", Caption: "csat.by_group", Head: "wb.group"}
+	for _, x := range rep.ByGroup {
+		by.Rows = append(by.Rows, csatRow{Key: x.Group, Name: s.groupName(x.Group), Row: x})
+	}
+	ops := csatTable{By: "operator", Caption: "csat.by_operator", Head: "csat.operator"}
+	for _, x := range rep.ByOperator {
+		ops.Rows = append(ops.Rows, csatRow{Key: x.Operator, Name: x.Operator, Row: x})
+	}
+	hours := csatTable{By: "hour", Caption: "csat.by_hour", Head: "csat.hour"}
+	for _, x := range rep.ByHour {
+		h := fmt.Sprintf("%02d", x.Hour)
+		hours.Rows = append(hours.Rows, csatRow{Key: h, Name: h + ":00–" + h + ":59", Row: x})
+	}
+	return []csatTable{by, ops, hours}
+}
+
+// WriteCSATCSV writes a CSAT report as CSV, one row per group, operator
+// and hour of the day, then the total (the API's reports.csv?table=csat
+// writes the same).
+func WriteCSATCSV(w io.Writer, rep tickets.CSATReport) {
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"by", "key", "asked", "rated", "satisfied", "csat_pct", "average_rating"})
+	row := func(by, key string, x tickets.CSATRow) {
+		_ = cw.Write([]string{by, csvSafe(key), strconv.Itoa(x.Asked), strconv.Itoa(x.Rated), strconv.Itoa(x.Satisfied),
+			fmt.Sprintf("%.1f", x.CSAT*100), fmt.Sprintf("%.2f", x.Average)})
+	}
+	for _, x := range rep.ByGroup {
+		row("group", x.Group, x)
+	}
+	for _, x := range rep.ByOperator {
+		row("operator", x.Operator, x)
+	}
+	for _, x := range rep.ByHour {
+		row("hour", fmt.Sprintf("%02d", x.Hour), x)
+	}
+	row("total", "", rep.Total)
 	cw.Flush()
 }
 

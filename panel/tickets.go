@@ -459,12 +459,19 @@ type attachmentView struct {
 	URL       string
 }
 
+// surveyView is a call's survey with its comment's player, if any.
+type surveyView struct {
+	S       tickets.Survey
+	Comment *attachmentView
+}
+
 type ticketData struct {
 	T           tickets.Ticket
 	Articles    []tickets.Article
 	Attachments []attachmentView
 	History     []tickets.Change
 	Calls       []tickets.Call
+	Surveys     []surveyView
 	Notices     []OutboxMessage
 	External    *ExternalTicket
 	Category    string // the ticket's category, named in the user's language
@@ -514,6 +521,18 @@ func (s *Server) loadTicket(ctx context.Context, rq *request, id int64) (ticketD
 	}
 	if d.Calls, err = s.opts.Tickets.CallsOfTicket(ctx, id, v); err != nil {
 		return d, err
+	}
+	svs, err := s.opts.Tickets.SurveysOfTicket(ctx, id, v)
+	if err != nil {
+		return d, err
+	}
+	for _, sv := range svs {
+		view := surveyView{S: sv}
+		// The comment is one of the ticket's recordings: it plays as they do.
+		if i := slices.IndexFunc(d.Attachments, func(a attachmentView) bool { return sv.CommentURI != "" && a.A.URI == sv.CommentURI }); i >= 0 {
+			view.Comment = &d.Attachments[i]
+		}
+		d.Surveys = append(d.Surveys, view)
 	}
 	if d.Notices, err = s.outbox.OfTicket(ctx, id); err != nil {
 		return d, err

@@ -166,6 +166,7 @@ func (s *Store) MergeTicket(ctx context.Context, from, into int64, v Viewer, act
 			`UPDATE calls SET ticket_id = $2 WHERE ticket_id = $1`,
 			`UPDATE ticket_articles SET ticket_id = $2 WHERE ticket_id = $1`,
 			`UPDATE ticket_attachments SET ticket_id = $2 WHERE ticket_id = $1`,
+			`UPDATE call_surveys SET ticket_id = $2 WHERE ticket_id = $1`,
 			`UPDATE tickets SET merged_into = $2 WHERE id = $1`,
 		} {
 			if _, err := tx.Exec(ctx, q, from, into); err != nil {

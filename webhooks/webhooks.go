@@ -43,7 +43,7 @@ const (
 	TicketUpdated     = "ticket.updated"
 	TicketMessage     = "ticket.message"
 	CallbackRequested = "callback.requested" // accepted; not produced yet
-	SurveyRated       = "survey.rated"       // accepted; not produced yet
+	SurveyRated       = "survey.rated"       // a caller rated a conversation (post-call survey)
 )
 
 // EventTypes are the types a subscription may name.

@@ -85,26 +85,48 @@ type callData struct {
 	MenuPath     []string `json:"menu_path,omitempty"`
 }
 
+// surveyData is the data of the survey.rated webhook.
+type surveyData struct {
+	CallID       string `json:"call_id"`
+	Group        string `json:"group"`
+	Operator     string `json:"operator,omitempty"`
+	TicketNumber string `json:"ticket_number,omitempty"`
+	Rating       int    `json:"rating"`
+}
+
 // callWebhooks turns the controller's steps into call.started (a call
-// arrived), call.routed (handed to a group) and call.ended (its final
-// line), written by a.
+// arrived), call.routed (handed to a group), survey.rated (the caller
+// rated the conversation) and call.ended (its final line), written by a.
 func callWebhooks(a *webhooks.Async) func(ivr.Event) {
 	return func(e ivr.Event) {
-		var typ string
-		switch e.Kind {
-		case ivr.EvCall:
-			typ = webhooks.CallStarted
-		case ivr.EvRoute:
-			typ = webhooks.CallRouted
-		case ivr.EvOutcome:
-			typ = webhooks.CallEnded
-		default:
-			return
+		if ev, ok := callWebhookEvent(e); ok {
+			a.Emit(ev)
 		}
-		a.Emit(webhooks.Event{Type: typ, OrderKey: "call:" + e.CallID, At: e.Time, Data: callData{
-			CallID: e.CallID, Caller: e.Caller, Organization: e.Org, Role: e.Role, Group: e.Group, TicketNumber: e.Ticket,
-			Outcome: e.Outcome, Seconds: e.Seconds, MenuPath: e.Path}})
 	}
+}
+
+// callWebhookEvent is the webhook event of a controller's step, if any.
+func callWebhookEvent(e ivr.Event) (webhooks.Event, bool) {
+	var typ string
+	switch e.Kind {
+	case ivr.EvCall:
+		typ = webhooks.CallStarted
+	case ivr.EvRoute:
+		typ = webhooks.CallRouted
+	case ivr.EvOutcome:
+		typ = webhooks.CallEnded
+	case ivr.EvSurvey:
+		if e.Result != "rated" {
+			return webhooks.Event{}, false
+		}
+		return webhooks.Event{Type: webhooks.SurveyRated, OrderKey: "call:" + e.CallID, At: e.Time, Data: surveyData{
+			CallID: e.CallID, Group: e.Group, Operator: e.Operator, TicketNumber: e.Ticket, Rating: e.Rating}}, true
+	default:
+		return webhooks.Event{}, false
+	}
+	return webhooks.Event{Type: typ, OrderKey: "call:" + e.CallID, At: e.Time, Data: callData{
+		CallID: e.CallID, Caller: e.Caller, Organization: e.Org, Role: e.Role, Group: e.Group, TicketNumber: e.Ticket,
+		Outcome: e.Outcome, Seconds: e.Seconds, MenuPath: e.Path}}, true
 }
 
 // externalTicket is the panel's view of the connector's links: nil when no

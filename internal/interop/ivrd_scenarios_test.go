@@ -227,9 +227,19 @@ func TestIvrdCalls(t *testing.T) {
 			}
 		},
 	}, {
+		// lotto6 asks for a rating after the conversation: the caller,
+		// left on the line, presses nothing; asked twice, the survey is
+		// skipped and the call ends.
 		name: "the operator hangs up mid-conversation", caller: "3331240010", phones: []phoneSpec{answers("op601")},
 		keys: keyed("16", kg, kg), act: hangUpTalking(true),
 		outcome: tickets.OutcomeAnswered, hangupBy: tickets.HangupOperator, group: "lotto6",
+		check: func(ctx context.Context, t *testing.T, d *Desk, c Call, rec tickets.Call, events []tickets.CallEvent) {
+			sv, err := d.Store.FindSurvey(ctx, rec.ID)
+			if err != nil || sv.Skipped != tickets.SurveyTimeout || sv.Group != "lotto6" || sv.Operator != "op601" {
+				t.Errorf("survey %+v, %v; want skipped by timeout", sv, err)
+			}
+			hasSequence(t, c, system("survey_ask"), system("no_input"), system("survey_ask"), system("goodbye"))
+		},
 	}, {
 		// sipp's own BYE, a generous while after the answer (~20 s).
 		name: "the caller hangs up mid-conversation", caller: "3331240011", phones: []phoneSpec{answers("op701")},
