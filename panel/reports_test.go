@@ -74,6 +74,10 @@ func TestReportsWeeksThresholdsCategories(t *testing.T) {
 		t.Fatalf("category table wrong:\n%s", r.body)
 	}
 
+	// The wallboard counts today's calls against the same thresholds.
+	sup.get("/wallboard").has(t, `data-testid="wb-sl">100%<small data-testid="wb-sl-threshold"> ≤ 60 s</small>`,
+		`data-testid="wb-sl">0%<small data-testid="wb-sl-threshold"> ≤ 30 s</small>`)
+
 	// By month: the whole month.
 	m := sup.get("/reports?bucket=month&from=2025-11-24&to=2025-11-24")
 	wantStatus(t, "monthly", m, http.StatusOK)
