@@ -87,7 +87,7 @@ func (s *Server) report(r *http.Request) (reportData, error) {
 		rqy.To = today.Format(time.DateOnly)
 	}
 	if rqy.From == "" {
-		rqy.From = defaultReportFrom(bucket, today).Format(time.DateOnly)
+		rqy.From = DefaultReportFrom(bucket, today).Format(time.DateOnly)
 	}
 	from, err1 := time.ParseInLocation(time.DateOnly, rqy.From, loc)
 	to, err2 := time.ParseInLocation(time.DateOnly, rqy.To, loc)
@@ -172,10 +172,10 @@ func ReportFilter(cfg *menu.Config, def time.Duration, from, to time.Time, group
 		ServiceLevelSeconds: int(def / time.Second), GroupServiceLevels: cfg.GroupServiceLevels(def)}
 }
 
-// defaultReportFrom is the first day of a report that names none, ending
+// DefaultReportFrom is the first day of a report that names none, ending
 // today: today by hour, a week by day, 12 weeks by week, 12 months by
-// month.
-func defaultReportFrom(b tickets.Bucket, today time.Time) time.Time {
+// month (the API's default too).
+func DefaultReportFrom(b tickets.Bucket, today time.Time) time.Time {
 	switch b {
 	case tickets.BucketHour:
 		return today
