@@ -46,10 +46,9 @@ func (s *Store) Report(ctx context.Context, f ReportFilter) ([]ReportRow, error)
 	// is cheap and, for zones whose offsets differ by whole hours, lands
 	// on local hours), then the few hourly rows into the zone's hours or
 	// days: converting every call's time to the zone would cost more than
-	// the rest of the query. Hours stay so (date_trunc on the local hour
-	// would fold the two 02:00 of the autumn change into one); days, ISO
-	// weeks and months are truncated in the zone, so they start at local
-	// midnight across a change of the clocks.
+	// the rest of the query. date_trunc in the zone keeps the two 02:00
+	// of the autumn change apart and starts days, ISO weeks (Monday) and
+	// months at local midnight across a change of the clocks.
 	from := f.From.In(s.loc)
 	origin := time.Date(from.Year(), from.Month(), from.Day(), from.Hour(), 0, 0, 0, s.loc)
 	rows, err := s.pool.Query(ctx, `
@@ -68,7 +67,7 @@ func (s *Store) Report(ctx context.Context, f ReportFilter) ([]ReportRow, error)
 			WHERE c.queued_at >= $5 AND c.queued_at < $6 AND ($7::text[] IS NULL OR c.group_id = ANY($7))
 			GROUP BY 1, 2, 3
 		)
-		SELECT CASE WHEN $1 = 'hour' THEN h.hour ELSE date_trunc($1, h.hour, $2) END, h.group_id,
+		SELECT date_trunc($1, h.hour, $2), h.group_id,
 			sum(h.offered)::bigint, sum(h.answered)::bigint, sum(h.abandoned)::bigint, sum(h.within_sl)::bigint,
 			max(h.sl_ms)::bigint,
 			coalesce(sum(h.wait_ms)::float8 / nullif(sum(h.answered), 0), 0),
