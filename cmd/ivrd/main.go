@@ -485,7 +485,7 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	pnl, err = panel.New(panel.Options{Pool: pool, Tickets: store, Queues: queue, Live: liveCalls{live},
 		Recordings: files, Config: holder.get, Logger: log, Secure: f.secure, Reload: holder.reload, Now: now,
 		Extra: extra, DeskPhone: deskPhone, PINAlarm: lockouts.RecentPINFailureAlarm, Webhooks: hooks,
-		ExternalTicket: externalTicket(ticketing)})
+		ExternalTicket: externalTicket(ticketing), Files: mailFiles{pool}})
 	if err != nil {
 		return err
 	}
