@@ -29,6 +29,8 @@ type Event struct {
 	Outcome  string   `json:"outcome,omitempty"`
 	Path     []string `json:"menu_path,omitempty"`
 	Seconds  float64  `json:"seconds,omitempty"`
+	// Test: a test call (Stasis argument TestArg), e.g. from the test phone.
+	Test bool `json:"test,omitempty"`
 }
 
 // The event kinds.

@@ -154,17 +154,9 @@ func (s *Server) finishRecording(r *liveRec, end time.Time, state, cause string)
 	}
 	switch state {
 	case "done":
-		old := s.stored[r.name]
-		if old != nil && r.ifExists == "append" {
-			for _, iv := range talk {
-				old.talk = append(old.talk, interval{iv.from.Add(old.dur), iv.to.Add(old.dur)})
-			}
-			old.dur += total
-		} else {
-			s.stored[r.name] = &storedRec{name: r.name, format: r.format, dur: total, talk: talk}
-		}
+		s.stored.put(storedRec{name: r.name, format: r.format, dur: total, talk: talk}, r.ifExists == "append")
 	case "canceled":
-		delete(s.stored, r.name)
+		s.stored.remove(r.name)
 	}
 	typ := "RecordingFinished"
 	if state == "failed" {

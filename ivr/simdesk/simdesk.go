@@ -51,7 +51,9 @@ type Options struct {
 	// KeyLatency receives the controller's key-to-prompt latencies.
 	KeyLatency func(time.Duration)
 	// SystemName prefixes the simulated Asterisk's channel ids (as
-	// asterisk.conf's systemname does), for desks sharing one database.
+	// asterisk.conf's systemname does) and names its node in the call
+	// records, for desks sharing one database: a desk's reconciliation
+	// then leaves the others' calls and their operators alone.
 	SystemName string
 	// Clock, if set, is used instead of a new one (Start and Speed are
 	// then ignored): desks that share it agree on the time.
@@ -66,6 +68,10 @@ type Options struct {
 	OnMedia func(mediaURI, lang string, found bool)
 	// Lockouts count wrong PINs across calls (default: in memory).
 	Lockouts ivr.Lockouts
+	// Recordings is the simulated Asterisk's recording spool (default: its
+	// own): desks sharing one serve each other's recordings, which outlive
+	// the desk that made them.
+	Recordings *arisim.Recordings
 }
 
 // Desk is a running simulated help desk.
@@ -121,7 +127,7 @@ func Start(ctx context.Context, o Options) (*Desk, error) {
 		}
 	}
 	d.Sim = arisim.New(arisim.Options{Clock: d.Clock, Username: User, Password: Password, SystemName: o.SystemName,
-		SoundDuration: duration, Logger: o.Logger})
+		SoundDuration: duration, Logger: o.Logger, Recordings: o.Recordings})
 	if err := d.Sim.Start("127.0.0.1:0"); err != nil {
 		return nil, err
 	}
@@ -138,7 +144,7 @@ func Start(ctx context.Context, o Options) (*Desk, error) {
 		current = func() *menu.Config { return cfg }
 	}
 	var err error
-	d.Controller, err = ivr.New(ivr.Options{App: "ivr", Config: current,
+	d.Controller, err = ivr.New(ivr.Options{App: "ivr", Config: current, Node: o.SystemName,
 		PINSecret: o.PINSecret, Store: o.Store, Clock: d.Clock, Logger: o.Logger, Registerer: o.Registerer,
 		Observe: d.observe, KeyLatency: o.KeyLatency, Queues: o.Queues, Spool: o.Spool, Lockouts: o.Lockouts})
 	if err != nil {
