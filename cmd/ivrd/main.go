@@ -429,8 +429,12 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	// tickets in memory, for supervisors and administrators to try the menu.
 	phoneOpts := testPhoneOptions{config: holder.get, secret: secret, prompts: f.prompts, log: log,
 		roles: []panel.Role{panel.RoleSupervisor, panel.RoleAdmin}}
-	var files *recordingFiles
+	var (
+		files  *recordingFiles
+		phones *demoPhones
+	)
 	if desk != nil {
+		phones = newDemoPhones(desk.Sim, cfg)
 		phoneOpts.desk, phoneOpts.roles = desk, panel.Roles
 		// Calls at a chosen date and time run the demo's call path: its
 		// queues and operators, its tickets (numbered and dated at the
@@ -442,6 +446,7 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 		}
 		phoneOpts.queues, phoneOpts.now, phoneOpts.observe = queue, now, observe
 		phoneOpts.lockouts, phoneOpts.operators, phoneOpts.recordings = lockouts, &demoOperators, recs
+		phoneOpts.phones = phones
 		if phoneOpts.prompts == "" {
 			phoneOpts.prompts = filepath.Join(f.dataDir, "prompts")
 		}
@@ -457,7 +462,7 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	var deskPhone panel.DeskPhone
 	extra := []panel.ExtraPage{phonePage}
 	if desk != nil {
-		deskPhone = newDemoPhones(desk.Sim, cfg)
+		deskPhone = phones
 		extra = append(extra, demoCallPage(deskCall(desk), cfg.Location())) // demo mode only
 	}
 	pnl, err = panel.New(panel.Options{Pool: pool, Tickets: store, Queues: queue, Live: liveCalls{live},

@@ -54,6 +54,8 @@ type testPhoneOptions struct {
 	operators *arisim.EndpointBehavior
 	// recordings is the demo's recording spool, which the panel plays.
 	recordings *arisim.Recordings
+	// phones answer from the operators' consoles.
+	phones *demoPhones
 
 	config  func() *menu.Config
 	secret  []byte
@@ -108,7 +110,17 @@ func newTestPhone(ctx context.Context, o testPhoneOptions) (panel.ExtraPage, fun
 					o.observe(e)
 				}
 			}
-			return simdesk.Start(ctx, opts)
+			var detach func()
+			opts.OnClose = func() {
+				if detach != nil {
+					detach()
+				}
+			}
+			desk, err := simdesk.Start(ctx, opts)
+			if err == nil && o.phones != nil {
+				detach = o.phones.attach(desk.Sim)
+			}
+			return desk, err
 		},
 		Config: o.config, Prompts: o.prompts, Location: cfg.Location(), Logger: o.log,
 		Lang: panel.Lang, CSRFToken: panel.CSRFToken, Number: cfg.Service.Number,

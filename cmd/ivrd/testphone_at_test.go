@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -138,5 +139,36 @@ func TestTestPhoneAtChosenTime(t *testing.T) {
 	}
 	if _, page := admin.get("/tickets?q=" + a.ticket); !slices.Contains(submatches(factCreated, page), "14/12/2026 10:00") {
 		t.Errorf("ticket %s opened %q, want 14/12/2026 10:00, the call's time", a.ticket, submatches(factCreated, page))
+	}
+}
+
+// An operator with the console open answers a test-phone call at a chosen
+// time from the console, as a call now: the phones of the call's own
+// simulated Asterisk follow the consoles too.
+func TestTestPhoneAtChosenTimeAnsweredFromConsole(t *testing.T) {
+	base := startDemoServer(t, monday10)
+	// Lotto 2 has op201 and op202: op202 takes a break, so the call is
+	// op201's.
+	logIn(t, base, "op202").pause()
+	op := logIn(t, base, "op201")
+	console := op.stream("/console/events")
+	d := place(t, logIn(t, base, "admin"), "3331234567", "2026-12-14T10:00")
+	d.on("node:root", "1")
+	d.on("node:1", "2")
+	if e := d.waitKind("ringing"); e.Operator != "op201" {
+		t.Fatalf("rang %q, want op201", e.Operator)
+	}
+	console.wait(t, "the answer button", func(d string) bool { return strings.Contains(d, `data-testid="phone-answer"`) })
+	if status, body := op.postForm("/console/phone", url.Values{"action": {"answer"}}); status != http.StatusOK || strings.Contains(body, `data-testid="flash"`) {
+		t.Fatalf("answer from the console: %d\n%s", status, body)
+	}
+	if e := d.waitKind("answered"); e.Operator != "op201" {
+		t.Fatalf("answered by %q, want op201", e.Operator)
+	}
+	if status, body := op.postForm("/console/phone", url.Values{"action": {"hangup"}}); status != http.StatusOK || strings.Contains(body, `data-testid="flash"`) {
+		t.Fatalf("hang up from the console: %d\n%s", status, body)
+	}
+	if e := d.waitKind("hangup"); e.By != "operator" {
+		t.Errorf("hang-up by %q, want the operator", e.By)
 	}
 }

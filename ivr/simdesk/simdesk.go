@@ -72,6 +72,8 @@ type Options struct {
 	// own): desks sharing one serve each other's recordings, which outlive
 	// the desk that made them.
 	Recordings *arisim.Recordings
+	// OnClose, if set, is called by Close once everything has stopped.
+	OnClose func()
 }
 
 // Desk is a running simulated help desk.
@@ -82,10 +84,11 @@ type Desk struct {
 	Clock      *clock.Scaled
 	Memory     *ivr.MemoryRecorder // nil when Options.Store was given
 
-	cancel context.CancelFunc
-	mu     sync.Mutex
-	subs   map[string]chan ivr.Event
-	obs    func(ivr.Event)
+	cancel  context.CancelFunc
+	onClose func()
+	mu      sync.Mutex
+	subs    map[string]chan ivr.Event
+	obs     func(ivr.Event)
 	// While a caller is between placing a call and following it, events
 	// of calls nobody follows yet are kept (a call's first events can
 	// come before PlaceCall returns).
@@ -112,7 +115,7 @@ func Start(ctx context.Context, o Options) (*Desk, error) {
 		o.Clock = clock.NewScaled(o.Start, o.Speed)
 	}
 	d := &Desk{Clock: o.Clock, subs: map[string]chan ivr.Event{}, obs: o.Observe,
-		backlog: map[string][]ivr.Event{}}
+		backlog: map[string][]ivr.Event{}, onClose: o.OnClose}
 	if o.Store == nil {
 		d.Memory = ivr.NewMemoryRecorder(o.Config.Location())
 		o.Store = d.Memory
@@ -183,6 +186,9 @@ func (d *Desk) Close() {
 	d.cancel()
 	d.Conn.Close()
 	d.Sim.Close()
+	if d.onClose != nil {
+		d.onClose()
+	}
 }
 
 func (d *Desk) observe(e ivr.Event) {
