@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 var (
@@ -170,5 +173,39 @@ func TestTestPhoneAtChosenTimeAnsweredFromConsole(t *testing.T) {
 	}
 	if e := d.waitKind("hangup"); e.By != "operator" {
 		t.Errorf("hang-up by %q, want the operator", e.By)
+	}
+}
+
+// A test-phone call at a chosen time starts a simulated Asterisk of its
+// own: connecting, its controller reconciles the calls of its node only,
+// never closing the record of a demo call in progress as "ended while no
+// controller watched it" (it did when every simulated Asterisk had the
+// same node).
+func TestTestPhoneAtChosenTimeLeavesOtherCallsAlone(t *testing.T) {
+	base := startDemoServer(t, monday10)
+	admin := logIn(t, base, "admin")
+	now := place(t, admin, "3331234567", "")
+	now.on("node:root", "1")
+	at := place(t, admin, "3337654321", "2026-12-14T10:00")
+	at.on("node:root", "1")
+	now.on("node:1", "2")
+	now.waitKind("answered")
+	now.hangup()
+	if out := now.waitKind("outcome"); out.Outcome != "answered" {
+		t.Errorf("the call now: outcome %+v, want answered", out)
+	}
+	at.hangup()
+	at.waitKind("outcome")
+	pool, err := pgxpool.New(t.Context(), os.Getenv("DATABASE_URL"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	var outcome, by string
+	if err := pool.QueryRow(t.Context(), `SELECT outcome, hangup_by FROM calls WHERE channel_id = $1`, now.id).Scan(&outcome, &by); err != nil {
+		t.Fatal(err)
+	}
+	if outcome != "answered" || by != "caller" {
+		t.Errorf("the call now is recorded %s, hung up by %q; want answered, by the caller", outcome, by)
 	}
 }
