@@ -24,6 +24,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/menu"
 	"github.com/helpdesk-ivr/ivr/panel"
 	"github.com/helpdesk-ivr/ivr/queues"
@@ -118,10 +119,10 @@ func (a *API) routes() chi.Router {
 	r := chi.NewRouter()
 	r.Use(a.recoverer, headers)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		a.writeProblem(w, r, errorf(tickets.ENOTFOUND, "no such route"))
+		a.writeProblem(w, r, fault.Errorf(fault.ENOTFOUND, "no such route"))
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		a.writeProblem(w, r, errorf(codeMethodNotAllowed, "method not allowed on this route"))
+		a.writeProblem(w, r, fault.Errorf(fault.EMETHOD, "method not allowed on this route"))
 	})
 	r.Get("/openapi.json", serveOpenAPI)
 	r.Group(func(r chi.Router) {
@@ -193,18 +194,18 @@ const maxBody = 64 << 10
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
-		return errorf(codeUnsupportedMedia, "the body must be application/json")
+		return fault.Errorf(fault.EMEDIATYPE, "the body must be application/json")
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return errorf(panel.ETOOLARGE, fmt.Sprintf("the body is over %d bytes", maxBody))
+			return fault.Errorf(fault.ETOOLARGE, "the body is over %d bytes", maxBody)
 		}
-		return errorf(tickets.EINVALID, "malformed JSON body: "+jsonProblem(err))
+		return fault.Errorf(fault.EINVALID, "malformed JSON body: %s", jsonProblem(err))
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return errorf(tickets.EINVALID, "malformed JSON body: more than one value")
+		return fault.Errorf(fault.EINVALID, "malformed JSON body: more than one value")
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/panel"
 	"github.com/helpdesk-ivr/ivr/queues"
 	"github.com/helpdesk-ivr/ivr/tickets"
@@ -60,31 +61,23 @@ func TestRoutesDocumented(t *testing.T) {
 	}
 }
 
-// TestErrorCodesAgree: the one status table holds because the packages
-// spell their codes alike.
-func TestErrorCodesAgree(t *testing.T) {
+// TestProblemOf: domain errors of every package become problems with the
+// status of fault.HTTPStatus and their own safe message; SQL never shows.
+func TestProblemOf(t *testing.T) {
 	t.Parallel()
-	for _, c := range [][2]string{{queues.ECONFLICT, tickets.ECONFLICT}, {queues.ENOTFOUND, tickets.ENOTFOUND},
-		{queues.EINVALID, tickets.EINVALID}, {queues.EINTERNAL, tickets.EINTERNAL}, {panel.ECONFLICT, tickets.ECONFLICT},
-		{panel.EFORBIDDEN, tickets.EFORBIDDEN}, {panel.EINVALID, tickets.EINVALID}, {panel.ENOTFOUND, tickets.ENOTFOUND},
-		{panel.EINTERNAL, tickets.EINTERNAL}} {
-		if c[0] != c[1] {
-			t.Errorf("code %q is %q in package tickets", c[0], c[1])
-		}
-	}
 	for _, c := range []struct {
 		err    error
 		status int
 		code   string
 		detail string
 	}{
-		{fmt.Errorf("find ticket: %w", &tickets.Error{Code: tickets.ENOTFOUND, Message: "ticket 3 not found"}), 404, "not_found", "ticket 3 not found"},
+		{fmt.Errorf("find ticket: %w", &fault.Error{Code: fault.ENOTFOUND, Message: "ticket 3 not found"}), 404, "not_found", "ticket 3 not found"},
 		{fmt.Errorf("x: %w", &tickets.TransitionError{From: tickets.StatusNew, To: tickets.StatusNew}), 400, "invalid", "invalid status transition from new to new"},
-		{fmt.Errorf("x: %w", &queues.Error{Code: queues.ECONFLICT, Message: "busy"}), 409, "conflict", "busy"},
-		{fmt.Errorf("x: %w", panel.ErrUnauthorized), 401, "unauthorized", ""},
+		{fmt.Errorf("x: %w", &fault.Error{Code: fault.ECONFLICT, Message: "busy"}), 409, "conflict", "busy"},
+		{fmt.Errorf("x: %w", fault.ErrUnauthorized), 401, "unauthorized", ""},
 		{fmt.Errorf("select: ERROR: relation \"secret\" (SQLSTATE 42P01)"), 500, "internal", ""},
-		{&tickets.Error{Code: tickets.EINTERNAL, Message: "SQL text"}, 500, "internal", ""},
-		{errorf(codeRateLimited, "slow down"), 429, "rate_limited", "slow down"},
+		{&fault.Error{Code: fault.EINTERNAL, Message: "SQL text"}, 500, "internal", ""},
+		{fault.Errorf(fault.ERATELIMITED, "slow down"), 429, "rate_limited", "slow down"},
 	} {
 		p := problemOf(c.err)
 		if p.Status != c.status || p.Code != c.code || p.Detail != c.detail {
@@ -714,4 +707,30 @@ func TestConfigVersions(t *testing.T) {
 	e2 := newEnv(t)
 	yaml2 := e2.do(http.MethodPost, "/config/versions", e2.token("adm", panel.ScopeAdmin), changed, "Content-Type", "application/yaml")
 	yaml2.problem(t, http.StatusNotFound, "not_found")
+}
+
+// TestTicketCategories: with categories in the configuration, a ticket is
+// created and changed with one of them only.
+func TestTicketCategories(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tok := e.token("adm", panel.ScopeWrite)
+	r := e.do(http.MethodPost, "/tickets", tok, map[string]any{"subject": "PCT lento", "group": "lotto2", "category": "applicativi/pct"})
+	wantStatus(t, "create with a category", r, http.StatusCreated)
+	var created ticketJSON
+	r.json(t, &created)
+	if created.Category != "applicativi/pct" {
+		t.Fatalf("created %+v", created)
+	}
+	p := e.do(http.MethodPost, "/tickets", tok, map[string]any{"subject": "x", "group": "lotto2", "category": "Stampante"}).
+		problem(t, http.StatusBadRequest, "invalid")
+	if !strings.Contains(p.Detail, "not one of the configured categories") {
+		t.Fatalf("detail %q", p.Detail)
+	}
+	path := fmt.Sprintf("/tickets/%d", created.ID)
+	e.do(http.MethodPatch, path, tok, map[string]any{"version": 1, "category": "pct"}).problem(t, http.StatusBadRequest, "invalid")
+	r = e.do(http.MethodPatch, path, tok, map[string]any{"version": 1, "category": "stampa"})
+	wantStatus(t, "change to another", r, http.StatusOK)
+	r = e.do(http.MethodPatch, path, tok, map[string]any{"version": 2, "category": ""})
+	wantStatus(t, "clear", r, http.StatusOK)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-chi/chi/v5/middleware"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/panel"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
@@ -71,20 +72,20 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 		ctx := r.Context()
 		scheme, secret, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 		if !strings.EqualFold(scheme, "Bearer") || secret == "" {
-			a.writeProblem(w, r, errorf(panel.EUNAUTHORIZED, "an API token is required: Authorization: Bearer <token>"))
+			a.writeProblem(w, r, fault.Errorf(fault.EUNAUTHORIZED, "an API token is required: Authorization: Bearer <token>"))
 			return
 		}
 		tok, user, err := a.opts.Tokens.Authenticate(ctx, strings.TrimSpace(secret), clientAddress(r))
 		if err != nil {
 			if problemOf(err).Status == http.StatusUnauthorized {
 				a.log.Warn("api_token_refused", "address", clientAddress(r), "path", r.URL.Path)
-				err = errorf(panel.EUNAUTHORIZED, "the token is unknown, expired or revoked")
+				err = fault.Errorf(fault.EUNAUTHORIZED, "the token is unknown, expired or revoked")
 			}
 			a.writeProblem(w, r, err)
 			return
 		}
 		if !a.limiter.allow(w, tok.ID) {
-			a.writeProblem(w, r, errorf(codeRateLimited, "too many requests for this token; see Retry-After"))
+			a.writeProblem(w, r, fault.Errorf(fault.ERATELIMITED, "too many requests for this token; see Retry-After"))
 			return
 		}
 		p := &principal{token: tok, user: user, all: user.Role != panel.RoleOperator}
@@ -129,7 +130,7 @@ func (a *API) requireScope(need panel.Scope) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if !principalOf(r).token.Scope.Allows(need) {
-				a.writeProblem(w, r, errorf(tickets.EFORBIDDEN, "this needs a token of scope "+string(need)))
+				a.writeProblem(w, r, fault.Errorf(fault.EFORBIDDEN, "this needs a token of scope %s", need))
 				return
 			}
 			next.ServeHTTP(w, r)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
 
@@ -87,7 +88,7 @@ func parseCallCursor(s string) (time.Time, int64, error) {
 	us, err1 := strconv.ParseInt(at, 10, 64)
 	n, err2 := strconv.ParseInt(id, 10, 64)
 	if err != nil || !ok || err1 != nil || err2 != nil {
-		return time.Time{}, 0, errorf(tickets.EINVALID, "after: not a cursor of this list")
+		return time.Time{}, 0, fault.Errorf(fault.EINVALID, "after: not a cursor of this list")
 	}
 	return time.UnixMicro(us), n, nil
 }
@@ -116,7 +117,7 @@ func (a *API) listCalls(w http.ResponseWriter, r *http.Request) {
 		if v := q.Get(d.name); v != "" {
 			t, err := time.ParseInLocation(time.DateOnly, v, loc)
 			if err != nil {
-				a.writeProblem(w, r, errorf(tickets.EINVALID, fmt.Sprintf("%s: not a date YYYY-MM-DD %q", d.name, shorten(v))))
+				a.writeProblem(w, r, fault.Errorf(fault.EINVALID, "%s: not a date YYYY-MM-DD %q", d.name, shorten(v)))
 				return
 			}
 			add(d.cond, t.AddDate(0, 0, d.next))
@@ -124,7 +125,7 @@ func (a *API) listCalls(w http.ResponseWriter, r *http.Request) {
 	}
 	if g := q.Get("group"); g != "" {
 		if !p.mayGroup(g) || a.config().Group(g) == nil {
-			a.writeProblem(w, r, errorf(tickets.EINVALID, fmt.Sprintf("group: unknown or not yours %q", shorten(g))))
+			a.writeProblem(w, r, fault.Errorf(fault.EINVALID, "group: unknown or not yours %q", shorten(g)))
 			return
 		}
 		add("c.group_id = $%d", g)
@@ -142,7 +143,7 @@ func (a *API) listCalls(w http.ResponseWriter, r *http.Request) {
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxPageSize {
-			a.writeProblem(w, r, errorf(tickets.EINVALID, fmt.Sprintf("limit: 1 to %d", maxPageSize)))
+			a.writeProblem(w, r, fault.Errorf(fault.EINVALID, "limit: 1 to %d", maxPageSize))
 			return
 		}
 		limit = n
@@ -210,7 +211,7 @@ func (a *API) getCall(w http.ResponseWriter, r *http.Request) {
 	c, err := scanCall(a.opts.Pool.QueryRow(ctx, `SELECT `+callColumns+` FROM calls c LEFT JOIN tickets t ON t.id = c.ticket_id
 		WHERE c.id = $2 AND `+callVisible, p.groupFilter(), id), a.opts.Tickets.Location())
 	if errors.Is(err, pgx.ErrNoRows) {
-		err = errorf(tickets.ENOTFOUND, fmt.Sprintf("call %d not found", id)) // or not visible: the same
+		err = fault.Errorf(fault.ENOTFOUND, "call %d not found", id) // or not visible: the same
 	}
 	var events []tickets.CallEvent
 	if err == nil {

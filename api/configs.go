@@ -13,9 +13,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/menu"
 	"github.com/helpdesk-ivr/ivr/panel"
-	"github.com/helpdesk-ivr/ivr/tickets"
 )
 
 // Configuration versions: the administrators read the help desk's
@@ -42,7 +42,7 @@ type configVersionJSON struct {
 func (a *API) requireAdminUser(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if principalOf(r).user.Role != panel.RoleAdmin || !principalOf(r).all {
-			a.writeProblem(w, r, errorf(tickets.EFORBIDDEN, "the configuration is for administrators' tokens of every group"))
+			a.writeProblem(w, r, fault.Errorf(fault.EFORBIDDEN, "the configuration is for administrators' tokens of every group"))
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -83,7 +83,7 @@ func (a *API) getConfigVersion(w http.ResponseWriter, r *http.Request) {
 	var src []byte
 	v, err := a.scanConfigVersion(a.opts.Pool.QueryRow(r.Context(), `SELECT `+configColumns+`, source FROM api_config_versions WHERE id = $1`, id), &src)
 	if errors.Is(err, pgx.ErrNoRows) {
-		err = errorf(tickets.ENOTFOUND, fmt.Sprintf("no configuration version %d", id))
+		err = fault.Errorf(fault.ENOTFOUND, "no configuration version %d", id)
 	}
 	if err != nil {
 		a.writeProblem(w, r, err)
@@ -102,17 +102,17 @@ func (a *API) publishConfig(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	p := principalOf(r)
 	if a.opts.Publish == nil {
-		a.writeProblem(w, r, errorf(tickets.ENOTFOUND, "this ivrd does not publish configurations"))
+		a.writeProblem(w, r, fault.Errorf(fault.ENOTFOUND, "this ivrd does not publish configurations"))
 		return
 	}
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || (mt != "application/yaml" && mt != "application/x-yaml" && mt != "text/yaml") {
-		a.writeProblem(w, r, errorf(codeUnsupportedMedia, "the body must be the YAML file (application/yaml)"))
+		a.writeProblem(w, r, fault.Errorf(fault.EMEDIATYPE, "the body must be the YAML file (application/yaml)"))
 		return
 	}
 	src, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxConfig))
 	if err != nil {
-		a.writeProblem(w, r, errorf(panel.ETOOLARGE, fmt.Sprintf("the configuration is over %d bytes", maxConfig)))
+		a.writeProblem(w, r, fault.Errorf(fault.ETOOLARGE, "the configuration is over %d bytes", maxConfig))
 		return
 	}
 	note, err := text("X-Note", r.Header.Get("X-Note"), 200, false, false)
@@ -121,7 +121,7 @@ func (a *API) publishConfig(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := menu.Parse("published.yaml", src); err != nil {
-		a.writeProblem(w, r, errorf(tickets.EINVALID, strings.TrimSpace(err.Error())))
+		a.writeProblem(w, r, fault.Errorf(fault.EINVALID, "%s", strings.TrimSpace(err.Error())))
 		return
 	}
 	if err := a.opts.Publish(ctx, src); err != nil {

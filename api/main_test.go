@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"slices"
 	"strings"
@@ -25,6 +26,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/internal/pgtest"
 	"github.com/helpdesk-ivr/ivr/internal/testkit"
 	"github.com/helpdesk-ivr/ivr/menu"
@@ -142,7 +144,7 @@ type fakeRecordings struct{}
 
 func (fakeRecordings) OpenRecording(_ context.Context, name string) (io.ReadCloser, string, error) {
 	if name == "missing" {
-		return nil, "", &tickets.Error{Code: tickets.ENOTFOUND, Message: "no such recording"}
+		return nil, "", &fault.Error{Code: fault.ENOTFOUND, Message: "no such recording"}
 	}
 	return io.NopCloser(strings.NewReader("RIFF" + name)), "audio/wav", nil
 }
@@ -169,7 +171,8 @@ func newEnv(t *testing.T, configure ...func(*Options)) *env {
 		noErr(t, e.users.Add(ctx, u.login, "User "+u.login, u.role, "correct horse battery", "it"))
 	}
 	e.tokens = panel.NewTokens(e.pool, e.clk.Now)
-	e.hooks = webhooks.New(e.pool, webhooks.Options{Now: e.clk.Now})
+	e.hooks = webhooks.New(e.pool, webhooks.Options{Now: e.clk.Now, // the receivers are on loopback
+		AllowNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
 	opts := Options{Pool: e.pool, Tickets: e.store, Queues: e.queues, Users: e.users, Tokens: e.tokens,
 		Audit: panel.NewAudit(e.pool, e.clk.Now), Recordings: e.rec, Config: func() *menu.Config { return cfg },
 		Now: e.clk.Now, Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -9,8 +8,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/queues"
-	"github.com/helpdesk-ivr/ivr/tickets"
 )
 
 // queueJSON is a group's live line, as on the wallboard.
@@ -27,7 +26,7 @@ type queueJSON struct {
 	Overflowed int `json:"overflowed"`
 }
 
-func (a *API) noQueues() error { return errorf(tickets.ENOTFOUND, "the queues are not configured") }
+func (a *API) noQueues() error { return fault.Errorf(fault.ENOTFOUND, "the queues are not configured") }
 
 func (a *API) groupName(id string) string {
 	if g := a.config().Group(id); g != nil && g.Name != "" {
@@ -111,12 +110,12 @@ func (a *API) listOperators(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !p.supervisor() {
-		a.writeProblem(w, r, errorf(tickets.EFORBIDDEN, "the operators are for supervisors and administrators"))
+		a.writeProblem(w, r, fault.Errorf(fault.EFORBIDDEN, "the operators are for supervisors and administrators"))
 		return
 	}
 	group := r.URL.Query().Get("group")
 	if group != "" && (!p.mayGroup(group) || a.config().Group(group) == nil) {
-		a.writeProblem(w, r, errorf(tickets.EINVALID, fmt.Sprintf("group: unknown or not yours %q", shorten(group))))
+		a.writeProblem(w, r, fault.Errorf(fault.EINVALID, "group: unknown or not yours %q", shorten(group)))
 		return
 	}
 	ops, err := a.opts.Queues.Operators(r.Context(), group)
@@ -158,12 +157,12 @@ func (a *API) setOperatorState(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !p.supervisor() {
-		a.writeProblem(w, r, errorf(tickets.EFORBIDDEN, "forcing a state is for supervisors and administrators"))
+		a.writeProblem(w, r, fault.Errorf(fault.EFORBIDDEN, "forcing a state is for supervisors and administrators"))
 		return
 	}
 	op, err := a.opts.Queues.Operator(ctx, chi.URLParam(r, "login"))
 	if err == nil && !p.mayManage(op) {
-		err = errorf(tickets.ENOTFOUND, "no such operator") // as if it did not exist, like another group's ticket
+		err = fault.Errorf(fault.ENOTFOUND, "no such operator") // as if it did not exist, like another group's ticket
 	}
 	if err != nil {
 		a.writeProblem(w, r, err)
@@ -172,10 +171,10 @@ func (a *API) setOperatorState(w http.ResponseWriter, r *http.Request) {
 	state := queues.State(in.State)
 	reason, err := text("reason", in.Reason, 64, state == queues.Paused, false)
 	if err == nil && state != queues.Available && state != queues.LoggedOut && state != queues.Paused {
-		err = errorf(tickets.EINVALID, "state: available, paused or logged_out")
+		err = fault.Errorf(fault.EINVALID, "state: available, paused or logged_out")
 	}
 	if err == nil && (op.State == queues.OnCall || op.State == queues.Offered) && !in.Confirm {
-		err = errorf(tickets.ECONFLICT, fmt.Sprintf("the operator is %s: send \"confirm\": true to change the state anyway (the call goes on)", op.State))
+		err = fault.Errorf(fault.ECONFLICT, "the operator is %s: send \"confirm\": true to change the state anyway (the call goes on)", op.State)
 	}
 	if err == nil {
 		err = a.opts.Queues.ForceState(ctx, op.Login, state, reason, p.user.Login)

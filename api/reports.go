@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
 
@@ -50,7 +51,7 @@ func (a *API) readReport(r *http.Request) (reportJSON, error) {
 	out := reportJSON{From: q.Get("from"), To: q.Get("to"), Bucket: cmpOr(q.Get("bucket"), "day"),
 		ServiceLevelSeconds: int(a.opts.ServiceLevel / time.Second), Rows: []reportRowJSON{}}
 	if out.Bucket != "day" && out.Bucket != "hour" {
-		return out, errorf(tickets.EINVALID, "bucket: day or hour")
+		return out, fault.Errorf(fault.EINVALID, "bucket: day or hour")
 	}
 	if out.To == "" {
 		out.To = today.Format(time.DateOnly)
@@ -65,7 +66,7 @@ func (a *API) readReport(r *http.Request) (reportJSON, error) {
 	from, err1 := time.ParseInLocation(time.DateOnly, out.From, loc)
 	to, err2 := time.ParseInLocation(time.DateOnly, out.To, loc)
 	if err1 != nil || err2 != nil || to.Before(from) {
-		return out, errorf(tickets.EINVALID, "from, to: dates YYYY-MM-DD, from not after to")
+		return out, fault.Errorf(fault.EINVALID, "from, to: dates YYYY-MM-DD, from not after to")
 	}
 	to = to.AddDate(0, 0, 1)
 	limit := maxReportDays
@@ -73,13 +74,13 @@ func (a *API) readReport(r *http.Request) (reportJSON, error) {
 		limit = maxHourlyReportDays
 	}
 	if to.Sub(from) > time.Duration(limit)*24*time.Hour+time.Hour {
-		return out, errorf(tickets.EINVALID, fmt.Sprintf("a report by %s covers at most %d days", out.Bucket, limit))
+		return out, fault.Errorf(fault.EINVALID, "a report by %s covers at most %d days", out.Bucket, limit)
 	}
 	var groups []string
 	switch g := q.Get("group"); {
 	case g != "":
 		if !p.mayGroup(g) {
-			return out, errorf(tickets.ENOTFOUND, "no such group") // as the panel
+			return out, fault.Errorf(fault.ENOTFOUND, "no such group") // as the panel
 		}
 		groups = []string{g}
 	case !p.all:

@@ -16,6 +16,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/panel"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
@@ -83,13 +84,13 @@ func text(name, s string, max int, required, multiline bool) (string, error) {
 	if !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool {
 		return unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\r' || r == '\t'))
 	}) {
-		return s, errorf(tickets.EINVALID, name+": control characters or invalid UTF-8")
+		return s, fault.Errorf(fault.EINVALID, "%s: control characters or invalid UTF-8", name)
 	}
 	if n := utf8.RuneCountInString(s); n > max {
-		return s, errorf(tickets.EINVALID, fmt.Sprintf("%s: at most %d characters (%d given)", name, max, n))
+		return s, fault.Errorf(fault.EINVALID, "%s: at most %d characters (%d given)", name, max, n)
 	}
 	if required && s == "" {
-		return s, errorf(tickets.EINVALID, name+": required")
+		return s, fault.Errorf(fault.EINVALID, "%s: required", name)
 	}
 	return s, nil
 }
@@ -123,19 +124,19 @@ func (a *API) ticketFilter(q url.Values, p *principal) (tickets.TicketFilter, er
 	f.Assignee = panel.NormalizeLogin(f.Assignee)
 	for _, s := range q["status"] {
 		if !tickets.Status(s).Valid() || len(q["status"]) > len(tickets.Statuses) {
-			return f, errorf(tickets.EINVALID, fmt.Sprintf("status: unknown %q", shorten(s)))
+			return f, fault.Errorf(fault.EINVALID, "status: unknown %q", shorten(s))
 		}
 		f.Statuses = append(f.Statuses, tickets.Status(s))
 	}
 	for _, s := range q["priority"] {
 		if !tickets.Priority(s).Valid() || len(q["priority"]) > len(tickets.Priorities) {
-			return f, errorf(tickets.EINVALID, fmt.Sprintf("priority: unknown %q", shorten(s)))
+			return f, fault.Errorf(fault.EINVALID, "priority: unknown %q", shorten(s))
 		}
 		f.Priorities = append(f.Priorities, tickets.Priority(s))
 	}
 	if g := q.Get("group"); g != "" {
 		if a.config().Group(g) == nil || !p.mayGroup(g) {
-			return f, errorf(tickets.EINVALID, fmt.Sprintf("group: unknown or not yours %q", shorten(g)))
+			return f, fault.Errorf(fault.EINVALID, "group: unknown or not yours %q", shorten(g))
 		}
 		f.Groups = []string{g}
 	}
@@ -151,14 +152,14 @@ func (a *API) ticketFilter(q url.Values, p *principal) (tickets.TicketFilter, er
 		}
 		t, err := time.ParseInLocation(time.DateOnly, v, loc)
 		if err != nil {
-			return f, errorf(tickets.EINVALID, fmt.Sprintf("%s: not a date YYYY-MM-DD %q", d.name, shorten(v)))
+			return f, fault.Errorf(fault.EINVALID, "%s: not a date YYYY-MM-DD %q", d.name, shorten(v))
 		}
 		*d.dst = t.AddDate(0, 0, d.next)
 	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxPageSize {
-			return f, errorf(tickets.EINVALID, fmt.Sprintf("limit: 1 to %d", maxPageSize))
+			return f, fault.Errorf(fault.EINVALID, "limit: 1 to %d", maxPageSize)
 		}
 		f.Limit = n
 	}
@@ -233,7 +234,7 @@ func (a *API) ticketByNumber(w http.ResponseWriter, r *http.Request, number stri
 func pathID(r *http.Request, name string) (int64, error) {
 	id, err := strconv.ParseInt(chi.URLParam(r, name), 10, 64)
 	if err != nil || id <= 0 {
-		return 0, errorf(tickets.ENOTFOUND, name+": no such id")
+		return 0, fault.Errorf(fault.ENOTFOUND, "%s: no such id", name)
 	}
 	return id, nil
 }
@@ -413,15 +414,18 @@ func (a *API) checkNewTicket(p *principal, in newTicketJSON) (newTicket, error) 
 	}
 	nt.Priority = tickets.Priority(cmpOr(in.Priority, string(tickets.PriorityMedium)))
 	if !nt.Priority.Valid() {
-		return nt, errorf(tickets.EINVALID, fmt.Sprintf("priority: unknown %q", shorten(in.Priority)))
+		return nt, fault.Errorf(fault.EINVALID, "priority: unknown %q", shorten(in.Priority))
+	}
+	if err := a.checkCategory(nt.Category); err != nil {
+		return nt, err
 	}
 	// A ticket is opened in a group the principal works in: an operator's
 	// token cannot drop tickets in groups its user never sees.
 	if a.config().Group(in.Group) == nil {
-		return nt, errorf(tickets.EINVALID, fmt.Sprintf("group: unknown %q", shorten(in.Group)))
+		return nt, fault.Errorf(fault.EINVALID, "group: unknown %q", shorten(in.Group))
 	}
 	if !p.mayGroup(in.Group) {
-		return nt, errorf(tickets.EFORBIDDEN, "group: not one of this token's groups")
+		return nt, fault.Errorf(fault.EFORBIDDEN, "group: not one of this token's groups")
 	}
 	nt.Group = in.Group
 	return nt, nil
@@ -479,7 +483,7 @@ func (a *API) updateTicket(w http.ResponseWriter, r *http.Request) {
 		}
 		a.audit(ctx, p, "ticket.update", fmt.Sprintf("ticket:%d", id), strings.Join(changed, ","))
 	} else if *in.Version != cur.Version {
-		a.writeProblem(w, r, errorf(tickets.ECONFLICT, "the ticket changed since that version"))
+		a.writeProblem(w, r, fault.Errorf(fault.ECONFLICT, "the ticket changed since that version"))
 		return
 	}
 	writeJSON(w, http.StatusOK, ticketOf(t))
@@ -490,20 +494,20 @@ func (a *API) updateTicket(w http.ResponseWriter, r *http.Request) {
 // ticket will be in. The store checks the workflow and the version.
 func (a *API) checkUpdate(r *http.Request, p *principal, cur tickets.Ticket, in ticketUpdateJSON) (tickets.TicketUpdate, []string, error) {
 	if in.Version == nil {
-		return tickets.TicketUpdate{}, nil, errorf(tickets.EINVALID, "version: required (the ticket's version you read)")
+		return tickets.TicketUpdate{}, nil, fault.Errorf(fault.EINVALID, "version: required (the ticket's version you read)")
 	}
 	u := tickets.TicketUpdate{Version: *in.Version}
 	var changed []string
 	if in.Status != nil && *in.Status != string(cur.Status) {
 		if !tickets.Status(*in.Status).Valid() {
-			return u, nil, errorf(tickets.EINVALID, fmt.Sprintf("status: unknown %q", shorten(*in.Status)))
+			return u, nil, fault.Errorf(fault.EINVALID, "status: unknown %q", shorten(*in.Status))
 		}
 		u.Status = new(tickets.Status(*in.Status))
 		changed = append(changed, "status")
 	}
 	if in.Priority != nil && *in.Priority != string(cur.Priority) {
 		if !tickets.Priority(*in.Priority).Valid() {
-			return u, nil, errorf(tickets.EINVALID, fmt.Sprintf("priority: unknown %q", shorten(*in.Priority)))
+			return u, nil, fault.Errorf(fault.EINVALID, "priority: unknown %q", shorten(*in.Priority))
 		}
 		u.Priority = new(tickets.Priority(*in.Priority))
 		changed = append(changed, "priority")
@@ -513,7 +517,7 @@ func (a *API) checkUpdate(r *http.Request, p *principal, cur tickets.Ticket, in 
 		// Any configured group, as in the panel: handing a ticket over is
 		// how it reaches the right people.
 		if a.config().Group(*in.Group) == nil {
-			return u, nil, errorf(tickets.EINVALID, fmt.Sprintf("group: unknown %q", shorten(*in.Group)))
+			return u, nil, fault.Errorf(fault.EINVALID, "group: unknown %q", shorten(*in.Group))
 		}
 		group = *in.Group
 		u.Group = &group
@@ -531,6 +535,9 @@ func (a *API) checkUpdate(r *http.Request, p *principal, cur tickets.Ticket, in 
 			continue
 		}
 		v, err := text(x.name, *x.v, x.max, x.req, false)
+		if err == nil && x.name == "category" {
+			err = a.checkCategory(v)
+		}
 		if err != nil {
 			return u, nil, err
 		}
@@ -552,7 +559,7 @@ func (a *API) checkUpdate(r *http.Request, p *principal, cur tickets.Ticket, in 
 			return u, nil, err
 		}
 		if !ok {
-			return u, nil, errorf(tickets.EINVALID, fmt.Sprintf("assignee: %s does not work in group %q", shorten(assignee), group))
+			return u, nil, fault.Errorf(fault.EINVALID, "assignee: %s does not work in group %q", shorten(assignee), group)
 		}
 	}
 	return u, changed, nil
@@ -583,7 +590,7 @@ func (a *API) addArticle(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := text("body", in.Body, maxText, true, true)
 	if err == nil && in.Kind != "public" && in.Kind != "internal" {
-		err = errorf(tickets.EINVALID, "kind: public or internal")
+		err = fault.Errorf(fault.EINVALID, "kind: public or internal")
 	}
 	var art tickets.Article
 	if err == nil {
@@ -621,7 +628,7 @@ func (a *API) attachmentContent(w http.ResponseWriter, r *http.Request) {
 		name, ok = strings.CutPrefix(atts[i].URI, recordingScheme)
 	}
 	if !ok || a.opts.Recordings == nil {
-		a.writeProblem(w, r, errorf(tickets.ENOTFOUND, "no such recording"))
+		a.writeProblem(w, r, fault.Errorf(fault.ENOTFOUND, "no such recording"))
 		return
 	}
 	body, ctype, err := a.opts.Recordings.OpenRecording(ctx, name)
@@ -635,4 +642,13 @@ func (a *API) attachmentContent(w http.ResponseWriter, r *http.Request) {
 	if _, err := io.Copy(w, body); err != nil && !errors.Is(err, context.Canceled) {
 		a.log.Warn("api_recording_stream", "ticket", tid, "error", err.Error())
 	}
+}
+
+// checkCategory refuses, when the configuration lists categories, a value
+// that is not one of them (as the panel's form does).
+func (a *API) checkCategory(ref string) error {
+	if cfg := a.config(); cfg.HasCategories() && !cfg.ValidCategory(ref) {
+		return fault.Errorf(fault.EINVALID, "category: %q is not one of the configured categories", shorten(ref))
+	}
+	return nil
 }

@@ -1,14 +1,13 @@
 package api
 
 import (
-	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
 	"time"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/panel"
-	"github.com/helpdesk-ivr/ivr/tickets"
 )
 
 // The token routes are the panel's /admin/tokens for automation: scope
@@ -46,7 +45,7 @@ func (a *API) requireAdmin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := principalOf(r)
 		if !p.token.Scope.Allows(panel.ScopeAdmin) || p.user.Role != panel.RoleAdmin {
-			a.writeProblem(w, r, errorf(tickets.EFORBIDDEN, "this needs a token of scope admin of an administrator"))
+			a.writeProblem(w, r, fault.Errorf(fault.EFORBIDDEN, "this needs a token of scope admin of an administrator"))
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -57,7 +56,7 @@ func (a *API) requireAdmin(next http.Handler) http.Handler {
 // groups neither lists nor revokes the tokens of others.
 func (a *API) allTokens(w http.ResponseWriter, r *http.Request) bool {
 	if !principalOf(r).all {
-		a.writeProblem(w, r, errorf(tickets.EFORBIDDEN, "a token restricted to groups does not manage the others"))
+		a.writeProblem(w, r, fault.Errorf(fault.EFORBIDDEN, "a token restricted to groups does not manage the others"))
 		return false
 	}
 	return true
@@ -96,19 +95,19 @@ func (a *API) createToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if in.Days < 1 {
-		a.writeProblem(w, r, errorf(tickets.EINVALID, fmt.Sprintf("days: 1 to %d", int(panel.MaxTokenLifetime.Hours()/24))))
+		a.writeProblem(w, r, fault.Errorf(fault.EINVALID, "days: 1 to %d", int(panel.MaxTokenLifetime.Hours()/24)))
 		return
 	}
 	for _, g := range in.Groups {
 		if a.config().Group(g) == nil {
-			a.writeProblem(w, r, errorf(tickets.EINVALID, fmt.Sprintf("groups: unknown %q", shorten(g))))
+			a.writeProblem(w, r, fault.Errorf(fault.EINVALID, "groups: unknown %q", shorten(g)))
 			return
 		}
 	}
 	// A token restricted to groups makes tokens within them only: it
 	// cannot mint a wider one than itself.
 	if !p.all && (len(in.Groups) == 0 || slices.ContainsFunc(in.Groups, func(g string) bool { return !p.mayGroup(g) })) {
-		a.writeProblem(w, r, errorf(tickets.EFORBIDDEN, "groups: a token restricted to groups creates tokens within them"))
+		a.writeProblem(w, r, fault.Errorf(fault.EFORBIDDEN, "groups: a token restricted to groups creates tokens within them"))
 		return
 	}
 	secret, tok, err := a.opts.Tokens.Create(ctx, panel.NewToken{Name: in.Name, Login: in.User, Scope: panel.Scope(in.Scope),

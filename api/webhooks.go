@@ -2,14 +2,13 @@ package api
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/helpdesk-ivr/ivr/tickets"
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/webhooks"
 )
 
@@ -54,11 +53,11 @@ type deliveryJSON struct {
 // of every group.
 func (a *API) webhooksOn(w http.ResponseWriter, r *http.Request) bool {
 	if a.opts.Webhooks == nil {
-		a.writeProblem(w, r, errorf(tickets.ENOTFOUND, "webhooks are not enabled on this server"))
+		a.writeProblem(w, r, fault.Errorf(fault.ENOTFOUND, "webhooks are not enabled on this server"))
 		return false
 	}
 	if !principalOf(r).all {
-		a.writeProblem(w, r, errorf(tickets.EFORBIDDEN, "a token restricted to groups does not manage webhooks"))
+		a.writeProblem(w, r, fault.Errorf(fault.EFORBIDDEN, "a token restricted to groups does not manage webhooks"))
 		return false
 	}
 	return true
@@ -171,7 +170,7 @@ func (a *API) listDeliveries(w http.ResponseWriter, r *http.Request) {
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxPageSize {
-			a.writeProblem(w, r, errorf(tickets.EINVALID, fmt.Sprintf("limit: 1 to %d", maxPageSize)))
+			a.writeProblem(w, r, fault.Errorf(fault.EINVALID, "limit: 1 to %d", maxPageSize))
 			return
 		}
 		limit = n

@@ -9,8 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/panel"
-	"github.com/helpdesk-ivr/ivr/tickets"
 	"github.com/helpdesk-ivr/ivr/webhooks"
 )
 
@@ -25,9 +25,9 @@ func TestAPIWebhooks(t *testing.T) {
 
 	// Who may: an administrator's admin token of every group only.
 	for _, tok := range []string{e.token("adm", panel.ScopeWrite), e.token("sup", panel.ScopeWrite), e.token("adm", panel.ScopeAdmin, "lotto2")} {
-		e.do(http.MethodGet, "/webhooks", tok, nil).problem(t, http.StatusForbidden, tickets.EFORBIDDEN)
+		e.do(http.MethodGet, "/webhooks", tok, nil).problem(t, http.StatusForbidden, fault.EFORBIDDEN)
 	}
-	e.do(http.MethodGet, "/webhooks", "", nil).problem(t, http.StatusUnauthorized, panel.EUNAUTHORIZED)
+	e.do(http.MethodGet, "/webhooks", "", nil).problem(t, http.StatusUnauthorized, fault.EUNAUTHORIZED)
 
 	// Refused subscriptions.
 	for _, body := range []map[string]any{
@@ -35,7 +35,7 @@ func TestAPIWebhooks(t *testing.T) {
 		{"url": rcv.URL, "events": []string{"ticket.deleted"}},
 		{"url": rcv.URL, "events": []string{}},
 	} {
-		e.do(http.MethodPost, "/webhooks", adm, body).problem(t, http.StatusBadRequest, tickets.EINVALID)
+		e.do(http.MethodPost, "/webhooks", adm, body).problem(t, http.StatusBadRequest, fault.EINVALID)
 	}
 
 	var created webhookJSON
@@ -62,7 +62,7 @@ func TestAPIWebhooks(t *testing.T) {
 	if one.URL != rcv.URL+"/in" || one.Secret != "" {
 		t.Fatalf("get %+v", one)
 	}
-	e.do(http.MethodGet, "/webhooks/999999", adm, nil).problem(t, http.StatusNotFound, tickets.ENOTFOUND)
+	e.do(http.MethodGet, "/webhooks/999999", adm, nil).problem(t, http.StatusNotFound, fault.ENOTFOUND)
 
 	// Pause and resume.
 	e.do(http.MethodPost, path+"/pause", adm, nil).json(t, &one)
@@ -73,8 +73,8 @@ func TestAPIWebhooks(t *testing.T) {
 	if !one.Active || one.PausedReason != "" {
 		t.Fatalf("resumed %+v", one)
 	}
-	e.do(http.MethodPost, "/webhooks/999999/pause", adm, nil).problem(t, http.StatusNotFound, tickets.ENOTFOUND)
-	e.do(http.MethodPost, "/webhooks/999999/resume", adm, nil).problem(t, http.StatusNotFound, tickets.ENOTFOUND)
+	e.do(http.MethodPost, "/webhooks/999999/pause", adm, nil).problem(t, http.StatusNotFound, fault.ENOTFOUND)
+	e.do(http.MethodPost, "/webhooks/999999/resume", adm, nil).problem(t, http.StatusNotFound, fault.ENOTFOUND)
 
 	// A ticket's update, refused by the receiver (410): the log shows it,
 	// and a redelivery goes out.
@@ -90,8 +90,8 @@ func TestAPIWebhooks(t *testing.T) {
 		log.Deliveries[0].Event != "ticket.updated" || !strings.Contains(string(log.Deliveries[0].Payload), `"x":"y"`) {
 		t.Fatalf("deliveries %+v", log.Deliveries)
 	}
-	e.do(http.MethodGet, path+"/deliveries?limit=0", adm, nil).problem(t, http.StatusBadRequest, tickets.EINVALID)
-	e.do(http.MethodGet, "/webhooks/999999/deliveries", adm, nil).problem(t, http.StatusNotFound, tickets.ENOTFOUND)
+	e.do(http.MethodGet, path+"/deliveries?limit=0", adm, nil).problem(t, http.StatusBadRequest, fault.EINVALID)
+	e.do(http.MethodGet, "/webhooks/999999/deliveries", adm, nil).problem(t, http.StatusNotFound, fault.ENOTFOUND)
 	first := log.Deliveries[0].ID
 	r = e.do(http.MethodPost, fmt.Sprintf("%s/deliveries/%d/redeliver", path, first), adm, nil)
 	wantStatus(t, "redeliver", r, http.StatusAccepted)
@@ -101,8 +101,8 @@ func TestAPIWebhooks(t *testing.T) {
 		t.Fatalf("after redelivery %+v", log.Deliveries)
 	}
 	e.do(http.MethodPost, fmt.Sprintf("%s/deliveries/%d/redeliver", path, log.Deliveries[0].ID), adm, nil).
-		problem(t, http.StatusConflict, tickets.ECONFLICT)
-	e.do(http.MethodPost, fmt.Sprintf("%s/deliveries/999999/redeliver", path), adm, nil).problem(t, http.StatusNotFound, tickets.ENOTFOUND)
+		problem(t, http.StatusConflict, fault.ECONFLICT)
+	e.do(http.MethodPost, fmt.Sprintf("%s/deliveries/999999/redeliver", path), adm, nil).problem(t, http.StatusNotFound, fault.ENOTFOUND)
 	status.Store(http.StatusOK)
 	if n, err := e.hooks.DeliverPending(ctx); err != nil || n != 1 {
 		t.Fatalf("redelivered %d, %v", n, err)
@@ -111,7 +111,7 @@ func TestAPIWebhooks(t *testing.T) {
 	// Delete, then it is gone.
 	r = e.do(http.MethodDelete, path, adm, nil)
 	wantStatus(t, "delete", r, http.StatusNoContent)
-	e.do(http.MethodDelete, path, adm, nil).problem(t, http.StatusNotFound, tickets.ENOTFOUND)
+	e.do(http.MethodDelete, path, adm, nil).problem(t, http.StatusNotFound, fault.ENOTFOUND)
 
 	var actions []string
 	rows, err := e.pool.Query(ctx, `SELECT action FROM audit_log WHERE action LIKE 'webhook.%' AND via = 'api' ORDER BY id`)
@@ -132,7 +132,7 @@ func TestAPIWebhooksDisabled(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, func(o *Options) { o.Webhooks = nil })
 	adm := e.token("adm", panel.ScopeAdmin)
-	e.do(http.MethodGet, "/webhooks", adm, nil).problem(t, http.StatusNotFound, tickets.ENOTFOUND)
+	e.do(http.MethodGet, "/webhooks", adm, nil).problem(t, http.StatusNotFound, fault.ENOTFOUND)
 	e.do(http.MethodPost, "/webhooks", adm, map[string]any{"url": "https://example.org/", "events": []string{"ticket.created"}}).
-		problem(t, http.StatusNotFound, tickets.ENOTFOUND)
+		problem(t, http.StatusNotFound, fault.ENOTFOUND)
 }

@@ -54,7 +54,7 @@ func FuzzStatus(f *testing.F) {
 		s := &Schedule{
 			Location:        loc,
 			ItalianHolidays: holidays,
-			Patron:          []AnnualDay{{time.June, 29, "Santi Pietro e Paolo"}},
+			Patron:          []AnnualDay{{Month: time.June, Day: 29, Name: "Santi Pietro e Paolo"}, {Month: time.May, Nth: 1, Weekday: time.Tuesday, Name: "San Secondo"}},
 		}
 		// Times of day may be out of range or inverted: invariants must
 		// hold for schedules that fail Validate too.

@@ -1,7 +1,10 @@
 package hours
 
 import (
+	"fmt"
+	"regexp"
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -11,14 +14,120 @@ type Holiday struct {
 	Name string
 }
 
-// AnnualDay is a holiday on the same day every year, e.g. a city's patron
-// saint: Rome 29 June "Santi Pietro e Paolo", Milan 7 December
-// "Sant'Ambrogio". A 29 February day only applies in leap years.
+// AnnualDay is a holiday every year, e.g. a city's patron saint: Rome 29
+// June "Santi Pietro e Paolo", Milan 7 December "Sant'Ambrogio". A 29
+// February day only applies in leap years.
+//
+// A few patron feasts move: Asti keeps San Secondo on the first Tuesday
+// of May, Carbonia San Ponziano on the Thursday after the second Sunday
+// of May, South Tyrol Whit Monday (Easter + 50 days). Such a day has Day
+// 0 and either Nth (1-5: the Nth Weekday of Month) or Easter set, then
+// Offset days added; see On and ParseAnnualDay.
 type AnnualDay struct {
 	Month time.Month
 	Day   int
 	Name  string
+
+	Nth     int
+	Weekday time.Weekday
+	Easter  bool
+	Offset  int
 }
+
+// movable reports whether a is computed rather than a fixed MM-DD.
+func (a AnnualDay) movable() bool { return a.Nth != 0 || a.Easter }
+
+// On returns the day's date in year, false when it has none that year
+// (29 February in a common year, a fifth weekday a month lacks, or an
+// invalid AnnualDay).
+func (a AnnualDay) On(year int) (Date, bool) {
+	switch {
+	case a.Easter:
+		if a.Offset < -60 || a.Offset > 100 {
+			return Date{}, false
+		}
+		return Easter(year).AddDays(a.Offset), true
+	case a.Nth != 0:
+		if a.Month < time.January || a.Month > time.December || a.Nth < 1 || a.Nth > 5 ||
+			a.Weekday < time.Sunday || a.Weekday > time.Saturday || a.Offset < -31 || a.Offset > 31 {
+			return Date{}, false
+		}
+		first := Date{year, a.Month, 1}
+		day := 1 + (int(a.Weekday)-int(first.Weekday())+7)%7 + 7*(a.Nth-1)
+		if day > daysIn(year, a.Month) {
+			return Date{}, false
+		}
+		// A feast stays in its year: a shift past 31 December has no day.
+		if d := (Date{year, a.Month, day}).AddDays(a.Offset); d.Year == year {
+			return d, true
+		}
+		return Date{}, false
+	}
+	if a.Month < time.January || a.Month > time.December || a.Day < 1 || a.Day > daysIn(year, a.Month) {
+		return Date{}, false
+	}
+	return Date{year, a.Month, a.Day}, true
+}
+
+// String writes a in the form ParseAnnualDay reads.
+func (a AnnualDay) String() string {
+	var s string
+	switch {
+	case a.Easter:
+		s = "easter"
+	case a.Nth != 0:
+		s = fmt.Sprintf("%02d-%d%s", int(a.Month), a.Nth, weekdayAbbr[a.Weekday%7])
+	default:
+		return fmt.Sprintf("%02d-%02d", int(a.Month), a.Day)
+	}
+	if a.Offset != 0 {
+		s += fmt.Sprintf("%+d", a.Offset)
+	}
+	return s
+}
+
+var weekdayAbbr = [7]string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
+
+// ParseAnnualDay reads a yearly day: "MM-DD" ("06-29"), the Nth weekday
+// of a month "MM-N<day>" ("05-1tue": first Tuesday of May), or Easter
+// "easter+N"; the last two may add or take days ("05-2sun+4"). Only the
+// form String writes is accepted (no "+0", no "+04").
+func ParseAnnualDay(spec, name string) (AnnualDay, error) {
+	m := annualDaySpec.FindStringSubmatch(spec)
+	if m == nil {
+		return AnnualDay{}, fmt.Errorf("%q is not a yearly day (MM-DD, MM-1tue, 05-2sun+4 or easter+50)", spec)
+	}
+	a := AnnualDay{Name: name}
+	if m[6] != "" {
+		a.Offset, _ = strconv.Atoi(m[6])
+	}
+	switch {
+	case m[1] == "easter":
+		a.Easter = true
+		if a.Offset < -60 || a.Offset > 100 {
+			return AnnualDay{}, fmt.Errorf("%q: Easter may be moved by -60 to +100 days", spec)
+		}
+		return a, nil
+	case m[3] != "":
+		month, _ := strconv.Atoi(m[2])
+		day, _ := strconv.Atoi(m[3])
+		a.Month, a.Day = time.Month(month), day
+		if m[6] != "" || a.Month < time.January || a.Month > time.December || day < 1 || day > daysIn(2024, a.Month) {
+			return AnnualDay{}, fmt.Errorf("%q is not a day of the year (MM-DD, no days added)", spec)
+		}
+		return a, nil
+	}
+	month, _ := strconv.Atoi(m[2])
+	a.Month = time.Month(month)
+	a.Nth = int(m[4][0] - '0')
+	a.Weekday = time.Weekday(slices.Index(weekdayAbbr[:], m[5]))
+	if a.Month < time.January || a.Month > time.December || a.Offset < -31 || a.Offset > 31 {
+		return AnnualDay{}, fmt.Errorf("%q: a month 01-12, moved by -31 to +31 days", spec)
+	}
+	return a, nil
+}
+
+var annualDaySpec = regexp.MustCompile(`^(?:(easter)|([0-9]{2})-(?:([0-9]{2})|([1-5])(sun|mon|tue|wed|thu|fri|sat)))([+-][1-9][0-9]{0,2})?$`)
 
 // nationalDays are the fixed-date Italian public holidays (L. 260/1949 and
 // later amendments), in calendar order.

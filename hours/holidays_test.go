@@ -124,9 +124,9 @@ func TestScheduleHolidays(t *testing.T) {
 	// Patron only, with a 29 February day, a duplicate, and a patron day
 	// on a national holiday.
 	s = &Schedule{Location: rome, Patron: []AnnualDay{
-		{time.December, 7, "Sant'Ambrogio"},
-		{time.February, 29, "Leap"},
-		{time.December, 7, "Sant'Ambrogio"},
+		{Month: time.December, Day: 7, Name: "Sant'Ambrogio"},
+		{Month: time.February, Day: 29, Name: "Leap"},
+		{Month: time.December, Day: 7, Name: "Sant'Ambrogio"},
 	}}
 	got = s.Holidays(date("2027-01-01"), date("2028-12-31"))
 	want = []Holiday{
@@ -138,7 +138,7 @@ func TestScheduleHolidays(t *testing.T) {
 		t.Errorf("patron Holidays = %v, want %v", got, want)
 	}
 	s.ItalianHolidays = true
-	s.Patron = []AnnualDay{{time.December, 8, "Patrono"}}
+	s.Patron = []AnnualDay{{Month: time.December, Day: 8, Name: "Patrono"}}
 	got = s.Holidays(date("2026-12-08"), date("2026-12-08"))
 	want = []Holiday{{date("2026-12-08"), "Immacolata Concezione"}, {date("2026-12-08"), "Patrono"}}
 	if !slices.Equal(got, want) {

@@ -147,6 +147,11 @@ func (s *Schedule) Validate() error {
 	for _, p := range s.Patron {
 		what := fmt.Sprintf("patron day %q (%d %s)", p.Name, p.Day, p.Month)
 		switch {
+		case p.movable():
+			what = fmt.Sprintf("patron day %q (%s)", p.Name, p)
+			if _, ok := p.On(2024); !ok || p.Day != 0 || (p.Easter && p.Nth != 0) {
+				add("%s: not a valid movable day", what)
+			}
 		case p.Month < time.January || p.Month > time.December:
 			add("%s: month %d is not 1-12", what, int(p.Month))
 		case p.Day < 1 || p.Day > daysIn(2024, p.Month): // 2024: allow 29 Feb
@@ -212,7 +217,13 @@ func (s *Schedule) holidayOn(d Date) (string, bool) {
 		}
 	}
 	for _, p := range s.Patron {
-		if p.Month == d.Month && p.Day == d.Day {
+		if !p.movable() {
+			if p.Month == d.Month && p.Day == d.Day {
+				return p.Name, true
+			}
+			continue
+		}
+		if on, ok := p.On(d.Year); ok && on == d {
 			return p.Name, true
 		}
 	}
@@ -409,8 +420,8 @@ func (s *Schedule) Holidays(from, to Date) []Holiday {
 			}
 		}
 		for _, p := range s.Patron {
-			if p.Month >= time.January && p.Month <= time.December && p.Day >= 1 && p.Day <= daysIn(y, p.Month) {
-				keep(Holiday{Date{y, p.Month, p.Day}, p.Name})
+			if d, ok := p.On(y); ok {
+				keep(Holiday{d, p.Name})
 			}
 		}
 	}

@@ -21,7 +21,7 @@ func helpDesk() *Schedule {
 			time.Saturday:  {{Clock(8, 0), Clock(13, 0)}},
 		},
 		ItalianHolidays: true,
-		Patron:          []AnnualDay{{time.June, 29, "Santi Pietro e Paolo"}},
+		Patron:          []AnnualDay{{Month: time.June, Day: 29, Name: "Santi Pietro e Paolo"}},
 	}
 }
 
@@ -483,7 +483,7 @@ func TestValidate(t *testing.T) {
 			s.Weekly[time.Monday] = []Interval{{Clock(13, 0), Clock(18, 0)}, {Clock(8, 0), Clock(13, 0)}}
 		}, nil},
 		{"until midnight", func(s *Schedule) { s.Weekly[time.Sunday] = []Interval{{0, EndOfDay}} }, nil},
-		{"29 February patron", func(s *Schedule) { s.Patron = []AnnualDay{{time.February, 29, "Leap"}} }, nil},
+		{"29 February patron", func(s *Schedule) { s.Patron = []AnnualDay{{Month: time.February, Day: 29, Name: "Leap"}} }, nil},
 		{"nil location", func(s *Schedule) { s.Location = nil }, []string{"location is not set"}},
 		{"overlap", func(s *Schedule) {
 			s.Weekly[time.Monday] = []Interval{{Clock(12, 0), Clock(18, 0)}, {Clock(8, 0), Clock(13, 0)}}
@@ -504,9 +504,9 @@ func TestValidate(t *testing.T) {
 			[]string{"start -00:00:01 is outside"}},
 		{"start at 24:00", func(s *Schedule) { s.Weekly[time.Sunday] = []Interval{{EndOfDay, Clock(25, 0)}} },
 			[]string{"end 25:00 is outside"}},
-		{"patron month", func(s *Schedule) { s.Patron = []AnnualDay{{13, 1, "X"}} }, []string{"month 13 is not 1-12"}},
-		{"patron day", func(s *Schedule) { s.Patron = []AnnualDay{{time.June, 31, "X"}} }, []string{"June has no day 31"}},
-		{"patron name", func(s *Schedule) { s.Patron = []AnnualDay{{time.June, 29, " "}} }, []string{"name is empty"}},
+		{"patron month", func(s *Schedule) { s.Patron = []AnnualDay{{Month: 13, Day: 1, Name: "X"}} }, []string{"month 13 is not 1-12"}},
+		{"patron day", func(s *Schedule) { s.Patron = []AnnualDay{{Month: time.June, Day: 31, Name: "X"}} }, []string{"June has no day 31"}},
+		{"patron name", func(s *Schedule) { s.Patron = []AnnualDay{{Month: time.June, Day: 29, Name: " "}} }, []string{"name is empty"}},
 		{"closure inverted", func(s *Schedule) {
 			s.Closures = []Closure{{From: inRome("2026-05-13 18:00:00"), To: inRome("2026-05-13 14:00:00"), Note: "drill"}}
 		}, []string{`closure 1 ("drill"): to 2026-05-13 14:00:00 CEST must be after from 2026-05-13 18:00:00 CEST`}},
@@ -518,7 +518,7 @@ func TestValidate(t *testing.T) {
 			s.Location = nil
 			s.Weekly[time.Monday] = []Interval{{Clock(18, 0), Clock(8, 0)}}
 			s.Weekly[time.Wednesday] = []Interval{{Clock(8, 0), Clock(13, 0)}, {Clock(12, 0), Clock(18, 0)}}
-			s.Patron = []AnnualDay{{time.February, 30, ""}}
+			s.Patron = []AnnualDay{{Month: time.February, Day: 30, Name: ""}}
 		}, []string{"location", "Monday", "Wednesday", "February has no day 30", "name is empty"}},
 	}
 	for _, tt := range tests {

@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/helpdesk-ivr/ivr/internal/clock"
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/menu"
 	"github.com/helpdesk-ivr/ivr/queues"
 	"github.com/helpdesk-ivr/ivr/tickets"
@@ -620,7 +621,7 @@ func (c *Controller) finishUnwatched(ctx context.Context, call tickets.Call) {
 		outcome = tickets.OutcomeAbandoned
 		evs = append(evs, tickets.CallEvent{At: now, Kind: tickets.EventAbandoned, Group: call.Group})
 		if q := c.opts.Queues; q != nil {
-			if _, err := q.Leave(ctx, call.ChannelID, queues.LeaveAbandoned); err != nil && !errors.Is(err, queues.ErrNotFound) {
+			if _, err := q.Leave(ctx, call.ChannelID, queues.LeaveAbandoned); err != nil && !errors.Is(err, fault.ErrNotFound) {
 				c.log.Warn("reconcile_calls_failed", "channel_id", call.ChannelID, "error", err.Error())
 			}
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/CyCoreSystems/ari/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/ivr"
 	"github.com/helpdesk-ivr/ivr/ivr/ariconn"
 	"github.com/helpdesk-ivr/ivr/ivr/arisim"
@@ -82,6 +83,7 @@ func TestEveryLeafRoutes(t *testing.T) {
 	r := newRig(t, monday10)
 	leaves := map[string]string{"1 2": "lotto2", "1 3": "lotto3", "1 4": "lotto4", "1 5": "lotto5", "1 6": "lotto6",
 		"2 1": "pct-libero-foro", "2 2": "pct-magistrati", "3 1": "sicoge", "0": "accoglienza"}
+	categories := map[string]string{"2 1": "applicativi/pct", "2 2": "applicativi/pct", "3 1": "applicativi/sicoge"}
 	calls := map[string]*arisim.Call{}
 	for keys := range leaves {
 		c := r.call("3331234567")
@@ -99,6 +101,12 @@ func TestEveryLeafRoutes(t *testing.T) {
 		out := r.outcome(c.ID())
 		if out.Outcome != string(tickets.OutcomeAbandoned) {
 			t.Errorf("keys %s: outcome %s after hanging up while ringing", keys, out.Outcome)
+		}
+		// The leaf's category (configs/helpdesk.yaml), or none.
+		call, _, _ := r.mem.Call(c.ID())
+		tk, _, _ := r.mem.Ticket(call.TicketID)
+		if want := categories[keys]; tk.Category != want {
+			t.Errorf("keys %s: ticket category %q, want %q", keys, tk.Category, want)
 		}
 	}
 }
@@ -171,7 +179,8 @@ func TestPIN(t *testing.T) {
 		r.assertNoDigits(c.ID(), "5035")
 		call, _, _ := r.mem.Call(c.ID())
 		tk, _, _ := r.mem.Ticket(call.TicketID)
-		if tk.CallerRole != tickets.CallerReferent || tk.Organization != "tribunale-roma-demo" || tk.Priority != tickets.PriorityHigh {
+		if tk.CallerRole != tickets.CallerReferent || tk.Organization != "tribunale-roma-demo" || tk.Priority != tickets.PriorityHigh ||
+			tk.Category != "utenze" {
 			t.Errorf("ticket %+v", tk)
 		}
 	})
@@ -678,7 +687,7 @@ func TestConnectionsAreReused(t *testing.T) {
 	}
 }
 
-var _ = tickets.ErrNotFound
+var _ = fault.ErrNotFound
 
 // failingStore is a ticket store that is down.
 type failingStore struct{ tickets.CallRecorder }

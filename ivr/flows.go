@@ -11,6 +11,7 @@ import (
 	"github.com/CyCoreSystems/ari/v5"
 
 	"github.com/helpdesk-ivr/ivr/hours"
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/menu"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
@@ -316,6 +317,9 @@ func (s *session) saveMessage(groupID string, afterHours bool, name string, dura
 	if groupID != "" {
 		upd.Group = &groupID
 	}
+	if cat := s.ticketCategory(groupID); cat != "" {
+		upd.Category = &cat
+	}
 	s.updateTicket(upd)
 }
 
@@ -346,7 +350,7 @@ func (s *session) status(act menu.Action) error {
 		t, err := s.c.opts.Store.FindTicketByNumber(ctx, n, s.statusViewer())
 		cancel()
 		if err != nil {
-			if !errors.Is(err, tickets.ErrNotFound) {
+			if !errors.Is(err, fault.ErrNotFound) {
 				s.log.Error("status_lookup_failed", "error", err.Error())
 			}
 			s.outcome = tickets.OutcomeStatusTold

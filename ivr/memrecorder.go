@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
 
@@ -62,7 +63,7 @@ func (m *MemoryRecorder) AppendCallEvents(_ context.Context, callID int64, event
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if callID < 1 || int(callID) > len(m.calls) {
-		return tickets.ErrNotFound
+		return fault.ErrNotFound
 	}
 	m.events[callID] = append(m.events[callID], events...)
 	return nil
@@ -73,7 +74,7 @@ func (m *MemoryRecorder) UpdateCall(_ context.Context, callID int64, u tickets.C
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if callID < 1 || int(callID) > len(m.calls) {
-		return tickets.ErrNotFound
+		return fault.ErrNotFound
 	}
 	c := &m.calls[callID-1]
 	set := func(dst *time.Time, src *time.Time) {
@@ -99,7 +100,7 @@ func (m *MemoryRecorder) FinishCall(_ context.Context, callID int64, end tickets
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if callID < 1 || int(callID) > len(m.calls) {
-		return tickets.ErrNotFound
+		return fault.ErrNotFound
 	}
 	c := &m.calls[callID-1]
 	if c.EndedAt.IsZero() {
@@ -131,7 +132,7 @@ func (m *MemoryRecorder) FindCallByChannel(_ context.Context, channelID string) 
 			return m.calls[i], nil
 		}
 	}
-	return tickets.Call{}, tickets.ErrNotFound
+	return tickets.Call{}, fault.ErrNotFound
 }
 
 // FindTicketByNumber implements tickets.CallRecorder.
@@ -143,7 +144,7 @@ func (m *MemoryRecorder) FindTicketByNumber(_ context.Context, n tickets.Number,
 			return t, nil
 		}
 	}
-	return tickets.Ticket{}, tickets.ErrNotFound
+	return tickets.Ticket{}, fault.ErrNotFound
 }
 
 // FindTicketByID implements tickets.CallRecorder (the system view).
@@ -151,7 +152,7 @@ func (m *MemoryRecorder) FindTicketByID(_ context.Context, id int64, _ tickets.V
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if id < 1 || int(id) > len(m.tickets) {
-		return tickets.Ticket{}, tickets.ErrNotFound
+		return tickets.Ticket{}, fault.ErrNotFound
 	}
 	return m.tickets[id-1], nil
 }
@@ -161,11 +162,11 @@ func (m *MemoryRecorder) UpdateTicket(_ context.Context, id int64, u tickets.Tic
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if id < 1 || int(id) > len(m.tickets) {
-		return tickets.Ticket{}, tickets.ErrNotFound
+		return tickets.Ticket{}, fault.ErrNotFound
 	}
 	t := &m.tickets[id-1]
 	if u.Version != t.Version {
-		return tickets.Ticket{}, tickets.ErrConflict
+		return tickets.Ticket{}, fault.ErrConflict
 	}
 	if u.Status != nil && *u.Status != t.Status {
 		if !tickets.CanTransition(t.Status, *u.Status) {
@@ -199,7 +200,7 @@ func (m *MemoryRecorder) AddAttachment(_ context.Context, ticketID int64, a tick
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if ticketID < 1 || int(ticketID) > len(m.tickets) {
-		return tickets.Attachment{}, tickets.ErrNotFound
+		return tickets.Attachment{}, fault.ErrNotFound
 	}
 	a.TicketID = ticketID
 	a.ID = int64(len(m.attached[ticketID]) + 1)

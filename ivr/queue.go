@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/menu"
 	"github.com/helpdesk-ivr/ivr/queues"
 	"github.com/helpdesk-ivr/ivr/tickets"
@@ -339,7 +340,7 @@ func (s *session) leaveAfter(reason string) {
 	switch {
 	case err == nil:
 		s.recordQueue(evs)
-	case errors.Is(err, queues.ErrNotFound):
+	case errors.Is(err, fault.ErrNotFound):
 		if reason == queues.LeaveAbandoned {
 			s.record(tickets.CallEvent{Kind: tickets.EventAbandoned, Group: s.group})
 		}

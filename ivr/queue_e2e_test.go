@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/helpdesk-ivr/ivr/internal/clock"
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/internal/pgtest"
 	"github.com/helpdesk-ivr/ivr/ivr"
 	"github.com/helpdesk-ivr/ivr/ivr/arisim"
@@ -358,7 +359,7 @@ func TestQueueAnnouncementsAndBreakOut(t *testing.T) {
 	} else if _, att, _ := r.mem.Ticket(call.TicketID); len(att) != 1 || !strings.HasPrefix(att[0].URI, "ari:recording:") {
 		t.Errorf("attachments %+v", att)
 	}
-	if _, err := r.q.Position(context.Background(), c2.ID()); !errors.Is(err, queues.ErrNotFound) {
+	if _, err := r.q.Position(context.Background(), c2.ID()); !errors.Is(err, fault.ErrNotFound) {
 		t.Errorf("the caller who left is still queued: %v", err)
 	}
 	if !slices.Contains(r.timeline(c2.ID()), "transferred lotto2") {

@@ -14,6 +14,7 @@ import (
 	"github.com/CyCoreSystems/ari/v5"
 
 	"github.com/helpdesk-ivr/ivr/hours"
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/menu"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
@@ -82,6 +83,9 @@ type session struct {
 	phase   phase
 	outcome tickets.Outcome
 	group   string
+	// category is the one the caller's menu choice names ("": none; the
+	// group's default then applies).
+	category string
 	// hold is the bridge holding the caller in a queue (holdBridgeID), nil
 	// while the caller is not in it: a caller whose operator rings at
 	// once hears ringback and meets the operator in a bridge made then.
@@ -332,8 +336,10 @@ func (s *session) menu(act menu.Action) error {
 				return err
 			}
 		case menu.StepRoute:
+			s.category = act.Category
 			return s.route(act)
 		case menu.StepMessage:
+			s.category = act.Category
 			return s.message(act.Group, false, act.Prompts)
 		case menu.StepStatus:
 			return s.status(act)
@@ -361,6 +367,16 @@ func (s *session) updateTicketFromMenu(priority string) {
 	s.updateTicket(s.ticketUpdateFromMenu(priority))
 }
 
+// ticketCategory is the category the ticket gets from the call routed to
+// group: the menu choice's, or else the group's default; "" when it has
+// one already (an operator may have set it on a resumed call's ticket).
+func (s *session) ticketCategory(group string) string {
+	if s.ticket.Category != "" {
+		return ""
+	}
+	return cmp.Or(s.category, s.cfg.GroupCategory(group))
+}
+
 // ticketUpdateFromMenu is what the menu so far says of the ticket: path,
 // Administration, role, group, priority and subject.
 func (s *session) ticketUpdateFromMenu(priority string) tickets.TicketUpdate {
@@ -385,6 +401,9 @@ func (s *session) ticketUpdateFromMenu(priority string) tickets.TicketUpdate {
 	if priority != "" {
 		p := tickets.Priority(priority)
 		upd.Priority = &p
+	}
+	if cat := s.ticketCategory(s.group); cat != "" {
+		upd.Category = &cat
 	}
 	if len(labels) > 0 {
 		subject := labels[len(labels)-1] + " – chiamata da " + cmpStr(s.caller, "numero riservato")
@@ -418,7 +437,7 @@ func (s *session) updateCallTicket(cu tickets.CallUpdate, tu tickets.TicketUpdat
 	case err == nil:
 		s.ticket = t
 		s.events = s.events[:0]
-	case errors.Is(err, tickets.ErrConflict):
+	case errors.Is(err, fault.ErrConflict):
 		// The call's part is written; the ticket moved on meanwhile (an
 		// operator's change): its part goes again on the fresh ticket.
 		s.events = s.events[:0]
@@ -468,7 +487,7 @@ func (s *session) updateTicketIf(upd tickets.TicketUpdate, still func(tickets.Ti
 			s.ticket = t
 			return false
 		}
-		if !errors.Is(err, tickets.ErrConflict) {
+		if !errors.Is(err, fault.ErrConflict) {
 			s.storeFailed("update_ticket", err)
 			if still == nil {
 				s.pendTicket = mergeTicketUpdate(s.pendTicket, upd)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
 
@@ -236,7 +237,7 @@ func (sp *Spool) write(p *PendingCall) error {
 	actor := tickets.Actor{Kind: tickets.ActorSystem, ID: "ivr"}
 	step := func(apply func() error) error {
 		if err := apply(); err != nil {
-			if !errors.Is(err, tickets.ErrInvalid) {
+			if !errors.Is(err, fault.ErrInvalid) {
 				return err // the store is down: try again later
 			}
 			// The store refuses it for good (staff moved the ticket on
@@ -252,7 +253,7 @@ func (sp *Spool) write(p *PendingCall) error {
 	if p.CallID == 0 {
 		if err := step(func() error {
 			call, err := sp.store.FindCallByChannel(ctx, p.Channel)
-			if errors.Is(err, tickets.ErrNotFound) && p.New != nil {
+			if errors.Is(err, fault.ErrNotFound) && p.New != nil {
 				call, _, err = sp.store.OpenCall(ctx, *p.New)
 			}
 			if err != nil {
@@ -278,7 +279,7 @@ func (sp *Spool) write(p *PendingCall) error {
 			}
 			upd.Version = t.Version
 			_, err = sp.store.UpdateTicket(ctx, p.TicketID, upd, actor)
-			if !errors.Is(err, tickets.ErrConflict) || attempt == 2 {
+			if !errors.Is(err, fault.ErrConflict) || attempt == 2 {
 				return err
 			}
 		}
@@ -286,7 +287,7 @@ func (sp *Spool) write(p *PendingCall) error {
 	if p.Ticket != nil && p.TicketID != 0 {
 		if err := step(func() error {
 			err := updateTicket(*p.Ticket, nil)
-			if err == nil || errors.Is(err, tickets.ErrInvalid) {
+			if err == nil || errors.Is(err, fault.ErrInvalid) {
 				p.Ticket = nil
 			}
 			return err
@@ -297,7 +298,7 @@ func (sp *Spool) write(p *PendingCall) error {
 	if p.Call != nil {
 		if err := step(func() error {
 			err := sp.store.UpdateCall(ctx, p.CallID, *p.Call)
-			if err == nil || errors.Is(err, tickets.ErrInvalid) {
+			if err == nil || errors.Is(err, fault.ErrInvalid) {
 				p.Call = nil
 			}
 			return err
@@ -308,7 +309,7 @@ func (sp *Spool) write(p *PendingCall) error {
 	if len(p.Events) > 0 {
 		if err := step(func() error {
 			err := sp.store.AppendCallEvents(ctx, p.CallID, p.Events...)
-			if err == nil || errors.Is(err, tickets.ErrInvalid) {
+			if err == nil || errors.Is(err, fault.ErrInvalid) {
 				p.Events = nil
 			}
 			return err
@@ -319,7 +320,7 @@ func (sp *Spool) write(p *PendingCall) error {
 	for len(p.Attachments) > 0 && p.TicketID != 0 {
 		if err := step(func() error {
 			_, err := sp.store.AddAttachment(ctx, p.TicketID, p.Attachments[0], actor)
-			if err == nil || errors.Is(err, tickets.ErrInvalid) {
+			if err == nil || errors.Is(err, fault.ErrInvalid) {
 				p.Attachments = p.Attachments[1:]
 			}
 			return err
@@ -332,7 +333,7 @@ func (sp *Spool) write(p *PendingCall) error {
 			closed, desc := tickets.StatusClosed, p.Close
 			err := updateTicket(tickets.TicketUpdate{Status: &closed, Description: &desc},
 				func(t tickets.Ticket) bool { return t.Status == tickets.StatusNew && t.Description == "" })
-			if err == nil || errors.Is(err, tickets.ErrInvalid) {
+			if err == nil || errors.Is(err, fault.ErrInvalid) {
 				p.Close = ""
 			}
 			return err
@@ -343,7 +344,7 @@ func (sp *Spool) write(p *PendingCall) error {
 	if p.End != nil {
 		if err := step(func() error {
 			err := sp.store.FinishCall(ctx, p.CallID, *p.End)
-			if err == nil || errors.Is(err, tickets.ErrInvalid) {
+			if err == nil || errors.Is(err, fault.ErrInvalid) {
 				p.End = nil
 			}
 			return err

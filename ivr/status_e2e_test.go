@@ -66,7 +66,8 @@ func TestTicketStatusByCallerKind(t *testing.T) {
       label: "Stato di un ticket con PIN"
       action: status
       require_pin: {roles: [referent, user]}
-`)
+`, "Per conoscere lo stato di un ticket, prema 9.", "Per conoscere lo stato di un ticket, prema 9. Con il PIN, prema 8.",
+		"To know the status of a ticket, press 9.", "To know the status of a ticket, press 9. With a PIN, press 8.")
 	store := tickets.New(pool, tickets.Options{Location: cfg.Location()})
 	const trib = "tribunale-roma-demo"
 	seq := 0

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/notify"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
@@ -60,7 +61,7 @@ func (j *Jobs) Escalate(ctx context.Context, now time.Time) (int, error) {
 		to, _ := raise(c.priority)
 		_, err := j.d.Store.UpdateTicket(ctx, c.id, tickets.TicketUpdate{Version: c.version, Priority: &to}, escalationActor)
 		switch {
-		case errors.Is(err, tickets.ErrConflict):
+		case errors.Is(err, fault.ErrConflict):
 			// Someone changed it meanwhile: the next run looks again.
 		case err != nil:
 			errs = append(errs, err)

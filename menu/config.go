@@ -29,14 +29,20 @@ type Config struct {
 	Organizations []*Organization      `yaml:"organizations"`
 	IVR           IVR                  `yaml:"ivr"`
 	Menu          *Node                `yaml:"menu"`
+	// Categories is the list a ticket's category is chosen from (none:
+	// free text).
+	Categories []*Category `yaml:"categories"`
+	// Connector links an existing ticketing system (connector.go).
+	Connector *Connector `yaml:"connector"`
 
 	// Filled by Parse after validation.
-	location  *time.Location
-	schedules map[string]*hours.Schedule
-	groups    map[string]*Group
-	orgs      map[string]*Organization
-	nodes     map[string]*Node
-	pins      map[string]pinOwner
+	location   *time.Location
+	schedules  map[string]*hours.Schedule
+	groups     map[string]*Group
+	categories map[string]*Category // by reference: "id" or "id/sub"
+	orgs       map[string]*Organization
+	nodes      map[string]*Node
+	pins       map[string]pinOwner
 }
 
 // Service describes the entry point: the number callers dial.
@@ -63,10 +69,14 @@ type Schedule struct {
 	Holidays string `yaml:"holidays"`
 	// LocalHolidays are yearly local closures, such as a patron saint's day.
 	LocalHolidays []LocalHoliday `yaml:"local_holidays"`
-	Closures      []Exception    `yaml:"closures"`
-	Openings      []Exception    `yaml:"openings"`
+	// Locality is the Comune whose patron-saint day closes the schedule,
+	// from the table in package hours (hours/patroni.txt), e.g. "Milano".
+	Locality string      `yaml:"locality"`
+	Closures []Exception `yaml:"closures"`
+	Openings []Exception `yaml:"openings"`
 
-	Pos Pos `yaml:"-"`
+	Pos         Pos `yaml:"-"`
+	localityPos Pos
 }
 
 // LocalHoliday is a yearly closed day, written "MM-DD".
@@ -96,6 +106,9 @@ type Group struct {
 	// Queue is how callers wait for the group's operators (listed under
 	// operators:, each with the groups they serve).
 	Queue Queue `yaml:"queue"`
+	// DefaultCategory is the category of a call routed here whose menu
+	// choice named none.
+	DefaultCategory string `yaml:"default_category"`
 
 	Pos Pos `yaml:"-"`
 }
@@ -222,6 +235,9 @@ type Node struct {
 	Options  map[string]*Node `yaml:"options"`
 	Group    string           `yaml:"group"`
 	Priority string           `yaml:"priority"`
+	// Category is the ticket's category when the caller chooses this
+	// route or message node (one of categories:).
+	Category string `yaml:"category"`
 	// OrgRoute sends a caller whose number belongs to a known
 	// Administration straight to that Administration's group (seed 003).
 	OrgRoute   bool     `yaml:"org_route"`
@@ -229,6 +245,10 @@ type Node struct {
 	// AllowOperator lets the operator key work at this node (default true
 	// when an operator key and group are configured).
 	AllowOperator *bool `yaml:"allow_operator"`
+	// KeyHints false skips the check that the prompt text announces the
+	// node's keys, for a recorded prompt whose words are not in the file
+	// (keyhints.go).
+	KeyHints *bool `yaml:"key_hints"`
 
 	FirstDigitTimeout time.Duration `yaml:"first_digit_timeout"`
 	InterDigitTimeout time.Duration `yaml:"inter_digit_timeout"`
@@ -238,6 +258,8 @@ type Node struct {
 	Key    string `yaml:"-"`
 	parent *Node
 	keys   []string // sorted option keys
+	// promptPos is where each language's prompt text is, for key hints.
+	promptPos map[string]Pos
 }
 
 // PINRule makes a node ask for a PIN first.

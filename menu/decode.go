@@ -247,7 +247,9 @@ func (x *Service) UnmarshalYAML(n *yaml.Node) error {
 
 func (x *Schedule) UnmarshalYAML(n *yaml.Node) error {
 	type plain Schedule
-	return decodeAt(n, (*plain)(x), &x.Pos)
+	err := decodeAt(n, (*plain)(x), &x.Pos)
+	x.localityPos = fieldPositions(n, "")["locality"]
+	return err
 }
 
 func (x *LocalHoliday) UnmarshalYAML(n *yaml.Node) error {
@@ -297,7 +299,9 @@ func (x *PINRule) UnmarshalYAML(n *yaml.Node) error {
 
 func (x *Node) UnmarshalYAML(n *yaml.Node) error {
 	type plain Node
-	return decodeAt(n, (*plain)(x), &x.Pos)
+	err := decodeAt(n, (*plain)(x), &x.Pos)
+	x.promptPos = fieldPositions(n, "prompt")
+	return err
 }
 
 func decodeAt[T any](n *yaml.Node, out *T, pos *Pos) error {

@@ -139,7 +139,7 @@ func TestParseReportsEveryProblemWithPosition(t *testing.T) {
 ` + okMenu, []string{"never the PIN itself"}},
 		{"operators and queues", strings.NewReplacer(
 			"  - {id: g2, name: Gruppo due}\n", `  - {id: g2, name: Gruppo due, queue: {strategy: fastest, overflow: "group:g2", no_operators: "group:zz", ring_timeout: 1s, break_out_key: "**"}}`+"\n",
-			"  - {login: op1, name: Operatore uno, endpoint: PJSIP/op1, groups: {g1: 0}}\n",
+			"  - {login: op1, name: Operatore uno, endpoint: PJSIP/op1, groups: {g1: 0, g2: 0}}\n",
 			"  - {login: op1, name: Operatore uno, endpoint: PJSIP/op1, groups: {g1: 0, nowhere: 1}}\n  - {login: op1, name: \"\", endpoint: PJSIP/op1, groups: {g1: -1}}\n",
 		).Replace(base) + okMenu, []string{
 			`16:39: group "g2": queue.strategy "fastest"`, `queue.overflow sends callers back to the same group`,
@@ -194,7 +194,7 @@ groups:
     name: Gruppo uno
   - {id: g2, name: Gruppo due}
 operators:
-  - {login: op1, name: Operatore uno, endpoint: PJSIP/op1, groups: {g1: 0}}
+  - {login: op1, name: Operatore uno, endpoint: PJSIP/op1, groups: {g1: 0, g2: 0}}
 ivr:
   first_digit_timeout: 5s
   inter_digit_timeout: 3s
@@ -209,7 +209,7 @@ ivr:
 `
 
 const okMenu = `menu:
-  prompt: {it: "Menu"}
+  prompt: {it: "Per il servizio uno prema 1. Per un operatore prema 0. Per riascoltare prema cancelletto."}
   options:
     "1": {label: "Uno", group: g1}
 `

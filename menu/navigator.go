@@ -59,6 +59,7 @@ type Action struct {
 	Collect  Collect
 	Group    string
 	Priority string
+	Category string // the node's, for the ticket
 	// Reason says why a route or hang-up happened when it was not the
 	// caller's choice (invalid_input, pin_locked, operator, org_route).
 	Reason string
@@ -276,14 +277,14 @@ func (n *Navigator) enter(node, from *Node) Action {
 		if node.OrgRoute && n.org != "" {
 			if o := n.cfg.Organization(n.org); o != nil && o.Group != "" {
 				n.path = append(n.path, PathStep{Label: "Instradamento automatico: " + o.Name, Node: node.ID})
-				return Action{Step: StepRoute, Node: node.ID, Group: o.Group, Priority: node.Priority, Reason: ReasonOrgRoute, Prompts: []Prompt{n.system("transfer")}}
+				return Action{Step: StepRoute, Node: node.ID, Group: o.Group, Priority: node.Priority, Category: node.Category, Reason: ReasonOrgRoute, Prompts: []Prompt{n.system("transfer")}}
 			}
 		}
 		return n.offer(node)
 	case KindRoute:
-		return Action{Step: StepRoute, Node: node.ID, Group: node.Group, Priority: node.Priority, Prompts: n.nodePrompt(node, "transfer")}
+		return Action{Step: StepRoute, Node: node.ID, Group: node.Group, Priority: node.Priority, Category: node.Category, Prompts: n.nodePrompt(node, "transfer")}
 	case KindMessage:
-		return Action{Step: StepMessage, Node: node.ID, Group: node.Group, Priority: node.Priority, Prompts: n.nodePrompt(node, "record_intro")}
+		return Action{Step: StepMessage, Node: node.ID, Group: node.Group, Priority: node.Priority, Category: node.Category, Prompts: n.nodePrompt(node, "record_intro")}
 	case KindStatus:
 		return Action{Step: StepStatus, Node: node.ID, Prompts: n.nodePrompt(node, "status_ask"),
 			Collect: Collect{MaxDigits: 20, FirstDigitTimeout: n.cfg.IVR.PIN.Timeout, InterDigitTimeout: n.interDigit(node), Terminator: "#"}}

@@ -62,12 +62,17 @@ func (c *Config) validate() Problems {
 	v := &validator{file: c.File}
 	c.validateService(v)
 	c.validateSchedules(v)
+	c.validateCategories(v)
 	c.validateGroups(v)
 	c.validateOperators(v)
 	c.validateOrganizations(v)
 	c.validateIVR(v)
 	c.validatePINGuard(v)
 	c.validateMenu(v)
+	c.validateKeyHints(v)
+	c.validateReach(v)
+	c.validateConnector(v)
+	c.checkCategoryRefs(v)
 	return v.problems
 }
 
@@ -203,16 +208,18 @@ func (sc *Schedule) compile(v *validator, name string, loc *time.Location) (*hou
 		v.add(sc.Pos, "schedule %q: holidays must be \"italy\" or \"none\", not %q", name, sc.Holidays)
 	}
 	for _, lh := range sc.LocalHolidays {
-		var m, d int
-		if _, err := fmt.Sscanf(lh.Date, "%02d-%02d", &m, &d); err != nil || len(lh.Date) != 5 || m < 1 || m > 12 || d < 1 || d > daysIn(time.Month(m)) {
-			v.add(lh.Pos, "schedule %q: local holiday date %q must be MM-DD", name, lh.Date)
+		// MM-DD, or a feast that moves as the patron table's do (05-1tue).
+		day, err := hours.ParseAnnualDay(lh.Date, lh.Name)
+		if err != nil {
+			v.add(lh.Pos, "schedule %q: local holiday date %q must be MM-DD (or a movable day such as 05-1tue, see docs/configuration.md)", name, lh.Date)
 			continue
 		}
 		if strings.TrimSpace(lh.Name) == "" {
 			v.add(lh.Pos, "schedule %q: local holiday %s needs a name (callers hear why the service is closed)", name, lh.Date)
 		}
-		hs.Patron = append(hs.Patron, hours.AnnualDay{Month: time.Month(m), Day: d, Name: lh.Name})
+		hs.Patron = append(hs.Patron, day)
 	}
+	sc.applyLocality(v, name, hs)
 	for _, e := range sc.Closures {
 		from, to, ok := e.span(v, name, "closure", loc)
 		if ok {
@@ -233,10 +240,6 @@ func (sc *Schedule) compile(v *validator, name string, loc *time.Location) (*hou
 		}
 	}
 	return hs, len(v.problems) == before
-}
-
-func daysIn(m time.Month) int {
-	return time.Date(2024, m+1, 0, 0, 0, 0, 0, time.UTC).Day() // a leap year allows 29 Feb
 }
 
 func parseInterval(text string) (hours.Interval, error) {

@@ -9,6 +9,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/helpdesk-ivr/ivr/hours"
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/menu"
 	"github.com/helpdesk-ivr/ivr/queues"
 )
@@ -146,7 +147,7 @@ func (s *Server) configPage(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) configReload(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Reload == nil {
-		s.fail(w, r, ErrNotFound)
+		s.fail(w, r, fault.ErrNotFound)
 		return
 	}
 	if err := s.opts.Reload(); err != nil {
@@ -193,15 +194,15 @@ func (s *Server) userAdd(w http.ResponseWriter, r *http.Request) {
 	password := r.PostFormValue("password")
 	var err error
 	if password != r.PostFormValue("password2") {
-		err = errorKey(EINVALID, "users.mismatch")
+		err = errorKey(fault.EINVALID, "users.mismatch")
 	} else {
 		err = s.users.Add(r.Context(), d.Form.Login, d.Form.Name, Role(d.Form.Role), password, d.Form.Lang)
 	}
-	if code := errorCode(err); code == EINVALID || code == ECONFLICT {
+	if code := fault.Code(err); code == fault.EINVALID || code == fault.ECONFLICT {
 		// Shown again: never longer than a valid value.
 		d.Form.Login, d.Form.Name = shorten(d.Form.Login, maxLoginLen), shorten(d.Form.Name, maxName)
 		d.Form.Role, d.Form.Lang = shorten(d.Form.Role, maxValue), shorten(d.Form.Lang, maxValue)
-		s.renderUsers(w, r, httpStatus(err), d, errorMessage(reqOf(r).lang, err))
+		s.renderUsers(w, r, fault.HTTPStatus(err), d, errorMessage(reqOf(r).lang, err))
 		return
 	}
 	if err != nil {
@@ -222,17 +223,17 @@ func (s *Server) userChange(w http.ResponseWriter, r *http.Request) {
 	switch action := r.PostFormValue("action"); action {
 	case "disable", "enable":
 		if login == rq.user.Login {
-			err = errorKey(EINVALID, "users.not_self")
+			err = errorKey(fault.EINVALID, "users.not_self")
 			break
 		}
 		err = s.users.SetDisabled(ctx, login, action == "disable")
 	case "password":
 		err = s.users.SetPassword(ctx, login, r.PostFormValue("password"))
 	default:
-		err = errorKey(EINVALID, "users.bad_action", strings.TrimSpace(action))
+		err = errorKey(fault.EINVALID, "users.bad_action", strings.TrimSpace(action))
 	}
-	if code := errorCode(err); code == EINVALID {
-		s.renderUsers(w, r, httpStatus(err), usersData{}, errorMessage(rq.lang, err))
+	if code := fault.Code(err); code == fault.EINVALID {
+		s.renderUsers(w, r, fault.HTTPStatus(err), usersData{}, errorMessage(rq.lang, err))
 		return
 	}
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-chi/chi/v5/middleware"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/queues"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
@@ -103,18 +104,18 @@ func TestUsers(t *testing.T) {
 		code        string
 	}{
 		{"ok.user-1", "Ok", RoleOperator, password, "", ""},
-		{"ok.user-1", "Again", RoleOperator, password, "", ECONFLICT},
-		{"OK.USER-1", "Again, other case", RoleOperator, password, "", ECONFLICT},
-		{"bad login", "x", RoleOperator, password, "", EINVALID},
-		{"", "x", RoleOperator, password, "", EINVALID},
-		{"x", "", RoleOperator, password, "", EINVALID},
-		{"x", "x", "root", password, "", EINVALID},
-		{"x", "x", RoleAdmin, "short", "", EINVALID},
-		{"x", "x", RoleAdmin, strings.Repeat("x", 73), "", EINVALID},
-		{"x", "x", RoleAdmin, password, "fr", EINVALID},
+		{"ok.user-1", "Again", RoleOperator, password, "", fault.ECONFLICT},
+		{"OK.USER-1", "Again, other case", RoleOperator, password, "", fault.ECONFLICT},
+		{"bad login", "x", RoleOperator, password, "", fault.EINVALID},
+		{"", "x", RoleOperator, password, "", fault.EINVALID},
+		{"x", "", RoleOperator, password, "", fault.EINVALID},
+		{"x", "x", "root", password, "", fault.EINVALID},
+		{"x", "x", RoleAdmin, "short", "", fault.EINVALID},
+		{"x", "x", RoleAdmin, strings.Repeat("x", 73), "", fault.EINVALID},
+		{"x", "x", RoleAdmin, password, "fr", fault.EINVALID},
 	} {
 		err := u.Add(ctx, tc.login, tc.name, tc.role, tc.pw, tc.lang)
-		if got := errorCode(err); (err == nil) != (tc.code == "") || (err != nil && got != tc.code) {
+		if got := fault.Code(err); (err == nil) != (tc.code == "") || (err != nil && got != tc.code) {
 			t.Errorf("Add(%q, %q, %q): %v, want code %q", tc.login, tc.name, tc.role, err, tc.code)
 		}
 	}
@@ -136,7 +137,7 @@ func TestUsers(t *testing.T) {
 	c := e.login("op2")
 	noErr(t, u.SetPassword(ctx, "op2", "a brand new password"))
 	wantStatus(t, "after password change", c.get("/tickets"), http.StatusSeeOther)
-	if err := u.SetPassword(ctx, "nobody", password); !errors.Is(err, ErrNotFound) {
+	if err := u.SetPassword(ctx, "nobody", password); !errors.Is(err, fault.ErrNotFound) {
 		t.Fatalf("SetPassword(nobody): %v", err)
 	}
 	var hash string
@@ -153,22 +154,22 @@ func TestHTTPStatus(t *testing.T) {
 		want int
 		msg  string
 	}{
-		{fmt.Errorf("x: %w", tickets.ErrNotFound), http.StatusNotFound, ""},
-		{fmt.Errorf("x: %w", &tickets.Error{Code: tickets.ECONFLICT, Message: "stale"}), http.StatusConflict, "Il ticket è stato modificato"},
+		{fmt.Errorf("x: %w", fault.ErrNotFound), http.StatusNotFound, ""},
+		{fmt.Errorf("x: %w", &tickets.StaleError{Number: "20261207-0001-3", Now: 3, Edited: 2}), http.StatusConflict, "Il ticket è stato modificato"},
 		{&tickets.TransitionError{From: tickets.StatusWaiting, To: tickets.StatusNew}, http.StatusBadRequest, "Un ticket non può passare da «In attesa» a «Nuovo»."},
-		{tickets.ErrForbidden, http.StatusForbidden, ""},
-		{fmt.Errorf("db: %w", &tickets.Error{Code: tickets.EINTERNAL, Message: "SELECT secret"}), http.StatusInternalServerError, ""},
-		{fmt.Errorf("q: %w", &queues.Error{Code: queues.ECONFLICT, Message: "operator op2 is on_call"}), http.StatusConflict, ""},
-		{queues.ErrNotFound, http.StatusNotFound, ""},
-		{queues.ErrInvalid, http.StatusBadRequest, ""},
-		{&queues.Error{Code: queues.EINTERNAL, Message: "pg down"}, http.StatusInternalServerError, ""},
-		{errorKey(EUNAUTHORIZED, "err.401"), http.StatusUnauthorized, "Accesso richiesto"},
-		{fmt.Errorf("add user: %w", errorKey(EINVALID, "users.password_short", 10)), http.StatusBadRequest, "Password troppo corta: almeno 10 caratteri."},
-		{errorf(EINVALID, "an English text"), http.StatusBadRequest, ""}, // never shown: no catalog key
-		{ErrForbidden, http.StatusForbidden, ""},
+		{fault.ErrForbidden, http.StatusForbidden, ""},
+		{fmt.Errorf("db: %w", &fault.Error{Code: fault.EINTERNAL, Message: "SELECT secret"}), http.StatusInternalServerError, ""},
+		{fmt.Errorf("q: %w", &fault.Error{Code: fault.ECONFLICT, Message: "operator op2 is on_call"}), http.StatusConflict, ""},
+		{fault.ErrNotFound, http.StatusNotFound, ""},
+		{fault.ErrInvalid, http.StatusBadRequest, ""},
+		{&fault.Error{Code: fault.EINTERNAL, Message: "pg down"}, http.StatusInternalServerError, ""},
+		{errorKey(fault.EUNAUTHORIZED, "err.401"), http.StatusUnauthorized, "Accesso richiesto"},
+		{fmt.Errorf("add user: %w", errorKey(fault.EINVALID, "users.password_short", 10)), http.StatusBadRequest, "Password troppo corta: almeno 10 caratteri."},
+		{fault.Errorf(fault.EINVALID, "an English text"), http.StatusBadRequest, ""}, // never shown: no catalog key
+		{fault.ErrForbidden, http.StatusForbidden, ""},
 		{errors.New("connection refused"), http.StatusInternalServerError, ""},
 	} {
-		if got := httpStatus(tc.err); got != tc.want {
+		if got := fault.HTTPStatus(tc.err); got != tc.want {
 			t.Errorf("%v: %d, want %d", tc.err, got, tc.want)
 		}
 		// A message is Italian on the Italian panel, or none (the
@@ -183,11 +184,11 @@ func TestHTTPStatus(t *testing.T) {
 	}
 	// The English text of a panel error is the English catalog's, for
 	// logs and the command line.
-	if e := errorKey(EINVALID, "users.password_short", 10); e.Error() != "Password too short: at least 10 characters." {
+	if e := errorKey(fault.EINVALID, "users.password_short", 10); e.Error() != "Password too short: at least 10 characters." {
 		t.Errorf("English message %q", e.Error())
 	}
 	// A value typed by the user is never echoed back whole.
-	if m := errorMessage("en", errorKey(EINVALID, "ticket.bad_group", strings.Repeat("x", 5000))); len(m) > 200 {
+	if m := errorMessage("en", errorKey(fault.EINVALID, "ticket.bad_group", strings.Repeat("x", 5000))); len(m) > 200 {
 		t.Errorf("a 5000-byte value echoed in %d bytes", len(m))
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
 
@@ -100,15 +101,15 @@ func (s *Server) cookie(r *http.Request, name string) string {
 }
 
 // readForm reads a posted form, at most maxForm bytes: a bigger one is
-// ETOOLARGE, a malformed one EINVALID.
+// fault.ETOOLARGE, a malformed one fault.EINVALID.
 func readForm(w http.ResponseWriter, r *http.Request) error {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	err := r.ParseForm()
 	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-		return errorKey(ETOOLARGE, "err.too_large", maxForm>>10)
+		return errorKey(fault.ETOOLARGE, "err.too_large", maxForm>>10)
 	}
 	if err != nil {
-		return errorKey(EINVALID, "err.400")
+		return errorKey(fault.EINVALID, "err.400")
 	}
 	return nil
 }
@@ -128,13 +129,13 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		sess, err := s.sessions.load(ctx, s.cookie(r, sessionCookie))
-		if errors.Is(err, ErrUnauthorized) {
+		if errors.Is(err, fault.ErrUnauthorized) {
 			s.setCookie(w, sessionCookie, "", -1, http.SameSiteLaxMode)
 			if r.Method == http.MethodGet && !isStream(r) {
 				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 				return
 			}
-			s.fail(w, r, errorKey(EUNAUTHORIZED, "err.401"))
+			s.fail(w, r, errorKey(fault.EUNAUTHORIZED, "err.401"))
 			return
 		}
 		if err != nil {
@@ -159,7 +160,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			}
 			if !sameToken(token, sess.CSRF) {
 				s.log.Warn("panel_csrf_refused", "login", rq.user.Login, "path", r.URL.Path)
-				s.fail(w, r, errorKey(EFORBIDDEN, "err.csrf"))
+				s.fail(w, r, errorKey(fault.EFORBIDDEN, "err.csrf"))
 				return
 			}
 		}
@@ -175,7 +176,7 @@ func (s *Server) operatorGroups(ctx context.Context, login string) []string {
 	}
 	op, err := s.opts.Queues.Operator(ctx, login)
 	if err != nil {
-		if errorCode(err) != ENOTFOUND {
+		if fault.Code(err) != fault.ENOTFOUND {
 			s.log.Error("panel_operator_groups", "operator", login, "error", err.Error())
 		}
 		return []string{}
@@ -193,7 +194,7 @@ func (s *Server) require(roles ...Role) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if !slices.Contains(roles, reqOf(r).user.Role) {
-				s.fail(w, r, ErrForbidden)
+				s.fail(w, r, fault.ErrForbidden)
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -276,7 +277,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	l := s.anonLang(r)
 	if err := readForm(w, r); err != nil {
 		d := loginData{Next: "/", Error: errorMessage(l, err)}
-		s.renderLogin(w, r, l, httpStatus(err), d)
+		s.renderLogin(w, r, l, fault.HTTPStatus(err), d)
 		return
 	}
 	login := NormalizeLogin(r.PostFormValue("login"))
@@ -291,7 +292,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	// throttle and bcrypt.
 	var err error
 	if _, err = text("login.login", login, maxLoginLen, false, false); err == nil && len(password) > maxPassword {
-		err = errorKey(EINVALID, "input.too_long_bytes", field("login.password"), maxPassword)
+		err = errorKey(fault.EINVALID, "input.too_long_bytes", field("login.password"), maxPassword)
 	}
 	if err != nil {
 		d.Error = errorMessage(l, err)

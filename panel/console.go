@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/queues"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
@@ -148,7 +149,7 @@ func (s *Server) callData(ctx context.Context, rq *request, st *liveState, callI
 		d.Live = &c
 	}
 	call, err := s.opts.Tickets.FindCallByChannel(ctx, callID)
-	if errorCode(err) == ENOTFOUND {
+	if fault.Code(err) == fault.ENOTFOUND {
 		return d, nil
 	}
 	if err != nil {
@@ -167,7 +168,7 @@ func (s *Server) callData(ctx context.Context, rq *request, st *liveState, callI
 	}
 	v := rq.viewer()
 	t, err := s.opts.Tickets.FindTicketByID(ctx, call.TicketID, v)
-	if errorCode(err) == ENOTFOUND {
+	if fault.Code(err) == fault.ENOTFOUND {
 		return d, nil
 	}
 	if err != nil {
@@ -271,7 +272,7 @@ func (s *Server) callKey(ctx context.Context, rq *request, st *liveState, callID
 		key += "/" + st.Calls[i].Phase
 	}
 	call, err := s.opts.Tickets.FindCallByChannel(ctx, callID)
-	if errorCode(err) == ENOTFOUND {
+	if fault.Code(err) == fault.ENOTFOUND {
 		return key, nil
 	}
 	if err != nil {
@@ -282,7 +283,7 @@ func (s *Server) callKey(ctx context.Context, rq *request, st *liveState, callID
 		return key, nil
 	}
 	t, err := s.opts.Tickets.FindTicketByID(ctx, call.TicketID, rq.viewer())
-	if errorCode(err) == ENOTFOUND {
+	if fault.Code(err) == fault.ENOTFOUND {
 		return key, nil
 	}
 	if err != nil {
@@ -295,7 +296,7 @@ func (s *Server) callKey(ctx context.Context, rq *request, st *liveState, callID
 func (s *Server) consoleState(w http.ResponseWriter, r *http.Request) {
 	rq := reqOf(r)
 	if s.opts.Queues == nil {
-		s.fail(w, r, errorKey(ENOTFOUND, "queues.none"))
+		s.fail(w, r, errorKey(fault.ENOTFOUND, "queues.none"))
 		return
 	}
 	state, reason, err := stateForm(r)
@@ -304,7 +305,7 @@ func (s *Server) consoleState(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err = s.opts.Queues.SetState(r.Context(), rq.user.Login, state, reason)
-	if errorCode(err) == ECONFLICT {
+	if fault.Code(err) == fault.ECONFLICT {
 		http.Redirect(w, r, "/console?msg=busy", http.StatusSeeOther)
 		return
 	}
@@ -330,14 +331,14 @@ func stateForm(r *http.Request) (queues.State, string, error) {
 			reason = strings.TrimSpace(r.PostFormValue("other"))
 		}
 		if reason == "" {
-			return "", "", errorKey(EINVALID, "console.reason_needed")
+			return "", "", errorKey(fault.EINVALID, "console.reason_needed")
 		}
 		if _, err := text("console.reason", reason, maxReason, true, false); err != nil {
 			return "", "", err
 		}
 		return state, reason, nil
 	}
-	return "", "", errorKey(EINVALID, "console.bad_state", string(state))
+	return "", "", errorKey(fault.EINVALID, "console.bad_state", string(state))
 }
 
 // consolePhone answers or hangs up the operator's own phone (DeskPhone).
@@ -345,7 +346,7 @@ func (s *Server) consolePhone(w http.ResponseWriter, r *http.Request) {
 	rq := reqOf(r)
 	p := s.opts.DeskPhone
 	if p == nil {
-		s.fail(w, r, ErrNotFound)
+		s.fail(w, r, fault.ErrNotFound)
 		return
 	}
 	var err error
@@ -355,7 +356,7 @@ func (s *Server) consolePhone(w http.ResponseWriter, r *http.Request) {
 	case "hangup":
 		err = p.Hangup(rq.user.Login)
 	default:
-		err = errorKey(EINVALID, "console.bad_phone_action")
+		err = errorKey(fault.EINVALID, "console.bad_phone_action")
 	}
 	if err != nil {
 		s.log.Info("panel_phone_refused", "login", rq.user.Login, "error", err.Error())

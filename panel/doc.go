@@ -9,7 +9,7 @@
 //	if err := panel.Migrate(ctx, pool); err != nil { ... }
 //	p, err := panel.New(panel.Options{Pool: pool, Tickets: store, Queues: q,
 //		Live: liveCalls{live}, // ivr.LiveCall converts: panel.LiveCall(c)
-//		Recordings: recordings, // errors wrapping panel.ErrNotFound answer 404
+//		Recordings: recordings, // errors wrapping fault.ErrNotFound answer 404
 //		Config: holder.get, Logger: log, Secure: tls, ServiceLevel: 30 * time.Second,
 //		Reload: holder.reload})
 //	defer p.Close()

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 )
 
 // Limits of what the panel's forms may carry, checked before anything
@@ -35,13 +37,13 @@ func text(f field, s string, max int, required, multiline bool) (string, error) 
 	if !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool {
 		return unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\r' || r == '\t'))
 	}) {
-		return s, errorKey(EINVALID, "input.control", f)
+		return s, errorKey(fault.EINVALID, "input.control", f)
 	}
 	if n := utf8.RuneCountInString(s); n > max {
-		return shorten(s, max), errorKey(EINVALID, "input.too_long", f, max, n)
+		return shorten(s, max), errorKey(fault.EINVALID, "input.too_long", f, max, n)
 	}
 	if required && s == "" {
-		return s, errorKey(EINVALID, "input.required", f)
+		return s, errorKey(fault.EINVALID, "input.required", f)
 	}
 	return s, nil
 }

@@ -171,19 +171,19 @@ func TestTicketEditUntouched(t *testing.T) {
 	stale := formValues(t, sup.get(tpath).body)
 	op := e.login("op2")
 	of := formValues(t, op.get(tpath).body)
-	of.Set("category", "Hardware")
+	of.Set("category", "postazione")
 	wantStatus(t, "operator's category", op.post(tpath, of), http.StatusSeeOther)
 	stale.Set("status", "in_progress")
 	r := sup.post(tpath, stale)
 	wantStatus(t, "stale save", r, http.StatusConflict)
 	again := formValues(t, r.body)
-	if again.Get("status") != "in_progress" || again.Get("category") != "Hardware" || again.Get("version") != "2" {
+	if again.Get("status") != "in_progress" || again.Get("category") != "postazione" || again.Get("version") != "2" {
 		t.Fatalf("the form after the conflict: %v", again)
 	}
 	wantStatus(t, "save again", sup.post(tpath, again), http.StatusSeeOther)
 	cur, err = e.store.FindTicketByID(ctx, tk.ID, system)
 	noErr(t, err)
-	if cur.Status != tickets.StatusInProgress || cur.Category != "Hardware" || cur.Group != "lotto2" {
+	if cur.Status != tickets.StatusInProgress || cur.Category != "postazione" || cur.Group != "lotto2" {
 		t.Fatalf("after saving again: %+v", cur)
 	}
 }

@@ -22,17 +22,19 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/internal/pgtest"
 	"github.com/helpdesk-ivr/ivr/internal/testkit"
 	"github.com/helpdesk-ivr/ivr/menu"
 	"github.com/helpdesk-ivr/ivr/notify"
 	"github.com/helpdesk-ivr/ivr/queues"
 	"github.com/helpdesk-ivr/ivr/tickets"
+	"github.com/helpdesk-ivr/ivr/webhooks"
 )
 
 func TestMain(m *testing.M) {
 	bcryptCost = bcrypt.MinCost // the tests log in hundreds of times
-	pgtest.Main(m, tickets.Migrate, queues.Migrate, Migrate, notify.Migrate)
+	pgtest.Main(m, tickets.Migrate, queues.Migrate, Migrate, notify.Migrate, webhooks.Migrate)
 }
 
 var (
@@ -94,7 +96,7 @@ func (f *fakeRecordings) OpenRecording(_ context.Context, name string) (io.ReadC
 	f.opened = append(f.opened, name)
 	f.mu.Unlock()
 	if name == "missing" {
-		return nil, "", &Error{Code: ENOTFOUND, Message: "no such recording"}
+		return nil, "", &fault.Error{Code: fault.ENOTFOUND, Message: "no such recording"}
 	}
 	return io.NopCloser(strings.NewReader("RIFF" + name)), "audio/wav", nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/queues"
 )
 
@@ -84,7 +85,7 @@ type forceData struct {
 func (s *Server) forceState(w http.ResponseWriter, r *http.Request) {
 	rq := reqOf(r)
 	if s.opts.Queues == nil {
-		s.fail(w, r, errorKey(ENOTFOUND, "queues.none"))
+		s.fail(w, r, errorKey(fault.ENOTFOUND, "queues.none"))
 		return
 	}
 	login := chi.URLParam(r, "login")
@@ -94,7 +95,7 @@ func (s *Server) forceState(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !rq.mayForce(op) {
-		s.fail(w, r, ErrNotFound) // as if it did not exist, like another group's ticket
+		s.fail(w, r, fault.ErrNotFound) // as if it did not exist, like another group's ticket
 		return
 	}
 	state, reason, err := stateForm(r)
@@ -143,7 +144,7 @@ type stateLogData struct {
 func (s *Server) stateLog(w http.ResponseWriter, r *http.Request) {
 	rq := reqOf(r)
 	if s.opts.Queues == nil {
-		s.fail(w, r, errorKey(ENOTFOUND, "queues.none"))
+		s.fail(w, r, errorKey(fault.ENOTFOUND, "queues.none"))
 		return
 	}
 	login, err := text("oplog.operator", r.URL.Query().Get("operator"), maxValue, false, false)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -25,8 +26,8 @@ type Outbox interface {
 	// OfTicket returns a ticket's messages, oldest first.
 	OfTicket(ctx context.Context, ticketID int64) ([]OutboxMessage, error)
 	// Retry makes a failed message due again. A message that is not
-	// failed, or does not exist, is an error wrapping ErrNotFound; one
-	// that cannot be sent again as it is (never built) wraps ErrConflict.
+	// failed, or does not exist, is an error wrapping fault.ErrNotFound; one
+	// that cannot be sent again as it is (never built) wraps fault.ErrConflict.
 	Retry(ctx context.Context, id int64) error
 }
 
@@ -129,10 +130,10 @@ func (o pgOutbox) Retry(ctx context.Context, id int64) error {
 		return fmt.Errorf("retry notice: %w", err)
 	}
 	if built == nil {
-		return fmt.Errorf("retry notice: %w", errorKey(ENOTFOUND, "outbox.not_failed"))
+		return fmt.Errorf("retry notice: %w", errorKey(fault.ENOTFOUND, "outbox.not_failed"))
 	}
 	if !*built {
-		return fmt.Errorf("retry notice: %w", errorKey(ECONFLICT, "outbox.not_built"))
+		return fmt.Errorf("retry notice: %w", errorKey(fault.ECONFLICT, "outbox.not_built"))
 	}
 	return nil
 }
@@ -151,7 +152,7 @@ type outboxData struct {
 func (s *Server) outboxPage(w http.ResponseWriter, r *http.Request) {
 	status := r.URL.Query().Get("status")
 	if status != "" && !slices.Contains(outboxStatuses, status) {
-		s.fail(w, r, errorKey(EINVALID, "outbox.bad_status", status))
+		s.fail(w, r, errorKey(fault.EINVALID, "outbox.bad_status", status))
 		return
 	}
 	list, err := s.outbox.List(r.Context(), status, outboxLimit)
@@ -166,12 +167,12 @@ func (s *Server) outboxPage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) outboxRetry(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
 	if err != nil || id <= 0 {
-		s.fail(w, r, ErrNotFound)
+		s.fail(w, r, fault.ErrNotFound)
 		return
 	}
 	if err := s.outbox.Retry(r.Context(), id); err != nil {
-		var e *Error
-		if errors.As(err, &e) && e.Code != EINTERNAL {
+		var e *fault.Error
+		if errors.As(err, &e) && e.Code != fault.EINTERNAL {
 			s.log.Info("panel_outbox_retry_refused", "id", id, "error", err.Error())
 		}
 		s.fail(w, r, err)

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 )
 
 //go:embed templates/*.html
@@ -34,6 +36,7 @@ type page struct {
 	Kiosk  bool   // no navigation: a wall display showing one page
 	Data   any
 	Config bool // the user may see the configuration and users
+	Hooks  bool // ... and webhooks, which this ivrd runs
 	Extra  []navLink
 	Alarm  string // a notice for supervisors (PIN guessing)
 }
@@ -45,6 +48,7 @@ func (s *Server) newPage(r *http.Request, nav, titleKey string, data any) *page 
 	rq := reqOf(r)
 	p := &page{L: rq.lang, User: &rq.user, CSRF: rq.sess.CSRF, Nav: nav, Path: r.URL.RequestURI(),
 		Title: rq.lang.T(titleKey), Data: data, Config: rq.user.Role == RoleAdmin}
+	p.Hooks = p.Config && s.opts.Webhooks != nil
 	for _, x := range s.opts.Extra {
 		if x.Path != "" && slices.Contains(x.Roles, rq.user.Role) {
 			p.Extra = append(p.Extra, navLink{Path: x.Path, Label: cmpOr(x.Label[string(rq.lang)], x.Label["it"])})
@@ -154,7 +158,7 @@ func (s *Server) fragment(page, name string, data any) ([]byte, error) {
 // fail answers an error: its status from httpStatus, a message that is
 // safe to show, and a log line for internal errors.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	status := httpStatus(err)
+	status := fault.HTTPStatus(err)
 	var (
 		l    lang
 		user *User

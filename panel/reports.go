@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
 
@@ -54,7 +55,7 @@ func (s *Server) report(r *http.Request) (reportData, error) {
 	// What the form shows again with an error.
 	bad := reportData{Q: rqy, Groups: s.groupOpts(rq), SL: int(s.opts.ServiceLevel / time.Second)}
 	if rqy.Bucket != "day" && rqy.Bucket != "hour" {
-		return bad, errorKey(EINVALID, "reports.bad_bucket")
+		return bad, errorKey(fault.EINVALID, "reports.bad_bucket")
 	}
 	if rqy.To == "" {
 		rqy.To = today.Format(time.DateOnly)
@@ -69,7 +70,7 @@ func (s *Server) report(r *http.Request) (reportData, error) {
 	from, err1 := time.ParseInLocation(time.DateOnly, rqy.From, loc)
 	to, err2 := time.ParseInLocation(time.DateOnly, rqy.To, loc)
 	if err1 != nil || err2 != nil || to.Before(from) {
-		return bad, errorKey(EINVALID, "reports.bad_dates")
+		return bad, errorKey(fault.EINVALID, "reports.bad_dates")
 	}
 	to = to.AddDate(0, 0, 1)
 	limit := maxReportDays
@@ -77,14 +78,14 @@ func (s *Server) report(r *http.Request) (reportData, error) {
 		limit = maxHourlyReportDays
 	}
 	if to.Sub(from) > time.Duration(limit)*24*time.Hour+time.Hour {
-		return bad, errorKey(EINVALID, "reports.too_long", limit)
+		return bad, errorKey(fault.EINVALID, "reports.too_long", limit)
 	}
 	d := reportData{Q: rqy, Groups: s.groupOpts(rq), SL: int(s.opts.ServiceLevel / time.Second)}
 	var groups []string
 	switch {
 	case rqy.Group != "":
 		if !rq.mayGroup(rqy.Group) {
-			return reportData{}, ErrNotFound
+			return reportData{}, fault.ErrNotFound
 		}
 		groups = []string{rqy.Group}
 	case !rq.allGroups():
@@ -131,7 +132,7 @@ func (s *Server) report(r *http.Request) (reportData, error) {
 
 func (s *Server) reports(w http.ResponseWriter, r *http.Request) {
 	d, err := s.report(r)
-	if errorCode(err) == EINVALID {
+	if fault.Code(err) == fault.EINVALID {
 		p := s.newPage(r, "reports", "nav.reports", d)
 		p.Error = errorMessage(reqOf(r).lang, err)
 		s.render(w, r, http.StatusBadRequest, "reports.html", p)

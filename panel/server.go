@@ -21,9 +21,11 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/menu"
 	"github.com/helpdesk-ivr/ivr/queues"
 	"github.com/helpdesk-ivr/ivr/tickets"
+	"github.com/helpdesk-ivr/ivr/webhooks"
 )
 
 // Options configure a Server. Pool, Tickets and Config are required.
@@ -62,6 +64,13 @@ type Options struct {
 	// passed the alarm threshold (someone rotating caller ids):
 	// supervisors and administrators see a notice on every page.
 	PINAlarm func(ctx context.Context) (alarm bool, failures int, err error)
+	// ExternalTicket finds the ticket of an outside ticketing system (the
+	// Zammad connector) linked to one of ours, for the ticket page; nil:
+	// none.
+	ExternalTicket func(ctx context.Context, ticketID int64) (ExternalTicket, bool, error)
+	// Webhooks are the subscriptions the administrators' webhook pages
+	// manage; nil: the pages answer 404 and are not in the menu.
+	Webhooks *webhooks.Service
 	// Extra are more pages behind the login (the test phone), each for
 	// the roles it names; may be empty.
 	Extra []ExtraPage
@@ -128,8 +137,16 @@ type LiveCalls interface {
 	Calls() []LiveCall
 }
 
+// ExternalTicket is a ticket of an outside ticketing system linked to ours.
+type ExternalTicket struct {
+	System string // "zammad"
+	Number string // as that system's agents know it
+	URL    string // its page there
+	State  string // its state there, as last seen
+}
+
 // Recordings opens a stored recording by name, for the browser to play
-// (through the controller from Asterisk). An error wrapping ErrNotFound
+// (through the controller from Asterisk). An error wrapping fault.ErrNotFound
 // (or a tickets or queues not-found error) answers 404; any other, 500.
 type Recordings interface {
 	OpenRecording(ctx context.Context, name string) (io.ReadCloser, string, error)
@@ -262,6 +279,13 @@ func (s *Server) routes() http.Handler {
 			r.Post("/admin/tokens", s.tokenCreate)
 			r.Post("/admin/tokens/{id}/revoke", s.tokenRevoke)
 			r.Get("/admin/audit", s.auditPage)
+			r.Get("/admin/webhooks", s.webhooksPage)
+			r.Post("/admin/webhooks", s.webhookCreate)
+			r.Get("/admin/webhooks/{id}", s.webhookDeliveries)
+			r.Post("/admin/webhooks/{id}/pause", s.webhookAction("pause"))
+			r.Post("/admin/webhooks/{id}/resume", s.webhookAction("resume"))
+			r.Post("/admin/webhooks/{id}/delete", s.webhookAction("delete"))
+			r.Post("/admin/webhooks/{id}/deliveries/{delivery}/redeliver", s.webhookRedeliver)
 		})
 		for _, x := range s.opts.Extra {
 			r.Group(func(r chi.Router) {
@@ -270,7 +294,7 @@ func (s *Server) routes() http.Handler {
 			})
 		}
 	})
-	r.NotFound(func(w http.ResponseWriter, r *http.Request) { s.fail(w, r, ErrNotFound) })
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) { s.fail(w, r, fault.ErrNotFound) })
 
 	// Every state-changing request must come from the panel's own pages:
 	// the browser's Fetch metadata (or Origin) says so; the per-session
@@ -278,7 +302,7 @@ func (s *Server) routes() http.Handler {
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.log.Warn("panel_cross_origin_refused", "method", r.Method, "path", r.URL.Path)
-		s.fail(w, r, errorKey(EFORBIDDEN, "err.cross_origin"))
+		s.fail(w, r, errorKey(fault.EFORBIDDEN, "err.cross_origin"))
 	}))
 	return s.securityHeaders(cop.Handler(r))
 }

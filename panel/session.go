@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -60,10 +61,10 @@ func (s *sessions) create(ctx context.Context, login string) (string, session, e
 
 // load returns the live session of token, and marks it used. A missing,
 // expired or idle session, or one whose user is disabled, is
-// ErrUnauthorized.
+// fault.ErrUnauthorized.
 func (s *sessions) load(ctx context.Context, token string) (session, error) {
 	if token == "" {
-		return session{}, ErrUnauthorized
+		return session{}, fault.ErrUnauthorized
 	}
 	now := s.now()
 	sess := session{hash: hashToken(token)}
@@ -74,14 +75,14 @@ func (s *sessions) load(ctx context.Context, token string) (session, error) {
 		Scan(&sess.CSRF, &sess.CreatedAt, &sess.LastSeen, &sess.ExpiresAt,
 			&u.Login, &u.Name, &u.Role, &u.Lang, &u.Disabled, &u.CreatedAt, &u.UpdatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return session{}, ErrUnauthorized
+		return session{}, fault.ErrUnauthorized
 	}
 	if err != nil {
 		return session{}, fmt.Errorf("load session: %w", err)
 	}
 	if u.Disabled || !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeen) >= s.idle {
 		_ = s.destroyHash(ctx, sess.hash)
-		return session{}, ErrUnauthorized
+		return session{}, fault.ErrUnauthorized
 	}
 	if now.Sub(sess.LastSeen) >= touchEvery {
 		if _, err := s.pool.Exec(ctx, `UPDATE panel_sessions SET last_seen = $2 WHERE token_hash = $1`, sess.hash, now); err != nil {

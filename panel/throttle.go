@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -119,7 +120,7 @@ func (t *throttle) attempt(ctx context.Context, login, address string) (time.Dur
 }
 
 // errWait ends attempt's transaction without counting anything.
-var errWait = errorf(EINTERNAL, "wait")
+var errWait = fault.Errorf(fault.EINTERNAL, "wait")
 
 // succeeded takes back the failure attempt counted for a login that
 // turned out right: the (account, address) count starts again; the

@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/menu"
 	"github.com/helpdesk-ivr/ivr/queues"
 	"github.com/helpdesk-ivr/ivr/tickets"
@@ -81,23 +82,23 @@ func (lq *listQuery) check(groups []groupOpt) error {
 		errs = append(errs, err)
 	}
 	if lq.Group != "" && !slices.ContainsFunc(groups, func(g groupOpt) bool { return g.ID == lq.Group }) {
-		errs = append(errs, errorKey(EINVALID, "ticket.bad_group", lq.Group))
+		errs = append(errs, errorKey(fault.EINVALID, "ticket.bad_group", lq.Group))
 		lq.Group = ""
 	}
 	if len(lq.Statuses) > len(tickets.Statuses) || len(lq.Priorities) > len(tickets.Priorities) {
-		errs = append(errs, errorKey(EINVALID, "err.400"))
+		errs = append(errs, errorKey(fault.EINVALID, "err.400"))
 		lq.Statuses, lq.Priorities = nil, nil
 	}
 	for _, x := range lq.Statuses {
 		if !slices.Contains(tickets.Statuses, tickets.Status(x)) {
-			errs = append(errs, errorKey(EINVALID, "ticket.bad_status", x))
+			errs = append(errs, errorKey(fault.EINVALID, "ticket.bad_status", x))
 			lq.Statuses = nil
 			break
 		}
 	}
 	for _, x := range lq.Priorities {
 		if !slices.Contains(tickets.Priorities, tickets.Priority(x)) {
-			errs = append(errs, errorKey(EINVALID, "ticket.bad_priority", x))
+			errs = append(errs, errorKey(fault.EINVALID, "ticket.bad_priority", x))
 			lq.Priorities = nil
 			break
 		}
@@ -137,7 +138,7 @@ func (lq listQuery) filter(loc *time.Location, me string) (tickets.TicketFilter,
 		}
 		t, err := time.ParseInLocation(time.DateOnly, d.text, loc)
 		if err != nil {
-			return f, errorKey(EINVALID, "filter.bad_date", d.text)
+			return f, errorKey(fault.EINVALID, "filter.bad_date", d.text)
 		}
 		*d.dst = t.AddDate(0, 0, d.next)
 	}
@@ -164,7 +165,7 @@ func (s *Server) ticketList(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		f, err = lq.filter(s.location(), rq.user.Login)
 	}
-	if errorCode(err) == EINVALID {
+	if fault.Code(err) == fault.EINVALID {
 		// The form again, with what was typed and the message.
 		d := listData{Q: lq, Groups: groups, Statuses: tickets.Statuses, Prios: tickets.Priorities,
 			Rows: newTicketRows(rq.lang, nil), FirstURL: "/tickets"}
@@ -271,7 +272,7 @@ func parseTicketForm(r *http.Request, cur tickets.Ticket) (ticketForm, error) {
 	f := formOf(cur)
 	v, err := strconv.Atoi(r.PostFormValue("version"))
 	if err != nil {
-		return f, errorKey(EINVALID, "ticket.no_version")
+		return f, errorKey(fault.EINVALID, "ticket.no_version")
 	}
 	f.Version = v
 	for _, x := range ticketFormFields {
@@ -311,17 +312,21 @@ func (s *Server) checkTicketForm(ctx context.Context, f *ticketForm, changed []s
 			f.Subject, err = text("ticket.subject", f.Subject, maxSubject, true, false)
 		case "category":
 			f.Category, err = text("ticket.category", f.Category, maxCategory, false, false)
+			// With a list, only its entries (or clearing the value).
+			if cfg := s.config(); err == nil && cfg.HasCategories() && !cfg.ValidCategory(f.Category) {
+				err = errorKey(fault.EINVALID, "ticket.bad_category", f.Category)
+			}
 		case "status":
 			if !slices.Contains(tickets.Statuses, tickets.Status(f.Status)) {
-				err = errorKey(EINVALID, "ticket.bad_status", f.Status)
+				err = errorKey(fault.EINVALID, "ticket.bad_status", f.Status)
 			}
 		case "priority":
 			if !slices.Contains(tickets.Priorities, tickets.Priority(f.Priority)) {
-				err = errorKey(EINVALID, "ticket.bad_priority", f.Priority)
+				err = errorKey(fault.EINVALID, "ticket.bad_priority", f.Priority)
 			}
 		case "group":
 			if s.config().Group(f.Group) == nil {
-				err = errorKey(EINVALID, "ticket.bad_group", f.Group)
+				err = errorKey(fault.EINVALID, "ticket.bad_group", f.Group)
 			}
 		}
 		if err != nil {
@@ -338,9 +343,9 @@ func (s *Server) checkTicketForm(ctx context.Context, f *ticketForm, changed []s
 			g := f.Group
 			f.cut()
 			if g == "" {
-				return errorKey(EINVALID, "ticket.assignee_no_group", f.Assignee)
+				return errorKey(fault.EINVALID, "ticket.assignee_no_group", f.Assignee)
 			}
-			return errorKey(EINVALID, "ticket.bad_assignee", f.Assignee, s.groupName(g))
+			return errorKey(fault.EINVALID, "ticket.bad_assignee", f.Assignee, s.groupName(g))
 		}
 	}
 	return nil
@@ -367,7 +372,7 @@ func MayHold(ctx context.Context, users *Users, q *queues.Service, cfg *menu.Con
 		return false, nil
 	}
 	u, err := users.Find(ctx, login)
-	if errorCode(err) == ENOTFOUND {
+	if fault.Code(err) == fault.ENOTFOUND {
 		return false, nil
 	}
 	if err != nil || u.Disabled {
@@ -380,7 +385,7 @@ func MayHold(ctx context.Context, users *Users, q *queues.Service, cfg *menu.Con
 		}), nil
 	}
 	op, err := q.Operator(ctx, login)
-	if errorCode(err) == ENOTFOUND {
+	if fault.Code(err) == fault.ENOTFOUND {
 		return false, nil
 	}
 	if err != nil {
@@ -428,11 +433,23 @@ type ticketFormData struct {
 	Me       string
 	Body     string // a message typed, shown again with an error
 	Kind     string // its kind, "public" or "internal"
+	// Categories is the configured list offered instead of free text;
+	// Legacy is the ticket's category when it is not in the list (from
+	// before it, or a list changed since), kept selectable.
+	Categories []menu.CategoryOption
+	Legacy     string
 }
 
 func (s *Server) formData(rq *request, t tickets.Ticket, f ticketForm, ret string) ticketFormData {
-	return ticketFormData{L: rq.lang, CSRF: rq.sess.CSRF, T: t, F: f, Groups: s.allGroupOpts(),
+	d := ticketFormData{L: rq.lang, CSRF: rq.sess.CSRF, T: t, F: f, Groups: s.allGroupOpts(),
 		Statuses: tickets.Statuses, Prios: tickets.Priorities, Return: ret, Me: rq.user.Login}
+	if cfg := s.config(); cfg.HasCategories() {
+		d.Categories = cfg.CategoryOptions(string(rq.lang))
+		if !cfg.ValidCategory(t.Category) {
+			d.Legacy = t.Category
+		}
+	}
+	return d
 }
 
 type attachmentView struct {
@@ -449,6 +466,8 @@ type ticketData struct {
 	History     []tickets.Change
 	Calls       []tickets.Call
 	Notices     []OutboxMessage
+	External    *ExternalTicket
+	Category    string // the ticket's category, named in the user's language
 	Form        ticketFormData
 	Conflict    bool
 }
@@ -456,7 +475,7 @@ type ticketData struct {
 func ticketID(r *http.Request, param string) (int64, error) {
 	id, err := strconv.ParseInt(chi.URLParam(r, param), 10, 64)
 	if err != nil || id <= 0 {
-		return 0, ErrNotFound
+		return 0, fault.ErrNotFound
 	}
 	return id, nil
 }
@@ -472,7 +491,7 @@ func (s *Server) attachmentViews(list []tickets.Attachment) []attachmentView {
 }
 
 // loadTicket reads a ticket with everything its page shows, in the
-// viewer's view: another group's ticket is ErrNotFound.
+// viewer's view: another group's ticket is fault.ErrNotFound.
 func (s *Server) loadTicket(ctx context.Context, rq *request, id int64) (ticketData, error) {
 	v := rq.viewer()
 	t, err := s.opts.Tickets.FindTicketByID(ctx, id, v)
@@ -497,6 +516,16 @@ func (s *Server) loadTicket(ctx context.Context, rq *request, id int64) (ticketD
 	if d.Notices, err = s.outbox.OfTicket(ctx, id); err != nil {
 		return d, err
 	}
+	if s.opts.ExternalTicket != nil {
+		// The link is a convenience: a failure to read it is logged,
+		// and the page shown without it.
+		if x, ok, err := s.opts.ExternalTicket(ctx, id); err != nil {
+			s.log.Warn("panel_external_ticket_unreadable", "ticket", id, "error", err.Error())
+		} else if ok {
+			d.External = &x
+		}
+	}
+	d.Category = s.config().CategoryLabel(t.Category, string(rq.lang))
 	d.Form = s.formData(rq, t, formOf(t), "")
 	return d, nil
 }
@@ -540,7 +569,7 @@ func (s *Server) ticketUpdate(w http.ResponseWriter, r *http.Request) {
 		err = s.checkTicketForm(ctx, &f, changed)
 	}
 	if err == nil && len(changed) == 0 && f.Version != cur.Version {
-		err = errorKey(ECONFLICT, "ticket.conflict") // a stale form is never "nothing to save"
+		err = errorKey(fault.ECONFLICT, "ticket.conflict") // a stale form is never "nothing to save"
 	}
 	ret := r.PostFormValue("return")
 	if err == nil && len(changed) > 0 {
@@ -560,8 +589,8 @@ func (s *Server) ticketUpdate(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, fmt.Sprintf("/tickets/%d?msg=%s", id, msg), http.StatusSeeOther)
 		return
 	}
-	code := errorCode(err)
-	if code != ECONFLICT && code != EINVALID {
+	code := fault.Code(err)
+	if code != fault.ECONFLICT && code != fault.EINVALID {
 		s.fail(w, r, err)
 		return
 	}
@@ -573,7 +602,7 @@ func (s *Server) ticketUpdate(w http.ResponseWriter, r *http.Request) {
 	// Keep what the user changed, over the ticket as it is now; on a
 	// conflict with the current version, so that saving again is a
 	// deliberate overwrite of those fields only.
-	if code == ECONFLICT {
+	if code == fault.ECONFLICT {
 		d.Conflict = true
 	}
 	mine := f
@@ -587,10 +616,10 @@ func (s *Server) ticketUpdate(w http.ResponseWriter, r *http.Request) {
 	p := s.newPage(r, "tickets", "nav.tickets", d)
 	p.Title = string(d.T.Number) + " – " + shorten(d.T.Subject, maxSubject)
 	p.Error = cmpOr(errorMessage(rq.lang, err), rq.lang.T("err.400"))
-	if code == ECONFLICT {
+	if code == fault.ECONFLICT {
 		p.Error = rq.lang.T("ticket.conflict")
 	}
-	s.render(w, r, httpStatus(err), "ticket.html", p)
+	s.render(w, r, fault.HTTPStatus(err), "ticket.html", p)
 }
 
 // ticketArticle adds a public message or an internal note. Invalid input
@@ -610,12 +639,12 @@ func (s *Server) ticketArticle(w http.ResponseWriter, r *http.Request) {
 	kind := r.PostFormValue("kind")
 	body, err := text("article.body", r.PostFormValue("body"), maxBody, true, true)
 	if err == nil && kind != "public" && kind != "internal" {
-		err = errorKey(EINVALID, "article.bad_kind")
+		err = errorKey(fault.EINVALID, "article.bad_kind")
 	}
 	if err == nil {
 		_, err = s.opts.Tickets.AddArticle(ctx, id, tickets.Article{Internal: kind == "internal", Body: body}, rq.actor())
 	}
-	if errorCode(err) == EINVALID {
+	if fault.Code(err) == fault.EINVALID {
 		d, lerr := s.loadTicket(ctx, rq, id)
 		if lerr != nil {
 			s.fail(w, r, lerr)
@@ -658,20 +687,20 @@ func (s *Server) recording(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	atts, err := s.opts.Tickets.Attachments(ctx, tid, v) // ErrNotFound for a ticket the user may not see
+	atts, err := s.opts.Tickets.Attachments(ctx, tid, v) // fault.ErrNotFound for a ticket the user may not see
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	i := slices.IndexFunc(atts, func(a tickets.Attachment) bool { return a.ID == aid })
 	if i < 0 {
-		s.fail(w, r, ErrNotFound)
+		s.fail(w, r, fault.ErrNotFound)
 		return
 	}
 	att := atts[i]
 	name, ok := strings.CutPrefix(att.URI, recordingScheme)
 	if !ok || s.opts.Recordings == nil {
-		s.fail(w, r, errorKey(ENOTFOUND, "recording.unavailable"))
+		s.fail(w, r, errorKey(fault.ENOTFOUND, "recording.unavailable"))
 		return
 	}
 	body, ctype, err := s.opts.Recordings.OpenRecording(ctx, name)
@@ -742,7 +771,7 @@ func (s *Server) afterHours(w http.ResponseWriter, r *http.Request) {
 	list := make([]afterHoursRow, 0, len(ids))
 	for _, id := range ids {
 		t, err := s.opts.Tickets.FindTicketByID(ctx, id, v)
-		if errorCode(err) == ENOTFOUND {
+		if fault.Code(err) == fault.ENOTFOUND {
 			continue // moved to another group meanwhile
 		}
 		if err != nil {

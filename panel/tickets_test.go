@@ -1,11 +1,14 @@
 package panel
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,7 +24,7 @@ func ptr[T any](v T) *T { return &v }
 
 func editForm(version int, subject, status string) url.Values {
 	return url.Values{"version": {fmt.Sprint(version)}, "subject": {subject}, "status": {status}, "priority": {"high"},
-		"category": {"Stampa"}, "group": {"lotto2"}, "assignee": {"op2"}}
+		"category": {"stampa"}, "group": {"lotto2"}, "assignee": {"op2"}}
 }
 
 // TestTicketEdit: saving changes the ticket and its history; a save over
@@ -246,4 +249,88 @@ func TestAfterHours(t *testing.T) {
 	if n := strings.Count(r.body, `data-testid="afterhours-row"`); n != 3 {
 		t.Fatalf("the supervisor sees %d rows, want 3", n)
 	}
+}
+
+// TestTicketExternalLink: a ticket linked to an outside system's (the
+// Zammad connector) shows its number, state and a link; a ticket without
+// one, or whose link cannot be read, shows the page without it.
+func TestTicketExternalLink(t *testing.T) {
+	t.Parallel()
+	var linked atomic.Int64
+	e := newEnv(t, func(o *Options) {
+		o.ExternalTicket = func(_ context.Context, id int64) (ExternalTicket, bool, error) {
+			switch id {
+			case linked.Load():
+				return ExternalTicket{System: "zammad", Number: "31001", URL: "https://zammad.example/#ticket/zoom/7", State: "open"}, true, nil
+			case linked.Load() + 1:
+				return ExternalTicket{}, false, errors.New("connection refused")
+			}
+			return ExternalTicket{}, false, nil
+		}
+	})
+	_, tk := e.openTicket("lotto2", "+390612345678", "Collegato")
+	linked.Store(tk.ID)
+	_, broken := e.openTicket("lotto2", "+390612345678", "Illeggibile")
+	_, plain := e.openTicket("lotto2", "+390612345678", "Da solo")
+	if broken.ID != tk.ID+1 {
+		t.Fatalf("ticket ids %d, %d: not consecutive", tk.ID, broken.ID)
+	}
+	op := e.login("op2")
+	op.get("/tickets/"+itoa(tk.ID)).has(t, `data-testid="ticket-external"`, `href="https://zammad.example/#ticket/zoom/7"`,
+		"zammad 31001", "(open)", `rel="noopener noreferrer"`)
+	for _, id := range []int64{broken.ID, plain.ID} {
+		r := op.get("/tickets/" + itoa(id))
+		wantStatus(t, "ticket page", r, http.StatusOK)
+		r.hasNot(t, `data-testid="ticket-external"`)
+	}
+}
+
+// TestTicketCategoryList: with categories in the configuration, the form
+// offers the list in the user's language, a value outside it is refused,
+// a ticket's category from before the list stays selectable and is kept
+// by a save that does not touch it, and the page names the category.
+func TestTicketCategoryList(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	_, tk := e.openTicket("lotto2", "+390612345678", "PCT lento")
+	path := fmt.Sprintf("/tickets/%d", tk.ID)
+	op := e.login("op2")
+	page := op.get(path)
+	page.has(t, `<select id="t`+itoa(tk.ID)+`-category" name="category"`, `<option value="applicativi/pct">Applicativi › Processo civile telematico</option>`)
+	f := formValues(t, page.body)
+	f.Set("category", "Stampante del secondo piano")
+	r := op.post(path, f)
+	wantStatus(t, "free text", r, http.StatusBadRequest)
+	r.has(t, "Categoria sconosciuta")
+	f.Set("category", "applicativi/pct")
+	wantStatus(t, "from the list", op.post(path, f), http.StatusSeeOther)
+	op.get(path).has(t, `data-testid="ticket-current-category">Applicativi › Processo civile telematico<`,
+		`<option value="applicativi/pct" selected>`)
+	cur, err := e.store.FindTicketByID(ctx, tk.ID, system)
+	noErr(t, err)
+	if cur.Category != "applicativi/pct" {
+		t.Fatalf("stored %q", cur.Category)
+	}
+
+	// A category from before the list: shown as it is, kept by a save of
+	// another field.
+	_, old := e.openTicket("lotto2", "+390612345678", "Vecchio")
+	legacy := "Stampa (vecchio elenco)"
+	old, err = e.store.UpdateTicket(ctx, old.ID, tickets.TicketUpdate{Version: old.Version, Category: &legacy}, ivrActor)
+	noErr(t, err)
+	opath := fmt.Sprintf("/tickets/%d", old.ID)
+	page = op.get(opath)
+	page.has(t, `<option value="Stampa (vecchio elenco)" selected>`, `data-testid="ticket-current-category">Stampa (vecchio elenco)<`)
+	f = formValues(t, page.body)
+	f.Set("priority", "high")
+	wantStatus(t, "save keeping the old category", op.post(opath, f), http.StatusSeeOther)
+	cur, err = e.store.FindTicketByID(ctx, old.ID, system)
+	noErr(t, err)
+	if cur.Category != legacy || cur.Priority != tickets.PriorityHigh {
+		t.Fatalf("after the save: %q %s", cur.Category, cur.Priority)
+	}
+	// In English, the English names.
+	en := e.login("sup")
+	en.post("/lang", url.Values{"lang": {"en"}})
+	en.get(path).has(t, "Applications › Electronic civil trial")
 }

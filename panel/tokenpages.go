@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 )
 
 // The administrators' API token page: create (the secret shown once, on
@@ -83,11 +84,11 @@ func (s *Server) tokenCreate(w http.ResponseWriter, r *http.Request) {
 	groups := r.PostForm["groups"]
 	var err error
 	if len(groups) > len(s.config().Groups) {
-		err = errorKey(EINVALID, "err.400")
+		err = errorKey(fault.EINVALID, "err.400")
 	}
 	for _, g := range groups {
 		if err == nil && s.config().Group(g) == nil {
-			err = errorKey(EINVALID, "ticket.bad_group", g)
+			err = errorKey(fault.EINVALID, "ticket.bad_group", g)
 		}
 	}
 	if err == nil {
@@ -95,7 +96,7 @@ func (s *Server) tokenCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	days, cerr := strconv.Atoi(strings.TrimSpace(d.Form.Days))
 	if err == nil && (cerr != nil || days < 1) {
-		err = errorKey(EINVALID, "tokens.bad_expiry", int(MaxTokenLifetime.Hours()/24))
+		err = errorKey(fault.EINVALID, "tokens.bad_expiry", int(MaxTokenLifetime.Hours()/24))
 	}
 	var secret string
 	var tok Token
@@ -103,7 +104,7 @@ func (s *Server) tokenCreate(w http.ResponseWriter, r *http.Request) {
 		secret, tok, err = s.tokens.Create(ctx, NewToken{Name: d.Form.Name, Login: d.Form.Login, Scope: Scope(d.Form.Scope),
 			Groups: groups, ExpiresAt: s.now().Add(time.Duration(days) * 24 * time.Hour), CreatedBy: rq.user.Login})
 	}
-	if errorCode(err) == EINVALID {
+	if fault.Code(err) == fault.EINVALID {
 		s.renderTokens(w, r, http.StatusBadRequest, d, errorMessage(rq.lang, err))
 		return
 	}
@@ -127,7 +128,7 @@ func (s *Server) tokenRevoke(w http.ResponseWriter, r *http.Request) {
 	rq := reqOf(r)
 	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
 	if err != nil || id <= 0 {
-		s.fail(w, r, ErrNotFound)
+		s.fail(w, r, fault.ErrNotFound)
 		return
 	}
 	tok, err := s.tokens.Revoke(ctx, id, rq.user.Login)

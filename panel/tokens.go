@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -113,10 +114,10 @@ func (t *Tokens) Create(ctx context.Context, nt NewToken) (string, Token, error)
 		return "", Token{}, fmt.Errorf("%s: %w", op, err)
 	}
 	if !slices.Contains(Scopes, nt.Scope) {
-		return "", Token{}, fmt.Errorf("%s: %w", op, errorKey(EINVALID, "tokens.bad_scope", string(nt.Scope)))
+		return "", Token{}, fmt.Errorf("%s: %w", op, errorKey(fault.EINVALID, "tokens.bad_scope", string(nt.Scope)))
 	}
 	if !nt.ExpiresAt.After(now) || nt.ExpiresAt.Sub(now) > MaxTokenLifetime {
-		return "", Token{}, fmt.Errorf("%s: %w", op, errorKey(EINVALID, "tokens.bad_expiry", int(MaxTokenLifetime.Hours()/24)))
+		return "", Token{}, fmt.Errorf("%s: %w", op, errorKey(fault.EINVALID, "tokens.bad_expiry", int(MaxTokenLifetime.Hours()/24)))
 	}
 	groups := []string{}
 	for _, g := range nt.Groups {
@@ -131,17 +132,17 @@ func (t *Tokens) Create(ctx context.Context, nt NewToken) (string, Token, error)
 	slices.Sort(groups)
 	login := NormalizeLogin(nt.Login)
 	u, err := (&Users{pool: t.pool}).Find(ctx, login) // no bcrypt dummy needed
-	if errors.Is(err, ErrNotFound) {
-		return "", Token{}, fmt.Errorf("%s: %w", op, errorKey(EINVALID, "tokens.bad_user", login))
+	if errors.Is(err, fault.ErrNotFound) {
+		return "", Token{}, fmt.Errorf("%s: %w", op, errorKey(fault.EINVALID, "tokens.bad_user", login))
 	}
 	if err != nil {
 		return "", Token{}, fmt.Errorf("%s: %w", op, err)
 	}
 	if u.Disabled {
-		return "", Token{}, fmt.Errorf("%s: %w", op, errorKey(EINVALID, "tokens.bad_user", login))
+		return "", Token{}, fmt.Errorf("%s: %w", op, errorKey(fault.EINVALID, "tokens.bad_user", login))
 	}
 	if nt.Scope == ScopeAdmin && u.Role != RoleAdmin {
-		return "", Token{}, fmt.Errorf("%s: %w", op, errorKey(EINVALID, "tokens.admin_needs_admin", login))
+		return "", Token{}, fmt.Errorf("%s: %w", op, errorKey(fault.EINVALID, "tokens.admin_needs_admin", login))
 	}
 	secret := newSecret()
 	tok := Token{Name: name, Login: login, Scope: nt.Scope, Groups: groups, CreatedBy: nt.CreatedBy,
@@ -193,12 +194,12 @@ func (t *Tokens) List(ctx context.Context) ([]Token, error) {
 	return list, nil
 }
 
-// Revoke ends a token at once; revoking one already revoked is ENOTFOUND.
+// Revoke ends a token at once; revoking one already revoked is fault.ENOTFOUND.
 func (t *Tokens) Revoke(ctx context.Context, id int64, by string) (Token, error) {
 	tk, err := scanToken(t.pool.QueryRow(ctx, `UPDATE api_tokens t SET revoked_at = $2, revoked_by = $3
 		WHERE t.id = $1 AND t.revoked_at IS NULL RETURNING `+tokenColumns, id, t.now(), by))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return Token{}, fmt.Errorf("revoke token: %w", errorKey(ENOTFOUND, "tokens.not_found"))
+		return Token{}, fmt.Errorf("revoke token: %w", errorKey(fault.ENOTFOUND, "tokens.not_found"))
 	}
 	if err != nil {
 		return Token{}, fmt.Errorf("revoke token: %w", err)
@@ -209,11 +210,11 @@ func (t *Tokens) Revoke(ctx context.Context, id int64, by string) (Token, error)
 // Authenticate returns the token of secret and its user, and records the
 // use (at most once a minute per token, so that a busy client does not
 // write on every request). An unknown, expired or revoked token, or one
-// whose user is disabled, is ErrUnauthorized; so is anything not shaped
+// whose user is disabled, is fault.ErrUnauthorized; so is anything not shaped
 // like a token, without a query.
 func (t *Tokens) Authenticate(ctx context.Context, secret, from string) (Token, User, error) {
 	if !strings.HasPrefix(secret, TokenPrefix) || len(secret) != len(TokenPrefix)+43 {
-		return Token{}, User{}, ErrUnauthorized
+		return Token{}, User{}, fault.ErrUnauthorized
 	}
 	now := t.now()
 	var u User
@@ -222,13 +223,13 @@ func (t *Tokens) Authenticate(ctx context.Context, secret, from string) (Token, 
 		FROM api_tokens t JOIN panel_users u ON u.login = t.login WHERE t.secret_hash = $1`, secretHash(secret)),
 		&u.Login, &u.Name, &u.Role, &u.Lang, &u.Disabled, &u.CreatedAt, &u.UpdatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return Token{}, User{}, ErrUnauthorized
+		return Token{}, User{}, fault.ErrUnauthorized
 	}
 	if err != nil {
 		return Token{}, User{}, fmt.Errorf("authenticate token: %w", err)
 	}
 	if !tk.Active(now) || u.Disabled {
-		return Token{}, User{}, ErrUnauthorized
+		return Token{}, User{}, fault.ErrUnauthorized
 	}
 	if tk.LastUsedAt.IsZero() || now.Sub(tk.LastUsedAt) >= touchEvery || tk.LastUsedFrom != from {
 		if _, err := t.pool.Exec(ctx, `UPDATE api_tokens SET last_used_at = $2, last_used_from = $3 WHERE id = $1`,

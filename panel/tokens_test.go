@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 )
 
 var secretPattern = regexp.MustCompile(`data-testid="token-secret">(` + TokenPrefix + `[A-Za-z0-9_-]{43})<`)
@@ -57,14 +59,14 @@ func TestTokensPage(t *testing.T) {
 		other = "B"
 	}
 	for _, bad := range []string{"", "ivrt_", secret[:len(secret)-1] + other, strings.Replace(secret, "ivrt_", "ivrx_", 1)} {
-		if _, _, err := tokens.Authenticate(ctx, bad, "x"); !errors.Is(err, ErrUnauthorized) {
+		if _, _, err := tokens.Authenticate(ctx, bad, "x"); !errors.Is(err, fault.ErrUnauthorized) {
 			t.Fatalf("%q: %v, want unauthorized", bad, err)
 		}
 	}
 
 	// Expired: the clock passes its 30 days.
 	e.clk.Advance(30*24*time.Hour + time.Second)
-	if _, _, err := tokens.Authenticate(ctx, secret, "x"); !errors.Is(err, ErrUnauthorized) {
+	if _, _, err := tokens.Authenticate(ctx, secret, "x"); !errors.Is(err, fault.ErrUnauthorized) {
 		t.Fatalf("expired: %v", err)
 	}
 	adm = e.login("adm")
@@ -76,12 +78,12 @@ func TestTokensPage(t *testing.T) {
 	_, _, err = tokens.Authenticate(ctx, secret2, "x")
 	noErr(t, err)
 	noErr(t, e.srv.Users().SetDisabled(ctx, "sup", true))
-	if _, _, err := tokens.Authenticate(ctx, secret2, "x"); !errors.Is(err, ErrUnauthorized) {
+	if _, _, err := tokens.Authenticate(ctx, secret2, "x"); !errors.Is(err, fault.ErrUnauthorized) {
 		t.Fatalf("disabled user: %v", err)
 	}
 	noErr(t, e.srv.Users().SetDisabled(ctx, "sup", false))
 	wantStatus(t, "revoke", adm.post("/admin/tokens/"+itoa(tok2.ID)+"/revoke", nil), http.StatusSeeOther)
-	if _, _, err := tokens.Authenticate(ctx, secret2, "x"); !errors.Is(err, ErrUnauthorized) {
+	if _, _, err := tokens.Authenticate(ctx, secret2, "x"); !errors.Is(err, fault.ErrUnauthorized) {
 		t.Fatalf("revoked: %v", err)
 	}
 	wantStatus(t, "revoke twice", adm.post("/admin/tokens/"+itoa(tok2.ID)+"/revoke", nil), http.StatusNotFound)

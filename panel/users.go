@@ -11,6 +11,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -85,10 +86,10 @@ func NormalizeLogin(login string) string { return strings.ToLower(strings.TrimSp
 
 func checkPassword(password string) error {
 	if utf8.RuneCountInString(password) < MinPasswordLen {
-		return errorKey(EINVALID, "users.password_short", MinPasswordLen)
+		return errorKey(fault.EINVALID, "users.password_short", MinPasswordLen)
 	}
 	if len(password) > 72 { // bcrypt's limit, in bytes
-		return errorKey(EINVALID, "users.password_long", 72)
+		return errorKey(fault.EINVALID, "users.password_long", 72)
 	}
 	return nil
 }
@@ -98,12 +99,12 @@ func checkLang(lang string) (string, error) {
 		return Languages[0], nil
 	}
 	if !slices.Contains(Languages, lang) {
-		return "", errorKey(EINVALID, "users.bad_lang", lang)
+		return "", errorKey(fault.EINVALID, "users.bad_lang", lang)
 	}
 	return lang, nil
 }
 
-// Add creates a user. The login must be new (ErrConflict otherwise).
+// Add creates a user. The login must be new (fault.ErrConflict otherwise).
 func (u *Users) Add(ctx context.Context, login, name string, role Role, password, lang string) error {
 	const op = "add user"
 	login = NormalizeLogin(login)
@@ -111,13 +112,13 @@ func (u *Users) Add(ctx context.Context, login, name string, role Role, password
 	var err error
 	switch {
 	case !loginPattern.MatchString(login):
-		err = errorKey(EINVALID, "users.bad_login", login)
+		err = errorKey(fault.EINVALID, "users.bad_login", login)
 	case name == "":
-		err = errorKey(EINVALID, "users.no_name")
+		err = errorKey(fault.EINVALID, "users.no_name")
 	case utf8.RuneCountInString(name) > maxName || strings.ContainsFunc(name, unicode.IsControl):
 		_, err = text("users.name", name, maxName, true, false)
 	case !role.Valid():
-		err = errorKey(EINVALID, "users.bad_role", string(role))
+		err = errorKey(fault.EINVALID, "users.bad_role", string(role))
 	default:
 		err = checkPassword(password)
 	}
@@ -135,7 +136,7 @@ func (u *Users) Add(ctx context.Context, login, name string, role Role, password
 	_, err = u.pool.Exec(ctx, `INSERT INTO panel_users (login, name, role, password_hash, lang, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $6)`, login, name, role, string(hash), lang, now)
 	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "23505" {
-		return fmt.Errorf("%s: %w", op, errorKey(ECONFLICT, "users.exists", login))
+		return fmt.Errorf("%s: %w", op, errorKey(fault.ECONFLICT, "users.exists", login))
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
@@ -185,7 +186,7 @@ func (u *Users) update(ctx context.Context, op, login string, endSessions bool, 
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	if !found {
-		return fmt.Errorf("%s: %w", op, errorKey(ENOTFOUND, "users.not_found", login))
+		return fmt.Errorf("%s: %w", op, errorKey(fault.ENOTFOUND, "users.not_found", login))
 	}
 	return nil
 }
@@ -203,7 +204,7 @@ func (u *Users) Find(ctx context.Context, login string) (User, error) {
 	login = NormalizeLogin(login)
 	x, err := scanUser(u.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM panel_users WHERE login = $1`, login))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return User{}, fmt.Errorf("find user: %w", errorKey(ENOTFOUND, "users.not_found", login))
+		return User{}, fmt.Errorf("find user: %w", errorKey(fault.ENOTFOUND, "users.not_found", login))
 	}
 	if err != nil {
 		return User{}, fmt.Errorf("find user: %w", err)
@@ -226,7 +227,7 @@ func (u *Users) List(ctx context.Context) ([]User, error) {
 
 // errBadCredentials is the one answer to a wrong login or password, so that
 // the page does not tell which.
-var errBadCredentials = errorKey(EUNAUTHORIZED, "login.wrong")
+var errBadCredentials = errorKey(fault.EUNAUTHORIZED, "login.wrong")
 
 // authenticate checks a login and password. A login that does not exist,
 // or is disabled, costs one bcrypt comparison like any other.

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -20,7 +21,7 @@ type querier interface {
 // once if an operator is free (WaitOffer returns it).
 func (s *Service) Enqueue(ctx context.Context, e Entry) (Enqueued, error) {
 	if e.CallID == "" || e.Group == "" {
-		return Enqueued{}, fmt.Errorf("enqueue: %w", errorf(EINVALID, "a queued call needs a call id and a group"))
+		return Enqueued{}, fmt.Errorf("enqueue: %w", fault.Errorf(fault.EINVALID, "a queued call needs a call id and a group"))
 	}
 	now := s.stampNow()
 	var res Enqueued
@@ -40,7 +41,7 @@ func (s *Service) Enqueue(ctx context.Context, e Entry) (Enqueued, error) {
 		FROM queue_groups g WHERE id = $1 AND active FOR UPDATE`, []any{e.Group}, func(row pgx.Row) error {
 		err := row.Scan(&maxWaiting, &noOps.Action, &noOps.Group, &over.Action, &over.Group, &waiting, &loggedIn, &g.strategy, &g.rrLast, &ring)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return errorf(ENOTFOUND, "no such group %s", e.Group)
+			return fault.Errorf(fault.ENOTFOUND, "no such group %s", e.Group)
 		}
 		return err
 	}, func(tx dbtx) error {
@@ -91,7 +92,7 @@ func (s *Service) Enqueue(ctx context.Context, e Entry) (Enqueued, error) {
 		return err
 	})
 	if err != nil {
-		return Enqueued{}, dbError("enqueue", err, "no such group "+e.Group)
+		return Enqueued{}, fault.FromDB("enqueue", err, "no such group "+e.Group)
 	}
 	if res.Overflow != nil {
 		s.metrics.overflowed(e.Group)
@@ -137,11 +138,11 @@ func (s *Service) Position(ctx context.Context, callID string) (Position, error)
 			AND (x.priority > e.priority OR (x.priority = e.priority AND x.seq <= e.seq)))
 		FROM queue_entries e WHERE e.call_id = $1`, callID).Scan(&group, &p.Position)
 	if err != nil {
-		return Position{}, dbError("queue position", err, "call not queued")
+		return Position{}, fault.FromDB("queue position", err, "call not queued")
 	}
 	p.Group = group
 	p.EstimatedWait, err = s.estimate(ctx, s.pool, group, p.Position, s.stampNow())
-	return p, dbError("queue position", err, "")
+	return p, fault.FromDB("queue position", err, "")
 }
 
 // WaitOffer waits until the call is offered to an operator (or several,
@@ -194,13 +195,13 @@ func (s *Service) WaitOffer(ctx context.Context, callID string) (Offer, error) {
 				return err
 			})
 		if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
-			return Offer{}, dbError("wait for an offer", err, "call not queued")
+			return Offer{}, fault.FromDB("wait for an offer", err, "call not queued")
 		}
 		o.RingTimeout = fromMS(ring)
 		if state == string(Offered) {
 			for i, login := range offeredTo {
 				if i >= len(ops) || ops[i].Login != login {
-					return Offer{}, fmt.Errorf("wait for an offer: %w", dbError("find operator", pgx.ErrNoRows, "no such operator "+login))
+					return Offer{}, fmt.Errorf("wait for an offer: %w", fault.FromDB("find operator", pgx.ErrNoRows, "no such operator "+login))
 				}
 				op := ops[i]
 				o.Operators = append(o.Operators, op)
@@ -218,7 +219,7 @@ func (s *Service) WaitOffer(ctx context.Context, callID string) (Offer, error) {
 		}
 		if why != nil {
 			evs, err := s.leave(ctx, callID, LeaveOverflow, why.detail(), true, time.Time{})
-			if errors.Is(err, ErrConflict) {
+			if errors.Is(err, fault.ErrConflict) {
 				continue // offered meanwhile: take the offer
 			}
 			if err != nil {
@@ -328,14 +329,14 @@ func (s *Service) Answer(ctx context.Context, callID, login string) ([]Event, er
 		case err != nil:
 			return err
 		case !deleted:
-			return errorf(ECONFLICT, "call not offered to %s", login)
+			return fault.Errorf(fault.ECONFLICT, "call not offered to %s", login)
 		case !onCall:
-			return errorf(ECONFLICT, "operator %s is no longer offered the call", login)
+			return fault.Errorf(fault.ECONFLICT, "operator %s is no longer offered the call", login)
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, dbError("answer", err, "call not queued")
+		return nil, fault.FromDB("answer", err, "call not queued")
 	}
 	s.metrics.answered(e.group, now.Sub(e.enqueued))
 	if len(released) > 0 {
@@ -360,7 +361,7 @@ func (s *Service) NoAnswer(ctx context.Context, callID string, logins ...string)
 			return err
 		}
 		if e.state != string(Offered) {
-			return errorf(ECONFLICT, "call not offered")
+			return fault.Errorf(fault.ECONFLICT, "call not offered")
 		}
 		targets := logins
 		if len(targets) == 0 {
@@ -374,7 +375,7 @@ func (s *Service) NoAnswer(ctx context.Context, callID string, logins ...string)
 		}
 		for _, l := range targets {
 			if !slices.Contains(e.offeredTo, l) {
-				return errorf(ECONFLICT, "call not offered to %s", l)
+				return fault.Errorf(fault.ECONFLICT, "call not offered to %s", l)
 			}
 		}
 		rows, err := tx.Query(ctx, `UPDATE queue_operators SET state = 'paused', reason = $4, state_since = $3, call_id = '', call_group = ''
@@ -400,7 +401,7 @@ func (s *Service) NoAnswer(ctx context.Context, callID string, logins ...string)
 		return err
 	})
 	if err != nil {
-		return nil, dbError("no answer", err, "call not queued")
+		return nil, fault.FromDB("no answer", err, "call not queued")
 	}
 	evs := make([]Event, 0, len(logins))
 	for _, l := range paused {
@@ -417,12 +418,12 @@ func (s *Service) NoAnswer(ctx context.Context, callID string, logins ...string)
 // Leave takes a call out of its queue: LeaveAbandoned when the caller hung
 // up (the event says after how long), LeaveOverflow when the controller
 // sends it elsewhere. Operators still ringing for it are freed. A call no
-// longer queued is ErrNotFound.
+// longer queued is fault.ErrNotFound.
 func (s *Service) Leave(ctx context.Context, callID, reason string) ([]Event, error) {
 	switch reason {
 	case LeaveAbandoned, LeaveOverflow:
 	default:
-		return nil, fmt.Errorf("leave queue: %w", errorf(EINVALID, "unknown reason %q", reason))
+		return nil, fmt.Errorf("leave queue: %w", fault.Errorf(fault.EINVALID, "unknown reason %q", reason))
 	}
 	// Runs to the end even if the caller's context is already cancelled.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -431,7 +432,7 @@ func (s *Service) Leave(ctx context.Context, callID, reason string) ([]Event, er
 }
 
 // leave removes a call; with onlyWaiting, not if it is being offered
-// (ErrConflict); with staleBefore set, only if its session has not been
+// (fault.ErrConflict); with staleBefore set, only if its session has not been
 // seen since then.
 func (s *Service) leave(ctx context.Context, callID, reason, detail string, onlyWaiting bool, staleBefore time.Time) ([]Event, error) {
 	now := s.stampNow()
@@ -442,7 +443,7 @@ func (s *Service) leave(ctx context.Context, callID, reason, detail string, only
 			return err
 		}
 		if onlyWaiting && e.state != "waiting" {
-			return errorf(ECONFLICT, "call being offered")
+			return fault.Errorf(fault.ECONFLICT, "call being offered")
 		}
 		cond := ""
 		args := []any{callID}
@@ -470,7 +471,7 @@ func (s *Service) leave(ctx context.Context, callID, reason, detail string, only
 		return err
 	})
 	if err != nil {
-		return nil, dbError("leave queue", err, "call not queued")
+		return nil, fault.FromDB("leave queue", err, "call not queued")
 	}
 	if len(released) > 0 {
 		s.dispatchOperator(ctx, released...)
@@ -514,11 +515,11 @@ func (s *Service) CallEnded(ctx context.Context, login string) error {
 		// Not on a call: say what the operator is.
 		var state State
 		if err = s.pool.QueryRow(ctx, `SELECT state FROM queue_operators WHERE login = $1`, login).Scan(&state); err == nil {
-			err = errorf(ECONFLICT, "operator %s is %s, not on a call", login, state)
+			err = fault.Errorf(fault.ECONFLICT, "operator %s is %s, not on a call", login, state)
 		}
 	}
 	if err != nil {
-		return dbError("call ended", err, "no such operator "+login)
+		return fault.FromDB("call ended", err, "no such operator "+login)
 	}
 	s.dispatchGroups(ctx, groups)
 	return nil

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -33,11 +34,11 @@ type made struct {
 func (s *Service) Dispatch(ctx context.Context) error {
 	rows, err := s.pool.Query(ctx, `SELECT DISTINCT group_id FROM queue_entries WHERE state = 'waiting'`)
 	if err != nil {
-		return dbError("dispatch", err, "")
+		return fault.FromDB("dispatch", err, "")
 	}
 	groups, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		return dbError("dispatch", err, "")
+		return fault.FromDB("dispatch", err, "")
 	}
 	var errs []error
 	for _, g := range groups {
@@ -120,7 +121,7 @@ func (s *Service) dispatchGroup(ctx context.Context, group string) error {
 			return err
 		})
 	if err != nil {
-		return dbError("dispatch "+group, err, "")
+		return fault.FromDB("dispatch "+group, err, "")
 	}
 	s.announce(offers)
 	return nil
@@ -404,14 +405,14 @@ func (s *Service) Maintain(ctx context.Context) error {
 	cutoff := s.stampNow().Add(-s.stale)
 	rows, err := s.pool.Query(ctx, `SELECT call_id FROM queue_entries WHERE seen_at < $1`, cutoff)
 	if err != nil {
-		return dbError("find stale calls", err, "")
+		return fault.FromDB("find stale calls", err, "")
 	}
 	stale, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		return dbError("find stale calls", err, "")
+		return fault.FromDB("find stale calls", err, "")
 	}
 	for _, id := range stale {
-		if _, err := s.leave(ctx, id, LeaveAbandoned, "session lost", false, cutoff); err != nil && !errors.Is(err, ErrNotFound) {
+		if _, err := s.leave(ctx, id, LeaveAbandoned, "session lost", false, cutoff); err != nil && !errors.Is(err, fault.ErrNotFound) {
 			return err
 		}
 		s.log.Warn("queue_stale_call_removed", "call_id", id)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -89,7 +90,7 @@ func (s *Service) Snapshot(ctx context.Context) ([]GroupStats, error) {
 		FROM queue_groups g LEFT JOIN queue_entries e ON e.group_id = g.id
 		WHERE g.active GROUP BY g.id ORDER BY g.id`)
 	if err != nil {
-		return nil, dbError("queue snapshot", err, "")
+		return nil, fault.FromDB("queue snapshot", err, "")
 	}
 	var stats []GroupStats
 	index := map[string]int{}
@@ -98,7 +99,7 @@ func (s *Service) Snapshot(ctx context.Context) ([]GroupStats, error) {
 		st := GroupStats{Operators: map[State]int{}}
 		if err := rows.Scan(&st.Group, &st.Waiting, &oldest); err != nil {
 			rows.Close()
-			return nil, dbError("queue snapshot", err, "")
+			return nil, fault.FromDB("queue snapshot", err, "")
 		}
 		if oldest != nil {
 			st.LongestWait = max(now.Sub(*oldest), 0)
@@ -107,12 +108,12 @@ func (s *Service) Snapshot(ctx context.Context) ([]GroupStats, error) {
 		stats = append(stats, st)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, dbError("queue snapshot", err, "")
+		return nil, fault.FromDB("queue snapshot", err, "")
 	}
 	rows, err = s.pool.Query(ctx, `SELECT m.group_id, `+effectiveState("$1")+`, count(*)
 		FROM queue_members m JOIN queue_operators o ON o.login = m.login GROUP BY 1, 2`, now)
 	if err != nil {
-		return nil, dbError("queue snapshot", err, "")
+		return nil, fault.FromDB("queue snapshot", err, "")
 	}
 	var group, state string
 	var n int
@@ -122,11 +123,11 @@ func (s *Service) Snapshot(ctx context.Context) ([]GroupStats, error) {
 		}
 		return nil
 	}); err != nil {
-		return nil, dbError("queue snapshot", err, "")
+		return nil, fault.FromDB("queue snapshot", err, "")
 	}
 	rows, err = s.pool.Query(ctx, `SELECT group_id, kind, count(*) FROM queue_log WHERE at >= $1 GROUP BY 1, 2`, s.dayStart(now))
 	if err != nil {
-		return nil, dbError("queue snapshot", err, "")
+		return nil, fault.FromDB("queue snapshot", err, "")
 	}
 	var kind string
 	if _, err := pgx.ForEachRow(rows, []any{&group, &kind, &n}, func() error {
@@ -146,7 +147,7 @@ func (s *Service) Snapshot(ctx context.Context) ([]GroupStats, error) {
 		}
 		return nil
 	}); err != nil {
-		return nil, dbError("queue snapshot", err, "")
+		return nil, fault.FromDB("queue snapshot", err, "")
 	}
 	return stats, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -34,7 +35,7 @@ func (s *Service) ForceState(ctx context.Context, login string, state State, rea
 		return fmt.Errorf("force operator state: %w", err)
 	}
 	if by == "" {
-		return fmt.Errorf("force operator state: %w", errorf(EINVALID, "who forces the state must be named"))
+		return fmt.Errorf("force operator state: %w", fault.Errorf(fault.EINVALID, "who forces the state must be named"))
 	}
 	now := s.stampNow()
 	var old State
@@ -61,7 +62,7 @@ func (s *Service) ForceState(ctx context.Context, login string, state State, rea
 		return logStateChange(ctx, tx, StateChange{At: now, Login: login, From: old, To: state, Reason: reason, By: by, CallID: callID})
 	})
 	if err != nil {
-		return dbError("force operator state", err, "no such operator "+login)
+		return fault.FromDB("force operator state", err, "no such operator "+login)
 	}
 	s.log.Warn("queue_operator_state_forced", "operator", login, "from", string(old), "to", string(state),
 		"reason", reason, "by", by, "call_id", callID)
@@ -113,7 +114,7 @@ func (s *Service) ReleaseCall(ctx context.Context, login, callID string) (bool, 
 		return false, nil
 	}
 	if err != nil {
-		return false, dbError("release operator", err, "")
+		return false, fault.FromDB("release operator", err, "")
 	}
 	s.log.Warn("queue_operator_released", "operator", login, "from", string(old), "call_id", callID)
 	s.dispatchOperator(ctx, login)
@@ -126,7 +127,7 @@ func (s *Service) StateLog(ctx context.Context, login string, limit int) ([]Stat
 	rows, err := s.pool.Query(ctx, `SELECT at, login, from_state, to_state, reason, by_whom, call_id
 		FROM operator_state_log WHERE $1 = '' OR login = $1 ORDER BY at DESC, id DESC LIMIT $2`, login, limit)
 	if err != nil {
-		return nil, dbError("operator state log", err, "")
+		return nil, fault.FromDB("operator state log", err, "")
 	}
 	log, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (StateChange, error) {
 		var c StateChange
@@ -134,7 +135,7 @@ func (s *Service) StateLog(ctx context.Context, login string, limit int) ([]Stat
 		c.At = c.At.In(s.loc)
 		return c, err
 	})
-	return log, dbError("operator state log", err, "")
+	return log, fault.FromDB("operator state log", err, "")
 }
 
 func logStateChange(ctx context.Context, tx pgx.Tx, c StateChange) error {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/queues"
 )
 
@@ -16,7 +17,7 @@ func TestForceState(t *testing.T) {
 	enqueue(t, s, "c1", "g", 0)
 	equal(t, "offered to", logins(waitOffer(t, s, "c1")), []string{"a"})
 	must[[]queues.Event](t)(s.Answer(ctx, "c1", "a"))
-	if err := s.SetState(ctx, "a", queues.Available, ""); !errors.Is(err, queues.ErrConflict) {
+	if err := s.SetState(ctx, "a", queues.Available, ""); !errors.Is(err, fault.ErrConflict) {
 		t.Fatalf("the operator's own change while on call: %v", err)
 	}
 	if err := s.ForceState(ctx, "a", queues.OnCall, "", "sup1"); err == nil {

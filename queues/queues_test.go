@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/queues"
 )
 
@@ -144,12 +145,12 @@ func TestNoAnswer(t *testing.T) {
 	of := waitOffer(t, s, "first")
 	equal(t, "second attempt", [2]any{logins(of), of.Attempt}, [2]any{[]string{"b"}, 2})
 	_, err := s.Answer(ctx, "first", "a")
-	wantErr(t, err, queues.ErrConflict)
+	wantErr(t, err, fault.ErrConflict)
 	_, err = s.NoAnswer(ctx, "second")
-	wantErr(t, err, queues.ErrConflict) // not offered
+	wantErr(t, err, fault.ErrConflict) // not offered
 	must[[]queues.Event](t)(s.Answer(ctx, "first", "b"))
 	_, err = s.Answer(ctx, "first", "b")
-	wantErr(t, err, queues.ErrNotFound)
+	wantErr(t, err, fault.ErrNotFound)
 }
 
 // TestLimits: each limit ends in its group's overflow decision, and the
@@ -202,7 +203,7 @@ func TestLimits(t *testing.T) {
 				noErr(t, perr)
 				return
 			}
-			wantErr(t, perr, queues.ErrNotFound)
+			wantErr(t, perr, fault.ErrNotFound)
 			if len(res.Events) != 1 || res.Events[0].Kind != queues.EventTransferred || !strings.Contains(res.Events[0].Detail, tt.want.Reason) {
 				t.Fatalf("events %+v", res.Events)
 			}
@@ -235,9 +236,9 @@ func TestWrapUp(t *testing.T) {
 	if st, _ := state(t, s, "a"); st != queues.OnCall {
 		t.Fatalf("a is %s", st)
 	}
-	wantErr(t, s.SetState(ctx, "a", queues.Paused, queues.ReasonBreak), queues.ErrConflict)
+	wantErr(t, s.SetState(ctx, "a", queues.Paused, queues.ReasonBreak), fault.ErrConflict)
 	noErr(t, s.CallEnded(ctx, "a"))
-	wantErr(t, s.CallEnded(ctx, "a"), queues.ErrConflict)
+	wantErr(t, s.CallEnded(ctx, "a"), fault.ErrConflict)
 	enqueue(t, s, "two", "g", 0)
 	noErr(t, s.Dispatch(ctx))
 	if st, _ := state(t, s, "a"); st != queues.WrapUp {
@@ -272,9 +273,9 @@ func TestLeave(t *testing.T) {
 		}
 	}
 	_, err := s.Leave(ctx, "c", queues.LeaveAbandoned)
-	wantErr(t, err, queues.ErrNotFound)
+	wantErr(t, err, fault.ErrNotFound)
 	_, err = s.Leave(ctx, "c", "bored")
-	wantErr(t, err, queues.ErrInvalid)
+	wantErr(t, err, fault.ErrInvalid)
 }
 
 // TestInvalid: bad input and unknown names are domain errors.
@@ -286,16 +287,16 @@ func TestInvalid(t *testing.T) {
 		err  error
 		want error
 	}{
-		{"offered by hand", s.SetState(ctx, "a", queues.Offered, ""), queues.ErrInvalid},
-		{"pause without reason", s.SetState(ctx, "a", queues.Paused, ""), queues.ErrInvalid},
-		{"unknown operator", s.SetState(ctx, "nobody", queues.Available, ""), queues.ErrNotFound},
-		{"unknown group of operator", s.UpsertOperator(ctx, op("b", map[string]int{"nope": 0})), queues.ErrNotFound},
-		{"bad strategy", s.SyncGroups(ctx, []queues.GroupConfig{{ID: "g", Strategy: "random"}}), queues.ErrInvalid},
-		{"overflow to no group", s.SyncGroups(ctx, []queues.GroupConfig{{ID: "g", Overflow: queues.OverflowPolicy{Action: queues.OverflowGroup}}}), queues.ErrInvalid},
-		{"wait is not an overflow", s.SyncGroups(ctx, []queues.GroupConfig{{ID: "g", Overflow: queues.OverflowPolicy{Action: queues.OverflowWait}}}), queues.ErrInvalid},
-		{"unknown group", func() error { _, err := s.Enqueue(ctx, queues.Entry{CallID: "x", Group: "nope"}); return err }(), queues.ErrNotFound},
-		{"no call id", func() error { _, err := s.Enqueue(ctx, queues.Entry{Group: "g"}); return err }(), queues.ErrInvalid},
-		{"not queued", func() error { _, err := s.WaitOffer(ctx, "nope"); return err }(), queues.ErrNotFound},
+		{"offered by hand", s.SetState(ctx, "a", queues.Offered, ""), fault.ErrInvalid},
+		{"pause without reason", s.SetState(ctx, "a", queues.Paused, ""), fault.ErrInvalid},
+		{"unknown operator", s.SetState(ctx, "nobody", queues.Available, ""), fault.ErrNotFound},
+		{"unknown group of operator", s.UpsertOperator(ctx, op("b", map[string]int{"nope": 0})), fault.ErrNotFound},
+		{"bad strategy", s.SyncGroups(ctx, []queues.GroupConfig{{ID: "g", Strategy: "random"}}), fault.ErrInvalid},
+		{"overflow to no group", s.SyncGroups(ctx, []queues.GroupConfig{{ID: "g", Overflow: queues.OverflowPolicy{Action: queues.OverflowGroup}}}), fault.ErrInvalid},
+		{"wait is not an overflow", s.SyncGroups(ctx, []queues.GroupConfig{{ID: "g", Overflow: queues.OverflowPolicy{Action: queues.OverflowWait}}}), fault.ErrInvalid},
+		{"unknown group", func() error { _, err := s.Enqueue(ctx, queues.Entry{CallID: "x", Group: "nope"}); return err }(), fault.ErrNotFound},
+		{"no call id", func() error { _, err := s.Enqueue(ctx, queues.Entry{Group: "g"}); return err }(), fault.ErrInvalid},
+		{"not queued", func() error { _, err := s.WaitOffer(ctx, "nope"); return err }(), fault.ErrNotFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { wantErr(t, tt.err, tt.want) })
@@ -303,11 +304,11 @@ func TestInvalid(t *testing.T) {
 	noErr(t, s.SetState(ctx, "a", queues.Paused, queues.ReasonBreak))
 	enqueue(t, s, "dup", "g", 0)
 	_, err := s.Enqueue(ctx, queues.Entry{CallID: "dup", Group: "g"})
-	wantErr(t, err, queues.ErrConflict)
+	wantErr(t, err, fault.ErrConflict)
 	// Groups left out of the configuration take no more callers.
 	noErr(t, s.SyncGroups(ctx, []queues.GroupConfig{{ID: "h"}}))
 	_, err = s.Enqueue(ctx, queues.Entry{CallID: "late", Group: "g"})
-	wantErr(t, err, queues.ErrNotFound)
+	wantErr(t, err, fault.ErrNotFound)
 }
 
 // TestStaleCall: a call whose session stopped looking at its entry (its
@@ -328,7 +329,7 @@ func TestStaleCall(t *testing.T) {
 	clk.Advance(2 * time.Minute)
 	noErr(t, s.Maintain(ctx))
 	_, err = s.Position(ctx, "lost")
-	wantErr(t, err, queues.ErrNotFound)
+	wantErr(t, err, fault.ErrNotFound)
 	equal(t, "the next caller gets the operator", logins(waitOffer(t, s, "alive")), []string{"a"})
 }
 
@@ -421,7 +422,7 @@ func TestAnswerRolledBack(t *testing.T) {
 	noErr(t, err)
 	equal(t, "released", released, true)
 	_, err = s.Answer(ctx, "c", "a")
-	wantErr(t, err, queues.ErrConflict)
+	wantErr(t, err, fault.ErrConflict)
 	equal(t, "still queued", must[queues.Position](t)(s.Position(ctx, "c")).Position, 1)
 	equal(t, "still offered", logins(waitOffer(t, s, "c")), []string{"a"})
 }

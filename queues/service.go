@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -198,21 +199,21 @@ func (s *Service) SyncGroups(ctx context.Context, groups []GroupConfig) error {
 		g.NoOperators.Action = cmp.Or(g.NoOperators.Action, OverflowMessage)
 		g.Overflow.Action = cmp.Or(g.Overflow.Action, OverflowMessage)
 		if g.ID == "" {
-			return fmt.Errorf("sync groups: %w", errorf(EINVALID, "a group without an id"))
+			return fmt.Errorf("sync groups: %w", fault.Errorf(fault.EINVALID, "a group without an id"))
 		}
 		switch g.Strategy {
 		case LongestIdle, RoundRobin, RingAll, FewestCalls:
 		default:
-			return fmt.Errorf("sync groups: %w", errorf(EINVALID, "group %s: unknown strategy %q", g.ID, g.Strategy))
+			return fmt.Errorf("sync groups: %w", fault.Errorf(fault.EINVALID, "group %s: unknown strategy %q", g.ID, g.Strategy))
 		}
 		if g.WrapUp < 0 || g.RingTimeout < 0 || g.MaxWait < 0 || g.MaxWaiting < 0 {
-			return fmt.Errorf("sync groups: %w", errorf(EINVALID, "group %s: negative limit", g.ID))
+			return fmt.Errorf("sync groups: %w", fault.Errorf(fault.EINVALID, "group %s: negative limit", g.ID))
 		}
 		if err := validOverflow(g.NoOperators, true); err != nil {
-			return fmt.Errorf("sync groups: %w", errorf(EINVALID, "group %s: no operators: %v", g.ID, err))
+			return fmt.Errorf("sync groups: %w", fault.Errorf(fault.EINVALID, "group %s: no operators: %v", g.ID, err))
 		}
 		if err := validOverflow(g.Overflow, false); err != nil {
-			return fmt.Errorf("sync groups: %w", errorf(EINVALID, "group %s: overflow: %v", g.ID, err))
+			return fmt.Errorf("sync groups: %w", fault.Errorf(fault.EINVALID, "group %s: overflow: %v", g.ID, err))
 		}
 	}
 	ids := make([]string, len(groups))
@@ -239,7 +240,7 @@ func (s *Service) SyncGroups(ctx context.Context, groups []GroupConfig) error {
 	if err == nil {
 		s.membersChanged.Store(true)
 	}
-	return dbError("sync groups", err, "no such group")
+	return fault.FromDB("sync groups", err, "no such group")
 }
 
 // Group returns a group's configuration.
@@ -252,7 +253,7 @@ func (s *Service) Group(ctx context.Context, id string) (GroupConfig, error) {
 		Scan(&g.ID, &g.Strategy, &wrap, &ring, &maxWait, &g.MaxWaiting,
 			&g.NoOperators.Action, &g.NoOperators.Group, &g.Overflow.Action, &g.Overflow.Group)
 	g.WrapUp, g.RingTimeout, g.MaxWait = fromMS(wrap), fromMS(ring), fromMS(maxWait)
-	return g, dbError("find group", err, "no such group "+id)
+	return g, fault.FromDB("find group", err, "no such group "+id)
 }
 
 // UpsertOperator creates or updates an operator and makes its groups
@@ -260,11 +261,11 @@ func (s *Service) Group(ctx context.Context, id string) (GroupConfig, error) {
 // keeps its state.
 func (s *Service) UpsertOperator(ctx context.Context, op Operator) error {
 	if op.Login == "" || op.Endpoint == "" {
-		return fmt.Errorf("upsert operator: %w", errorf(EINVALID, "an operator needs a login and an endpoint"))
+		return fmt.Errorf("upsert operator: %w", fault.Errorf(fault.EINVALID, "an operator needs a login and an endpoint"))
 	}
 	for g, p := range op.Groups {
 		if p < 0 {
-			return fmt.Errorf("upsert operator: %w", errorf(EINVALID, "negative penalty in group %s", g))
+			return fmt.Errorf("upsert operator: %w", fault.Errorf(fault.EINVALID, "negative penalty in group %s", g))
 		}
 	}
 	now := s.stampNow()
@@ -287,7 +288,7 @@ func (s *Service) UpsertOperator(ctx context.Context, op Operator) error {
 		return nil
 	})
 	if err != nil {
-		return dbError("upsert operator", err, "unknown group in "+fmt.Sprint(groups))
+		return fault.FromDB("upsert operator", err, "unknown group in "+fmt.Sprint(groups))
 	}
 	s.membersChanged.Store(true)
 	// A new group or a lower penalty may give a waiting caller an operator.
@@ -303,16 +304,16 @@ func manualState(state State, reason string) (string, error) {
 		return "", nil
 	case Paused:
 		if reason == "" {
-			return "", errorf(EINVALID, "a pause needs a reason")
+			return "", fault.Errorf(fault.EINVALID, "a pause needs a reason")
 		}
 		return reason, nil
 	}
-	return "", errorf(EINVALID, "state %s is set by calls, not by hand", state)
+	return "", fault.Errorf(fault.EINVALID, "state %s is set by calls, not by hand", state)
 }
 
 // SetState changes an operator's state from the panel or the API: log in
 // (Available), pause with a reason, log out. An operator who is being
-// offered a call or is on a call cannot be changed (ErrConflict): the call
+// offered a call or is on a call cannot be changed (fault.ErrConflict): the call
 // decides; pause after CallEnded, during the wrap-up.
 func (s *Service) SetState(ctx context.Context, login string, state State, reason string) error {
 	reason, err := manualState(state, reason)
@@ -326,7 +327,7 @@ func (s *Service) SetState(ctx context.Context, login string, state State, reaso
 			return err
 		}
 		if old == Offered || old == OnCall {
-			return errorf(ECONFLICT, "operator %s is %s", login, old)
+			return fault.Errorf(fault.ECONFLICT, "operator %s is %s", login, old)
 		}
 		// Idle time counts from the moment an operator becomes free, and
 		// a wrap-up ended early keeps its start.
@@ -337,7 +338,7 @@ func (s *Service) SetState(ctx context.Context, login string, state State, reaso
 		return err
 	})
 	if err != nil {
-		return dbError("set operator state", err, "no such operator "+login)
+		return fault.FromDB("set operator state", err, "no such operator "+login)
 	}
 	s.log.Info("queue_operator_state", "operator", login, "from", string(old), "to", string(state), "reason", reason)
 	if state == Available {
@@ -372,7 +373,7 @@ func (s *Service) Operator(ctx context.Context, login string) (Operator, error) 
 	now := s.stampNow()
 	op, err := s.scanOperator(s.pool.QueryRow(ctx, `SELECT `+operatorColumns+` FROM queue_operators o WHERE o.login = $3`,
 		now, s.day(now), login))
-	return op, dbError("find operator", err, "no such operator "+login)
+	return op, fault.FromDB("find operator", err, "no such operator "+login)
 }
 
 // Operators returns the operators of a group, or every operator when group
@@ -383,8 +384,8 @@ func (s *Service) Operators(ctx context.Context, group string) ([]Operator, erro
 		WHERE $3 = '' OR EXISTS (SELECT FROM queue_members m WHERE m.login = o.login AND m.group_id = $3)
 		ORDER BY o.login`, now, s.day(now), group)
 	if err != nil {
-		return nil, dbError("list operators", err, "")
+		return nil, fault.FromDB("list operators", err, "")
 	}
 	ops, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Operator, error) { return s.scanOperator(r) })
-	return ops, dbError("list operators", err, "")
+	return ops, fault.FromDB("list operators", err, "")
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/internal/pgtest"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
@@ -217,7 +218,7 @@ func BenchmarkLarge(b *testing.B) {
 	b.Run("find/by_number", func(b *testing.B) {
 		latencies(b, func() error {
 			_, err := s.FindTicketByNumber(ctx, someTicket.Number, op)
-			if err != nil && tickets.ErrorCode(err) == tickets.ENOTFOUND {
+			if err != nil && fault.Code(err) == fault.ENOTFOUND {
 				_, err = s.FindTicketByNumber(ctx, someTicket.Number, everyone)
 			}
 			return err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -31,9 +32,9 @@ func (s *Store) CreateTicket(ctx context.Context, nt NewTicket, actor Actor) (Ti
 	const op = "create ticket"
 	switch {
 	case !actor.valid():
-		return Ticket{}, fmt.Errorf("%s: %w", op, errorf(EINVALID, "unknown actor kind %q", actor.Kind))
+		return Ticket{}, fmt.Errorf("%s: %w", op, fault.Errorf(fault.EINVALID, "unknown actor kind %q", actor.Kind))
 	case strings.TrimSpace(nt.Subject) == "":
-		return Ticket{}, fmt.Errorf("%s: %w", op, errorf(EINVALID, "a ticket needs a subject"))
+		return Ticket{}, fmt.Errorf("%s: %w", op, fault.Errorf(fault.EINVALID, "a ticket needs a subject"))
 	}
 	if nt.Source == "" {
 		nt.Source = SourcePanel
@@ -48,7 +49,7 @@ func (s *Store) CreateTicket(ctx context.Context, nt NewTicket, actor Actor) (Ti
 	if s.hook == nil || (s.hookOnCreate != nil && !s.hookOnCreate(NewCall{Organization: nt.Organization, Group: nt.Group,
 		Caller: nt.Caller, Subject: nt.Subject, Source: nt.Source})) {
 		if err := s.pool.QueryRow(ctx, createTicketSQL, args...).Scan(r.dest()...); err != nil {
-			return Ticket{}, dbError(op, err, "")
+			return Ticket{}, fault.FromDB(op, err, "")
 		}
 		return s.ticket(&r), nil
 	}
@@ -61,7 +62,7 @@ func (s *Store) CreateTicket(ctx context.Context, nt NewTicket, actor Actor) (Ti
 		return s.hook(ctx, tx, TicketEvent{Kind: TicketCreated, Ticket: t, Actor: actor, At: now.In(s.loc)})
 	})
 	if err != nil {
-		return Ticket{}, dbError(op, err, "")
+		return Ticket{}, fault.FromDB(op, err, "")
 	}
 	return t, nil
 }

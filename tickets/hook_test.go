@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/internal/pgtest"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
@@ -135,7 +136,7 @@ func TestHookOnUpdate(t *testing.T) {
 		}
 	}
 	_, err := s.UpdateTicket(ctx, tk.ID, tickets.TicketUpdate{Version: 3, Subject: ptr("stale")}, sysActor)
-	wantErr(t, err, tickets.ErrConflict)
+	wantErr(t, err, fault.ErrConflict)
 }
 
 // TestUpdateAfterConcurrentArticle: an update written without a transaction
@@ -241,7 +242,7 @@ func TestHookSeesMessages(t *testing.T) {
 	if _, err := s.AddArticle(ctx, tk.ID, tickets.Article{Body: "persa"}, operator); err == nil {
 		t.Fatal("AddArticle succeeded although the hook failed")
 	}
-	if _, err := s.AddArticle(ctx, 999999, tickets.Article{Body: "x"}, operator); !errors.Is(err, tickets.ErrNotFound) {
+	if _, err := s.AddArticle(ctx, 999999, tickets.Article{Body: "x"}, operator); !errors.Is(err, fault.ErrNotFound) {
 		t.Errorf("article on a missing ticket: %v", err)
 	}
 	var n int
@@ -281,7 +282,7 @@ func TestCreateTicketRunsHook(t *testing.T) {
 	if len(seen) != 1 {
 		t.Fatalf("HookOnCreate declined, the hook saw %d", len(seen))
 	}
-	if _, err := s.CreateTicket(ctx, tickets.NewTicket{Subject: " "}, operator); !errors.Is(err, tickets.ErrInvalid) {
+	if _, err := s.CreateTicket(ctx, tickets.NewTicket{Subject: " "}, operator); !errors.Is(err, fault.ErrInvalid) {
 		t.Errorf("no subject: %v", err)
 	}
 	fail = true

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 )
 
 func TestDammReferenceValues(t *testing.T) {
@@ -144,8 +146,8 @@ func TestParseNumberFormats(t *testing.T) {
 		switch {
 		case tc.want != nil && !errors.Is(err, tc.want):
 			t.Errorf("ParseNumber(%q) = %q, %v; want %v", tc.in, got, err, tc.want)
-		case tc.want != nil && !errors.Is(err, ErrInvalid):
-			t.Errorf("ParseNumber(%q): %v is not EINVALID", tc.in, err)
+		case tc.want != nil && !errors.Is(err, fault.ErrInvalid):
+			t.Errorf("ParseNumber(%q): %v is not fault.EINVALID", tc.in, err)
 		case tc.want == nil && err != nil:
 			t.Errorf("ParseNumber(%q) = %v", tc.in, err)
 		case tc.want == nil && strings.ContainsAny(got.String(), " -–"):
@@ -218,17 +220,19 @@ func TestErrors(t *testing.T) {
 		is, isNot []error
 		message   string
 	}{
-		{wrapped, EINVALID, []error{ErrBadCheckDigit, ErrInvalid}, []error{ErrMalformedNumber, ErrNotFound, ErrInvalidTransition}, ErrBadCheckDigit.Message},
-		{&TransitionError{From: StatusClosed, To: StatusWaiting}, EINVALID, []error{ErrInvalidTransition, ErrInvalid}, []error{ErrConflict}, "invalid status transition from closed to waiting"},
-		{errorf(ENOTFOUND, "ticket 3 not found"), ENOTFOUND, []error{ErrNotFound}, []error{ErrInvalid, ErrBadCheckDigit}, "ticket 3 not found"},
-		{errors.New("connection reset"), EINTERNAL, nil, []error{ErrNotFound, ErrInternal}, "internal error"},
-		{nil, "", nil, []error{ErrNotFound}, ""},
+		{wrapped, fault.EINVALID, []error{ErrBadCheckDigit, fault.ErrInvalid}, []error{ErrMalformedNumber, fault.ErrNotFound, ErrInvalidTransition}, ErrBadCheckDigit.Message},
+		{&TransitionError{From: StatusClosed, To: StatusWaiting}, fault.EINVALID, []error{ErrInvalidTransition, fault.ErrInvalid}, []error{fault.ErrConflict}, "invalid status transition from closed to waiting"},
+		{&StaleError{Number: "20261207-0001-3", Now: 3, Edited: 2}, fault.ECONFLICT, []error{ErrStale, fault.ErrConflict}, []error{fault.ErrInvalid},
+			"ticket 20261207-0001-3 was changed by someone else (now version 3, edited version 2)"},
+		{fault.Errorf(fault.ENOTFOUND, "ticket 3 not found"), fault.ENOTFOUND, []error{fault.ErrNotFound}, []error{fault.ErrInvalid, ErrBadCheckDigit}, "ticket 3 not found"},
+		{errors.New("connection reset"), fault.EINTERNAL, nil, []error{fault.ErrNotFound, fault.ErrInternal}, "internal error"},
+		{nil, "", nil, []error{fault.ErrNotFound}, ""},
 	} {
-		if got := ErrorCode(tc.err); got != tc.code {
-			t.Errorf("ErrorCode(%v) = %q, want %q", tc.err, got, tc.code)
+		if got := fault.Code(tc.err); got != tc.code {
+			t.Errorf("fault.Code(%v) = %q, want %q", tc.err, got, tc.code)
 		}
-		if got := ErrorMessage(tc.err); got != tc.message {
-			t.Errorf("ErrorMessage(%v) = %q, want %q", tc.err, got, tc.message)
+		if got := fault.Message(tc.err); got != tc.message {
+			t.Errorf("fault.Message(%v) = %q, want %q", tc.err, got, tc.message)
 		}
 		for _, target := range tc.is {
 			if !errors.Is(tc.err, target) {

@@ -7,6 +7,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -18,16 +19,16 @@ func (s *Store) Report(ctx context.Context, f ReportFilter) ([]ReportRow, error)
 	const op = "report"
 	f.Bucket = cmp.Or(f.Bucket, BucketHour)
 	if f.Bucket != BucketHour && f.Bucket != BucketDay {
-		return nil, fmt.Errorf("%s: %w", op, errorf(EINVALID, "unknown bucket %q", f.Bucket))
+		return nil, fmt.Errorf("%s: %w", op, fault.Errorf(fault.EINVALID, "unknown bucket %q", f.Bucket))
 	}
 	if f.ServiceLevelSeconds < 0 {
-		return nil, fmt.Errorf("%s: %w", op, errorf(EINVALID, "negative service level"))
+		return nil, fmt.Errorf("%s: %w", op, fault.Errorf(fault.EINVALID, "negative service level"))
 	}
 	if f.ServiceLevelSeconds == 0 {
 		f.ServiceLevelSeconds = 20
 	}
 	if f.From.IsZero() || f.To.IsZero() || !f.From.Before(f.To) {
-		return nil, fmt.Errorf("%s: %w", op, errorf(EINVALID, "report needs From before To"))
+		return nil, fmt.Errorf("%s: %w", op, fault.Errorf(fault.EINVALID, "report needs From before To"))
 	}
 	var groups []string // nil: every group
 	if len(f.Groups) > 0 {
@@ -63,7 +64,7 @@ func (s *Store) Report(ctx context.Context, f ReportFilter) ([]ReportRow, error)
 		ORDER BY 1, 2`,
 		string(f.Bucket), s.zone, origin, f.ServiceLevelSeconds*1000, f.From, f.To, groups)
 	if err != nil {
-		return nil, dbError(op, err, "")
+		return nil, fault.FromDB(op, err, "")
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (ReportRow, error) {
 		var r ReportRow
@@ -78,7 +79,7 @@ func (s *Store) Report(ctx context.Context, f ReportFilter) ([]ReportRow, error)
 		return r, err
 	})
 	if err != nil {
-		return nil, dbError(op, err, "")
+		return nil, fault.FromDB(op, err, "")
 	}
 	return out, nil
 }

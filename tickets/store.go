@@ -2,16 +2,13 @@ package tickets
 
 import (
 	"cmp"
-	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -146,28 +143,6 @@ func (s *Store) fromNull(t *time.Time) time.Time {
 	return t.In(s.loc)
 }
 
-// dbError turns database errors into domain errors at the store's edge and
-// says what was being done.
-func dbError(op string, err error, notFound string) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("%s: %w", op, &Error{Code: ENOTFOUND, Message: notFound})
-	}
-	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
-		switch pgErr.Code {
-		case "23505": // unique_violation
-			return fmt.Errorf("%s: %w", op, errorf(ECONFLICT, "already exists (%s)", pgErr.ConstraintName))
-		case "23503": // foreign_key_violation: what we point to is missing
-			return fmt.Errorf("%s: %w", op, &Error{Code: ENOTFOUND, Message: notFound})
-		case "23514", "23502", "22001", "22P02", "22007", "22008": // check, not null, too long, bad text, bad dates
-			return fmt.Errorf("%s: %w", op, errorf(EINVALID, "invalid value: %s", pgErr.Message))
-		}
-	}
-	return fmt.Errorf("%s: %w", op, err)
-}
-
 // args collects query parameters and hands out their placeholders.
 type args []any
 
@@ -207,5 +182,5 @@ func visibility(v Viewer, a *args) (string, error) {
 	case ViewerCallerUser:
 		return userVisibility(v, a), nil
 	}
-	return "", errorf(EINVALID, "unknown viewer kind %q", v.Kind)
+	return "", fault.Errorf(fault.EINVALID, "unknown viewer kind %q", v.Kind)
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -72,13 +73,13 @@ func (s *Store) OpenCall(ctx context.Context, nc NewCall) (Call, Ticket, error) 
 	nc.CallerRole = cmp.Or(nc.CallerRole, CallerUnknown)
 	switch {
 	case nc.ChannelID == "":
-		return Call{}, Ticket{}, fmt.Errorf("%s: %w", op, errorf(EINVALID, "channel id required"))
+		return Call{}, Ticket{}, fmt.Errorf("%s: %w", op, fault.Errorf(fault.EINVALID, "channel id required"))
 	case !nc.Source.Valid():
-		return Call{}, Ticket{}, fmt.Errorf("%s: %w", op, errorf(EINVALID, "unknown source %q", nc.Source))
+		return Call{}, Ticket{}, fmt.Errorf("%s: %w", op, fault.Errorf(fault.EINVALID, "unknown source %q", nc.Source))
 	case !nc.Priority.Valid():
-		return Call{}, Ticket{}, fmt.Errorf("%s: %w", op, errorf(EINVALID, "unknown priority %q", nc.Priority))
+		return Call{}, Ticket{}, fmt.Errorf("%s: %w", op, fault.Errorf(fault.EINVALID, "unknown priority %q", nc.Priority))
 	case !nc.CallerRole.Valid():
-		return Call{}, Ticket{}, fmt.Errorf("%s: %w", op, errorf(EINVALID, "unknown caller role %q", nc.CallerRole))
+		return Call{}, Ticket{}, fmt.Errorf("%s: %w", op, fault.Errorf(fault.EINVALID, "unknown caller role %q", nc.CallerRole))
 	}
 	now := s.stampNow()
 	started := stamp(nc.StartedAt)
@@ -122,10 +123,10 @@ func (s *Store) OpenCall(ctx context.Context, nc NewCall) (Call, Ticket, error) 
 		})
 	}
 	if err != nil {
-		if ErrorCode(dbError(op, err, "")) == ECONFLICT {
-			return Call{}, Ticket{}, fmt.Errorf("%s: %w", op, errorf(ECONFLICT, "channel %s of node %q already has a call record", nc.ChannelID, nc.AsteriskNode))
+		if fault.Code(fault.FromDB(op, err, "")) == fault.ECONFLICT {
+			return Call{}, Ticket{}, fmt.Errorf("%s: %w", op, fault.Errorf(fault.ECONFLICT, "channel %s of node %q already has a call record", nc.ChannelID, nc.AsteriskNode))
 		}
-		return Call{}, Ticket{}, dbError(op, err, "")
+		return Call{}, Ticket{}, fault.FromDB(op, err, "")
 	}
 	c, t := s.call(&cr), s.ticket(&tr)
 	s.log.Debug("call_opened", "call_id", c.ID, "channel_id", c.ChannelID, "ticket", t.Number)
@@ -146,7 +147,7 @@ func (s *Store) AppendCallEvents(ctx context.Context, callID int64, events ...Ca
 	}
 	_, err = s.pool.Exec(ctx, `INSERT INTO call_events (call_id, at, kind, node, key, label, group_id, operator, detail)
 		SELECT $1, e.* FROM `+eventsFrom(2), append([]any{callID}, cols...)...)
-	return dbError(op, err, fmt.Sprintf("call %d not found", callID))
+	return fault.FromDB(op, err, fmt.Sprintf("call %d not found", callID))
 }
 
 // eventColumns checks events and returns their columns as the eight
@@ -196,11 +197,11 @@ func withEvents(events []CallEvent, call string, first int) string {
 
 func validEvent(e CallEvent) error {
 	if e.Kind == "" || strings.Trim(string(e.Kind), "abcdefghijklmnopqrstuvwxyz_") != "" {
-		return errorf(EINVALID, "bad event kind %q", e.Kind)
+		return fault.Errorf(fault.EINVALID, "bad event kind %q", e.Kind)
 	}
 	if strings.HasPrefix(string(e.Kind), "pin_") &&
 		(e.Key != "" || strings.ContainsAny(e.Detail+e.Label, "0123456789")) {
-		return errorf(EINVALID, "a %s event must not carry digits", e.Kind)
+		return fault.Errorf(fault.EINVALID, "a %s event must not carry digits", e.Kind)
 	}
 	return nil
 }
@@ -215,10 +216,10 @@ func (s *Store) UpdateCall(ctx context.Context, callID int64, upd CallUpdate) er
 	var found bool
 	err = s.pool.QueryRow(ctx, `WITH `+callUpdateCTE(1, upd.Events, "")+` SELECT EXISTS (SELECT FROM uc)`, args...).Scan(&found)
 	if err != nil {
-		return dbError(op, err, fmt.Sprintf("call %d not found", callID))
+		return fault.FromDB(op, err, fmt.Sprintf("call %d not found", callID))
 	}
 	if !found {
-		return fmt.Errorf("%s: %w", op, errorf(ENOTFOUND, "call %d not found", callID))
+		return fmt.Errorf("%s: %w", op, fault.Errorf(fault.ENOTFOUND, "call %d not found", callID))
 	}
 	return nil
 }
@@ -265,7 +266,7 @@ func callUpdateCTE(first int, events []CallEvent, cond string) string {
 // changes something, both go in the same statement, two round trips in
 // all (a transaction of four when the Hook wants the update) instead of
 // five or more. The call's update is written whatever becomes of the
-// ticket's: a stale ticket version is ErrConflict as from UpdateTicket,
+// ticket's: a stale ticket version is fault.ErrConflict as from UpdateTicket,
 // with the call updated all the same.
 func (s *Store) UpdateCallTicket(ctx context.Context, callID int64, cu CallUpdate, ticketID int64, tu TicketUpdate, actor Actor) (Ticket, error) {
 	args, err := s.callUpdateArgs(callID, cu)
@@ -297,12 +298,12 @@ type callWrite struct {
 func (s *Store) FinishCall(ctx context.Context, callID int64, end CallEnd) error {
 	const op = "finish call"
 	if end.Outcome == "" {
-		return fmt.Errorf("%s: %w", op, errorf(EINVALID, "outcome required"))
+		return fmt.Errorf("%s: %w", op, fault.Errorf(fault.EINVALID, "outcome required"))
 	}
 	switch end.HangupBy {
 	case "", HangupCaller, HangupSystem, HangupOperator:
 	default:
-		return fmt.Errorf("%s: %w", op, errorf(EINVALID, "unknown hangup side %q", end.HangupBy))
+		return fmt.Errorf("%s: %w", op, fault.Errorf(fault.EINVALID, "unknown hangup side %q", end.HangupBy))
 	}
 	ended := stamp(end.EndedAt)
 	if ended.IsZero() {
@@ -327,9 +328,9 @@ func (s *Store) FinishCall(ctx context.Context, callID int64, end CallEnd) error
 		args...).Scan(&finished, &exists)
 	switch {
 	case err != nil:
-		return dbError(op, err, fmt.Sprintf("call %d not found", callID))
+		return fault.FromDB(op, err, fmt.Sprintf("call %d not found", callID))
 	case !exists:
-		return fmt.Errorf("%s: %w", op, errorf(ENOTFOUND, "call %d not found", callID))
+		return fmt.Errorf("%s: %w", op, fault.Errorf(fault.ENOTFOUND, "call %d not found", callID))
 	case !finished:
 		s.log.Debug("call_already_finished", "call_id", callID)
 	}
@@ -342,7 +343,7 @@ func (s *Store) FindCallByChannel(ctx context.Context, channelID string) (Call, 
 	err := s.pool.QueryRow(ctx, `SELECT `+callColumns+` FROM calls c WHERE c.channel_id = $1
 		ORDER BY c.started_at DESC, c.id DESC LIMIT 1`, channelID).Scan(r.dest()...)
 	if err != nil {
-		return Call{}, dbError("find call by channel", err, fmt.Sprintf("no call on channel %s", channelID))
+		return Call{}, fault.FromDB("find call by channel", err, fmt.Sprintf("no call on channel %s", channelID))
 	}
 	return s.call(&r), nil
 }
@@ -354,18 +355,18 @@ func (s *Store) OpenCalls(ctx context.Context, node string) ([]Call, error) {
 		WHERE c.ended_at IS NULL AND c.asterisk_node = $1
 		ORDER BY c.started_at LIMIT 1000`, node)
 	if err != nil {
-		return nil, dbError("open calls", err, "")
+		return nil, fault.FromDB("open calls", err, "")
 	}
 	defer rows.Close()
 	var calls []Call
 	for rows.Next() {
 		var r callRow
 		if err := rows.Scan(r.dest()...); err != nil {
-			return nil, dbError("open calls", err, "")
+			return nil, fault.FromDB("open calls", err, "")
 		}
 		calls = append(calls, s.call(&r))
 	}
-	return calls, dbError("open calls", rows.Err(), "")
+	return calls, fault.FromDB("open calls", rows.Err(), "")
 }
 
 // FindCallByID returns a call record.
@@ -373,7 +374,7 @@ func (s *Store) FindCallByID(ctx context.Context, id int64) (Call, error) {
 	var r callRow
 	err := s.pool.QueryRow(ctx, `SELECT `+callColumns+` FROM calls c WHERE c.id = $1`, id).Scan(r.dest()...)
 	if err != nil {
-		return Call{}, dbError("find call", err, fmt.Sprintf("call %d not found", id))
+		return Call{}, fault.FromDB("find call", err, fmt.Sprintf("call %d not found", id))
 	}
 	return s.call(&r), nil
 }
@@ -399,10 +400,10 @@ func (s *Store) CallEvents(ctx context.Context, callID int64) ([]CallEvent, erro
 		return err
 	})
 	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
-		return nil, dbError(op, err, "")
+		return nil, fault.FromDB(op, err, "")
 	}
 	if !exists {
-		return nil, fmt.Errorf("%s: %w", op, errorf(ENOTFOUND, "call %d not found", callID))
+		return nil, fmt.Errorf("%s: %w", op, fault.Errorf(fault.ENOTFOUND, "call %d not found", callID))
 	}
 	return events, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/internal/pgtest"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
@@ -61,18 +62,18 @@ func TestCallWritesWithEvents(t *testing.T) {
 	// A refused event refuses the whole write.
 	pin := []tickets.CallEvent{{Kind: tickets.EventPINRefused, Detail: "typed 1234"}}
 	_, _, err := s.OpenCall(ctx, tickets.NewCall{ChannelID: "refused.1", Events: pin})
-	wantErr(t, err, tickets.ErrInvalid)
+	wantErr(t, err, fault.ErrInvalid)
 	_, err = s.FindCallByChannel(ctx, "refused.1")
-	wantErr(t, err, tickets.ErrNotFound)
-	wantErr(t, s.UpdateCall(ctx, c.ID, tickets.CallUpdate{Group: ptr("other"), Events: pin}), tickets.ErrInvalid)
+	wantErr(t, err, fault.ErrNotFound)
+	wantErr(t, s.UpdateCall(ctx, c.ID, tickets.CallUpdate{Group: ptr("other"), Events: pin}), fault.ErrInvalid)
 	c2, _ := open(t, s, tickets.NewCall{})
-	wantErr(t, s.FinishCall(ctx, c2.ID, tickets.CallEnd{Outcome: tickets.OutcomeAbandoned, Events: pin}), tickets.ErrInvalid)
+	wantErr(t, s.FinishCall(ctx, c2.ID, tickets.CallEnd{Outcome: tickets.OutcomeAbandoned, Events: pin}), fault.ErrInvalid)
 	equal(t, "call after refused writes", must[tickets.Call](t)(s.FindCallByID(ctx, c.ID)), want)
 	equal(t, "unfinished after a refused finish", must[tickets.Call](t)(s.FindCallByID(ctx, c2.ID)).EndedAt, time.Time{})
 
 	hangup := []tickets.CallEvent{{Kind: tickets.EventHangup}}
-	wantErr(t, s.UpdateCall(ctx, 777777, tickets.CallUpdate{Group: ptr("x"), Events: hangup}), tickets.ErrNotFound)
-	wantErr(t, s.FinishCall(ctx, 777777, tickets.CallEnd{Outcome: tickets.OutcomeAbandoned, Events: hangup}), tickets.ErrNotFound)
+	wantErr(t, s.UpdateCall(ctx, 777777, tickets.CallUpdate{Group: ptr("x"), Events: hangup}), fault.ErrNotFound)
+	wantErr(t, s.FinishCall(ctx, 777777, tickets.CallEnd{Outcome: tickets.OutcomeAbandoned, Events: hangup}), fault.ErrNotFound)
 }
 
 // TestCallRecordShapesAgree: BenchmarkCallRecord's two ways of writing a
@@ -146,7 +147,7 @@ func TestUpdateCallTicket(t *testing.T) {
 			// A stale version: the ticket stays, the call moves on.
 			_, err = s.UpdateCallTicket(ctx, c.ID, tickets.CallUpdate{OperatorAnsweredAt: ptr(at(20)), Operator: &login},
 				tk.ID, tickets.TicketUpdate{Version: tk.Version, Assignee: &login}, sysActor)
-			wantErr(t, err, tickets.ErrConflict)
+			wantErr(t, err, fault.ErrConflict)
 			equal(t, "ticket after a conflict", must[tickets.Ticket](t)(s.FindTicketByID(ctx, tk.ID, system)), tk2)
 			equal(t, "operator after a conflict", must[tickets.Call](t)(s.FindCallByID(ctx, c.ID)).Operator, login)
 
@@ -172,10 +173,10 @@ func TestUpdateCallTicket(t *testing.T) {
 				equal(t, "operator after a refusing hook", must[tickets.Call](t)(s.FindCallByID(ctx, c.ID)).Operator, "b18")
 			}
 			wantErr(t, s.UpdateCall(ctx, c.ID, tickets.CallUpdate{Events: []tickets.CallEvent{{Kind: tickets.EventPINRefused, Detail: "1234"}}}),
-				tickets.ErrInvalid)
+				fault.ErrInvalid)
 			_, err = s.UpdateCallTicket(ctx, 777777, tickets.CallUpdate{Group: &group}, tk.ID,
 				tickets.TicketUpdate{Version: tk2.Version, Status: &progress}, sysActor)
-			wantErr(t, err, tickets.ErrNotFound)
+			wantErr(t, err, fault.ErrNotFound)
 		})
 	}
 }

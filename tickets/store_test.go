@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/internal/pgtest"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
@@ -68,17 +69,17 @@ func TestOpenCall(t *testing.T) {
 		{ChannelID: "x.3", CallerRole: "boss"},
 	} {
 		_, _, err := s.OpenCall(ctx, nc)
-		wantErr(t, err, tickets.ErrInvalid)
+		wantErr(t, err, fault.ErrInvalid)
 	}
 
 	// A channel id is unique per Asterisk node only.
 	_, _, err = s.OpenCall(ctx, tickets.NewCall{ChannelID: "1795320990.1", AsteriskNode: "ast1"})
-	wantErr(t, err, tickets.ErrConflict)
+	wantErr(t, err, fault.ErrConflict)
 	clk.Advance(time.Minute)
 	other, _ := open(t, s, tickets.NewCall{ChannelID: "1795320990.1", AsteriskNode: "ast2", StartedAt: clk.Now()})
 	equal(t, "FindCallByChannel (newest)", must[tickets.Call](t)(s.FindCallByChannel(ctx, "1795320990.1")).ID, other.ID)
 	_, err = s.FindCallByChannel(ctx, "nope")
-	wantErr(t, err, tickets.ErrNotFound)
+	wantErr(t, err, fault.ErrNotFound)
 }
 
 // TestNumbersUniqueAcrossInstances: two stores on two pools (two ivrd
@@ -228,7 +229,7 @@ func TestStatusTransitionsThroughStore(t *testing.T) {
 			default:
 				var te *tickets.TransitionError
 				if !errors.As(err, &te) || te.From != from || te.To != to || !errors.Is(err, tickets.ErrInvalidTransition) ||
-					tickets.ErrorCode(err) != tickets.EINVALID {
+					fault.Code(err) != fault.EINVALID {
 					t.Fatalf("%s → %s: error %v, want a TransitionError", from, to, err)
 				}
 				equal(t, fmt.Sprintf("%s → %s refused, ticket unchanged", from, to), stored, tk)
@@ -237,11 +238,11 @@ func TestStatusTransitionsThroughStore(t *testing.T) {
 	}
 	_, tk := open(t, s, tickets.NewCall{})
 	_, err := s.UpdateTicket(ctx, tk.ID, tickets.TicketUpdate{Version: tk.Version, Status: ptr(tickets.Status("bogus"))}, operator)
-	wantErr(t, err, tickets.ErrInvalid)
+	wantErr(t, err, fault.ErrInvalid)
 	_, err = s.UpdateTicket(ctx, 999999, tickets.TicketUpdate{Version: 1, Subject: ptr("x")}, operator)
-	wantErr(t, err, tickets.ErrNotFound)
+	wantErr(t, err, fault.ErrNotFound)
 	_, err = s.UpdateTicket(ctx, tk.ID, tickets.TicketUpdate{Version: 1, Subject: ptr("x")}, tickets.Actor{Kind: "hacker"})
-	wantErr(t, err, tickets.ErrInvalid)
+	wantErr(t, err, fault.ErrInvalid)
 }
 
 func TestOptimisticConflict(t *testing.T) {
@@ -256,9 +257,9 @@ func TestOptimisticConflict(t *testing.T) {
 	noErr(t, err)
 	clk.Advance(time.Minute)
 	_, err = s.UpdateTicket(ctx, tk.ID, tickets.TicketUpdate{Version: tk.Version, Subject: ptr("Bob's subject"), Assignee: ptr("bob")}, bob)
-	wantErr(t, err, tickets.ErrConflict)
-	if tickets.ErrorCode(err) != tickets.ECONFLICT {
-		t.Fatalf("code %q", tickets.ErrorCode(err))
+	wantErr(t, err, fault.ErrConflict)
+	if fault.Code(err) != fault.ECONFLICT {
+		t.Fatalf("code %q", fault.Code(err))
 	}
 
 	stored := must[tickets.Ticket](t)(s.FindTicketByID(ctx, tk.ID, everyone))
@@ -300,7 +301,7 @@ func TestOptimisticConflict(t *testing.T) {
 		switch {
 		case err == nil:
 			wins++
-		case !errors.Is(err, tickets.ErrConflict):
+		case !errors.Is(err, fault.ErrConflict):
 			t.Fatalf("concurrent editor: %v", err)
 		}
 	}
@@ -458,17 +459,17 @@ func TestVisibility(t *testing.T) {
 	hidden := func(v tickets.Viewer, tk tickets.Ticket) {
 		t.Helper()
 		_, err := s.FindTicketByID(ctx, tk.ID, v)
-		wantErr(t, err, tickets.ErrNotFound)
+		wantErr(t, err, fault.ErrNotFound)
 		_, err = s.FindTicketByNumber(ctx, tk.Number, v)
-		wantErr(t, err, tickets.ErrNotFound)
+		wantErr(t, err, fault.ErrNotFound)
 		_, err = s.Articles(ctx, tk.ID, v)
-		wantErr(t, err, tickets.ErrNotFound)
+		wantErr(t, err, fault.ErrNotFound)
 		_, err = s.Attachments(ctx, tk.ID, v)
-		wantErr(t, err, tickets.ErrNotFound)
+		wantErr(t, err, fault.ErrNotFound)
 		_, err = s.History(ctx, tk.ID, v)
-		wantErr(t, err, tickets.ErrNotFound)
+		wantErr(t, err, fault.ErrNotFound)
 		_, err = s.CallsOfTicket(ctx, tk.ID, v)
-		wantErr(t, err, tickets.ErrNotFound)
+		wantErr(t, err, fault.ErrNotFound)
 	}
 	shown := func(v tickets.Viewer, tk tickets.Ticket) {
 		t.Helper()
@@ -531,9 +532,9 @@ func TestVisibility(t *testing.T) {
 		hidden(v, anon)
 	}
 	_, err := s.FindTicketByID(ctx, t2.ID, tickets.Viewer{})
-	wantErr(t, err, tickets.ErrInvalid)
+	wantErr(t, err, fault.ErrInvalid)
 	_, err = s.FindTickets(ctx, tickets.TicketFilter{}, tickets.Viewer{Kind: "god"})
-	wantErr(t, err, tickets.ErrInvalid)
+	wantErr(t, err, fault.ErrInvalid)
 }
 
 func TestFindTicketsPagingAndFilters(t *testing.T) {
@@ -666,7 +667,7 @@ func TestFindTicketsPagingAndFilters(t *testing.T) {
 		{Priorities: []tickets.Priority{"urgent"}},
 	} {
 		_, err := s.FindTickets(ctx, bad, everyone)
-		wantErr(t, err, tickets.ErrInvalid)
+		wantErr(t, err, fault.ErrInvalid)
 	}
 	// Punctuation and tsquery syntax in the search box are just separators.
 	noErr(t, func() error {
@@ -734,15 +735,15 @@ func TestArticlesAndAttachments(t *testing.T) {
 	equal(t, "articles", must[[]tickets.Article](t)(s.Articles(ctx, tk.ID, everyone)), []tickets.Article{a1, a2})
 
 	_, err := s.AddArticle(ctx, tk.ID, tickets.Article{Body: "interno", Internal: true}, caller)
-	wantErr(t, err, tickets.ErrForbidden)
+	wantErr(t, err, fault.ErrForbidden)
 	_, err = s.AddArticle(ctx, tk.ID, tickets.Article{Body: "  "}, operator)
-	wantErr(t, err, tickets.ErrInvalid)
+	wantErr(t, err, fault.ErrInvalid)
 	_, err = s.AddArticle(ctx, 424242, tickets.Article{Body: "x"}, operator)
-	wantErr(t, err, tickets.ErrNotFound)
+	wantErr(t, err, fault.ErrNotFound)
 	_, err = s.AddAttachment(ctx, 424242, tickets.Attachment{Name: "a", URI: "b"}, operator)
-	wantErr(t, err, tickets.ErrNotFound)
+	wantErr(t, err, fault.ErrNotFound)
 	_, err = s.AddAttachment(ctx, tk.ID, tickets.Attachment{Name: "no uri"}, operator)
-	wantErr(t, err, tickets.ErrInvalid)
+	wantErr(t, err, fault.ErrInvalid)
 
 	// Articles and attachments move updated_at, not the version: a note is
 	// no conflict for someone editing the ticket.
@@ -782,7 +783,7 @@ func TestCallRecord(t *testing.T) {
 		{},
 	} {
 		err := s.AppendCallEvents(ctx, c.ID, tickets.CallEvent{Kind: tickets.EventInvalidInput}, bad)
-		wantErr(t, err, tickets.ErrInvalid)
+		wantErr(t, err, fault.ErrInvalid)
 	}
 	equal(t, "timeline after refused events", len(must[[]tickets.CallEvent](t)(s.CallEvents(ctx, c.ID))), len(events))
 	var pinColumns int
@@ -809,15 +810,15 @@ func TestCallRecord(t *testing.T) {
 	equal(t, "finished twice", must[tickets.Call](t)(s.FindCallByID(ctx, c.ID)), want)
 	equal(t, "calls of ticket", must[[]tickets.Call](t)(s.CallsOfTicket(ctx, tk.ID, everyone)), []tickets.Call{want})
 
-	wantErr(t, s.FinishCall(ctx, 777777, tickets.CallEnd{Outcome: tickets.OutcomeAbandoned}), tickets.ErrNotFound)
-	wantErr(t, s.FinishCall(ctx, c.ID, tickets.CallEnd{}), tickets.ErrInvalid)
-	wantErr(t, s.FinishCall(ctx, c.ID, tickets.CallEnd{Outcome: tickets.OutcomeAbandoned, HangupBy: "god"}), tickets.ErrInvalid)
-	wantErr(t, s.UpdateCall(ctx, 777777, tickets.CallUpdate{Group: ptr("x")}), tickets.ErrNotFound)
-	wantErr(t, s.AppendCallEvents(ctx, 777777, tickets.CallEvent{Kind: tickets.EventEntered}), tickets.ErrNotFound)
+	wantErr(t, s.FinishCall(ctx, 777777, tickets.CallEnd{Outcome: tickets.OutcomeAbandoned}), fault.ErrNotFound)
+	wantErr(t, s.FinishCall(ctx, c.ID, tickets.CallEnd{}), fault.ErrInvalid)
+	wantErr(t, s.FinishCall(ctx, c.ID, tickets.CallEnd{Outcome: tickets.OutcomeAbandoned, HangupBy: "god"}), fault.ErrInvalid)
+	wantErr(t, s.UpdateCall(ctx, 777777, tickets.CallUpdate{Group: ptr("x")}), fault.ErrNotFound)
+	wantErr(t, s.AppendCallEvents(ctx, 777777, tickets.CallEvent{Kind: tickets.EventEntered}), fault.ErrNotFound)
 	_, err := s.CallEvents(ctx, 777777)
-	wantErr(t, err, tickets.ErrNotFound)
+	wantErr(t, err, fault.ErrNotFound)
 	_, err = s.FindCallByID(ctx, 777777)
-	wantErr(t, err, tickets.ErrNotFound)
+	wantErr(t, err, fault.ErrNotFound)
 
 	// A call that never queued: no wait, and no talk until it ends.
 	ivrOnly, _ := open(t, s, tickets.NewCall{})
@@ -892,7 +893,7 @@ func TestReport(t *testing.T) {
 		{From: day(24, 0, 0, 0), To: day(25, 0, 0, 0), ServiceLevelSeconds: -1},
 	} {
 		_, err := s.Report(ctx, bad)
-		wantErr(t, err, tickets.ErrInvalid)
+		wantErr(t, err, fault.ErrInvalid)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -53,7 +54,7 @@ func (s *Store) collectTickets(rows pgx.Rows) ([]Ticket, error) {
 }
 
 // FindTicketByID returns a ticket the viewer may see; any other id, existing
-// or not, is ErrNotFound.
+// or not, is fault.ErrNotFound.
 func (s *Store) FindTicketByID(ctx context.Context, id int64, v Viewer) (Ticket, error) {
 	const op = "find ticket"
 	a := args{id}
@@ -64,7 +65,7 @@ func (s *Store) FindTicketByID(ctx context.Context, id int64, v Viewer) (Ticket,
 	var r ticketRow
 	err = s.pool.QueryRow(ctx, `SELECT `+ticketColumns+` FROM tickets t WHERE t.id = $1 AND `+vis, a...).Scan(r.dest()...)
 	if err != nil {
-		return Ticket{}, dbError(op, err, fmt.Sprintf("ticket %d not found", id))
+		return Ticket{}, fault.FromDB(op, err, fmt.Sprintf("ticket %d not found", id))
 	}
 	return s.ticket(&r), nil
 }
@@ -81,7 +82,7 @@ func (s *Store) FindTicketByNumber(ctx context.Context, n Number, v Viewer) (Tic
 	var r ticketRow
 	err = s.pool.QueryRow(ctx, `SELECT `+ticketColumns+` FROM tickets t WHERE t.number = $1 AND `+vis, a...).Scan(r.dest()...)
 	if err != nil {
-		return Ticket{}, dbError(op, err, fmt.Sprintf("ticket %s not found", n))
+		return Ticket{}, fault.FromDB(op, err, fmt.Sprintf("ticket %s not found", n))
 	}
 	return s.ticket(&r), nil
 }
@@ -135,7 +136,7 @@ func (s *Store) FindTickets(ctx context.Context, f TicketFilter, v Viewer) (Tick
 			b.Queue(sql, a...).QueryRow(func(row pgx.Row) error { return row.Scan(&page.Total) })
 		}
 		if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
-			return TicketPage{}, dbError(op, err, "")
+			return TicketPage{}, fault.FromDB(op, err, "")
 		}
 		return q.finish(page), nil
 	}
@@ -149,7 +150,7 @@ func (s *Store) FindTickets(ctx context.Context, f TicketFilter, v Viewer) (Tick
 	sql, a = q.passingSQL()
 	b.Queue(sql, a...).QueryRow(func(row pgx.Row) error { return row.Scan(&passing) })
 	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
-		return TicketPage{}, dbError(op, err, "")
+		return TicketPage{}, fault.FromDB(op, err, "")
 	}
 	few := passing <= q.window
 	switch {
@@ -165,7 +166,7 @@ func (s *Store) FindTickets(ctx context.Context, f TicketFilter, v Viewer) (Tick
 		if q.countLimit >= 0 {
 			sql, a := q.countSQL(fromFiltered)
 			if err := s.pool.QueryRow(ctx, sql, a...).Scan(&page.Total); err != nil {
-				return TicketPage{}, dbError(op, err, "")
+				return TicketPage{}, fault.FromDB(op, err, "")
 			}
 		}
 		return q.finish(page), nil
@@ -176,7 +177,7 @@ func (s *Store) FindTickets(ctx context.Context, f TicketFilter, v Viewer) (Tick
 	sql, a = q.matchesSQL()
 	rows, err := s.pool.Query(ctx, sql, a...)
 	if err != nil {
-		return TicketPage{}, dbError(op, err, "")
+		return TicketPage{}, fault.FromDB(op, err, "")
 	}
 	page.Tickets, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (Ticket, error) {
 		var r ticketRow
@@ -184,7 +185,7 @@ func (s *Store) FindTickets(ctx context.Context, f TicketFilter, v Viewer) (Tick
 		return s.ticket(&r), err
 	})
 	if err != nil {
-		return TicketPage{}, dbError(op, err, "")
+		return TicketPage{}, fault.FromDB(op, err, "")
 	}
 	return q.finish(page), nil
 }
@@ -222,7 +223,7 @@ func (s *Store) newTicketQuery(f TicketFilter, v Viewer) (*ticketQuery, error) {
 	if f.After != "" {
 		at, id, ok := decodeCursor(f.After)
 		if !ok {
-			return nil, errorf(EINVALID, "bad page cursor")
+			return nil, fault.Errorf(fault.EINVALID, "bad page cursor")
 		}
 		q.cursor = &pageCursor{at, id}
 	}
@@ -359,7 +360,7 @@ func ticketConditions(f TicketFilter, v Viewer, a *args) ([]string, error) {
 		st := make([]string, len(f.Statuses))
 		for i, x := range f.Statuses {
 			if !x.Valid() {
-				return nil, errorf(EINVALID, "unknown status %q", x)
+				return nil, fault.Errorf(fault.EINVALID, "unknown status %q", x)
 			}
 			st[i] = string(x)
 		}
@@ -374,7 +375,7 @@ func ticketConditions(f TicketFilter, v Viewer, a *args) ([]string, error) {
 		pr := make([]string, len(f.Priorities))
 		for i, x := range f.Priorities {
 			if !x.Valid() {
-				return nil, errorf(EINVALID, "unknown priority %q", x)
+				return nil, fault.Errorf(fault.EINVALID, "unknown priority %q", x)
 			}
 			pr[i] = string(x)
 		}
@@ -464,7 +465,7 @@ func decodeCursor(c Cursor) (time.Time, int64, bool) {
 
 // UpdateTicket changes a ticket's fields. upd.Version must be the version
 // the editor read: if someone else changed the ticket since, nothing is
-// written and the error is ErrConflict. Status changes must follow the
+// written and the error is fault.ErrConflict. Status changes must follow the
 // workflow (*TransitionError otherwise); closing stamps ClosedAt, reopening
 // clears it. Every changed field goes to the history with the actor; fields
 // set to their current value are not changes. An update that changes
@@ -482,7 +483,7 @@ func (s *Store) UpdateTicket(ctx context.Context, id int64, upd TicketUpdate, ac
 func (s *Store) updateTicket(ctx context.Context, id int64, upd TicketUpdate, actor Actor, call *callWrite) (Ticket, error) {
 	const op = "update ticket"
 	if !actor.valid() {
-		return Ticket{}, fmt.Errorf("%s: %w", op, errorf(EINVALID, "unknown actor kind %q", actor.Kind))
+		return Ticket{}, fmt.Errorf("%s: %w", op, fault.Errorf(fault.EINVALID, "unknown actor kind %q", actor.Kind))
 	}
 	now := s.stampNow()
 	var out Ticket
@@ -512,7 +513,7 @@ func (s *Store) updateTicketLocked(ctx context.Context, id int64, upd TicketUpda
 		var r ticketRow
 		err := tx.QueryRow(ctx, `SELECT `+ticketColumns+` FROM tickets t WHERE t.id = $1 FOR UPDATE`, id).Scan(r.dest()...)
 		if err != nil {
-			return dbError("read", err, fmt.Sprintf("ticket %d not found", id))
+			return fault.FromDB("read", err, fmt.Sprintf("ticket %d not found", id))
 		}
 		cur := s.ticket(&r)
 		next, changes, err := s.checkUpdate(cur, upd, now)
@@ -521,7 +522,7 @@ func (s *Store) updateTicketLocked(ctx context.Context, id int64, upd TicketUpda
 			return err
 		}
 		if out, err = s.writeTicket(ctx, tx, cur, next, changes, actor, now, nil, call); err != nil {
-			return dbError("write", err, fmt.Sprintf("ticket %d not found", id))
+			return fault.FromDB("write", err, fmt.Sprintf("ticket %d not found", id))
 		}
 		ev := TicketEvent{Kind: TicketUpdated, Ticket: out, Previous: cur, Changes: changes, Actor: actor, At: now.In(s.loc)}
 		if s.hook != nil && (s.hookOnUpdate == nil || s.hookOnUpdate(ev)) {
@@ -548,7 +549,7 @@ func (s *Store) updateTicketAtOnce(ctx context.Context, id int64, upd TicketUpda
 	var xmin uint32
 	err := s.pool.QueryRow(ctx, `SELECT `+ticketColumns+`, t.xmin FROM tickets t WHERE t.id = $1`, id).Scan(append(r.dest(), &xmin)...)
 	if err != nil {
-		return Ticket{}, true, dbError("read", err, fmt.Sprintf("ticket %d not found", id))
+		return Ticket{}, true, fault.FromDB("read", err, fmt.Sprintf("ticket %d not found", id))
 	}
 	cur := s.ticket(&r)
 	next, changes, err := s.checkUpdate(cur, upd, now)
@@ -567,7 +568,7 @@ func (s *Store) updateTicketAtOnce(ctx context.Context, id int64, upd TicketUpda
 		return Ticket{}, false, nil
 	}
 	if err != nil {
-		return Ticket{}, true, dbError("write", err, fmt.Sprintf("ticket %d not found", id))
+		return Ticket{}, true, fault.FromDB("write", err, fmt.Sprintf("ticket %d not found", id))
 	}
 	return out, true, nil
 }
@@ -576,8 +577,7 @@ func (s *Store) updateTicketAtOnce(ctx context.Context, id int64, upd TicketUpda
 // ticket after it and the changes it makes.
 func (s *Store) checkUpdate(cur Ticket, upd TicketUpdate, now time.Time) (Ticket, []Change, error) {
 	if cur.Version != upd.Version {
-		return cur, nil, errorf(ECONFLICT, "ticket %s was changed by someone else (now version %d, edited version %d)",
-			cur.Number, cur.Version, upd.Version)
+		return cur, nil, &StaleError{Number: cur.Number, Now: cur.Version, Edited: upd.Version}
 	}
 	return s.apply(cur, upd, now)
 }
@@ -662,7 +662,7 @@ func (s *Store) apply(cur Ticket, upd TicketUpdate, now time.Time) (Ticket, []Ch
 	if upd.Status != nil && *upd.Status != cur.Status {
 		to := *upd.Status
 		if !to.Valid() {
-			return next, nil, errorf(EINVALID, "unknown status %q", to)
+			return next, nil, fault.Errorf(fault.EINVALID, "unknown status %q", to)
 		}
 		if !CanTransition(cur.Status, to) {
 			return next, nil, &TransitionError{From: cur.Status, To: to}
@@ -678,21 +678,21 @@ func (s *Store) apply(cur Ticket, upd TicketUpdate, now time.Time) (Ticket, []Ch
 	}
 	if upd.Priority != nil {
 		if !upd.Priority.Valid() {
-			return next, nil, errorf(EINVALID, "unknown priority %q", *upd.Priority)
+			return next, nil, fault.Errorf(fault.EINVALID, "unknown priority %q", *upd.Priority)
 		}
 		next.Priority = *upd.Priority
 		change("priority", string(cur.Priority), string(next.Priority))
 	}
 	if upd.Source != nil {
 		if !upd.Source.Valid() {
-			return next, nil, errorf(EINVALID, "unknown source %q", *upd.Source)
+			return next, nil, fault.Errorf(fault.EINVALID, "unknown source %q", *upd.Source)
 		}
 		next.Source = *upd.Source
 		change("source", string(cur.Source), string(next.Source))
 	}
 	if upd.CallerRole != nil {
 		if !upd.CallerRole.Valid() {
-			return next, nil, errorf(EINVALID, "unknown caller role %q", *upd.CallerRole)
+			return next, nil, fault.Errorf(fault.EINVALID, "unknown caller role %q", *upd.CallerRole)
 		}
 		next.CallerRole = *upd.CallerRole
 		change("caller_role", string(cur.CallerRole), string(next.CallerRole))
@@ -756,11 +756,11 @@ func (s *Store) AddArticle(ctx context.Context, ticketID int64, art Article, act
 	const op = "add article"
 	switch {
 	case !actor.valid():
-		return Article{}, fmt.Errorf("%s: %w", op, errorf(EINVALID, "unknown actor kind %q", actor.Kind))
+		return Article{}, fmt.Errorf("%s: %w", op, fault.Errorf(fault.EINVALID, "unknown actor kind %q", actor.Kind))
 	case strings.TrimSpace(art.Body) == "":
-		return Article{}, fmt.Errorf("%s: %w", op, errorf(EINVALID, "empty article"))
+		return Article{}, fmt.Errorf("%s: %w", op, fault.Errorf(fault.EINVALID, "empty article"))
 	case art.Internal && actor.Kind == ActorCaller:
-		return Article{}, fmt.Errorf("%s: %w", op, errorf(EFORBIDDEN, "callers cannot write internal notes"))
+		return Article{}, fmt.Errorf("%s: %w", op, fault.Errorf(fault.EFORBIDDEN, "callers cannot write internal notes"))
 	}
 	now := s.stampNow()
 	art.TicketID = ticketID
@@ -786,13 +786,13 @@ func (s *Store) AddArticle(ctx context.Context, ticketID int64, art Article, act
 			return s.hook(ctx, tx, TicketEvent{Kind: TicketMessage, Ticket: s.ticket(&r), Actor: actor, At: now.In(s.loc), Article: &art})
 		})
 		if err != nil {
-			return Article{}, dbError(op, err, fmt.Sprintf("ticket %d not found", ticketID))
+			return Article{}, fault.FromDB(op, err, fmt.Sprintf("ticket %d not found", ticketID))
 		}
 		return art, nil
 	}
 	err := s.pool.QueryRow(ctx, addArticleSQL, args...).Scan(&art.ID)
 	if err != nil {
-		return Article{}, dbError(op, err, fmt.Sprintf("ticket %d not found", ticketID))
+		return Article{}, fault.FromDB(op, err, fmt.Sprintf("ticket %d not found", ticketID))
 	}
 	art.CreatedAt = art.CreatedAt.In(s.loc)
 	return art, nil
@@ -824,11 +824,11 @@ func (s *Store) AddAttachment(ctx context.Context, ticketID int64, att Attachmen
 	const op = "add attachment"
 	switch {
 	case !actor.valid():
-		return Attachment{}, fmt.Errorf("%s: %w", op, errorf(EINVALID, "unknown actor kind %q", actor.Kind))
+		return Attachment{}, fmt.Errorf("%s: %w", op, fault.Errorf(fault.EINVALID, "unknown actor kind %q", actor.Kind))
 	case att.Name == "" || att.URI == "":
-		return Attachment{}, fmt.Errorf("%s: %w", op, errorf(EINVALID, "attachment needs a name and a URI"))
+		return Attachment{}, fmt.Errorf("%s: %w", op, fault.Errorf(fault.EINVALID, "attachment needs a name and a URI"))
 	case att.Size < 0 || att.Duration < 0:
-		return Attachment{}, fmt.Errorf("%s: %w", op, errorf(EINVALID, "negative size or duration"))
+		return Attachment{}, fmt.Errorf("%s: %w", op, fault.Errorf(fault.EINVALID, "negative size or duration"))
 	}
 	now := s.stampNow()
 	att.TicketID = ticketID
@@ -854,14 +854,14 @@ func (s *Store) AddAttachment(ctx context.Context, ticketID int64, att Attachmen
 		now, att.CreatedBy, actor.Kind,
 	).Scan(&att.ID)
 	if err != nil {
-		return Attachment{}, dbError(op, err, fmt.Sprintf("ticket %d not found", ticketID))
+		return Attachment{}, fault.FromDB(op, err, fmt.Sprintf("ticket %d not found", ticketID))
 	}
 	att.CreatedAt = att.CreatedAt.In(s.loc)
 	return att, nil
 }
 
 // withVisibleTicket runs the queries queue adds in one batch after checking
-// the viewer may see the ticket; ErrNotFound otherwise.
+// the viewer may see the ticket; fault.ErrNotFound otherwise.
 func (s *Store) withVisibleTicket(ctx context.Context, op string, ticketID int64, v Viewer, queue func(*pgx.Batch)) error {
 	a := args{ticketID}
 	vis, err := visibility(v, &a)
@@ -875,10 +875,10 @@ func (s *Store) withVisibleTicket(ctx context.Context, op string, ticketID int64
 	})
 	queue(b)
 	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
-		return dbError(op, err, "")
+		return fault.FromDB(op, err, "")
 	}
 	if !visible {
-		return fmt.Errorf("%s: %w", op, errorf(ENOTFOUND, "ticket %d not found", ticketID))
+		return fmt.Errorf("%s: %w", op, fault.Errorf(fault.ENOTFOUND, "ticket %d not found", ticketID))
 	}
 	return nil
 }

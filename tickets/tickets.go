@@ -247,7 +247,7 @@ const (
 )
 
 // Viewer is who reads. Reads of tickets a viewer may not see answer
-// ErrNotFound, so that their existence does not leak.
+// fault.ErrNotFound, so that their existence does not leak.
 type Viewer struct {
 	Kind         ViewerKind
 	Groups       []string // ViewerStaffGroups

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
 
@@ -57,7 +58,7 @@ func TestCallerViewers(t *testing.T) {
 			_, err := s.FindTicketByNumber(ctx, tk.Number, c.v)
 			stored := err == nil
 			if err != nil {
-				wantErr(t, err, tickets.ErrNotFound)
+				wantErr(t, err, fault.ErrNotFound)
 			}
 			if stored != want[name] || c.v.Sees(tk) != want[name] {
 				t.Errorf("%s, ticket %q: store %v, Sees %v, want %v", c.name, name, stored, c.v.Sees(tk), want[name])

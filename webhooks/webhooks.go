@@ -21,16 +21,17 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"sync"
 	"time"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/helpdesk-ivr/ivr/tickets"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // The event types.
@@ -53,8 +54,13 @@ var EventTypes = []string{CallStarted, CallRouted, CallEnded, TicketCreated, Tic
 type Options struct {
 	Now    func() time.Time // default time.Now
 	Logger *slog.Logger
-	// Client makes the deliveries; default a client with Timeout.
-	Client *http.Client
+	// Client makes the deliveries; default a client with Timeout that
+	// connects to public addresses only, or to those in AllowNetworks
+	// (see guard.go), and follows no redirect.
+	Client        *http.Client
+	AllowNetworks []netip.Prefix
+	// Registerer takes the deliveries' metrics; none when nil.
+	Registerer prometheus.Registerer
 	// Timeout bounds one delivery; default 10s.
 	Timeout time.Duration
 	// The n-th failed attempt waits BackoffBase*2^(n-1), at most
@@ -80,6 +86,8 @@ type Service struct {
 	opts Options
 	log  *slog.Logger
 
+	metrics *metrics
+
 	mu         sync.Mutex
 	subscribed map[string]bool // event types with a subscription
 	loaded     bool
@@ -93,7 +101,7 @@ func New(pool *pgxpool.Pool, opts Options) *Service {
 	opts.Logger = cmp.Or(opts.Logger, slog.New(slog.DiscardHandler))
 	opts.Timeout = cmp.Or(opts.Timeout, 10*time.Second)
 	if opts.Client == nil {
-		opts.Client = &http.Client{Timeout: opts.Timeout}
+		opts.Client = guardedClient(opts.Timeout, opts.AllowNetworks)
 	}
 	opts.BackoffBase = cmp.Or(opts.BackoffBase, 30*time.Second)
 	opts.BackoffMax = cmp.Or(opts.BackoffMax, time.Hour)
@@ -101,7 +109,7 @@ func New(pool *pgxpool.Pool, opts Options) *Service {
 	opts.PauseAfter = cmp.Or(opts.PauseAfter, 24*time.Hour)
 	opts.PollInterval = cmp.Or(opts.PollInterval, 5*time.Second)
 	opts.Retention = cmp.Or(opts.Retention, 30*24*time.Hour)
-	return &Service{pool: pool, opts: opts, log: opts.Logger}
+	return &Service{pool: pool, opts: opts, log: opts.Logger, metrics: newMetrics(opts.Registerer)}
 }
 
 // Subscription is where and what to deliver.
@@ -124,11 +132,11 @@ type NewSubscription struct {
 }
 
 func invalid(format string, args ...any) error {
-	return &tickets.Error{Code: tickets.EINVALID, Message: fmt.Sprintf(format, args...)}
+	return &fault.Error{Code: fault.EINVALID, Message: fmt.Sprintf(format, args...)}
 }
 
 func notFound(format string, args ...any) error {
-	return &tickets.Error{Code: tickets.ENOTFOUND, Message: fmt.Sprintf(format, args...)}
+	return &fault.Error{Code: fault.ENOTFOUND, Message: fmt.Sprintf(format, args...)}
 }
 
 // CheckURL refuses what is not an absolute http or https URL.
@@ -151,6 +159,9 @@ func CheckURL(s string) error {
 func (s *Service) Create(ctx context.Context, ns NewSubscription) (Subscription, string, error) {
 	const op = "create webhook"
 	if err := CheckURL(ns.URL); err != nil {
+		return Subscription{}, "", fmt.Errorf("%s: %w", op, err)
+	}
+	if err := s.checkHost(ns.URL); err != nil {
 		return Subscription{}, "", fmt.Errorf("%s: %w", op, err)
 	}
 	if len(ns.Events) == 0 {

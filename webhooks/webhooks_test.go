@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -86,6 +87,9 @@ func newReceiver(t *testing.T) *receiver {
 			<-r.Context().Done()
 			return
 		}
+		if code >= 300 && code < 400 {
+			w.Header().Set("Location", rc.srv.URL+"/elsewhere")
+		}
 		w.WriteHeader(code)
 	}))
 	t.Cleanup(rc.srv.Close)
@@ -139,6 +143,9 @@ func newEnv(t *testing.T, events ...string) *env {
 // service is a Service (a worker) on the env's database and clock.
 func (e *env) service(o Options) *Service {
 	o.Now = e.clk.Now
+	if o.AllowNetworks == nil { // the receiver is on loopback
+		o.AllowNetworks = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	}
 	o.Logger = slog.New(slog.NewTextHandler(e.t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	return New(e.pool, o)
 }

@@ -14,9 +14,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/jackc/pgx/v5"
-
-	"github.com/helpdesk-ivr/ivr/tickets"
 )
 
 // The delivery headers.
@@ -53,6 +52,9 @@ func (s *Service) Run(ctx context.Context) error {
 		s.Refresh(ctx)
 		if _, err := s.DeliverPending(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("webhooks_deliver_pending_failed", "error", err.Error())
+		}
+		if err := s.countBacklog(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("webhooks_backlog_failed", "error", err.Error())
 		}
 		select {
 		case <-ctx.Done():
@@ -109,10 +111,13 @@ func (s *Service) deliverOne(ctx context.Context) (more, ok bool, err error) {
 			return fmt.Errorf("claim: %w", err)
 		}
 		more = true
+		start := time.Now()
 		code, retry, postErr := s.post(ctx, subURL, secret, eventID, now, payload)
+		took := time.Since(start)
 		attempts++
 		if postErr == nil {
 			ok = true
+			s.metrics.attempt("delivered", took)
 			if _, err := tx.Exec(ctx, `UPDATE webhook_deliveries SET delivered_at = $2, attempts = $3, last_error = '',
 				response_code = $4 WHERE id = $1`, id, now, attempts, code); err != nil {
 				return err
@@ -123,11 +128,13 @@ func (s *Service) deliverOne(ctx context.Context) (more, ok bool, err error) {
 		}
 		msg := postErr.Error()
 		if !retry || attempts >= s.opts.MaxAttempts {
+			s.metrics.attempt("failed", took)
 			s.log.Error("webhook_given_up", "webhook", subID, "delivery", id, "event", event, "attempts", attempts,
 				"status", code, "error", msg)
 			_, err = tx.Exec(ctx, `UPDATE webhook_deliveries SET failed_at = $2, attempts = $3, last_error = $4,
 				response_code = $5 WHERE id = $1`, id, now, attempts, msg, code)
 		} else {
+			s.metrics.attempt("retry", took)
 			next := now.Add(s.backoff(attempts))
 			s.log.Warn("webhook_delivery_failed", "webhook", subID, "delivery", id, "event", event, "attempts", attempts,
 				"status", code, "retry_at", next, "error", msg)
@@ -145,6 +152,7 @@ func (s *Service) deliverOne(ctx context.Context) (more, ok bool, err error) {
 			reason := fmt.Sprintf("paused: every delivery failed since %s (last: %s)", since.UTC().Format(time.RFC3339), msg)
 			_, err = tx.Exec(ctx, `UPDATE webhook_subscriptions SET active = false, paused_reason = $2 WHERE id = $1`,
 				subID, shortError(reason))
+			s.metrics.paused.Inc()
 			s.log.Warn("webhook_paused", "webhook", subID, "url", subURL, "failing_since", since, "error", msg)
 			return err
 		}
@@ -279,7 +287,7 @@ func (s *Service) Redeliver(ctx context.Context, subID, deliveryID int64) (int64
 		_ = s.pool.QueryRow(ctx, `SELECT count(*) FROM webhook_deliveries WHERE id = $1 AND subscription_id = $2`,
 			deliveryID, subID).Scan(&n)
 		if n > 0 {
-			return 0, fmt.Errorf("redeliver: %w", &tickets.Error{Code: tickets.ECONFLICT,
+			return 0, fmt.Errorf("redeliver: %w", &fault.Error{Code: fault.ECONFLICT,
 				Message: fmt.Sprintf("delivery %d is still pending", deliveryID)})
 		}
 		return 0, fmt.Errorf("redeliver: %w", notFound("delivery %d of webhook %d not found", deliveryID, subID))

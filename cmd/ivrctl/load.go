@@ -17,6 +17,7 @@ import (
 
 	"github.com/helpdesk-ivr/ivr/internal/clock"
 	"github.com/helpdesk-ivr/ivr/internal/configfile"
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/ivr"
 	"github.com/helpdesk-ivr/ivr/ivr/arisim"
 	"github.com/helpdesk-ivr/ivr/ivr/simdesk"
@@ -277,7 +278,7 @@ func openLoadDB(ctx context.Context, url string, cfg *menu.Config, clk *clock.Sc
 		return fail(fmt.Errorf("operator queues: %w", err))
 	}
 	for _, op := range cfg.Operators {
-		if err := db.queue.SetState(ctx, op.Login, queues.Available, ""); err != nil && !errors.Is(err, queues.ErrConflict) {
+		if err := db.queue.SetState(ctx, op.Login, queues.Available, ""); err != nil && !errors.Is(err, fault.ErrConflict) {
 			return fail(fmt.Errorf("log in operator %s: %w", op.Login, err))
 		}
 	}

@@ -121,7 +121,7 @@ func TestHours(t *testing.T) {
 		{"2026-11-21T10:00:00+01:00", "", hoursAnswer{Open: true, Reason: "open", NextWorkingDay: "2026-11-23"}},
 		{"2026-11-21T10:00:00+01:00", "lotto6", hoursAnswer{Open: false, Reason: "outside hours", NextOpen: "2026-11-23T08:00:00+01:00", NextWorkingDay: "2026-11-23"}},
 		{"2026-12-25T10:00:00+01:00", "", hoursAnswer{Open: false, Reason: "holiday: Natale", NextOpen: "2026-12-28T08:00:00+01:00", NextWorkingDay: "2026-12-28"}},
-		{"2026-06-29T10:00:00+02:00", "", hoursAnswer{Open: false, Reason: "holiday: Santi Pietro e Paolo (patrono di Roma)", NextOpen: "2026-06-30T08:00:00+02:00", NextWorkingDay: "2026-06-30"}},
+		{"2026-06-29T10:00:00+02:00", "", hoursAnswer{Open: false, Reason: "holiday: Santi Pietro e Paolo (festa patronale di Roma)", NextOpen: "2026-06-30T08:00:00+02:00", NextWorkingDay: "2026-06-30"}},
 	}
 	for _, c := range cases {
 		args := []string{"hours", "-config", example, "-at", c.at}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/internal/pgcluster"
 	"github.com/helpdesk-ivr/ivr/ivr/arisim"
 	"github.com/helpdesk-ivr/ivr/ivr/simdesk"
@@ -155,7 +156,7 @@ var demoOperators = arisim.EndpointBehavior{Mode: arisim.Answer, AnswerAfter: 4 
 // answered by the simulated phones.
 func demoLogIn(ctx context.Context, q *queues.Service, cfg *menu.Config) error {
 	for _, op := range cfg.Operators {
-		if err := q.SetState(ctx, op.Login, queues.Available, ""); err != nil && !errors.Is(err, queues.ErrConflict) {
+		if err := q.SetState(ctx, op.Login, queues.Available, ""); err != nil && !errors.Is(err, fault.ErrConflict) {
 			return fmt.Errorf("demo operator %s: %w", op.Login, err)
 		}
 	}
@@ -187,7 +188,7 @@ func demoUsersOf(cfg *menu.Config) []demoUser {
 func demoUsers(ctx context.Context, users *panel.Users, cfg *menu.Config) error {
 	for _, u := range demoUsersOf(cfg) {
 		err := users.Add(ctx, u.login, u.name, u.role, demoPassword, "it")
-		if errors.Is(err, panel.ErrConflict) {
+		if errors.Is(err, fault.ErrConflict) {
 			err = users.SetPassword(ctx, u.login, demoPassword)
 		}
 		if err != nil {

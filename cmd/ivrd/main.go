@@ -35,6 +35,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/helpdesk-ivr/ivr/api"
+	"github.com/helpdesk-ivr/ivr/connector"
 	"github.com/helpdesk-ivr/ivr/internal/clock"
 	"github.com/helpdesk-ivr/ivr/internal/configfile"
 	"github.com/helpdesk-ivr/ivr/ivr"
@@ -58,6 +59,7 @@ type flags struct {
 	prompts      string
 	secure       bool
 	proxies      string
+	webhookNets  string
 	demoClock    string
 	debugListen  string
 	// publishConfig lets administrators' API tokens publish a new
@@ -81,6 +83,7 @@ func main() {
 	flag.StringVar(&f.prompts, "prompts", os.Getenv("IVR_PROMPTS"), "directory `ivrctl prompts -out` wrote, for the test phone's audio (demo default: DATA/prompts)")
 	flag.BoolVar(&f.secure, "secure", os.Getenv("IVR_SECURE") == "1", "the panel is served over HTTPS (by a TLS proxy): Secure cookies and HSTS")
 	flag.StringVar(&f.proxies, "trusted-proxies", os.Getenv("IVR_TRUSTED_PROXIES"), "comma-separated CIDRs of the reverse proxies in front of the panel: the client address (login throttle) is then read from their X-Forwarded-For")
+	flag.StringVar(&f.webhookNets, "webhook-networks", os.Getenv("IVR_WEBHOOK_NETWORKS"), "comma-separated CIDRs or addresses, besides public ones, that webhook deliveries may connect to (e.g. the LAN of your ticketing system); loopback, private and link-local addresses are refused otherwise")
 	flag.BoolVar(&f.publishConfig, "publish-config", os.Getenv("IVR_PUBLISH_CONFIG") == "1", "let administrators' API tokens publish a configuration (POST /api/v1/config/versions), written over the -config file, which ivrd must be able to write")
 	flag.StringVar(&f.debugListen, "debug-listen", os.Getenv("IVR_DEBUG_LISTEN"), "loopback address to serve Go's profiles on (/debug/pprof/), for measuring; off by default")
 	flag.Parse()
@@ -286,6 +289,9 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	if err == nil {
 		err = webhooks.Migrate(mctx, pool)
 	}
+	if err == nil {
+		err = connector.Migrate(mctx, pool)
+	}
 	cancel()
 	if err != nil {
 		return fmt.Errorf("database migrations: %w", err)
@@ -305,9 +311,20 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	// Webhooks: ticket events in the ticket's transaction (the store's
 	// Hook, beside the notifications'), call events from the controller's
 	// steps; the worker delivers what is due.
-	hooks := webhooks.New(pool, webhooks.Options{Now: now, Logger: log})
+	webhookNets, err := webhooks.ParseNetworks(f.webhookNets)
+	if err != nil {
+		return fmt.Errorf("-webhook-networks: %w", err)
+	}
+	hooks := webhooks.New(pool, webhooks.Options{Now: now, Logger: log, AllowNetworks: webhookNets, Registerer: reg})
 	hooks.Refresh(ctx)
-	storeOpts := ticketHooks(notifier, hooks)
+	// The ticketing connector (Zammad), when configured: ticket changes
+	// into its outbox by the same Hook, sent and states pulled by its
+	// worker.
+	ticketing, err := newConnector(pool, cfg, now, log, reg)
+	if err != nil {
+		return err
+	}
+	storeOpts := ticketHooks(notifier, hooks, ticketing)
 	storeOpts.Location, storeOpts.Logger, storeOpts.Now = cfg.Location(), log, now
 	store := tickets.New(pool, storeOpts)
 	// Wrong PINs count in the database: shared by every ivrd, kept across
@@ -344,6 +361,14 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 		_ = hooks.Run(callCtx)
 	}()
 	defer func() { stopCalls(); <-hooksDone }()
+	if ticketing != nil {
+		connDone := make(chan struct{})
+		go func() {
+			defer close(connDone)
+			_ = ticketing.Run(callCtx, store)
+		}()
+		defer func() { stopCalls(); <-connDone }()
+	}
 	// What calls cannot write while PostgreSQL is down waits on disk.
 	spool, err := ivr.NewSpool(store, ivr.SpoolOptions{Dir: filepath.Join(f.dataDir, "spool"), Logger: log, Registerer: reg})
 	if err != nil {
@@ -467,7 +492,8 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	}
 	pnl, err = panel.New(panel.Options{Pool: pool, Tickets: store, Queues: queue, Live: liveCalls{live},
 		Recordings: files, Config: holder.get, Logger: log, Secure: f.secure, Reload: holder.reload, Now: now,
-		Extra: extra, DeskPhone: deskPhone, PINAlarm: lockouts.RecentPINFailureAlarm})
+		Extra: extra, DeskPhone: deskPhone, PINAlarm: lockouts.RecentPINFailureAlarm, Webhooks: hooks,
+		ExternalTicket: externalTicket(ticketing)})
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/helpdesk-ivr/ivr/panel"
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 )
 
 // recordingFiles fetches recorded requests from Asterisk
@@ -27,7 +27,7 @@ func newRecordingFiles(ariURL, user, password string) *recordingFiles {
 		client: &http.Client{Timeout: 2 * time.Minute}}
 }
 
-var errNoRecording = fmt.Errorf("no such recording: %w", panel.ErrNotFound)
+var errNoRecording = fmt.Errorf("no such recording: %w", fault.ErrNotFound)
 
 // OpenRecording implements panel.Recordings.
 func (f *recordingFiles) OpenRecording(ctx context.Context, name string) (io.ReadCloser, string, error) {

@@ -33,7 +33,9 @@ import (
 // ticket.created and call.ended (the controller's steps; call.ended is
 // matched by the call_id of call.started).
 func TestWebhookFromIvrd(t *testing.T) {
-	base := startDemoServer(t, monday10)
+	// The receiver is on loopback, which deliveries refuse unless allowed.
+	base := startDemoServerWith(t, flags{config: "../../configs/helpdesk.yaml", demo: true, demoClock: monday10,
+		dataDir: t.TempDir(), drainTimeout: 5 * time.Second, webhookNets: "127.0.0.1"})
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
 	if err != nil {
@@ -158,7 +160,7 @@ func TestWebhookHooksComposed(t *testing.T) {
 		Events: []string{webhooks.TicketCreated, webhooks.TicketUpdated}, CreatedBy: "test"}); err != nil {
 		t.Fatal(err)
 	}
-	store := tickets.New(pool, ticketHooks(n, hooks))
+	store := tickets.New(pool, ticketHooks(n, hooks, nil))
 	_, tk, err := store.OpenCall(ctx, tickets.NewCall{ChannelID: "1795320990.1", Caller: "+390612345678",
 		Subject: "Composti", Group: "lotto2", Organization: "tribunale-roma-demo", CallerRole: tickets.CallerReferent})
 	if err != nil {
