@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/helpdesk-ivr/ivr/internal/clock"
+	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/internal/pgcluster"
 	"github.com/helpdesk-ivr/ivr/ivr"
 	"github.com/helpdesk-ivr/ivr/menu"
@@ -89,7 +90,7 @@ func (q *simQueues) start(ctx context.Context, cfg *menu.Config, clk *clock.Scal
 		if available != nil && !slices.Contains(available, op.Login) {
 			continue
 		}
-		if err := q.SetState(ctx, op.Login, queues.Available, ""); err != nil && !errors.Is(err, queues.ErrConflict) {
+		if err := q.SetState(ctx, op.Login, queues.Available, ""); err != nil && !errors.Is(err, fault.ErrConflict) {
 			return fmt.Errorf("log in operator %s: %w", op.Login, err)
 		}
 	}
