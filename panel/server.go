@@ -119,6 +119,7 @@ type LiveCall struct {
 	CallID, Caller, Organization, Role, Ticket, Phase, Node, Group, Operator string
 	Position                                                                 int
 	Started, Since                                                           time.Time
+	Test                                                                     bool // a test call (the test phone's), not a caller's
 }
 
 // The phases of a LiveCall.
