@@ -242,8 +242,13 @@ func (c *Controller) dispatch(ctx context.Context, e ari.Event) {
 			return
 		}
 	}
-	c.startSession(ctx, start.Channel, start.GetNode(), false)
+	c.startSession(ctx, start.Channel, start.GetNode(), false, slices.Contains(start.Args, TestArg))
 }
+
+// TestArg, as an argument of the Stasis application (Stasis(ivr,test), a
+// dialplan line for trying the help desk), marks a call as a test call:
+// every event of it says so (Event.Test), and the live view shows it.
+const TestArg = "test"
 
 // owner finds the session an event belongs to, by any of its ids.
 func (c *Controller) owner(e ari.Event) *session {
@@ -264,7 +269,7 @@ func (c *Controller) register(s *session, kind, id string) {
 	s.routeKeys = append(s.routeKeys, kind+":"+id)
 }
 
-func (c *Controller) startSession(ctx context.Context, ch ari.ChannelData, node string, resumed bool) {
+func (c *Controller) startSession(ctx context.Context, ch ari.ChannelData, node string, resumed, test bool) {
 	c.mu.Lock()
 	if c.sessions[ch.ID] != nil || c.draining.Load() {
 		c.mu.Unlock()
@@ -274,6 +279,7 @@ func (c *Controller) startSession(ctx context.Context, ch ari.ChannelData, node 
 		return
 	}
 	s := newSession(c, ch, cmp.Or(c.opts.Node, node))
+	s.test = test
 	if !resumed {
 		s.arrived = time.Now()
 	}
@@ -408,7 +414,7 @@ func (c *Controller) Reconcile(ctx context.Context) {
 		}
 		c.metrics.resumed.Inc()
 		c.log.Info("call_resumed", "channel_id", id)
-		c.startSession(ctx, *ch, "", true)
+		c.startSession(ctx, *ch, "", true, false)
 	}
 }
 

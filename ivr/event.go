@@ -31,6 +31,8 @@ type Event struct {
 	Seconds  float64  `json:"seconds,omitempty"`
 	// Rating is the caller's survey rating, 1–5 (EvSurvey, Result rated).
 	Rating int `json:"rating,omitempty"`
+	// Test: a test call (Stasis argument TestArg), e.g. from the test phone.
+	Test bool `json:"test,omitempty"`
 }
 
 // The event kinds.

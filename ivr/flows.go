@@ -195,57 +195,74 @@ func (s *session) message(groupID string, afterHours bool, intro []menu.Prompt) 
 // it to the ticket and says goodbye. prev is the phase a caller who
 // said nothing goes back to.
 func (s *session) finishRecording(groupID string, afterHours bool, name string, started time.Time, prev phase) error {
-	msg := s.cfg.IVR.Message
-	var duration, talking time.Duration
-	recorded := false
-	var waitErr error
-	for !recorded {
-		w, err := s.next(msg.MaxDuration + resyncEvery)
+	rec, err := s.awaitRecording(name, started, s.cfg.IVR.Message.MaxDuration)
+	if err != nil {
+		return err // released: the new controller keeps the recording
+	}
+	if rec.failed != "" {
+		s.log.Error("recording_failed", "cause", rec.failed)
+		s.outcome = tickets.OutcomeFailed
+		return s.sayAndHangup([]menu.Prompt{s.system("goodbye")})
+	}
+	return s.recorded(groupID, afterHours, name, rec.duration, rec.talking, rec.hangup, prev)
+}
+
+// recording is how a recording the controller waited for ended.
+type recording struct {
+	duration, talking time.Duration
+	failed            string // the cause of a RecordingFailed
+	hangup            error  // the caller hung up during it
+}
+
+// awaitRecording waits for recording name, started at started and at most
+// max long, to finish: Asterisk's durations when it says them, else the
+// time it ran (a caller who hangs up keeps what they said; Asterisk
+// reports it just after the hangup). Its error is errReleased only.
+func (s *session) awaitRecording(name string, started time.Time, max time.Duration) (recording, error) {
+	var rec recording
+	for {
+		w, err := s.next(max + resyncEvery)
 		if errors.Is(err, errReleased) {
-			return err // the new controller keeps the recording
+			return rec, err
 		}
 		if err != nil {
-			// The caller hung up while recording: Asterisk keeps what was
-			// said and reports it just after the hangup.
-			duration = s.now().Sub(started).Truncate(time.Second)
-			talking = duration
+			rec.duration = s.now().Sub(started).Truncate(time.Second)
+			rec.talking = rec.duration
 			if ev, ok := s.awaitAfterHangup(2*time.Second, func(e ari.Event) bool {
 				f, ok := e.(*ari.RecordingFinished)
 				return ok && f.Recording.Name == name
 			}); ok {
 				f := ev.(*ari.RecordingFinished)
-				duration = time.Duration(f.Recording.Duration)
-				talking = cmp.Or(time.Duration(f.Recording.Talking), duration)
+				rec.duration = time.Duration(f.Recording.Duration)
+				rec.talking = cmp.Or(time.Duration(f.Recording.Talking), rec.duration)
 			}
-			waitErr = err
-			break
+			rec.hangup = err
+			return rec, nil
 		}
 		if w.timeout {
 			if _, err := s.c.client.LiveRecording().Data(ari.NewKey(ari.LiveRecordingKey, name)); isNotFound(err) {
-				duration = s.now().Sub(started).Truncate(time.Second)
-				talking = duration
-				recorded = true
+				rec.duration = s.now().Sub(started).Truncate(time.Second)
+				rec.talking = rec.duration
+				return rec, nil
 			}
 			continue
 		}
 		switch ev := w.ev.(type) {
 		case *ari.RecordingFinished:
 			if ev.Recording.Name == name {
-				duration, talking = time.Duration(ev.Recording.Duration), time.Duration(ev.Recording.Talking)
-				if talking == 0 && ev.Recording.Silence == 0 {
-					talking = duration // no silence detection: count all as speech
+				rec.duration, rec.talking = time.Duration(ev.Recording.Duration), time.Duration(ev.Recording.Talking)
+				if rec.talking == 0 && ev.Recording.Silence == 0 {
+					rec.talking = rec.duration // no silence detection: count all as speech
 				}
-				recorded = true
+				return rec, nil
 			}
 		case *ari.RecordingFailed:
 			if ev.Recording.Name == name {
-				s.log.Error("recording_failed", "cause", ev.Recording.Cause)
-				s.outcome = tickets.OutcomeFailed
-				return s.sayAndHangup([]menu.Prompt{s.system("goodbye")})
+				rec.failed = ev.Recording.Cause
+				return rec, nil
 			}
 		}
 	}
-	return s.recorded(groupID, afterHours, name, duration, talking, waitErr, prev)
 }
 
 // recorded keeps a request that has been recorded (or tells the caller

@@ -24,6 +24,7 @@ type LiveCall struct {
 	Position int    // in the queue
 	Started  time.Time
 	Since    time.Time // when Phase began
+	Test     bool      // a test call (TestArg), not a caller's
 }
 
 // Live folds the controller's events into the calls in progress. Observe
@@ -59,6 +60,7 @@ func (l *Live) apply(e Event) bool {
 		c = &LiveCall{CallID: e.CallID, Started: e.Time, Since: e.Time, Phase: "menu"}
 		l.calls[e.CallID] = c
 	}
+	c.Test = c.Test || e.Test
 	phase := func(p string) {
 		if c.Phase != p {
 			c.Phase, c.Since = p, e.Time

@@ -56,6 +56,7 @@ type session struct {
 	key       *ari.Key
 	ch        ari.ChannelData
 	node      string
+	test      bool // a test call (TestArg)
 	log       *slog.Logger
 	inbox     inbox
 	routeKeys []string
@@ -124,6 +125,7 @@ func (s *session) now() time.Time { return s.c.clock.Now() }
 func (s *session) emit(e Event) {
 	e.Time = s.now()
 	e.CallID = s.channelID
+	e.Test = s.test
 	s.c.observe(e)
 }
 

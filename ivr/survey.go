@@ -1,12 +1,10 @@
 package ivr
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"net/url"
 	"strconv"
-	"time"
 
 	"github.com/CyCoreSystems/ari/v5"
 
@@ -154,50 +152,15 @@ func (s *session) surveyComment(sv *menu.Survey, rec *tickets.Survey) error {
 		s.log.Warn("survey_record_failed", "error", err.Error())
 		return nil // the rating is kept; no comment
 	}
-	var duration, talking time.Duration
-	var waitErr error
-	for done := false; !done; {
-		w, err := s.next(sv.CommentMax + resyncEvery)
-		if errors.Is(err, errReleased) {
-			return err
-		}
-		if err != nil {
-			duration = s.now().Sub(started).Truncate(time.Second)
-			talking = duration
-			if ev, ok := s.awaitAfterHangup(2*time.Second, func(e ari.Event) bool {
-				f, ok := e.(*ari.RecordingFinished)
-				return ok && f.Recording.Name == name
-			}); ok {
-				f := ev.(*ari.RecordingFinished)
-				duration = time.Duration(f.Recording.Duration)
-				talking = cmp.Or(time.Duration(f.Recording.Talking), duration)
-			}
-			waitErr = err
-			break
-		}
-		if w.timeout {
-			if _, err := s.c.client.LiveRecording().Data(ari.NewKey(ari.LiveRecordingKey, name)); isNotFound(err) {
-				duration = s.now().Sub(started).Truncate(time.Second)
-				talking, done = duration, true
-			}
-			continue
-		}
-		switch ev := w.ev.(type) {
-		case *ari.RecordingFinished:
-			if ev.Recording.Name == name {
-				duration, talking = time.Duration(ev.Recording.Duration), time.Duration(ev.Recording.Talking)
-				if talking == 0 && ev.Recording.Silence == 0 {
-					talking = duration // no silence detection: count all as speech
-				}
-				done = true
-			}
-		case *ari.RecordingFailed:
-			if ev.Recording.Name == name {
-				s.log.Warn("survey_recording_failed", "cause", ev.Recording.Cause)
-				return nil
-			}
-		}
+	r, err := s.awaitRecording(name, started, sv.CommentMax)
+	if err != nil {
+		return err
 	}
+	if r.failed != "" {
+		s.log.Warn("survey_recording_failed", "cause", r.failed)
+		return nil
+	}
+	duration, talking, waitErr := r.duration, r.talking, r.hangup
 	if talking > 0 && duration > 0 {
 		rec.CommentURI, rec.CommentDuration = recordingURI+name, duration
 		s.saveSurvey(*rec)

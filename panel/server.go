@@ -68,6 +68,9 @@ type Options struct {
 	// Zammad connector) linked to one of ours, for the ticket page; nil:
 	// none.
 	ExternalTicket func(ctx context.Context, ticketID int64) (ExternalTicket, bool, error)
+	// Files opens mail attachments for the ticket page; nil: listed but
+	// not downloadable.
+	Files Files
 	// Webhooks are the subscriptions the administrators' webhook pages
 	// manage; nil: the pages answer 404 and are not in the menu.
 	Webhooks *webhooks.Service
@@ -116,6 +119,7 @@ type LiveCall struct {
 	CallID, Caller, Organization, Role, Ticket, Phase, Node, Group, Operator string
 	Position                                                                 int
 	Started, Since                                                           time.Time
+	Test                                                                     bool // a test call (the test phone's), not a caller's
 }
 
 // The phases of a LiveCall.
@@ -262,6 +266,7 @@ func (s *Server) routes() http.Handler {
 		r.Post("/tickets/{id}/links/{other}/delete", s.ticketLinkAction("unlink"))
 		r.Post("/tickets/{id}/merge", s.ticketLinkAction("merge"))
 		r.Get("/recordings/{ticketID}/{attachmentID}", s.recording)
+		r.Get("/attachments/{ticketID}/{attachmentID}", s.attachment)
 		r.Get("/after-hours", s.afterHours)
 		r.Get("/reports", s.reports)
 		r.Get("/reports.csv", s.reportsCSV)

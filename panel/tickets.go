@@ -457,6 +457,7 @@ type attachmentView struct {
 	Recording bool // an after-hours recording
 	Playable  bool
 	URL       string
+	Download  string // a mail's file, when it can be opened
 }
 
 // surveyView is a call's survey with its comment's player, if any.
@@ -495,6 +496,9 @@ func (s *Server) attachmentViews(list []tickets.Attachment) []attachmentView {
 		_, rec := strings.CutPrefix(a.URI, recordingScheme)
 		out[i] = attachmentView{A: a, Recording: rec, Playable: rec && s.opts.Recordings != nil,
 			URL: fmt.Sprintf("/recordings/%d/%d", a.TicketID, a.ID)}
+		if isFile(a.URI) && s.opts.Files != nil {
+			out[i].Download = attachmentURL(a)
+		}
 	}
 	return out
 }
@@ -700,28 +704,11 @@ const recordingScheme = "ari:recording:"
 // Options.Recordings (the controller, from Asterisk) on each request.
 func (s *Server) recording(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	v := reqOf(r).viewer()
-	tid, err := ticketID(r, "ticketID")
-	if err != nil {
-		s.fail(w, r, err)
+	att, ok := s.ticketAttachment(w, r)
+	if !ok {
 		return
 	}
-	aid, err := ticketID(r, "attachmentID")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	atts, err := s.opts.Tickets.Attachments(ctx, tid, v) // fault.ErrNotFound for a ticket the user may not see
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	i := slices.IndexFunc(atts, func(a tickets.Attachment) bool { return a.ID == aid })
-	if i < 0 {
-		s.fail(w, r, fault.ErrNotFound)
-		return
-	}
-	att := atts[i]
+	tid := att.TicketID
 	name, ok := strings.CutPrefix(att.URI, recordingScheme)
 	if !ok || s.opts.Recordings == nil {
 		s.fail(w, r, errorKey(fault.ENOTFOUND, "recording.unavailable"))

@@ -1,15 +1,18 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/helpdesk-ivr/ivr/internal/clock"
 	"github.com/helpdesk-ivr/ivr/internal/configfile"
 	"github.com/helpdesk-ivr/ivr/ivr"
 	"github.com/helpdesk-ivr/ivr/ivr/arisim"
@@ -31,6 +34,11 @@ func cmdSimulate(e env, args []string) int {
 	realtime := fs.Bool("realtime", false, "run in real time instead of fast")
 	speed := fs.Float64("speed", 200, "how many times faster than real time")
 	operators := fs.String("operators", "answer", "operators' phones: answer, noanswer or busy")
+	answerAfter := fs.Duration("answer-after", 5*time.Second, "how long an operator's phone rings before they answer (-operators answer)")
+	hold := fs.Duration("hold", 0, "how long an operator talks before hanging up (0: until the caller does, after -talk)")
+	available := fs.String("available", "", "the operators logged in and available, as logins separated by commas, or none (default all)")
+	useQueues := fs.Bool("queues", true, "wait in the operator queues as ivrd does (PostgreSQL: DATABASE_URL, -queues-db, or a private cluster); false rings every phone of the group at once")
+	queuesDB := fs.String("queues-db", "", "the PostgreSQL server for the queues, in a schema of their own dropped at the end (default DATABASE_URL; neither: a private cluster for the run)")
 	speak := fs.Duration("speak", 10*time.Second, "how long the caller speaks when recorded")
 	talk := fs.Duration("talk", time.Minute, "how long the caller talks with an operator before hanging up")
 	verbose := fs.Bool("v", false, "log the controller's own messages to stderr")
@@ -55,19 +63,22 @@ func cmdSimulate(e env, args []string) int {
 		*speed = 1
 	}
 	behavior, ok := map[string]arisim.EndpointBehavior{
-		"answer":   {Mode: arisim.Answer, AnswerAfter: 5 * time.Second},
+		"answer":   {Mode: arisim.Answer, AnswerAfter: *answerAfter, HangupAfter: *hold},
 		"noanswer": {Mode: arisim.NoAnswer},
 		"busy":     {Mode: arisim.Busy},
 	}[*operators]
 	if !ok {
 		return fail(e, "-operators must be answer, noanswer or busy")
 	}
+	if *answerAfter < 0 || *hold < 0 {
+		return fail(e, "-answer-after and -hold cannot be negative")
+	}
 	secret, err := configfile.PINSecret(cfg)
 	if err != nil && cfg.HasPINs() {
 		fmt.Fprintln(e.stderr, "ivrctl: no PIN secret configured: using the public demo secret")
 		secret = []byte(configfile.DemoPINSecret)
 	}
-	opts := simdesk.Options{Config: cfg, PINSecret: secret, Start: start, Speed: *speed, Operators: &behavior}
+	opts := simdesk.Options{Config: cfg, PINSecret: secret, Operators: &behavior}
 	if *verbose {
 		opts.Logger = slog.New(slog.NewTextHandler(e.stderr, nil))
 	}
@@ -78,6 +89,30 @@ func cmdSimulate(e env, args []string) int {
 		}
 		defer closeStore()
 		opts.Store = store
+	}
+	var q *simQueues
+	if *useQueues {
+		if q, err = openSimQueues(e.ctx, cmp.Or(*queuesDB, os.Getenv("DATABASE_URL"))); err != nil {
+			return fail(e, "%v", err)
+		}
+		defer q.close()
+	}
+	// The clock starts once the database is ready: at -at, for the call.
+	clk := clock.NewScaled(start, *speed)
+	opts.Clock = clk
+	if q != nil {
+		var logins []string
+		switch *available {
+		case "":
+		case "none":
+			logins = []string{}
+		default:
+			logins = strings.Split(*available, ",")
+		}
+		if err := q.start(e.ctx, cfg, clk, *speed, logins); err != nil {
+			return fail(e, "%v", err)
+		}
+		opts.Queues = q
 	}
 	desk, err := simdesk.Start(e.ctx, opts)
 	if err != nil {

@@ -61,13 +61,13 @@ func TestBrowser(t *testing.T) {
 
 	// op201 edits the ticket in the console.
 	browsertest.Run(t, op, "edit the ticket", chromedp.SetValue(`#console-call [data-testid="ticket-subject"]`, "Stampante di rete guasta"),
-		chromedp.SetValue(`#console-call [data-testid="ticket-category"]`, "hardware"),
+		chromedp.SetValue(`#console-call [data-testid="ticket-category"]`, "postazione"),
 		chromedp.SetValue(`#console-call [data-testid="ticket-priority"]`, "high"),
 		chromedp.Click(`#console-call [data-testid="ticket-save"]`),
 		chromedp.WaitVisible(`[data-testid="flash"]`))
 	browsertest.Run(t, sup, "the edit in the ticket", chromedp.Navigate(base+ticketPath),
 		waitValue(`[data-testid="ticket-subject"]`, "Stampante di rete guasta"),
-		waitValue(`[data-testid="ticket-category"]`, "hardware"),
+		waitValue(`[data-testid="ticket-category"]`, "postazione"),
 		waitValue(`[data-testid="ticket-priority"]`, "high"),
 		waitContains(`[data-testid="history"]`, "op201"))
 	browsertest.Screenshot(t, sup, "ticket-edited")

@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -217,25 +219,50 @@ unless someone has that operator's console open in the panel: then they answer f
 // console open in the panel; then they ring until that person answers
 // from the console (or the ring timeout pauses them, as a real desk).
 type demoPhones struct {
-	sim       *arisim.Server
 	endpoints map[string]string // login → endpoint
 
+	// set holds setMu while it changes phones: two changes of one phone
+	// never cross.
+	setMu    sync.Mutex
 	mu       sync.Mutex
-	attended map[string]int          // open consoles per login
-	calls    map[string]*arisim.Call // the last call to each phone
+	sims     map[*arisim.Server]struct{} // the demo's, and the test phone's at a chosen time
+	attended map[string]int              // open consoles per login
+	calls    map[string]*arisim.Call     // the last call to each phone
 }
 
 func newDemoPhones(sim *arisim.Server, cfg *menu.Config) *demoPhones {
-	p := &demoPhones{sim: sim, endpoints: map[string]string{}, attended: map[string]int{}, calls: map[string]*arisim.Call{}}
+	p := &demoPhones{endpoints: map[string]string{}, attended: map[string]int{}, calls: map[string]*arisim.Call{},
+		sims: map[*arisim.Server]struct{}{sim: {}}}
 	for _, op := range cfg.Operators {
 		p.endpoints[op.Login] = op.Endpoint
-		p.set(op.Login, false)
+		p.set(op.Login, false, sim)
 	}
 	return p
 }
 
-// set gives login's phone its behaviour; the caller holds no lock or p.mu.
-func (p *demoPhones) set(login string, attended bool) {
+// attach puts the operators' phones on another simulated Asterisk (a test
+// phone's desk at a chosen time, whose calls wait in the demo's queues):
+// they answer from the console there too. detach ends that.
+func (p *demoPhones) attach(sim *arisim.Server) (detach func()) {
+	p.setMu.Lock()
+	defer p.setMu.Unlock()
+	p.mu.Lock()
+	p.sims[sim] = struct{}{}
+	attended := maps.Clone(p.attended)
+	p.mu.Unlock()
+	for login := range p.endpoints {
+		p.set(login, attended[login] > 0, sim)
+	}
+	return func() {
+		p.mu.Lock()
+		delete(p.sims, sim)
+		p.mu.Unlock()
+	}
+}
+
+// set gives login's phone its behaviour on sims (all, if none named);
+// the caller holds setMu, or owns p alone, and not p.mu.
+func (p *demoPhones) set(login string, attended bool, sims ...*arisim.Server) {
 	ep, ok := p.endpoints[login]
 	if !ok {
 		return
@@ -249,10 +276,19 @@ func (p *demoPhones) set(login string, attended bool) {
 		p.calls[login] = c
 		p.mu.Unlock()
 	}
-	p.sim.SetEndpoint(ep, b)
+	if len(sims) == 0 {
+		p.mu.Lock()
+		sims = slices.Collect(maps.Keys(p.sims))
+		p.mu.Unlock()
+	}
+	for _, sim := range sims {
+		sim.SetEndpoint(ep, b)
+	}
 }
 
 func (p *demoPhones) Attend(login string, present bool) {
+	p.setMu.Lock()
+	defer p.setMu.Unlock()
 	p.mu.Lock()
 	before := p.attended[login]
 	if present {

@@ -51,3 +51,10 @@ func startMail(listen string, cfg mailin.Config, pool *pgxpool.Pool, store *tick
 		<-done
 	}, nil
 }
+
+// mailFiles opens the attachments of mails for the panel.
+type mailFiles struct{ pool *pgxpool.Pool }
+
+func (m mailFiles) OpenFile(ctx context.Context, uri string) (string, []byte, error) {
+	return mailin.OpenAttachment(ctx, m.pool, uri)
+}

@@ -40,6 +40,7 @@ import (
 	"github.com/helpdesk-ivr/ivr/internal/configfile"
 	"github.com/helpdesk-ivr/ivr/ivr"
 	"github.com/helpdesk-ivr/ivr/ivr/ariconn"
+	"github.com/helpdesk-ivr/ivr/ivr/arisim"
 	"github.com/helpdesk-ivr/ivr/ivr/simdesk"
 	"github.com/helpdesk-ivr/ivr/menu"
 	"github.com/helpdesk-ivr/ivr/panel"
@@ -389,11 +390,14 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 		ctrl *ivr.Controller
 		conn *ariconn.Conn
 		desk *simdesk.Desk
+		// The demo's recordings, the test phone's included: the panel
+		// plays them through the demo desk's simulated Asterisk.
+		recs = arisim.NewRecordings()
 	)
 	if f.demo {
 		desk, err = simdesk.Start(callCtx, simdesk.Options{Config: cfg, ConfigFunc: holder.get, PINSecret: secret,
 			Store: store, Logger: log, Registerer: reg, Queues: queue, Operators: &demoOperators, Observe: observe, Clock: demoClk,
-			Spool: spool, Lockouts: lockouts})
+			Spool: spool, Lockouts: lockouts, Recordings: recs})
 		if err != nil {
 			return err
 		}
@@ -461,9 +465,24 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	// tickets in memory, for supervisors and administrators to try the menu.
 	phoneOpts := testPhoneOptions{config: holder.get, secret: secret, prompts: f.prompts, log: log,
 		roles: []panel.Role{panel.RoleSupervisor, panel.RoleAdmin}}
-	var files *recordingFiles
+	var (
+		files  *recordingFiles
+		phones *demoPhones
+	)
 	if desk != nil {
-		phoneOpts.desk, phoneOpts.store, phoneOpts.roles = desk, store, panel.Roles
+		phones = newDemoPhones(desk.Sim, cfg)
+		phoneOpts.desk, phoneOpts.roles = desk, panel.Roles
+		// Calls at a chosen date and time run the demo's call path: its
+		// queues and operators, its tickets (numbered and dated at the
+		// chosen instant), the live view, the recordings the panel plays.
+		phoneOpts.storeAt = func(now func() time.Time) tickets.CallRecorder {
+			o := storeOpts
+			o.Now = now
+			return tickets.New(pool, o)
+		}
+		phoneOpts.queues, phoneOpts.now, phoneOpts.observe = queue, now, observe
+		phoneOpts.lockouts, phoneOpts.operators, phoneOpts.recordings = lockouts, &demoOperators, recs
+		phoneOpts.phones = phones
 		if phoneOpts.prompts == "" {
 			phoneOpts.prompts = filepath.Join(f.dataDir, "prompts")
 		}
@@ -479,13 +498,13 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	var deskPhone panel.DeskPhone
 	extra := []panel.ExtraPage{phonePage}
 	if desk != nil {
-		deskPhone = newDemoPhones(desk.Sim, cfg)
+		deskPhone = phones
 		extra = append(extra, demoCallPage(deskCall(desk), cfg.Location())) // demo mode only
 	}
 	pnl, err = panel.New(panel.Options{Pool: pool, Tickets: store, Queues: queue, Live: liveCalls{live},
 		Recordings: files, Config: holder.get, Logger: log, Secure: f.secure, Reload: holder.reload, Now: now,
 		Extra: extra, DeskPhone: deskPhone, PINAlarm: lockouts.RecentPINFailureAlarm, Webhooks: hooks,
-		ExternalTicket: externalTicket(ticketing)})
+		ExternalTicket: externalTicket(ticketing), Files: mailFiles{pool}})
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,10 @@ type demoEvent struct {
 	Ticket  string   `json:"ticket"`
 	Result  string   `json:"result"`
 	Outcome string   `json:"outcome"`
+	// Operator rung or answering, who hung up, a test call.
+	Operator string `json:"operator"`
+	By       string `json:"by"`
+	Test     bool   `json:"test"`
 }
 
 // demoCall is one call of the test phone, driven as a person at the

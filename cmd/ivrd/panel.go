@@ -9,8 +9,10 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/helpdesk-ivr/ivr/internal/clock"
 	"github.com/helpdesk-ivr/ivr/internal/testphone"
 	"github.com/helpdesk-ivr/ivr/ivr"
+	"github.com/helpdesk-ivr/ivr/ivr/arisim"
 	"github.com/helpdesk-ivr/ivr/ivr/simdesk"
 	"github.com/helpdesk-ivr/ivr/menu"
 	"github.com/helpdesk-ivr/ivr/panel"
@@ -36,9 +38,25 @@ type testPhoneOptions struct {
 	// own whose tickets stay in memory, so that trying the menu never
 	// touches real tickets or real operators.
 	desk *simdesk.Desk
-	// store keeps the tickets of calls at a chosen date and time (nil: in
-	// memory).
-	store   tickets.CallRecorder
+	// What a call at a chosen date and time shares with the demo's own
+	// calls, to run their path (zero: tickets in memory, every phone of
+	// the group rings at once, seen by nobody):
+	// storeAt keeps its tickets and call record, numbered and dated on
+	// the call's clock (now);
+	storeAt func(now func() time.Time) tickets.CallRecorder
+	// queues are the demo's operator queues, on the demo's clock now;
+	queues ivr.Queues
+	now    func() time.Time
+	// observe is the panel's live view, on the demo's clock;
+	observe  func(ivr.Event)
+	lockouts ivr.Lockouts
+	// operators is how the simulated operators' phones behave;
+	operators *arisim.EndpointBehavior
+	// recordings is the demo's recording spool, which the panel plays.
+	recordings *arisim.Recordings
+	// phones answer from the operators' consoles.
+	phones *demoPhones
+
 	config  func() *menu.Config
 	secret  []byte
 	prompts string
@@ -69,11 +87,40 @@ func newTestPhone(ctx context.Context, o testPhoneOptions) (panel.ExtraPage, fun
 			// (or at a time tried before a restart) apart, in the test
 			// phone and in the call records.
 			name := fmt.Sprintf("testphone-at-%d-%d", time.Now().UnixNano(), desks.Add(1))
-			opts := simdesk.Options{Config: o.config(), PINSecret: o.secret, Start: at, Logger: o.log, SystemName: name}
-			if o.store != nil {
-				opts.Store = o.store
+			clk := clock.NewScaled(at, 1)
+			opts := simdesk.Options{Config: o.config(), PINSecret: o.secret, Clock: clk, Logger: o.log, SystemName: name,
+				Operators: o.operators, Recordings: o.recordings, Lockouts: o.lockouts}
+			if o.storeAt != nil {
+				opts.Store = o.storeAt(clk.Now)
 			}
-			return simdesk.Start(ctx, opts)
+			// The call runs at its own instant; the demo's queues and
+			// panel at theirs: both clocks run at the same speed, this
+			// far apart.
+			demoNow := o.now
+			if demoNow == nil {
+				demoNow = time.Now
+			}
+			ahead := clk.Now().Sub(demoNow())
+			if o.queues != nil {
+				opts.Queues = simdesk.ShiftQueues(o.queues, ahead)
+			}
+			if o.observe != nil {
+				opts.Observe = func(e ivr.Event) {
+					e.Time = e.Time.Add(-ahead)
+					o.observe(e)
+				}
+			}
+			var detach func()
+			opts.OnClose = func() {
+				if detach != nil {
+					detach()
+				}
+			}
+			desk, err := simdesk.Start(ctx, opts)
+			if err == nil && o.phones != nil {
+				detach = o.phones.attach(desk.Sim)
+			}
+			return desk, err
 		},
 		Config: o.config, Prompts: o.prompts, Location: cfg.Location(), Logger: o.log,
 		Lang: panel.Lang, CSRFToken: panel.CSRFToken, Number: cfg.Service.Number,

@@ -233,7 +233,13 @@ func (c *panelClient) stream(path string) *sse {
 
 func (s *sse) wait(t *testing.T, what string, ok func(string) bool) string {
 	t.Helper()
-	timeout := time.After(60 * time.Second)
+	return s.waitWithin(t, 60*time.Second, what, ok)
+}
+
+// waitWithin is wait with a time limit of its own.
+func (s *sse) waitWithin(t *testing.T, limit time.Duration, what string, ok func(string) bool) string {
+	t.Helper()
+	timeout := time.After(limit)
 	var last string
 	for {
 		select {
@@ -246,7 +252,7 @@ func (s *sse) wait(t *testing.T, what string, ok func(string) bool) string {
 				return d
 			}
 		case <-timeout:
-			t.Fatalf("%s: not seen in 60 s; last data:\n%s", what, last)
+			t.Fatalf("%s: not seen in %v; last data:\n%s", what, limit, last)
 		}
 	}
 }

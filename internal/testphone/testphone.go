@@ -205,7 +205,8 @@ func (p *Phone) place(ctx context.Context, caller string, at time.Time) (*call, 
 		}
 		desk, own = d, true
 	}
-	sc, events, err := desk.PlaceAndFollow(ctx, caller, p.o.Number, arisim.CallOptions{EventBuffer: -1, SpeakOnRecord: 10 * time.Second})
+	sc, events, err := desk.PlaceAndFollow(ctx, caller, p.o.Number, arisim.CallOptions{EventBuffer: -1, SpeakOnRecord: 10 * time.Second,
+		StasisArgs: []string{ivr.TestArg}}) // a test call, as the live view shows it
 	if err != nil {
 		if own {
 			desk.Close()

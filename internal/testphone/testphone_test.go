@@ -237,8 +237,8 @@ func TestCallNowRoutesAndOpensTicket(t *testing.T) {
 	f := newFixture(t)
 	id := f.place(url.Values{"caller": {"3331234567"}})
 	s := f.stream(id)
-	if e := s.kind(ivr.EvCall); !strings.HasSuffix(e.Caller, "3331234567") {
-		t.Errorf("call event caller = %q", e.Caller)
+	if e := s.kind(ivr.EvCall); !strings.HasSuffix(e.Caller, "3331234567") || !e.Test {
+		t.Errorf("call event caller = %q, test call %v: want the number, a test call (Stasis argument test)", e.Caller, e.Test)
 	}
 	root := s.prompt("node:root")
 	if want := []string{"it/helpdesk/menu-root.wav"}; !slices.Equal(root.Audio, want) {

@@ -1,6 +1,7 @@
 package arisim
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -95,6 +96,10 @@ type Options struct {
 
 	// Logger receives the simulator's own log (default: discarded).
 	Logger *slog.Logger
+
+	// Recordings is the recording spool (default: one of its own). Servers
+	// that share one see each other's recordings, which outlive them.
+	Recordings *Recordings
 }
 
 // DefaultSounds is the sound library used when Options.Sounds is nil: the
@@ -186,7 +191,7 @@ type Server struct {
 	bridges   map[string]*bridge
 	playbacks map[string][]*playback
 	liveRecs  map[string]*liveRec
-	stored    map[string]*storedRec
+	stored    *Recordings
 	apps      map[string]*app
 	endpoints map[string]*endpoint
 	globals   map[string]string
@@ -228,7 +233,7 @@ func New(opts Options) *Server {
 		bridges:   map[string]*bridge{},
 		playbacks: map[string][]*playback{},
 		liveRecs:  map[string]*liveRec{},
-		stored:    map[string]*storedRec{},
+		stored:    cmp.Or(opts.Recordings, NewRecordings()),
 		apps:      map[string]*app{},
 		endpoints: map[string]*endpoint{},
 		globals:   map[string]string{},

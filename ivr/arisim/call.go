@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -163,6 +164,10 @@ type CallOptions struct {
 	// HangupAfter, if positive, hangs up from the party's side that long
 	// after the call arrives (inbound) or is answered (endpoint calls).
 	HangupAfter time.Duration
+	// StasisArgs are added to the arguments of the Stasis application
+	// the number is routed to, as a dialplan line of a test line would
+	// (Stasis(ivr,test)); inbound calls only.
+	StasisArgs []string
 }
 
 // Call is the far end of one simulated channel: an inbound caller (from
@@ -482,6 +487,7 @@ func (s *Server) PlaceCall(ctx context.Context, from, to string, o CallOptions) 
 	}
 	now := s.clk.Now()
 	appName, args := s.route(to)
+	args = slices.Concat(args, o.StasisArgs)
 	ch := s.newChannel("", s.opts.InboundEndpoint, now)
 	ch.inbound = true
 	ch.caller = party{o.CallerName, from}

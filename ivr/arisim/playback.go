@@ -128,8 +128,8 @@ func (s *Server) media(uri, lang string) (time.Duration, mediaKind) {
 			return 0, mediaMissing
 		}
 	case "recording":
-		r := s.stored[rest]
-		if r == nil {
+		r, ok := s.stored.get(rest)
+		if !ok {
 			return 0, mediaMissing
 		}
 		return r.dur, mediaOK

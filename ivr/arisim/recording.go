@@ -50,18 +50,18 @@ func (s *Server) startRecording(r *liveRec) {
 		s.finishRecording(r, now, "failed", "Cannot record channel while in bridge")
 		return
 	}
-	// The recording's time runs from here, where RecordingStarted says it
-	// starts, not from the request: on a fast simulated clock the moments
-	// between them would otherwise make durations depend on the machine's
-	// load (a golden transcript said 11 s once instead of 10).
-	r.start = now
 	if !ch.answered {
 		s.answer(ch, now)
 	}
 	s.chEmit(ch, func(app string) []byte { return s.evRecording("RecordingStarted", r, app, now) })
 	s.notify(ch.call, CallerEvent{Kind: EventRecordingStarted, Time: now, Recording: r.name, Beep: r.beep})
+	// The caller speaks from the recording's start, which the simulator
+	// counts from the request (as the replayed Asterisk traces want), not
+	// from this moment: on a fast simulated clock the moments in between would
+	// make durations depend on the machine's load (a golden transcript
+	// said 11 s once instead of 10).
 	if c := ch.call; c != nil && c.opts.SpeakOnRecord > 0 {
-		c.addTalk(now, now.Add(c.opts.SpeakOnRecord))
+		c.addTalk(r.start, r.start.Add(c.opts.SpeakOnRecord))
 	}
 	if r.maxDur > 0 {
 		r.durTimer = s.atTime(r.start.Add(r.maxDur), func() {
@@ -159,17 +159,9 @@ func (s *Server) finishRecording(r *liveRec, end time.Time, state, cause string)
 	}
 	switch state {
 	case "done":
-		old := s.stored[r.name]
-		if old != nil && r.ifExists == "append" {
-			for _, iv := range talk {
-				old.talk = append(old.talk, interval{iv.from.Add(old.dur), iv.to.Add(old.dur)})
-			}
-			old.dur += total
-		} else {
-			s.stored[r.name] = &storedRec{name: r.name, format: r.format, dur: total, talk: talk}
-		}
+		s.stored.put(storedRec{name: r.name, format: r.format, dur: total, talk: talk}, r.ifExists == "append")
 	case "canceled":
-		delete(s.stored, r.name)
+		s.stored.remove(r.name)
 	}
 	typ := "RecordingFinished"
 	if state == "failed" {

@@ -296,7 +296,7 @@ func (s *Server) hRecord(rq *request) {
 		rq.fail(500, "Error parsing request")
 		return
 	}
-	if (ifExists == "fail" && s.stored[name] != nil) || s.liveRecs[name] != nil {
+	if (ifExists == "fail" && s.stored.has(name)) || s.liveRecs[name] != nil {
 		rq.fail(409, "Recording '"+name+"' already exists and can not be overwritten")
 		return
 	}

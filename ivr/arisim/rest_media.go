@@ -56,18 +56,18 @@ func (s *Server) hPlaybackControl(rq *request) {
 
 func (s *Server) hStoredList(rq *request) {
 	b := []byte{'['}
-	for i, name := range sortedKeys(s.stored) {
+	for i, r := range s.stored.list() {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = storedJSON(b, name, s.stored[name].format)
+		b = storedJSON(b, r.name, r.format)
 	}
 	rq.ok(append(b, ']'))
 }
 
 func (s *Server) hStoredGet(rq *request) {
-	r := s.stored[rq.vars[0]]
-	if r == nil {
+	r, ok := s.stored.get(rq.vars[0])
+	if !ok {
 		rq.fail(404, "Recording not found")
 		return
 	}
@@ -75,29 +75,25 @@ func (s *Server) hStoredGet(rq *request) {
 }
 
 func (s *Server) hStoredDelete(rq *request) {
-	if s.stored[rq.vars[0]] == nil {
+	if !s.stored.remove(rq.vars[0]) {
 		rq.fail(404, "Recording not found")
 		return
 	}
-	delete(s.stored, rq.vars[0])
 	rq.noContent()
 }
 
 func (s *Server) hStoredFile(rq *request) {
-	r := s.stored[rq.vars[0]]
-	if r == nil {
+	cp, ok := s.stored.get(rq.vars[0])
+	if !ok {
 		rq.fail(404, "Recording not found")
 		return
 	}
-	cp := *r
-	cp.talk = append([]interval(nil), r.talk...)
 	rq.status, rq.ctype = 200, "audio/wav"
 	rq.lazy = func() []byte { return wavFile(&cp) }
 }
 
 func (s *Server) hStoredCopy(rq *request) {
-	src := s.stored[rq.vars[0]]
-	if src == nil {
+	if !s.stored.has(rq.vars[0]) {
 		rq.fail(404, "Recording not found")
 		return
 	}
@@ -110,14 +106,11 @@ func (s *Server) hStoredCopy(rq *request) {
 		rq.fail(403, "Destination file is outside the recordings directory")
 		return
 	}
-	if s.stored[dst] != nil {
+	cp, ok := s.stored.copyTo(rq.vars[0], dst)
+	if !ok {
 		rq.fail(409, "A recording with the same name already exists on the system")
 		return
 	}
-	cp := *src
-	cp.name = dst
-	cp.talk = append([]interval(nil), src.talk...)
-	s.stored[dst] = &cp
 	rq.ok(storedJSON(nil, dst, cp.format))
 }
 

@@ -51,7 +51,9 @@ type Options struct {
 	// KeyLatency receives the controller's key-to-prompt latencies.
 	KeyLatency func(time.Duration)
 	// SystemName prefixes the simulated Asterisk's channel ids (as
-	// asterisk.conf's systemname does), for desks sharing one database.
+	// asterisk.conf's systemname does) and names its node in the call
+	// records, for desks sharing one database: a desk's reconciliation
+	// then leaves the others' calls and their operators alone.
 	SystemName string
 	// Clock, if set, is used instead of a new one (Start and Speed are
 	// then ignored): desks that share it agree on the time.
@@ -66,6 +68,12 @@ type Options struct {
 	OnMedia func(mediaURI, lang string, found bool)
 	// Lockouts count wrong PINs across calls (default: in memory).
 	Lockouts ivr.Lockouts
+	// Recordings is the simulated Asterisk's recording spool (default: its
+	// own): desks sharing one serve each other's recordings, which outlive
+	// the desk that made them.
+	Recordings *arisim.Recordings
+	// OnClose, if set, is called by Close once everything has stopped.
+	OnClose func()
 }
 
 // Desk is a running simulated help desk.
@@ -76,10 +84,11 @@ type Desk struct {
 	Clock      *clock.Scaled
 	Memory     *ivr.MemoryRecorder // nil when Options.Store was given
 
-	cancel context.CancelFunc
-	mu     sync.Mutex
-	subs   map[string]chan ivr.Event
-	obs    func(ivr.Event)
+	cancel  context.CancelFunc
+	onClose func()
+	mu      sync.Mutex
+	subs    map[string]chan ivr.Event
+	obs     func(ivr.Event)
 	// While a caller is between placing a call and following it, events
 	// of calls nobody follows yet are kept (a call's first events can
 	// come before PlaceCall returns).
@@ -106,7 +115,7 @@ func Start(ctx context.Context, o Options) (*Desk, error) {
 		o.Clock = clock.NewScaled(o.Start, o.Speed)
 	}
 	d := &Desk{Clock: o.Clock, subs: map[string]chan ivr.Event{}, obs: o.Observe,
-		backlog: map[string][]ivr.Event{}}
+		backlog: map[string][]ivr.Event{}, onClose: o.OnClose}
 	if o.Store == nil {
 		d.Memory = ivr.NewMemoryRecorder(o.Config.Location())
 		o.Store = d.Memory
@@ -121,7 +130,7 @@ func Start(ctx context.Context, o Options) (*Desk, error) {
 		}
 	}
 	d.Sim = arisim.New(arisim.Options{Clock: d.Clock, Username: User, Password: Password, SystemName: o.SystemName,
-		SoundDuration: duration, Logger: o.Logger})
+		SoundDuration: duration, Logger: o.Logger, Recordings: o.Recordings})
 	if err := d.Sim.Start("127.0.0.1:0"); err != nil {
 		return nil, err
 	}
@@ -138,7 +147,7 @@ func Start(ctx context.Context, o Options) (*Desk, error) {
 		current = func() *menu.Config { return cfg }
 	}
 	var err error
-	d.Controller, err = ivr.New(ivr.Options{App: "ivr", Config: current,
+	d.Controller, err = ivr.New(ivr.Options{App: "ivr", Config: current, Node: o.SystemName,
 		PINSecret: o.PINSecret, Store: o.Store, Clock: d.Clock, Logger: o.Logger, Registerer: o.Registerer,
 		Observe: d.observe, KeyLatency: o.KeyLatency, Queues: o.Queues, Spool: o.Spool, Lockouts: o.Lockouts})
 	if err != nil {
@@ -177,6 +186,9 @@ func (d *Desk) Close() {
 	d.cancel()
 	d.Conn.Close()
 	d.Sim.Close()
+	if d.onClose != nil {
+		d.onClose()
+	}
 }
 
 func (d *Desk) observe(e ivr.Event) {
