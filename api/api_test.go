@@ -403,7 +403,7 @@ func TestProblems(t *testing.T) {
 		{http.MethodGet, "/nowhere", nil, 404, "not_found", "no such route"},
 		{http.MethodDelete, path, nil, 405, "method_not_allowed", ""},
 		{http.MethodGet, "/tickets/abc", nil, 404, "not_found", ""},
-		{http.MethodGet, "/reports?bucket=week", nil, 400, "invalid", "bucket"},
+		{http.MethodGet, "/reports?bucket=year", nil, 400, "invalid", "bucket"},
 		{http.MethodGet, "/reports?from=2024-01-01&to=2025-12-31", nil, 400, "invalid", "at most 366 days"},
 		{http.MethodGet, "/reports.csv?bucket=hour&from=2025-01-01&to=2025-03-01", nil, 400, "invalid", "at most 31 days"},
 	} {

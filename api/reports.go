@@ -1,22 +1,13 @@
 package api
 
 import (
-	"encoding/csv"
 	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/panel"
 	"github.com/helpdesk-ivr/ivr/tickets"
-)
-
-// The longest periods a report covers, as in the panel.
-const (
-	maxReportDays       = 366
-	maxHourlyReportDays = 31
 )
 
 type reportRowJSON struct {
@@ -27,8 +18,20 @@ type reportRowJSON struct {
 	Abandoned        int       `json:"abandoned"`
 	AnsweredWithinSL int       `json:"answered_within_sl"`
 	ServiceLevel     float64   `json:"service_level"` // 0 to 1
-	ASASeconds       float64   `json:"asa_seconds"`
-	AHTSeconds       float64   `json:"aht_seconds"`
+	// ServiceLevelSeconds is the group's threshold (left out of the total).
+	ServiceLevelSeconds int     `json:"service_level_seconds,omitempty"`
+	ASASeconds          float64 `json:"asa_seconds"`
+	AHTSeconds          float64 `json:"aht_seconds"`
+}
+
+// categoryRowJSON is a tickets.CategoryRow with its category's label in
+// the token user's language ("" and "" for uncategorised tickets).
+type categoryRowJSON struct {
+	Category string `json:"category"`
+	Label    string `json:"label"`
+	Group    string `json:"group"`
+	Tickets  int    `json:"tickets"`
+	Open     int    `json:"open"`
 }
 
 type reportJSON struct {
@@ -39,7 +42,11 @@ type reportJSON struct {
 	Rows                []reportRowJSON `json:"rows"`
 	Total               reportRowJSON   `json:"total"`
 	CSAT                csatJSON        `json:"csat"`
-	csat                tickets.CSATReport
+	// Categories are the tickets opened in the period per category and
+	// group, as the panel's table.
+	Categories []categoryRowJSON `json:"categories"`
+	csat       tickets.CSATReport
+	rows       []tickets.ReportRow
 }
 
 // csatRowJSON is a tickets.CSATRow; the key that does not apply is left
@@ -85,8 +92,8 @@ func csatOf(rep tickets.CSATReport) csatJSON {
 }
 
 // readReport is the panel's report: from and to (dates, inclusive; by
-// default the last 7 days, or today by hour), bucket day or hour, an
-// optional group; in the principal's groups.
+// default as the panel's, widened to whole weeks or months), bucket hour,
+// day, week or month, an optional group; in the principal's groups.
 func (a *API) readReport(r *http.Request) (reportJSON, error) {
 	p := principalOf(r)
 	loc := a.opts.Tickets.Location()
@@ -94,31 +101,26 @@ func (a *API) readReport(r *http.Request) (reportJSON, error) {
 	today := a.now().In(loc)
 	today = time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, loc)
 	out := reportJSON{From: q.Get("from"), To: q.Get("to"), Bucket: cmpOr(q.Get("bucket"), "day"),
-		ServiceLevelSeconds: int(a.opts.ServiceLevel / time.Second), Rows: []reportRowJSON{}, CSAT: csatOf(tickets.CSATReport{})}
-	if out.Bucket != "day" && out.Bucket != "hour" {
-		return out, fault.Errorf(fault.EINVALID, "bucket: day or hour")
+		ServiceLevelSeconds: int(a.opts.ServiceLevel / time.Second), Rows: []reportRowJSON{}, CSAT: csatOf(tickets.CSATReport{}),
+		Categories: []categoryRowJSON{}}
+	bucket := tickets.Bucket(out.Bucket)
+	if bucket.MaxDays() == 0 {
+		return out, fault.Errorf(fault.EINVALID, "bucket: hour, day, week or month")
 	}
 	if out.To == "" {
 		out.To = today.Format(time.DateOnly)
 	}
 	if out.From == "" {
-		days := 6
-		if out.Bucket == "hour" {
-			days = 0
-		}
-		out.From = today.AddDate(0, 0, -days).Format(time.DateOnly)
+		out.From = panel.DefaultReportFrom(bucket, today).Format(time.DateOnly)
 	}
 	from, err1 := time.ParseInLocation(time.DateOnly, out.From, loc)
 	to, err2 := time.ParseInLocation(time.DateOnly, out.To, loc)
 	if err1 != nil || err2 != nil || to.Before(from) {
 		return out, fault.Errorf(fault.EINVALID, "from, to: dates YYYY-MM-DD, from not after to")
 	}
-	to = to.AddDate(0, 0, 1)
-	limit := maxReportDays
-	if out.Bucket == "hour" {
-		limit = maxHourlyReportDays
-	}
-	if to.Sub(from) > time.Duration(limit)*24*time.Hour+time.Hour {
+	from, to = bucket.AlignPeriod(from, to.AddDate(0, 0, 1))
+	out.From, out.To = from.Format(time.DateOnly), to.AddDate(0, 0, -1).Format(time.DateOnly)
+	if limit := bucket.MaxDays(); to.Sub(from) > time.Duration(limit)*24*time.Hour+time.Hour {
 		return out, fault.Errorf(fault.EINVALID, "a report by %s covers at most %d days", out.Bucket, limit)
 	}
 	var groups []string
@@ -134,31 +136,32 @@ func (a *API) readReport(r *http.Request) (reportJSON, error) {
 			return out, nil // no group: no figures, never everyone's
 		}
 	}
-	rows, err := a.opts.Tickets.Report(r.Context(), tickets.ReportFilter{From: from, To: to, Groups: groups,
-		Bucket: tickets.Bucket(out.Bucket), ServiceLevelSeconds: out.ServiceLevelSeconds})
+	cfg := a.config()
+	rows, err := a.opts.Tickets.Report(r.Context(), panel.ReportFilter(cfg, a.opts.ServiceLevel, from, to, groups, bucket))
 	if err != nil {
 		return out, err
 	}
-	var asa, aht time.Duration
-	t := &out.Total
-	for _, x := range rows {
-		out.Rows = append(out.Rows, reportRowJSON{Start: x.Start, Group: x.Group, Offered: x.Offered, Answered: x.Answered,
+	rowJSON := func(x tickets.ReportRow) reportRowJSON {
+		return reportRowJSON{Start: x.Start, Group: x.Group, Offered: x.Offered, Answered: x.Answered,
 			Abandoned: x.Abandoned, AnsweredWithinSL: x.AnsweredWithinSL, ServiceLevel: x.ServiceLevel,
-			ASASeconds: x.ASA.Seconds(), AHTSeconds: x.AHT.Seconds()})
-		t.Offered += x.Offered
-		t.Answered += x.Answered
-		t.Abandoned += x.Abandoned
-		t.AnsweredWithinSL += x.AnsweredWithinSL
-		asa += x.ASA * time.Duration(x.Answered)
-		aht += x.AHT * time.Duration(x.Answered)
+			ServiceLevelSeconds: x.ServiceLevelSeconds, ASASeconds: x.ASA.Seconds(), AHTSeconds: x.AHT.Seconds()}
 	}
-	t.Start, t.Group = from, ""
-	if t.Offered > 0 {
-		t.ServiceLevel = float64(t.AnsweredWithinSL) / float64(t.Offered)
+	for _, x := range rows {
+		out.Rows = append(out.Rows, rowJSON(x))
 	}
-	if t.Answered > 0 {
-		t.ASASeconds = (asa / time.Duration(t.Answered)).Seconds()
-		t.AHTSeconds = (aht / time.Duration(t.Answered)).Seconds()
+	out.rows = rows
+	out.Total = rowJSON(tickets.ReportTotal(rows))
+	out.Total.Start = from
+	cats, err := a.opts.Tickets.CategoryReport(r.Context(), tickets.CategoryFilter{From: from, To: to, Groups: groups})
+	if err != nil {
+		return out, err
+	}
+	for _, x := range cats {
+		c := categoryRowJSON{Category: x.Category, Group: x.Group, Tickets: x.Tickets, Open: x.Open}
+		if x.Category != "" {
+			c.Label = cfg.CategoryLabel(x.Category, p.user.Lang)
+		}
+		out.Categories = append(out.Categories, c)
 	}
 	if out.csat, err = a.opts.Tickets.CSAT(r.Context(), tickets.CSATFilter{From: from, To: to, Groups: groups}); err != nil {
 		return out, err
@@ -184,27 +187,20 @@ func (a *API) reportCSV(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	if r.URL.Query().Get("table") == "csat" {
+	switch r.URL.Query().Get("table") {
+	case "csat":
 		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="csat-%s-%s.csv"`, rep.From, rep.To))
 		panel.WriteCSATCSV(w, rep.csat)
 		return
+	case "category":
+		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="categories-%s-%s.csv"`, rep.From, rep.To))
+		rows := make([]panel.CategoryCSVRow, len(rep.Categories))
+		for i, x := range rep.Categories {
+			rows[i] = panel.CategoryCSVRow{CategoryRow: tickets.CategoryRow{Category: x.Category, Group: x.Group, Tickets: x.Tickets, Open: x.Open}, Label: x.Label}
+		}
+		panel.WriteCategoryCSV(w, rows)
+		return
 	}
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="report-%s-%s-%s.csv"`, rep.Bucket, rep.From, rep.To))
-	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"period_start", "group", "offered", "answered", "abandoned", "answered_within_sl",
-		"service_level_pct", "asa_seconds", "aht_seconds"})
-	for _, x := range rep.Rows {
-		_ = cw.Write([]string{x.Start.Format(time.RFC3339), csvSafe(x.Group), strconv.Itoa(x.Offered), strconv.Itoa(x.Answered),
-			strconv.Itoa(x.Abandoned), strconv.Itoa(x.AnsweredWithinSL), fmt.Sprintf("%.1f", x.ServiceLevel*100),
-			fmt.Sprintf("%.1f", x.ASASeconds), fmt.Sprintf("%.1f", x.AHTSeconds)})
-	}
-	cw.Flush()
-}
-
-// csvSafe keeps a spreadsheet from reading a cell as a formula.
-func csvSafe(v string) string {
-	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
-		return "'" + v
-	}
-	return v
+	panel.WriteReportCSV(w, rep.rows)
 }

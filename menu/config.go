@@ -8,6 +8,7 @@
 package menu
 
 import (
+	"cmp"
 	"time"
 
 	"github.com/helpdesk-ivr/ivr/hours"
@@ -112,8 +113,32 @@ type Group struct {
 	// Survey asks the caller to rate the call after the operator hangs
 	// up (survey.go).
 	Survey Survey `yaml:"survey"`
+	// ServiceLevel is the reports' "answered within" threshold for the
+	// group's calls (a contract's "80% within 20 s"); 0: the panel's
+	// default (GroupServiceLevels).
+	ServiceLevel time.Duration `yaml:"service_level"`
 
 	Pos Pos `yaml:"-"`
+}
+
+// The range of a group's service_level.
+const (
+	MinServiceLevel = time.Second
+	MaxServiceLevel = 10 * time.Minute
+)
+
+// GroupServiceLevels is every group's service-level threshold: its
+// service_level, or def where it sets none. The reports of the panel and
+// the API pass it to the store, which counts each group's calls against
+// its own threshold.
+func (c *Config) GroupServiceLevels(def time.Duration) map[string]time.Duration {
+	out := map[string]time.Duration{}
+	for _, g := range c.Groups {
+		if g != nil {
+			out[g.ID] = cmp.Or(g.ServiceLevel, def)
+		}
+	}
+	return out
 }
 
 // Organization is an Administration the help desk knows.

@@ -325,6 +325,9 @@ func (c *Config) validateGroups(v *validator) {
 				v.add(g.Pos, "group %q: %q is not an e-mail address", g.ID, m)
 			}
 		}
+		if g.ServiceLevel != 0 && (g.ServiceLevel < MinServiceLevel || g.ServiceLevel > MaxServiceLevel) {
+			v.add(g.Pos, "group %q: service_level %s is out of range %s..%s", g.ID, g.ServiceLevel, MinServiceLevel, MaxServiceLevel)
+		}
 	}
 	// After the loop: an overflow may name a group listed further down.
 	for _, g := range c.Groups {

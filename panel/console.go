@@ -15,17 +15,15 @@ import (
 )
 
 type wallData struct {
-	L         lang
-	Rows      []wallRow
-	Queues    bool
-	Failed    bool
-	At        time.Time
-	SLSeconds int
+	L      lang
+	Rows   []wallRow
+	Queues bool
+	Failed bool
+	At     time.Time
 }
 
 func (s *Server) wallData(rq *request, st *liveState) wallData {
-	return wallData{L: rq.lang, Rows: st.rowsFor(rq), Queues: st.Queues, Failed: st.Failed, At: st.At,
-		SLSeconds: int(s.opts.ServiceLevel / time.Second)}
+	return wallData{L: rq.lang, Rows: st.rowsFor(rq), Queues: st.Queues, Failed: st.Failed, At: st.At}
 }
 
 func (s *Server) wallboard(w http.ResponseWriter, r *http.Request) {

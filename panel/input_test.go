@@ -92,7 +92,7 @@ func TestInputLimits(t *testing.T) {
 	wantStatus(t, "long caller", op.get("/tickets?caller="+strings.Repeat("3", 65)), http.StatusBadRequest)
 	r = op.get("/reports?bucket=" + strings.Repeat("b", 1000))
 	wantStatus(t, "bad bucket", r, http.StatusBadRequest)
-	r.has(t, "Il dettaglio è per giorno o per ora.", `data-testid="report-filters"`)
+	r.has(t, "Il dettaglio è per ora, giorno, settimana o mese.", `data-testid="report-filters"`)
 
 	// Users.
 	adm := e.login("adm")

@@ -24,6 +24,7 @@ type wallRow struct {
 	Offered, Answered, Abandoned int // today
 	ServiceLevel                 float64
 	HasSL                        bool
+	SLSeconds                    int // the group's threshold (config service_level)
 	// CSAT is today's share of ratings 4–5 in the post-call survey, over
 	// Rated ratings (the reports' figure).
 	CSAT  float64
@@ -206,8 +207,10 @@ func (s *Server) readState(ctx context.Context) *liveState {
 		}
 		return &st.Rows[i]
 	}
-	for _, g := range s.config().Groups {
-		row(g.ID)
+	cfg := s.config()
+	sl := cfg.GroupServiceLevels(s.opts.ServiceLevel)
+	for _, g := range cfg.Groups {
+		row(g.ID).SLSeconds = int(sl[g.ID] / time.Second)
 	}
 	failed := func(what string, err error) {
 		st.Failed = true
@@ -240,8 +243,7 @@ func (s *Server) readState(ctx context.Context) *liveState {
 	// call records, like the reports: the wallboard and the reports agree.
 	y, m, d := st.At.In(s.location()).Date()
 	day := time.Date(y, m, d, 0, 0, 0, 0, s.location())
-	report, err := s.opts.Tickets.Report(ctx, tickets.ReportFilter{From: day, To: day.AddDate(0, 0, 1),
-		Bucket: tickets.BucketDay, ServiceLevelSeconds: int(s.opts.ServiceLevel / time.Second)})
+	report, err := s.opts.Tickets.Report(ctx, s.reportFilter(day, day.AddDate(0, 0, 1), nil, tickets.BucketDay))
 	if err != nil {
 		failed("report", err)
 	}
@@ -250,6 +252,7 @@ func (s *Server) readState(ctx context.Context) *liveState {
 		r.Offered += rr.Offered
 		r.Answered += rr.Answered
 		r.Abandoned += rr.Abandoned
+		r.SLSeconds = rr.ServiceLevelSeconds
 		if r.Offered > 0 {
 			r.ServiceLevel, r.HasSL = rr.ServiceLevel, true
 		}

@@ -206,7 +206,7 @@ func TestReports(t *testing.T) {
 	wantStatus(t, "reports", r, http.StatusOK)
 	r.has(t, `data-testid="report-chart"`, "<svg", `class="sl-point"`,
 		`<tr data-testid="report-row" data-group="lotto2">`, `<tr data-testid="report-row" data-group="lotto3">`)
-	row := regexp.MustCompile(`(?s)data-group="lotto2">\s*<td>2025-11-24</td><td>[^<]*</td><td>3</td><td>2</td><td>1</td>\s*<td>33%</td><td>0:30</td><td>4:00</td>`)
+	row := regexp.MustCompile(`(?s)data-group="lotto2">\s*<td>2025-11-24</td><td>[^<]*</td><td data-testid="report-threshold">30 s</td><td>3</td><td>2</td><td>1</td>\s*<td>33%</td><td>0:30</td><td>4:00</td>`)
 	if !row.MatchString(r.body) {
 		t.Fatalf("lotto2 row wrong:\n%s", r.body)
 	}
@@ -223,7 +223,7 @@ func TestReports(t *testing.T) {
 		t.Fatalf("csv type %q", ct)
 	}
 	lines := strings.Split(strings.TrimSpace(csv.body), "\n")
-	if len(lines) != 2 || lines[1] != "2025-11-24T00:00:00+01:00,lotto2,3,2,1,1,33.3,30.0,240.0" {
+	if len(lines) != 2 || lines[1] != "2025-11-24T00:00:00+01:00,lotto2,3,2,1,1,33.3,30.0,240.0,30" {
 		t.Fatalf("csv:\n%s", csv.body)
 	}
 
@@ -234,7 +234,7 @@ func TestReports(t *testing.T) {
 	if csv := op.get("/reports.csv"); strings.Contains(csv.body, "lotto3") {
 		t.Fatalf("an operator's CSV has another group:\n%s", csv.body)
 	}
-	wantStatus(t, "bad bucket", sup.get("/reports?bucket=week"), http.StatusBadRequest)
+	wantStatus(t, "bad bucket", sup.get("/reports?bucket=year"), http.StatusBadRequest)
 	wantStatus(t, "too long", sup.get("/reports?bucket=hour&from=2025-01-01&to=2025-11-24"), http.StatusBadRequest)
 	wantStatus(t, "inverted", sup.get("/reports?from=2025-11-24&to=2025-11-01"), http.StatusBadRequest)
 

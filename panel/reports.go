@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/helpdesk-ivr/ivr/internal/fault"
+	"github.com/helpdesk-ivr/ivr/menu"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
 
@@ -18,13 +19,6 @@ import (
 type reportQuery struct {
 	From, To, Bucket, Group string
 }
-
-// Longest periods a report may cover, so that one request cannot ask for
-// years of hours.
-const (
-	maxReportDays       = 366
-	maxHourlyReportDays = 31
-)
 
 type reportData struct {
 	Q       reportQuery
@@ -40,6 +34,20 @@ type reportData struct {
 	CSAT       tickets.CSATReport
 	CSATTables []csatTable
 	CSATCSVURL string
+	// Categories are the tickets opened in the period per category and
+	// group (tickets.Store.CategoryReport), labelled in the user's
+	// language.
+	Categories     []categoryRow
+	CategoryTotal  tickets.CategoryRow
+	CategoryCSVURL string
+	Buckets        []tickets.Bucket
+}
+
+// categoryRow is a tickets.CategoryRow with its category's and group's
+// names ("" for an uncategorised ticket's Label: the template says so).
+type categoryRow struct {
+	tickets.CategoryRow
+	Label, Name string
 }
 
 // csatTable is one cut of the CSAT report: by group, operator or hour.
@@ -70,34 +78,31 @@ func (s *Server) report(r *http.Request) (reportData, error) {
 	rqy := reportQuery{From: shorten(q.Get("from"), maxValue), To: shorten(q.Get("to"), maxValue),
 		Bucket: shorten(cmpOr(q.Get("bucket"), "day"), maxValue), Group: shorten(q.Get("group"), maxValue)}
 	// What the form shows again with an error.
-	bad := reportData{Q: rqy, Groups: s.groupOpts(rq), SL: int(s.opts.ServiceLevel / time.Second)}
-	if rqy.Bucket != "day" && rqy.Bucket != "hour" {
+	bucket := tickets.Bucket(rqy.Bucket)
+	bad := reportData{Q: rqy, Groups: s.groupOpts(rq), SL: int(s.opts.ServiceLevel / time.Second), Buckets: tickets.Buckets}
+	if bucket.MaxDays() == 0 {
 		return bad, errorKey(fault.EINVALID, "reports.bad_bucket")
 	}
 	if rqy.To == "" {
 		rqy.To = today.Format(time.DateOnly)
 	}
 	if rqy.From == "" {
-		days := 6
-		if rqy.Bucket == "hour" {
-			days = 0
-		}
-		rqy.From = today.AddDate(0, 0, -days).Format(time.DateOnly)
+		rqy.From = DefaultReportFrom(bucket, today).Format(time.DateOnly)
 	}
 	from, err1 := time.ParseInLocation(time.DateOnly, rqy.From, loc)
 	to, err2 := time.ParseInLocation(time.DateOnly, rqy.To, loc)
 	if err1 != nil || err2 != nil || to.Before(from) {
 		return bad, errorKey(fault.EINVALID, "reports.bad_dates")
 	}
-	to = to.AddDate(0, 0, 1)
-	limit := maxReportDays
-	if rqy.Bucket == "hour" {
-		limit = maxHourlyReportDays
-	}
-	if to.Sub(from) > time.Duration(limit)*24*time.Hour+time.Hour {
+	// Whole weeks or months, so that no row counts part of its period; the
+	// form shows the dates covered.
+	from, to = bucket.AlignPeriod(from, to.AddDate(0, 0, 1))
+	rqy.From, rqy.To = from.Format(time.DateOnly), to.AddDate(0, 0, -1).Format(time.DateOnly)
+	if limit := bucket.MaxDays(); to.Sub(from) > time.Duration(limit)*24*time.Hour+time.Hour {
+		bad.Q = rqy
 		return bad, errorKey(fault.EINVALID, "reports.too_long", limit)
 	}
-	d := reportData{Q: rqy, Groups: s.groupOpts(rq), SL: int(s.opts.ServiceLevel / time.Second)}
+	d := reportData{Q: rqy, Groups: s.groupOpts(rq), SL: int(s.opts.ServiceLevel / time.Second), Buckets: tickets.Buckets}
 	var groups []string
 	switch {
 	case rqy.Group != "":
@@ -111,34 +116,29 @@ func (s *Server) report(r *http.Request) (reportData, error) {
 			return d, nil // an operator of no group sees no figures, never everyone's
 		}
 	}
-	rows, err := s.opts.Tickets.Report(r.Context(), tickets.ReportFilter{From: from, To: to, Groups: groups,
-		Bucket: tickets.Bucket(rqy.Bucket), ServiceLevelSeconds: d.SL})
+	rows, err := s.opts.Tickets.Report(r.Context(), s.reportFilter(from, to, groups, bucket))
 	if err != nil {
 		return reportData{}, err
 	}
-	layout := "2006-01-02"
-	if rqy.Bucket == "hour" {
-		layout = "2006-01-02 15:00"
-	}
-	var asa, aht time.Duration
 	for _, x := range rows {
-		d.Rows = append(d.Rows, reportRow{ReportRow: x, Name: s.groupName(x.Group), Period: x.Start.Format(layout)})
-		t := &d.Total
-		t.Offered += x.Offered
-		t.Answered += x.Answered
-		t.Abandoned += x.Abandoned
-		t.AnsweredWithinSL += x.AnsweredWithinSL
-		asa += x.ASA * time.Duration(x.Answered)
-		aht += x.AHT * time.Duration(x.Answered)
+		d.Rows = append(d.Rows, reportRow{ReportRow: x, Name: s.groupName(x.Group), Period: PeriodLabel(bucket, x.Start)})
 	}
-	if d.Total.Offered > 0 {
-		d.Total.ServiceLevel = float64(d.Total.AnsweredWithinSL) / float64(d.Total.Offered)
-	}
-	if d.Total.Answered > 0 {
-		d.Total.ASA = asa / time.Duration(d.Total.Answered)
-		d.Total.AHT = aht / time.Duration(d.Total.Answered)
-	}
+	d.Total.ReportRow = tickets.ReportTotal(rows)
 	d.Chart, d.Periods = reportChart(rq.lang, d.Rows)
+	cats, err := s.opts.Tickets.CategoryReport(r.Context(), tickets.CategoryFilter{From: from, To: to, Groups: groups})
+	if err != nil {
+		return reportData{}, err
+	}
+	cfg := s.config()
+	for _, x := range cats {
+		c := categoryRow{CategoryRow: x, Name: s.groupName(x.Group)}
+		if x.Category != "" {
+			c.Label = cfg.CategoryLabel(x.Category, string(rq.lang))
+		}
+		d.Categories = append(d.Categories, c)
+		d.CategoryTotal.Tickets += x.Tickets
+		d.CategoryTotal.Open += x.Open
+	}
 	if d.CSAT, err = s.opts.Tickets.CSAT(r.Context(), tickets.CSATFilter{From: from, To: to, Groups: groups}); err != nil {
 		return reportData{}, err
 	}
@@ -151,7 +151,56 @@ func (s *Server) report(r *http.Request) (reportData, error) {
 	d.CSVURL = "/reports.csv?" + v.Encode()
 	v.Set("table", "csat")
 	d.CSATCSVURL = "/reports.csv?" + v.Encode()
+	v.Set("table", "category")
+	d.CategoryCSVURL = "/reports.csv?" + v.Encode()
 	return d, nil
+}
+
+// reportFilter is the call report's filter, each group's calls counted
+// against its own service-level threshold (the config's service_level,
+// by default Options.ServiceLevel). The API builds its reports with it.
+func (s *Server) reportFilter(from, to time.Time, groups []string, b tickets.Bucket) tickets.ReportFilter {
+	return ReportFilter(s.config(), s.opts.ServiceLevel, from, to, groups, b)
+}
+
+// ReportFilter is the call report's filter for the configuration cfg:
+// each group's calls counted against its service_level, def for the
+// groups that set none. The panel and the API both use it, so that their
+// figures agree.
+func ReportFilter(cfg *menu.Config, def time.Duration, from, to time.Time, groups []string, b tickets.Bucket) tickets.ReportFilter {
+	return tickets.ReportFilter{From: from, To: to, Groups: groups, Bucket: b,
+		ServiceLevelSeconds: int(def / time.Second), GroupServiceLevels: cfg.GroupServiceLevels(def)}
+}
+
+// DefaultReportFrom is the first day of a report that names none, ending
+// today: today by hour, a week by day, 12 weeks by week, 12 months by
+// month (the API's default too).
+func DefaultReportFrom(b tickets.Bucket, today time.Time) time.Time {
+	switch b {
+	case tickets.BucketHour:
+		return today
+	case tickets.BucketWeek:
+		return today.AddDate(0, 0, -7*11)
+	case tickets.BucketMonth:
+		return time.Date(today.Year(), today.Month()-11, 1, 0, 0, 0, 0, today.Location())
+	}
+	return today.AddDate(0, 0, -6)
+}
+
+// PeriodLabel names a report's period by its start: "2025-10-26 02:00"
+// (an hour; the offset tells the two 02:00 of the autumn change apart),
+// "2025-10-26", "2025-W43" (an ISO week) or "2025-10".
+func PeriodLabel(b tickets.Bucket, start time.Time) string {
+	switch b {
+	case tickets.BucketHour:
+		return start.Format("2006-01-02 15:00 -07")
+	case tickets.BucketWeek:
+		y, w := start.ISOWeek()
+		return fmt.Sprintf("%d-W%02d", y, w)
+	case tickets.BucketMonth:
+		return start.Format("2006-01")
+	}
+	return start.Format(time.DateOnly)
 }
 
 func (s *Server) reports(w http.ResponseWriter, r *http.Request) {
@@ -176,19 +225,57 @@ func (s *Server) reportsCSV(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	if r.URL.Query().Get("table") == "csat" {
+	switch r.URL.Query().Get("table") {
+	case "csat":
 		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="csat-%s-%s.csv"`, d.Q.From, d.Q.To))
 		WriteCSATCSV(w, d.CSAT)
 		return
+	case "category":
+		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="categories-%s-%s.csv"`, d.Q.From, d.Q.To))
+		rows := make([]CategoryCSVRow, len(d.Categories))
+		for i, x := range d.Categories {
+			rows[i] = CategoryCSVRow{CategoryRow: x.CategoryRow, Label: x.Label}
+		}
+		WriteCategoryCSV(w, rows)
+		return
 	}
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="report-%s-%s-%s.csv"`, d.Q.Bucket, d.Q.From, d.Q.To))
+	rows := make([]tickets.ReportRow, len(d.Rows))
+	for i, x := range d.Rows {
+		rows[i] = x.ReportRow
+	}
+	WriteReportCSV(w, rows)
+}
+
+// WriteReportCSV writes a call report as CSV, one row per period and
+// group with the group's service-level threshold (the API's reports.csv
+// writes the same).
+func WriteReportCSV(w io.Writer, rows []tickets.ReportRow) {
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"period_start", "group", "offered", "answered", "abandoned", "answered_within_sl",
-		"service_level_pct", "asa_seconds", "aht_seconds"})
-	for _, x := range d.Rows {
+		"service_level_pct", "asa_seconds", "aht_seconds", "service_level_seconds"})
+	for _, x := range rows {
 		_ = cw.Write([]string{x.Start.Format(time.RFC3339), csvSafe(x.Group), strconv.Itoa(x.Offered), strconv.Itoa(x.Answered),
 			strconv.Itoa(x.Abandoned), strconv.Itoa(x.AnsweredWithinSL), fmt.Sprintf("%.1f", x.ServiceLevel*100),
-			fmt.Sprintf("%.1f", x.ASA.Seconds()), fmt.Sprintf("%.1f", x.AHT.Seconds())})
+			fmt.Sprintf("%.1f", x.ASA.Seconds()), fmt.Sprintf("%.1f", x.AHT.Seconds()), strconv.Itoa(x.ServiceLevelSeconds)})
+	}
+	cw.Flush()
+}
+
+// CategoryCSVRow is a row of the category breakdown with its category's
+// label ("" uncategorised).
+type CategoryCSVRow struct {
+	tickets.CategoryRow
+	Label string
+}
+
+// WriteCategoryCSV writes the tickets per category and group as CSV (the
+// API's reports.csv?table=category writes the same).
+func WriteCategoryCSV(w io.Writer, rows []CategoryCSVRow) {
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"category", "category_label", "group", "tickets", "open"})
+	for _, x := range rows {
+		_ = cw.Write([]string{csvSafe(x.Category), csvSafe(x.Label), csvSafe(x.Group), strconv.Itoa(x.Tickets), strconv.Itoa(x.Open)})
 	}
 	cw.Flush()
 }

@@ -162,10 +162,55 @@ type CallEnd struct {
 // Bucket is the period a report row covers.
 type Bucket string
 
+// The buckets, in the service time zone: a week is an ISO week (from
+// Monday 00:00), a day or a month starts at local midnight, whatever the
+// clocks do in between.
 const (
-	BucketHour Bucket = "hour"
-	BucketDay  Bucket = "day"
+	BucketHour  Bucket = "hour"
+	BucketDay   Bucket = "day"
+	BucketWeek  Bucket = "week"
+	BucketMonth Bucket = "month"
 )
+
+// Buckets lists the buckets, shortest first.
+var Buckets = []Bucket{BucketHour, BucketDay, BucketWeek, BucketMonth}
+
+// MaxDays is the longest period a report by b may cover (after
+// AlignPeriod), so that one request cannot ask for years of hours; 0 for
+// an unknown bucket.
+func (b Bucket) MaxDays() int {
+	switch b {
+	case BucketHour:
+		return 31
+	case BucketDay:
+		return 366
+	case BucketWeek:
+		return 53 * 7
+	case BucketMonth:
+		return 2*366 + 31
+	}
+	return 0
+}
+
+// AlignPeriod widens [from, to) to whole weeks or months for those
+// buckets (both local midnights), so that no row covers part of its
+// period; hours and days are left as they are.
+func (b Bucket) AlignPeriod(from, to time.Time) (time.Time, time.Time) {
+	switch b {
+	case BucketWeek:
+		back := (int(from.Weekday()) + 6) % 7 // days since Monday
+		from = time.Date(from.Year(), from.Month(), from.Day()-back, 0, 0, 0, 0, from.Location())
+		if fwd := (8 - int(to.Weekday())) % 7; fwd > 0 { // days to the next Monday
+			to = time.Date(to.Year(), to.Month(), to.Day()+fwd, 0, 0, 0, 0, to.Location())
+		}
+	case BucketMonth:
+		from = time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, from.Location())
+		if to.Day() != 1 {
+			to = time.Date(to.Year(), to.Month()+1, 1, 0, 0, 0, 0, to.Location())
+		}
+	}
+	return from, to
+}
 
 // ReportFilter selects calls for Report by the time they were queued.
 type ReportFilter struct {
@@ -173,6 +218,9 @@ type ReportFilter struct {
 	Groups              []string  // empty: every group
 	Bucket              Bucket    // default BucketHour
 	ServiceLevelSeconds int       // default 20
+	// GroupServiceLevels are the groups' own thresholds (the config's
+	// service_level), in place of ServiceLevelSeconds for their calls.
+	GroupServiceLevels map[string]time.Duration
 }
 
 // ReportRow aggregates the calls offered to one group in one period (in the
@@ -183,12 +231,38 @@ type ReportRow struct {
 	Offered   int // queued to the group
 	Answered  int // answered by an operator
 	Abandoned int // hung up while queued
-	// AnsweredWithinSL were answered within ServiceLevelSeconds of queueing;
-	// ServiceLevel is AnsweredWithinSL / Offered.
-	AnsweredWithinSL int
-	ServiceLevel     float64
-	ASA              time.Duration // average speed of answer (answered calls)
-	AHT              time.Duration // average handle time (answered, ended calls)
+	// AnsweredWithinSL were answered within the group's threshold,
+	// ServiceLevelSeconds, of queueing; ServiceLevel is AnsweredWithinSL /
+	// Offered.
+	AnsweredWithinSL    int
+	ServiceLevel        float64
+	ServiceLevelSeconds int
+	ASA                 time.Duration // average speed of answer (answered calls)
+	AHT                 time.Duration // average handle time (answered, ended calls)
+}
+
+// ReportTotal sums rows: the totals' service level, ASA and AHT are over
+// all their calls (each call counted against its own group's threshold).
+// Start, Group and ServiceLevelSeconds are left zero.
+func ReportTotal(rows []ReportRow) ReportRow {
+	var t ReportRow
+	var asa, aht time.Duration
+	for _, x := range rows {
+		t.Offered += x.Offered
+		t.Answered += x.Answered
+		t.Abandoned += x.Abandoned
+		t.AnsweredWithinSL += x.AnsweredWithinSL
+		asa += x.ASA * time.Duration(x.Answered)
+		aht += x.AHT * time.Duration(x.Answered)
+	}
+	if t.Offered > 0 {
+		t.ServiceLevel = float64(t.AnsweredWithinSL) / float64(t.Offered)
+	}
+	if t.Answered > 0 {
+		t.ASA = asa / time.Duration(t.Answered)
+		t.AHT = aht / time.Duration(t.Answered)
+	}
+	return t
 }
 
 // CallRecorder is what the call controller needs from the store.

@@ -869,9 +869,9 @@ func TestReport(t *testing.T) {
 
 	rows := must[[]tickets.ReportRow](t)(s.Report(ctx, tickets.ReportFilter{From: day(24, 9, 0, 0), To: day(24, 11, 0, 0), ServiceLevelSeconds: 20}))
 	equal(t, "hourly report", rows, []tickets.ReportRow{
-		{Start: day(24, 9, 0, 0), Group: "lotto2", Offered: 4, Answered: 2, Abandoned: 1, AnsweredWithinSL: 1, ServiceLevel: 0.25, ASA: 20 * time.Second, AHT: 210 * time.Second},
-		{Start: day(24, 9, 0, 0), Group: "lotto3", Offered: 1, Answered: 1, Abandoned: 0, AnsweredWithinSL: 1, ServiceLevel: 1, ASA: 20 * time.Second, AHT: 600 * time.Second},
-		{Start: day(24, 10, 0, 0), Group: "lotto2", Offered: 1, Answered: 1, Abandoned: 0, AnsweredWithinSL: 1, ServiceLevel: 1, ASA: 5 * time.Second, AHT: 60 * time.Second},
+		{Start: day(24, 9, 0, 0), Group: "lotto2", Offered: 4, Answered: 2, Abandoned: 1, AnsweredWithinSL: 1, ServiceLevel: 0.25, ServiceLevelSeconds: 20, ASA: 20 * time.Second, AHT: 210 * time.Second},
+		{Start: day(24, 9, 0, 0), Group: "lotto3", Offered: 1, Answered: 1, Abandoned: 0, AnsweredWithinSL: 1, ServiceLevel: 1, ServiceLevelSeconds: 20, ASA: 20 * time.Second, AHT: 600 * time.Second},
+		{Start: day(24, 10, 0, 0), Group: "lotto2", Offered: 1, Answered: 1, Abandoned: 0, AnsweredWithinSL: 1, ServiceLevel: 1, ServiceLevelSeconds: 20, ASA: 5 * time.Second, AHT: 60 * time.Second},
 	})
 	rows = must[[]tickets.ReportRow](t)(s.Report(ctx, tickets.ReportFilter{From: day(24, 9, 0, 0), To: day(24, 11, 0, 0), ServiceLevelSeconds: 30, Groups: []string{"lotto2"}}))
 	if len(rows) != 2 || rows[0].AnsweredWithinSL != 2 || rows[0].ServiceLevel != 0.5 || rows[1].Group != "lotto2" {
@@ -881,13 +881,14 @@ func TestReport(t *testing.T) {
 	rows = must[[]tickets.ReportRow](t)(s.Report(ctx, tickets.ReportFilter{From: day(24, 0, 0, 0), To: day(26, 0, 0, 0), Bucket: tickets.BucketDay}))
 	equal(t, "daily report", rows, []tickets.ReportRow{
 		// Default service level 20 s.
-		{Start: day(24, 0, 0, 0), Group: "lotto2", Offered: 6, Answered: 4, Abandoned: 1, AnsweredWithinSL: 3, ServiceLevel: 0.5,
+		{Start: day(24, 0, 0, 0), Group: "lotto2", Offered: 6, Answered: 4, Abandoned: 1, AnsweredWithinSL: 3, ServiceLevel: 0.5, ServiceLevelSeconds: 20,
 			ASA: (10 + 30 + 5 + 2) * time.Second / 4, AHT: (300 + 120 + 60 + 59) * time.Second / 4},
-		{Start: day(24, 0, 0, 0), Group: "lotto3", Offered: 1, Answered: 1, AnsweredWithinSL: 1, ServiceLevel: 1, ASA: 20 * time.Second, AHT: 600 * time.Second},
-		{Start: day(25, 0, 0, 0), Group: "lotto2", Offered: 1, Answered: 1, AnsweredWithinSL: 1, ServiceLevel: 1, ASA: time.Second, AHT: 60 * time.Second},
+		{Start: day(24, 0, 0, 0), Group: "lotto3", Offered: 1, Answered: 1, AnsweredWithinSL: 1, ServiceLevel: 1, ServiceLevelSeconds: 20, ASA: 20 * time.Second, AHT: 600 * time.Second},
+		{Start: day(25, 0, 0, 0), Group: "lotto2", Offered: 1, Answered: 1, AnsweredWithinSL: 1, ServiceLevel: 1, ServiceLevelSeconds: 20, ASA: time.Second, AHT: 60 * time.Second},
 	})
 	for _, bad := range []tickets.ReportFilter{
-		{From: day(24, 0, 0, 0), To: day(25, 0, 0, 0), Bucket: "week"},
+		{From: day(24, 0, 0, 0), To: day(25, 0, 0, 0), Bucket: "year"},
+		{From: day(24, 0, 0, 0), To: day(25, 0, 0, 0), GroupServiceLevels: map[string]time.Duration{"lotto2": 0}},
 		{From: day(25, 0, 0, 0), To: day(24, 0, 0, 0)},
 		{},
 		{From: day(24, 0, 0, 0), To: day(25, 0, 0, 0), ServiceLevelSeconds: -1},
