@@ -63,6 +63,9 @@ func (c Config) withDefaults() Config {
 type Groups interface {
 	GroupIDs() []string
 	GroupSchedule(id string) *hours.Schedule
+	// GroupServiceLevels is each group's service-level threshold, def
+	// for a group without its own (as the panel's reports count).
+	GroupServiceLevels(def time.Duration) map[string]time.Duration
 }
 
 // MenuGroups reads the groups from the help desk's configuration as current
@@ -79,6 +82,13 @@ func (m menuGroups) GroupIDs() []string {
 		}
 	}
 	return ids
+}
+
+func (m menuGroups) GroupServiceLevels(def time.Duration) map[string]time.Duration {
+	if c := m(); c != nil {
+		return c.GroupServiceLevels(def)
+	}
+	return nil
 }
 
 func (m menuGroups) GroupSchedule(id string) *hours.Schedule {

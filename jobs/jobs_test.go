@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"mime/quotedprintable"
 	"slices"
 	"strings"
 	"sync"
@@ -65,6 +67,19 @@ func (g groups) GroupIDs() []string {
 	return ids
 }
 func (g groups) GroupSchedule(id string) *hours.Schedule { return g[id] }
+
+// GroupServiceLevels: lotto6 has its own 20 s, as in the shipped
+// configuration; the others take def.
+func (g groups) GroupServiceLevels(def time.Duration) map[string]time.Duration {
+	out := map[string]time.Duration{}
+	for id := range g {
+		out[id] = def
+	}
+	if _, ok := g["lotto6"]; ok {
+		out["lotto6"] = 20 * time.Second
+	}
+	return out
+}
 
 type dir struct{}
 
@@ -473,5 +488,44 @@ func TestSummary(t *testing.T) {
 	}
 	if n != 1 || !strings.Contains(body, "2026-11-23") {
 		t.Fatalf("%d summaries, body:\n%s", n, body)
+	}
+}
+
+// TestSummaryServiceLevelPerGroup: the summary counts each group's calls
+// against the group's own threshold, as the panel's reports do: answered
+// after 25 s is in time for lotto7 (30 s) and late for lotto6 (20 s).
+func TestSummaryServiceLevelPerGroup(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, at("2026-11-23 10:00"))
+	e.jobs.cfg.ServiceLevelSeconds = 30
+	for i, g := range []string{"lotto6", "lotto7"} {
+		queued := at("2026-11-23 10:00").Add(time.Duration(i) * time.Minute)
+		e.clk.Set(queued)
+		c, _, err := e.store.OpenCall(ctx, tickets.NewCall{ChannelID: fmt.Sprintf("sl.%d", channels.Add(1)), Group: g})
+		noErr(t, err)
+		answered, op := queued.Add(25*time.Second), "op1"
+		noErr(t, e.store.UpdateCall(ctx, c.ID, tickets.CallUpdate{QueuedAt: &queued, Group: &g}))
+		noErr(t, e.store.UpdateCall(ctx, c.ID, tickets.CallUpdate{OperatorAnsweredAt: &answered, Operator: &op}))
+		noErr(t, e.store.FinishCall(ctx, c.ID, tickets.CallEnd{EndedAt: answered.Add(time.Minute), Outcome: tickets.OutcomeAnswered}))
+	}
+	noErr(t, e.jobs.Summary(ctx, at("2026-11-24 07:00")))
+	var body string
+	noErr(t, e.pool.QueryRow(ctx, `SELECT convert_from(message, 'UTF8') FROM notify_outbox WHERE kind = 'summary'`).Scan(&body))
+	_, qp, _ := strings.Cut(body, "\r\n\r\n")
+	text, err := io.ReadAll(quotedprintable.NewReader(strings.NewReader(qp)))
+	noErr(t, err)
+	body = string(text)
+	for _, want := range []string{"Gruppo lotto6: offerte 1, risposte 1, abbandonate 0, livello di servizio 0",
+		"Gruppo lotto7: offerte 1, risposte 1, abbandonate 0, livello di servizio 100"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("summary lacks %q:\n%s", want, body)
+		}
+	}
+}
+
+func noErr(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }

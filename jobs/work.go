@@ -249,8 +249,10 @@ func (j *Jobs) Summary(ctx context.Context, now time.Time) error {
 	local := now.In(j.d.Location)
 	to := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, j.d.Location)
 	from := to.AddDate(0, 0, -1)
+	// Each group against its own threshold, as the panel's reports count.
+	def := time.Duration(j.cfg.ServiceLevelSeconds) * time.Second
 	rows, err := j.d.Store.Report(ctx, tickets.ReportFilter{From: from, To: to, Bucket: tickets.BucketDay,
-		ServiceLevelSeconds: j.cfg.ServiceLevelSeconds})
+		ServiceLevelSeconds: j.cfg.ServiceLevelSeconds, GroupServiceLevels: j.d.Groups.GroupServiceLevels(def)})
 	if err != nil {
 		return fmt.Errorf("summary: %w", err)
 	}
