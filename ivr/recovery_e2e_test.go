@@ -238,6 +238,10 @@ func TestCallsEndedWhileNobodyWatchedAreClosed(t *testing.T) {
 	r.sim.RefuseWebSockets(true)
 	r.ctrl.Release()
 	r.conn.Close()
+	// Its sessions end (each writes "taken over" as it goes) before the
+	// next controller starts: otherwise that line could land after the
+	// next controller's closing one.
+	waitUntil(t, "the first controller's calls ended", func() bool { return r.ctrl.ActiveCalls() == 0 })
 	for _, c := range []*arisim.Call{talking, queued} {
 		if err := c.Hangup(); err != nil {
 			t.Fatal(err)
