@@ -320,7 +320,10 @@ func TestSurveyRingAll(t *testing.T) {
 // first one that died without a word.)
 func TestSurveyAfterTakeover(t *testing.T) {
 	r := newQueueRig(t, "", nil)
-	r.sim.SetEndpoint("PJSIP/op601", operatorEnds(8*time.Second))
+	// 40 s of talk (1 s of real time): the second controller adopts the
+	// conversation after its 2 s grace even on a loaded machine; with 8 s
+	// the operator once hung up first and the caller was queued again.
+	r.sim.SetEndpoint("PJSIP/op601", operatorEnds(40*time.Second))
 	r.available("op601")
 	c := r.call("3331234567")
 	r.waitPrompt(c.ID(), "node:root")
