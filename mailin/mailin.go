@@ -409,8 +409,15 @@ func (s *Service) reopen(ctx context.Context, t tickets.Ticket, actor tickets.Ac
 func (s *Service) open(ctx context.Context, m *Mail) (Result, error) {
 	org := s.organization(m.From)
 	group := s.cfg.Group
-	if c := s.current(); c != nil && (group == "" || org != "") {
-		group = cmp.Or(c.DefaultGroup(org), group)
+	var category string
+	if c := s.current(); c != nil {
+		if group == "" || org != "" {
+			group = cmp.Or(c.DefaultGroup(org), group)
+		}
+		// The help desk's mail rules file it: a rule's group wins over
+		// the Administration's.
+		f := c.FileMail(m.From, org, m.Subject)
+		category, group = f.Category, cmp.Or(f.Group, group)
 	}
 	subject := m.Subject
 	if subject == "" {
@@ -422,7 +429,7 @@ func (s *Service) open(ctx context.Context, m *Mail) (Result, error) {
 	}
 	actor := m.actor()
 	t, err := s.tickets.CreateTicket(ctx, tickets.NewTicket{Source: tickets.SourceMail, Subject: subject,
-		Description: m.body(), Group: group, Organization: org}, actor)
+		Description: m.body(), Group: group, Category: category, Organization: org}, actor)
 	if err != nil {
 		return Result{}, err
 	}

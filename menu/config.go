@@ -33,6 +33,8 @@ type Config struct {
 	// Categories is the list a ticket's category is chosen from (none:
 	// free text).
 	Categories []*Category `yaml:"categories"`
+	// MailRules file the tickets opened by e-mail (mailrules.go).
+	MailRules []*MailRule `yaml:"mail_rules"`
 	// Connector links an existing ticketing system (connector.go).
 	Connector *Connector `yaml:"connector"`
 

@@ -73,6 +73,7 @@ func (c *Config) validate() Problems {
 	c.validateReach(v)
 	c.validateConnector(v)
 	c.checkCategoryRefs(v)
+	c.validateMailRules(v)
 	return v.problems
 }
 
