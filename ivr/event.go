@@ -40,6 +40,7 @@ const (
 	EvCall      = "call"      // a call arrived
 	EvTicket    = "ticket"    // its ticket was opened
 	EvHours     = "hours"     // the hours decision
+	EvLanguage  = "language"  // the caller's language (Text) and how it was known (Reason)
 	EvPrompt    = "prompt"    // prompts started playing
 	EvKeys      = "keys"      // keys collected for a menu or ticket number
 	EvTimeout   = "timeout"   // nothing keyed in time

@@ -49,7 +49,7 @@ func (m *MemoryRecorder) OpenCall(_ context.Context, nc tickets.NewCall) (ticket
 		Source: cmpStr(nc.Source, tickets.SourcePhone), Caller: nc.Caller, Organization: nc.Organization,
 		CallerRole: cmpStr(nc.CallerRole, tickets.CallerUnknown), Group: nc.Group, Category: nc.Category,
 		Subject: nc.Subject, Priority: cmpStr(nc.Priority, tickets.PriorityMedium), Status: tickets.StatusNew,
-		CreatedAt: nc.StartedAt, UpdatedAt: nc.StartedAt, Version: 1,
+		CreatedAt: nc.StartedAt, UpdatedAt: nc.StartedAt, Version: 1, Language: nc.Language,
 	}
 	c := tickets.Call{ID: int64(len(m.calls) + 1), ChannelID: nc.ChannelID, AsteriskNode: nc.AsteriskNode,
 		Caller: nc.Caller, Called: nc.Called, StartedAt: nc.StartedAt, TicketID: t.ID, AnsweredAt: nc.AnsweredAt}
@@ -252,4 +252,15 @@ func (m *MemoryRecorder) Survey(callID int64) (tickets.Survey, bool) {
 	defer m.mu.Unlock()
 	sv, ok := m.surveys[callID]
 	return sv, ok
+}
+
+// SetTicketLanguage implements languageStore.
+func (m *MemoryRecorder) SetTicketLanguage(_ context.Context, ticketID int64, lang string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if ticketID < 1 || int(ticketID) > len(m.tickets) {
+		return fault.ErrNotFound
+	}
+	m.tickets[ticketID-1].Language = lang
+	return nil
 }

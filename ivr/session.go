@@ -105,6 +105,7 @@ type session struct {
 	pendSurvey *tickets.Survey
 	storeDown  bool      // logged once per call
 	saved      string    // the checkpoint kept in Asterisk (resumeVar)
+	lang       string    // the caller's language once chosen (language.go)
 	cut        string    // why the call ended when not by a person
 	sawEnd     bool      // the end came as an event, not found by asking
 	epoch      time.Time // Asterisk's startup time when the call began
@@ -174,12 +175,6 @@ func (s *session) run(ctx context.Context, resumed bool) {
 	if s.hungUp || s.outcome == tickets.OutcomeFailed {
 		return
 	}
-	if lang := s.cfg.IVR.Language; lang != "" && s.ch.Language != lang {
-		// Asterisk picks sound files by the channel's language.
-		if err := s.c.client.Channel().SetVariable(s.key, "CHANNEL(language)", lang); err != nil && !isNotFound(err) {
-			s.log.Warn("set_language_failed", "error", err.Error())
-		}
-	}
 	err = s.serve(resumed)
 	if err != nil && !errors.Is(err, errHangup) && !errors.Is(err, errReleased) && !errors.Is(err, errShutdown) {
 		s.log.Error("call_failed", "error", err.Error())
@@ -225,7 +220,7 @@ func (s *session) newCall() tickets.NewCall {
 		ChannelID: s.channelID, AsteriskNode: s.node, Caller: s.caller, Called: s.ch.Dialplan.Exten,
 		StartedAt: s.started, Source: tickets.SourcePhone, Priority: tickets.PriorityMedium,
 		Subject: "Chiamata da " + cmpStr(s.caller, "numero riservato"), Organization: s.org,
-		CallerRole: tickets.CallerUnknown,
+		CallerRole: tickets.CallerUnknown, Language: cmpStr(s.lang, s.startLanguage()),
 	}
 }
 
@@ -287,7 +282,11 @@ func (s *session) serve(resumed bool) error {
 	open := st.Open
 	s.record(tickets.CallEvent{Kind: tickets.EventHoursCheck, Detail: describeHours(st)})
 	s.emit(Event{Kind: EvHours, Open: &open, Reason: describeHours(st)})
-	s.nav = menu.NewNavigator(s.cfg, menu.Caller{Number: s.caller, Organization: s.org}, "")
+	lang, err := s.chooseLanguage(resumed)
+	if err != nil {
+		return err
+	}
+	s.nav = menu.NewNavigator(s.cfg, menu.Caller{Number: s.caller, Organization: s.org}, lang)
 	if resumed {
 		return s.resume()
 	}

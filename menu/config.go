@@ -162,6 +162,9 @@ type Organization struct {
 	// of no Administration when ivr.pin.require_org_code_from_unknown_numbers
 	// is on (pinguard.go).
 	Code string `yaml:"code"`
+	// Language is what its callers are served in without being asked
+	// (one of service.languages).
+	Language string `yaml:"language"`
 
 	Pos Pos `yaml:"-"`
 }
@@ -202,6 +205,12 @@ type IVR struct {
 	PIN             PINPolicy     `yaml:"pin"`
 	Message         MessagePolicy `yaml:"message"`
 	QueuePriority   QueuePriority `yaml:"queue_priority"`
+	// LanguageMenu, when set, asks callers whose language is not known
+	// from their number which one they speak (language.go).
+	LanguageMenu *LanguageMenu `yaml:"language_menu"`
+	// CallerLanguages maps a number prefix (+44) to the language its
+	// callers are served in without being asked.
+	CallerLanguages map[string]string `yaml:"caller_languages"`
 	// Prompts are the system prompts (invalid choice, goodbye, ...), by
 	// name then language.
 	Prompts map[string]Text `yaml:"prompts"`

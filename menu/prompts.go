@@ -123,6 +123,7 @@ func (c *Config) PromptTexts() []PromptText {
 			}
 		}
 	}
+	out = append(out, c.languagePromptTexts()...)
 	names := make([]string, 0, len(SystemPrompts))
 	for name := range SystemPrompts {
 		names = append(names, name)
@@ -138,5 +139,16 @@ func (c *Config) PromptTexts() []PromptText {
 
 // PromptText is one prompt to be spoken.
 type PromptText struct {
+	// Sound is written into Lang's sounds; Voice, when set, is the
+	// language it is spoken in (the language menu's sentences), else Lang.
 	Sound, Lang, Text string
+	Voice             string
+}
+
+// Speaker is the language the prompt is spoken in.
+func (p PromptText) Speaker() string {
+	if p.Voice != "" {
+		return p.Voice
+	}
+	return p.Lang
 }

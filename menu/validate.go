@@ -67,6 +67,7 @@ func (c *Config) validate() Problems {
 	c.validateOperators(v)
 	c.validateOrganizations(v)
 	c.validateIVR(v)
+	c.validateLanguages(v)
 	c.validatePINGuard(v)
 	c.validateMenu(v)
 	c.validateKeyHints(v)

@@ -26,6 +26,15 @@ func (l lang) T(key string) string {
 	return key
 }
 
+// Language names a caller's language ("en" is "Inglese" in Italian), or
+// gives its code when the catalogue has no name for it.
+func (l lang) Language(code string) string {
+	if l.Has("language." + code) {
+		return l.T("language." + code)
+	}
+	return code
+}
+
 // Tf translates a key whose message has fmt verbs.
 func (l lang) Tf(key string, args ...any) string { return fmt.Sprintf(l.T(key), args...) }
 

@@ -334,3 +334,19 @@ func TestTicketCategoryList(t *testing.T) {
 	en.post("/lang", url.Values{"lang": {"en"}})
 	en.get(path).has(t, "Applications › Electronic civil trial")
 }
+
+// TestTicketLanguage: the language the caller was served in is on the
+// ticket page, named in the user's language; a ticket without one shows
+// no such line.
+func TestTicketLanguage(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	_, tk := e.openTicket("lotto2", "+441612345678", "Printer")
+	noErr(t, e.store.SetTicketLanguage(ctx, tk.ID, "en"))
+	op := e.login("op2")
+	op.get(fmt.Sprintf("/tickets/%d", tk.ID)).has(t, `data-testid="ticket-language">Inglese<`)
+	_, plain := e.openTicket("lotto2", "+390612345678", "Stampante")
+	if strings.Contains(op.get(fmt.Sprintf("/tickets/%d", plain.ID)).body, `data-testid="ticket-language"`) {
+		t.Fatal("a ticket without a language shows one")
+	}
+}

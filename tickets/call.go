@@ -66,6 +66,7 @@ type NewCall struct {
 	CallerRole   CallerRole // default CallerUnknown
 	Group        string
 	Category     string
+	Language     string // the caller's, when known at the start
 	// AnsweredAt, when the IVR has already answered (zero: not yet, see
 	// CallUpdate.AnsweredAt), and Events, the first of the call's timeline:
 	// written with the record, in the same statement.

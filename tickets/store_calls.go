@@ -49,9 +49,9 @@ func (s *Store) call(r *callRow) Call {
 const openCallSQL = `
 WITH t AS (
 	INSERT INTO tickets AS t (number, source, caller, organization, caller_role, group_id, category,
-		subject, priority, status, created_at, updated_at, search, search_public)
+		subject, priority, status, created_at, updated_at, search, search_public, language)
 	VALUES (ticket_number($1::date, ticket_counter_next($1::date)), $2, $3, $4, $5, $6, $7,
-		$8, $9, 'new', $10, $10, ticket_search_vector($8, $7, ''), ticket_search_vector($8, $7, ''))
+		$8, $9, 'new', $10, $10, ticket_search_vector($8, $7, ''), ticket_search_vector($8, $7, ''), $16)
 	RETURNING ` + ticketColumns + `
 ), c AS (
 	INSERT INTO calls AS c (channel_id, asterisk_node, caller, called, started_at, answered_at, ticket_id)
@@ -94,7 +94,7 @@ func (s *Store) OpenCall(ctx context.Context, nc NewCall) (Call, Ticket, error) 
 			return Call{}, Ticket{}, fmt.Errorf("%s: %w", op, err)
 		}
 	}
-	sql := openCallSQL + withEvents(nc.Events, "c", 16) + openCallSelect
+	sql := openCallSQL + withEvents(nc.Events, "c", 17) + openCallSelect
 
 	var tr ticketRow
 	var cr callRow
@@ -102,7 +102,7 @@ func (s *Store) OpenCall(ctx context.Context, nc NewCall) (Call, Ticket, error) 
 		var row pgx.Row
 		args := []any{day, nc.Source, nc.Caller, nc.Organization, nc.CallerRole, nc.Group, nc.Category,
 			nc.Subject, nc.Priority, now,
-			nc.ChannelID, nc.AsteriskNode, nc.Called, started, nullTime(nc.AnsweredAt)}
+			nc.ChannelID, nc.AsteriskNode, nc.Called, started, nullTime(nc.AnsweredAt), nc.Language}
 		args = append(args, events...)
 		if q == nil {
 			row = s.pool.QueryRow(ctx, sql, args...)
@@ -426,4 +426,15 @@ func (s *Store) CallsOfTicket(ctx context.Context, ticketID int64, v Viewer) ([]
 			})
 	})
 	return calls, err
+}
+
+// SetTicketLanguage records the language a caller chose in the language
+// menu. It is not an edit of the ticket (no version, no history line: the
+// call's timeline says when and how it was chosen), so it never makes an
+// operator's open form stale.
+func (s *Store) SetTicketLanguage(ctx context.Context, ticketID int64, lang string) error {
+	if _, err := s.pool.Exec(ctx, `UPDATE tickets SET language = $2 WHERE id = $1 AND language <> $2`, ticketID, lang); err != nil {
+		return fault.FromDB("set ticket language", err, "")
+	}
+	return nil
 }

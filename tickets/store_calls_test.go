@@ -180,3 +180,27 @@ func TestUpdateCallTicket(t *testing.T) {
 		})
 	}
 }
+
+// TestTicketLanguage: the caller's language known at the start opens the
+// ticket with it; one chosen later in the language menu is set without a
+// new version or history line, so an operator's open form stays valid.
+func TestTicketLanguage(t *testing.T) {
+	t.Parallel()
+	s, _, _ := newStore(t, t0)
+	_, en := open(t, s, tickets.NewCall{Caller: "+442071234567", Language: "en"})
+	if got := must[tickets.Ticket](t)(s.FindTicketByID(ctx, en.ID, system)); got.Language != "en" || en.Language != "en" {
+		t.Fatalf("opened in %q, read back in %q", en.Language, got.Language)
+	}
+	_, tk := open(t, s, tickets.NewCall{Caller: "+390612345678"})
+	if tk.Language != "" {
+		t.Fatalf("no language given, got %q", tk.Language)
+	}
+	noErr(t, s.SetTicketLanguage(ctx, tk.ID, "en"))
+	got := must[tickets.Ticket](t)(s.FindTicketByID(ctx, tk.ID, system))
+	if got.Language != "en" || got.Version != tk.Version {
+		t.Fatalf("after the choice: language %q, version %d (was %d)", got.Language, got.Version, tk.Version)
+	}
+	if h := must[[]tickets.Change](t)(s.History(ctx, tk.ID, system)); len(h) != 0 {
+		t.Fatalf("history %+v", h)
+	}
+}

@@ -19,7 +19,7 @@ import (
 
 const ticketColumns = `t.id, t.number, t.source, t.caller, t.organization, t.caller_role, t.menu_path,
 	t.group_id, t.category, t.subject, t.description, t.priority, t.status, t.assignee,
-	t.due_at, t.created_at, t.updated_at, t.closed_at, t.version`
+	t.due_at, t.created_at, t.updated_at, t.closed_at, t.version, t.language`
 
 // ticketRow receives a row of ticketColumns.
 type ticketRow struct {
@@ -30,7 +30,7 @@ type ticketRow struct {
 func (r *ticketRow) dest() []any {
 	return []any{&r.t.ID, &r.t.Number, &r.t.Source, &r.t.Caller, &r.t.Organization, &r.t.CallerRole, &r.t.MenuPath,
 		&r.t.Group, &r.t.Category, &r.t.Subject, &r.t.Description, &r.t.Priority, &r.t.Status, &r.t.Assignee,
-		&r.due, &r.t.CreatedAt, &r.t.UpdatedAt, &r.closed, &r.t.Version}
+		&r.due, &r.t.CreatedAt, &r.t.UpdatedAt, &r.closed, &r.t.Version, &r.t.Language}
 }
 
 func (s *Store) ticket(r *ticketRow) Ticket {

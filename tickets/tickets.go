@@ -150,6 +150,8 @@ type Ticket struct {
 	// Version increases with every update of the ticket's fields; pass the
 	// one you read to UpdateTicket. Articles and attachments do not change it.
 	Version int
+	// Language is the one the caller was served in ("" when not known).
+	Language string
 }
 
 // TicketUpdate changes some fields of a ticket. Nil fields are left alone.

@@ -50,7 +50,7 @@ func cmdPrompts(e env, args []string) int {
 	for _, p := range cfg.PromptTexts() {
 		rel := filepath.Join("sounds", p.Lang, p.Sound+".wav")
 		dst := filepath.Join(*out, rel)
-		sum := textHash(p.Lang, p.Text)
+		sum := textHash(p.Speaker(), p.Text)
 		_, statErr := os.Stat(dst)
 		prev, generated := manifest[rel]
 		switch {
@@ -84,9 +84,9 @@ func synthesize(ctx context.Context, p menu.PromptText, dst string) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
 	}
-	voice := voices[p.Lang]
+	voice := voices[p.Speaker()]
 	if voice == "" {
-		voice = p.Lang
+		voice = p.Speaker()
 	}
 	raw := dst + ".espeak.wav"
 	defer os.Remove(raw)
