@@ -330,7 +330,7 @@ func runIvrdCase(ctx context.Context, t *testing.T, d *Desk, cfg *menu.Config, a
 	}
 	if rec.TicketID == 0 || !hasKind(events, tickets.EventHangup) {
 		t.Errorf("%s: the record is not complete: ticket %d, events %v", c.name, rec.TicketID, eventKinds(events))
-	} else if tk := d.Ticket(ctx, t, rec); tk.Caller != "+39"+c.caller {
+	} else if tk, want := d.Ticket(ctx, t, rec), normalized(t, c.caller); tk.Caller != want {
 		t.Errorf("%s: ticket %s of caller %q", c.name, tk.Number, tk.Caller)
 	}
 	if bad := got.Failed(); len(bad) > 0 && c.act == nil && c.hangUpAfter == 0 {
@@ -544,4 +544,14 @@ func (d *Desk) OperatorState(ctx context.Context, t *testing.T, login string) qu
 		t.Fatalf("operator %s: %v", login, err)
 	}
 	return op
+}
+
+// normalized is the caller's number as the controller records it (E.164).
+func normalized(t *testing.T, caller string) string {
+	t.Helper()
+	n, err := menu.NormalizeNumber(caller)
+	if err != nil {
+		t.Fatalf("caller %q: %v", caller, err)
+	}
+	return n
 }

@@ -90,6 +90,10 @@ type DeskOptions struct {
 	DrainTimeout time.Duration
 	// Env is added to ivrd's environment.
 	Env []string
+	// Config is the help-desk configuration ivrd runs (default the
+	// shipped configs/helpdesk.yaml); its prompts must be among those
+	// promptSounds generates.
+	Config string
 }
 
 // Desk is a help desk as deployed: the ivrd binary, a private Asterisk
@@ -209,7 +213,11 @@ func (d *Desk) Start(t *testing.T) {
 		p.mu.Unlock()
 		t.Fatal("ivrd is running already")
 	}
-	args := []string{"-config", filepath.Join(repoRoot(t), "configs", "helpdesk.yaml"), "-listen", d.Addr,
+	config := d.opts.Config
+	if config == "" {
+		config = filepath.Join(repoRoot(t), "configs", "helpdesk.yaml")
+	}
+	args := []string{"-config", config, "-listen", d.Addr,
 		"-data", d.dataDir, "-drain-timeout", d.opts.DrainTimeout.String()}
 	if d.opts.Clock != "" {
 		args = append(args, "-clock", d.opts.Clock)

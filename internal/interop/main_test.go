@@ -86,5 +86,14 @@ func generatePrompts() (string, error) {
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("ivrctl prompts: %v\n%s", err, b)
 	}
+	// The language menu's sentences (languagesConfig), into the same sounds.
+	variant, err := writeLanguagesConfig(root, out)
+	if err != nil {
+		return "", err
+	}
+	cmd = exec.Command(bin, "prompts", "-config", variant, "-out", out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("ivrctl prompts -config %s: %v\n%s", variant, err, b)
+	}
 	return filepath.Join(out, "sounds"), nil
 }
