@@ -72,6 +72,10 @@ type NewCall struct {
 	// written with the record, in the same statement.
 	AnsweredAt time.Time
 	Events     []CallEvent
+	// ContactID is set by OpenCall, not by its caller: the ticket's
+	// contact found by the caller's number, when it asks HookOnCreate a
+	// second time (see OpenCall).
+	ContactID int64
 }
 
 // EventKind is a step of a call's timeline.

@@ -46,18 +46,24 @@ func (s *Store) call(r *callRow) Call {
 // one statement, so one round trip and one implicit transaction. (The
 // ticket's creation is its CreatedAt and Source, not a history entry: a
 // third insert here would cost about a fifth of the statement.)
-const openCallSQL = `
+var openCallSQL = `
 WITH t AS (
 	INSERT INTO tickets AS t (number, source, caller, organization, caller_role, group_id, category,
-		subject, priority, status, created_at, updated_at, search, search_public, language)
+		subject, priority, status, created_at, updated_at, search, search_public, language, contact_id)
 	VALUES (ticket_number($1::date, ticket_counter_next($1::date)), $2, $3, $4, $5, $6, $7,
-		$8, $9, 'new', $10, $10, ticket_search_vector($8, $7, ''), ticket_search_vector($8, $7, ''), $16)
+		$8, $9, 'new', $10, $10, ticket_search_vector($8, $7, ''), ticket_search_vector($8, $7, ''), $16,
+		` + openCallContact + `)
 	RETURNING ` + ticketColumns + `
 ), c AS (
 	INSERT INTO calls AS c (channel_id, asterisk_node, caller, called, started_at, answered_at, ticket_id)
 	SELECT $11, $12, $3, $13, $14, $15, t.id FROM t
 	RETURNING ` + callColumns + `
 )`
+
+// openCallContact is the caller's contact (phoneContactSQL), of the call's
+// Administration when it is known: a sub-select in the insert on the GIN
+// index of phones, so that a known caller costs no round trip.
+var openCallContact = phoneContactSQL("$3::text", "$4::text")
 
 // openCallSelect ends openCallSQL, after the CTE of the first events.
 const openCallSelect = `
@@ -114,6 +120,22 @@ func (s *Store) OpenCall(ctx context.Context, nc NewCall) (Call, Ticket, error) 
 	var err error
 	if s.hook == nil || (s.hookOnCreate != nil && !s.hookOnCreate(nc)) {
 		err = insert(nil)
+		if err == nil && tr.contact != nil && s.hook != nil {
+			// Known only now: the caller is in the directory. Ask again
+			// with the contact; the Hook then runs in a transaction of its
+			// own, a round trip only calls of known people pay.
+			nc.ContactID = *tr.contact
+			if s.hookOnCreate(nc) {
+				t := s.ticket(&tr)
+				err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+					return s.hook(ctx, tx, TicketEvent{Kind: TicketCreated, Ticket: t, Actor: Actor{Kind: ActorSystem, ID: "ivr"}, At: now.In(s.loc)})
+				})
+				if err != nil {
+					s.log.Error("ticket_hook_failed", "ticket", t.Number, "error", err.Error())
+					err = nil // the call and its ticket are written
+				}
+			}
+		}
 	} else {
 		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 			if err := insert(tx); err != nil {

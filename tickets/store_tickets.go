@@ -19,24 +19,28 @@ import (
 
 const ticketColumns = `t.id, t.number, t.source, t.caller, t.organization, t.caller_role, t.menu_path,
 	t.group_id, t.category, t.subject, t.description, t.priority, t.status, t.assignee,
-	t.due_at, t.created_at, t.updated_at, t.closed_at, t.version, t.language`
+	t.due_at, t.created_at, t.updated_at, t.closed_at, t.version, t.language, t.contact_id`
 
 // ticketRow receives a row of ticketColumns.
 type ticketRow struct {
 	t           Ticket
 	due, closed *time.Time
+	contact     *int64
 }
 
 func (r *ticketRow) dest() []any {
 	return []any{&r.t.ID, &r.t.Number, &r.t.Source, &r.t.Caller, &r.t.Organization, &r.t.CallerRole, &r.t.MenuPath,
 		&r.t.Group, &r.t.Category, &r.t.Subject, &r.t.Description, &r.t.Priority, &r.t.Status, &r.t.Assignee,
-		&r.due, &r.t.CreatedAt, &r.t.UpdatedAt, &r.closed, &r.t.Version, &r.t.Language}
+		&r.due, &r.t.CreatedAt, &r.t.UpdatedAt, &r.closed, &r.t.Version, &r.t.Language, &r.contact}
 }
 
 func (s *Store) ticket(r *ticketRow) Ticket {
 	t := r.t
 	t.DueAt = s.fromNull(r.due)
 	t.ClosedAt = s.fromNull(r.closed)
+	if r.contact != nil {
+		t.ContactID = *r.contact
+	}
 	t.CreatedAt = t.CreatedAt.In(s.loc)
 	t.UpdatedAt = t.UpdatedAt.In(s.loc)
 	if t.MenuPath == nil {
@@ -511,12 +515,15 @@ func (s *Store) updateTicketLocked(ctx context.Context, id int64, upd TicketUpda
 	var out Ticket
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var r ticketRow
-		err := tx.QueryRow(ctx, `SELECT `+ticketColumns+` FROM tickets t WHERE t.id = $1 FOR UPDATE`, id).Scan(r.dest()...)
+		var cc contactCheck
+		a := args{id}
+		err := tx.QueryRow(ctx, `SELECT `+ticketColumns+contactCheckSQL(upd, &a)+` FROM tickets t WHERE t.id = $1 FOR UPDATE OF t`,
+			a...).Scan(append(r.dest(), cc.dest()...)...)
 		if err != nil {
 			return fault.FromDB("read", err, fmt.Sprintf("ticket %d not found", id))
 		}
 		cur := s.ticket(&r)
-		next, changes, err := s.checkUpdate(cur, upd, now)
+		next, changes, err := s.checkUpdate(cur, upd, now, cc)
 		if err != nil || len(changes) == 0 {
 			out = cur
 			return err
@@ -547,12 +554,15 @@ func (s *Store) updateTicketLocked(ctx context.Context, id int64, upd TicketUpda
 func (s *Store) updateTicketAtOnce(ctx context.Context, id int64, upd TicketUpdate, actor Actor, now time.Time, call *callWrite) (Ticket, bool, error) {
 	var r ticketRow
 	var xmin uint32
-	err := s.pool.QueryRow(ctx, `SELECT `+ticketColumns+`, t.xmin FROM tickets t WHERE t.id = $1`, id).Scan(append(r.dest(), &xmin)...)
+	var cc contactCheck
+	a := args{id}
+	err := s.pool.QueryRow(ctx, `SELECT `+ticketColumns+`, t.xmin`+contactCheckSQL(upd, &a)+` FROM tickets t WHERE t.id = $1`,
+		a...).Scan(append(append(r.dest(), &xmin), cc.dest()...)...)
 	if err != nil {
 		return Ticket{}, true, fault.FromDB("read", err, fmt.Sprintf("ticket %d not found", id))
 	}
 	cur := s.ticket(&r)
-	next, changes, err := s.checkUpdate(cur, upd, now)
+	next, changes, err := s.checkUpdate(cur, upd, now, cc)
 	if err != nil || len(changes) == 0 {
 		return cur, true, err
 	}
@@ -575,11 +585,21 @@ func (s *Store) updateTicketAtOnce(ctx context.Context, id int64, upd TicketUpda
 
 // checkUpdate checks upd against the current ticket and returns the
 // ticket after it and the changes it makes.
-func (s *Store) checkUpdate(cur Ticket, upd TicketUpdate, now time.Time) (Ticket, []Change, error) {
+func (s *Store) checkUpdate(cur Ticket, upd TicketUpdate, now time.Time, cc contactCheck) (Ticket, []Change, error) {
 	if cur.Version != upd.Version {
 		return cur, nil, &StaleError{Number: cur.Number, Now: cur.Version, Edited: upd.Version}
 	}
-	return s.apply(cur, upd, now)
+	next, changes, err := s.apply(cur, upd, now)
+	if err != nil {
+		return next, nil, err
+	}
+	if err := applyContact(cur, &next, upd, cc); err != nil {
+		return cur, nil, err
+	}
+	if next.ContactID != cur.ContactID {
+		changes = append(changes, Change{Field: "contact", Old: contactIDText(cur.ContactID), New: contactIDText(next.ContactID)})
+	}
+	return next, changes, nil
 }
 
 // queryRower is a pool or a transaction.
@@ -604,10 +624,10 @@ func (s *Store) writeTicket(ctx context.Context, q queryRower, cur, next Ticket,
 		next.Status, next.Priority, next.Source, next.Group, next.Assignee,
 		next.Category, next.Subject, next.Description, next.Organization,
 		next.CallerRole, menu, nullTime(next.DueAt), nullTime(next.ClosedAt),
-		now, textChanged, actor.Kind, actor.ID, fields, olds, news}
+		now, textChanged, actor.Kind, actor.ID, fields, olds, news, nullContact(next.ContactID)}
 	sameRow := ""
 	if xmin != nil {
-		sameRow, args = " AND t.xmin = $23::xid", append(args, *xmin)
+		sameRow, args = " AND t.xmin = $24::xid", append(args, *xmin)
 	}
 	withCall, callWritten := "", ""
 	var written bool
@@ -625,7 +645,7 @@ func (s *Store) writeTicket(ctx context.Context, q queryRower, cur, next Ticket,
 				status = $3, priority = $4, source = $5, group_id = $6, assignee = $7,
 				category = $8, subject = $9, description = $10, organization = $11,
 				caller_role = $12, menu_path = $13, due_at = $14, closed_at = $15,
-				updated_at = $16, version = t.version + 1,
+				updated_at = $16, version = t.version + 1, contact_id = $23,
 				search = CASE WHEN $17 THEN ticket_search_vector($9, $8, $10) || coalesce(
 					(SELECT to_tsvector('simple', string_agg(a.body, ' ')) FROM ticket_articles a WHERE a.ticket_id = t.id),
 					''::tsvector) ELSE t.search END,

@@ -147,6 +147,9 @@ type Ticket struct {
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 	ClosedAt     time.Time // zero unless closed
+	// ContactID is the person the ticket is for (a Contact), 0 when none:
+	// the caller's contact when their number is in the directory.
+	ContactID int64
 	// Version increases with every update of the ticket's fields; pass the
 	// one you read to UpdateTicket. Articles and attachments do not change it.
 	Version int
@@ -170,6 +173,9 @@ type TicketUpdate struct {
 	CallerRole   *CallerRole
 	MenuPath     *[]MenuStep
 	DueAt        *time.Time
+	// ContactID sets the ticket's contact, an enabled contact of the
+	// ticket's Administration; pointing at 0 clears it.
+	ContactID *int64
 }
 
 // Article is a message on a ticket: public (the caller may read it) or an
