@@ -328,6 +328,13 @@ type portalHistoryRow struct {
 	ItemOnly   bool // an article or file: no values to show
 }
 
+// portalArticle is a public message with its author as the portal says
+// it.
+type portalArticle struct {
+	A      tickets.Article
+	Author string
+}
+
 type portalAttachment struct {
 	A   tickets.Attachment
 	URL string // "" when it cannot be downloaded (a recording)
@@ -336,7 +343,7 @@ type portalAttachment struct {
 type portalTicketData struct {
 	T           tickets.Ticket
 	Category    string
-	Articles    []tickets.Article
+	Articles    []portalArticle
 	Attachments []portalAttachment
 	History     []portalHistoryRow
 	Body        string // a message typed, shown again with an error
@@ -354,7 +361,8 @@ func (s *Server) loadPortalTicket(ctx context.Context, pr *portalRequest, id int
 	}
 	d := portalTicketData{T: t, Files: s.fileRules, MaxMB: s.fileRules.MaxBytes >> 20,
 		Category: s.config().CategoryLabel(t.Category, string(pr.lang))}
-	if d.Articles, err = s.opts.Tickets.Articles(ctx, id, v); err != nil {
+	arts, err := s.opts.Tickets.Articles(ctx, id, v)
+	if err != nil {
 		return d, err
 	}
 	atts, err := s.opts.Tickets.Attachments(ctx, id, v)
@@ -373,6 +381,21 @@ func (s *Server) loadPortalTicket(ctx context.Context, pr *portalRequest, id int
 		return d, err
 	}
 	me := pr.user.actor()
+	// The help desk's messages are signed by the help desk, not by a
+	// staff login: the history says who wrote each.
+	byCaller := map[string]bool{}
+	for _, c := range hist {
+		if c.Field == "article" && c.Actor.Kind == tickets.ActorCaller {
+			byCaller[c.New] = true
+		}
+	}
+	for _, a := range arts {
+		pa := portalArticle{A: a, Author: a.Author}
+		if !byCaller[strconv.FormatInt(a.ID, 10)] {
+			pa.Author = pr.lang.T("portal.by_helpdesk")
+		}
+		d.Articles = append(d.Articles, pa)
+	}
 	for _, c := range hist {
 		row := portalHistoryRow{At: c.At, Field: c.Field, Old: c.Old, New: c.New}
 		switch {
