@@ -112,6 +112,10 @@ func (s *Server) portalAuthenticate(next http.Handler) http.Handler {
 			return
 		}
 		pr := &portalRequest{sess: sess, user: sess.User, lang: lang(sess.User.Lang)}
+		pr.user.OrgName = pr.user.Organization
+		if o := s.config().Organization(pr.user.Organization); o != nil && o.Name != "" {
+			pr.user.OrgName = o.Name
+		}
 		r = r.WithContext(context.WithValue(ctx, portalKey{}, pr))
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			if err := s.readPortalForm(w, r); err != nil {

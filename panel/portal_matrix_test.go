@@ -54,7 +54,7 @@ var routeAccess = map[string]access{
 	"POST /admin/webhooks/{id}/delete": accAdmin, "POST /admin/webhooks/{id}/deliveries/{delivery}/redeliver": accAdmin,
 
 	"GET /portal/login": accPublic, "POST /portal/login": accLoginPost, "GET /portal/accept": accAcceptGet,
-	"POST /portal/accept": accLoginPost,
+	"POST /portal/accept":     accLoginPost,
 	"GET /portal/invitations": accSupervisor, "POST /portal/invitations": accSupervisor,
 	"GET /portal/": accPortal, "POST /portal/logout": accPortalOut, "POST /portal/lang": accPortal,
 	"GET /portal/tickets/new": accPortal, "POST /portal/tickets/new": accPortal,
@@ -70,12 +70,12 @@ var staticMethods = []string{"CONNECT", "DELETE", "POST", "PATCH", "HEAD", "OPTI
 type outcome string
 
 const (
-	okAny       outcome = "allowed"         // neither refused (401, 403) nor sent to a login page
-	okVisible   outcome = "allowed, found"  // ... and not 404
-	notFound    outcome = "404"             // as for a ticket that does not exist
-	refused     outcome = "403"             // forbidden
-	staffLogin  outcome = "staff login"     // GET: 303 to /login; other requests: 401
-	portalLogin outcome = "portal login"    // GET: 303 to /portal/login; other requests: 401
+	okAny       outcome = "allowed"        // neither refused (401, 403) nor sent to a login page
+	okVisible   outcome = "allowed, found" // ... and not 404
+	notFound    outcome = "404"            // as for a ticket that does not exist
+	refused     outcome = "403"            // forbidden
+	staffLogin  outcome = "staff login"    // GET: 303 to /login; other requests: 401
+	portalLogin outcome = "portal login"   // GET: 303 to /portal/login; other requests: 401
 	loggedOut   outcome = "303 to a login" // logout
 )
 

@@ -34,6 +34,7 @@ type portalUser struct {
 	Role         string // PortalReferent or PortalUser
 	Lang         string
 	Disabled     bool
+	OrgName      string // the Administration's name in the configuration
 }
 
 // viewer is the tickets store's view of u: a referent the Administration's

@@ -241,3 +241,39 @@ func TestPortalSessions(t *testing.T) {
 	wantStatus(t, "no account", e.anon().postPortalLogin("nuovo@tribunale.example", password), http.StatusUnauthorized)
 	wantStatus(t, "unknown", e.anon().postPortalLogin("nessuno@tribunale.example", password), http.StatusUnauthorized)
 }
+
+// TestPortalPagesTranslated renders every portal page in both languages
+// and looks for untranslated keys and formatting mistakes.
+func TestPortalPagesTranslated(t *testing.T) {
+	t.Parallel()
+	e := newPortalEnv(t)
+	w := e.portalWorld()
+	_, err := e.store.UpdateTicket(ctx, w.ownA.ID, tickets.TicketUpdate{Version: w.ownA.Version, Status: ptr(tickets.StatusClosed)},
+		tickets.Actor{Kind: tickets.ActorOperator, ID: "op3"})
+	noErr(t, err)
+	for _, l := range Languages {
+		for _, email := range []string{"rita@tribunale.example", "ugo@tribunale.example"} {
+			c := e.portalLogin(email)
+			wantStatus(t, "lang", c.post("/portal/lang", url.Values{"lang": {l}}), http.StatusSeeOther)
+			for _, path := range []string{"/portal", fmt.Sprintf("/portal/tickets/%d", w.ownA.ID), "/portal/tickets/new",
+				"/portal/tickets/0", "/portal?msg=portal_welcome", fmt.Sprintf("/portal/tickets/%d?msg=portal_sent", w.ownA.ID)} {
+				r := c.get(path)
+				if m := untranslated.FindString(r.body); m != "" {
+					t.Errorf("%s %s as %s: %q", l, path, email, m)
+				}
+			}
+		}
+		anon := e.anon()
+		for _, path := range []string{"/portal/login?lang=" + l, "/portal/accept?token=x&lang=" + l} {
+			if m := untranslated.FindString(anon.get(path).body); m != "" {
+				t.Errorf("%s %s: %q", l, path, m)
+			}
+		}
+		adm := e.login("adm")
+		adm.post("/lang", url.Values{"lang": {l}})
+		adm.post("/portal/invitations", url.Values{"contact": {"ugo@tribunale.example"}})
+		if m := untranslated.FindString(adm.get("/portal/invitations").body); m != "" {
+			t.Errorf("%s invitations: %q", l, m)
+		}
+	}
+}
