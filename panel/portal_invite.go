@@ -87,7 +87,11 @@ func (s *Server) invitationSend(w http.ResponseWriter, r *http.Request) {
 // directory says a panel language, else the configured one.
 func (s *Server) contactLang(ctx context.Context, c portalUser) string {
 	var l string
-	_ = s.opts.Pool.QueryRow(ctx, `SELECT language FROM contacts WHERE id = $1`, c.ContactID).Scan(&l)
+	if err := s.opts.Pool.QueryRow(ctx, `SELECT language FROM contacts WHERE id = $1`, c.ContactID).Scan(&l); err != nil {
+		// The mail goes all the same, in the configured language.
+		s.log.Warn("portal_contact_language", "contact", c.ContactID, "error", err.Error())
+		return ""
+	}
 	if l = strings.ToLower(strings.TrimSpace(l)); l == "it" || l == "en" {
 		return l
 	}
