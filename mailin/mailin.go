@@ -489,14 +489,11 @@ const AttachmentScheme = "mail:attachment:"
 // attach keeps m's files with ticket ticketID.
 func (s *Service) attach(ctx context.Context, ticketID int64, m *Mail, actor tickets.Actor) error {
 	for _, a := range m.Attachments {
-		sum := sha256.Sum256(a.Data)
-		var id int64
-		err := s.pool.QueryRow(ctx, `INSERT INTO mail_attachments (ticket_id, name, content_type, sha256, content, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, ticketID, a.Name, a.ContentType, sum[:], a.Data, s.now()).Scan(&id)
+		uri, err := StoreFile(ctx, s.pool, ticketID, a.Name, a.ContentType, a.Data, s.now())
 		if err != nil {
-			return fmt.Errorf("store attachment: %w", err)
+			return err
 		}
-		_, err = s.tickets.AddAttachment(ctx, ticketID, tickets.Attachment{Name: a.Name, URI: AttachmentScheme + strconv.FormatInt(id, 10),
+		_, err = s.tickets.AddAttachment(ctx, ticketID, tickets.Attachment{Name: a.Name, URI: uri,
 			ContentType: a.ContentType, Size: int64(len(a.Data))}, actor)
 		if err != nil {
 			return err

@@ -172,6 +172,13 @@ func attachmentName(h interface{ Get(string) string }, ct string) string {
 	if dec, err := new(mime.WordDecoder).DecodeHeader(name); err == nil {
 		name = dec
 	}
+	return cleanName(name, ct)
+}
+
+// cleanName is attachmentName's work on a name already read: its last
+// path element, printable, at most 200 bytes; a name from its type when
+// nothing is left.
+func cleanName(name, ct string) string {
 	name = path.Base(strings.ReplaceAll(name, "\\", "/"))
 	name = strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f {

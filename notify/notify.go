@@ -220,10 +220,11 @@ const (
 	KindSummary    Kind = "summary"     // to the supervisors
 	KindReply      Kind = "reply"       // a public message, to the ticket's contact
 	KindReceived   Kind = "received"    // to the sender of a mail that opened a ticket
+	KindInvitation Kind = "invitation"  // to a contact invited to the panel's portal
 )
 
 var kinds = []Kind{KindCreated, KindStatus, KindClosed, KindAfterHours, KindEscalated, KindOpening, KindSummary,
-	KindReply, KindReceived}
+	KindReply, KindReceived, KindInvitation}
 
 //go:embed templates
 var defaultTemplates embed.FS
@@ -316,6 +317,9 @@ type templateData struct {
 	Day     string
 	Rows    []tickets.ReportRow
 	Message string // a public message's text (KindReply)
+	// KindInvitation: whom, the link to set a password, and its end.
+	Name, Link string
+	Expires    time.Time
 }
 
 // Execer is a transaction or a pool.

@@ -63,13 +63,20 @@ func (s *Server) attachment(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	s.sendFile(w, r, att, s.fail)
+}
+
+// sendFile sends att's bytes (a file, not a recording), answering errors
+// with fail.
+func (s *Server) sendFile(w http.ResponseWriter, r *http.Request, att tickets.Attachment,
+	fail func(http.ResponseWriter, *http.Request, error)) {
 	if !isFile(att.URI) || s.opts.Files == nil {
-		s.fail(w, r, fault.ErrNotFound)
+		fail(w, r, fault.ErrNotFound)
 		return
 	}
 	ctype, data, err := s.opts.Files.OpenFile(r.Context(), att.URI)
 	if err != nil {
-		s.fail(w, r, err)
+		fail(w, r, err)
 		return
 	}
 	mt, _, _ := mime.ParseMediaType(cmpOr(ctype, att.ContentType))

@@ -121,6 +121,10 @@ func TestCatalogKeysUsed(t *testing.T) {
 		add("notice.", string(k))
 	}
 	add("err.", "400", "401", "403", "404", "409", "413", "429", "500")
+	add("portal.role.", PortalReferent, PortalUser)
+	add("portal.state.", "pending", "used", "expired")
+	add("source.", string(tickets.SourceMail), string(tickets.SourcePortal))
+	add("notice.", string(notify.KindInvitation))
 	for key, f := range used {
 		for _, l := range Languages {
 			if _, ok := catalogue[l][key]; !ok {

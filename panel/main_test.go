@@ -25,6 +25,7 @@ import (
 	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/internal/pgtest"
 	"github.com/helpdesk-ivr/ivr/internal/testkit"
+	"github.com/helpdesk-ivr/ivr/mailin"
 	"github.com/helpdesk-ivr/ivr/menu"
 	"github.com/helpdesk-ivr/ivr/notify"
 	"github.com/helpdesk-ivr/ivr/queues"
@@ -34,7 +35,7 @@ import (
 
 func TestMain(m *testing.M) {
 	bcryptCost = bcrypt.MinCost // the tests log in hundreds of times
-	pgtest.Main(m, tickets.Migrate, queues.Migrate, Migrate, notify.Migrate, webhooks.Migrate)
+	pgtest.Main(m, tickets.Migrate, queues.Migrate, Migrate, notify.Migrate, webhooks.Migrate, mailin.Migrate)
 }
 
 var (

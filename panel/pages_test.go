@@ -12,7 +12,7 @@ import (
 )
 
 // untranslated finds catalogue keys or fmt mistakes left in a page.
-var untranslated = regexp.MustCompile(`>[^<]*\b((status|priority|phase|caller|opstate|role|source|wb|ticket|tickets|console|live|config|users|reports|field|reason|err|msg|nav|login|article|history|filter|afterhours|recording|attachment|day|lang|app|queues|tokens|audit)\.[a-z_0-9]+)\b|%!`)
+var untranslated = regexp.MustCompile(`>[^<]*\b((status|priority|phase|caller|opstate|role|source|wb|ticket|tickets|console|live|config|users|reports|field|reason|err|msg|nav|login|article|history|filter|afterhours|recording|attachment|day|lang|app|queues|tokens|audit|portal)\.[a-z_0-9]+)\b|%!`)
 
 // TestPagesTranslated renders every page with data in both languages and
 // looks for untranslated keys and formatting mistakes.

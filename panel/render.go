@@ -39,6 +39,10 @@ type page struct {
 	Hooks  bool // ... and webhooks, which this ivrd runs
 	Extra  []navLink
 	Alarm  string // a notice for supervisors (PIN guessing)
+	Invite bool   // the user may invite to the portal
+	// Portal is the portal's user on the Administrations' pages (User is
+	// nil there): their own header and navigation.
+	Portal *portalUser
 }
 
 type navLink struct{ Path, Label string }
@@ -49,6 +53,7 @@ func (s *Server) newPage(r *http.Request, nav, titleKey string, data any) *page 
 	p := &page{L: rq.lang, User: &rq.user, CSRF: rq.sess.CSRF, Nav: nav, Path: r.URL.RequestURI(),
 		Title: rq.lang.T(titleKey), Data: data, Config: rq.user.Role == RoleAdmin}
 	p.Hooks = p.Config && s.opts.Webhooks != nil
+	p.Invite = rq.user.Role == RoleAdmin || rq.user.Role == RoleSupervisor
 	for _, x := range s.opts.Extra {
 		if x.Path != "" && slices.Contains(x.Roles, rq.user.Role) {
 			p.Extra = append(p.Extra, navLink{Path: x.Path, Label: cmpOr(x.Label[string(rq.lang)], x.Label["it"])})
@@ -120,10 +125,11 @@ func parseTemplates() (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}
 	for _, n := range names {
 		base := path.Base(n)
-		if base == "layout.html" || base == "partials.html" {
+		if base == "layout.html" || base == "partials.html" || base == "portal_partials.html" {
 			continue
 		}
-		t, err := template.New(base).Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/partials.html", n)
+		t, err := template.New(base).Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/partials.html",
+			"templates/portal_partials.html", n)
 		if err != nil {
 			return nil, fmt.Errorf("panel templates: %w", err)
 		}

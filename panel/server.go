@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/helpdesk-ivr/ivr/internal/fault"
+	"github.com/helpdesk-ivr/ivr/mailin"
 	"github.com/helpdesk-ivr/ivr/menu"
 	"github.com/helpdesk-ivr/ivr/queues"
 	"github.com/helpdesk-ivr/ivr/tickets"
@@ -77,6 +78,16 @@ type Options struct {
 	// Extra are more pages behind the login (the test phone), each for
 	// the roles it names; may be empty.
 	Extra []ExtraPage
+	// Invitations queues the portal's invitation mails (package notify);
+	// nil: nobody can be invited.
+	Invitations InvitationMailer
+	// PortalURL is the panel's address as the Administrations reach it,
+	// for invitation links (e.g. "https://helpdesk.example.org"); default
+	// the scheme and host of the inviting request.
+	PortalURL string
+	// Attachments are the rules for the files portal users attach; zero:
+	// the mails' defaults (mailin.Config{}.FileRules()).
+	Attachments mailin.FileRules
 
 	// IdleTimeout ends a session unused for this long; default 30 min.
 	IdleTimeout time.Duration
@@ -169,6 +180,10 @@ type Server struct {
 	pages    map[string]*template.Template
 	hub      *hub
 	handler  http.Handler
+	mux      chi.Router // the routes, for the tests that walk them
+	portal   *portalStore
+	// fileRules are Options.Attachments, defaults filled.
+	fileRules mailin.FileRules
 }
 
 // New returns the panel. Its schema must be migrated (Migrate); Close it to
@@ -195,6 +210,12 @@ func New(opts Options) (*Server, error) {
 		outbox:   opts.Outbox,
 		tokens:   NewTokens(opts.Pool, opts.Now),
 		audit:    NewAudit(opts.Pool, opts.Now),
+	}
+	s.portal = &portalStore{pool: opts.Pool, now: opts.Now, idle: opts.IdleTimeout, lifetime: opts.SessionLifetime,
+		dummy: s.users.dummy}
+	s.fileRules = opts.Attachments
+	if s.fileRules.MaxBytes <= 0 || s.fileRules.MaxFiles <= 0 || len(s.fileRules.Types) == 0 {
+		s.fileRules = mailin.Config{}.FileRules()
 	}
 	if s.outbox == nil {
 		s.outbox = NewOutbox(opts.Pool, opts.Now)
@@ -243,6 +264,7 @@ func (s *Server) routes() http.Handler {
 	r.Handle("/static/*", staticHandler())
 	r.Get("/login", s.loginPage)
 	r.Post("/login", s.login)
+	r.Route(portalPrefix, s.portalRoutes) // the Administrations' portal, its own sessions
 	r.Group(func(r chi.Router) {
 		r.Use(s.authenticate)
 		r.Post("/logout", s.logout)
@@ -305,6 +327,7 @@ func (s *Server) routes() http.Handler {
 		}
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) { s.fail(w, r, fault.ErrNotFound) })
+	s.mux = r
 
 	// Every state-changing request must come from the panel's own pages:
 	// the browser's Fetch metadata (or Origin) says so; the per-session

@@ -181,6 +181,11 @@ func visibility(v Viewer, a *args) (string, error) {
 		return "t.caller = " + a.add(v.Caller), nil
 	case ViewerCallerUser:
 		return userVisibility(v, a), nil
+	case ViewerContact:
+		if v.Contact <= 0 {
+			return "false", nil
+		}
+		return "t.contact_id = " + a.add(v.Contact), nil
 	}
 	return "", fault.Errorf(fault.EINVALID, "unknown viewer kind %q", v.Kind)
 }

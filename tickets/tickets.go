@@ -101,9 +101,10 @@ const (
 	SourceAfterHours Source = "after_hours" // a message left out of hours
 	SourcePanel      Source = "panel"       // typed in by an operator
 	SourceMail       Source = "mail"        // an e-mail received (package mailin)
+	SourcePortal     Source = "portal"      // opened by an Administration's user in the panel's portal
 )
 
-var Sources = []Source{SourcePhone, SourceAfterHours, SourcePanel, SourceMail}
+var Sources = []Source{SourcePhone, SourceAfterHours, SourcePanel, SourceMail, SourcePortal}
 
 func (s Source) Valid() bool { return slices.Contains(Sources, s) }
 
@@ -253,6 +254,9 @@ const (
 	// Administration's user PIN: the tickets opened from their number, or
 	// under the same PIN identity (the Administration's, role user).
 	ViewerCallerUser ViewerKind = "caller_user"
+	// ViewerContact is a person of the contacts directory in the panel's
+	// portal (a generic user): the tickets whose contact they are.
+	ViewerContact ViewerKind = "contact"
 )
 
 // Viewer is who reads. Reads of tickets a viewer may not see answer
@@ -262,13 +266,14 @@ type Viewer struct {
 	Groups       []string // ViewerStaffGroups
 	Organization string   // ViewerCallerOrg, ViewerCallerUser
 	Caller       string   // ViewerCallerOwn, and the callers' own tickets
+	Contact      int64    // ViewerContact: a contacts row's id
 	Login        string   // staff login, for logs
 }
 
 // CallerSide reports whether v is a caller's view: no internal notes, no
 // history of staff-only fields.
 func (v Viewer) CallerSide() bool {
-	return v.Kind == ViewerCallerOrg || v.Kind == ViewerCallerOwn || v.Kind == ViewerCallerUser
+	return v.Kind == ViewerCallerOrg || v.Kind == ViewerCallerOwn || v.Kind == ViewerCallerUser || v.Kind == ViewerContact
 }
 
 // TicketFilter selects tickets for FindTickets. Empty fields do not filter;

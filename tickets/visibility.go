@@ -20,6 +20,8 @@ func (v Viewer) Sees(t Ticket) bool {
 	case ViewerCallerUser:
 		return (v.Caller != "" && t.Caller == v.Caller) ||
 			(v.Organization != "" && t.Organization == v.Organization && t.CallerRole == CallerUser)
+	case ViewerContact:
+		return v.Contact > 0 && t.ContactID == v.Contact
 	}
 	return false
 }

@@ -58,6 +58,7 @@ type flags struct {
 	drainTimeout time.Duration
 	prompts      string
 	secure       bool
+	portalURL    string
 	proxies      string
 	webhookNets  string
 	demoClock    string
@@ -85,6 +86,7 @@ func main() {
 	flag.StringVar(&f.demoClock, "clock", os.Getenv("IVR_CLOCK"), "trials and tests only: start the help desk's clock at this time, as 2006-01-02T15:04 in the service time zone (default now)")
 	flag.StringVar(&f.prompts, "prompts", os.Getenv("IVR_PROMPTS"), "directory `ivrctl prompts -out` wrote, for the test phone's audio (demo default: DATA/prompts)")
 	flag.BoolVar(&f.secure, "secure", os.Getenv("IVR_SECURE") == "1", "the panel is served over HTTPS (by a TLS proxy): Secure cookies and HSTS")
+	flag.StringVar(&f.portalURL, "portal-url", os.Getenv("IVR_PORTAL_URL"), "the panel's address for the Administrations' portal invitation links (default: the inviting request's host)")
 	flag.StringVar(&f.proxies, "trusted-proxies", os.Getenv("IVR_TRUSTED_PROXIES"), "comma-separated CIDRs of the reverse proxies in front of the panel: the client address (login throttle) is then read from their X-Forwarded-For")
 	flag.StringVar(&f.webhookNets, "webhook-networks", os.Getenv("IVR_WEBHOOK_NETWORKS"), "comma-separated CIDRs or addresses, besides public ones, that webhook deliveries may connect to (e.g. the LAN of your ticketing system); loopback, private and link-local addresses are refused otherwise")
 	flag.BoolVar(&f.publishConfig, "publish-config", os.Getenv("IVR_PUBLISH_CONFIG") == "1", "let administrators' API tokens publish a configuration (POST /api/v1/config/versions), written over the -config file, which ivrd must be able to write")
@@ -504,7 +506,8 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	pnl, err = panel.New(panel.Options{Pool: pool, Tickets: store, Queues: queue, Live: liveCalls{live},
 		Recordings: files, Config: holder.get, Logger: log, Secure: f.secure, Reload: holder.reload, Now: now,
 		Extra: extra, DeskPhone: deskPhone, PINAlarm: lockouts.RecentPINFailureAlarm, Webhooks: hooks,
-		ExternalTicket: externalTicket(ticketing), Files: mailFiles{pool}})
+		ExternalTicket: externalTicket(ticketing), Files: mailFiles{pool},
+		Invitations: notifier, PortalURL: f.portalURL, Attachments: opsCfg.Mail.FileRules()})
 	if err != nil {
 		return err
 	}
