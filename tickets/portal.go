@@ -48,6 +48,8 @@ func (s *Store) CreateContactTicket(ctx context.Context, nt NewTicket, contactID
 		if _, err := tx.Exec(ctx, `UPDATE tickets SET contact_id = $2 WHERE id = $1`, t.ID, contactID); err != nil {
 			return err
 		}
+		// The hook (the contact's opening mail) and the caller see it.
+		t.ContactID = contactID
 		if !hook {
 			return nil
 		}

@@ -44,7 +44,8 @@ func TestContactTickets(t *testing.T) {
 	_, err := s.CreateContactTicket(ctx, tickets.NewTicket{Subject: "x"}, 0, me)
 	wantErr(t, err, fault.ErrInvalid)
 	mine := must[tickets.Ticket](t)(s.CreateContactTicket(ctx, tickets.NewTicket{Subject: "PEC", Organization: "trib", Group: "g"}, ugo, me))
-	if mine.Source != tickets.SourcePortal || mine.Priority != tickets.PriorityMedium || mine.Status != tickets.StatusNew {
+	if mine.Source != tickets.SourcePortal || mine.Priority != tickets.PriorityMedium || mine.Status != tickets.StatusNew ||
+		mine.ContactID != ugo || len(hooked) != 1 || hooked[0].Ticket.ContactID != ugo {
 		t.Fatalf("opened %+v", mine)
 	}
 	if len(hooked) != 1 || contactInHook != ugo {
