@@ -52,6 +52,12 @@ var routeAccess = map[string]access{
 	"GET /admin/audit": accAdmin, "GET /admin/webhooks": accAdmin, "POST /admin/webhooks": accAdmin,
 	"GET /admin/webhooks/{id}": accAdmin, "POST /admin/webhooks/{id}/pause": accAdmin, "POST /admin/webhooks/{id}/resume": accAdmin,
 	"POST /admin/webhooks/{id}/delete": accAdmin, "POST /admin/webhooks/{id}/deliveries/{delivery}/redeliver": accAdmin,
+	// The contacts directory: operators read it and set a ticket's
+	// contact; supervisors and administrators edit it.
+	"GET /contacts": accStaff, "POST /tickets/{id}/contact": accStaff, "POST /tickets/{id}/contact/new": accStaff,
+	"GET /contacts/new": accSupervisor, "POST /contacts/new": accSupervisor, "GET /contacts/import": accSupervisor,
+	"POST /contacts/import": accSupervisor, "GET /contacts/{cid}": accSupervisor, "POST /contacts/{cid}": accSupervisor,
+	"POST /contacts/{cid}/disable": accSupervisor,
 
 	"GET /portal/login": accPublic, "POST /portal/login": accLoginPost, "GET /portal/accept": accAcceptGet,
 	"POST /portal/accept":     accLoginPost,
