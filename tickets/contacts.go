@@ -382,27 +382,28 @@ func ParseContactsCSV(r io.Reader, knownOrg func(string) bool) ([]Contact, []Imp
 	}
 	var out []Contact
 	emails := map[string]int{} // lower-case address: its line
+	lastLine := 1
 	for {
+		if len(out)+len(errs) >= MaxImportLines {
+			errs = append(errs, ImportError{lastLine + 1, fmt.Sprintf("more than %d lines: split the file", MaxImportLines)})
+			break
+		}
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				line = pe.Line
-			}
-			errs = append(errs, ImportError{line, csvMessage(err)})
 			if !errors.As(err, &pe) {
+				errs = append(errs, ImportError{1, csvMessage(err)})
 				break
 			}
+			errs = append(errs, ImportError{pe.Line, csvMessage(err)})
+			lastLine = pe.Line
 			continue
 		}
-		if len(out)+len(errs) >= MaxImportLines {
-			errs = append(errs, ImportError{line, fmt.Sprintf("more than %d lines: split the file", MaxImportLines)})
-			break
-		}
+		line, _ := cr.FieldPos(0)
+		lastLine = line
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue // a blank line
 		}
