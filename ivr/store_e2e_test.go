@@ -112,6 +112,42 @@ func TestCallsRecordedInPostgreSQL(t *testing.T) {
 		}
 	})
 
+	t.Run("a known caller's contact", func(t *testing.T) {
+		mk := func(org, name, phone string, disabled bool) tickets.Contact {
+			c, err := store.CreateContact(ctx, tickets.Contact{Organization: org, Name: name, Role: tickets.ContactUser,
+				Phones: []string{phone}, Disabled: disabled})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+		anna := mk("tribunale-roma-demo", "Anna", "06 9999 1234", false)
+		// Numbers of the Rome prefix: the caller id says Rome, so neither a
+		// Milan contact nor a disabled one fills the ticket.
+		mk("corte-appello-milano-demo", "Bruno", "+390699995555", false)
+		mk("tribunale-roma-demo", "Dario", "+390699996666", true)
+		for _, tc := range []struct {
+			from string
+			want int64
+		}{{"0699991234", anna.ID}, {"0699995555", 0}, {"0699996666", 0}} {
+			c := r.call(tc.from)
+			r.waitKind(c.ID(), ivr.EvTicket)
+			c.Hangup()
+			r.outcome(c.ID())
+			call, err := store.FindCallByChannel(ctx, c.ID())
+			if err != nil {
+				t.Fatal(err)
+			}
+			tk, err := store.FindTicketByID(ctx, call.TicketID, sys)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tk.ContactID != tc.want || tk.Organization != "tribunale-roma-demo" {
+				t.Errorf("call from %s: ticket of %q, contact %d, want %d", tc.from, tk.Organization, tk.ContactID, tc.want)
+			}
+		}
+	})
+
 	t.Run("status by phone", func(t *testing.T) {
 		first := r.call("3335550003")
 		r.waitPrompt(first.ID(), "node:root")
