@@ -151,6 +151,10 @@ type Organization struct {
 	// its callers.
 	Group  string   `yaml:"group"`
 	Emails []string `yaml:"emails"`
+	// NotifyReferents sends the opening and closing mails of the
+	// Administration's tickets to its referent contacts (the contacts
+	// directory, role referent) as well as to Emails.
+	NotifyReferents bool `yaml:"notify_referents"`
 	// Priority is added to the queue priority of the Administration's
 	// callers (see IVR.QueuePriority).
 	Priority int `yaml:"priority"`

@@ -184,6 +184,29 @@ func (d menuDirectory) GroupEmails(group string) []string {
 	return nil
 }
 
+// NotifyReferents implements ReferentNotices: the configuration's
+// notify_referents of the Administration.
+func (d menuDirectory) NotifyReferents(org string) bool {
+	if c := d(); c != nil {
+		if o := c.Organization(org); o != nil {
+			return o.NotifyReferents
+		}
+	}
+	return false
+}
+
+// ReferentNotices is what a Directory may also tell: which
+// Administrations' referent contacts get the opening and closing mails of
+// their tickets (menu's notify_referents).
+type ReferentNotices interface {
+	NotifyReferents(org string) bool
+}
+
+func (n *Notifier) notifyReferents(org string) bool {
+	r, ok := n.dir.(ReferentNotices)
+	return ok && org != "" && r.NotifyReferents(org)
+}
+
 // Kind is the kind of a notice; each has a template per language.
 type Kind string
 
@@ -314,7 +337,8 @@ var EscalationActor = tickets.Actor{Kind: tickets.ActorSystem, ID: "escalation"}
 // (tickets.Options.HookOnCreate): only an opening with somebody to tell,
 // an Administration with addresses. The others stay one statement.
 func (n *Notifier) WantsCreated(nc tickets.NewCall) bool {
-	return nc.Organization != "" && len(n.dir.OrganizationEmails(nc.Organization)) > 0
+	return nc.ContactID != 0 || n.notifyReferents(nc.Organization) ||
+		(nc.Organization != "" && len(n.dir.OrganizationEmails(nc.Organization)) > 0)
 }
 
 func (n *Notifier) Hook(ctx context.Context, tx pgx.Tx, ev tickets.TicketEvent) error {
@@ -329,6 +353,13 @@ func (n *Notifier) Hook(ctx context.Context, tx pgx.Tx, ev tickets.TicketEvent) 
 	lang := cmp.Or(n.cfg.OrganizationLanguages[t.Organization], n.cfg.Language)
 	var errs []error
 	for _, nt := range n.notices(ev) {
+		if nt.kind == KindCreated || nt.kind == KindClosed {
+			to, err := n.withContacts(ctx, tx, t, nt.to)
+			if err != nil {
+				errs = append(errs, err)
+			}
+			nt.to = to
+		}
 		if err := n.queue(ctx, tx, nt.kind, lang, t.ID, nt.id, []string{rootID(n.cfg.Domain, t)}, nt.to, ev.At, nt.data); err != nil {
 			errs = append(errs, err)
 		}
@@ -548,4 +579,54 @@ func autoSubmitted(k Kind) string {
 		return "auto-replied"
 	}
 	return "auto-generated"
+}
+
+// withContacts adds to the Administration's addresses to those of the
+// ticket's contact (seed 004: the customer gets the mails at their own
+// address) and, where the configuration says notify_referents, of the
+// Administration's referent contacts; disabled contacts get nothing. One
+// query, in a savepoint: a failure leaves the addresses as they were and
+// the ticket's transaction intact.
+func (n *Notifier) withContacts(ctx context.Context, tx pgx.Tx, t tickets.Ticket, to []string) ([]string, error) {
+	referents := n.notifyReferents(t.Organization)
+	if t.ContactID == 0 && !referents {
+		return to, nil
+	}
+	var emails []string
+	err := pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error {
+		rows, err := sp.Query(ctx, `SELECT c.email FROM contacts c
+			WHERE c.email <> '' AND NOT c.disabled
+				AND (c.id = $1 OR ($3 AND c.organization = $2 AND c.role = 'referent'))
+			ORDER BY c.id = $1 DESC, c.id`, t.ContactID, t.Organization, referents)
+		if err != nil {
+			return err
+		}
+		emails, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	if err != nil {
+		return to, fmt.Errorf("contacts' addresses: %w", err)
+	}
+	return addAddresses(to, emails...), nil
+}
+
+// addAddresses appends the addresses not already in to (compared
+// case-insensitively, display names aside), without touching to.
+func addAddresses(to []string, more ...string) []string {
+	out := slices.Clone(to)
+	have := map[string]bool{}
+	for _, a := range to {
+		addr, err := parseAddress(a)
+		if err != nil {
+			addr = a
+		}
+		have[strings.ToLower(addr)] = true
+	}
+	for _, a := range more {
+		if !have[strings.ToLower(a)] {
+			have[strings.ToLower(a)] = true
+			out = append(out, a)
+		}
+	}
+	return out
 }

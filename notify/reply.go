@@ -38,7 +38,8 @@ const maxReferences = 10
 
 // reply queues the mail of a public message written by staff to the
 // ticket's contact: the last mail sender recorded as the contact (see
-// RecordInbound), else the Administration's addresses. It threads under
+// RecordInbound), else the ticket's contact in the directory
+// (Ticket.ContactID), else the Administration's addresses. It threads under
 // the ticket's last mail. A message from the caller's side (a mail
 // received, package mailin) is never mailed back.
 func (n *Notifier) reply(ctx context.Context, tx pgx.Tx, ev tickets.TicketEvent) error {
@@ -54,6 +55,17 @@ func (n *Notifier) reply(ctx context.Context, tx pgx.Tx, ev tickets.TicketEvent)
 			return fmt.Errorf("read mail thread: %w", err)
 		}
 		to := n.dir.OrganizationEmails(t.Organization)
+		if th.contact == "" && t.ContactID != 0 {
+			// No mail came from the caller: the ticket's contact, an
+			// enabled one with an address, in their language.
+			var lang string
+			err := sp.QueryRow(ctx, `SELECT email, language FROM contacts WHERE id = $1 AND email <> '' AND NOT disabled`,
+				t.ContactID).Scan(&th.contact, &lang)
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				return fmt.Errorf("read the ticket's contact: %w", err)
+			}
+			th.language = cmp.Or(th.language, lang)
+		}
 		if th.contact != "" {
 			to = []string{th.contact}
 		}
