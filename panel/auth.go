@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -104,7 +105,14 @@ func (s *Server) cookie(r *http.Request, name string) string {
 // fault.ETOOLARGE, a malformed one fault.EINVALID.
 func readForm(w http.ResponseWriter, r *http.Request) error {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-	err := r.ParseForm()
+	var err error
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+		// A file upload (the contacts' import): its fields, the token
+		// included, are in the multipart body, all of it in memory.
+		err = r.ParseMultipartForm(maxForm)
+	} else {
+		err = r.ParseForm()
+	}
 	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 		return errorKey(fault.ETOOLARGE, "err.too_large", maxForm>>10)
 	}

@@ -174,6 +174,9 @@ func (s *Server) callData(ctx context.Context, rq *request, st *liveState, callI
 	}
 	d.Ticket = true
 	d.Form = s.formData(rq, t, formOf(t), "console")
+	if err := s.fillContactBox(ctx, &d.Form, nil); err != nil {
+		return d, err
+	}
 	if org := s.config().Organization(t.Organization); org != nil {
 		d.OrgName = org.Name
 	}

@@ -267,6 +267,7 @@ func (s *Server) routes() http.Handler {
 		r.Post("/tickets/{id}/merge", s.ticketLinkAction("merge"))
 		r.Get("/recordings/{ticketID}/{attachmentID}", s.recording)
 		r.Get("/attachments/{ticketID}/{attachmentID}", s.attachment)
+		s.contactRoutes(r)
 		r.Get("/after-hours", s.afterHours)
 		r.Get("/reports", s.reports)
 		r.Get("/reports.csv", s.reportsCSV)

@@ -438,6 +438,8 @@ type ticketFormData struct {
 	// before it, or a list changed since), kept selectable.
 	Categories []menu.CategoryOption
 	Legacy     string
+	// Contact is the ticket's contact box (contacts.go); nil: not shown.
+	Contact *contactBox
 }
 
 func (s *Server) formData(rq *request, t tickets.Ticket, f ticketForm, ret string) ticketFormData {
@@ -555,6 +557,9 @@ func (s *Server) loadTicket(ctx context.Context, rq *request, id int64) (ticketD
 	}
 	d.Category = s.config().CategoryLabel(t.Category, string(rq.lang))
 	d.Form = s.formData(rq, t, formOf(t), "")
+	if err := s.fillContactBox(ctx, &d.Form, d.History); err != nil {
+		return d, err
+	}
 	return d, nil
 }
 
@@ -641,6 +646,10 @@ func (s *Server) ticketUpdate(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	d.Form = s.formData(rq, d.T, f, "")
+	if err := s.fillContactBox(ctx, &d.Form, nil); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	p := s.newPage(r, "tickets", "nav.tickets", d)
 	p.Title = string(d.T.Number) + " – " + shorten(d.T.Subject, maxSubject)
 	p.Error = cmpOr(errorMessage(rq.lang, err), rq.lang.T("err.400"))
