@@ -73,6 +73,10 @@ func TestAuthorization(t *testing.T) {
 		{"/admin/outbox", want{see, forb, forb, ok}},
 		{"/admin/tokens", want{see, forb, forb, ok}},
 		{"/admin/audit", want{see, forb, forb, ok}},
+		{"/contacts", want{see, ok, ok, ok}},
+		{"/contacts/new", want{see, forb, ok, ok}},
+		{"/contacts/import", want{see, forb, ok, ok}},
+		{"/contacts/999999", want{see, forb, nf, nf}},
 		{"/wallboard/events?probe", want{unauth, -1, -1, -1}},
 		{"/static/panel.css", want{ok, ok, ok, ok}},
 		{"/login", want{ok, ok, ok, ok}},
@@ -107,6 +111,13 @@ func TestAuthorization(t *testing.T) {
 			want{unauth, forb, forb, ok}}, // the secret is on the answer, not behind a redirect
 		{"/admin/tokens/999999/revoke", nil, want{unauth, forb, forb, nf}},
 		{"/lang", url.Values{"lang": {"it"}, "back": {"/tickets"}}, want{unauth, see, see, see}},
+		{"/contacts/new", url.Values{"organization": {"tribunale-roma-demo"}, "name": {"X"}, "role": {"user"}},
+			want{unauth, forb, see, see}},
+		{"/contacts/999999/disable", nil, want{unauth, forb, nf, nf}},
+		{"/contacts/import", url.Values{"csv": {"organization,name,role,email\ntribunale-roma-demo,Y,user,y@x.example\n"}},
+			want{unauth, forb, ok, ok}},
+		{fmt.Sprintf("/tickets/%d/contact", theirs.ID), url.Values{"contact": {"0"}, "version": {"1"}},
+			want{unauth, nf, http.StatusConflict, http.StatusConflict}}, // stale: changed above
 	}
 	for _, p := range posts {
 		for role, c := range clients {

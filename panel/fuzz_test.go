@@ -30,6 +30,8 @@ func FuzzPost(f *testing.F) {
 		{"/tickets/{p}", adm}, {"/tickets/{p}/articles", adm}, {"/tickets/{p}", op}, {"/tickets/{p}/articles", op},
 		{"/config/reload", adm}, {"/admin/users", adm}, {"/admin/users/{p}", adm}, {"/admin/outbox/{p}/retry", adm},
 		{"/admin/tokens", adm}, {"/admin/tokens/{p}/revoke", adm},
+		{"/contacts/new", adm}, {"/contacts/{p}", adm}, {"/contacts/{p}/disable", adm}, {"/contacts/import", adm},
+		{"/tickets/{p}/contact", op}, {"/tickets/{p}/contact/new", op},
 	}
 	seeds := []struct {
 		body, param string
