@@ -32,17 +32,6 @@ var ContactRoles = []ContactRole{ContactReferent, ContactUser}
 
 func (r ContactRole) Valid() bool { return slices.Contains(ContactRoles, r) }
 
-// Label is the Italian name.
-func (r ContactRole) Label() string {
-	switch r {
-	case ContactReferent:
-		return "Referente tecnico"
-	case ContactUser:
-		return "Utente"
-	}
-	return string(r)
-}
-
 // Contact is a person of an Administration: who calls and who is mailed.
 // A contact is never deleted, since tickets refer to it: it is disabled.
 type Contact struct {
