@@ -241,12 +241,15 @@ func (s *Server) contactSave(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.log.Info("panel_contact_saved", "contact", c.ID, "organization", c.Organization, "by", rq.user.Login)
+	action := "contact.update"
+	if f.ID == 0 {
+		action = "contact.create"
+	}
+	s.audited(r, action, fmt.Sprintf("contact:%d", c.ID), c.Organization)
 	http.Redirect(w, r, "/contacts?msg=contact_saved&org="+url.QueryEscape(c.Organization), http.StatusSeeOther)
 }
 
 func (s *Server) contactDisable(w http.ResponseWriter, r *http.Request) {
-	rq := reqOf(r)
 	id, err := contactID(r)
 	var c tickets.Contact
 	if err == nil {
@@ -256,11 +259,11 @@ func (s *Server) contactDisable(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.log.Info("panel_contact_disabled", "contact", c.ID, "disabled", c.Disabled, "by", rq.user.Login)
-	msg := "contact_disabled"
+	msg, action := "contact_disabled", "contact.disable"
 	if !c.Disabled {
-		msg = "contact_enabled"
+		msg, action = "contact_enabled", "contact.enable"
 	}
+	s.audited(r, action, fmt.Sprintf("contact:%d", c.ID), c.Organization)
 	http.Redirect(w, r, "/contacts?disabled=1&msg="+msg+"&org="+url.QueryEscape(c.Organization), http.StatusSeeOther)
 }
 
@@ -311,7 +314,7 @@ func (s *Server) contactImport(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusUnprocessableEntity
 	}
 	if d.Done {
-		s.log.Info("panel_contacts_imported", "created", res.Created, "updated", res.Updated, "by", rq.user.Login)
+		s.audited(r, "contact.import", "contacts", fmt.Sprintf("%d added, %d updated", res.Created, res.Updated))
 	}
 	s.render(w, r, status, "contactimport.html", p)
 }
@@ -421,7 +424,7 @@ func (s *Server) ticketContactNew(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.log.Info("panel_contact_saved", "contact", c.ID, "organization", c.Organization, "by", rq.user.Login)
+	s.audited(r, "contact.create", fmt.Sprintf("contact:%d", c.ID), c.Organization)
 	s.setTicketContact(w, r, t, c.ID, rq)
 }
 

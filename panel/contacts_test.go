@@ -67,6 +67,19 @@ func TestContactsRoles(t *testing.T) {
 	if got.Name != "Changed" || !got.Disabled {
 		t.Fatalf("after the supervisor's writes: %+v", got)
 	}
+	// The audit log says who changed the directory; refused writes are
+	// not in it.
+	var audit []string
+	for _, login := range []string{"op2", "sup", "adm"} {
+		list, err := e.srv.Audit().List(ctx, login, 10)
+		noErr(t, err)
+		for _, a := range list {
+			audit = append(audit, a.Login+" "+a.Action+" "+a.Target)
+		}
+	}
+	if want := "sup contact.update contact:" + id + ",adm contact.disable contact:" + id; strings.Join(audit, ",") != want {
+		t.Fatalf("audit log %q, want %q", audit, want)
+	}
 }
 
 func with(v url.Values, k, x string) url.Values {

@@ -32,17 +32,6 @@ var ContactRoles = []ContactRole{ContactReferent, ContactUser}
 
 func (r ContactRole) Valid() bool { return slices.Contains(ContactRoles, r) }
 
-// Label is the Italian name.
-func (r ContactRole) Label() string {
-	switch r {
-	case ContactReferent:
-		return "Referente tecnico"
-	case ContactUser:
-		return "Utente"
-	}
-	return string(r)
-}
-
 // Contact is a person of an Administration: who calls and who is mailed.
 // A contact is never deleted, since tickets refer to it: it is disabled.
 type Contact struct {
@@ -609,21 +598,24 @@ type contactCheck struct {
 }
 
 // contactCheckSQL returns the select list (starting with a comma) that
-// reads a contactCheck for upd, its parameters added to a.
+// reads a contactCheck for upd, its parameters added to a. What upd does
+// not need is a constant: the call controller's updates, most of them,
+// read no contact.
 func contactCheckSQL(upd TicketUpdate, a *args) string {
-	var id int64
+	newOrg, newDisabled := "NULL::text", "false"
 	if upd.ContactID != nil {
-		id = *upd.ContactID
+		pid := a.add(*upd.ContactID)
+		newOrg = `(SELECT c.organization FROM contacts c WHERE c.id = ` + pid + `::bigint)`
+		newDisabled = `coalesce((SELECT c.disabled FROM contacts c WHERE c.id = ` + pid + `::bigint), false)`
 	}
-	org := ""
-	if upd.Organization != nil {
-		org = *upd.Organization
+	curOrg, byPhone := "''", "NULL::bigint"
+	if upd.Organization != nil && *upd.Organization != "" {
+		porg := a.add(*upd.Organization) + "::text"
+		changed := `CASE WHEN ` + porg + ` <> t.organization THEN `
+		curOrg = `coalesce(` + changed + `(SELECT c.organization FROM contacts c WHERE c.id = t.contact_id) END, '')`
+		byPhone = changed + phoneContactSQL("t.caller", porg) + ` END`
 	}
-	pid, porg := a.add(id), a.add(org)
-	return `, coalesce((SELECT c.organization FROM contacts c WHERE c.id = t.contact_id), ''),
-		(SELECT c.organization FROM contacts c WHERE c.id = ` + pid + `::bigint),
-		coalesce((SELECT c.disabled FROM contacts c WHERE c.id = ` + pid + `::bigint), false),
-		CASE WHEN ` + porg + `::text <> '' AND ` + porg + `::text <> t.organization THEN ` + phoneContactSQL("t.caller", porg+"::text") + ` END`
+	return ", " + curOrg + ", " + newOrg + ", " + newDisabled + ", " + byPhone
 }
 
 func (c *contactCheck) dest() []any { return []any{&c.curOrg, &c.newOrg, &c.newDisabled, &c.byPhone} }
