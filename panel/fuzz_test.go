@@ -30,6 +30,7 @@ func FuzzPost(f *testing.F) {
 		{"/tickets/{p}", adm}, {"/tickets/{p}/articles", adm}, {"/tickets/{p}", op}, {"/tickets/{p}/articles", op},
 		{"/config/reload", adm}, {"/admin/users", adm}, {"/admin/users/{p}", adm}, {"/admin/outbox/{p}/retry", adm},
 		{"/admin/tokens", adm}, {"/admin/tokens/{p}/revoke", adm},
+		{"/config/versions", adm}, {"/config/versions/{p}", adm}, {"/config/versions/{p}/rollback", adm},
 	}
 	seeds := []struct {
 		body, param string
