@@ -81,7 +81,7 @@ type API struct {
 	limiter *limiter
 	// versions are the configuration versions (configstore's table).
 	versions *configstore.Store
-	handler http.Handler
+	handler  http.Handler
 }
 
 // New returns the API; its tables are migrated by Migrate and
