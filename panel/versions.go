@@ -67,6 +67,13 @@ type versionData struct {
 	Phone string
 }
 
+// CanTryDrafts tells whether the request's user may try draft versions
+// (the test phone's ?draft=): administrators, as on the versions pages.
+func CanTryDrafts(r *http.Request) bool {
+	rq := reqOf(r)
+	return rq != nil && rq.user.Role == RoleAdmin
+}
+
 func (s *Server) versionsPage(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Versions == nil {
 		s.fail(w, r, fault.ErrNotFound)

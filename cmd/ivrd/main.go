@@ -464,7 +464,7 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	// (real tickets and queues); elsewhere through a desk of its own,
 	// tickets in memory, for supervisors and administrators to try the menu.
 	phoneOpts := testPhoneOptions{config: holder.get, secret: secret, prompts: f.prompts, log: log,
-		roles: []panel.Role{panel.RoleSupervisor, panel.RoleAdmin}}
+		roles: []panel.Role{panel.RoleSupervisor, panel.RoleAdmin}, draft: holder.draft(versions)}
 	var (
 		files  *recordingFiles
 		phones *demoPhones
@@ -515,7 +515,8 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 		Recordings: files, Config: holder.get, Logger: log, Secure: f.secure, Reload: holder.reload, Now: now,
 		Extra: extra, DeskPhone: deskPhone, PINAlarm: lockouts.RecentPINFailureAlarm, Webhooks: hooks,
 		ExternalTicket: externalTicket(ticketing), Files: mailFiles{pool},
-		Versions: versions, ConfigVersion: holder.version.Load, Publish: publish})
+		Versions: versions, ConfigVersion: holder.version.Load, Publish: publish, DraftPhone: "/testphone",
+		ConfigSource: holder.source})
 	if err != nil {
 		return err
 	}

@@ -5,11 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 
 	"github.com/helpdesk-ivr/ivr/internal/configstore"
 	"github.com/helpdesk-ivr/ivr/internal/fault"
+	"github.com/helpdesk-ivr/ivr/internal/testphone"
 	"github.com/helpdesk-ivr/ivr/menu"
+	"github.com/helpdesk-ivr/ivr/panel"
 )
 
 // Where the configuration in force comes from (-config-source).
@@ -140,4 +143,34 @@ func (h *configHolder) publishVersion(ctx context.Context, p configstore.Publica
 	h.log.Info("config_published", "version", v.ID, "by", p.By, "rollback_of", p.RollbackOf)
 	h.writeCopy(p.Source)
 	return v, nil
+}
+
+// draft returns the test phone's drafts: a version's configuration, for
+// administrators only (as the versions pages), validated as a
+// publication would be.
+func (h *configHolder) draft(store *configstore.Store) func(r *http.Request, id int64) (*menu.Config, error) {
+	return func(r *http.Request, id int64) (*menu.Config, error) {
+		if !panel.CanTryDrafts(r) {
+			return nil, testphone.ErrDraftForbidden
+		}
+		v, err := store.Find(r.Context(), id)
+		if err != nil {
+			return nil, err
+		}
+		return h.parse(v.Source)
+	}
+}
+
+// source is the text of the configuration in force here, a new draft's
+// start: the version in force, or the file.
+func (h *configHolder) source(ctx context.Context) ([]byte, error) {
+	if h.store != nil {
+		v, err := h.store.InForce(ctx)
+		return v.Source, err
+	}
+	src, err := os.ReadFile(h.path)
+	if err != nil {
+		return nil, fmt.Errorf("read configuration: %w", err)
+	}
+	return src, nil
 }
