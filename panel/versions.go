@@ -110,7 +110,7 @@ func (s *Server) versionCreate(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, fault.ErrNotFound)
 		return
 	}
-	src := []byte(r.PostFormValue("source"))
+	src := formSource(r)
 	note, err := versionNote(r)
 	if err == nil && len(strings.TrimSpace(string(src))) == 0 {
 		src, err = s.draftBase(r)
@@ -147,6 +147,12 @@ func (s *Server) draftBase(r *http.Request) ([]byte, error) {
 		return nil, errorKey(fault.EINVALID, "versions.no_base")
 	}
 	return v.Source, err
+}
+
+// formSource is the configuration text of a form: a browser sends a
+// textarea's lines ended by CRLF, the file has LF.
+func formSource(r *http.Request) []byte {
+	return []byte(strings.ReplaceAll(r.PostFormValue("source"), "\r\n", "\n"))
 }
 
 func versionNote(r *http.Request) (string, error) {
@@ -254,7 +260,7 @@ func (s *Server) versionAction(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, errorKey(fault.ECONFLICT, "versions.not_draft", v.ID))
 		return
 	}
-	src := []byte(r.PostFormValue("source"))
+	src := formSource(r)
 	note, err := versionNote(r)
 	if err != nil {
 		s.renderVersion(w, r, fault.HTTPStatus(err), v, src, "", false, errorMessage(rq.lang, err))

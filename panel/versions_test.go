@@ -135,7 +135,10 @@ func TestVersionsDraftValidatePublishRollback(t *testing.T) {
 	list := adm.get("/config/versions")
 	list.has(t, `data-testid="draft-row" data-id="`+id+`"`, "lotto 2 renamed", fmt.Sprintf(`data-testid="version-in-force" data-version="%d"`, v1.ID))
 
-	r = adm.post("/config/versions/"+id, url.Values{"action": {"publish"}, "source": {string(good)}, "note": {"lotto 2 renamed"}})
+	// As a browser sends a textarea: lines ended by CRLF, kept as the
+	// file's LF.
+	crlf := strings.ReplaceAll(string(good), "\n", "\r\n")
+	r = adm.post("/config/versions/"+id, url.Values{"action": {"publish"}, "source": {crlf}, "note": {"lotto 2 renamed"}})
 	wantStatus(t, "publish", r, http.StatusSeeOther)
 	cur, err = ve.store.InForce(ctx)
 	noErr(t, err)
