@@ -152,6 +152,17 @@ func (s *Store) Find(ctx context.Context, id int64) (Version, error) {
 	return v, fault.FromDB("find configuration version", err, fmt.Sprintf("no configuration version %d", id))
 }
 
+// FindBySHA256 returns, with its text, the newest published version whose
+// source has this SHA-256 (hex): the name the call journal gives the
+// configuration a call ran under (menu.Config.Version on the journal
+// branch), for a replay to find its text. A rollback shares its text's
+// digest with the version it restores.
+func (s *Store) FindBySHA256(ctx context.Context, sum string) (Version, error) {
+	v, err := scan(s.pool.QueryRow(ctx, `SELECT `+columns+`, source FROM config_versions
+		WHERE sha256 = $1 AND publication IS NOT NULL ORDER BY publication DESC LIMIT 1`, sum), true)
+	return v, fault.FromDB("find configuration version", err, fmt.Sprintf("no published configuration has SHA-256 %s", sum))
+}
+
 // InForce returns the newest published version with its text; an error
 // of code ENOTFOUND if nothing was ever published.
 func (s *Store) InForce(ctx context.Context) (Version, error) {

@@ -2,6 +2,8 @@ package configstore
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -100,6 +102,15 @@ func TestDraftsPublishRollback(t *testing.T) {
 	if cur.ID != back.ID || cur.ID == v1.ID || cur.RollbackOf != v1.ID || string(cur.Source) != "one" {
 		t.Fatalf("after the rollback: %+v", cur)
 	}
+
+	sum := sha256.Sum256([]byte("one"))
+	byDigest, err := s.FindBySHA256(ctx, hex.EncodeToString(sum[:]))
+	noErr(t, err)
+	if byDigest.ID != back.ID || string(byDigest.Source) != "one" {
+		t.Fatalf("by digest: %d %q, want the rollback %d", byDigest.ID, byDigest.Source, back.ID)
+	}
+	_, err = s.FindBySHA256(ctx, digest([]byte("never published")))
+	wantCode(t, "an unknown digest", err, fault.ENOTFOUND)
 
 	list, err := s.List(ctx, Filter{})
 	noErr(t, err)
