@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/go-chi/chi/v5"
+
 	"github.com/helpdesk-ivr/ivr/internal/configstore"
 	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/menu"
@@ -242,5 +244,21 @@ func TestVersionsFileSource(t *testing.T) {
 	noErr(t, err)
 	if cur.ID != v1.ID {
 		t.Fatalf("in force: %d", cur.ID)
+	}
+}
+
+// Only administrators may try drafts on the test phone (an ExtraPage the
+// supervisors and, in the demo, operators open too).
+func TestCanTryDrafts(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(o *Options) {
+		o.Extra = append(o.Extra, ExtraPage{Roles: Roles, Mount: func(r chi.Router) {
+			r.Get("/probe-drafts", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, CanTryDrafts(r)) })
+		}})
+	})
+	for login, want := range map[string]string{"op2": "false", "sup": "false", "adm": "true"} {
+		if r := e.login(login).get("/probe-drafts"); r.status != http.StatusOK || r.body != want {
+			t.Errorf("%s: %d %q, want %s", login, r.status, r.body, want)
+		}
 	}
 }
