@@ -199,6 +199,9 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	if f.publishConfig {
 		f.configSource = sourceDatabase
 	}
+	if f.configSource == "" {
+		f.configSource = sourceFile
+	}
 	if f.configSource != sourceFile && f.configSource != sourceDatabase {
 		return fmt.Errorf("-config-source: %q is neither %s nor %s", f.configSource, sourceFile, sourceDatabase)
 	}
