@@ -24,6 +24,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/helpdesk-ivr/ivr/internal/configstore"
 	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/menu"
 	"github.com/helpdesk-ivr/ivr/panel"
@@ -61,11 +62,12 @@ type Options struct {
 	RateWindow time.Duration
 	// Changed, when set, is called after a write (the panel's Notify).
 	Changed func()
-	// Publish, when set, puts a configuration file in force (ivrd: as a
-	// reload does, the file written first); nil: configurations cannot be
-	// published through this API. It may reject the file (an error of code
-	// invalid is a 400), the old configuration then staying in force.
-	Publish func(ctx context.Context, source []byte) error
+	// Publish, when set, validates a configuration file, records it as
+	// the version in force (configstore) and puts it in force (ivrd: on
+	// every instance); nil: configurations cannot be published through
+	// this API. It may reject the file (an error of code invalid is a
+	// 400), the old configuration then staying in force.
+	Publish func(ctx context.Context, p configstore.Publication) (configstore.Version, error)
 	// Webhooks, when set, are managed at /webhooks; nil: those routes
 	// answer 404.
 	Webhooks *webhooks.Service
@@ -77,7 +79,9 @@ type API struct {
 	log     *slog.Logger
 	now     func() time.Time
 	limiter *limiter
-	handler http.Handler
+	// versions are the configuration versions (configstore's table).
+	versions *configstore.Store
+	handler  http.Handler
 }
 
 // New returns the API; its tables are migrated by Migrate and
@@ -96,7 +100,8 @@ func New(opts Options) (*API, error) {
 	if opts.Changed == nil {
 		opts.Changed = func() {}
 	}
-	a := &API{opts: opts, log: opts.Logger, now: opts.Now, limiter: newLimiter(opts.RateLimit, opts.RateWindow, opts.Now)}
+	a := &API{opts: opts, log: opts.Logger, now: opts.Now, limiter: newLimiter(opts.RateLimit, opts.RateWindow, opts.Now),
+		versions: configstore.New(opts.Pool, configstore.Options{Now: opts.Now})}
 	a.handler = a.routes()
 	return a, nil
 }

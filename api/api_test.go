@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/helpdesk-ivr/ivr/internal/configstore"
 	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/panel"
 	"github.com/helpdesk-ivr/ivr/queues"
@@ -649,12 +650,12 @@ func TestConfigVersions(t *testing.T) {
 	t.Parallel()
 	var published [][]byte
 	e := newEnv(t, func(o *Options) {
-		o.Publish = func(_ context.Context, src []byte) error {
-			if bytes.Contains(src, []byte("refused by the queues")) {
-				return Invalid("operator queues: refused")
+		o.Publish = func(ctx context.Context, p configstore.Publication) (configstore.Version, error) {
+			if bytes.Contains(p.Source, []byte("refused by the queues")) {
+				return configstore.Version{}, Invalid("operator queues: refused")
 			}
-			published = append(published, src)
-			return nil
+			published = append(published, p.Source)
+			return configstore.New(o.Pool, configstore.Options{}).Publish(ctx, p)
 		}
 	})
 	src, err := os.ReadFile("../configs/helpdesk.yaml")
@@ -683,6 +684,10 @@ func TestConfigVersions(t *testing.T) {
 	if len(published) != 1 || !bytes.Equal(published[0], changed) || v.Note != "nome del lotto 2" || v.PublishedBy != "adm" || v.Size != len(changed) {
 		t.Fatalf("published %d, version %+v", len(published), v)
 	}
+	// The panel's drafts are not versions of the API.
+	draft, err := configstore.New(e.pool, configstore.Options{}).SaveDraft(ctx, configstore.DraftChange{Source: src, By: "adm"})
+	noErr(t, err)
+	e.do(http.MethodGet, fmt.Sprintf("/config/versions/%d", draft.ID), read, nil).problem(t, http.StatusNotFound, "not_found")
 	var list struct {
 		Versions []configVersionJSON `json:"versions"`
 	}

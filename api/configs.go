@@ -1,9 +1,6 @@
 package api
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -11,20 +8,21 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
+	"github.com/helpdesk-ivr/ivr/internal/configstore"
 	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/menu"
 	"github.com/helpdesk-ivr/ivr/panel"
 )
 
 // Configuration versions: the administrators read the help desk's
-// configurations published through the API and publish a new one (scope
-// admin), which ivrd validates and puts in force as a reload does
-// (Options.Publish); calls in progress keep the tree they started with.
+// published configurations (configstore, shared with the panel's versions
+// page, whose drafts are not listed here) and publish a new one (scope
+// admin), which ivrd validates, records and puts in force on every
+// instance (Options.Publish); calls in progress keep the tree they
+// started with.
 
 // maxConfig bounds a published configuration.
-const maxConfig = 4 << 20
+const maxConfig = configstore.MaxSource
 
 type configVersionJSON struct {
 	ID          int64     `json:"id"`
@@ -49,29 +47,23 @@ func (a *API) requireAdminUser(next http.Handler) http.Handler {
 	})
 }
 
-const configColumns = `id, sha256, length(source), note, published_by, published_at`
-
-func (a *API) scanConfigVersion(row pgx.Row, extra ...any) (configVersionJSON, error) {
-	var v configVersionJSON
-	err := row.Scan(append([]any{&v.ID, &v.SHA256, &v.Size, &v.Note, &v.PublishedBy, &v.PublishedAt}, extra...)...)
-	v.PublishedAt = v.PublishedAt.In(a.opts.Tickets.Location())
-	return v, err
+func (a *API) versionJSON(v configstore.Version) configVersionJSON {
+	return configVersionJSON{ID: v.ID, SHA256: v.SHA256, Size: v.Size, Note: v.Note, PublishedBy: v.PublishedBy,
+		PublishedAt: v.PublishedAt.In(a.opts.Tickets.Location())}
 }
 
 func (a *API) listConfigVersions(w http.ResponseWriter, r *http.Request) {
-	rows, err := a.opts.Pool.Query(r.Context(), `SELECT `+configColumns+` FROM api_config_versions ORDER BY id DESC LIMIT 100`)
-	var list []configVersionJSON
-	if err == nil {
-		list, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (configVersionJSON, error) { return a.scanConfigVersion(row) })
-	}
+	// The published versions only: the drafts are the panel's.
+	list, err := a.versions.List(r.Context(), configstore.Filter{State: configstore.Published})
 	if err != nil {
-		a.writeProblem(w, r, fmt.Errorf("list configuration versions: %w", err))
+		a.writeProblem(w, r, err)
 		return
 	}
-	if list == nil {
-		list = []configVersionJSON{}
+	out := make([]configVersionJSON, 0, len(list))
+	for _, v := range list {
+		out = append(out, a.versionJSON(v))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"versions": list})
+	writeJSON(w, http.StatusOK, map[string]any{"versions": out})
 }
 
 func (a *API) getConfigVersion(w http.ResponseWriter, r *http.Request) {
@@ -80,16 +72,16 @@ func (a *API) getConfigVersion(w http.ResponseWriter, r *http.Request) {
 		a.writeProblem(w, r, err)
 		return
 	}
-	var src []byte
-	v, err := a.scanConfigVersion(a.opts.Pool.QueryRow(r.Context(), `SELECT `+configColumns+`, source FROM api_config_versions WHERE id = $1`, id), &src)
-	if errors.Is(err, pgx.ErrNoRows) {
+	cv, err := a.versions.Find(r.Context(), id)
+	if err == nil && cv.State != configstore.Published {
 		err = fault.Errorf(fault.ENOTFOUND, "no configuration version %d", id)
 	}
 	if err != nil {
 		a.writeProblem(w, r, err)
 		return
 	}
-	s := string(src)
+	v := a.versionJSON(cv)
+	s := string(cv.Source)
 	v.Source = &s
 	writeJSON(w, http.StatusOK, v)
 }
@@ -124,19 +116,12 @@ func (a *API) publishConfig(w http.ResponseWriter, r *http.Request) {
 		a.writeProblem(w, r, fault.Errorf(fault.EINVALID, "%s", strings.TrimSpace(err.Error())))
 		return
 	}
-	if err := a.opts.Publish(ctx, src); err != nil {
+	cv, err := a.opts.Publish(ctx, configstore.Publication{Source: src, Note: note, By: p.user.Login, TokenID: p.token.ID})
+	if err != nil {
 		a.writeProblem(w, r, err)
 		return
 	}
-	sum := sha256.Sum256(src)
-	v, err := a.scanConfigVersion(a.opts.Pool.QueryRow(ctx, `INSERT INTO api_config_versions (sha256, source, note, published_by, token_id, published_at)
-		VALUES ($1, $2, $3, $4, $5, $6) RETURNING `+configColumns, hex.EncodeToString(sum[:]), src, note, p.user.Login, p.token.ID, a.now()))
-	if err != nil {
-		// In force already: say so, but the version is not kept.
-		a.log.Error("api_config_version_not_kept", "error", err.Error())
-		a.writeProblem(w, r, fmt.Errorf("keep configuration version: %w", err))
-		return
-	}
+	v := a.versionJSON(cv)
 	a.audit(ctx, p, "config.publish", fmt.Sprintf("config:%d", v.ID), "sha256="+v.SHA256)
 	w.Header().Set("Location", fmt.Sprintf("%s/config/versions/%d", Prefix, v.ID))
 	writeJSON(w, http.StatusCreated, v)

@@ -26,6 +26,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/helpdesk-ivr/ivr/internal/configstore"
 	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/internal/pgtest"
 	"github.com/helpdesk-ivr/ivr/internal/testkit"
@@ -37,7 +38,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	pgtest.Main(coverage{m}, tickets.Migrate, queues.Migrate, panel.Migrate, Migrate, webhooks.Migrate)
+	pgtest.Main(coverage{m}, tickets.Migrate, queues.Migrate, panel.Migrate, configstore.Migrate, Migrate, webhooks.Migrate)
 }
 
 // coverage runs the tests, then, when every test ran (no -run, -skip or

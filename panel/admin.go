@@ -78,6 +78,7 @@ type configData struct {
 	Groups    []groupView
 	Queues    bool
 	Reload    bool
+	Versions  bool
 	From, To  hours.Date
 }
 
@@ -86,7 +87,8 @@ func (s *Server) configPage(w http.ResponseWriter, r *http.Request) {
 	cfg := s.config()
 	now := s.now().In(s.location())
 	d := configData{Service: cfg.Service, File: cfg.File, Queues: s.opts.Queues != nil, Reload: s.opts.Reload != nil,
-		From: hours.DateOf(now), To: hours.DateOf(now.AddDate(1, 0, 0))}
+		Versions: s.opts.Versions != nil,
+		From:     hours.DateOf(now), To: hours.DateOf(now.AddDate(1, 0, 0))}
 	if cfg.Menu != nil {
 		v := s.nodeView("", cfg.Menu)
 		d.Tree = &v

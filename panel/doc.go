@@ -97,6 +97,7 @@
 //	/after-hours                     open requests left while closed, by due time, with recordings
 //	/reports, /reports.csv           per day or hour and group, SVG chart, CSV
 //	/config, /config/reload          (admin) menu tree, schedules and holidays, groups and operators
+//	/config/versions[/{id}]          (admin) versions (Options.Versions): drafts edited and validated, published, rolled back
 //	/admin/users                     (admin) list, add, disable, enable, set password
 //	/admin/outbox                    (admin) the e-mail outbox: state, reason of a failure, retry
 //	/admin/tokens                    (admin) the REST API's tokens (Tokens): create (secret shown once), revoke, last use

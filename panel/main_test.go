@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/helpdesk-ivr/ivr/internal/configstore"
 	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/internal/pgtest"
 	"github.com/helpdesk-ivr/ivr/internal/testkit"
@@ -35,7 +36,7 @@ import (
 
 func TestMain(m *testing.M) {
 	bcryptCost = bcrypt.MinCost // the tests log in hundreds of times
-	pgtest.Main(m, tickets.Migrate, queues.Migrate, Migrate, notify.Migrate, webhooks.Migrate, mailin.Migrate)
+	pgtest.Main(m, tickets.Migrate, queues.Migrate, Migrate, notify.Migrate, webhooks.Migrate, mailin.Migrate, configstore.Migrate)
 }
 
 var (
@@ -127,7 +128,7 @@ func newEnvWith(t testing.TB, pool *pgxpool.Pool, configure ...func(*Options)) *
 	}
 	opts := Options{Pool: e.pool, Tickets: e.store, Queues: e.queues, Live: e.live, Recordings: e.rec,
 		Config: func() *menu.Config { return cfg }, Now: e.clk.Now, Logger: log,
-		Reload: func() error { e.reload.Add(1); return nil }}
+		Reload: func() error { e.reload.Add(1); return nil }, Versions: configstore.New(pool, configstore.Options{Now: e.clk.Now})}
 	for _, c := range configure {
 		c(&opts)
 	}

@@ -52,6 +52,8 @@ var routeAccess = map[string]access{
 	"GET /admin/audit": accAdmin, "GET /admin/webhooks": accAdmin, "POST /admin/webhooks": accAdmin,
 	"GET /admin/webhooks/{id}": accAdmin, "POST /admin/webhooks/{id}/pause": accAdmin, "POST /admin/webhooks/{id}/resume": accAdmin,
 	"POST /admin/webhooks/{id}/delete": accAdmin, "POST /admin/webhooks/{id}/deliveries/{delivery}/redeliver": accAdmin,
+	"GET /config/versions": accAdmin, "POST /config/versions": accAdmin, "GET /config/versions/{id}": accAdmin,
+	"POST /config/versions/{id}": accAdmin, "POST /config/versions/{id}/rollback": accAdmin,
 	// The contacts directory: operators read it and set a ticket's
 	// contact; supervisors and administrators edit it.
 	"GET /contacts": accStaff, "POST /tickets/{id}/contact": accStaff, "POST /tickets/{id}/contact/new": accStaff,

@@ -21,6 +21,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/helpdesk-ivr/ivr/internal/configstore"
 	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/mailin"
 	"github.com/helpdesk-ivr/ivr/menu"
@@ -75,6 +76,22 @@ type Options struct {
 	// Webhooks are the subscriptions the administrators' webhook pages
 	// manage; nil: the pages answer 404 and are not in the menu.
 	Webhooks *webhooks.Service
+	// Versions, when set, are the configuration versions the
+	// administrators' /config/versions pages show (drafts, history).
+	Versions *configstore.Store
+	// ConfigVersion is the version in force on this instance (0: the
+	// file's); nil: 0.
+	ConfigVersion func() int64
+	// ConfigSource is the text of the configuration in force, a new
+	// draft's start; nil: the version in force in Versions.
+	ConfigSource func(ctx context.Context) ([]byte, error)
+	// Publish, when set, validates, records and puts in force a version
+	// (ivrd, database mode); nil: the file on disk is the source of truth
+	// and drafts are only tried.
+	Publish func(ctx context.Context, p configstore.Publication) (configstore.Version, error)
+	// DraftPhone is the test phone's page that takes ?draft=ID ("": drafts
+	// are not tried on the phone).
+	DraftPhone string
 	// Extra are more pages behind the login (the test phone), each for
 	// the roles it names; may be empty.
 	Extra []ExtraPage
@@ -302,6 +319,11 @@ func (s *Server) routes() http.Handler {
 			r.Use(s.require(RoleAdmin))
 			r.Get("/config", s.configPage)
 			r.Post("/config/reload", s.configReload)
+			r.Get("/config/versions", s.versionsPage)
+			r.Post("/config/versions", s.versionCreate)
+			r.Get("/config/versions/{id}", s.versionPage)
+			r.Post("/config/versions/{id}", s.versionAction)
+			r.Post("/config/versions/{id}/rollback", s.versionRollback)
 			r.Get("/admin/users", s.usersPage)
 			r.Post("/admin/users", s.userAdd)
 			r.Post("/admin/users/{login}", s.userChange)

@@ -38,6 +38,7 @@ import (
 	"github.com/helpdesk-ivr/ivr/connector"
 	"github.com/helpdesk-ivr/ivr/internal/clock"
 	"github.com/helpdesk-ivr/ivr/internal/configfile"
+	"github.com/helpdesk-ivr/ivr/internal/configstore"
 	"github.com/helpdesk-ivr/ivr/ivr"
 	"github.com/helpdesk-ivr/ivr/ivr/ariconn"
 	"github.com/helpdesk-ivr/ivr/ivr/arisim"
@@ -66,9 +67,10 @@ type flags struct {
 	// mailListen is where inbound mail is taken ("lmtp:HOST:PORT" or
 	// "smtp:HOST:PORT"); "" for none.
 	mailListen string
-	// publishConfig lets administrators' API tokens publish a new
-	// configuration, written over the -config file.
+	// publishConfig is the former name of -config-source database.
 	publishConfig bool
+	// configSource is sourceFile or sourceDatabase (versions.go).
+	configSource string
 }
 
 func main() {
@@ -89,7 +91,8 @@ func main() {
 	flag.StringVar(&f.portalURL, "portal-url", os.Getenv("IVR_PORTAL_URL"), "the panel's address for the Administrations' portal invitation links (default: the inviting request's host)")
 	flag.StringVar(&f.proxies, "trusted-proxies", os.Getenv("IVR_TRUSTED_PROXIES"), "comma-separated CIDRs of the reverse proxies in front of the panel: the client address (login throttle) is then read from their X-Forwarded-For")
 	flag.StringVar(&f.webhookNets, "webhook-networks", os.Getenv("IVR_WEBHOOK_NETWORKS"), "comma-separated CIDRs or addresses, besides public ones, that webhook deliveries may connect to (e.g. the LAN of your ticketing system); loopback, private and link-local addresses are refused otherwise")
-	flag.BoolVar(&f.publishConfig, "publish-config", os.Getenv("IVR_PUBLISH_CONFIG") == "1", "let administrators' API tokens publish a configuration (POST /api/v1/config/versions), written over the -config file, which ivrd must be able to write")
+	flag.BoolVar(&f.publishConfig, "publish-config", os.Getenv("IVR_PUBLISH_CONFIG") == "1", "the same as -config-source database")
+	flag.StringVar(&f.configSource, "config-source", envOr("IVR_CONFIG_SOURCE", sourceFile), "where the configuration in force comes from: file (the -config file, reloaded on SIGHUP; publish it from git) or database (versions published in the panel or through the API, picked up by every ivrd; the file brings the first one in and is rewritten with the one in force)")
 	flag.StringVar(&f.mailListen, "mail-listen", os.Getenv("IVR_MAIL_LISTEN"), "take the help desk's inbound e-mail into tickets on this address, as lmtp:HOST:PORT (Postfix's lmtp transport) or smtp:HOST:PORT; an empty HOST is 127.0.0.1; off by default")
 	flag.StringVar(&f.debugListen, "debug-listen", os.Getenv("IVR_DEBUG_LISTEN"), "loopback address to serve Go's profiles on (/debug/pprof/), for measuring; off by default")
 	flag.Parse()
@@ -122,12 +125,29 @@ type configHolder struct {
 	// configuration.
 	apply func(*menu.Config) error
 	mu    sync.Mutex // one reload or publication at a time
+	// store, in database mode, holds the versions (versions.go); version
+	// is the one in force here (0: the file's).
+	store   *configstore.Store
+	version atomic.Int64
 }
 
 func (h *configHolder) get() *menu.Config { return h.cur.Load() }
 
 // reload validates the file first; a bad file leaves the old one in force.
+// In database mode it reads the version in force there instead.
 func (h *configHolder) reload() error {
+	if h.store != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		v, err := h.store.InForce(ctx)
+		if err == nil {
+			err = h.applyVersion(v)
+		}
+		if err != nil {
+			h.log.Error("config_reload_rejected", "error", err.Error())
+		}
+		return err
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	cfg, err := configfile.Load(h.path)
@@ -143,42 +163,6 @@ func (h *configHolder) reload() error {
 	}
 	h.cur.Store(cfg)
 	h.log.Info("config_reloaded", "file", h.path)
-	return nil
-}
-
-// publish puts src in force as the configuration: validated as a reload
-// does, written over the file (a temporary file renamed, so that a
-// restart or a SIGHUP reads it too and never half of it), then applied; a
-// configuration the queues refuse puts the old file back. Publishing and
-// reloading are not run at once (mu).
-func (h *configHolder) publish(src []byte) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	cfg, err := menu.Parse(h.path, src)
-	if err == nil && cfg.HasPINs() && !h.hasSecret {
-		err = errors.New("the new configuration has PINs but ivrd started without a PIN secret; restart with one")
-	}
-	if err != nil {
-		return api.Invalid(err.Error())
-	}
-	old, err := os.ReadFile(h.path)
-	if err != nil {
-		return fmt.Errorf("publish configuration: %w", err)
-	}
-	if err := writeFileAtomic(h.path, src); err != nil {
-		return fmt.Errorf("publish configuration: %w", err)
-	}
-	if h.apply != nil {
-		if err := h.apply(cfg); err != nil {
-			if rerr := writeFileAtomic(h.path, old); rerr != nil {
-				h.log.Error("config_restore_failed", "file", h.path, "error", rerr.Error())
-			}
-			h.log.Error("config_publish_rejected", "file", h.path, "error", err.Error())
-			return api.Invalid(err.Error())
-		}
-	}
-	h.cur.Store(cfg)
-	h.log.Info("config_published", "file", h.path)
 	return nil
 }
 
@@ -214,6 +198,15 @@ func writeFileAtomic(path string, data []byte) error {
 // run serves until ctx ends (SIGTERM), then drains the calls.
 func run(ctx context.Context, f flags, log *slog.Logger) error {
 
+	if f.publishConfig {
+		f.configSource = sourceDatabase
+	}
+	if f.configSource == "" {
+		f.configSource = sourceFile
+	}
+	if f.configSource != sourceFile && f.configSource != sourceDatabase {
+		return fmt.Errorf("-config-source: %q is neither %s nor %s", f.configSource, sourceFile, sourceDatabase)
+	}
 	cfg, err := configfile.Load(f.config)
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
@@ -290,6 +283,9 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 		err = panel.Migrate(mctx, pool)
 	}
 	if err == nil {
+		err = configstore.Migrate(mctx, pool) // before the API's, which move their versions here
+	}
+	if err == nil {
 		err = api.Migrate(mctx, pool)
 	}
 	if err == nil {
@@ -301,6 +297,13 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	cancel()
 	if err != nil {
 		return fmt.Errorf("database migrations: %w", err)
+	}
+	versions := configstore.New(pool, configstore.Options{Now: now, Logger: log})
+	if f.configSource == sourceDatabase {
+		holder.store = versions
+		if cfg, err = holder.bootstrap(ctx); err != nil {
+			return err
+		}
 	}
 	queue := queues.New(pool, queues.Options{Location: cfg.Location(), Logger: log, Registerer: reg, Now: now})
 	if err := ivr.SyncQueues(ctx, queue, cfg); err != nil {
@@ -466,7 +469,7 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	// (real tickets and queues); elsewhere through a desk of its own,
 	// tickets in memory, for supervisors and administrators to try the menu.
 	phoneOpts := testPhoneOptions{config: holder.get, secret: secret, prompts: f.prompts, log: log,
-		roles: []panel.Role{panel.RoleSupervisor, panel.RoleAdmin}}
+		roles: []panel.Role{panel.RoleSupervisor, panel.RoleAdmin}, draft: holder.draft(versions)}
 	var (
 		files  *recordingFiles
 		phones *demoPhones
@@ -503,15 +506,38 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 		deskPhone = phones
 		extra = append(extra, demoCallPage(deskCall(desk), cfg.Location())) // demo mode only
 	}
+	var publish func(context.Context, configstore.Publication) (configstore.Version, error)
+	if holder.store != nil {
+		publish = func(ctx context.Context, p configstore.Publication) (configstore.Version, error) {
+			v, err := holder.publishVersion(ctx, p)
+			if err == nil {
+				pnl.Notify()
+			}
+			return v, err
+		}
+	}
 	pnl, err = panel.New(panel.Options{Pool: pool, Tickets: store, Queues: queue, Live: liveCalls{live},
 		Recordings: files, Config: holder.get, Logger: log, Secure: f.secure, Reload: holder.reload, Now: now,
 		Extra: extra, DeskPhone: deskPhone, PINAlarm: lockouts.RecentPINFailureAlarm, Webhooks: hooks,
 		ExternalTicket: externalTicket(ticketing), Files: mailFiles{pool},
-		Invitations: notifier, PortalURL: f.portalURL, Attachments: opsCfg.Mail.FileRules()})
+		Invitations: notifier, PortalURL: f.portalURL, Attachments: opsCfg.Mail.FileRules(),
+		Versions: versions, ConfigVersion: holder.version.Load, Publish: publish, DraftPhone: "/testphone",
+		ConfigSource: holder.source})
 	if err != nil {
 		return err
 	}
 	defer pnl.Close()
+	if holder.store != nil {
+		// Versions published by another instance (or while this one
+		// started) are put in force here; calls in progress keep theirs.
+		go holder.store.Watch(callCtx, holder.version.Load(), func(v configstore.Version) error {
+			err := holder.applyVersion(v)
+			if err == nil {
+				pnl.Notify()
+			}
+			return err
+		})
+	}
 
 	router := chi.NewRouter()
 	if f.proxies != "" {
@@ -531,16 +557,6 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	if desk != nil {
 		if err := demoUsers(ctx, pnl.Users(), cfg); err != nil {
 			return err
-		}
-	}
-	var publish func(context.Context, []byte) error
-	if f.publishConfig {
-		publish = func(_ context.Context, src []byte) error {
-			if err := holder.publish(src); err != nil {
-				return err
-			}
-			pnl.Notify()
-			return nil
 		}
 	}
 	// The REST API beside the panel, outside its session and CSRF checks:

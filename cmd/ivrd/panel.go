@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync/atomic"
 	"time"
 
@@ -57,6 +58,9 @@ type testPhoneOptions struct {
 	// phones answer from the operators' consoles.
 	phones *demoPhones
 
+	// draft finds a draft version's configuration for the request's
+	// user (nil: drafts are not tried).
+	draft   func(r *http.Request, id int64) (*menu.Config, error)
 	config  func() *menu.Config
 	secret  []byte
 	prompts string
@@ -81,14 +85,24 @@ func newTestPhone(ctx context.Context, o testPhoneOptions) (panel.ExtraPage, fun
 	var desks atomic.Uint64
 	phone := testphone.New(testphone.Options{
 		Desk: desk,
-		NewDesk: func(ctx context.Context, at time.Time) (*simdesk.Desk, error) {
+		NewDesk: func(ctx context.Context, at time.Time, draft *menu.Config) (*simdesk.Desk, error) {
 			// A desk's channel ids count from its clock, which starts at the
 			// chosen time: a prefix of its own keeps two calls at one time
 			// (or at a time tried before a restart) apart, in the test
 			// phone and in the call records.
 			name := fmt.Sprintf("testphone-at-%d-%d", time.Now().UnixNano(), desks.Add(1))
+			if at.IsZero() { // now, under a draft
+				at = time.Now()
+				if o.now != nil {
+					at = o.now()
+				}
+			}
+			cfg := o.config()
+			if draft != nil {
+				cfg = draft
+			}
 			clk := clock.NewScaled(at, 1)
-			opts := simdesk.Options{Config: o.config(), PINSecret: o.secret, Clock: clk, Logger: o.log, SystemName: name,
+			opts := simdesk.Options{Config: cfg, PINSecret: o.secret, Clock: clk, Logger: o.log, SystemName: name,
 				Operators: o.operators, Recordings: o.recordings, Lockouts: o.lockouts}
 			if o.storeAt != nil {
 				opts.Store = o.storeAt(clk.Now)
@@ -122,7 +136,7 @@ func newTestPhone(ctx context.Context, o testPhoneOptions) (panel.ExtraPage, fun
 			}
 			return desk, err
 		},
-		Config: o.config, Prompts: o.prompts, Location: cfg.Location(), Logger: o.log,
+		Draft: o.draft, Config: o.config, Prompts: o.prompts, Location: cfg.Location(), Logger: o.log,
 		Lang: panel.Lang, CSRFToken: panel.CSRFToken, Number: cfg.Service.Number,
 	})
 	stop := func() {

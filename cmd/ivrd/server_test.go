@@ -72,7 +72,14 @@ func startDemoServer(t *testing.T, clockAt string) string {
 // address is chosen here).
 func startDemoServerWith(t *testing.T, f flags) string {
 	t.Helper()
-	t.Setenv("DATABASE_URL", pgtest.DatabaseURL(t))
+	return startDemoServerOn(t, f, pgtest.DatabaseURL(t))
+}
+
+// startDemoServerOn is startDemoServerWith on a given database, which
+// several servers may share.
+func startDemoServerOn(t *testing.T, f flags, dbURL string) string {
+	t.Helper()
+	t.Setenv("DATABASE_URL", dbURL)
 	t.Setenv("IVR_PIN_SECRET", "")
 	addr := freeAddr(t)
 	f.listen = addr

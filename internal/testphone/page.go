@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -33,14 +34,14 @@ var texts = map[string]map[string]string{
 		"call": "Chiama", "hangup": "Riaggancia", "ticket": "Ticket", "transcript": "Trascrizione",
 		"keypad": "Tastiera", "idle": "Pronto", "calling": "In chiamata", "ended": "Chiamata terminata",
 		"error": "Errore", "builtin": "Suono di Asterisk (non riprodotto)", "nobody": "Nessun audio: solo trascrizione", "placing": "Chiamata in corso…",
-		"back": "← Torna al pannello",
+		"back": "← Torna al pannello", "draft": "Le chiamate seguono la bozza della configurazione n.",
 	},
 	"en": {
 		"title": "Test phone", "caller": "Caller number", "at": "Date and time (empty: now)",
 		"call": "Call", "hangup": "Hang up", "ticket": "Ticket", "transcript": "Transcript",
 		"keypad": "Keypad", "idle": "Ready", "calling": "In a call", "ended": "Call ended",
 		"error": "Error", "builtin": "Asterisk sound (not played)", "nobody": "No audio: transcript only", "placing": "Calling…",
-		"back": "← Back to the panel",
+		"back": "← Back to the panel", "draft": "Calls follow the draft configuration no.",
 	},
 }
 
@@ -50,6 +51,9 @@ type pageData struct {
 	Msgs             string // texts as JSON, for the script
 	CanAt, Audio     bool
 	Keys             []string
+	// Draft is the draft version the calls run under (?draft=ID), "" for
+	// the configuration in force.
+	Draft string
 }
 
 func (p *Phone) lang(r *http.Request) string {
@@ -72,6 +76,9 @@ func (p *Phone) page(w http.ResponseWriter, r *http.Request) {
 	}
 	if p.o.CSRFToken != nil {
 		d.CSRF = p.o.CSRFToken(r)
+	}
+	if id, err := strconv.ParseInt(r.URL.Query().Get("draft"), 10, 64); err == nil && id > 0 && p.o.Draft != nil {
+		d.Draft = strconv.FormatInt(id, 10)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")

@@ -33,10 +33,15 @@ import (
 type Options struct {
 	// Desk takes the calls placed "now".
 	Desk *simdesk.Desk
-	// NewDesk starts a desk whose clock starts at at, for a call at a
-	// chosen date and time; the phone closes it when the call ends. Nil:
-	// only calls "now".
-	NewDesk func(ctx context.Context, at time.Time) (*simdesk.Desk, error)
+	// NewDesk starts a desk whose clock starts at at (zero: now), for a
+	// call at a chosen date and time or under cfg, a draft configuration
+	// (nil: the one in force); the phone closes it when the call ends.
+	// Nil: only calls "now" under the configuration in force.
+	NewDesk func(ctx context.Context, at time.Time, cfg *menu.Config) (*simdesk.Desk, error)
+	// Draft returns draft version id's configuration for the request's
+	// user, or an error (wrapping ErrDraftForbidden for a user who may
+	// not try drafts). Nil: no drafts.
+	Draft func(r *http.Request, id int64) (*menu.Config, error)
 	// Config is the configuration in force, used to find the sound files
 	// of the prompts (nil: transcript only, no audio).
 	Config func() *menu.Config
@@ -79,6 +84,9 @@ var (
 	ErrCallOver    = errors.New("the call is over")
 	ErrNoAt        = errors.New("calls at a chosen date and time are not available here")
 	ErrClosed      = errors.New("the test phone is closed")
+	// ErrDraftForbidden: the user may not try draft configurations.
+	ErrDraftForbidden = errors.New("draft configurations are for administrators")
+	ErrNoDrafts       = errors.New("draft configurations are not tried here")
 )
 
 // keep is how long a finished call's transcript stays readable.
@@ -124,6 +132,8 @@ type call struct {
 	id   string
 	sim  *arisim.Call
 	desk *simdesk.Desk
+	// cfg is the draft the call runs under (nil: the one in force).
+	cfg *menu.Config
 
 	mu      sync.Mutex
 	events  []Event
@@ -174,10 +184,13 @@ var callerRE = regexp.MustCompile(`^\+?[0-9]{3,20}$`)
 type placeRequest struct {
 	Caller string `json:"caller"`
 	At     string `json:"at"`
+	// Draft is a draft version's id: the call runs under it.
+	Draft string `json:"draft"`
 }
 
-// place starts a call from caller, now (at zero) or at a date and time.
-func (p *Phone) place(ctx context.Context, caller string, at time.Time) (*call, error) {
+// place starts a call from caller, now (at zero) or at a date and time,
+// under draft (nil: the configuration in force).
+func (p *Phone) place(ctx context.Context, caller string, at time.Time, draft *menu.Config) (*call, error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -197,8 +210,8 @@ func (p *Phone) place(ctx context.Context, caller string, at time.Time) (*call, 
 		p.wg.Done()
 	}
 	desk, own := p.o.Desk, false
-	if !at.IsZero() {
-		d, err := p.o.NewDesk(ctx, at)
+	if !at.IsZero() || draft != nil {
+		d, err := p.o.NewDesk(ctx, at, draft)
 		if err != nil {
 			release()
 			return nil, fmt.Errorf("start a desk at %s: %w", at.Format(time.RFC3339), err)
@@ -214,11 +227,11 @@ func (p *Phone) place(ctx context.Context, caller string, at time.Time) (*call, 
 		release()
 		return nil, fmt.Errorf("place call: %w", err)
 	}
-	c := &call{id: sc.ID(), sim: sc, desk: desk, changed: make(chan struct{})}
+	c := &call{id: sc.ID(), sim: sc, desk: desk, cfg: draft, changed: make(chan struct{})}
 	p.mu.Lock()
 	p.calls[c.id] = c
 	p.mu.Unlock()
-	p.o.Logger.Info("testphone_call_placed", "call_id", c.id, "at", at)
+	p.o.Logger.Info("testphone_call_placed", "call_id", c.id, "at", at, "draft", draft != nil)
 	go func() {
 		defer release()
 		p.run(c, events)
@@ -246,7 +259,7 @@ func (p *Phone) run(c *call, events <-chan ivr.Event) {
 	for {
 		select {
 		case e := <-events:
-			ev := p.enrich(e)
+			ev := p.enrich(e, c.cfg)
 			c.add(ev, e.Kind == ivr.EvOutcome)
 			if e.Kind == ivr.EvOutcome {
 				return
@@ -268,15 +281,15 @@ func (p *Phone) run(c *call, events <-chan ivr.Event) {
 	}
 }
 
-// enrich adds the audio and built-in media of a prompt event.
-func (p *Phone) enrich(e ivr.Event) Event {
+// enrich adds the audio and built-in media of a prompt event, found in
+// cfg (nil: the configuration in force).
+func (p *Phone) enrich(e ivr.Event, cfg *menu.Config) Event {
 	e.Time = e.Time.In(p.o.Location)
 	ev := Event{Event: e}
 	if e.Kind != ivr.EvPrompt {
 		return ev
 	}
-	var cfg *menu.Config
-	if p.o.Config != nil {
+	if cfg == nil && p.o.Config != nil {
 		cfg = p.o.Config()
 	}
 	for _, name := range e.Prompt {
@@ -318,7 +331,7 @@ func (p *Phone) parseAt(s string) (time.Time, error) {
 
 func (p *Phone) create(w http.ResponseWriter, r *http.Request) {
 	var req placeRequest
-	if err := decode(r, &req, "caller", "at"); err != nil {
+	if err := decode(r, &req, "caller", "at", "draft"); err != nil {
 		httpError(w, http.StatusBadRequest, err)
 		return
 	}
@@ -336,7 +349,27 @@ func (p *Phone) create(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, ErrNoAt)
 		return
 	}
-	c, err := p.place(r.Context(), req.Caller, at)
+	var draft *menu.Config
+	if d := strings.TrimSpace(req.Draft); d != "" {
+		id, perr := strconv.ParseInt(d, 10, 64)
+		switch {
+		case p.o.Draft == nil || p.o.NewDesk == nil:
+			err = ErrNoDrafts
+		case perr != nil || id <= 0:
+			err = fmt.Errorf("draft %q: not a version number", d)
+		default:
+			draft, err = p.o.Draft(r, id)
+		}
+		if errors.Is(err, ErrDraftForbidden) {
+			httpError(w, http.StatusForbidden, err)
+			return
+		}
+		if err != nil {
+			httpError(w, http.StatusBadRequest, err)
+			return
+		}
+	}
+	c, err := p.place(r.Context(), req.Caller, at, draft)
 	switch {
 	case errors.Is(err, ErrTooMany):
 		httpError(w, http.StatusTooManyRequests, err)

@@ -2,8 +2,10 @@ package testphone_test
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -64,10 +66,13 @@ func newFixture(t *testing.T, mod ...func(*testphone.Options)) *fixture {
 	t.Helper()
 	cfg := loadConfig(t)
 	store := ivr.NewMemoryRecorder(rome)
-	start := func(ctx context.Context, at time.Time) (*simdesk.Desk, error) {
-		return simdesk.Start(ctx, simdesk.Options{Config: cfg, PINSecret: demoPIN, Start: at, Speed: 40, Store: store})
+	start := func(ctx context.Context, at time.Time, draft *menu.Config) (*simdesk.Desk, error) {
+		if at.IsZero() {
+			at = monday10
+		}
+		return simdesk.Start(ctx, simdesk.Options{Config: cmp.Or(draft, cfg), PINSecret: demoPIN, Start: at, Speed: 40, Store: store})
 	}
-	desk, err := start(context.Background(), monday10)
+	desk, err := start(context.Background(), monday10, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -405,5 +410,71 @@ func TestCloseHangsUp(t *testing.T) {
 	sunday.kind(ivr.EvOutcome)
 	if code, body := f.post("/testphone/calls", "application/json", `{"caller":"3331234567"}`); code != http.StatusServiceUnavailable {
 		t.Errorf("a call after Close: %d %s, want 503", code, body)
+	}
+}
+
+// A call with ?draft= runs under the draft the Draft option returns (its
+// key 3 goes to Lotto 4 instead of Lotto 3), a call without it under the
+// configuration in force; a user who may not try drafts is refused, and
+// without the option drafts are not taken.
+func TestCallUnderDraft(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile("../../configs/helpdesk.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := strings.Replace(string(data), `"3": {label: "Lotto 3 (Area Centro)", group: lotto3}`, `"3": {label: "Lotto 3 (Area Centro)", group: lotto4}`, 1)
+	draft, err := menu.Parse("helpdesk.yaml", []byte(moved))
+	if err != nil || moved == string(data) {
+		t.Fatalf("draft: %v (changed %v)", err, moved != string(data))
+	}
+	f := newFixture(t, func(o *testphone.Options) {
+		o.Draft = func(r *http.Request, id int64) (*menu.Config, error) {
+			switch {
+			case r.Header.Get("X-Role") == "supervisor":
+				return nil, testphone.ErrDraftForbidden
+			case id != 7:
+				return nil, errors.New("no draft")
+			}
+			return draft, nil
+		}
+	})
+	route := func(form url.Values) string {
+		t.Helper()
+		id := f.place(form)
+		s := f.stream(id)
+		s.prompt("node:root")
+		f.press(id, "13")
+		g := s.kind(ivr.EvRoute).Group
+		f.post("/testphone/calls/"+id+"/hangup", "", "")
+		s.kind(ivr.EvOutcome)
+		return g
+	}
+	if g := route(url.Values{"caller": {"3331234567"}, "draft": {"7"}}); g != "lotto4" {
+		t.Errorf("under the draft, 1 3 went to %q, want lotto4", g)
+	}
+	if g := route(url.Values{"caller": {"3331234567"}}); g != "lotto3" {
+		t.Errorf("in force, 1 3 went to %q, want lotto3", g)
+	}
+	if code, body := f.post("/testphone/calls", "application/json", `{"caller":"3331234567","draft":"8"}`); code != http.StatusBadRequest {
+		t.Errorf("an unknown draft: %d %s", code, body)
+	}
+	req, _ := http.NewRequest(http.MethodPost, f.srv.URL+"/testphone/calls", strings.NewReader(`{"caller":"3331234567","draft":"7"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Role", "supervisor")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusForbidden {
+		t.Errorf("a supervisor's draft call: %d, want 403", res.StatusCode)
+	}
+	if code, body := f.get("/testphone?draft=7"); code != http.StatusOK || !strings.Contains(body, `id="tp-draft" name="draft" value="7"`) {
+		t.Errorf("the page for draft 7: %d\n%s", code, body)
+	}
+	plain := newFixture(t)
+	if code, body := plain.post("/testphone/calls", "application/json", `{"caller":"3331234567","draft":"7"}`); code != http.StatusBadRequest || !strings.Contains(body, "not tried here") {
+		t.Errorf("a draft without the option: %d %s", code, body)
 	}
 }

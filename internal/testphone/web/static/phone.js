@@ -11,6 +11,7 @@
   var form = document.getElementById("tp-form");
   var callerIn = document.getElementById("tp-caller");
   var atIn = document.getElementById("tp-at");
+  var draftIn = document.getElementById("tp-draft");
   var callBtn = document.getElementById("tp-call");
   var hangBtn = document.getElementById("tp-hangup");
   var statusEl = document.getElementById("tp-status");
@@ -112,7 +113,7 @@
     ticketEl.textContent = "";
     statusEl.textContent = msgs.placing;
     setInCall(true);
-    post("/calls", { caller: callerIn.value, at: atIn ? atIn.value : "" }).then(function (b) {
+    post("/calls", { caller: callerIn.value, at: atIn ? atIn.value : "", draft: draftIn ? draftIn.value : "" }).then(function (b) {
       callID = b.id;
       statusEl.textContent = msgs.calling;
       stream = new EventSource(base + "/testphone/calls/" + encodeURIComponent(callID) + "/events");
