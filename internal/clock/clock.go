@@ -89,3 +89,17 @@ func (s *Scaled) NewTimer(d time.Duration) *Timer {
 	})
 	return w
 }
+
+// Offset is base shifted by off: the same speed and timers, another
+// instant (a replayed call keeps its original time of day on a clock
+// that many calls share).
+func Offset(base Clock, off time.Duration) Clock { return offset{base, off} }
+
+type offset struct {
+	base Clock
+	off  time.Duration
+}
+
+func (o offset) Now() time.Time                     { return o.base.Now().Add(o.off) }
+func (o offset) Wall(d time.Duration) time.Duration { return o.base.Wall(d) }
+func (o offset) NewTimer(d time.Duration) *Timer    { return o.base.NewTimer(d) }

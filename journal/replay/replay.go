@@ -1,0 +1,430 @@
+// Package replay runs journaled calls (package journal) again through the
+// real call controller, against the ARI simulator, under another
+// configuration: each call at its original instant (so the hours and
+// holidays of that day apply), from the same number to the same entry,
+// with the same keys at the same times from its arrival, hanging up when
+// the caller did. It reports which calls end differently and how, and how
+// the load moves between groups. `ivrctl replay` prints its report; the
+// panel may call Run.
+package replay
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/helpdesk-ivr/ivr/internal/clock"
+	"github.com/helpdesk-ivr/ivr/ivr"
+	"github.com/helpdesk-ivr/ivr/ivr/arisim"
+	"github.com/helpdesk-ivr/ivr/ivr/simdesk"
+	"github.com/helpdesk-ivr/ivr/journal"
+)
+
+// Options configure a replay.
+type Options struct {
+	// Calls are the journaled calls to run again.
+	Calls []journal.Call
+	// New is the configuration file to try; NewFile names it in messages.
+	New     []byte
+	NewFile string
+	// Old, if set, is a configuration run too, the calls' ends under it
+	// being the old ones (-against); otherwise the journaled ends are.
+	Old     []byte
+	OldFile string
+	// Speed is how many times faster than real time the calls run
+	// (default 50). Faster gains little once the processors are busy,
+	// and a key pressed near a timeout may land on its other side.
+	Speed float64
+	// Desks is how many simulated Asterisks and controllers share the
+	// calls (default: one per processor); Concurrency how many calls run
+	// at once over all of them (default 1,000).
+	Desks       int
+	Concurrency int
+	Logger      *slog.Logger
+	// Progress, if set, hears how many calls are done, now and then.
+	Progress func(done, total int)
+}
+
+// Change kinds: how a call that ends differently changed, the first that
+// applies.
+const (
+	ChangeAfterHours = "now_after_hours" // the service or its group is now closed then
+	ChangeAsksPIN    = "now_asks_pin"    // a PIN is asked that was not
+	ChangeGroup      = "moved_group"     // handed to another group
+	ChangeDeadEnd    = "now_dead_end"    // ends in the menu: invalid keys, locked PIN, or the caller gave up there
+	ChangeOpen       = "now_open"        // was after hours, now served
+	ChangeOther      = "other"           // another path or end
+)
+
+// Diff is a call that ends differently.
+type Diff struct {
+	JournalID int64       `json:"journal_id"`
+	CallID    string      `json:"call_id"`
+	ArrivedAt time.Time   `json:"arrived_at"`
+	Caller    string      `json:"caller,omitempty"`
+	Entry     string      `json:"entry,omitempty"`
+	Kind      string      `json:"kind"`
+	Old       journal.End `json:"old"`
+	New       journal.End `json:"new"`
+}
+
+// Load is the calls handed to a group in one hour of the day (service
+// time zone), before and after.
+type Load struct {
+	Group string `json:"group"`
+	Hour  int    `json:"hour"`
+	Old   int    `json:"old"`
+	New   int    `json:"new"`
+}
+
+// Report is what a replay found.
+type Report struct {
+	Calls     int            `json:"calls"`
+	Same      int            `json:"same"`
+	Different int            `json:"different"`
+	Failed    int            `json:"failed"` // calls that could not be run again
+	Kinds     map[string]int `json:"kinds"`
+	Diffs     []Diff         `json:"-"`
+	Load      []Load         `json:"-"`
+	// Errors are the first reasons calls failed, if any.
+	Errors  []string      `json:"errors,omitempty"`
+	Elapsed time.Duration `json:"-"`
+}
+
+// Run replays o.Calls under o.New (and o.Old) and compares.
+func Run(ctx context.Context, o Options) (*Report, error) {
+	began := time.Now()
+	o.Speed = cmp.Or(o.Speed, 50)
+	o.Desks = cmp.Or(o.Desks, runtime.GOMAXPROCS(0))
+	o.Concurrency = cmp.Or(o.Concurrency, 1000)
+	o.Logger = cmp.Or(o.Logger, slog.New(slog.DiscardHandler))
+	if o.New == nil {
+		return nil, errors.New("replay: no configuration to try")
+	}
+	newEnds, newErrs, loc, err := runAll(ctx, o, cmp.Or(o.NewFile, "new.yaml"), o.New)
+	if err != nil {
+		return nil, err
+	}
+	oldEnds := make([]journal.End, len(o.Calls))
+	oldErrs := make([]error, len(o.Calls))
+	if o.Old != nil {
+		if oldEnds, oldErrs, _, err = runAll(ctx, o, cmp.Or(o.OldFile, "old.yaml"), o.Old); err != nil {
+			return nil, err
+		}
+	} else {
+		for i, c := range o.Calls {
+			oldEnds[i] = c.End
+		}
+	}
+	r := compare(o.Calls, oldEnds, newEnds, errors.Join, oldErrs, newErrs, loc)
+	r.Elapsed = time.Since(began)
+	return r, ctx.Err()
+}
+
+func compare(calls []journal.Call, oldEnds, newEnds []journal.End, join func(...error) error, oldErrs, newErrs []error, loc *time.Location) *Report {
+	r := &Report{Calls: len(calls), Kinds: map[string]int{}}
+	type gh struct {
+		g string
+		h int
+	}
+	load := map[gh]*Load{}
+	count := func(e journal.End, at time.Time, old bool) {
+		if e.Result != journal.ResultRouted {
+			return
+		}
+		k := gh{e.Group, at.In(loc).Hour()}
+		l := load[k]
+		if l == nil {
+			l = &Load{Group: k.g, Hour: k.h}
+			load[k] = l
+		}
+		if old {
+			l.Old++
+		} else {
+			l.New++
+		}
+	}
+	for i, c := range calls {
+		if err := join(oldErrs[i], newErrs[i]); err != nil {
+			r.Failed++
+			if len(r.Errors) < 5 {
+				r.Errors = append(r.Errors, fmt.Sprintf("call %d (%s): %v", c.ID, c.CallID, err))
+			}
+			continue
+		}
+		oe, ne := oldEnds[i], newEnds[i]
+		count(oe, c.ArrivedAt, true)
+		count(ne, c.ArrivedAt, false)
+		if oe.Same(ne) {
+			r.Same++
+			continue
+		}
+		r.Different++
+		k := Kind(oe, ne)
+		r.Kinds[k]++
+		r.Diffs = append(r.Diffs, Diff{JournalID: c.ID, CallID: c.CallID, ArrivedAt: c.ArrivedAt.In(loc), Caller: c.Caller,
+			Entry: c.Entry, Kind: k, Old: oe, New: ne})
+	}
+	for _, l := range load {
+		r.Load = append(r.Load, *l)
+	}
+	sort.Slice(r.Load, func(i, j int) bool {
+		if r.Load[i].Group != r.Load[j].Group {
+			return r.Load[i].Group < r.Load[j].Group
+		}
+		return r.Load[i].Hour < r.Load[j].Hour
+	})
+	return r
+}
+
+// Kind says how a call's end changed.
+func Kind(old, new journal.End) string {
+	deadEnd := func(res string) bool {
+		return res == "invalid_input" || res == "pin_locked" || res == "hung_up_in_menu"
+	}
+	switch {
+	case new.Result == journal.ResultAfterHours && old.Result != journal.ResultAfterHours:
+		return ChangeAfterHours
+	case new.AskedPIN && !old.AskedPIN:
+		return ChangeAsksPIN
+	case new.Result == journal.ResultRouted && old.Result == journal.ResultRouted && new.Group != old.Group:
+		return ChangeGroup
+	case deadEnd(new.Result) && !deadEnd(old.Result):
+		return ChangeDeadEnd
+	case old.Result == journal.ResultAfterHours && new.Result != journal.ResultAfterHours:
+		return ChangeOpen
+	}
+	return ChangeOther
+}
+
+// argPrefix marks the Stasis argument that tells a replayed call's
+// index, by which its desk gives it its original instant.
+const argPrefix = "replay:"
+
+// runAll runs every call under the configuration src.
+func runAll(ctx context.Context, o Options, file string, src []byte) ([]journal.End, []error, *time.Location, error) {
+	dc, err := prepare(file, src)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	loc := dc.cfg.Location()
+	calls := o.Calls
+	desks := make([]*simdesk.Desk, 0, o.Desks)
+	defer func() {
+		for _, d := range desks {
+			d.Close()
+		}
+	}()
+	for range o.Desks {
+		var d *simdesk.Desk
+		callClock := func(_ string, args []string) clock.Clock {
+			for _, a := range args {
+				if s, ok := strings.CutPrefix(a, argPrefix); ok {
+					if i, err := strconv.Atoi(s); err == nil && i >= 0 && i < len(calls) {
+						return clock.Offset(d.Clock, calls[i].ArrivedAt.Sub(d.Clock.Now()))
+					}
+				}
+			}
+			return nil
+		}
+		d, err = simdesk.Start(ctx, simdesk.Options{Config: dc.cfg, PINSecret: dc.secret, Speed: o.Speed,
+			Store: &discard{loc: loc}, CallClock: callClock, Logger: o.Logger,
+			Operators: &arisim.EndpointBehavior{Mode: arisim.NoAnswer}})
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("replay: start a simulated help desk: %w", err)
+		}
+		desks = append(desks, d)
+	}
+	ends := make([]journal.End, len(calls))
+	errs := make([]error, len(calls))
+	next := make(chan int)
+	var done sync.WaitGroup
+	var mu sync.Mutex
+	finished := 0
+	for range min(o.Concurrency, max(len(calls), 1)) {
+		done.Go(func() {
+			for i := range next {
+				ends[i], errs[i] = replayCall(ctx, desks[i%len(desks)], dc, calls[i], i)
+				if o.Progress != nil {
+					mu.Lock()
+					finished++
+					if finished%1000 == 0 || finished == len(calls) {
+						o.Progress(finished, len(calls))
+					}
+					mu.Unlock()
+				}
+			}
+		})
+	}
+feed:
+	for i := range calls {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	done.Wait()
+	return ends, errs, loc, nil
+}
+
+// maxExtra is how long a replayed call may go on past the original's
+// end when the caller did not hang up (the help desk ended it): under
+// another configuration the call may take longer.
+const maxExtra = 30 * time.Minute
+
+// replayCall runs one call again and returns how it ended.
+func replayCall(ctx context.Context, d *simdesk.Desk, dc *deskConfig, c journal.Call, i int) (journal.End, error) {
+	entry := cmp.Or(c.Entry, dc.cfg.Service.Number)
+	var steps []journal.Step
+	var speak time.Duration
+	for _, s := range c.Steps {
+		switch {
+		case s.Kind == journal.StepKeys && s.Node != "queue" && s.Node != "survey":
+			// (Keys while queued or in the survey come after the menu's
+			// decision, where a replayed call stops.)
+			steps = append(steps, s)
+		case s.Kind == journal.StepPIN:
+			steps = append(steps, s)
+		case s.Kind == journal.StepRecord:
+			speak = time.Duration(s.Seconds * float64(time.Second))
+		}
+	}
+	args := append(slices.Clone(c.Args), argPrefix+strconv.Itoa(i))
+	call, events, err := d.PlaceAndFollow(ctx, c.Caller, entry,
+		arisim.CallOptions{StasisArgs: args, SpeakOnRecord: speak, EventBuffer: -1})
+	if err != nil {
+		return journal.End{}, fmt.Errorf("place the call: %w", err)
+	}
+	defer d.Unfollow(call.ID())
+	t0 := d.Clock.Now()
+	hangAt := c.Duration + maxExtra
+	if c.HangupBy == "caller" {
+		hangAt = c.Duration
+	}
+	var (
+		tr     journal.Trace
+		k      int // next step
+		routed bool
+		gone   bool // we hung up
+		timer  *clock.Timer
+	)
+	hangup := func() {
+		if !gone {
+			gone = true
+			_ = call.Hangup()
+		}
+	}
+	press := func(keys string) {
+		if !gone && keys != "" {
+			_ = call.Press(keys) // a call over meanwhile: its outcome comes
+		}
+	}
+	arm := func() {
+		if timer != nil {
+			timer.Stop()
+		}
+		at := hangAt
+		if k < len(steps) {
+			at = min(at, steps[k].At)
+		}
+		if gone {
+			at = hangAt + maxExtra // (the outcome is coming)
+		}
+		timer = d.Clock.NewTimer(max(t0.Add(at).Sub(d.Clock.Now()), 0))
+	}
+	// due presses the keys whose time has come. A PIN entry is keyed when
+	// the PIN is asked; one whose question never came is dropped once
+	// the caller's next keys are due.
+	due := func() {
+		elapsed := d.Clock.Now().Sub(t0)
+		for k < len(steps) && steps[k].At <= elapsed {
+			s := steps[k]
+			if s.Kind == journal.StepPIN {
+				if k+1 < len(steps) && steps[k+1].At <= elapsed {
+					k++
+					continue
+				}
+				break
+			}
+			keys := s.Keys
+			if s.Term {
+				keys += "#"
+			}
+			press(keys)
+			k++
+		}
+		if elapsed >= hangAt {
+			hangup()
+		}
+	}
+	arm()
+	defer func() { timer.Stop() }()
+	wall := time.NewTimer(d.Clock.Wall(hangAt+2*maxExtra) + 30*time.Second)
+	defer wall.Stop()
+	for {
+		select {
+		case e := <-events:
+			if tr.Add(e) {
+				if !tr.Complete() {
+					return journal.End{}, errors.New("the call's events were not all seen")
+				}
+				return tr.Call().End, nil
+			}
+			switch e.Kind {
+			case ivr.EvRoute:
+				routed = true
+			case ivr.EvPrompt:
+				if routed {
+					if !slices.Contains(e.Prompt, "system:group_closed") {
+						// The group is open and the caller is handed to it:
+						// the configuration's part is done.
+						hangup()
+					}
+					continue
+				}
+				if k < len(steps) && steps[k].Kind == journal.StepPIN {
+					s := steps[k]
+					switch {
+					case slices.Contains(e.Prompt, "system:pin_org_ask"):
+						if s.Result == "accepted" {
+							press(dc.codes[s.Org] + "#")
+						}
+					case slices.Contains(e.Prompt, "system:pin_ask"):
+						k++
+						switch s.Result {
+						case "accepted":
+							pin, ok := dc.pins[s.Org+"/"+s.Role]
+							if !ok {
+								pin = dc.wrong // that identity has no PIN now
+							}
+							press(pin + "#")
+						case "wrong":
+							press(dc.wrong + "#")
+						}
+						arm()
+					}
+				}
+			}
+		case <-timer.C:
+			due()
+			arm()
+		case <-wall.C:
+			hangup()
+			return journal.End{}, errors.New("the replayed call did not end")
+		case <-ctx.Done():
+			hangup()
+			return journal.End{}, ctx.Err()
+		}
+	}
+}
