@@ -41,6 +41,10 @@ const (
 	StepPIN     = "pin"     // a PIN entry: Result, and the identity (Org, Role) when accepted
 	StepRecord  = "record"  // a message recorded, Seconds long
 	StepHangup  = "hangup"  // the call ended (By)
+	// StepPrompt is a prompt starting: the caller answers what they
+	// hear, so a replay times each key from the prompt before it (a
+	// busy machine answering late would otherwise shift every key).
+	StepPrompt = "prompt"
 )
 
 // Step is one thing the caller did, At from the arrival.
@@ -121,6 +125,7 @@ func (t *Trace) Add(e ivr.Event) bool {
 			t.closed = true
 		}
 	case ivr.EvPrompt:
+		step(Step{Kind: StepPrompt})
 		for _, p := range e.Prompt {
 			switch p {
 			case "system:group_closed":

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"runtime"
 	"slices"
 	"sort"
@@ -27,6 +28,7 @@ import (
 	"github.com/helpdesk-ivr/ivr/ivr/arisim"
 	"github.com/helpdesk-ivr/ivr/ivr/simdesk"
 	"github.com/helpdesk-ivr/ivr/journal"
+	"github.com/helpdesk-ivr/ivr/tickets"
 )
 
 // Options configure a replay.
@@ -208,6 +210,15 @@ func Kind(old, new journal.End) string {
 
 // argPrefix marks the Stasis argument that tells a replayed call's
 // index, by which its desk gives it its original instant.
+// traceCall, from REPLAY_TRACE, prints the events of that call (its
+// index) to stderr, to see why it ends differently.
+var traceCall = func() int {
+	if i, err := strconv.Atoi(os.Getenv("REPLAY_TRACE")); err == nil {
+		return i
+	}
+	return -1
+}()
+
 const argPrefix = "replay:"
 
 // runAll runs every call under the configuration src.
@@ -237,7 +248,7 @@ func runAll(ctx context.Context, o Options, file string, src []byte) ([]journal.
 			return nil
 		}
 		d, err = simdesk.Start(ctx, simdesk.Options{Config: dc.cfg, PINSecret: dc.secret, Speed: o.Speed,
-			Store: &discard{loc: loc}, CallClock: callClock, Logger: o.Logger,
+			Store: &discard{loc: loc}, CallClock: callClock, Logger: o.Logger, Lockouts: noLockouts{},
 			Operators: &arisim.EndpointBehavior{Mode: arisim.NoAnswer}})
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("replay: start a simulated help desk: %w", err)
@@ -283,19 +294,47 @@ feed:
 // another configuration the call may take longer.
 const maxExtra = 30 * time.Minute
 
+// fallbackSlack is how long after its original time from the arrival a
+// key waits for the prompt it answered, when the replayed call plays
+// fewer prompts (another configuration) and that prompt never comes.
+const fallbackSlack = time.Minute
+
+// action is a journaled step the replayed caller acts on, timed from the
+// prompt it followed (anchor: its index among the call's prompts, -1
+// for none) as the caller heard it.
+type action struct {
+	journal.Step
+	anchor int
+	rel    time.Duration // from that prompt's start
+}
+
 // replayCall runs one call again and returns how it ended.
 func replayCall(ctx context.Context, d *simdesk.Desk, dc *deskConfig, c journal.Call, i int) (journal.End, error) {
 	entry := cmp.Or(c.Entry, dc.cfg.Service.Number)
-	var steps []journal.Step
+	var acts []action
 	var speak time.Duration
+	prompts := -1
+	var promptAt time.Duration
+	add := func(s journal.Step) {
+		rel := s.At
+		if prompts >= 0 {
+			rel = s.At - promptAt
+		}
+		acts = append(acts, action{Step: s, anchor: prompts, rel: rel})
+	}
 	for _, s := range c.Steps {
 		switch {
+		case s.Kind == journal.StepPrompt:
+			prompts++
+			promptAt = s.At
 		case s.Kind == journal.StepKeys && s.Node != "queue" && s.Node != "survey":
 			// (Keys while queued or in the survey come after the menu's
 			// decision, where a replayed call stops.)
-			steps = append(steps, s)
+			add(s)
 		case s.Kind == journal.StepPIN:
-			steps = append(steps, s)
+			add(s)
+		case s.Kind == journal.StepHangup && c.HangupBy == "caller":
+			add(s)
 		case s.Kind == journal.StepRecord:
 			speak = time.Duration(s.Seconds * float64(time.Second))
 		}
@@ -307,17 +346,15 @@ func replayCall(ctx context.Context, d *simdesk.Desk, dc *deskConfig, c journal.
 		return journal.End{}, fmt.Errorf("place the call: %w", err)
 	}
 	defer d.Unfollow(call.ID())
-	t0 := d.Clock.Now()
-	hangAt := c.Duration + maxExtra
-	if c.HangupBy == "caller" {
-		hangAt = c.Duration
-	}
 	var (
-		tr     journal.Trace
-		k      int // next step
-		routed bool
-		gone   bool // we hung up
-		timer  *clock.Timer
+		tr      journal.Trace
+		t0      time.Time   // the arrival, on the desk's clock
+		heard   []time.Time // when each prompt started, on the desk's clock
+		k       int         // next action
+		started bool
+		routed  bool
+		gone    bool // we hung up
+		timer   *clock.Timer
 	)
 	hangup := func() {
 		if !gone {
@@ -330,51 +367,80 @@ func replayCall(ctx context.Context, d *simdesk.Desk, dc *deskConfig, c journal.
 			_ = call.Press(keys) // a call over meanwhile: its outcome comes
 		}
 	}
+	// dueAt is when action a falls due: that long after the prompt it
+	// followed started in this call, or a while after its time from the
+	// arrival if that prompt has not come.
+	dueAt := func(a action) time.Time {
+		if a.anchor < 0 {
+			return t0.Add(a.At)
+		}
+		if a.anchor < len(heard) {
+			return heard[a.anchor].Add(a.rel)
+		}
+		return t0.Add(a.At + fallbackSlack)
+	}
 	arm := func() {
 		if timer != nil {
 			timer.Stop()
+			timer = nil
 		}
-		at := hangAt
-		if k < len(steps) {
-			at = min(at, steps[k].At)
+		if gone || !started {
+			return
 		}
-		if gone {
-			at = hangAt + maxExtra // (the outcome is coming)
+		// The end the original had, when the help desk ended it: a
+		// longer call here is cut after maxExtra.
+		at := t0.Add(c.Duration + maxExtra)
+		if k < len(acts) {
+			at = dueAt(acts[k])
 		}
-		timer = d.Clock.NewTimer(max(t0.Add(at).Sub(d.Clock.Now()), 0))
+		timer = d.Clock.NewTimer(max(at.Sub(d.Clock.Now()), 0))
 	}
-	// due presses the keys whose time has come. A PIN entry is keyed when
+	// due does the actions whose time has come. A PIN entry is keyed when
 	// the PIN is asked; one whose question never came is dropped once
-	// the caller's next keys are due.
+	// the caller's next action is due.
 	due := func() {
-		elapsed := d.Clock.Now().Sub(t0)
-		for k < len(steps) && steps[k].At <= elapsed {
-			s := steps[k]
-			if s.Kind == journal.StepPIN {
-				if k+1 < len(steps) && steps[k+1].At <= elapsed {
+		now := d.Clock.Now()
+		for k < len(acts) && !dueAt(acts[k]).After(now) {
+			a := acts[k]
+			switch a.Kind {
+			case journal.StepPIN:
+				if k+1 < len(acts) && !dueAt(acts[k+1]).After(now) {
 					k++
 					continue
 				}
-				break
+				return
+			case journal.StepHangup:
+				hangup()
+			default:
+				keys := a.Keys
+				if a.Term {
+					keys += "#"
+				}
+				press(keys)
 			}
-			keys := s.Keys
-			if s.Term {
-				keys += "#"
-			}
-			press(keys)
 			k++
 		}
-		if elapsed >= hangAt {
+		if k == len(acts) && now.After(t0.Add(c.Duration+maxExtra)) {
 			hangup()
 		}
 	}
-	arm()
-	defer func() { timer.Stop() }()
-	wall := time.NewTimer(d.Clock.Wall(hangAt+2*maxExtra) + 30*time.Second)
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	wall := time.NewTimer(d.Clock.Wall(c.Duration+3*maxExtra) + time.Minute)
 	defer wall.Stop()
 	for {
+		var timerC <-chan time.Time
+		if timer != nil {
+			timerC = timer.C
+		}
 		select {
 		case e := <-events:
+			if traceCall == i {
+				fmt.Fprintf(os.Stderr, "TRACE %d %v %s %s %v\n", i, e.Time.Format("15:04:05.000"), e.Kind, e.Keys, e.Prompt)
+			}
 			if tr.Add(e) {
 				if !tr.Complete() {
 					return journal.End{}, errors.New("the call's events were not all seen")
@@ -382,9 +448,15 @@ func replayCall(ctx context.Context, d *simdesk.Desk, dc *deskConfig, c journal.
 				return tr.Call().End, nil
 			}
 			switch e.Kind {
+			case ivr.EvCall:
+				// Times count from the call's arrival at the controller, as
+				// the journal's do.
+				started, t0 = true, d.Clock.Now()
+				arm()
 			case ivr.EvRoute:
 				routed = true
 			case ivr.EvPrompt:
+				heard = append(heard, d.Clock.Now())
 				if routed {
 					if !slices.Contains(e.Prompt, "system:group_closed") {
 						// The group is open and the caller is handed to it:
@@ -393,18 +465,18 @@ func replayCall(ctx context.Context, d *simdesk.Desk, dc *deskConfig, c journal.
 					}
 					continue
 				}
-				if k < len(steps) && steps[k].Kind == journal.StepPIN {
-					s := steps[k]
+				if k < len(acts) && acts[k].Kind == journal.StepPIN {
+					a := acts[k]
 					switch {
 					case slices.Contains(e.Prompt, "system:pin_org_ask"):
-						if s.Result == "accepted" {
-							press(dc.codes[s.Org] + "#")
+						if a.Result == "accepted" {
+							press(dc.codes[a.Org] + "#")
 						}
 					case slices.Contains(e.Prompt, "system:pin_ask"):
 						k++
-						switch s.Result {
+						switch a.Result {
 						case "accepted":
-							pin, ok := dc.pins[s.Org+"/"+s.Role]
+							pin, ok := dc.pins[a.Org+"/"+a.Role]
 							if !ok {
 								pin = dc.wrong // that identity has no PIN now
 							}
@@ -412,11 +484,11 @@ func replayCall(ctx context.Context, d *simdesk.Desk, dc *deskConfig, c journal.
 						case "wrong":
 							press(dc.wrong + "#")
 						}
-						arm()
 					}
 				}
+				arm()
 			}
-		case <-timer.C:
+		case <-timerC:
 			due()
 			arm()
 		case <-wall.C:
@@ -428,3 +500,18 @@ func replayCall(ctx context.Context, d *simdesk.Desk, dc *deskConfig, c journal.
 		}
 	}
 }
+
+// noLockouts counts wrong PINs within each call only (the navigator's
+// own limit): calls replayed side by side, out of their original order,
+// must not lock each other out.
+type noLockouts struct{}
+
+func (noLockouts) Locked(context.Context, tickets.PINTarget, time.Time, tickets.LockoutPolicy) (tickets.PINLock, error) {
+	return tickets.PINLock{}, nil
+}
+
+func (noLockouts) Failed(context.Context, tickets.PINTarget, time.Time, tickets.LockoutPolicy) (tickets.LockoutVerdict, error) {
+	return tickets.LockoutVerdict{}, nil
+}
+
+func (noLockouts) Succeeded(context.Context, tickets.PINTarget, time.Time) error { return nil }

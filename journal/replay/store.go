@@ -2,6 +2,7 @@ package replay
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -15,22 +16,34 @@ import (
 // keyed for its status is never found: the replay compares only that the
 // caller heard a status.
 type discard struct {
-	loc  *time.Location
-	next atomic.Int64
+	loc     *time.Location
+	next    atomic.Int64
+	numbers sync.Map // ticket id → number, while its call lasts
 }
 
 var _ tickets.CallRecorder = (*discard)(nil)
 
 func (d *discard) OpenCall(_ context.Context, nc tickets.NewCall) (tickets.Call, tickets.Ticket, error) {
 	id := d.next.Add(1)
-	t := tickets.Ticket{ID: id, Number: tickets.NewNumber(nc.StartedAt.In(d.loc), id%100000), Version: 1,
+	n := tickets.NewNumber(nc.StartedAt.In(d.loc), id%100000)
+	d.numbers.Store(id, n)
+	t := tickets.Ticket{ID: id, Number: n, Version: 1,
 		Status: tickets.StatusNew, Caller: nc.Caller, Organization: nc.Organization}
 	return tickets.Call{ID: id, TicketID: id, ChannelID: nc.ChannelID, StartedAt: nc.StartedAt}, t, nil
 }
 
 func (d *discard) AppendCallEvents(context.Context, int64, ...tickets.CallEvent) error { return nil }
-func (d *discard) UpdateCall(context.Context, int64, tickets.CallUpdate) error          { return nil }
-func (d *discard) FinishCall(context.Context, int64, tickets.CallEnd) error             { return nil }
+func (d *discard) UpdateCall(context.Context, int64, tickets.CallUpdate) error         { return nil }
+func (d *discard) FinishCall(_ context.Context, id int64, _ tickets.CallEnd) error {
+	d.numbers.Delete(id) // (call and ticket share their id here)
+	return nil
+}
+
+func (d *discard) number(id int64) tickets.Number {
+	n, _ := d.numbers.Load(id)
+	num, _ := n.(tickets.Number)
+	return num
+}
 
 func (d *discard) FindCallByChannel(context.Context, string) (tickets.Call, error) {
 	return tickets.Call{}, fault.ErrNotFound
@@ -41,11 +54,11 @@ func (d *discard) FindTicketByNumber(context.Context, tickets.Number, tickets.Vi
 }
 
 func (d *discard) FindTicketByID(_ context.Context, id int64, _ tickets.Viewer) (tickets.Ticket, error) {
-	return tickets.Ticket{ID: id, Version: 1, Status: tickets.StatusNew}, nil
+	return tickets.Ticket{ID: id, Number: d.number(id), Version: 1, Status: tickets.StatusNew}, nil
 }
 
 func (d *discard) UpdateTicket(_ context.Context, id int64, upd tickets.TicketUpdate, _ tickets.Actor) (tickets.Ticket, error) {
-	t := tickets.Ticket{ID: id, Version: upd.Version + 1, Status: tickets.StatusNew}
+	t := tickets.Ticket{ID: id, Number: d.number(id), Version: upd.Version + 1, Status: tickets.StatusNew}
 	if upd.Status != nil {
 		t.Status = *upd.Status
 	}
