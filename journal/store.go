@@ -273,3 +273,29 @@ func (s *Store) FindDaily(ctx context.Context) ([]Daily, error) {
 		return d, err
 	})
 }
+
+// DefaultRetention is how long the journal keeps calls by default.
+const DefaultRetention = 90 * 24 * time.Hour
+
+// RetentionSpec is when the retention job runs (cron, service time zone).
+const RetentionSpec = "45 3 * * *"
+
+// RetentionJob is the job (a jobs.RunFunc) that summarises and deletes
+// the calls that arrived more than keep before its slot.
+func (s *Store) RetentionJob(keep time.Duration) func(ctx context.Context, prev, at time.Time) error {
+	if keep <= 0 {
+		keep = DefaultRetention
+	}
+	return func(ctx context.Context, _, at time.Time) error {
+		for {
+			n, err := s.Retain(ctx, at.Add(-keep), retainBatch)
+			if err != nil || n < retainBatch {
+				return err
+			}
+		}
+	}
+}
+
+// retainBatch is how many calls one transaction of the retention job
+// deletes.
+const retainBatch = 50000
