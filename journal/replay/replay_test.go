@@ -1,7 +1,10 @@
 package replay_test
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"log/slog"
 	"os"
 	"slices"
@@ -334,6 +337,33 @@ func TestReplay(t *testing.T) {
 			t.Fatal(err)
 		}
 		check(t, r)
+		var text, lines bytes.Buffer
+		if err := r.WriteText(&text, 0); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("report:\n%s", text.String())
+		for _, want := range []string{"moved to another group: 2", "now after hours: 2", "now asks a PIN: 1",
+			"routed lotto2 [1 2]", "lotto6           16:00  1    0    -1"} {
+			if !strings.Contains(text.String(), want) {
+				t.Errorf("the report lacks %q", want)
+			}
+		}
+		if err := r.WriteJSON(&lines); err != nil {
+			t.Fatal(err)
+		}
+		types := map[string]int{}
+		sc := bufio.NewScanner(&lines)
+		var last map[string]any
+		for sc.Scan() {
+			last = nil
+			if err := json.Unmarshal(sc.Bytes(), &last); err != nil {
+				t.Fatalf("not JSON: %s", sc.Text())
+			}
+			types[last["type"].(string)]++
+		}
+		if types["diff"] != len(wantChanged) || types["load"] == 0 || types["summary"] != 1 || last["type"] != "summary" || last["same"] != float64(len(calls)-len(wantChanged)) {
+			t.Errorf("JSON lines: %v, last %v", types, last)
+		}
 	})
 
 	t.Run("against the stored version", func(t *testing.T) {
