@@ -24,9 +24,9 @@ func cmdReplay(e env, args []string) int {
 	entry := fs.String("entry", "", "only the calls to this number")
 	against := fs.String("against", "", "compare with this stored configuration version (an id of the published versions or 8+ hex digits of its SHA-256), run again too, instead of the calls' journaled ends")
 	asJSON := fs.Bool("json", false, "JSON lines: one per call that ends differently, per group and hour whose load changes, and a summary")
-	speed := fs.Float64("speed", 50, "how many times faster than real time the calls run")
-	desks := fs.Int("desks", 0, "simulated Asterisks and controllers in parallel (default: one per processor)")
-	concurrency := fs.Int("concurrency", 1000, "calls at once over all of them")
+	speed := fs.Float64("speed", 20, "how many times faster than real time the calls run")
+	desks := fs.Int("desks", 0, "simulated Asterisks and controllers in parallel (default: 8 per processor)")
+	concurrency := fs.Int("concurrency", 0, "calls at once over all of them (default: 25 per desk)")
 	limit := fs.Int("limit", 0, "at most this many calls, the oldest (0: all)")
 	show := fs.Int("show", 20, "calls listed per kind of change in the summary (0: all)")
 	if fs.Parse(args) != nil {

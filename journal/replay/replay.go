@@ -43,12 +43,16 @@ type Options struct {
 	Old     []byte
 	OldFile string
 	// Speed is how many times faster than real time the calls run
-	// (default 50). Faster gains little once the processors are busy,
+	// (default 20). Faster gains little once the processors are busy,
 	// and a key pressed near a timeout may land on its other side.
 	Speed float64
 	// Desks is how many simulated Asterisks and controllers share the
-	// calls (default: one per processor); Concurrency how many calls run
-	// at once over all of them (default 1,000).
+	// calls (default 8 per processor: one desk's event socket and
+	// simulator lock serialise its calls, so more desks, not more calls
+	// per desk, use the processors); Concurrency how many calls run at
+	// once over all of them (default 25 per desk). Beyond that the desks
+	// may fall behind their clocks, and then calls end differently: the
+	// lag feeds itself (late keys, more timeouts, longer calls).
 	Desks       int
 	Concurrency int
 	Logger      *slog.Logger
@@ -105,9 +109,9 @@ type Report struct {
 // Run replays o.Calls under o.New (and o.Old) and compares.
 func Run(ctx context.Context, o Options) (*Report, error) {
 	began := time.Now()
-	o.Speed = cmp.Or(o.Speed, 50)
-	o.Desks = cmp.Or(o.Desks, runtime.GOMAXPROCS(0))
-	o.Concurrency = cmp.Or(o.Concurrency, 1000)
+	o.Speed = cmp.Or(o.Speed, 20)
+	o.Desks = cmp.Or(o.Desks, 8*runtime.GOMAXPROCS(0))
+	o.Concurrency = cmp.Or(o.Concurrency, 25*o.Desks)
 	o.Logger = cmp.Or(o.Logger, slog.New(slog.DiscardHandler))
 	if o.New == nil {
 		return nil, errors.New("replay: no configuration to try")
