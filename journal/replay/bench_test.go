@@ -48,7 +48,7 @@ func BenchmarkReplay(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "calls/s")
 	b.ReportMetric(float64(r.Different), "different")
-	b.Logf("%d calls in %v: %.0f calls/s, %d different", b.N, elapsed.Round(time.Millisecond), float64(b.N)/elapsed.Seconds(), r.Different)
+	b.Logf("%d calls in %v: %.0f calls/s, %d different, %d late", b.N, elapsed.Round(time.Millisecond), float64(b.N)/elapsed.Seconds(), r.Different, r.Late)
 	// Under the same configuration every call should end the same; on a
 	// machine too busy for the speed some land on the other side of a
 	// timeout: more than 2% fails the benchmark.

@@ -101,6 +101,10 @@ type Report struct {
 	Kinds     map[string]int `json:"kinds"`
 	Diffs     []Diff         `json:"-"`
 	Load      []Load         `json:"-"`
+	// Late counts the calls the controller took up more than lateAfter
+	// (simulated time) after they were placed: the desks fell behind
+	// their clocks, and calls may end differently for that alone.
+	Late int `json:"late"`
 	// Errors are the first reasons calls failed, if any.
 	Errors  []string      `json:"errors,omitempty"`
 	Elapsed time.Duration `json:"-"`
@@ -160,6 +164,15 @@ func compare(calls []journal.Call, oldEnds, newEnds []journal.End, join func(...
 		}
 	}
 	for i, c := range calls {
+		if errors.Is(oldErrs[i], errLate) || errors.Is(newErrs[i], errLate) {
+			r.Late++
+			if errors.Is(oldErrs[i], errLate) {
+				oldErrs[i] = nil
+			}
+			if errors.Is(newErrs[i], errLate) {
+				newErrs[i] = nil
+			}
+		}
 		if err := join(oldErrs[i], newErrs[i]); err != nil {
 			r.Failed++
 			if len(r.Errors) < 5 {
@@ -261,6 +274,7 @@ func runAll(ctx context.Context, o Options, file string, src []byte) ([]journal.
 	}
 	ends := make([]journal.End, len(calls))
 	errs := make([]error, len(calls))
+	late := make([]bool, len(calls))
 	next := make(chan int)
 	var done sync.WaitGroup
 	var mu sync.Mutex
@@ -268,7 +282,7 @@ func runAll(ctx context.Context, o Options, file string, src []byte) ([]journal.
 	for range min(o.Concurrency, max(len(calls), 1)) {
 		done.Go(func() {
 			for i := range next {
-				ends[i], errs[i] = replayCall(ctx, desks[i%len(desks)], dc, calls[i], i)
+				ends[i], late[i], errs[i] = replayCall(ctx, desks[i%len(desks)], dc, calls[i], i)
 				if o.Progress != nil {
 					mu.Lock()
 					finished++
@@ -290,8 +304,21 @@ feed:
 	}
 	close(next)
 	done.Wait()
+	for i, l := range late {
+		if l && errs[i] == nil {
+			errs[i] = errLate
+		}
+	}
 	return ends, errs, loc, nil
 }
+
+// errLate marks a call the controller took up late; compare counts it
+// apart (Report.Late) and still compares it.
+var errLate = errors.New("late")
+
+// lateAfter is how long after being placed a call may reach the
+// controller before the replay says it fell behind.
+const lateAfter = 2 * time.Second
 
 // maxExtra is how long a replayed call may go on past the original's
 // end when the caller did not hang up (the help desk ended it): under
@@ -313,7 +340,7 @@ type action struct {
 }
 
 // replayCall runs one call again and returns how it ended.
-func replayCall(ctx context.Context, d *simdesk.Desk, dc *deskConfig, c journal.Call, i int) (journal.End, error) {
+func replayCall(ctx context.Context, d *simdesk.Desk, dc *deskConfig, c journal.Call, i int) (end journal.End, late bool, err error) {
 	entry := cmp.Or(c.Entry, dc.cfg.Service.Number)
 	var acts []action
 	var speak time.Duration
@@ -344,10 +371,11 @@ func replayCall(ctx context.Context, d *simdesk.Desk, dc *deskConfig, c journal.
 		}
 	}
 	args := append(slices.Clone(c.Args), argPrefix+strconv.Itoa(i))
+	placed := d.Clock.Now()
 	call, events, err := d.PlaceAndFollow(ctx, c.Caller, entry,
 		arisim.CallOptions{StasisArgs: args, SpeakOnRecord: speak, EventBuffer: -1})
 	if err != nil {
-		return journal.End{}, fmt.Errorf("place the call: %w", err)
+		return journal.End{}, false, fmt.Errorf("place the call: %w", err)
 	}
 	defer d.Unfollow(call.ID())
 	var (
@@ -447,15 +475,16 @@ func replayCall(ctx context.Context, d *simdesk.Desk, dc *deskConfig, c journal.
 			}
 			if tr.Add(e) {
 				if !tr.Complete() {
-					return journal.End{}, errors.New("the call's events were not all seen")
+					return journal.End{}, late, errors.New("the call's events were not all seen")
 				}
-				return tr.Call().End, nil
+				return tr.Call().End, late, nil
 			}
 			switch e.Kind {
 			case ivr.EvCall:
 				// Times count from the call's arrival at the controller, as
 				// the journal's do.
 				started, t0 = true, d.Clock.Now()
+				late = t0.Sub(placed) > lateAfter
 				arm()
 			case ivr.EvRoute:
 				routed = true
@@ -497,10 +526,10 @@ func replayCall(ctx context.Context, d *simdesk.Desk, dc *deskConfig, c journal.
 			arm()
 		case <-wall.C:
 			hangup()
-			return journal.End{}, errors.New("the replayed call did not end")
+			return journal.End{}, late, errors.New("the replayed call did not end")
 		case <-ctx.Done():
 			hangup()
-			return journal.End{}, ctx.Err()
+			return journal.End{}, late, ctx.Err()
 		}
 	}
 }

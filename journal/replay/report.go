@@ -76,6 +76,10 @@ func (r *Report) WriteText(w io.Writer, perKind int) error {
 		fmt.Fprintf(&b, ", %d could not be replayed", r.Failed)
 	}
 	b.WriteString(".\n")
+	if r.Late > 0 {
+		fmt.Fprintf(&b, "warning: %d calls reached the controller late (the machine fell behind the replay's clock); "+
+			"some may end differently for that alone: try a lower -speed or -concurrency.\n", r.Late)
+	}
 	for _, e := range r.Errors {
 		fmt.Fprintf(&b, "  failed: %s\n", e)
 	}
