@@ -318,7 +318,7 @@ var errLate = errors.New("late")
 
 // lateAfter is how long after being placed a call may reach the
 // controller before the replay says it fell behind.
-const lateAfter = 2 * time.Second
+const lateAfter = 5 * time.Second
 
 // maxExtra is how long a replayed call may go on past the original's
 // end when the caller did not hang up (the help desk ended it): under
