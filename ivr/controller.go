@@ -74,6 +74,10 @@ type Options struct {
 	// the wall time from the key's event reaching the controller to the
 	// request that plays the prompt (load measurements).
 	KeyLatency func(time.Duration)
+	// CallClock, if set, may give a call a clock of its own from its
+	// channel and Stasis arguments (nil: Clock): `ivrctl replay` runs each
+	// journaled call at its original instant on one controller.
+	CallClock func(channelID string, args []string) clock.Clock
 }
 
 // Controller runs the calls of one Stasis application.
@@ -242,7 +246,7 @@ func (c *Controller) dispatch(ctx context.Context, e ari.Event) {
 			return
 		}
 	}
-	c.startSession(ctx, start.Channel, start.GetNode(), false, slices.Contains(start.Args, TestArg))
+	c.startSession(ctx, start.Channel, start.GetNode(), false, start.Args)
 }
 
 // TestArg, as an argument of the Stasis application (Stasis(ivr,test), a
@@ -269,7 +273,7 @@ func (c *Controller) register(s *session, kind, id string) {
 	s.routeKeys = append(s.routeKeys, kind+":"+id)
 }
 
-func (c *Controller) startSession(ctx context.Context, ch ari.ChannelData, node string, resumed, test bool) {
+func (c *Controller) startSession(ctx context.Context, ch ari.ChannelData, node string, resumed bool, args []string) {
 	c.mu.Lock()
 	if c.sessions[ch.ID] != nil || c.draining.Load() {
 		c.mu.Unlock()
@@ -279,7 +283,12 @@ func (c *Controller) startSession(ctx context.Context, ch ari.ChannelData, node 
 		return
 	}
 	s := newSession(c, ch, cmp.Or(c.opts.Node, node))
-	s.test = test
+	s.test, s.args = slices.Contains(args, TestArg), args
+	if c.opts.CallClock != nil {
+		if clk := c.opts.CallClock(ch.ID, args); clk != nil {
+			s.clock = clk
+		}
+	}
 	if !resumed {
 		s.arrived = time.Now()
 	}
@@ -414,7 +423,7 @@ func (c *Controller) Reconcile(ctx context.Context) {
 		}
 		c.metrics.resumed.Inc()
 		c.log.Info("call_resumed", "channel_id", id)
-		c.startSession(ctx, *ch, "", true, false)
+		c.startSession(ctx, *ch, "", true, nil)
 	}
 }
 

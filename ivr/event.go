@@ -33,6 +33,16 @@ type Event struct {
 	Rating int `json:"rating,omitempty"`
 	// Test: a test call (Stasis argument TestArg), e.g. from the test phone.
 	Test bool `json:"test,omitempty"`
+
+	// For the call journal (package journal), not in transcripts:
+	// Entry is the number dialled and Args the Stasis application's
+	// arguments (EvCall); Version the configuration's (menu.Config.Version)
+	// the call runs under (EvCall); Terminated says the keys of an EvKeys
+	// ended with the entry's terminator (#), which Keys leaves out.
+	Entry      string   `json:"-"`
+	Args       []string `json:"-"`
+	Version    string   `json:"-"`
+	Terminated bool     `json:"-"`
 }
 
 // The event kinds.

@@ -357,7 +357,7 @@ func (s *session) status(act menu.Action) error {
 			prompts = []menu.Prompt{s.system("no_input"), s.system("status_ask")}
 			continue
 		}
-		s.emit(Event{Kind: EvKeys, Node: act.Node, Keys: digits})
+		s.emit(Event{Kind: EvKeys, Node: act.Node, Keys: digits, Terminated: s.terminated})
 		n, err := tickets.ParseNumber(digits)
 		if err != nil {
 			prompts = []menu.Prompt{s.system("status_bad"), s.system("status_ask")}

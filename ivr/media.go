@@ -34,7 +34,7 @@ func (s *session) next(d time.Duration) (wake, error) {
 	if s.hungUp {
 		return wake{}, errHangup
 	}
-	timer := s.c.clock.NewTimer(d)
+	timer := s.clock.NewTimer(d)
 	defer timer.Stop()
 	for {
 		if it, ok := s.inbox.pop(); ok {
@@ -101,7 +101,7 @@ func (s *session) next(d time.Duration) (wake, error) {
 // hung up (Asterisk finishes a recording after the hangup) until one
 // matches or d passes.
 func (s *session) awaitAfterHangup(d time.Duration, match func(ari.Event) bool) (ari.Event, bool) {
-	timer := s.c.clock.NewTimer(d)
+	timer := s.clock.NewTimer(d)
 	defer timer.Stop()
 	for {
 		for {
@@ -263,6 +263,7 @@ func (s *session) ask(prompts []menu.Prompt, c menu.Collect, bargeIn bool, extra
 // ends at MaxDigits. A pause is measured from the last key.
 func (s *session) collect(c menu.Collect) (string, bool, error) {
 	var got []byte
+	s.terminated = false
 	if c.MaxDigits < 1 {
 		c.MaxDigits = 1
 	}
@@ -272,6 +273,7 @@ func (s *session) collect(c menu.Collect) (string, bool, error) {
 			d := s.digits[0]
 			s.digits = s.digits[1:]
 			if c.Terminator != "" && d == c.Terminator[0] {
+				s.terminated = true
 				return string(got), false, nil
 			}
 			if len(got) < maxEntry {

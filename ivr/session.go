@@ -14,6 +14,7 @@ import (
 	"github.com/CyCoreSystems/ari/v5"
 
 	"github.com/helpdesk-ivr/ivr/hours"
+	"github.com/helpdesk-ivr/ivr/internal/clock"
 	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/menu"
 	"github.com/helpdesk-ivr/ivr/tickets"
@@ -56,17 +57,21 @@ type session struct {
 	key       *ari.Key
 	ch        ari.ChannelData
 	node      string
-	test      bool // a test call (TestArg)
+	test      bool        // a test call (TestArg)
+	args      []string    // the Stasis arguments
+	clock     clock.Clock // the controller's, or the call's own (Options.CallClock)
 	log       *slog.Logger
 	inbox     inbox
 	routeKeys []string
 
-	digits   []byte    // keys pressed and not yet consumed (type-ahead)
-	keyAt    time.Time // wall time of the last key, for latency metrics
-	hungUp   bool
-	released bool
-	shutdown bool
-	started  time.Time
+	digits []byte // keys pressed and not yet consumed (type-ahead)
+	// terminated: the last entry collected ended with its terminator.
+	terminated bool
+	keyAt      time.Time // wall time of the last key, for latency metrics
+	hungUp     bool
+	released   bool
+	shutdown   bool
+	started    time.Time
 	// answeredAt is when the IVR answered, for the call record.
 	answeredAt time.Time
 	// arrived is the wall time the call reached the controller, until its
@@ -118,10 +123,11 @@ func newSession(c *Controller, ch ari.ChannelData, node string) *session {
 		key:   ari.NewKey(ari.ChannelKey, ch.ID),
 		log:   c.log.With("channel_id", ch.ID),
 		inbox: newInbox(), phase: phaseStart, role: menu.RoleUnknown, epoch: c.asteriskEpoch(),
+		clock: c.clock,
 	}
 }
 
-func (s *session) now() time.Time { return s.c.clock.Now() }
+func (s *session) now() time.Time { return s.clock.Now() }
 
 func (s *session) emit(e Event) {
 	e.Time = s.now()
@@ -154,7 +160,7 @@ func (s *session) run(ctx context.Context, resumed bool) {
 	if o := s.cfg.OrganizationByCaller(s.caller); o != nil {
 		s.org = o.ID
 	}
-	s.emit(Event{Kind: EvCall, Caller: s.caller, Org: s.org})
+	s.emit(Event{Kind: EvCall, Caller: s.caller, Org: s.org, Entry: s.ch.Dialplan.Exten, Args: s.args, Version: s.cfg.Version()})
 	if s.epoch.IsZero() {
 		// A call in the first instant after connecting, before Reconcile
 		// learnt when Asterisk started.
@@ -326,7 +332,7 @@ func (s *session) menu(act menu.Action) error {
 				s.emit(Event{Kind: EvTimeout, Node: act.Node})
 				act = s.nav.Feed(menu.Input{Kind: menu.InputTimeout})
 			} else {
-				s.emit(Event{Kind: EvKeys, Node: act.Node, Keys: keys})
+				s.emit(Event{Kind: EvKeys, Node: act.Node, Keys: keys, Terminated: s.terminated})
 				act = s.nav.Feed(menu.Input{Kind: menu.InputDigits, Digits: keys})
 			}
 			if path := s.nav.Path(); len(path) > before {

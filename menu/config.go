@@ -46,6 +46,7 @@ type Config struct {
 	orgs       map[string]*Organization
 	nodes      map[string]*Node
 	pins       map[string]pinOwner
+	version    string // SHA-256 of the source (Version)
 }
 
 // Service describes the entry point: the number callers dial.

@@ -2,6 +2,8 @@ package menu
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -83,8 +85,14 @@ func Parse(file string, data []byte) (*Config, error) {
 	if ps := cfg.validate(); len(ps) > 0 {
 		return nil, ps.sorted()
 	}
+	sum := sha256.Sum256(data)
+	cfg.version = hex.EncodeToString(sum[:])
 	return cfg, nil
 }
+
+// Version is the SHA-256 (hex) of the file the configuration was parsed
+// from: the name the call journal and the stored versions give it.
+func (c *Config) Version() string { return c.version }
 
 var yamlLine = regexp.MustCompile(`line (\d+)(?:, column (\d+))?: (.*)`)
 

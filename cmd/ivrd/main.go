@@ -43,6 +43,7 @@ import (
 	"github.com/helpdesk-ivr/ivr/ivr/ariconn"
 	"github.com/helpdesk-ivr/ivr/ivr/arisim"
 	"github.com/helpdesk-ivr/ivr/ivr/simdesk"
+	"github.com/helpdesk-ivr/ivr/journal"
 	"github.com/helpdesk-ivr/ivr/menu"
 	"github.com/helpdesk-ivr/ivr/panel"
 	"github.com/helpdesk-ivr/ivr/queues"
@@ -71,6 +72,10 @@ type flags struct {
 	publishConfig bool
 	// configSource is sourceFile or sourceDatabase (versions.go).
 	configSource string
+	// noJournal turns off the call journal kept for `ivrctl replay` (on
+	// by default), kept journalKeep (0: journal.DefaultRetention).
+	noJournal   bool
+	journalKeep time.Duration
 }
 
 func main() {
@@ -95,7 +100,10 @@ func main() {
 	flag.StringVar(&f.configSource, "config-source", envOr("IVR_CONFIG_SOURCE", sourceFile), "where the configuration in force comes from: file (the -config file, reloaded on SIGHUP; publish it from git) or database (versions published in the panel or through the API, picked up by every ivrd; the file brings the first one in and is rewritten with the one in force)")
 	flag.StringVar(&f.mailListen, "mail-listen", os.Getenv("IVR_MAIL_LISTEN"), "take the help desk's inbound e-mail into tickets on this address, as lmtp:HOST:PORT (Postfix's lmtp transport) or smtp:HOST:PORT; an empty HOST is 127.0.0.1; off by default")
 	flag.StringVar(&f.debugListen, "debug-listen", os.Getenv("IVR_DEBUG_LISTEN"), "loopback address to serve Go's profiles on (/debug/pprof/), for measuring; off by default")
+	journalOn := flag.Bool("journal", os.Getenv("IVR_JOURNAL") != "0", "keep every call's journal (keys and their times, PIN verdicts, end; never PIN digits) in the database, for `ivrctl replay`; IVR_JOURNAL=0 turns it off")
+	flag.DurationVar(&f.journalKeep, "journal-retention", envDuration("IVR_JOURNAL_RETENTION", journal.DefaultRetention), "how long the call journal keeps a call before a nightly job summarises it per day and deletes it")
 	flag.Parse()
+	f.noJournal = !*journalOn
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, f, log)
@@ -105,6 +113,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "ivrd:", err)
 		os.Exit(1)
 	}
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(name)); err == nil && d > 0 {
+		return d
+	}
+	return def
 }
 
 func envOr(name, def string) string {
@@ -294,6 +309,9 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	if err == nil {
 		err = connector.Migrate(mctx, pool)
 	}
+	if err == nil && !f.noJournal {
+		err = journal.Migrate(mctx, pool)
+	}
 	cancel()
 	if err != nil {
 		return fmt.Errorf("database migrations: %w", err)
@@ -359,6 +377,14 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	defer callEvents.Close()
 	toWebhooks := callWebhooks(callEvents)
 	observe := func(e ivr.Event) { live.Observe(e); toWebhooks(e) }
+	if !f.noJournal {
+		toJournal, stopJournal, err := startJournal(ctx, pool, f.config, f.journalKeep, cfg.Location(), now, log, reg)
+		if err != nil {
+			return err
+		}
+		defer stopJournal() // after the calls' drain (deferred later, run earlier)
+		observe = func(e ivr.Event) { live.Observe(e); toWebhooks(e); toJournal(e) }
+	}
 
 	// Calls outlive the signal that stops the server: they are drained.
 	callCtx, stopCalls := context.WithCancel(context.WithoutCancel(ctx))

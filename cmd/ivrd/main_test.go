@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -12,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -106,6 +109,28 @@ func TestDemoServer(t *testing.T) {
 		if !strings.Contains(string(scraped), want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
+	}
+
+	// The call is journaled (on by default), with the configuration it
+	// ran under kept beside it, for `ivrctl replay`.
+	src, err := os.ReadFile("../../configs/helpdesk.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(src)
+	var outcome, version string
+	var kept int
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		err := pool.QueryRow(context.Background(), `SELECT outcome, config_version,
+			(SELECT count(*) FROM journal_configs WHERE sha256 = config_version) FROM journal_calls WHERE caller = '+393331234567'`).
+			Scan(&outcome, &version, &kept)
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond) // the journal writes once a second
+	}
+	if outcome != last["outcome"] || version != hex.EncodeToString(sum[:]) || kept != 1 {
+		t.Errorf("journal: outcome %q version %q (configuration kept: %d), want %v %x", outcome, version, kept, last["outcome"], sum)
 	}
 }
 

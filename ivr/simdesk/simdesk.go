@@ -74,6 +74,9 @@ type Options struct {
 	Recordings *arisim.Recordings
 	// OnClose, if set, is called by Close once everything has stopped.
 	OnClose func()
+	// CallClock, if set, gives calls clocks of their own
+	// (ivr.Options.CallClock).
+	CallClock func(channelID string, args []string) clock.Clock
 }
 
 // Desk is a running simulated help desk.
@@ -149,7 +152,8 @@ func Start(ctx context.Context, o Options) (*Desk, error) {
 	var err error
 	d.Controller, err = ivr.New(ivr.Options{App: "ivr", Config: current, Node: o.SystemName,
 		PINSecret: o.PINSecret, Store: o.Store, Clock: d.Clock, Logger: o.Logger, Registerer: o.Registerer,
-		Observe: d.observe, KeyLatency: o.KeyLatency, Queues: o.Queues, Spool: o.Spool, Lockouts: o.Lockouts})
+		Observe: d.observe, KeyLatency: o.KeyLatency, Queues: o.Queues, Spool: o.Spool, Lockouts: o.Lockouts,
+		CallClock: o.CallClock})
 	if err != nil {
 		d.Sim.Close()
 		return nil, err
