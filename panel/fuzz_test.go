@@ -32,7 +32,7 @@ func FuzzPost(f *testing.F) {
 		{"/admin/tokens", adm}, {"/admin/tokens/{p}/revoke", adm},
 		{"/contacts/new", adm}, {"/contacts/{p}", adm}, {"/contacts/{p}/disable", adm}, {"/contacts/import", adm},
 		{"/tickets/{p}/contact", op}, {"/tickets/{p}/contact/new", op},
-		{"/config/versions", adm}, {"/config/versions/{p}", adm}, {"/config/versions/{p}/rollback", adm},
+		{"/config/versions", adm}, {"/config/versions/{p}", adm}, {"/config/versions/{p}/rollback", adm}, {"/config/versions/{p}/replay", adm},
 	}
 	seeds := []struct {
 		body, param string

@@ -54,6 +54,7 @@ var routeAccess = map[string]access{
 	"POST /admin/webhooks/{id}/delete": accAdmin, "POST /admin/webhooks/{id}/deliveries/{delivery}/redeliver": accAdmin,
 	"GET /config/versions": accAdmin, "POST /config/versions": accAdmin, "GET /config/versions/{id}": accAdmin,
 	"POST /config/versions/{id}": accAdmin, "POST /config/versions/{id}/rollback": accAdmin,
+	"POST /config/versions/{id}/replay": accAdmin,
 	// The contacts directory: operators read it and set a ticket's
 	// contact; supervisors and administrators edit it.
 	"GET /contacts": accStaff, "POST /tickets/{id}/contact": accStaff, "POST /tickets/{id}/contact/new": accStaff,

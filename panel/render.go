@@ -78,6 +78,7 @@ var funcs = template.FuncMap{
 	"has":   func(list []string, v string) bool { return slices.Contains(list, v) },
 	"join":  strings.Join,
 	"add":   func(a, b int) int { return a + b },
+	"mul":   func(a, b int) int { return a * b },
 	"lower": strings.ToLower,
 	"since": func(now, t time.Time) time.Duration {
 		if t.IsZero() {

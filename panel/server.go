@@ -89,6 +89,10 @@ type Options struct {
 	// (ivrd, database mode); nil: the file on disk is the source of truth
 	// and drafts are only tried.
 	Publish func(ctx context.Context, p configstore.Publication) (configstore.Version, error)
+	// Replay runs the journaled calls since a time again under a
+	// configuration's text (ivrd: the journal's replay on the simulator);
+	// nil: no replay on the versions pages.
+	Replay func(ctx context.Context, src []byte, since time.Time) (*ReplayResult, error)
 	// DraftPhone is the test phone's page that takes ?draft=ID ("": drafts
 	// are not tried on the phone).
 	DraftPhone string
@@ -324,6 +328,7 @@ func (s *Server) routes() http.Handler {
 			r.Get("/config/versions/{id}", s.versionPage)
 			r.Post("/config/versions/{id}", s.versionAction)
 			r.Post("/config/versions/{id}/rollback", s.versionRollback)
+			r.Post("/config/versions/{id}/replay", s.versionReplay)
 			r.Get("/admin/users", s.usersPage)
 			r.Post("/admin/users", s.userAdd)
 			r.Post("/admin/users/{login}", s.userChange)

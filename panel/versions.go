@@ -22,11 +22,8 @@ import (
 // recorded in PostgreSQL, picked up by every instance); without it the
 // file on disk is the source of truth and the page only tries drafts.
 //
-// Replay (issue 19, section 3) plugs in on the draft page: a
-// "replay the last N days" form posting to /config/versions/{id}/replay,
-// whose handler runs the journal's replay against the draft's source and
-// renders its diff table and load chart in versionData.Replay. Not built
-// here; see the marked place in versions.html.
+// Replay (issue 19, section 3) is on every version's page (replay.go): the
+// calls of the last days run again under its text.
 
 // The audit log's actions on versions: the API's names (config.publish),
 // so that one filter finds both; not catalog keys.
@@ -65,6 +62,10 @@ type versionData struct {
 	Lines    []problemLine
 	// Phone is the test phone's address for this draft ("": no phone).
 	Phone string
+	// CanReplay: the journal's replay is at hand (Options.Replay);
+	// Replay is its answer, once asked.
+	CanReplay bool
+	Replay    *replayData
 }
 
 // CanTryDrafts tells whether the request's user may try draft versions
@@ -191,7 +192,17 @@ func (s *Server) versionPage(w http.ResponseWriter, r *http.Request) {
 // renderVersion shows a version with src in the editor; checked shows
 // the validator's answer on src beside its lines.
 func (s *Server) renderVersion(w http.ResponseWriter, r *http.Request, status int, v configstore.Version, src []byte, note string, checked bool, msg string) {
-	d := versionData{V: v, Source: string(src), Note: note, Publish: s.opts.Publish != nil, InForce: s.configVersion(), Checked: checked}
+	s.renderVersionData(w, r, status, v, src, note, checked, msg, nil)
+}
+
+// renderVersionWith shows a version with a replay's answer.
+func (s *Server) renderVersionWith(w http.ResponseWriter, r *http.Request, v configstore.Version, rp *replayData) {
+	s.renderVersionData(w, r, http.StatusOK, v, v.Source, v.Note, false, "", rp)
+}
+
+func (s *Server) renderVersionData(w http.ResponseWriter, r *http.Request, status int, v configstore.Version, src []byte, note string, checked bool, msg string, rp *replayData) {
+	d := versionData{V: v, Source: string(src), Note: note, Publish: s.opts.Publish != nil, InForce: s.configVersion(), Checked: checked,
+		CanReplay: s.opts.Replay != nil, Replay: rp}
 	if checked {
 		d.Problems = s.validate(src)
 	}

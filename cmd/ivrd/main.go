@@ -542,13 +542,17 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 			return v, err
 		}
 	}
+	var replayer func(ctx context.Context, src []byte, since time.Time) (*panel.ReplayResult, error)
+	if !f.noJournal {
+		replayer = panelReplay(pool, cfg.Location())
+	}
 	pnl, err = panel.New(panel.Options{Pool: pool, Tickets: store, Queues: queue, Live: liveCalls{live},
 		Recordings: files, Config: holder.get, Logger: log, Secure: f.secure, Reload: holder.reload, Now: now,
 		Extra: extra, DeskPhone: deskPhone, PINAlarm: lockouts.RecentPINFailureAlarm, Webhooks: hooks,
 		ExternalTicket: externalTicket(ticketing), Files: mailFiles{pool},
 		Invitations: notifier, PortalURL: f.portalURL, Attachments: opsCfg.Mail.FileRules(),
 		Versions: versions, ConfigVersion: holder.version.Load, Publish: publish, DraftPhone: "/testphone",
-		ConfigSource: holder.source})
+		ConfigSource: holder.source, Replay: replayer})
 	if err != nil {
 		return err
 	}

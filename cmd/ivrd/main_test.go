@@ -132,6 +132,13 @@ func TestDemoServer(t *testing.T) {
 	if outcome != last["outcome"] || version != hex.EncodeToString(sum[:]) || kept != 1 {
 		t.Errorf("journal: outcome %q version %q (configuration kept: %d), want %v %x", outcome, version, kept, last["outcome"], sum)
 	}
+	// The versions pages' replay runs it again under the same file: it
+	// ends the same.
+	rome, _ := time.LoadLocation("Europe/Rome")
+	res, err := panelReplay(pool, rome)(context.Background(), src, time.Now().Add(-24*time.Hour))
+	if err != nil || res.Calls != 1 || res.Same != 1 || res.Different != 0 || res.Failed != 0 {
+		t.Errorf("replay from the panel: %+v, %v", res, err)
+	}
 }
 
 // A bad file on reload is refused and the configuration in force stays.
