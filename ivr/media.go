@@ -83,7 +83,7 @@ func (s *session) next(d time.Duration) (wake, error) {
 				}
 			case *ari.ChannelDestroyed:
 				if ev.Channel.ID == s.channelID {
-					s.sawEnd = true
+					s.sawEnd, s.lastCause = true, ev.Cause
 					return wake{}, s.goneNow()
 				}
 			}
