@@ -54,7 +54,8 @@ func (c *Controller) callbackQueues() CallbackQueues {
 	return cq
 }
 
-// callbackOf is the group's callback settings when callbacks can be made.
+// callbackOf is the group's callback settings when callbacks can be made:
+// not for a test call (the test phone cannot be called back).
 func (s *session) callbackOf(group string) *menu.Callback {
 	if s.c.callbackQueues() == nil || s.test {
 		return nil
