@@ -104,6 +104,12 @@ func TestCallbackKeepsPlaceAndIsMade(t *testing.T) {
 	if op := r.operator("op201"); op.State != queues.OnCall || op.CallID != a.ID() {
 		t.Errorf("op201 during the callback: %+v", op)
 	}
+	// The reconciliation of operators (every minute in ivrd) leaves the
+	// callback's operator alone although the caller's first channel is gone.
+	r.ctrl.ReconcileOperators(context.Background())
+	if op := r.operator("op201"); op.State != queues.OnCall {
+		t.Errorf("op201 released by the reconciliation during the callback: %+v", op)
+	}
 	// The operator ends the conversation after a minute: the callee's
 	// channel goes with it.
 	waitDone(t, callee)

@@ -521,7 +521,9 @@ func (c *Controller) ReconcileOperators(ctx context.Context) {
 			continue
 		}
 		c.mu.RLock()
-		owned := c.sessions[op.CallID] != nil
+		// A callback's operator is on the call of a caller long gone: the
+		// callback's runner has them.
+		owned := c.sessions[op.CallID] != nil || c.callbacks[op.CallID]
 		c.mu.RUnlock()
 		if owned {
 			continue

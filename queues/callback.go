@@ -91,7 +91,8 @@ func (s *Service) RequestCallback(ctx context.Context, callID, number string, no
 // ClaimCallbacks returns the callbacks this instance is to run: its own,
 // and those of instances gone for StaleAfter (their runners stopped). A
 // claimed callback that was being called by a dead instance waits again.
-// The runner's WaitOffer keeps the claim fresh; while it calls, Touch does.
+// The runner's WaitOffer keeps the claim fresh (an attempt, shorter than
+// StaleAfter, leaves the entry or puts it back to wait).
 func (s *Service) ClaimCallbacks(ctx context.Context) ([]Callback, error) {
 	now := s.stampNow()
 	rows, err := s.pool.Query(ctx, `UPDATE queue_entries SET instance = $1, seen_at = $2,
@@ -114,13 +115,6 @@ func (s *Service) ClaimCallbacks(ctx context.Context) ([]Callback, error) {
 		return c, err
 	})
 	return cbs, fault.FromDB("claim callbacks", err, "")
-}
-
-// Touch tells the other instances that the callback's runner is alive
-// while it calls (no WaitOffer runs then).
-func (s *Service) Touch(ctx context.Context, callID string) error {
-	_, err := s.pool.Exec(ctx, `UPDATE queue_entries SET seen_at = $2 WHERE call_id = $1`, callID, s.stampNow())
-	return fault.FromDB("touch callback", err, "")
 }
 
 // CallbackTaken reports that login answered the callback offered to them:
