@@ -43,6 +43,18 @@ func (r *qrig) askCallback(from string) *arisim.Call {
 	return c
 }
 
+// waitPromptN waits for the nth time a prompt started.
+func (r *qrig) waitPromptN(callID, name string, n int) ivr.Event {
+	r.t.Helper()
+	seen := 0
+	return r.waitFor(callID, "prompt "+name, func(e ivr.Event) bool {
+		if e.Kind == ivr.EvPrompt && slices.Contains(e.Prompt, name) {
+			seen++
+		}
+		return seen == n
+	})
+}
+
 func (r *qrig) callbackResults(callID string) []string {
 	var out []string
 	for _, e := range r.eventsOf(callID) {
@@ -159,7 +171,10 @@ func TestCallbackRetriesThenFails(t *testing.T) {
 	r.waitPrompt(a.ID(), "system:callback_ask_number")
 	press(t, a, "899123456#")
 	r.waitPrompt(a.ID(), "system:callback_premium")
-	r.waitPrompt(a.ID(), "system:callback_ask_number")
+	r.waitPromptN(a.ID(), "system:callback_ask_number", 2)
+	press(t, a, "00442071234567#")
+	r.waitPrompt(a.ID(), "system:callback_international")
+	r.waitPromptN(a.ID(), "system:callback_ask_number", 3)
 	press(t, a, "0612345678#")
 	if ev := r.waitPrompt(a.ID(), "system:callback_read_back"); !slices.Contains(ev.Prompt, "digits:0612345678") {
 		t.Fatalf("read back %v", ev.Prompt)
@@ -224,15 +239,29 @@ func TestCallbackRetriesThenFails(t *testing.T) {
 	r.waitState("op201", queues.Available)
 }
 
-// A callback asked for ten minutes before closing is made at the next
-// opening (Tuesday 08:00): the caller hears when, and no operator is rung
-// meanwhile although one is free.
+// A callback asked for ten minutes before closing (on a number keyed in,
+// after one that is not a number) is made at the next opening (Tuesday
+// 08:00): the caller hears when, and no operator is rung meanwhile
+// although one is free.
 func TestCallbackNearClosingWaitsForTheOpening(t *testing.T) {
 	evening := time.Date(2026, 11, 23, 17, 50, 0, 0, monday10.Location())
 	r := newQueueRigAt(t, evening, "", withCallback(nil))
 	r.available("op201")
 	r.pause("op201")
-	a := r.askCallback("3331234567")
+	a := r.call("3331234567")
+	r.waitPrompt(a.ID(), "node:root")
+	press(t, a, "12")
+	r.waitPrompt(a.ID(), "system:callback_offer")
+	press(t, a, "2")
+	r.waitPrompt(a.ID(), "system:callback_choose")
+	press(t, a, "2")
+	r.waitPrompt(a.ID(), "system:callback_ask_number")
+	press(t, a, "712345678#")
+	r.waitPrompt(a.ID(), "system:callback_invalid")
+	r.waitPromptN(a.ID(), "system:callback_ask_number", 2)
+	press(t, a, "3331234567#")
+	r.waitPrompt(a.ID(), "system:callback_confirm")
+	press(t, a, "1")
 	ev := r.waitPrompt(a.ID(), "system:callback_scheduled")
 	if !slices.Contains(ev.Prompt, "sound:digits/day-2") || !slices.Contains(ev.Prompt, "number:8") {
 		t.Errorf("the opening said as %v, want Tuesday at 8", ev.Prompt)
