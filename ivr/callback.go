@@ -537,7 +537,7 @@ func (s *session) dialFailure() string {
 // when no attempt follows.
 func (s *session) callbackResult(cb queues.Callback, offer queues.Offer, login string, answered bool, why string, set *menu.Callback) bool {
 	res := queues.CallbackResult{Answered: answered, Operator: login, Detail: why}
-	last := set == nil || offer.CallbackTries >= set.Retries
+	last := set == nil || offer.CallbackTries >= set.RetryCount()
 	if !answered && !last {
 		res.RetryAt = s.now().Add(set.RetryInterval)
 		sched := s.cfg.GroupSchedule(offer.Group)

@@ -21,7 +21,7 @@ func withCallback(tune func(*menu.Callback)) func(*menu.Config) {
 	return func(cfg *menu.Config) {
 		cb := &cfg.Group("lotto2").Callback
 		*cb = menu.Callback{Enabled: true, Key: "2", OtherNumber: true, Endpoint: "PJSIP/{national}@carrier",
-			CallerID: "800749049", RingTimeout: 20 * time.Second, Retries: 2, RetryInterval: 5 * time.Minute,
+			CallerID: "800749049", RingTimeout: 20 * time.Second, Retries: new(2), RetryInterval: 5 * time.Minute,
 			ClosingMargin: 15 * time.Minute, Pos: cb.Pos}
 		if tune != nil {
 			tune(cb)
@@ -155,7 +155,7 @@ func TestCallbackKeepsPlaceAndIsMade(t *testing.T) {
 // in its place, then fails; the ticket goes back to the group, raised to
 // high priority, with the failure in the call's timeline.
 func TestCallbackRetriesThenFails(t *testing.T) {
-	r := newQueueRig(t, "", withCallback(func(cb *menu.Callback) { cb.Retries = 1; cb.RetryInterval = 2 * time.Minute }))
+	r := newQueueRig(t, "", withCallback(func(cb *menu.Callback) { cb.Retries = new(1); cb.RetryInterval = 2 * time.Minute }))
 	r.sim.SetEndpoint("PJSIP/0612345678@carrier", arisim.EndpointBehavior{Mode: arisim.Busy})
 	r.sim.SetEndpoint("PJSIP/op201", answerAfter(2*time.Second))
 	r.available("op201")

@@ -34,8 +34,9 @@ type Callback struct {
 	// RingTimeout is how long the caller's phone rings (default 30s).
 	RingTimeout time.Duration `yaml:"ring_timeout"`
 	// Retries is how many more attempts follow one that reached nobody
-	// (default 2), RetryInterval the time between them (default 10m).
-	Retries       int           `yaml:"retries"`
+	// (default 2; 0: none), RetryInterval the time between them (default
+	// 10m).
+	Retries       *int          `yaml:"retries"`
 	RetryInterval time.Duration `yaml:"retry_interval"`
 	// ClosingMargin: a callback asked for this close to the group's
 	// closing, or when the estimated wait ends after it, is made at the
@@ -65,7 +66,7 @@ func (c *Config) CallbackOf(group string) *Callback {
 
 func (x *Callback) set() bool {
 	return x.Key != "" || x.After != 0 || x.OtherNumber || x.AllowInternational || x.AllowPremium || x.Endpoint != "" ||
-		x.CallerID != "" || x.RingTimeout != 0 || x.Retries != 0 || x.RetryInterval != 0 || x.ClosingMargin != 0
+		x.CallerID != "" || x.RingTimeout != 0 || x.Retries != nil || x.RetryInterval != 0 || x.ClosingMargin != 0
 }
 
 func (c *Config) validateCallback(v *validator, g *Group) {
@@ -84,8 +85,9 @@ func (c *Config) validateCallback(v *validator, g *Group) {
 	cb.RingTimeout = orDefault(cb.RingTimeout, DefaultCallbackRingTimeout)
 	cb.RetryInterval = orDefault(cb.RetryInterval, DefaultCallbackRetryInterval)
 	cb.ClosingMargin = orDefault(cb.ClosingMargin, DefaultCallbackClosingMargin)
-	if cb.Retries == 0 {
-		cb.Retries = DefaultCallbackRetries
+	if cb.Retries == nil {
+		n := DefaultCallbackRetries
+		cb.Retries = &n
 	}
 	switch {
 	case !validKey(cb.Key) || cb.Key == "none":
@@ -105,8 +107,8 @@ func (c *Config) validateCallback(v *validator, g *Group) {
 	if cb.RingTimeout < 10*time.Second || cb.RingTimeout > 2*time.Minute {
 		v.add(pos, "group %q: callback.ring_timeout %s is out of range 10s..2m", g.ID, cb.RingTimeout)
 	}
-	if cb.Retries < 0 || cb.Retries > 10 {
-		v.add(pos, "group %q: callback.retries %d is out of range 0..10", g.ID, cb.Retries)
+	if *cb.Retries < 0 || *cb.Retries > 10 {
+		v.add(pos, "group %q: callback.retries %d is out of range 0..10", g.ID, *cb.Retries)
 	}
 	if cb.RetryInterval < time.Minute || cb.RetryInterval > 24*time.Hour {
 		v.add(pos, "group %q: callback.retry_interval %s is out of range 1m..24h", g.ID, cb.RetryInterval)
@@ -177,6 +179,14 @@ func (x *Callback) CallbackNumber(raw string) (string, error) {
 		return "", ErrCallbackInvalid
 	}
 	return "+39" + national, nil
+}
+
+// RetryCount is Retries, 0 when unset (Validate sets the default).
+func (x *Callback) RetryCount() int {
+	if x.Retries == nil {
+		return 0
+	}
+	return *x.Retries
 }
 
 // Dial is the endpoint to call number (E.164) on.

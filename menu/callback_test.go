@@ -81,3 +81,26 @@ func FuzzCallbackNumber(f *testing.F) {
 		}
 	})
 }
+
+// TestCallbackRetries: retries defaults to 2, and 0 (no second attempt)
+// is kept, not taken for unset.
+func TestCallbackRetries(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		set  string
+		want int
+	}{{"", DefaultCallbackRetries}, {", retries: 0", 0}, {", retries: 5", 5}} {
+		cfg, err := Parse("x.yaml", []byte(strings.Replace(base, "  - {id: g2, name: Gruppo due}",
+			`  - {id: g2, name: Gruppo due, callback: {enabled: true, endpoint: "PJSIP/{national}@carrier", caller_id: "800749049"`+tc.set+`}}`, 1)+okMenu))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cb := cfg.CallbackOf("g2")
+		if cb == nil || cb.RetryCount() != tc.want || cb.Key != DefaultCallbackKey || cb.RetryInterval != DefaultCallbackRetryInterval {
+			t.Errorf("%q: %+v", tc.set, cb)
+		}
+		if cfg.CallbackOf("g1") != nil {
+			t.Error("g1 offers callbacks")
+		}
+	}
+}
