@@ -387,6 +387,7 @@ func (c *Controller) attemptCallback(ctx context.Context, cb queues.Callback, of
 	inProgress := tickets.StatusInProgress
 	s.record(tickets.CallEvent{Kind: tickets.EventAnswered, Group: offer.Group, Operator: op.Login, Detail: "callback"})
 	s.updateTicket(tickets.TicketUpdate{Assignee: &op.Login, Status: &inProgress})
+	s.flush() // the timeline says so while they talk
 	if err := s.talk(opLeg); err == nil {
 		s.hangupChannel(legID) // the operator ended the conversation
 	}

@@ -40,10 +40,11 @@ func queuePriority(cfg *menu.Config, nodePriority string, role menu.Role, org st
 // offerWait is one WaitOffer running for a session: it returns on its own
 // goroutine, so the session keeps hearing keys and hangups meanwhile.
 type offerWait struct {
-	cancel context.CancelFunc
-	done   chan struct{}
-	offer  queues.Offer
-	err    error
+	cancel  context.CancelFunc
+	done    chan struct{}
+	offer   queues.Offer
+	err     error
+	stopped bool // by stop: its news no longer cuts a prompt short
 }
 
 func (s *session) startWait() *offerWait {
@@ -54,6 +55,7 @@ func (s *session) startWait() *offerWait {
 		close(w.done)
 		s.inbox.push(item{offer: true})
 	}()
+	s.offerWait = w
 	return w
 }
 
@@ -68,6 +70,7 @@ func (w *offerWait) ready() bool {
 
 // stop ends the wait and waits for its goroutine.
 func (w *offerWait) stop() {
+	w.stopped = true
 	w.cancel()
 	<-w.done
 }

@@ -115,6 +115,8 @@ type session struct {
 	// of the channel's end.
 	cbCall    string
 	lastCause int
+	// offerWait is the queue's wait last started (queue.go).
+	offerWait *offerWait
 }
 
 func newSession(c *Controller, ch ari.ChannelData, node string) *session {

@@ -13,8 +13,10 @@ import (
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
 
-// callbackPhone is the caller's own phone: the endpoint the callback is
-// originated to (callback.endpoint "PJSIP/{national}").
+// callbackPhone is the caller's number; the callback reaches it through
+// op202's address, a test phone that stands for the carrier here
+// (callback.endpoint "PJSIP/{national}@op202", the shape of
+// "PJSIP/{national}@carrier"; op202 stays logged out of the queues).
 const callbackPhone = "3331240031"
 
 // writeCallbackConfig writes the shipped configuration with callbacks in
@@ -26,7 +28,7 @@ func writeCallbackConfig(root, dir string) (string, error) {
 	}
 	anchor := "    emails: [lotto2@assistenza.example]\n"
 	src := strings.Replace(string(b), anchor, anchor+
-		`    callback: {enabled: true, key: "2", endpoint: "PJSIP/{national}", caller_id: "800749049", retries: 0}`+"\n", 1)
+		`    callback: {enabled: true, key: "2", endpoint: "PJSIP/{national}@op202", caller_id: "800749049", retries: 0}`+"\n", 1)
 	if src == string(b) {
 		return "", os.ErrNotExist
 	}
@@ -46,7 +48,7 @@ func TestIvrdCallback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := StartDesk(t, DeskOptions{Clock: mondayClock, Config: variant, Phones: []string{"op201", callbackPhone}, Available: []string{}})
+	d := StartDesk(t, DeskOptions{Clock: mondayClock, Config: variant, Phones: []string{"op201", "op202"}, Available: []string{}})
 	d.SetPaused(t, "op201")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
@@ -60,9 +62,12 @@ func TestIvrdCallback(t *testing.T) {
 	if rec.Outcome != "callback_requested" || !hasKind(events, "callback_requested") {
 		t.Fatalf("the call ended %+v; events %v", rec, eventKinds(events))
 	}
+	// The caller heard the confirmation to its end: the goodbye follows
+	// it (the queue's wait, stopped for the callback, once cut it short).
+	hasSequence(t, d.Summary(ctx, t, rec, events), system("callback_confirmed"), system("goodbye"))
 
 	d.Phone(t, "op201", realasterisk.PhoneOptions{AnswerAfter: time.Second, Timeout: 2 * time.Minute})
-	d.Phone(t, callbackPhone, realasterisk.PhoneOptions{AnswerAfter: 2 * time.Second, Timeout: 2 * time.Minute})
+	d.Phone(t, "op202", realasterisk.PhoneOptions{AnswerAfter: 2 * time.Second, Timeout: 2 * time.Minute})
 	d.SetAvailable(t, "op201")
 	d.Obs.Wait(ctx, t, "the caller's phone bridged with op201's", func(o *Observer) bool {
 		for _, chans := range o.bridges {
@@ -70,7 +75,7 @@ func TestIvrdCallback(t *testing.T) {
 			for _, c := range chans {
 				if ch := o.channels[c]; ch != nil {
 					op = op || strings.HasPrefix(ch.Name, "PJSIP/op201-")
-					caller = caller || strings.HasPrefix(ch.Name, "PJSIP/"+callbackPhone+"-")
+					caller = caller || strings.HasPrefix(ch.Name, "PJSIP/op202-")
 				}
 			}
 			if op && caller {
@@ -79,7 +84,7 @@ func TestIvrdCallback(t *testing.T) {
 		}
 		return false
 	})
-	events = d.WaitCallEvent(ctx, t, call, "callback_answered")
+	events = d.WaitCallEvent(ctx, t, call, tickets.EventAnswered)
 	var kinds []string
 	for _, e := range events {
 		kinds = append(kinds, string(e.Kind)+" "+e.Operator)
@@ -94,9 +99,10 @@ func TestIvrdCallback(t *testing.T) {
 	if i < len(want) {
 		t.Errorf("timeline %v lacks %v", kinds, want)
 	}
-	if tk := d.Ticket(ctx, t, rec); tk.Assignee != "op201" || tk.Status != tickets.StatusInProgress {
-		t.Errorf("ticket %+v", tk)
-	}
+	waitFor(ctx, t, "the ticket to op201", func() (tickets.Ticket, bool) {
+		tk := d.Ticket(ctx, t, rec)
+		return tk, tk.Assignee == "op201" && tk.Status == tickets.StatusInProgress
+	})
 	if v := d.Metric(t, `ivr_queue_callbacks_total{event="answered",group="lotto2"}`); v != 1 {
 		t.Errorf("ivr_queue_callbacks_total answered = %v", v)
 	}
