@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/helpdesk-ivr/ivr/internal/pgtest"
 	"github.com/helpdesk-ivr/ivr/ivr"
 	"github.com/helpdesk-ivr/ivr/ivr/arisim"
 	"github.com/helpdesk-ivr/ivr/menu"
@@ -286,4 +289,54 @@ func TestCallbackNearClosingWaitsForTheOpening(t *testing.T) {
 	if p, err := r.q.Position(context.Background(), a.ID()); err != nil || p.Position != 1 {
 		t.Fatalf("the scheduled callback: %+v, %v", p, err)
 	}
+}
+
+// The last attempt fails (the caller's line unreachable): on the real
+// ticket store the ticket goes back to the group at high priority, with an
+// internal note saying why and to whom, and the call's timeline ends with
+// the failed callback.
+func TestCallbackFailedLeavesATaskOnTheTicket(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.DatabaseURL(t)
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	store := tickets.New(pool, tickets.Options{Location: rome})
+	r := newQueueRig(t, url, withCallback(func(cb *menu.Callback) { cb.Retries = new(0) }), withStore(store))
+	r.sim.SetEndpoint("PJSIP/3331234567@carrier", arisim.EndpointBehavior{Mode: arisim.Unavailable})
+	r.sim.SetEndpoint("PJSIP/op201", answerAfter(2*time.Second))
+	r.available("op201")
+	r.pause("op201")
+	a := r.askCallback("3331234567")
+	if out := r.outcome(a.ID()); out.Outcome != "callback_requested" {
+		t.Fatalf("outcome %+v", out)
+	}
+	waitDone(t, a)
+	r.available("op201")
+	failed := r.waitFor(a.ID(), "failed callback", func(e ivr.Event) bool { return e.Kind == ivr.EvCallback && e.Result == "failed" })
+	if !strings.HasPrefix(failed.Reason, "unreachable") {
+		t.Errorf("failed %+v", failed)
+	}
+	call, err := store.FindCallByChannel(ctx, a.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	system := tickets.Viewer{Kind: tickets.ViewerSystem}
+	waitUntil(t, "the note on the ticket", func() bool {
+		arts, err := store.Articles(ctx, call.TicketID, system)
+		return err == nil && slices.ContainsFunc(arts, func(a tickets.Article) bool {
+			return a.Internal && strings.Contains(a.Body, "Richiamata non riuscita al numero +393331234567 dopo 1 tentativi")
+		})
+	})
+	tk, err := store.FindTicketByID(ctx, call.TicketID, system)
+	if err != nil || tk.Priority != tickets.PriorityHigh || tk.Group != "lotto2" || tk.Assignee != "" || tk.Status != tickets.StatusNew {
+		t.Errorf("ticket %+v, %v", tk, err)
+	}
+	waitUntil(t, "the failed callback in the timeline", func() bool {
+		evs, err := store.CallEvents(ctx, call.ID)
+		return err == nil && slices.ContainsFunc(evs, func(e tickets.CallEvent) bool { return e.Kind == "callback_failed" && e.Operator == "op201" })
+	})
+	r.waitState("op201", queues.Available)
 }
