@@ -100,6 +100,12 @@ type Controller struct {
 
 	epoch atomic.Int64 // Asterisk's startup time at the last connection (Unix ns)
 	node  string       // Asterisk's entity id
+
+	// Callbacks running (callback.go), by the queue's call id, under mu;
+	// callbackCtx is the life of their runners.
+	callbacksOnce sync.Once
+	callbackCtx   context.Context
+	callbacks     map[string]bool
 }
 
 // New makes a controller; Run starts it on a connected client.
@@ -129,7 +135,7 @@ func New(opts Options) (*Controller, error) {
 		}
 	}
 	return &Controller{opts: opts, log: opts.Logger, clock: opts.Clock, metrics: m, spool: opts.Spool,
-		routes: map[string]*session{}, sessions: map[string]*session{}}, nil
+		routes: map[string]*session{}, sessions: map[string]*session{}, callbacks: map[string]bool{}}, nil
 }
 
 // Attach gives the controller the client for its REST requests and
@@ -141,6 +147,7 @@ func (c *Controller) Attach(ctx context.Context, client ari.Client) func(ari.Eve
 	c.mu.Lock()
 	c.client = client
 	c.mu.Unlock()
+	c.startCallbacks(ctx)
 	return func(e ari.Event) {
 		if ctx.Err() == nil {
 			c.dispatch(ctx, e)
@@ -229,8 +236,9 @@ func (c *Controller) dispatch(ctx context.Context, e ari.Event) {
 	if !ok {
 		return // an event for a call already over, or of no interest
 	}
-	if len(start.Args) > 0 && start.Args[0] == "operator" {
-		// An operator leg whose call is gone: nobody will talk to it.
+	if len(start.Args) > 0 && (start.Args[0] == "operator" || start.Args[0] == "callback") {
+		// An operator leg whose call is gone, or a callback whose runner
+		// is: nobody will talk to it.
 		go c.hangupOrphan(start.Channel.ID)
 		return
 	}
@@ -402,7 +410,7 @@ func (c *Controller) Reconcile(ctx context.Context) {
 			c.mu.Lock()
 			claimed := c.routes[ari.ChannelKey+":"+k.ID] != nil
 			c.mu.Unlock()
-			if strings.HasPrefix(k.ID, "op-") && !claimed && !bridged[k.ID] {
+			if (strings.HasPrefix(k.ID, "op-") || strings.HasPrefix(k.ID, "cb-")) && !claimed && !bridged[k.ID] {
 				go c.hangupOrphan(k.ID)
 			}
 		}
@@ -414,7 +422,7 @@ func (c *Controller) Reconcile(ctx context.Context) {
 		c.mu.Lock()
 		claimed := c.routes[ari.ChannelKey+":"+id] != nil
 		c.mu.Unlock()
-		if claimed || strings.HasPrefix(id, "op-") {
+		if claimed || strings.HasPrefix(id, "op-") || strings.HasPrefix(id, "cb-") {
 			continue
 		}
 		ch, err := c.client.Channel().Data(ari.NewKey(ari.ChannelKey, id))
@@ -522,7 +530,9 @@ func (c *Controller) ReconcileOperators(ctx context.Context) {
 			continue
 		}
 		c.mu.RLock()
-		owned := c.sessions[op.CallID] != nil
+		// A callback's operator is on the call of a caller long gone: the
+		// callback's runner has them.
+		owned := c.sessions[op.CallID] != nil || c.callbacks[op.CallID]
 		c.mu.RUnlock()
 		if owned {
 			continue

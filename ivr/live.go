@@ -25,6 +25,10 @@ type LiveCall struct {
 	Started  time.Time
 	Since    time.Time // when Phase began
 	Test     bool      // a test call (TestArg), not a caller's
+	// Callback: the help desk calling a caller back (Phase "ringing"
+	// while the operator's phone rings with the ticket, "callback" while
+	// the caller's rings, then "talking").
+	Callback bool
 }
 
 // Live folds the controller's events into the calls in progress. Observe
@@ -117,6 +121,17 @@ func (l *Live) apply(e Event) bool {
 		phase("status")
 	case EvSurvey:
 		phase("survey")
+	case EvCallback:
+		if e.Result == "requested" || e.Result == "scheduled" {
+			return false // the caller's own call, about to end
+		}
+		c.Callback = true
+		c.Group = cmp.Or(e.Group, c.Group)
+		c.Ticket = cmp.Or(e.Ticket, c.Ticket)
+		if e.Result == "calling" {
+			c.Operator = cmp.Or(e.Operator, c.Operator)
+			phase("callback")
+		}
 	case EvHangup, EvOutcome:
 		delete(l.calls, e.CallID)
 	default:

@@ -83,7 +83,7 @@ func (s *session) next(d time.Duration) (wake, error) {
 				}
 			case *ari.ChannelDestroyed:
 				if ev.Channel.ID == s.channelID {
-					s.sawEnd = true
+					s.sawEnd, s.lastCause = true, ev.Cause
 					return wake{}, s.goneNow()
 				}
 			}
@@ -217,10 +217,14 @@ func (s *session) playPiece(media string, bargeIn bool, started func()) (done bo
 				return false, nil // it ended while its events were lost
 			}
 			continue
-		case w.offer:
+		case w.offer && (s.offerWait == nil || !s.offerWait.stopped):
 			// An operator is free: ring them now, not after the prompt.
+			// (A wait stopped meanwhile, e.g. for a callback whose
+			// confirmation plays now, says nothing.)
 			s.stopPlayback(id)
 			return true, nil
+		case w.offer:
+			continue
 		case bargeIn && len(s.digits) > 0:
 			began := time.Now()
 			s.stopPlayback(id)

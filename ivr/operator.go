@@ -127,8 +127,7 @@ func (s *session) ringOperator(endpoint, login, group string, timeout time.Durat
 	_, err := s.c.client.Channel().Originate(nil, ari.OriginateRequest{
 		Endpoint: endpoint, App: s.c.opts.App, AppArgs: "operator," + s.channelID, ChannelID: id,
 		CallerID: cmpStr(s.caller, "anonymous"), Timeout: max(int(timeout/time.Second), 1),
-		Variables: map[string]string{"IVR_TICKET": string(s.ticket.Number), "IVR_CALLER": s.caller,
-			"IVR_GROUP": group, "IVR_OPERATOR": login, "IVR_ORGANIZATION": s.org},
+		Variables: s.operatorVariables(group, login),
 	})
 	if err != nil {
 		s.log.Warn("originate_failed", "endpoint", endpoint, "error", err.Error())
@@ -136,6 +135,18 @@ func (s *session) ringOperator(endpoint, login, group string, timeout time.Durat
 	}
 	s.emit(Event{Kind: EvRinging, Group: group, Text: endpoint, Operator: login})
 	return id, nil
+}
+
+// operatorVariables are the channel variables of an operator's leg: the
+// ticket and the caller for the phone's display, and IVR_CALLBACK=1 when
+// the call is a callback the operator takes (the caller is called next).
+func (s *session) operatorVariables(group, login string) map[string]string {
+	v := map[string]string{"IVR_TICKET": string(s.ticket.Number), "IVR_CALLER": s.caller,
+		"IVR_GROUP": group, "IVR_OPERATOR": login, "IVR_ORGANIZATION": s.org}
+	if s.cbCall != "" {
+		v["IVR_CALLBACK"] = "1"
+	}
+	return v
 }
 
 func (s *session) hangupChannel(id string) {

@@ -40,10 +40,11 @@ func queuePriority(cfg *menu.Config, nodePriority string, role menu.Role, org st
 // offerWait is one WaitOffer running for a session: it returns on its own
 // goroutine, so the session keeps hearing keys and hangups meanwhile.
 type offerWait struct {
-	cancel context.CancelFunc
-	done   chan struct{}
-	offer  queues.Offer
-	err    error
+	cancel  context.CancelFunc
+	done    chan struct{}
+	offer   queues.Offer
+	err     error
+	stopped bool // by stop: its news no longer cuts a prompt short
 }
 
 func (s *session) startWait() *offerWait {
@@ -54,6 +55,7 @@ func (s *session) startWait() *offerWait {
 		close(w.done)
 		s.inbox.push(item{offer: true})
 	}()
+	s.offerWait = w
 	return w
 }
 
@@ -68,6 +70,7 @@ func (w *offerWait) ready() bool {
 
 // stop ends the wait and waits for its goroutine.
 func (w *offerWait) stop() {
+	w.stopped = true
 	w.cancel()
 	<-w.done
 }
@@ -170,6 +173,9 @@ func (s *session) queue(group string, priority int, resume bool) error {
 			var err error
 			over, err = s.waitInQueue(group, pos)
 			switch {
+			case errors.Is(err, errCallback):
+				served = true // nothing follows: the bridge just goes
+				return nil
 			case errors.Is(err, errRequeue):
 				continue
 			case err != nil:
@@ -232,8 +238,22 @@ func (s *session) waitInQueue(group string, pos queues.Position) (*queues.Overfl
 			w.stop()
 		}
 	}()
+	// A callback is offered after the group's wait (announced then, and
+	// in every announcement after), or at once.
+	cb := s.callbackOf(group)
+	var cbAt time.Time
+	cbKey := func() string {
+		if cb == nil || s.now().Before(cbAt) {
+			return ""
+		}
+		return cb.Key
+	}
+	if cb != nil {
+		cbAt = s.now().Add(cb.After)
+	}
+	cbTold := cb != nil && cb.After == 0 && pos.Position > 0
 	if pos.Position > 0 {
-		if err := s.announce(group, pos, q.BreakOutKey, w.ready); err != nil {
+		if err := s.announce(group, pos, q.BreakOutKey, cbKey(), w.ready); err != nil {
 			return nil, s.leaveQueue(err)
 		}
 	}
@@ -266,10 +286,37 @@ func (s *session) waitInQueue(group string, pos queues.Position) (*queues.Overfl
 			s.leaveAfter(queues.LeaveOverflow)
 			return nil, nil
 		}
+		if key := cbKey(); key != "" && s.takeKey(key[0]) {
+			s.emit(Event{Kind: EvKeys, Node: "queue", Keys: key})
+			number, ok, err := s.askCallbackNumber(cb)
+			if err != nil {
+				w.stop()
+				w = nil
+				return nil, s.leaveQueue(err)
+			}
+			if !ok || w.ready() {
+				continue // waiting again; an operator free meanwhile is taken first
+			}
+			if w.stop(); w.err == nil {
+				continue // the offer came as the wait stopped: take it
+			}
+			if ok, err := s.requestCallback(group, number, cb); ok {
+				w = nil
+				if err != nil && !errors.Is(err, errHangup) {
+					return nil, err
+				}
+				return nil, errCallback
+			}
+			w = s.startWait()
+			continue
+		}
 		s.digits = s.digits[:0] // other keys mean nothing while waiting
 		d := time.Hour
 		if every > 0 {
 			d = max(next.Sub(s.now()), 0)
+		}
+		if cb != nil && !cbTold {
+			d = min(d, max(cbAt.Sub(s.now()), 0))
 		}
 		wk, err := s.next(d)
 		if err != nil {
@@ -277,12 +324,22 @@ func (s *session) waitInQueue(group string, pos queues.Position) (*queues.Overfl
 			w = nil
 			return nil, s.leaveQueue(err)
 		}
+		if wk.timeout && cb != nil && !cbTold && !s.now().Before(cbAt) {
+			// The wait after which a callback is offered is over: say so.
+			cbTold = true
+			if err := s.play([]menu.Prompt{s.system("callback_offer")}, true, "digits:"+cb.Key); err != nil {
+				w.stop()
+				w = nil
+				return nil, s.leaveQueue(err)
+			}
+			continue
+		}
 		if wk.timeout && every > 0 && !s.now().Before(next) {
 			ctx, cancel := s.storeCtx()
 			p, err := s.c.opts.Queues.Position(ctx, s.channelID)
 			cancel()
 			if err == nil {
-				if err := s.announce(group, p, q.BreakOutKey, w.ready); err != nil {
+				if err := s.announce(group, p, q.BreakOutKey, cbKey(), w.ready); err != nil {
 					w.stop()
 					w = nil
 					return nil, s.leaveQueue(err)
@@ -309,7 +366,7 @@ func (s *session) takeKey(key byte) bool {
 //
 // An offer stops the prompt playing (play), and offered (the wait for it
 // is over) stops the rest: the operator's phone rings at once.
-func (s *session) announce(group string, p queues.Position, breakOut string, offered func() bool) error {
+func (s *session) announce(group string, p queues.Position, breakOut, callbackKey string, offered func() bool) error {
 	s.emit(Event{Kind: EvPosition, Group: group, Position: p.Position, Seconds: p.EstimatedWait.Seconds()})
 	if err := s.play([]menu.Prompt{s.system("queue_position")}, true, "number:"+strconv.Itoa(p.Position)); err != nil || offered() {
 		return err
@@ -321,7 +378,12 @@ func (s *session) announce(group string, p queues.Position, breakOut string, off
 		}
 	}
 	if breakOut != "none" {
-		return s.play([]menu.Prompt{s.system("queue_breakout")}, true, "digits:"+breakOut)
+		if err := s.play([]menu.Prompt{s.system("queue_breakout")}, true, "digits:"+breakOut); err != nil || offered() {
+			return err
+		}
+	}
+	if callbackKey != "" {
+		return s.play([]menu.Prompt{s.system("callback_offer")}, true, "digits:"+callbackKey)
 	}
 	return nil
 }
@@ -449,7 +511,7 @@ func (s *session) ringOffer(offer queues.Offer) (bool, error) {
 func (s *session) noAnswer(offer queues.Offer, op queues.Operator, why string) {
 	s.emit(Event{Kind: EvNoAnswer, Group: offer.Group, Text: op.Endpoint, Operator: op.Login, Reason: why})
 	ctx, cancel := s.storeCtx()
-	evs, err := s.c.opts.Queues.NoAnswer(ctx, s.channelID, op.Login)
+	evs, err := s.c.opts.Queues.NoAnswer(ctx, cmpStr(s.cbCall, s.channelID), op.Login)
 	cancel()
 	if err != nil {
 		s.log.Warn("queue_no_answer_failed", "operator", op.Login, "error", err.Error())

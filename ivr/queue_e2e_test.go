@@ -40,6 +40,12 @@ type qrig struct {
 // one of the test's own); tune adjusts the configuration first.
 func newQueueRig(t *testing.T, url string, tune func(*menu.Config), opts ...rigOption) *qrig {
 	t.Helper()
+	return newQueueRigAt(t, monday10, url, tune, opts...)
+}
+
+// newQueueRigAt is newQueueRig with the clock starting at start.
+func newQueueRigAt(t *testing.T, start time.Time, url string, tune func(*menu.Config), opts ...rigOption) *qrig {
+	t.Helper()
 	if url == "" {
 		url = pgtest.DatabaseURL(t)
 	}
@@ -57,7 +63,7 @@ func newQueueRig(t *testing.T, url string, tune func(*menu.Config), opts ...rigO
 		if c := clk.Load(); c != nil {
 			return c.Now()
 		}
-		return monday10
+		return start
 	}
 	q := queues.New(pool, queues.Options{Now: now, Location: cfg.Location(), PollInterval: 20 * time.Millisecond,
 		Channel:    notifyChannel(url), // instances on one database share it
@@ -67,7 +73,7 @@ func newQueueRig(t *testing.T, url string, tune func(*menu.Config), opts ...rigO
 		t.Fatal(err)
 	}
 	opts = append([]rigOption{func(o *simdesk.Options) { o.Config = cfg; o.Queues = q }}, opts...)
-	r := newRig(t, monday10, opts...)
+	r := newRig(t, start, opts...)
 	clk.Store(r.clk)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -115,6 +115,13 @@ type session struct {
 	sawEnd     bool      // the end came as an event, not found by asking
 	epoch      time.Time // Asterisk's startup time when the call began
 	endedAt    time.Time // when the caller or the operator hung up
+	// cbCall is, for a callback's session (callback.go), the id of the
+	// call that asked for it: the queue's id; lastCause the Q.850 cause
+	// of the channel's end.
+	cbCall    string
+	lastCause int
+	// offerWait is the queue's wait last started (queue.go).
+	offerWait *offerWait
 }
 
 func newSession(c *Controller, ch ari.ChannelData, node string) *session {
@@ -131,7 +138,9 @@ func (s *session) now() time.Time { return s.clock.Now() }
 
 func (s *session) emit(e Event) {
 	e.Time = s.now()
-	e.CallID = s.channelID
+	// A callback's steps are those of the call that asked for it: the
+	// operator's console finds it by the queue's id.
+	e.CallID = cmpStr(s.cbCall, s.channelID)
 	e.Test = s.test
 	s.c.observe(e)
 }

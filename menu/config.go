@@ -116,6 +116,9 @@ type Group struct {
 	// Survey asks the caller to rate the call after the operator hangs
 	// up (survey.go).
 	Survey Survey `yaml:"survey"`
+	// Callback lets a queued caller be called back in their turn
+	// (callback.go).
+	Callback Callback `yaml:"callback"`
 	// ServiceLevel is the reports' "answered within" threshold for the
 	// group's calls (a contract's "80% within 20 s"); 0: the panel's
 	// default (GroupServiceLevels).

@@ -280,6 +280,11 @@ func (x *Operator) UnmarshalYAML(n *yaml.Node) error {
 	return decodeAt(n, (*plain)(x), &x.Pos)
 }
 
+func (x *Callback) UnmarshalYAML(n *yaml.Node) error {
+	type plain Callback
+	return decodeAt(n, (*plain)(x), &x.Pos)
+}
+
 func (x *Survey) UnmarshalYAML(n *yaml.Node) error {
 	type plain Survey
 	return decodeAt(n, (*plain)(x), &x.Pos)

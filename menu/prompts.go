@@ -49,10 +49,22 @@ var SystemPrompts = map[string]Text{
 	"status_waiting":         {"it": "in attesa di sue informazioni.", "en": "waiting for information from you."},
 	"status_closed":          {"it": "chiuso.", "en": "closed."},
 	// The post-call survey (Group.Survey).
-	"survey_ask":        {"it": "Prima di salutarla, le chiediamo di valutare il servizio ricevuto: prema un tasto da 1, per niente soddisfatto, a 5, molto soddisfatto.", "en": "Before you go, please rate the service you received: press a key from 1, not satisfied at all, to 5, very satisfied."},
-	"survey_comment":    {"it": "Grazie. Se desidera, lasci un breve commento dopo il segnale acustico e prema cancelletto per terminare. Altrimenti riagganci.", "en": "Thank you. If you wish, leave a short comment after the tone and press hash to finish. Otherwise, hang up."},
-	"survey_thanks":     {"it": "Grazie per la sua valutazione. Arrivederci.", "en": "Thank you for your rating. Goodbye."},
-	"technical_problem": {"it": "Ci scusiamo per l'interruzione. Riprendiamo dal menu principale.", "en": "We apologise for the interruption. Let us start again from the main menu."},
+	"survey_ask":     {"it": "Prima di salutarla, le chiediamo di valutare il servizio ricevuto: prema un tasto da 1, per niente soddisfatto, a 5, molto soddisfatto.", "en": "Before you go, please rate the service you received: press a key from 1, not satisfied at all, to 5, very satisfied."},
+	"survey_comment": {"it": "Grazie. Se desidera, lasci un breve commento dopo il segnale acustico e prema cancelletto per terminare. Altrimenti riagganci.", "en": "Thank you. If you wish, leave a short comment after the tone and press hash to finish. Otherwise, hang up."},
+	"survey_thanks":  {"it": "Grazie per la sua valutazione. Arrivederci.", "en": "Thank you for your rating. Goodbye."},
+	// Callbacks (Group.Callback).
+	"callback_offer":         {"it": "Per essere richiamati senza perdere il turno, prema il tasto", "en": "To be called back without losing your place, press"},
+	"callback_choose":        {"it": "Per essere richiamati al numero da cui sta chiamando, prema 1. Per indicare un altro numero, prema 2.", "en": "To be called back on the number you are calling from, press 1. To give another number, press 2."},
+	"callback_ask_number":    {"it": "Digiti il numero al quale desidera essere richiamato, seguito dal tasto cancelletto.", "en": "Please enter the number to call you back on, followed by the hash key."},
+	"callback_read_back":     {"it": "Ha indicato il numero", "en": "You entered the number"},
+	"callback_confirm":       {"it": "Per confermare, prema 1. Per digitarlo di nuovo, prema 2.", "en": "To confirm, press 1. To enter it again, press 2."},
+	"callback_invalid":       {"it": "Il numero indicato non è valido.", "en": "That number is not valid."},
+	"callback_premium":       {"it": "Non possiamo richiamare numeri a pagamento o di servizi speciali.", "en": "We cannot call back premium-rate or special service numbers."},
+	"callback_international": {"it": "Non possiamo richiamare numeri esteri.", "en": "We cannot call back numbers outside Italy."},
+	"callback_confirmed":     {"it": "Grazie. La richiameremo quando sarà il suo turno, senza perdere la posizione in coda. Può riagganciare.", "en": "Thank you. We will call you back when your turn comes, keeping your place in the queue. You may hang up now."},
+	"callback_scheduled":     {"it": "Grazie. Il servizio sta per chiudere: la richiameremo per primo alla riapertura,", "en": "Thank you. The service is about to close: you will be the first we call back when it reopens, on"},
+	"callback_greeting":      {"it": "Buongiorno, la richiamiamo dal servizio di assistenza come da lei richiesto. La mettiamo in contatto con un operatore.", "en": "Hello, this is the help desk calling you back as you asked. We are connecting you to an operator."},
+	"technical_problem":      {"it": "Ci scusiamo per l'interruzione. Riprendiamo dal menu principale.", "en": "We apologise for the interruption. Let us start again from the main menu."},
 }
 
 // SystemText returns the text of a system prompt in a language: the

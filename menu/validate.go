@@ -336,6 +336,7 @@ func (c *Config) validateGroups(v *validator) {
 		if g != nil {
 			c.validateQueue(v, g)
 			c.validateSurvey(v, g)
+			c.validateCallback(v, g)
 		}
 	}
 }

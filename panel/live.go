@@ -29,6 +29,10 @@ type wallRow struct {
 	// Rated ratings (the reports' figure).
 	CSAT  float64
 	Rated int
+	// Callbacks (the queues'): waiting now, today made (an operator took
+	// one), answered, failed, and the mean time from request to answer.
+	CallbacksWaiting, CallbacksMade, CallbacksAnswered, CallbacksFailed int
+	CallbackDelay                                                       time.Duration
 }
 
 // liveState is one reading of everything the live pages show, shared by
@@ -229,6 +233,9 @@ func (s *Server) readState(ctx context.Context) *liveState {
 			r.WrapUp = g.Operators[queues.WrapUp]
 			r.Paused = g.Operators[queues.Paused]
 			r.LoggedIn = r.Available + r.Busy + r.WrapUp + r.Paused
+			r.CallbacksWaiting, r.CallbacksMade, r.CallbacksAnswered, r.CallbacksFailed = g.CallbacksWaiting, g.CallbacksMade,
+				g.CallbacksAnswered, g.CallbacksFailed
+			r.CallbackDelay = g.CallbackDelay
 		}
 		ops, err := q.Operators(ctx, "")
 		if err != nil {

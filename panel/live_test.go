@@ -54,6 +54,14 @@ func TestWallboardStream(t *testing.T) {
 	e.srv.Notify()
 	sup.waitEvent(t, "wallboard", matches(`(?s)wb-row-lotto3".*?wb-waiting">1<.*?wb-longest">1:15<`))
 
+	// A callback is no caller waiting on the line: it has its own figures.
+	_, err = e.queues.Enqueue(ctx, queues.Entry{CallID: "wait-2", Group: "lotto3", Caller: "+390699990002"})
+	noErr(t, err)
+	_, err = e.queues.RequestCallback(ctx, "wait-2", "+390699990002", time.Time{})
+	noErr(t, err)
+	e.srv.Notify()
+	sup.waitEvent(t, "wallboard", matches(`(?s)wb-row-lotto3".*?wb-waiting">1<.*?wb-cb-waiting">1<.*?wb-cb-answered">0</span>/<span data-testid="wb-cb-made">0<.*?wb-cb-failed">0<`))
+
 	// The wall display's kiosk mode has no navigation.
 	e.login("sup").get("/wallboard?kiosk=1").hasNot(t, `data-testid="nav-tickets"`)
 

@@ -152,6 +152,7 @@ type LiveCall struct {
 	Position                                                                 int
 	Started, Since                                                           time.Time
 	Test                                                                     bool // a test call (the test phone's), not a caller's
+	Callback                                                                 bool // the help desk calling a caller back
 }
 
 // The phases of a LiveCall.

@@ -176,12 +176,14 @@ func (s *Service) WaitOffer(ctx context.Context, callID string) (Offer, error) {
 		b := &pgx.Batch{}
 		b.Queue(`UPDATE queue_entries e SET seen_at = $2, instance = $3 FROM queue_groups g
 			WHERE e.call_id = $1 AND g.id = e.group_id
-			RETURNING e.group_id, e.state, e.offered_to, e.attempt, e.enqueued_at, g.max_wait_ms, g.ring_timeout_ms,
+			RETURNING e.group_id, e.state, e.offered_to, e.attempt, e.enqueued_at, e.callback, e.callback_tries,
+				g.max_wait_ms, g.ring_timeout_ms,
 				g.no_operators_action, g.no_operators_group, g.overflow_action, g.overflow_group,
 				EXISTS (SELECT FROM queue_members m JOIN queue_operators o ON o.login = m.login
 					WHERE m.group_id = e.group_id AND o.state <> 'logged_out')`, callID, now, s.instance).
 			QueryRow(func(row pgx.Row) error {
-				return row.Scan(&o.Group, &state, &offeredTo, &o.Attempt, &enqueued, &maxWait, &ring,
+				return row.Scan(&o.Group, &state, &offeredTo, &o.Attempt, &enqueued, &o.Callback, &o.CallbackTries,
+					&maxWait, &ring,
 					&noOps.Action, &noOps.Group, &over.Action, &over.Group, &loggedIn)
 			})
 		// (OFFSET 0 keeps the lookup of each operator by its key: joined,
@@ -212,6 +214,10 @@ func (s *Service) WaitOffer(ctx context.Context, callID string) (Offer, error) {
 		var why *Overflow
 		deadline := enqueued.Add(fromMS(maxWait))
 		switch {
+		case o.Callback != "":
+			// A callback waits for its turn whatever the limits: the
+			// caller is off the line.
+			maxWait = 0
 		case maxWait > 0 && !now.Before(deadline):
 			why = &Overflow{Action: over.Action, Group: over.Group, Reason: OverflowMaxWait}
 		case !loggedIn && noOps.Action != OverflowWait:

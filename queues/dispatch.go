@@ -271,7 +271,7 @@ func (s *Service) candidates(ctx context.Context, tx dbtx, g *lockedGroup, now t
 	rows, err := tx.Query(ctx, `WITH h AS MATERIALIZED (
 			SELECT e.call_id, e.instance, EXISTS (SELECT FROM queue_entries x WHERE x.group_id = $1 AND x.state = 'waiting'
 				AND x.call_id <> e.call_id) AS more
-			FROM queue_entries e WHERE e.group_id = $1 AND e.state = 'waiting'
+			FROM queue_entries e WHERE e.group_id = $1 AND e.state = 'waiting' AND (e.not_before IS NULL OR e.not_before <= $2)
 			ORDER BY e.priority DESC, e.seq LIMIT 1 FOR UPDATE OF e)
 		SELECT h.call_id, h.instance, h.more, c.login, c.penalty FROM h LEFT JOIN LATERAL (
 			SELECT o.login, m.penalty FROM queue_operators o `+members+`
@@ -403,7 +403,8 @@ func (s *Service) listenOnce(ctx context.Context, notes chan<- string) error {
 func (s *Service) Maintain(ctx context.Context) error {
 	s.refreshStatistics(ctx)
 	cutoff := s.stampNow().Add(-s.stale)
-	rows, err := s.pool.Query(ctx, `SELECT call_id FROM queue_entries WHERE seen_at < $1`, cutoff)
+	// A callback has no session: its runner keeps it (ClaimCallbacks).
+	rows, err := s.pool.Query(ctx, `SELECT call_id FROM queue_entries WHERE seen_at < $1 AND callback = ''`, cutoff)
 	if err != nil {
 		return fault.FromDB("find stale calls", err, "")
 	}

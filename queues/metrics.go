@@ -2,6 +2,7 @@ package queues
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/helpdesk-ivr/ivr/internal/fault"
@@ -15,6 +16,11 @@ import (
 type metrics struct {
 	offers, noAnswers, answers, abandons, overflows *prometheus.CounterVec
 	timeToAnswer                                    *prometheus.HistogramVec
+	// callbacks counts callbacks by step (label "event": requested, made,
+	// answered, no_answer, failed); callbackDelay is the time from the
+	// request to the caller answering the callback.
+	callbacks     *prometheus.CounterVec
+	callbackDelay *prometheus.HistogramVec
 }
 
 func newMetrics(s *Service, reg prometheus.Registerer) *metrics {
@@ -32,9 +38,18 @@ func newMetrics(s *Service, reg prometheus.Registerer) *metrics {
 			Help:    "Time from joining the queue to an operator answering.",
 			Buckets: []float64{5, 10, 20, 30, 45, 60, 90, 120, 180, 300, 600, 1200},
 		}, []string{"group"}),
+		callbacks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ivr_queue_callbacks_total",
+			Help: "Callbacks by step: requested, made (an operator took it), answered, no_answer (retried), failed."},
+			[]string{"group", "event"}),
+		callbackDelay: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "ivr_queue_callback_delay_seconds",
+			Help:    "Time from a callback's request to the caller answering it.",
+			Buckets: []float64{30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400, 43200, 86400},
+		}, []string{"group"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.offers, m.noAnswers, m.answers, m.abandons, m.overflows, m.timeToAnswer, &gauges{s: s})
+		reg.MustRegister(m.offers, m.noAnswers, m.answers, m.abandons, m.overflows, m.timeToAnswer,
+			m.callbacks, m.callbackDelay, &gauges{s: s})
 	}
 	return m
 }
@@ -43,6 +58,9 @@ func (m *metrics) offered(group string, n int)  { m.offers.WithLabelValues(group
 func (m *metrics) noAnswer(group string, n int) { m.noAnswers.WithLabelValues(group).Add(float64(n)) }
 func (m *metrics) abandoned(group string)       { m.abandons.WithLabelValues(group).Inc() }
 func (m *metrics) overflowed(group string)      { m.overflows.WithLabelValues(group).Inc() }
+func (m *metrics) callback(group, kind string) {
+	m.callbacks.WithLabelValues(group, strings.TrimPrefix(kind, "callback_")).Inc()
+}
 func (m *metrics) answered(group string, waited time.Duration) {
 	m.answers.WithLabelValues(group).Inc()
 	m.timeToAnswer.WithLabelValues(group).Observe(waited.Seconds())
@@ -53,6 +71,8 @@ var (
 		"Callers in the queue (waiting or being offered).", []string{"group"}, nil)
 	descLongest = prometheus.NewDesc("ivr_queue_longest_wait_seconds",
 		"How long the longest-waiting caller has been queued.", []string{"group"}, nil)
+	descCallbacks = prometheus.NewDesc("ivr_queue_callbacks_waiting",
+		"Callbacks in the queue (the caller off the line, the place kept).", []string{"group"}, nil)
 	descOperators = prometheus.NewDesc("ivr_queue_operators",
 		"Operators of the group by state.", []string{"group", "state"}, nil)
 )
@@ -63,6 +83,7 @@ type gauges struct{ s *Service }
 func (g *gauges) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descWaiting
 	ch <- descLongest
+	ch <- descCallbacks
 	ch <- descOperators
 }
 
@@ -77,6 +98,7 @@ func (g *gauges) Collect(ch chan<- prometheus.Metric) {
 	for _, st := range stats {
 		ch <- prometheus.MustNewConstMetric(descWaiting, prometheus.GaugeValue, float64(st.Waiting), st.Group)
 		ch <- prometheus.MustNewConstMetric(descLongest, prometheus.GaugeValue, st.LongestWait.Seconds(), st.Group)
+		ch <- prometheus.MustNewConstMetric(descCallbacks, prometheus.GaugeValue, float64(st.CallbacksWaiting), st.Group)
 		for _, state := range States {
 			ch <- prometheus.MustNewConstMetric(descOperators, prometheus.GaugeValue, float64(st.Operators[state]), st.Group, string(state))
 		}
@@ -86,7 +108,10 @@ func (g *gauges) Collect(ch chan<- prometheus.Metric) {
 // Snapshot returns every active group's line for a wallboard, by group id.
 func (s *Service) Snapshot(ctx context.Context) ([]GroupStats, error) {
 	now := s.stampNow()
-	rows, err := s.pool.Query(ctx, `SELECT g.id, count(e.call_id), min(e.enqueued_at)
+	// Callers on the line and callbacks apart: a callback waits off the
+	// line.
+	rows, err := s.pool.Query(ctx, `SELECT g.id, count(e.call_id) FILTER (WHERE e.callback = ''),
+			min(e.enqueued_at) FILTER (WHERE e.callback = ''), count(e.call_id) FILTER (WHERE e.callback <> '')
 		FROM queue_groups g LEFT JOIN queue_entries e ON e.group_id = g.id
 		WHERE g.active GROUP BY g.id ORDER BY g.id`)
 	if err != nil {
@@ -97,7 +122,7 @@ func (s *Service) Snapshot(ctx context.Context) ([]GroupStats, error) {
 	var oldest *time.Time
 	for rows.Next() {
 		st := GroupStats{Operators: map[State]int{}}
-		if err := rows.Scan(&st.Group, &st.Waiting, &oldest); err != nil {
+		if err := rows.Scan(&st.Group, &st.Waiting, &oldest, &st.CallbacksWaiting); err != nil {
 			rows.Close()
 			return nil, fault.FromDB("queue snapshot", err, "")
 		}
@@ -125,12 +150,14 @@ func (s *Service) Snapshot(ctx context.Context) ([]GroupStats, error) {
 	}); err != nil {
 		return nil, fault.FromDB("queue snapshot", err, "")
 	}
-	rows, err = s.pool.Query(ctx, `SELECT group_id, kind, count(*) FROM queue_log WHERE at >= $1 GROUP BY 1, 2`, s.dayStart(now))
+	rows, err = s.pool.Query(ctx, `SELECT group_id, kind, count(*), COALESCE(avg(waited_ms), 0)::bigint FROM queue_log
+		WHERE at >= $1 GROUP BY 1, 2`, s.dayStart(now))
 	if err != nil {
 		return nil, fault.FromDB("queue snapshot", err, "")
 	}
 	var kind string
-	if _, err := pgx.ForEachRow(rows, []any{&group, &kind, &n}, func() error {
+	var avgMS int64
+	if _, err := pgx.ForEachRow(rows, []any{&group, &kind, &n, &avgMS}, func() error {
 		i, ok := index[group]
 		if !ok {
 			return nil
@@ -144,6 +171,15 @@ func (s *Service) Snapshot(ctx context.Context) ([]GroupStats, error) {
 			stats[i].Abandoned = n
 		case "overflow":
 			stats[i].Overflowed = n
+		case EventCallbackRequested:
+			stats[i].CallbacksRequested = n
+		case EventCallbackMade:
+			stats[i].CallbacksMade = n
+		case EventCallbackAnswered:
+			stats[i].CallbacksAnswered = n
+			stats[i].CallbackDelay = fromMS(avgMS).Round(time.Second)
+		case EventCallbackFailed:
+			stats[i].CallbacksFailed = n
 		}
 		return nil
 	}); err != nil {

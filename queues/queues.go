@@ -212,6 +212,11 @@ type Offer struct {
 	Attempt     int        // 1 for the first offer of the call, then 2…
 	Operators   []Operator // ring them all; the first to answer takes the call
 	RingTimeout time.Duration
+	// Callback is the number to call back when the entry is a callback
+	// (RequestCallback), "" for a caller on the line; CallbackTries counts
+	// the attempts that reached nobody so far.
+	Callback      string
+	CallbackTries int
 	// Overflow is non-nil instead of an offer when the caller reached the
 	// group's MaxWait or nobody is logged in any more: the caller has left
 	// the queue; act on it.
@@ -254,6 +259,13 @@ type GroupStats struct {
 	Operators   map[State]int
 	// Today, in the service's time zone.
 	Offered, Answered, Abandoned, Overflowed int
+	// Callbacks: waiting now (not counted in Waiting: the caller is off
+	// the line); today requested, made (an operator took one; attempts
+	// that reached nobody count each), answered (also in Answered) and
+	// failed, and the mean time from request to an answered callback.
+	CallbacksWaiting                                                      int
+	CallbacksRequested, CallbacksMade, CallbacksAnswered, CallbacksFailed int
+	CallbackDelay                                                         time.Duration
 }
 
 func ms(d time.Duration) int64 { return d.Milliseconds() }

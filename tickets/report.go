@@ -52,19 +52,34 @@ func (s *Store) Report(ctx context.Context, f ReportFilter) ([]ReportRow, error)
 	from := f.From.In(s.loc)
 	origin := time.Date(from.Year(), from.Month(), from.Day(), from.Hour(), 0, 0, 0, s.loc)
 	rows, err := s.pool.Query(ctx, `
-		WITH h AS (
+		WITH c AS (
+			-- A call whose caller asked to be called back (ivr) is answered
+			-- when the callback is, waited until then, and abandoned only if
+			-- the callback failed: pending, it is neither.
+			SELECT c.queued_at, c.group_id, c.talk_ms,
+				coalesce(c.operator_answered_at, cb.answered) AS answered_at,
+				CASE WHEN cb.answered IS NOT NULL
+					THEN (extract(epoch FROM cb.answered - c.queued_at) * 1000)::integer ELSE c.wait_ms END AS wait_ms,
+				c.ended_at IS NOT NULL AND (c.outcome <> 'callback_requested' OR coalesce(cb.failed, false)) AS ended
+			FROM calls c
+			LEFT JOIN LATERAL (
+				SELECT min(e.at) FILTER (WHERE e.kind = 'callback_answered') AS answered,
+					bool_or(e.kind = 'callback_failed') AS failed
+				FROM call_events e WHERE e.call_id = c.id AND e.kind IN ('callback_answered', 'callback_failed')
+			) cb ON c.outcome = 'callback_requested'
+			WHERE c.queued_at >= $5 AND c.queued_at < $6 AND ($7::text[] IS NULL OR c.group_id = ANY($7))
+		), h AS (
 			SELECT date_bin('1 hour', c.queued_at, $3) AS hour, c.group_id,
 				coalesce(sl.ms, $4) AS sl_ms,
 				count(*) AS offered,
-				count(c.operator_answered_at) AS answered,
-				count(*) FILTER (WHERE c.operator_answered_at IS NULL AND c.ended_at IS NOT NULL) AS abandoned,
-				count(*) FILTER (WHERE c.operator_answered_at IS NOT NULL AND c.wait_ms <= coalesce(sl.ms, $4)) AS within_sl,
-				sum(c.wait_ms) FILTER (WHERE c.operator_answered_at IS NOT NULL) AS wait_ms,
+				count(c.answered_at) AS answered,
+				count(*) FILTER (WHERE c.answered_at IS NULL AND c.ended) AS abandoned,
+				count(*) FILTER (WHERE c.answered_at IS NOT NULL AND c.wait_ms <= coalesce(sl.ms, $4)) AS within_sl,
+				sum(c.wait_ms) FILTER (WHERE c.answered_at IS NOT NULL) AS wait_ms,
 				sum(c.talk_ms) AS talk_ms,
 				count(c.talk_ms) AS talked
-			FROM calls c
+			FROM c
 			LEFT JOIN unnest($8::text[], $9::bigint[]) AS sl(group_id, ms) ON sl.group_id = c.group_id
-			WHERE c.queued_at >= $5 AND c.queued_at < $6 AND ($7::text[] IS NULL OR c.group_id = ANY($7))
 			GROUP BY 1, 2, 3
 		)
 		SELECT date_trunc($1, h.hour, $2), h.group_id,

@@ -177,3 +177,41 @@ func TestCategoryReport(t *testing.T) {
 	_, err := s.CategoryReport(ctx, tickets.CategoryFilter{From: t0, To: t0})
 	wantErr(t, err, fault.ErrInvalid)
 }
+
+// TestReportCallbacks: a call whose caller asked to be called back counts
+// as answered when the callback was (its wait until then, against the
+// service level), as abandoned when it failed, and as neither while it is
+// pending; a caller who just hung up is abandoned as before.
+func TestReportCallbacks(t *testing.T) {
+	t.Parallel()
+	s, _, _ := newStore(t, t0)
+	callback := func(answered time.Duration, failed bool) {
+		t.Helper()
+		call, _ := open(t, s, tickets.NewCall{StartedAt: t0.Add(-time.Minute)})
+		group := "lotto2"
+		noErr(t, s.UpdateCall(ctx, call.ID, tickets.CallUpdate{AnsweredAt: ptr(t0.Add(-time.Minute)), QueuedAt: ptr(t0), Group: &group}))
+		noErr(t, s.FinishCall(ctx, call.ID, tickets.CallEnd{EndedAt: t0.Add(10 * time.Second), Outcome: "callback_requested",
+			Events: []tickets.CallEvent{{At: t0.Add(5 * time.Second), Kind: "callback_requested", Group: group}}}))
+		switch {
+		case answered > 0:
+			noErr(t, s.AppendCallEvents(ctx, call.ID, tickets.CallEvent{At: t0.Add(answered), Kind: "callback_answered", Group: group}))
+		case failed:
+			noErr(t, s.AppendCallEvents(ctx, call.ID, tickets.CallEvent{At: t0.Add(time.Hour), Kind: "callback_failed", Group: group}))
+		}
+	}
+	callback(50*time.Second, false)   // answered within the minute
+	callback(10*time.Minute, false)   // answered late
+	callback(0, true)                 // failed
+	callback(0, false)                // pending
+	queueCall(t, s, "lotto2", t0, -1) // hung up
+	rows := must[[]tickets.ReportRow](t)(s.Report(ctx, tickets.ReportFilter{From: t0.Add(-time.Hour), To: t0.Add(time.Hour),
+		Bucket: tickets.BucketDay, GroupServiceLevels: map[string]time.Duration{"lotto2": time.Minute}}))
+	if len(rows) != 1 {
+		t.Fatalf("rows %+v", rows)
+	}
+	r := rows[0]
+	equal(t, "offered, answered, abandoned, within", [4]int{r.Offered, r.Answered, r.Abandoned, r.AnsweredWithinSL}, [4]int{5, 2, 2, 1})
+	if want := (50*time.Second + 10*time.Minute) / 2; r.ASA != want {
+		t.Errorf("ASA %s, want %s", r.ASA, want)
+	}
+}

@@ -1,0 +1,109 @@
+package interop
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/helpdesk-ivr/ivr/internal/realasterisk"
+	"github.com/helpdesk-ivr/ivr/tickets"
+)
+
+// callbackPhone is the caller's number; the callback reaches it through
+// op202's address, a test phone that stands for the carrier here
+// (callback.endpoint "PJSIP/{national}@op202", the shape of
+// "PJSIP/{national}@carrier"; op202 stays logged out of the queues).
+const callbackPhone = "3331240031"
+
+// writeCallbackConfig writes the shipped configuration with callbacks in
+// lotto2, made on the test's phones.
+func writeCallbackConfig(root, dir string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(root, "configs", "helpdesk.yaml"))
+	if err != nil {
+		return "", err
+	}
+	anchor := "    emails: [lotto2@assistenza.example]\n"
+	src := strings.Replace(string(b), anchor, anchor+
+		`    callback: {enabled: true, key: "2", endpoint: "PJSIP/{national}@op202", caller_id: "800749049", retries: 0}`+"\n", 1)
+	if src == string(b) {
+		return "", os.ErrNotExist
+	}
+	path := filepath.Join(dir, "helpdesk-callback.yaml")
+	return path, os.WriteFile(path, []byte(src), 0o644)
+}
+
+// TestIvrdCallback: on a real Asterisk through the ivrd binary, a caller
+// queued for lotto2 (its operator on a break) presses 2 and 1 to be called
+// back on their own number and is let go; when the operator is available
+// their phone rings first, then ivrd originates the call to the caller's
+// phone (a sipp UAS) with the help desk's number and Asterisk bridges the
+// two. PostgreSQL keeps the callback's steps in the call's timeline.
+func TestIvrdCallback(t *testing.T) {
+	t.Parallel()
+	variant, err := writeCallbackConfig(repoRoot(t), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := StartDesk(t, DeskOptions{Clock: mondayClock, Config: variant, Phones: []string{"op201", "op202"}, Available: []string{}})
+	d.SetPaused(t, "op201")
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	// 1 and 2 lead to lotto2; the transfer prompt with the ticket number
+	// lasts about 14 s, then the queue's announcements, which a key stops:
+	// 2 asks for the callback, 1 (within the choice) takes the caller id.
+	keys := slices.Concat(keyed("12", keyGap, keyGap), keyed("2", 22*time.Second, 0), keyed("1", 4*time.Second, 0))
+	d.Caller(t, realasterisk.CallOptions{Caller: callbackPhone, Keys: keys, Timeout: 3 * time.Minute})
+	call := d.CallOf(ctx, t, callbackPhone)
+	rec, events := d.WaitEnded(ctx, t, call)
+	if rec.Outcome != "callback_requested" || !hasKind(events, "callback_requested") {
+		t.Fatalf("the call ended %+v; events %v", rec, eventKinds(events))
+	}
+	// The caller heard the confirmation to its end: the goodbye follows
+	// it (the queue's wait, stopped for the callback, once cut it short).
+	hasSequence(t, d.Summary(ctx, t, rec, events), system("callback_confirmed"), system("goodbye"))
+
+	d.Phone(t, "op201", realasterisk.PhoneOptions{AnswerAfter: time.Second, Timeout: 2 * time.Minute})
+	d.Phone(t, "op202", realasterisk.PhoneOptions{AnswerAfter: 2 * time.Second, Timeout: 2 * time.Minute})
+	d.SetAvailable(t, "op201")
+	d.Obs.Wait(ctx, t, "the caller's phone bridged with op201's", func(o *Observer) bool {
+		for _, chans := range o.bridges {
+			var op, caller bool
+			for _, c := range chans {
+				if ch := o.channels[c]; ch != nil {
+					op = op || strings.HasPrefix(ch.Name, "PJSIP/op201-")
+					caller = caller || strings.HasPrefix(ch.Name, "PJSIP/op202-")
+				}
+			}
+			if op && caller {
+				return true
+			}
+		}
+		return false
+	})
+	events = d.WaitCallEvent(ctx, t, call, tickets.EventAnswered)
+	var kinds []string
+	for _, e := range events {
+		kinds = append(kinds, string(e.Kind)+" "+e.Operator)
+	}
+	want := []string{"callback_requested ", "offered op201", "callback_made op201", "callback_answered op201", "answered op201"}
+	i := 0
+	for _, k := range kinds {
+		if i < len(want) && k == want[i] {
+			i++
+		}
+	}
+	if i < len(want) {
+		t.Errorf("timeline %v lacks %v", kinds, want)
+	}
+	waitFor(ctx, t, "the ticket to op201", func() (tickets.Ticket, bool) {
+		tk := d.Ticket(ctx, t, rec)
+		return tk, tk.Assignee == "op201" && tk.Status == tickets.StatusInProgress
+	})
+	if v := d.Metric(t, `ivr_queue_callbacks_total{event="answered",group="lotto2"}`); v != 1 {
+		t.Errorf("ivr_queue_callbacks_total answered = %v", v)
+	}
+}
