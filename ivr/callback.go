@@ -299,6 +299,7 @@ func (c *Controller) attemptCallback(ctx context.Context, cb queues.Callback, of
 	s.cfg, s.caller, s.group, s.phase, s.cbCall = cfg, offer.Callback, offer.Group, phaseQueue, cb.CallID
 	s.log = s.log.With("call_id", cb.CallID)
 	c.register(s, ari.ChannelKey, legID)
+	c.register(s, callKind, cb.CallID)
 	defer c.forget(s)
 	sctx, cancel := s.storeCtx()
 	if call, err := c.opts.Store.FindCallByChannel(sctx, cb.CallID); err == nil {

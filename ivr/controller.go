@@ -323,6 +323,11 @@ func (c *Controller) forget(s *session) {
 		}
 	}
 	delete(c.sessions, s.channelID)
+	select {
+	case <-s.ended:
+	default:
+		close(s.ended)
+	}
 }
 
 func (c *Controller) hangupOrphan(id string) {

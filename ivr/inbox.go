@@ -16,7 +16,8 @@ type item struct {
 	restart  bool // with resync: Asterisk restarted meanwhile
 	release  bool
 	shutdown bool
-	offer    bool // the queue's wait for an offer has returned
+	offer    bool        // the queue's wait for an offer has returned
+	act      *actRequest // a request from the panel (control.go)
 }
 
 // inbox is a session's unbounded, ordered queue. The dispatcher never

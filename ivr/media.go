@@ -18,6 +18,9 @@ type wake struct {
 	timeout bool
 	resync  bool
 	offer   bool // the queue has an answer (session.wait)
+	// act is a request from the panel, given only to a step that takes
+	// requests (s.acting); it must be answered with act.reply.
+	act *actRequest
 }
 
 // next waits up to d (clock time) for the next event of this call. Key
@@ -48,6 +51,13 @@ func (s *session) next(d time.Duration) (wake, error) {
 			}
 			if it.offer {
 				return wake{offer: true}, nil
+			}
+			if it.act != nil {
+				if s.acting {
+					return wake{act: it.act}, nil
+				}
+				it.act.reply(ErrNotNow)
+				continue
 			}
 			if it.resync {
 				if !s.channelAlive() {

@@ -122,6 +122,11 @@ type session struct {
 	lastCause int
 	// offerWait is the queue's wait last started (queue.go).
 	offerWait *offerWait
+	// acting is set by the steps that take the panel's requests (wake.act);
+	// the others answer them ErrNotNow. ended is closed when the session
+	// is over, for requests still on their way (control.go).
+	acting bool
+	ended  chan struct{}
 }
 
 func newSession(c *Controller, ch ari.ChannelData, node string) *session {
@@ -129,7 +134,7 @@ func newSession(c *Controller, ch ari.ChannelData, node string) *session {
 		c: c, cfg: c.opts.Config(), channelID: ch.ID, ch: ch, node: node,
 		key:   ari.NewKey(ari.ChannelKey, ch.ID),
 		log:   c.log.With("channel_id", ch.ID),
-		inbox: newInbox(), phase: phaseStart, role: menu.RoleUnknown, epoch: c.asteriskEpoch(),
+		inbox: newInbox(), ended: make(chan struct{}), phase: phaseStart, role: menu.RoleUnknown, epoch: c.asteriskEpoch(),
 		clock: c.clock,
 	}
 }

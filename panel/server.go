@@ -39,6 +39,8 @@ type Options struct {
 	Queues *queues.Service
 	// Live may be nil: no live calls.
 	Live LiveCalls
+	// Control may be nil: live calls are shown, not acted on.
+	Control CallControl
 	// Recordings may be nil: recordings are listed but not playable.
 	Recordings Recordings
 	// Config returns the help desk in force.
@@ -167,6 +169,21 @@ const (
 	PhaseStatus  = "status"
 	PhaseEnding  = "ending"
 )
+
+// CallControl acts on live calls for the console and the wallboard (the
+// call controller). Act answers an error wrapping fault.ErrNotFound when
+// no such call is in progress here, fault.ErrConflict when the call cannot
+// do that now, fault.ErrInvalid for an action it does not know.
+type CallControl interface {
+	Act(ctx context.Context, callID string, a CallAction) error
+}
+
+// CallAction is an operator's or a supervisor's request on a live call:
+// its kind, who asks (a login) and what the kind needs.
+type CallAction struct {
+	Kind, By                              string
+	Group, Operator, Number, Mode, Reason string
+}
 
 // LiveCalls lists the calls in progress (the call controller).
 type LiveCalls interface {

@@ -546,7 +546,7 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	if !f.noJournal {
 		replayer = panelReplay(pool, cfg.Location())
 	}
-	pnl, err = panel.New(panel.Options{Pool: pool, Tickets: store, Queues: queue, Live: liveCalls{live},
+	pnl, err = panel.New(panel.Options{Pool: pool, Tickets: store, Queues: queue, Live: liveCalls{live}, Control: callControl{ctrl},
 		Recordings: files, Config: holder.get, Logger: log, Secure: f.secure, Reload: holder.reload, Now: now,
 		Extra: extra, DeskPhone: deskPhone, PINAlarm: lockouts.RecentPINFailureAlarm, Webhooks: hooks,
 		ExternalTicket: externalTicket(ticketing), Files: mailFiles{pool},

@@ -149,3 +149,11 @@ func newTestPhone(ctx context.Context, o testPhoneOptions) (panel.ExtraPage, fun
 		Roles: o.roles, Mount: func(r chi.Router) { phone.Routes(r) }}
 	return page, stop, nil
 }
+
+// callControl gives the panel the controller's hands on live calls.
+type callControl struct{ ctrl *ivr.Controller }
+
+func (c callControl) Act(ctx context.Context, callID string, a panel.CallAction) error {
+	return c.ctrl.Act(ctx, callID, ivr.Action{Kind: ivr.ActionKind(a.Kind), By: a.By, Group: a.Group,
+		Operator: a.Operator, Number: a.Number, Mode: a.Mode, Reason: a.Reason})
+}
