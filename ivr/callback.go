@@ -1,6 +1,7 @@
 package ivr
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -55,9 +56,9 @@ func (c *Controller) callbackQueues() CallbackQueues {
 }
 
 // callbackOf is the group's callback settings when callbacks can be made:
-// not for a test call (the test phone cannot be called back).
+// not for a test call, unless its test phone can be called back.
 func (s *session) callbackOf(group string) *menu.Callback {
-	if s.c.callbackQueues() == nil || s.test {
+	if s.c.callbackQueues() == nil || (s.test && !s.c.opts.TestCallbacks) {
 		return nil
 	}
 	return s.cfg.CallbackOf(group)
@@ -304,14 +305,14 @@ func (c *Controller) attemptCallback(ctx context.Context, cb queues.Callback, of
 	sctx, cancel := s.storeCtx()
 	if call, err := c.opts.Store.FindCallByChannel(sctx, cb.CallID); err == nil {
 		s.call = call
+	} else {
+		s.log.Warn("callback_call_not_found", "error", err.Error())
 	}
-	if cb.TicketID != 0 {
-		if t, err := c.opts.Store.FindTicketByID(sctx, cb.TicketID, tickets.Viewer{Kind: tickets.ViewerSystem}); err == nil {
+	if id := cmp.Or(cb.TicketID, s.call.TicketID); id != 0 {
+		if t, err := c.opts.Store.FindTicketByID(sctx, id, tickets.Viewer{Kind: tickets.ViewerSystem}); err == nil {
 			s.ticket = t
-		}
-	} else if s.call.TicketID != 0 {
-		if t, err := c.opts.Store.FindTicketByID(sctx, s.call.TicketID, tickets.Viewer{Kind: tickets.ViewerSystem}); err == nil {
-			s.ticket = t
+		} else {
+			s.log.Warn("callback_ticket_not_found", "ticket_id", id, "error", err.Error())
 		}
 	}
 	cancel()

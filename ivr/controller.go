@@ -78,6 +78,10 @@ type Options struct {
 	// channel and Stasis arguments (nil: Clock): `ivrctl replay` runs each
 	// journaled call at its original instant on one controller.
 	CallClock func(channelID string, args []string) clock.Clock
+	// TestCallbacks lets test calls ask to be called back: the demo's test
+	// phone declares the caller's number on its simulated Asterisk and
+	// rings in the browser. Elsewhere a test call has no phone to ring.
+	TestCallbacks bool
 }
 
 // Controller runs the calls of one Stasis application.

@@ -127,12 +127,18 @@ func (cl *caller) cutShort(offers []time.Time) []string {
 	defer cl.mu.Unlock()
 	var end arisim.CallerEvent
 	started := map[string]arisim.CallerEvent{}
+	// queued: the playbacks of the queue's announcements, with the digits
+	// and numbers said after them (their own playbacks).
+	queued, inQueue := map[string]bool{}, false
 	for _, e := range cl.heard {
 		switch e.Kind {
 		case arisim.EventHangup:
 			end = e
 		case arisim.EventPlaybackStarted:
 			started[e.PlaybackID] = e
+			spoken := strings.HasPrefix(e.Media, "digits:") || strings.HasPrefix(e.Media, "number:")
+			inQueue = queueAnnouncement(e.Media) || inQueue && spoken
+			queued[e.PlaybackID] = inQueue
 		}
 	}
 	var out []string
@@ -147,7 +153,7 @@ func (cl *caller) cutShort(offers []time.Time) []string {
 			out = append(out, "finished, never started: "+e.String())
 		case e.State == "done":
 		case e.State == "stopped" && cl.pressedDuring(begin.Time, e.Time):
-		case e.State == "stopped" && strings.Contains(e.Media, "system-queue_") && near(offers, e.Time, time.Second):
+		case e.State == "stopped" && queued[e.PlaybackID] && near(offers, e.Time, time.Second):
 		case e.State == "failed" && e.Time.Equal(end.Time) && end.By == arisim.ByCaller:
 			// The caller hung up while it played.
 		default:
@@ -158,6 +164,13 @@ func (cl *caller) cutShort(offers []time.Time) []string {
 		out = append(out, "never finished: "+e.String())
 	}
 	return out
+}
+
+// queueAnnouncement reports the media of the queue's announcements (the
+// position, the break-out key, the callback offer), which an offer to an
+// operator may stop.
+func queueAnnouncement(media string) bool {
+	return strings.Contains(media, "system-queue_") || strings.Contains(media, "system-callback_offer")
 }
 
 // pressedDuring reports a key press between from and to; a press that

@@ -428,7 +428,7 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	if f.demo {
 		desk, err = simdesk.Start(callCtx, simdesk.Options{Config: cfg, ConfigFunc: holder.get, PINSecret: secret,
 			Store: store, Logger: log, Registerer: reg, Queues: queue, Operators: &demoOperators, Observe: observe, Clock: demoClk,
-			Spool: spool, Lockouts: lockouts, Recordings: recs})
+			Spool: spool, Lockouts: lockouts, Recordings: recs, TestCallbacks: true})
 		if err != nil {
 			return err
 		}

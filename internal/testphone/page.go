@@ -35,6 +35,9 @@ var texts = map[string]map[string]string{
 		"keypad": "Tastiera", "idle": "Pronto", "calling": "In chiamata", "ended": "Chiamata terminata",
 		"error": "Errore", "builtin": "Suono di Asterisk (non riprodotto)", "nobody": "Nessun audio: solo trascrizione", "placing": "Chiamata in corso…",
 		"back": "← Torna al pannello", "draft": "Le chiamate seguono la bozza della configurazione n.",
+		"answer": "Rispondi", "cbWaiting": "Richiamata prenotata: resta su questa pagina, il telefono squillerà al tuo turno.",
+		"cbRinging": "Il servizio di assistenza ti sta richiamando…", "cbNoAnswer": "Richiamata non risposta: il servizio riproverà più tardi.",
+		"cbFailed": "Richiamata non riuscita: il ticket passa al gruppo.",
 	},
 	"en": {
 		"title": "Test phone", "caller": "Caller number", "at": "Date and time (empty: now)",
@@ -42,6 +45,9 @@ var texts = map[string]map[string]string{
 		"keypad": "Keypad", "idle": "Ready", "calling": "In a call", "ended": "Call ended",
 		"error": "Error", "builtin": "Asterisk sound (not played)", "nobody": "No audio: transcript only", "placing": "Calling…",
 		"back": "← Back to the panel", "draft": "Calls follow the draft configuration no.",
+		"answer": "Answer", "cbWaiting": "Callback booked: stay on this page, the phone will ring in your turn.",
+		"cbRinging": "The help desk is calling you back…", "cbNoAnswer": "Callback not answered: the help desk will try again later.",
+		"cbFailed": "Callback failed: the ticket goes to the group.",
 	},
 }
 

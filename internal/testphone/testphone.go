@@ -82,6 +82,7 @@ var (
 	ErrUnknownCall = errors.New("unknown call")
 	ErrTooMany     = errors.New("too many test calls in progress")
 	ErrCallOver    = errors.New("the call is over")
+	ErrNotRinging  = errors.New("the phone is not ringing")
 	ErrNoAt        = errors.New("calls at a chosen date and time are not available here")
 	ErrClosed      = errors.New("the test phone is closed")
 	// ErrDraftForbidden: the user may not try draft configurations.
@@ -113,6 +114,7 @@ func (p *Phone) Routes(r chi.Router) {
 	r.Post("/testphone/calls", p.create)
 	r.Post("/testphone/calls/{id}/keys", p.keys)
 	r.Post("/testphone/calls/{id}/hangup", p.hangup)
+	r.Post("/testphone/calls/{id}/answer", p.answer)
 	r.Get("/testphone/calls/{id}/events", p.events)
 	r.Get("/testphone/audio/*", p.audio)
 }
@@ -130,15 +132,37 @@ func (p *Phone) Close() {
 // call is one test call and its transcript so far.
 type call struct {
 	id   string
-	sim  *arisim.Call
 	desk *simdesk.Desk
 	// cfg is the draft the call runs under (nil: the one in force).
 	cfg *menu.Config
 
 	mu      sync.Mutex
+	sim     *arisim.Call // the phone's leg: the call placed, then the callback
 	events  []Event
 	over    bool
 	changed chan struct{} // closed and replaced at each change
+	// ringing is closed when the help desk's callback reaches the phone.
+	ringing chan struct{}
+}
+
+// leg is the phone's current leg: the call placed or, once the help desk
+// calls back, that call.
+func (c *call) leg() *arisim.Call {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sim
+}
+
+// rang takes the help desk's call back as the phone's leg.
+func (c *call) rang(sc *arisim.Call) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sim = sc
+	select {
+	case <-c.ringing:
+	default:
+		close(c.ringing)
+	}
 }
 
 // Event is what the events stream sends: the controller's event, plus
@@ -227,7 +251,7 @@ func (p *Phone) place(ctx context.Context, caller string, at time.Time, draft *m
 		release()
 		return nil, fmt.Errorf("place call: %w", err)
 	}
-	c := &call{id: sc.ID(), sim: sc, desk: desk, cfg: draft, changed: make(chan struct{})}
+	c := &call{id: sc.ID(), sim: sc, desk: desk, cfg: draft, changed: make(chan struct{}), ringing: make(chan struct{})}
 	p.mu.Lock()
 	p.calls[c.id] = c
 	p.mu.Unlock()
@@ -249,27 +273,52 @@ func (p *Phone) place(ctx context.Context, caller string, at time.Time, draft *m
 }
 
 // run records a call's events until its outcome, hanging up when the call
-// lives too long or the phone closes.
+// lives too long or the phone closes. A caller who asked to be called
+// back stays on the page: the call goes on with the callback's events
+// (they carry the call's id), until the attempt ends.
 func (p *Phone) run(c *call, events <-chan ivr.Event) {
 	life := time.NewTimer(p.o.MaxDuration)
 	defer life.Stop()
 	stop := p.ctx.Done()
 	var gone <-chan time.Time // after the hang-up, how long to wait for the outcome
-	var ended <-chan struct{} = c.sim.Done()
+	var ended <-chan struct{} = c.leg().Done()
+	var back *callbackPhone // the caller asked to be called back
+	defer func() { back.forget() }()
+	// The callback's attempt has started; the call asking for it is over
+	// (their events may cross: the hang-up that ends the attempt is the
+	// first after both).
+	attempt, asked := false, false
 	for {
 		select {
 		case e := <-events:
 			ev := p.enrich(e, c.cfg)
-			c.add(ev, e.Kind == ivr.EvOutcome)
-			if e.Kind == ivr.EvOutcome {
+			if e.Kind == ivr.EvCallback && (e.Result == "requested" || e.Result == "scheduled") {
+				back = p.expectCallback(c, e)
+			}
+			attempt = attempt || (back != nil && e.Kind == ivr.EvCallback && e.Result == "offered")
+			over := e.Kind == ivr.EvOutcome && back == nil || e.Kind == ivr.EvHangup && attempt && asked
+			c.add(ev, over)
+			if over {
 				return
+			}
+			if e.Kind == ivr.EvOutcome {
+				asked, gone = true, nil // the caller hung up to be called back: wait for it
 			}
 		case <-life.C:
 			p.o.Logger.Info("testphone_call_too_long", "call_id", c.id)
-			_ = c.sim.Hangup()
+			if back != nil {
+				_ = c.leg().Hangup()
+				c.end()
+				return
+			}
+			_ = c.leg().Hangup()
 		case <-stop:
 			stop = nil
-			_ = c.sim.Hangup()
+			_ = c.leg().Hangup()
+			if back != nil {
+				c.end()
+				return
+			}
 		case <-ended:
 			ended = nil
 			gone = time.After(10 * time.Second)
@@ -279,6 +328,41 @@ func (p *Phone) run(c *call, events <-chan ivr.Event) {
 			return
 		}
 	}
+}
+
+// callbackPhone is the endpoint a callback dials, declared on the call's
+// simulated Asterisk for as long as the page waits for it.
+type callbackPhone struct {
+	sim      *arisim.Server
+	endpoint string
+}
+
+func (b *callbackPhone) forget() {
+	if b != nil {
+		b.sim.RemoveEndpoint(b.endpoint)
+	}
+}
+
+// expectCallback declares the number the caller asked to be called back
+// on (e.Caller, through the group's callback endpoint) as a phone that
+// rings until the page answers; nil if the group has no callbacks.
+func (p *Phone) expectCallback(c *call, e ivr.Event) *callbackPhone {
+	cfg := c.cfg
+	if cfg == nil && p.o.Config != nil {
+		cfg = p.o.Config()
+	}
+	if cfg == nil {
+		return nil
+	}
+	set := cfg.CallbackOf(e.Group)
+	if set == nil || e.Caller == "" {
+		return nil
+	}
+	b := &callbackPhone{sim: c.desk.Sim, endpoint: set.Dial(e.Caller)}
+	b.sim.SetEndpoint(b.endpoint, arisim.EndpointBehavior{Mode: arisim.NoAnswer, OnCall: c.rang,
+		CallOptions: arisim.CallOptions{SpeakOnRecord: 10 * time.Second}})
+	p.o.Logger.Info("testphone_callback_expected", "call_id", c.id, "endpoint", b.endpoint)
+	return b
 }
 
 // enrich adds the audio and built-in media of a prompt event, found in
@@ -406,7 +490,7 @@ func (p *Phone) keys(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Press returns once the simulated phone has sent the last digit.
-	if err := c.sim.Press(req.Keys); err != nil {
+	if err := c.leg().Press(req.Keys); err != nil {
 		if errors.Is(err, arisim.ErrCallEnded) {
 			httpError(w, http.StatusConflict, ErrCallOver)
 			return
@@ -435,7 +519,33 @@ func (p *Phone) hangup(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusNotFound, err)
 		return
 	}
-	_ = c.sim.Hangup() // hanging up a call already over is fine
+	_ = c.leg().Hangup() // hanging up a call already over is fine
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// answer picks up the help desk's callback ringing on the phone. The page
+// shows the ring from the controller's event, which may come a moment
+// before the simulated phone's channel: a quick click waits for it.
+func (p *Phone) answer(w http.ResponseWriter, r *http.Request) {
+	c, err := p.lookup(chi.URLParam(r, "id"))
+	if err != nil {
+		httpError(w, http.StatusNotFound, err)
+		return
+	}
+	wait := time.NewTimer(10 * time.Second)
+	defer wait.Stop()
+	select {
+	case <-c.ringing:
+	case <-wait.C:
+		httpError(w, http.StatusConflict, ErrNotRinging)
+		return
+	case <-r.Context().Done():
+		return
+	}
+	if err := c.leg().Answer(); err != nil {
+		httpError(w, http.StatusConflict, fmt.Errorf("%w: %v", ErrNotRinging, err))
+		return
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 

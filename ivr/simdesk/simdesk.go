@@ -77,6 +77,9 @@ type Options struct {
 	// CallClock, if set, gives calls clocks of their own
 	// (ivr.Options.CallClock).
 	CallClock func(channelID string, args []string) clock.Clock
+	// TestCallbacks lets test calls ask for callbacks
+	// (ivr.Options.TestCallbacks).
+	TestCallbacks bool
 }
 
 // Desk is a running simulated help desk.
@@ -153,7 +156,7 @@ func Start(ctx context.Context, o Options) (*Desk, error) {
 	d.Controller, err = ivr.New(ivr.Options{App: "ivr", Config: current, Node: o.SystemName,
 		PINSecret: o.PINSecret, Store: o.Store, Clock: d.Clock, Logger: o.Logger, Registerer: o.Registerer,
 		Observe: d.observe, KeyLatency: o.KeyLatency, Queues: o.Queues, Spool: o.Spool, Lockouts: o.Lockouts,
-		CallClock: o.CallClock})
+		CallClock: o.CallClock, TestCallbacks: o.TestCallbacks})
 	if err != nil {
 		d.Sim.Close()
 		return nil, err

@@ -14,6 +14,7 @@
   var draftIn = document.getElementById("tp-draft");
   var callBtn = document.getElementById("tp-call");
   var hangBtn = document.getElementById("tp-hangup");
+  var answerBtn = document.getElementById("tp-answer");
   var statusEl = document.getElementById("tp-status");
   var ticketEl = document.getElementById("tp-ticket");
   var list = document.getElementById("tp-transcript");
@@ -21,6 +22,9 @@
   var keys = Array.prototype.slice.call(document.querySelectorAll(".tp-key"));
 
   var callID = null, stream = null, queue = [], sending = Promise.resolve();
+  // awaitingCallback: the caller hung up to be called back; the call's
+  // stream goes on with the callback's events.
+  var awaitingCallback = false;
 
   function post(path, body) {
     return fetch(base + "/testphone" + path, {
@@ -85,14 +89,51 @@
       audio.pause();
       playNext();
     }
-    if (e.event === "outcome") finish();
+    if (e.event === "callback") onCallback(e);
+    if (e.event === "outcome" && !awaitingCallback) finish();
+  }
+
+  function onCallback(e) {
+    switch (e.result) {
+    case "requested":
+    case "scheduled":
+      awaitingCallback = true;
+      break;
+    case "calling":
+      statusEl.textContent = msgs.cbRinging;
+      answerBtn.hidden = false;
+      hangBtn.disabled = false;
+      return;
+    case "answered":
+      answerBtn.hidden = true;
+      setInCall(true);
+      statusEl.textContent = msgs.calling;
+      return;
+    case "no_answer":
+      answerBtn.hidden = true;
+      statusEl.textContent = msgs.cbNoAnswer;
+      return;
+    case "failed":
+      answerBtn.hidden = true;
+      statusEl.textContent = msgs.cbFailed;
+      return;
+    default:
+      return;
+    }
+    setInCall(false);
+    callBtn.disabled = true; // the page waits for the callback
+    statusEl.textContent = msgs.cbWaiting;
   }
 
   function finish() {
     if (stream) { stream.close(); stream = null; }
     callID = null;
+    var text = statusEl.textContent;
+    if (text !== msgs.cbNoAnswer && text !== msgs.cbFailed) text = msgs.ended;
+    awaitingCallback = false;
+    answerBtn.hidden = true;
     setInCall(false);
-    statusEl.textContent = msgs.ended;
+    statusEl.textContent = text;
   }
 
   function press(k) {
@@ -123,6 +164,14 @@
       setInCall(false);
       statusEl.textContent = msgs.error + ": " + err.message;
     });
+  });
+
+  answerBtn.addEventListener("click", function () {
+    if (!callID) return;
+    answerBtn.disabled = true;
+    post("/calls/" + encodeURIComponent(callID) + "/answer").catch(function (err) {
+      line(msgs.error + ": " + err.message, "error");
+    }).then(function () { answerBtn.disabled = false; });
   });
 
   hangBtn.addEventListener("click", function () {
