@@ -1,11 +1,14 @@
 package panel
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/helpdesk-ivr/ivr/internal/fault"
+	"github.com/helpdesk-ivr/ivr/tickets"
 )
 
 // consoleRecording pauses or resumes the recording of a conversation
@@ -46,4 +49,22 @@ func (s *Server) consoleRecording(w http.ResponseWriter, r *http.Request) {
 	s.audited(r, "call."+kind, "call:"+callID, fmt.Sprintf("ticket=%s", st.Calls[i].Ticket))
 	s.hub.refresh()
 	http.Redirect(w, r, done, http.StatusSeeOther)
+}
+
+// recordingRow is a group's line of the reports' recordings table.
+type recordingRow struct {
+	tickets.RecordingRow
+	Name string
+}
+
+func (s *Server) recordingRows(ctx context.Context, from, to time.Time, groups []string) ([]recordingRow, error) {
+	rows, err := s.opts.Tickets.RecordingReport(ctx, tickets.RecordingFilter{From: from, To: to, Groups: groups})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]recordingRow, len(rows))
+	for i, x := range rows {
+		out[i] = recordingRow{RecordingRow: x, Name: s.groupName(x.Group)}
+	}
+	return out, nil
 }

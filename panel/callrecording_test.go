@@ -162,3 +162,21 @@ func TestRecordingPlaybackAudited(t *testing.T) {
 		t.Fatalf("audit\n got %s\nwant %s", strings.Join(got, ","), want)
 	}
 }
+
+// TestReportsRecordings: the reports count each group's recorded
+// conversations, refusals and pauses; an operator sees their groups' only.
+func TestReportsRecordings(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c2, _ := e.openTicket("lotto2", "+390612345678", "Registrata")
+	c3, _ := e.openTicket("lotto3", "+390612345679", "Rifiutata")
+	noErr(t, e.store.AppendCallEvents(ctx, c2.ID,
+		tickets.CallEvent{At: t0, Kind: tickets.EventRecordingPaused, Group: "lotto2", Operator: "op2"},
+		tickets.CallEvent{At: t0, Kind: tickets.EventRecorded, Group: "lotto2"}))
+	noErr(t, e.store.AppendCallEvents(ctx, c3.ID, tickets.CallEvent{At: t0, Kind: tickets.EventRecordingRefused, Group: "lotto3"}))
+	const q = "/reports?bucket=day&from=2025-11-24&to=2025-11-24"
+	e.login("sup").get(q).has(t, `data-testid="recording-row" data-group="lotto2"><th scope="row">`, `<td>1</td><td>0</td><td>1</td>`,
+		`data-testid="recording-row" data-group="lotto3"`, `<td>0</td><td>1</td><td>0</td>`)
+	e.login("op2").get(q).hasNot(t, `data-group="lotto3"`)
+	e.login("sup").get("/reports?bucket=day&from=2025-11-25&to=2025-11-25").has(t, `data-testid="recordings-none"`)
+}

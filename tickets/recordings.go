@@ -38,7 +38,10 @@ func RecordingName(uri string) (string, bool) {
 
 // KindOf is the kind of a recording's name, "" for one of no known kind.
 func KindOf(name string) RecordingKind {
-	prefix, _, _ := strings.Cut(name, "-")
+	prefix, _, ok := strings.Cut(name, "-")
+	if !ok {
+		return ""
+	}
 	switch k := RecordingKind(prefix); k {
 	case RecordingConversation, RecordingRequest, RecordingSurvey:
 		return k
@@ -138,3 +141,50 @@ const (
 	// duration).
 	EventRecorded EventKind = "recorded"
 )
+
+// RecordingFilter selects the calls whose recording steps RecordingReport
+// counts, by the time of the step.
+type RecordingFilter struct {
+	From, To time.Time // [From, To)
+	Groups   []string  // empty: every group
+}
+
+// RecordingRow counts one group's conversation recordings in a period.
+type RecordingRow struct {
+	Group    string
+	Recorded int // conversations recorded and kept with their ticket
+	Refused  int // callers who refused the recording
+	Paused   int // pauses by the operators
+}
+
+// RecordingReport counts, per group, the conversations recorded, the
+// refusals and the pauses in [f.From, f.To), from the calls' records.
+// Rows come ordered by group.
+func (s *Store) RecordingReport(ctx context.Context, f RecordingFilter) ([]RecordingRow, error) {
+	const op = "recording report"
+	if f.From.IsZero() || f.To.IsZero() || !f.From.Before(f.To) {
+		return nil, fmt.Errorf("%s: %w", op, fault.Errorf(fault.EINVALID, "report needs From before To"))
+	}
+	var groups []string // nil: every group
+	if len(f.Groups) > 0 {
+		groups = f.Groups
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT e.group_id,
+			count(*) FILTER (WHERE e.kind = $4), count(*) FILTER (WHERE e.kind = $5), count(*) FILTER (WHERE e.kind = $6)
+		FROM call_events e
+		WHERE e.kind IN ($4, $5, $6) AND e.at >= $1 AND e.at < $2 AND ($3::text[] IS NULL OR e.group_id = ANY($3))
+		GROUP BY 1 ORDER BY 1`, f.From, f.To, groups, EventRecorded, EventRecordingRefused, EventRecordingPaused)
+	if err != nil {
+		return nil, fault.FromDB(op, err, "")
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (RecordingRow, error) {
+		var r RecordingRow
+		err := row.Scan(&r.Group, &r.Recorded, &r.Refused, &r.Paused)
+		return r, err
+	})
+	if err != nil {
+		return nil, fault.FromDB(op, err, "")
+	}
+	return out, nil
+}
