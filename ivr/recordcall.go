@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/CyCoreSystems/ari/v5"
@@ -287,4 +288,11 @@ func (s *session) addChange(old, new string, actor tickets.Actor) {
 	if err := st.AddChange(ctx, s.ticket.ID, tickets.FieldRecording, old, new, actor); err != nil {
 		s.storeFailed("add_history", err)
 	}
+}
+
+// isRecorder reports the channel Asterisk puts into a bridge it records
+// (its uniqueid is among the bridge's channels): not a party to adopt.
+func (s *session) isRecorder(id string) bool {
+	ch, err := s.c.client.Channel().Data(ari.NewKey(ari.ChannelKey, id))
+	return err == nil && strings.HasPrefix(ch.Name, "Recorder/")
 }

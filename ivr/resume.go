@@ -70,7 +70,7 @@ func (s *session) resume() error {
 		in := slices.Contains(b.ChannelIDs, s.channelID)
 		var others []string
 		for _, id := range b.ChannelIDs {
-			if id != s.channelID {
+			if id != s.channelID && !s.isRecorder(id) {
 				others = append(others, id)
 			}
 		}
