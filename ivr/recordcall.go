@@ -142,6 +142,7 @@ func (s *session) startCallRecording(bkey *ari.Key, group, login string) {
 	}
 	s.rec = callRecording{announced: true, name: name, group: group, started: started}
 	s.record(tickets.CallEvent{Kind: tickets.EventRecordingStarted, Group: group, Operator: login, Detail: name})
+	s.flush() // the call's record says it is being recorded, now
 	s.emit(Event{Kind: EvCallRecording, Group: group, Operator: login, Result: "started"})
 }
 
