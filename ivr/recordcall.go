@@ -141,9 +141,36 @@ func (s *session) startCallRecording(bkey *ari.Key, group, login string) {
 		return
 	}
 	s.rec = callRecording{announced: true, name: name, group: group, started: started}
+	// A controller that takes the call over finds it there (adoptRecording).
+	if err := s.c.client.Channel().SetVariable(s.key, recordingVar, name); err != nil && !isNotFound(err) {
+		s.log.Warn("recording_checkpoint_failed", "error", err.Error())
+	}
 	s.record(tickets.CallEvent{Kind: tickets.EventRecordingStarted, Group: group, Operator: login, Detail: name})
 	s.flush() // the call's record says it is being recorded, now
 	s.emit(Event{Kind: EvCallRecording, Group: group, Operator: login, Result: "started"})
+}
+
+// recordingVar is the caller's channel variable naming the conversation's
+// live recording.
+const recordingVar = "IVR_RECORDING"
+
+// adoptRecording goes on with the recording of a conversation taken over
+// from a controller that stopped: Asterisk kept recording; this session
+// attaches it when the conversation ends, and the console may pause it.
+func (s *session) adoptRecording() {
+	name, err := s.c.client.Channel().GetVariable(s.key, recordingVar)
+	if err != nil || name == "" {
+		return
+	}
+	data, err := s.c.client.LiveRecording().Data(ari.NewKey(ari.LiveRecordingKey, name))
+	if err != nil {
+		return // it ended meanwhile
+	}
+	s.c.register(s, ari.LiveRecordingKey, name)
+	now := s.now()
+	s.rec = callRecording{announced: true, name: name, group: s.group, started: now,
+		paused: data.State == "paused", pausedAt: now}
+	s.emit(Event{Kind: EvCallRecording, Group: s.group, Result: "started", Reason: "resumed"})
 }
 
 // recordingAction answers the console's pause and resume of the

@@ -263,3 +263,32 @@ func waitSim(r *rig, d time.Duration) {
 	until := r.clk.Now().Add(d)
 	waitUntil(r.t, "simulated time", func() bool { return !r.clk.Now().Before(until) })
 }
+
+// A recorded conversation taken over by another controller (the first
+// stopped) is still attached when it ends: Asterisk kept recording it.
+func TestRecordingAfterTakeover(t *testing.T) {
+	r, _ := recordingRig(t, menu.RecordingAnnounce, operatorEnds(40*time.Second))
+	c := r.call("3331234567")
+	r.waitPrompt(c.ID(), "node:root")
+	press(t, c, "12")
+	r.answeredBy(c.ID())
+	r.waitFor(c.ID(), "recording started", func(e ivr.Event) bool { return e.Kind == ivr.EvCallRecording && e.Result == "started" })
+	second := newController(t, r.rig, func(o *ivr.Options) { o.Queues = r.q })
+	if e := second.waitKind(c.ID(), ivr.EvAnswered); e.Reason != "resumed talking" {
+		t.Fatalf("conversation taken over: %+v", e)
+	}
+	second.waitFor(c.ID(), "recording adopted", func(e ivr.Event) bool { return e.Kind == ivr.EvCallRecording && e.Reason == "resumed" })
+	second.outcome(c.ID())
+	waitDone(t, c)
+	call, _, _ := r.mem.Call(c.ID())
+	_, atts, _ := r.mem.Ticket(call.TicketID)
+	var recs []tickets.Attachment
+	for _, a := range atts {
+		if strings.HasPrefix(a.URI, "ari:recording:conversation-") {
+			recs = append(recs, a)
+		}
+	}
+	if len(recs) != 1 || recs[0].Duration < 35*time.Second || recs[0].Duration > 45*time.Second {
+		t.Fatalf("recordings %+v: want the whole 40 s conversation\n%s", recs, second.transcript(c.ID()))
+	}
+}

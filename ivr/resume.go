@@ -180,6 +180,7 @@ func (s *session) adoptConversation(bkey *ari.Key, legID string) error {
 		}
 	}
 	s.talkGroup, s.talkOperator = s.group, login
+	s.adoptRecording()
 	if !s.channelUp(legID) {
 		// The operator left while nobody watched.
 		s.hangupBy, s.endedAt = tickets.HangupOperator, s.now()
