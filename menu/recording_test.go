@@ -80,3 +80,23 @@ func TestRecordingPromptsGenerated(t *testing.T) {
 		}
 	}
 }
+
+// The desk may word the notice its own way (ivr.prompts), as any
+// system prompt; a misspelt name is an error.
+func TestRecordingNoticeOverride(t *testing.T) {
+	t.Parallel()
+	own := "La chiamata è registrata per il controllo di qualità."
+	src := strings.Replace(withRecording("    recording: {mode: announce}\n"), "ivr:\n",
+		"ivr:\n  prompts:\n    recording_notice: {it: \""+own+"\"}\n", 1)
+	cfg, err := Parse("x.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.SystemText("recording_notice", "it"); got != own {
+		t.Fatalf("notice %q", got)
+	}
+	src = strings.Replace(src, "recording_notice:", "recording_notise:", 1)
+	if _, err := Parse("x.yaml", []byte(src)); err == nil || !strings.Contains(err.Error(), `unknown prompt "recording_notise"`) {
+		t.Fatalf("misspelt prompt: %v", err)
+	}
+}
