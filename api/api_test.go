@@ -497,6 +497,14 @@ func TestCalls(t *testing.T) {
 	e.do(http.MethodGet, fmt.Sprintf("/tickets/%d/attachments/%d/content", tk.ID, att.ID+1), tok, nil).problem(t, http.StatusNotFound, "not_found")
 	other := e.token("op3", panel.ScopeRead)
 	e.do(http.MethodGet, strings.TrimPrefix(wantURL, Prefix), other, nil).problem(t, http.StatusNotFound, "not_found")
+	// The one recording served is in the audit log, with its token; the
+	// refused requests are not.
+	var audited int
+	noErr(t, e.pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action = 'media.download' AND via = 'api'
+		AND target = $1 AND detail = $2`, fmt.Sprintf("ticket:%d", tk.ID), fmt.Sprintf("attachment=%d name=messaggio.wav", att.ID)).Scan(&audited))
+	if audited != 1 {
+		t.Errorf("%d audit entries for the recording served, want 1", audited)
+	}
 
 	var list callPage
 	e.do(http.MethodGet, "/calls?outcome=message_left&from=2025-11-24&to=2025-11-24", tok, nil).json(t, &list)

@@ -637,6 +637,9 @@ func (a *API) attachmentContent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer body.Close()
+	// Every recording taken is in the audit log, as the panel's are.
+	a.audit(ctx, principalOf(r), "media.download", fmt.Sprintf("ticket:%d", tid),
+		fmt.Sprintf("attachment=%d name=%s", atts[i].ID, atts[i].Name))
 	w.Header().Set("Content-Type", cmpOr(ctype, cmpOr(atts[i].ContentType, "audio/wav")))
 	w.WriteHeader(http.StatusOK)
 	if _, err := io.Copy(w, body); err != nil && !errors.Is(err, context.Canceled) {

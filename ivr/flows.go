@@ -117,6 +117,9 @@ func (s *session) route(act menu.Action) error {
 	if err := s.play(prompts, false, s.ticketDigits()...); err != nil {
 		return err
 	}
+	if err := s.recordingNotice(act.Group); err != nil {
+		return err
+	}
 	if s.c.opts.Queues != nil {
 		return s.queue(act.Group, queuePriority(s.cfg, act.Priority, s.role, s.org), false)
 	}

@@ -29,6 +29,9 @@ type LiveCall struct {
 	// while the operator's phone rings with the ticket, "callback" while
 	// the caller's rings, then "talking").
 	Callback bool
+	// Recording is "recording" or "paused" while the conversation is
+	// recorded (recordcall.go), "" otherwise.
+	Recording string
 }
 
 // Live folds the controller's events into the calls in progress. Observe
@@ -131,6 +134,17 @@ func (l *Live) apply(e Event) bool {
 		if e.Result == "calling" {
 			c.Operator = cmp.Or(e.Operator, c.Operator)
 			phase("callback")
+		}
+	case EvCallRecording:
+		switch e.Result {
+		case "started", "resumed":
+			c.Recording = "recording"
+		case "paused":
+			c.Recording = "paused"
+		case "kept", "failed":
+			c.Recording = ""
+		default:
+			return false
 		}
 	case EvHangup, EvOutcome:
 		delete(l.calls, e.CallID)

@@ -23,6 +23,7 @@ type MemoryRecorder struct {
 	attached map[int64][]tickets.Attachment
 	counters map[string]int64
 	surveys  map[int64]tickets.Survey // by call id
+	changes  []tickets.Change
 }
 
 // NewMemoryRecorder returns an empty recorder numbering tickets by the
@@ -263,4 +264,29 @@ func (m *MemoryRecorder) SetTicketLanguage(_ context.Context, ticketID int64, la
 	}
 	m.tickets[ticketID-1].Language = lang
 	return nil
+}
+
+// AddChange keeps a ticket's history entry (those the controller writes
+// itself: a recording paused, refused).
+func (m *MemoryRecorder) AddChange(_ context.Context, ticketID int64, field, old, new string, actor tickets.Actor) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if ticketID < 1 || int(ticketID) > len(m.tickets) {
+		return fault.ErrNotFound
+	}
+	m.changes = append(m.changes, tickets.Change{TicketID: ticketID, Field: field, Old: old, New: new, Actor: actor})
+	return nil
+}
+
+// Changes are the history entries AddChange kept for a ticket.
+func (m *MemoryRecorder) Changes(ticketID int64) []tickets.Change {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []tickets.Change
+	for _, c := range m.changes {
+		if c.TicketID == ticketID {
+			out = append(out, c)
+		}
+	}
+	return out
 }

@@ -24,6 +24,8 @@ type metrics struct {
 	surveyRatings  *prometheus.HistogramVec
 	surveysGiven   *prometheus.CounterVec
 	surveysSkipped *prometheus.CounterVec
+	// Conversation recordings (recordcall.go).
+	rec *recordingMetrics
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -87,8 +89,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		surveysSkipped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ivr_surveys_skipped_total", Help: "Post-call surveys asked and not answered, by group and reason (hangup, timeout, invalid).",
 		}, []string{"group", "reason"}),
+		rec: newRecordingMetrics(),
 	}
 	for _, c := range []prometheus.Collector{m.surveyRatings, m.surveysGiven, m.surveysSkipped, m.calls, m.active, m.selections, m.pinFailures, m.pinLockouts, m.pinOrgLockouts, m.pinAlarms, m.promptFailed, m.resumed, m.operatorsReleased, m.callsClosed, m.storeErrors, m.shed, m.firstPrompt, m.keyToPlay} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	for _, c := range m.rec.collectors() {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -195,12 +195,16 @@ func (s *session) connect(legID, group, login string) bool {
 	inProgress := tickets.StatusInProgress
 	s.updateCallTicket(tickets.CallUpdate{OperatorAnsweredAt: &now, Operator: &login},
 		tickets.TicketUpdate{Assignee: &login, Status: &inProgress})
+	s.startCallRecording(bkey, group, login)
 	return true
 }
 
 // talk waits while caller and operator talk: whoever hangs up first ends
 // the call for both.
 func (s *session) talk(legID string) error {
+	defer s.stopCallRecording()
+	s.acting = true
+	defer func() { s.acting = false }()
 	for {
 		w, err := s.next(time.Hour)
 		if err != nil {
@@ -214,6 +218,12 @@ func (s *session) talk(legID string) error {
 			if _, err := s.c.client.Channel().Data(ari.NewKey(ari.ChannelKey, legID)); isNotFound(err) {
 				s.hangupBy = tickets.HangupOperator
 				return nil
+			}
+			continue
+		}
+		if w.act != nil {
+			if !s.recordingAction(w.act) {
+				w.act.reply(ErrUnknownAction)
 			}
 			continue
 		}

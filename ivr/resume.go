@@ -70,7 +70,7 @@ func (s *session) resume() error {
 		in := slices.Contains(b.ChannelIDs, s.channelID)
 		var others []string
 		for _, id := range b.ChannelIDs {
-			if id != s.channelID {
+			if id != s.channelID && !s.isRecorder(id) {
 				others = append(others, id)
 			}
 		}
@@ -180,6 +180,7 @@ func (s *session) adoptConversation(bkey *ari.Key, legID string) error {
 		}
 	}
 	s.talkGroup, s.talkOperator = s.group, login
+	s.adoptRecording()
 	if !s.channelUp(legID) {
 		// The operator left while nobody watched.
 		s.hangupBy, s.endedAt = tickets.HangupOperator, s.now()

@@ -127,6 +127,8 @@ type session struct {
 	// is over, for requests still on their way (control.go).
 	acting bool
 	ended  chan struct{}
+	// rec is the conversation's recording (recordcall.go).
+	rec callRecording
 }
 
 func newSession(c *Controller, ch ari.ChannelData, node string) *session {

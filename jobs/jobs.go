@@ -33,6 +33,13 @@ type Config struct {
 	// Retention is how long after closing a ticket keeps its recordings and
 	// personal data; default 365 days.
 	Retention time.Duration `yaml:"retention"`
+	// ConversationRetention is how long a recorded conversation is kept
+	// from the day it was recorded, whatever its ticket's state (default
+	// 90 days); RequestRetention the same for the requests recorded after
+	// the beep, after hours or when nobody answered (default 365 days).
+	// Each removal leaves a note in the ticket's history.
+	ConversationRetention time.Duration `yaml:"conversation_retention"`
+	RequestRetention      time.Duration `yaml:"request_retention"`
 	// ServiceLevelSeconds is the summary's answer target; default 20.
 	ServiceLevelSeconds int `yaml:"service_level_seconds"`
 	// Cron specs, in the service time zone.
@@ -40,6 +47,7 @@ type Config struct {
 	EscalationSpec string `yaml:"escalation_spec"` // default every 5 minutes
 	RetentionSpec  string `yaml:"retention_spec"`  // default 03:30
 	SummarySpec    string `yaml:"summary_spec"`    // default 07:00
+	RecordingsSpec string `yaml:"recordings_spec"` // default 03:45
 }
 
 func (c Config) withDefaults() Config {
@@ -56,6 +64,9 @@ func (c Config) withDefaults() Config {
 	c.EscalationSpec = cmp.Or(c.EscalationSpec, "*/5 * * * *")
 	c.RetentionSpec = cmp.Or(c.RetentionSpec, "30 3 * * *")
 	c.SummarySpec = cmp.Or(c.SummarySpec, "0 7 * * *")
+	c.ConversationRetention = cmp.Or(c.ConversationRetention, 90*24*time.Hour)
+	c.RequestRetention = cmp.Or(c.RequestRetention, 365*24*time.Hour)
+	c.RecordingsSpec = cmp.Or(c.RecordingsSpec, "45 3 * * *")
 	return c
 }
 
@@ -131,6 +142,7 @@ const (
 	JobEscalation = "escalation"
 	JobRetention  = "retention"
 	JobSummary    = "summary"
+	JobRecordings = "recordings_retention"
 )
 
 // New returns the jobs, scheduled on a Runner; call Run to start them.
@@ -163,6 +175,10 @@ func New(cfg Config, d Deps) (*Jobs, error) {
 			return err
 		}},
 		{JobSummary, cfg.SummarySpec, func(ctx context.Context, _, at time.Time) error { return j.Summary(ctx, at) }},
+		{JobRecordings, cfg.RecordingsSpec, func(ctx context.Context, _, at time.Time) error {
+			_, err := j.RetainRecordings(ctx, at)
+			return err
+		}},
 	} {
 		if err := r.Add(x.name, x.spec, x.run); err != nil {
 			return nil, err

@@ -87,15 +87,16 @@ func (dir) OrganizationEmails(string) []string { return nil }
 func (dir) GroupEmails(g string) []string      { return []string{g + "@helpdesk.test"} }
 
 type deleter struct {
-	mu    sync.Mutex
-	names []string
-	fail  bool
+	mu     sync.Mutex
+	names  []string
+	fail   bool
+	failOn string // one recording Asterisk cannot delete
 }
 
 func (d *deleter) DeleteRecording(_ context.Context, name string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.fail {
+	if d.fail || name == d.failOn {
 		return errors.New("asterisk down")
 	}
 	d.names = append(d.names, name)

@@ -123,6 +123,9 @@ type Group struct {
 	// group's calls (a contract's "80% within 20 s"); 0: the panel's
 	// default (GroupServiceLevels).
 	ServiceLevel time.Duration `yaml:"service_level"`
+	// Recording records the conversations with the group's operators,
+	// with the caller's consent (recording.go).
+	Recording Recording `yaml:"recording"`
 
 	Pos Pos `yaml:"-"`
 }

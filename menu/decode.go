@@ -285,6 +285,11 @@ func (x *Callback) UnmarshalYAML(n *yaml.Node) error {
 	return decodeAt(n, (*plain)(x), &x.Pos)
 }
 
+func (x *Recording) UnmarshalYAML(n *yaml.Node) error {
+	type plain Recording
+	return decodeAt(n, (*plain)(x), &x.Pos)
+}
+
 func (x *Survey) UnmarshalYAML(n *yaml.Node) error {
 	type plain Survey
 	return decodeAt(n, (*plain)(x), &x.Pos)

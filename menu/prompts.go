@@ -64,7 +64,11 @@ var SystemPrompts = map[string]Text{
 	"callback_confirmed":     {"it": "Grazie. La richiameremo quando sarà il suo turno, senza perdere la posizione in coda. Può riagganciare.", "en": "Thank you. We will call you back when your turn comes, keeping your place in the queue. You may hang up now."},
 	"callback_scheduled":     {"it": "Grazie. Il servizio sta per chiudere: la richiameremo per primo alla riapertura,", "en": "Thank you. The service is about to close: you will be the first we call back when it reopens, on"},
 	"callback_greeting":      {"it": "Buongiorno, la richiamiamo dal servizio di assistenza come da lei richiesto. La mettiamo in contatto con un operatore.", "en": "Hello, this is the help desk calling you back as you asked. We are connecting you to an operator."},
-	"technical_problem":      {"it": "Ci scusiamo per l'interruzione. Riprendiamo dal menu principale.", "en": "We apologise for the interruption. Let us start again from the main menu."},
+	// Conversation recording (Group.Recording).
+	"recording_notice":  {"it": "La informiamo che la chiamata potrebbe essere registrata per verificare la qualità del servizio. La registrazione è conservata per il tempo previsto e ascoltata solo dal personale autorizzato.", "en": "Please note that this call may be recorded to check the quality of the service. The recording is kept for a limited time and heard only by authorised staff."},
+	"recording_refuse":  {"it": "Se non desidera che la conversazione sia registrata, prema ora il tasto", "en": "If you do not want the conversation to be recorded, press now"},
+	"recording_refused": {"it": "La conversazione non sarà registrata.", "en": "The conversation will not be recorded."},
+	"technical_problem": {"it": "Ci scusiamo per l'interruzione. Riprendiamo dal menu principale.", "en": "We apologise for the interruption. Let us start again from the main menu."},
 }
 
 // SystemText returns the text of a system prompt in a language: the

@@ -337,6 +337,7 @@ func (c *Config) validateGroups(v *validator) {
 			c.validateQueue(v, g)
 			c.validateSurvey(v, g)
 			c.validateCallback(v, g)
+			c.validateRecording(v, g)
 		}
 	}
 }

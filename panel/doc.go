@@ -92,6 +92,7 @@
 //	/live, /live/events              the calls in progress and where they are
 //	/console, /console/events        my state, and the call I am offered or on with its ticket
 //	/console/state                   available, pause with a reason, log out of the queues
+//	/console/recording               pause or resume the recording of my call (operator on it, admins)
 //	/tickets, /tickets/{id}          list (filters, search, pages), detail, edit (optimistic version), articles
 //	/recordings/{ticket}/{att}       an after-hours recording, streamed through Options.Recordings
 //	/after-hours                     open requests left while closed, by due time, with recordings

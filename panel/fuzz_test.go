@@ -26,7 +26,7 @@ func FuzzPost(f *testing.F) {
 		as   *client
 	}
 	endpoints := []endpoint{
-		{"/login", nil}, {"/logout", nil}, {"/lang", adm}, {"/console/state", op}, {"/console/phone", op},
+		{"/login", nil}, {"/logout", nil}, {"/lang", adm}, {"/console/state", op}, {"/console/phone", op}, {"/console/recording", op},
 		{"/tickets/{p}", adm}, {"/tickets/{p}/articles", adm}, {"/tickets/{p}", op}, {"/tickets/{p}/articles", op},
 		{"/config/reload", adm}, {"/admin/users", adm}, {"/admin/users/{p}", adm}, {"/admin/outbox/{p}/retry", adm},
 		{"/admin/tokens", adm}, {"/admin/tokens/{p}/revoke", adm},
@@ -43,6 +43,8 @@ func FuzzPost(f *testing.F) {
 		{"state=paused&reason=other&other=" + strings.Repeat("x", 100), ""},
 		{"state=available", ""},
 		{"action=answer", ""},
+		{"call=1795320990.1&action=pause", ""},
+		{"call=%00&action=resume", ""},
 		{"version=1&subject=Nuovo&status=in_progress&priority=high&group=lotto2&assignee=op2", ticket},
 		{"version=1&was_group=&group=&was_subject=a&subject=" + strings.Repeat("é", 300), ticket},
 		{"version=99999999999999999999&status=zzz", ticket},

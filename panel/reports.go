@@ -31,7 +31,9 @@ type reportData struct {
 	Periods int
 	// CSAT is the post-call survey's satisfaction in the same period and
 	// groups (tickets.Store.CSAT: the API serves the same figures).
-	CSAT       tickets.CSATReport
+	CSAT tickets.CSATReport
+	// Recordings are the conversation recordings per group (callrecording.go).
+	Recordings []recordingRow
 	CSATTables []csatTable
 	CSATCSVURL string
 	// Categories are the tickets opened in the period per category and
@@ -143,6 +145,9 @@ func (s *Server) report(r *http.Request) (reportData, error) {
 		return reportData{}, err
 	}
 	d.CSATTables = s.csatTables(d.CSAT)
+	if d.Recordings, err = s.recordingRows(r.Context(), from, to, groups); err != nil {
+		return reportData{}, err
+	}
 	v := q
 	v.Set("from", rqy.From)
 	v.Set("to", rqy.To)

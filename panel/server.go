@@ -155,6 +155,9 @@ type LiveCall struct {
 	Started, Since                                                           time.Time
 	Test                                                                     bool // a test call (the test phone's), not a caller's
 	Callback                                                                 bool // the help desk calling a caller back
+	// Recording is "recording" or "paused" while the conversation is
+	// recorded, "" otherwise.
+	Recording string
 }
 
 // The phases of a LiveCall.
@@ -317,6 +320,7 @@ func (s *Server) routes() http.Handler {
 		r.Get("/console/events", s.consoleEvents)
 		r.Post("/console/state", s.consoleState)
 		r.Post("/console/phone", s.consolePhone)
+		r.Post("/console/recording", s.consoleRecording)
 		r.Get("/tickets", s.ticketList)
 		r.Get("/tickets/new", s.newTicketPage)
 		r.Post("/tickets/new", s.ticketCreate)

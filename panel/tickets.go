@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -729,10 +730,23 @@ func (s *Server) recording(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer body.Close()
+	download := r.URL.Query().Get("download") == "1"
+	if startsListening(r) {
+		// Who heard or took which recording, and when (a player asks
+		// for the rest of a file in further ranges: one entry a playback).
+		action := "media.play"
+		if download {
+			action = "media.download"
+		}
+		s.audited(r, action, fmt.Sprintf("ticket:%d", tid), fmt.Sprintf("attachment=%d name=%s", att.ID, att.Name))
+	}
 	h := w.Header()
 	h.Set("Content-Type", cmpOr(ctype, cmpOr(att.ContentType, "audio/wav")))
 	h.Set("Cache-Control", "private, no-store")
 	h.Set("Content-Disposition", "inline")
+	if download {
+		h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": att.Name}))
+	}
 	if rs, ok := body.(io.ReadSeeker); ok {
 		http.ServeContent(w, r, "", att.CreatedAt, rs)
 		return
@@ -746,6 +760,13 @@ func (s *Server) recording(w http.ResponseWriter, r *http.Request) {
 	if _, err := io.Copy(w, body); err != nil && !errors.Is(err, context.Canceled) {
 		s.log.Warn("panel_recording_stream", "ticket", tid, "error", err.Error())
 	}
+}
+
+// startsListening reports a request for a recording from its start: a
+// playback or a download begins, not a player's request for a later part.
+func startsListening(r *http.Request) bool {
+	rng := r.Header.Get("Range")
+	return rng == "" || strings.HasPrefix(strings.ReplaceAll(rng, " ", ""), "bytes=0-")
 }
 
 type afterHoursRow struct {

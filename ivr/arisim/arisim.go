@@ -660,6 +660,7 @@ type bridge struct {
 	mohClass        string
 	pbq             playQueue
 	subs            map[string]int // app → subscription count
+	recs            []*liveRec     // its recordings (bridge_recording.go)
 }
 
 type interval struct{ from, to time.Time }

@@ -51,7 +51,8 @@
 // answer, dtmf, play, play/{playbackId}, record; POST/DELETE {id}/ring,
 // mute, hold, moh, silence; GET/POST {id}/variable.
 // bridges: GET list; POST, POST {id}; GET, DELETE {id}; POST {id}/addChannel,
-// removeChannel, play, play/{playbackId}; POST/DELETE {id}/moh.
+// removeChannel, play, play/{playbackId}, record (bridge_recording.go);
+// POST/DELETE {id}/moh.
 // playbacks: GET, DELETE {id}; POST {id}/control (pause, unpause, restart,
 // forward, reverse).
 // recordings: GET stored, GET/DELETE stored/{name}, GET stored/{name}/file
@@ -63,7 +64,7 @@
 // (empty). events: the WebSocket; POST user/{eventName}.
 // Parameters are read from the query string, a form body or a JSON body
 // (which wins), like Asterisk does. Other documented ARI routes (snoop,
-// externalMedia, move, redirect, bridge record, videoSource, dynamic
+// externalMedia, move, redirect, videoSource, dynamic
 // config, modules, logging, sendMessage, device state and mailbox updates)
 // answer 501.
 //
@@ -72,7 +73,8 @@
 // Not simulated: subscribeAll and event filters (an app gets the events of
 // its own channels and bridges only), snooping, external media, transfers,
 // channel variables in channel snapshots (channelvars), talk detection
-// events, and media other than wav for recordings. Originated Local
+// events, and media other than wav for recordings; a bridge's recording
+// is taken as speech throughout (no silence detection). Originated Local
 // channels are a single leg. A channel that /continue sends to an explicit
 // dialplan location stays there Options.DialplanDuration, then the
 // dialplan hangs up; a plain /continue (next priority of the inbound

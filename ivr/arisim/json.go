@@ -171,6 +171,12 @@ func (br *bridge) json() []byte {
 		}
 		b = appendStr(b, ch.id)
 	}
+	for i, r := range br.recs { // the recorder channels (bridge_recording.go)
+		if i > 0 || len(br.chans) > 0 {
+			b = append(b, ',')
+		}
+		b = appendStr(b, r.recorder)
+	}
 	b = append(b, `],"creationtime":`...)
 	b = appendTime(b, br.created)
 	b = append(b, `,"video_mode":"talker"}`...)

@@ -359,6 +359,10 @@ func (s *Server) leaveBridge(ch *channel, now time.Time, explicit bool) {
 	for _, o := range br.chans {
 		s.notify(o.call, CallerEvent{Kind: EventBridgePeers, Time: now, Bridge: br.id, Peers: s.peers(br, o)})
 	}
+	if len(br.chans) == 0 {
+		// The recorders are lonely: alone, they are made to leave.
+		s.ejectRecorders(br, now)
+	}
 	br.retech()
 }
 
@@ -369,6 +373,7 @@ func (s *Server) destroyBridge(br *bridge, now time.Time) {
 	for len(br.chans) > 0 {
 		s.leaveBridge(br.chans[len(br.chans)-1], now, false)
 	}
+	s.ejectRecorders(br, now)
 	s.stopQueue(&br.pbq, now, "done")
 	delete(s.bridges, br.id)
 	for _, app := range s.bridgeApps(br, nil) {

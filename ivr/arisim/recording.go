@@ -21,6 +21,10 @@ type liveRec struct {
 	total, talking       int // seconds, -1 until known
 	cause                string
 	muted                bool
+	// A bridge's recording (bridge_recording.go): the bridge, and the
+	// uniqueid of the recorder channel in it; ch is nil.
+	br       *bridge
+	recorder string
 }
 
 func (r *liveRec) terminatesOn(d byte) bool {
@@ -131,7 +135,11 @@ func (s *Server) finishRecording(r *liveRec, end time.Time, state, cause string)
 	}
 	var talk []interval
 	var talked time.Duration
-	if c := r.ch.call; c != nil {
+	if r.br != nil {
+		// A conversation: taken as speech throughout.
+		talk = []interval{{time.Time{}, time.Time{}.Add(total)}}
+		talked = total
+	} else if c := r.ch.call; c != nil {
 		for _, iv := range c.talk {
 			from, to := iv.from, iv.to
 			if from.Before(r.start) {
@@ -166,6 +174,14 @@ func (s *Server) finishRecording(r *liveRec, end time.Time, state, cause string)
 	typ := "RecordingFinished"
 	if state == "failed" {
 		typ = "RecordingFailed"
+	}
+	if r.br != nil {
+		dropBridgeRecording(r)
+		if s.liveRecs[r.name] == r {
+			delete(s.liveRecs, r.name)
+		}
+		s.emitBridgeRecording(r, typ, now)
+		return
 	}
 	ch := r.ch
 	s.chEmit(ch, func(app string) []byte { return s.evRecording(typ, r, app, now) })

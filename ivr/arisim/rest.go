@@ -72,7 +72,7 @@ var routeTable = mkRoutes([]struct {
 	{"DELETE", "/bridges/{bridgeId}/moh", (*Server).hBridgeMOH},
 	{"POST", "/bridges/{bridgeId}/play", (*Server).hBridgePlay},
 	{"POST", "/bridges/{bridgeId}/play/{playbackId}", (*Server).hBridgePlay},
-	{"POST", "/bridges/{bridgeId}/record", (*Server).hNotImplemented},
+	{"POST", "/bridges/{bridgeId}/record", (*Server).hBridgeRecord},
 
 	{"GET", "/playbacks/{playbackId}", (*Server).hPlaybackGet},
 	{"DELETE", "/playbacks/{playbackId}", (*Server).hPlaybackStop},
