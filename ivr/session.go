@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/CyCoreSystems/ari/v5"
@@ -127,6 +128,9 @@ type session struct {
 	// is over, for requests still on their way (control.go).
 	acting bool
 	ended  chan struct{}
+	// talking is the conversation in progress, for supervisors
+	// (supervise.go); nil outside one.
+	talking atomic.Pointer[talkLeg]
 }
 
 func newSession(c *Controller, ch ari.ChannelData, node string) *session {

@@ -33,6 +33,7 @@ func FuzzPost(f *testing.F) {
 		{"/contacts/new", adm}, {"/contacts/{p}", adm}, {"/contacts/{p}/disable", adm}, {"/contacts/import", adm},
 		{"/tickets/{p}/contact", op}, {"/tickets/{p}/contact/new", op},
 		{"/config/versions", adm}, {"/config/versions/{p}", adm}, {"/config/versions/{p}/rollback", adm}, {"/config/versions/{p}/replay", adm},
+		{"/live/calls/{p}", adm},
 	}
 	seeds := []struct {
 		body, param string
@@ -43,6 +44,8 @@ func FuzzPost(f *testing.F) {
 		{"state=paused&reason=other&other=" + strings.Repeat("x", 100), ""},
 		{"state=available", ""},
 		{"action=answer", ""},
+		{"action=listen", "call-1"},
+		{"action=end_call", "../call-1"},
 		{"version=1&subject=Nuovo&status=in_progress&priority=high&group=lotto2&assignee=op2", ticket},
 		{"version=1&was_group=&group=&was_subject=a&subject=" + strings.Repeat("é", 300), ticket},
 		{"version=99999999999999999999&status=zzz", ticket},

@@ -155,6 +155,9 @@ type LiveCall struct {
 	Started, Since                                                           time.Time
 	Test                                                                     bool // a test call (the test phone's), not a caller's
 	Callback                                                                 bool // the help desk calling a caller back
+	// Supervisor on the call and their mode (listen, whisper, barge, or
+	// ringing while their phone rings).
+	Supervisor, SuperviseMode string
 }
 
 // The phases of a LiveCall.
@@ -336,6 +339,8 @@ func (s *Server) routes() http.Handler {
 			r.Use(s.require(RoleSupervisor, RoleAdmin))
 			r.Post("/operators/{login}/state", s.forceState)
 			r.Get("/operators/log", s.stateLog)
+			r.Post("/live/calls/{callID}", s.callAction)
+			r.Get("/live/supervision", s.supervisionLog)
 		})
 		r.Group(func(r chi.Router) {
 			r.Use(s.require(RoleAdmin))
