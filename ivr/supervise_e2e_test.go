@@ -3,11 +3,14 @@ package ivr_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/helpdesk-ivr/ivr/ivr"
 	"github.com/helpdesk-ivr/ivr/ivr/arisim"
@@ -20,14 +23,16 @@ import (
 // and op302 answering lotto3's calls; it keeps the phones' handles.
 type srig struct {
 	*rig
+	reg    *prometheus.Registry
 	mu     sync.Mutex
 	phones map[string]*arisim.Call // by endpoint, the latest call
 }
 
 func newSuperviseRig(t *testing.T) *srig {
 	t.Helper()
-	sr := &srig{phones: map[string]*arisim.Call{}}
+	sr := &srig{phones: map[string]*arisim.Call{}, reg: prometheus.NewRegistry()}
 	sr.rig = newRig(t, monday10, func(o *simdesk.Options) {
+		o.Registerer = sr.reg
 		o.Config.Supervisors = append(o.Config.Supervisors,
 			&menu.Supervisor{Login: "capo", Name: "Capo", Endpoint: "PJSIP/capo", Groups: []string{"lotto3"}},
 			&menu.Supervisor{Login: "altro", Name: "Altro", Endpoint: "PJSIP/altro", Groups: []string{"lotto3"}})
@@ -132,6 +137,25 @@ func (sr *srig) waitNoSupervision() {
 	}
 }
 
+// interventions reads ivr_supervisor_interventions_total by kind.
+func (sr *srig) interventions() map[string]float64 {
+	sr.t.Helper()
+	mfs, err := sr.reg.Gather()
+	if err != nil {
+		sr.t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		if mf.GetName() != "ivr_supervisor_interventions_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			out[m.GetLabel()[0].GetValue()] = m.GetCounter().GetValue()
+		}
+	}
+	return out
+}
+
 func supervisorDetails(evs []tickets.CallEvent) []string {
 	var out []string
 	for _, e := range evs {
@@ -215,6 +239,9 @@ func TestSuperviseListenWhisperBarge(t *testing.T) {
 	c.Hangup()
 	sr.outcome(c.ID())
 	_, evs, _ := sr.mem.Call(c.ID())
+	if got := sr.interventions(); !maps.Equal(got, map[string]float64{"listen": 2, "whisper": 1, "barge": 1, "end_call": 0}) {
+		t.Errorf("ivr_supervisor_interventions_total %v", got)
+	}
 	want := []string{"supervisor capo: listen", "supervisor capo: whisper", "supervisor capo: barge", "supervisor capo: listen", "supervisor_left capo: stopped"}
 	if got := supervisorDetails(evs); !slices.Equal(got, want) {
 		t.Errorf("call record: %q, want %q", got, want)
@@ -307,6 +334,9 @@ func TestSuperviseRefusalsAndEndCall(t *testing.T) {
 	}
 	if got := supervisorDetails(evs); !slices.Equal(got, []string{"ended_by_supervisor capo"}) {
 		t.Errorf("call record: %q", got)
+	}
+	if got := sr.interventions()["end_call"]; got != 1 {
+		t.Errorf("end_call interventions: %v", got)
 	}
 
 	c2 := sr.talking()

@@ -146,6 +146,17 @@ func TestSuperviseRoles(t *testing.T) {
 		}
 	}
 
+	// The reports count the interventions by group and kind.
+	rep := adm.get("/reports")
+	wantStatus(t, "reports", rep, http.StatusOK)
+	for _, k := range []string{`data-group="lotto2" data-kind="listen"`, `data-group="lotto2" data-kind="barge"`,
+		`data-group="lotto3" data-kind="whisper"`, `data-group="lotto3" data-kind="end_call"`} {
+		rep.has(t, `<tr data-testid="intervention-row" `+k+`><th scope="row">`)
+	}
+	if n := strings.Count(rep.body, `data-testid="intervention-row"`); n != 4 {
+		t.Errorf("intervention rows: %d, want 4", n)
+	}
+
 	// What the controller refuses comes back as a message.
 	ctl.mu.Lock()
 	ctl.err = &fault.Error{Code: fault.ECONFLICT, Message: "another supervisor is on this call"}
