@@ -41,12 +41,19 @@ func (f *fakeControl) asked() []string {
 func superviseEnv(t *testing.T) (*env, *fakeControl, tickets.Ticket, tickets.Ticket) {
 	t.Helper()
 	ctl := &fakeControl{}
+	e, t2, t3 := superviseEnvWith(t, func(*fakeLive) CallControl { return ctl })
+	return e, ctl, t2, t3
+}
+
+// superviseEnvWith is superviseEnv with the control control makes.
+func superviseEnvWith(t *testing.T, control func(*fakeLive) CallControl) (*env, tickets.Ticket, tickets.Ticket) {
+	t.Helper()
 	base, err := helpdesk()
 	noErr(t, err)
 	cfg := *base
 	cfg.Supervisors = []*menu.Supervisor{{Login: "sup", Name: "User sup", Endpoint: "PJSIP/sup", Groups: []string{"lotto2"}}}
 	e := newEnv(t, func(o *Options) {
-		o.Control = ctl
+		o.Control = control(o.Live.(*fakeLive))
 		o.Config = func() *menu.Config { return &cfg }
 	})
 	_, t2 := e.openTicket("lotto2", "+390612345678", "Stampante guasta")
@@ -56,7 +63,7 @@ func superviseEnv(t *testing.T) (*env, *fakeControl, tickets.Ticket, tickets.Tic
 		LiveCall{CallID: "call-3", Caller: "+390699991234", Phase: PhaseTalking, Group: "lotto3", Operator: "op3", Ticket: string(t3.Number), Started: t0, Since: t0},
 	)
 	e.srv.Notify()
-	return e, ctl, t2, t3
+	return e, t2, t3
 }
 
 // Who may act on which live call: a supervisor on the calls of the groups
