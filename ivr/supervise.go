@@ -419,6 +419,12 @@ func (sv *supervision) cleanup(why string, talk talkLeg) {
 	if sv.c.released.Load() {
 		return
 	}
+	if why != "" {
+		// Recorded first: once nothing is left in Asterisk, the record
+		// is complete.
+		sv.record(talk, EventSupervisorLeft, why)
+		sv.emit(talk, "off")
+	}
 	if sv.snoop != "" {
 		sv.hangup(sv.snoop)
 	}
@@ -429,10 +435,6 @@ func (sv *supervision) cleanup(why string, talk talkLeg) {
 		if err := sv.c.client.Bridge().Delete(sv.bridge); err != nil && !isNotFound(err) {
 			sv.s.log.Warn("bridge_delete_failed", "error", err.Error())
 		}
-	}
-	if why != "" {
-		sv.record(talk, EventSupervisorLeft, why)
-		sv.emit(talk, "off")
 	}
 }
 

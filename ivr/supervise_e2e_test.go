@@ -16,6 +16,7 @@ import (
 	"github.com/helpdesk-ivr/ivr/ivr/arisim"
 	"github.com/helpdesk-ivr/ivr/ivr/simdesk"
 	"github.com/helpdesk-ivr/ivr/menu"
+	"github.com/helpdesk-ivr/ivr/queues"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
 
@@ -354,4 +355,50 @@ func liveCall(l *ivr.Live, id string) ivr.LiveCall {
 		}
 	}
 	return ivr.LiveCall{}
+}
+
+// Through the operator queues: a supervisor barges into a call op201
+// took from lotto2's queue; op201 hangs up: the supervisor's phone goes,
+// op201 wraps up as after any call, and the timeline has the supervision.
+func TestSuperviseQueuedCall(t *testing.T) {
+	r := newQueueRig(t, "", func(cfg *menu.Config) {
+		cfg.Supervisors = append(cfg.Supervisors, &menu.Supervisor{Login: "capo", Name: "Capo", Endpoint: "PJSIP/capo", Groups: []string{"lotto2"}})
+	})
+	var mu sync.Mutex
+	phones := map[string]*arisim.Call{}
+	keep := func(ep string) func(*arisim.Call) {
+		return func(c *arisim.Call) { mu.Lock(); phones[ep] = c; mu.Unlock() }
+	}
+	phone := func(ep string) *arisim.Call { mu.Lock(); defer mu.Unlock(); return phones[ep] }
+	r.sim.SetEndpoint("PJSIP/op201", arisim.EndpointBehavior{Mode: arisim.Answer, AnswerAfter: time.Second, OnCall: keep("op201")})
+	r.sim.SetEndpoint("PJSIP/capo", arisim.EndpointBehavior{Mode: arisim.Answer, AnswerAfter: time.Second, OnCall: keep("capo")})
+	r.available("op201")
+	c := r.call("3331234567")
+	r.waitPrompt(c.ID(), "node:root")
+	press(t, c, "12")
+	if op := r.answeredBy(c.ID()); op != "op201" {
+		t.Fatalf("answered by %s", op)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := r.ctrl.Act(ctx, c.ID(), ivr.Action{Kind: ivr.ActBarge, By: "capo"}); err != nil {
+		t.Fatal(err)
+	}
+	r.waitFor(c.ID(), "supervisor on", func(e ivr.Event) bool { return e.Kind == ivr.EvSupervise && e.Result == "on" })
+	op, sup := phone("op201"), phone("capo")
+	waitUntil(t, "the caller hears the supervisor", func() bool {
+		return slices.Equal(r.sim.Hears(c.ID()), []string{op.ID(), sup.ID()})
+	})
+	op.Hangup()
+	select {
+	case <-sup.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the supervisor's phone is still up")
+	}
+	r.outcome(c.ID())
+	r.waitState("op201", queues.WrapUp)
+	waitUntil(t, "the supervision in the timeline", func() bool {
+		got := r.timeline(c.ID())
+		return slices.Contains(got, "supervisor lotto2 op201") && slices.Contains(got, "supervisor_left lotto2 op201")
+	})
 }
