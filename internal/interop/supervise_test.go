@@ -5,14 +5,18 @@ import (
 	"encoding/binary"
 	"math"
 	"net"
+	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/helpdesk-ivr/ivr/internal/realasterisk"
 	"github.com/helpdesk-ivr/ivr/ivr"
+	"github.com/helpdesk-ivr/ivr/tickets"
 )
 
 // rtpPhone is the audio side of a test phone: every 20 ms it sends a
@@ -348,5 +352,104 @@ func TestSuperviseRealAsterisk(t *testing.T) {
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Errorf("call record: %q, want %q", got, want)
+	}
+}
+
+// TestIvrdSupervise: the same through the ivrd binary and its panel: the
+// supervisor presses Listen, then Whisper, on the live page of the call
+// op301 answered (the panel's forms, with the session's token); Asterisk's
+// snoop channel and the phones' RTP follow (whisper: op301 hears the
+// supervisor, the caller does not); then End call. The audit log, the
+// ticket's history and /metrics have each action.
+func TestIvrdSupervise(t *testing.T) {
+	t.Parallel()
+	d := StartDesk(t, DeskOptions{Clock: mondayClock, Phones: []string{"op301", "sup100"}, Available: []string{"op301"}})
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	callerRTP, opRTP, supRTP := newRTPPhone(t, false), newRTPPhone(t, false), newRTPPhone(t, true)
+	d.Phone(t, "op301", realasterisk.PhoneOptions{AnswerAfter: time.Second, Timeout: 3 * time.Minute, MediaPort: opRTP.port()})
+	d.Phone(t, "sup100", realasterisk.PhoneOptions{AnswerAfter: time.Second, Timeout: 3 * time.Minute, MediaPort: supRTP.port()})
+	const from = "3331240041"
+	d.Caller(t, realasterisk.CallOptions{Caller: from, Keys: keyed("13", keyGap, keyGap), MediaPort: callerRTP.port(), Timeout: 3 * time.Minute})
+	call := d.CallOf(ctx, t, from)
+	d.Obs.BridgedWith(ctx, t, call.ChannelID, "PJSIP/op301-")
+	d.WaitCallEvent(ctx, t, call, tickets.EventAnswered)
+
+	sup := d.LogIn(t, "supervisore")
+	waitFor(ctx, t, "the call's buttons on the live page", func() (bool, bool) {
+		_, page := sup.Get(t, "/live")
+		ok := strings.Contains(string(page), `action="/live/calls/`+call.ChannelID+`"`)
+		return ok, ok
+	})
+	press := func(action string) {
+		t.Helper()
+		resp, page := sup.Post(t, "/live/calls/"+call.ChannelID, url.Values{"action": {action}})
+		if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Request.URL.String(), "msg=supervise_"+action) {
+			t.Fatalf("%s: %s at %s\n%s", action, resp.Status, resp.Request.URL, page)
+		}
+	}
+	snoopOn := regexp.MustCompile(`(?m)^Snoop/(op-[^!]+)-[0-9a-f]{8}!`)
+	waitSnoop := func(not string) string {
+		t.Helper()
+		return waitFor(ctx, t, "a snoop channel on op301's leg", func() (string, bool) {
+			out, _ := d.A.CLI(ctx, "core show channels concise")
+			m := snoopOn.FindString(out)
+			return m, m != "" && m != not && strings.Contains(out, "PJSIP/sup100-")
+		})
+	}
+
+	press("listen")
+	listen := waitSnoop("")
+	cl, ch, ol, oh := listenFor(callerRTP, opRTP, 3*time.Second)
+	t.Logf("listen: caller %d/%d loud, op301 %d/%d loud", cl, ch, ol, oh)
+	if ch < 50 || oh < 50 || cl > 5 || ol > 5 {
+		t.Errorf("listening: caller %d of %d packets loud, op301 %d of %d", cl, ch, ol, oh)
+	}
+	press("whisper")
+	waitSnoop(listen)
+	cl, ch, ol, oh = listenFor(callerRTP, opRTP, 3*time.Second)
+	t.Logf("whisper: caller %d/%d loud, op301 %d/%d loud", cl, ch, ol, oh)
+	if ol < oh/2 || cl > 5 {
+		t.Errorf("whispering: op301 hears the supervisor in %d of %d packets, the caller in %d of %d", ol, oh, cl, ch)
+	}
+	press("end_call")
+	rec, _ := d.WaitEnded(ctx, t, call)
+	if rec.HangupBy != tickets.HangupSystem {
+		t.Errorf("ended call: %+v", rec)
+	}
+
+	var audited []string
+	rows, err := d.DB.Query(ctx, `SELECT action || ' ' || grp || ' ' || login FROM audit_log WHERE target = $1 ORDER BY id`, "call:"+call.ChannelID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		audited = append(audited, s)
+	}
+	rows.Close()
+	if want := []string{"call.listen lotto3 supervisore", "call.whisper lotto3 supervisore", "call.end_call lotto3 supervisore"}; !slices.Equal(audited, want) {
+		t.Errorf("audit log %q, want %q", audited, want)
+	}
+	hist, err := d.Store.History(ctx, rec.TicketID, tickets.Viewer{Kind: tickets.ViewerSystem})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var noted []string
+	for _, h := range hist {
+		if h.Field == "supervision" {
+			noted = append(noted, h.Actor.ID+" "+h.New)
+		}
+	}
+	if want := []string{"supervisore listen", "supervisore whisper", "supervisore end_call"}; !slices.Equal(noted, want) {
+		t.Errorf("ticket history %q, want %q", noted, want)
+	}
+	for kind, want := range map[string]float64{"listen": 1, "whisper": 1, "barge": 0, "end_call": 1} {
+		if v := d.Metric(t, `ivr_supervisor_interventions_total{kind="`+kind+`"}`); v != want {
+			t.Errorf("ivr_supervisor_interventions_total{kind=%q} = %v, want %v", kind, v, want)
+		}
 	}
 }
