@@ -47,8 +47,9 @@ const EvSupervise = "supervise"
 var (
 	// ErrNoPhone: the supervisor has no phone in the configuration.
 	ErrNoPhone = &fault.Error{Code: fault.EINVALID, Message: "no phone configured for this supervisor (supervisors: in the configuration)"}
-	// ErrSupervised: another supervisor is on the call already.
-	ErrSupervised = &fault.Error{Code: fault.ECONFLICT, Message: "another supervisor is on this call"}
+	// ErrSupervised: another supervisor is on the call already, or the
+	// supervisor is on another call (their phone is busy with it).
+	ErrSupervised = &fault.Error{Code: fault.ECONFLICT, Message: "another supervisor is on this call, or this supervisor on another"}
 )
 
 // supervisionPrefix starts the ids of supervisors' phones and their snoop
@@ -152,6 +153,12 @@ func (c *Controller) supervise(ctx context.Context, callID string, a Action) err
 		sp.mu.Unlock()
 		return ErrNotNow
 	}
+	for _, other := range sp.calls {
+		if other.by == a.By {
+			sp.mu.Unlock()
+			return ErrSupervised
+		}
+	}
 	sup := c.opts.Config().Supervisor(a.By)
 	if sup == nil || sup.Endpoint == "" {
 		sp.mu.Unlock()
@@ -217,12 +224,14 @@ func (sv *supervision) run(endpoint string, talk talkLeg, started chan<- error) 
 	s.acting = true
 	left := "hung up"
 	defer func() {
-		sv.cleanup(left, talk)
+		// Free first: once its channels are gone, the supervisor may be
+		// rung for another call.
 		c.supervising.mu.Lock()
 		if c.supervising.calls[sv.callID] == sv {
 			delete(c.supervising.calls, sv.callID)
 		}
 		c.supervising.mu.Unlock()
+		sv.cleanup(left, talk)
 		c.forget(s)
 	}()
 	// The call's end ends the supervision, whatever its events say.

@@ -344,8 +344,23 @@ func TestSuperviseRefusalsAndEndCall(t *testing.T) {
 	if err := sr.act(c2.ID(), ivr.ActListen, "nobody"); !errors.Is(err, ivr.ErrNoPhone) {
 		t.Errorf("a supervisor without a phone: %v, want ErrNoPhone", err)
 	}
+	// A supervisor on one call is not rung for another meanwhile.
+	c3 := sr.talking()
+	if err := sr.act(c2.ID(), ivr.ActListen, "capo"); err != nil {
+		t.Fatal(err)
+	}
+	if err := sr.act(c3.ID(), ivr.ActListen, "capo"); !errors.Is(err, ivr.ErrSupervised) {
+		t.Errorf("a supervisor on another call: %v, want ErrSupervised", err)
+	}
 	c2.Hangup()
 	sr.outcome(c2.ID())
+	sr.waitNoSupervision()
+	if err := sr.act(c3.ID(), ivr.ActListen, "capo"); err != nil {
+		t.Errorf("once free: %v", err)
+	}
+	c3.Hangup()
+	sr.outcome(c3.ID())
+	sr.waitNoSupervision()
 }
 
 func liveCall(l *ivr.Live, id string) ivr.LiveCall {
