@@ -412,6 +412,7 @@ func (c *Controller) Reconcile(ctx context.Context) {
 	// caller stays (the caller's new session adopts it); one ringing or
 	// alone is hung up, or its operator would answer into silence.
 	bridged, orphans := c.bridgedChannels()
+	orphans = append(orphans, c.orphanSupervisionBridges()...)
 	for _, b := range orphans {
 		// The caller of this holding bridge is gone: nothing will use it.
 		if err := c.client.Bridge().Delete(b); err != nil && !isNotFound(err) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -185,6 +186,25 @@ func (c *Controller) supervise(ctx context.Context, callID string, a Action) err
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// orphanSupervisionBridges are the supervisors' bridges no supervision of
+// this controller drives: their controller stopped (their phones and
+// snoop channels are hung up with the other orphans).
+func (c *Controller) orphanSupervisionBridges() []*ari.Key {
+	bridges, err := c.client.Bridge().List(nil)
+	if err != nil {
+		return nil
+	}
+	var out []*ari.Key
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for _, k := range bridges {
+		if strings.HasPrefix(k.ID, "svb-") && c.routes[ari.BridgeKey+":"+k.ID] == nil {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // callSession finds the session of a call by its id, as Act does.

@@ -417,3 +417,44 @@ func TestSuperviseQueuedCall(t *testing.T) {
 		return slices.Contains(got, "supervisor lotto2 op201") && slices.Contains(got, "supervisor_left lotto2 op201")
 	})
 }
+
+// A controller that stops while a supervisor listens: the one that takes
+// over keeps the conversation, hangs up the supervisor's phone and snoop
+// it does not drive and deletes their bridge; the supervisor may listen
+// again through it.
+func TestSuperviseTakeover(t *testing.T) {
+	sr := newSuperviseRig(t)
+	c := sr.talking()
+	op := sr.phone("op302")
+	if err := sr.act(c.ID(), ivr.ActListen, "capo"); err != nil {
+		t.Fatal(err)
+	}
+	sr.waitFor(c.ID(), "supervisor on", func(e ivr.Event) bool { return e.Kind == ivr.EvSupervise && e.Result == "on" })
+	sup := sr.phone("capo")
+	second := newController(t, sr.rig)
+	if e := second.waitKind(c.ID(), ivr.EvAnswered); e.Reason != "resumed talking" {
+		t.Fatalf("conversation taken over: %+v", e)
+	}
+	select {
+	case <-sup.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the supervisor's phone is still up after the takeover")
+	}
+	sr.waitNoSupervision()
+	sr.hears("caller after the takeover", c.ID(), op.ID())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// The new session takes the conversation over a moment after it says
+	// so: until then the call cannot be listened to.
+	waitUntil(t, "the conversation to take a supervisor", func() bool {
+		err := second.ctrl.Act(ctx, c.ID(), ivr.Action{Kind: ivr.ActListen, By: "capo"})
+		if err != nil && !errors.Is(err, ivr.ErrNotNow) {
+			t.Fatal(err)
+		}
+		return err == nil
+	})
+	sr.hears("supervisor through the new controller", sr.nextPhone("capo", sup).ID(), c.ID(), op.ID())
+	c.Hangup()
+	second.outcome(c.ID())
+	sr.waitNoSupervision()
+}
