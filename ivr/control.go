@@ -49,6 +49,9 @@ func (r *actRequest) reply(err error) {
 // waits for its answer or ctx. The session acts between two of its own
 // steps, so an action never races with what the call is doing.
 func (c *Controller) Act(ctx context.Context, callID string, a Action) error {
+	if a.Kind.supervisory() {
+		return c.supervise(ctx, callID, a) // beside the call (supervise.go)
+	}
 	c.mu.RLock()
 	s := c.routes[callKind+":"+callID]
 	if s == nil {

@@ -110,6 +110,8 @@ type Controller struct {
 	callbacksOnce sync.Once
 	callbackCtx   context.Context
 	callbacks     map[string]bool
+
+	supervising *supervising // supervise.go
 }
 
 // New makes a controller; Run starts it on a connected client.
@@ -131,6 +133,10 @@ func New(opts Options) (*Controller, error) {
 	if err != nil {
 		return nil, err
 	}
+	sup, err := newSupervising(opts.Registerer)
+	if err != nil {
+		return nil, err
+	}
 	if opts.Spool == nil {
 		opts.Spool, err = NewSpool(opts.Store, SpoolOptions{StoreTimeout: opts.StoreTimeout,
 			Logger: opts.Logger, Registerer: opts.Registerer})
@@ -139,7 +145,8 @@ func New(opts Options) (*Controller, error) {
 		}
 	}
 	return &Controller{opts: opts, log: opts.Logger, clock: opts.Clock, metrics: m, spool: opts.Spool,
-		routes: map[string]*session{}, sessions: map[string]*session{}, callbacks: map[string]bool{}}, nil
+		routes: map[string]*session{}, sessions: map[string]*session{}, callbacks: map[string]bool{},
+		supervising: sup}, nil
 }
 
 // Attach gives the controller the client for its REST requests and
@@ -240,9 +247,10 @@ func (c *Controller) dispatch(ctx context.Context, e ari.Event) {
 	if !ok {
 		return // an event for a call already over, or of no interest
 	}
-	if len(start.Args) > 0 && (start.Args[0] == "operator" || start.Args[0] == "callback") {
+	if len(start.Args) > 0 && (start.Args[0] == "operator" || start.Args[0] == "callback" || supervisionArg(start.Args[0])) {
 		// An operator leg whose call is gone, or a callback whose runner
-		// is: nobody will talk to it.
+		// is, or a supervisor's phone or snoop whose supervision is:
+		// nobody will talk to it.
 		go c.hangupOrphan(start.Channel.ID)
 		return
 	}
@@ -408,6 +416,7 @@ func (c *Controller) Reconcile(ctx context.Context) {
 	// caller stays (the caller's new session adopts it); one ringing or
 	// alone is hung up, or its operator would answer into silence.
 	bridged, orphans := c.bridgedChannels()
+	orphans = append(orphans, c.orphanSupervisionBridges()...)
 	for _, b := range orphans {
 		// The caller of this holding bridge is gone: nothing will use it.
 		if err := c.client.Bridge().Delete(b); err != nil && !isNotFound(err) {
@@ -419,7 +428,8 @@ func (c *Controller) Reconcile(ctx context.Context) {
 			c.mu.Lock()
 			claimed := c.routes[ari.ChannelKey+":"+k.ID] != nil
 			c.mu.Unlock()
-			if (strings.HasPrefix(k.ID, "op-") || strings.HasPrefix(k.ID, "cb-")) && !claimed && !bridged[k.ID] {
+			if (strings.HasPrefix(k.ID, "op-") || strings.HasPrefix(k.ID, "cb-")) && !claimed && !bridged[k.ID] ||
+				strings.HasPrefix(k.ID, supervisionPrefix) && !claimed {
 				go c.hangupOrphan(k.ID)
 			}
 		}
@@ -431,7 +441,7 @@ func (c *Controller) Reconcile(ctx context.Context) {
 		c.mu.Lock()
 		claimed := c.routes[ari.ChannelKey+":"+id] != nil
 		c.mu.Unlock()
-		if claimed || strings.HasPrefix(id, "op-") || strings.HasPrefix(id, "cb-") {
+		if claimed || strings.HasPrefix(id, "op-") || strings.HasPrefix(id, "cb-") || strings.HasPrefix(id, supervisionPrefix) {
 			continue
 		}
 		ch, err := c.client.Channel().Data(ari.NewKey(ari.ChannelKey, id))

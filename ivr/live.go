@@ -32,6 +32,10 @@ type LiveCall struct {
 	// Recording is "recording" or "paused" while the conversation is
 	// recorded (recordcall.go), "" otherwise.
 	Recording string
+	// Supervisor is the login of a supervisor on the call and
+	// SuperviseMode their mode (listen, whisper, barge), "ringing" while
+	// their phone rings.
+	Supervisor, SuperviseMode string
 }
 
 // Live folds the controller's events into the calls in progress. Observe
@@ -61,8 +65,8 @@ func (l *Live) apply(e Event) bool {
 	defer l.mu.Unlock()
 	c := l.calls[e.CallID]
 	if c == nil {
-		if e.Kind == EvHangup || e.Kind == EvOutcome {
-			return false
+		if e.Kind == EvHangup || e.Kind == EvOutcome || e.Kind == EvSupervise {
+			return false // (a supervisor leaving a call over)
 		}
 		c = &LiveCall{CallID: e.CallID, Started: e.Time, Since: e.Time, Phase: "menu"}
 		l.calls[e.CallID] = c
@@ -145,6 +149,15 @@ func (l *Live) apply(e Event) bool {
 			c.Recording = ""
 		default:
 			return false
+		}
+	case EvSupervise:
+		switch e.Result {
+		case "ringing":
+			c.Supervisor, c.SuperviseMode = e.By, "ringing"
+		case "on":
+			c.Supervisor, c.SuperviseMode = e.By, e.Reason
+		default:
+			c.Supervisor, c.SuperviseMode = "", ""
 		}
 	case EvHangup, EvOutcome:
 		delete(l.calls, e.CallID)

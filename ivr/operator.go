@@ -191,6 +191,7 @@ func (s *session) connect(legID, group, login string) bool {
 	s.phase = phaseTalking
 	s.talkGroup, s.talkOperator = group, login
 	s.outcome = tickets.OutcomeAnswered
+	s.publishTalk(legID) // (talk publishes it again, and withdraws it)
 	s.emit(Event{Kind: EvAnswered, Group: group, Operator: login, Ticket: string(s.ticket.Number)})
 	inProgress := tickets.StatusInProgress
 	s.updateCallTicket(tickets.CallUpdate{OperatorAnsweredAt: &now, Operator: &login},
@@ -205,6 +206,7 @@ func (s *session) talk(legID string) error {
 	defer s.stopCallRecording()
 	s.acting = true
 	defer func() { s.acting = false }()
+	defer s.publishTalk(legID)()
 	for {
 		w, err := s.next(time.Hour)
 		if err != nil {

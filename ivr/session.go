@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/CyCoreSystems/ari/v5"
@@ -129,6 +130,9 @@ type session struct {
 	ended  chan struct{}
 	// rec is the conversation's recording (recordcall.go).
 	rec callRecording
+	// talking is the conversation in progress, for supervisors
+	// (supervise.go); nil outside one.
+	talking atomic.Pointer[talkLeg]
 }
 
 func newSession(c *Controller, ch ari.ChannelData, node string) *session {

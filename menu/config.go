@@ -23,13 +23,15 @@ type Pos struct {
 type Config struct {
 	File string `yaml:"-"`
 
-	Service       Service              `yaml:"service"`
-	Schedules     map[string]*Schedule `yaml:"schedules"`
-	Groups        []*Group             `yaml:"groups"`
-	Operators     []*Operator          `yaml:"operators"`
-	Organizations []*Organization      `yaml:"organizations"`
-	IVR           IVR                  `yaml:"ivr"`
-	Menu          *Node                `yaml:"menu"`
+	Service   Service              `yaml:"service"`
+	Schedules map[string]*Schedule `yaml:"schedules"`
+	Groups    []*Group             `yaml:"groups"`
+	Operators []*Operator          `yaml:"operators"`
+	// Supervisors may listen to their groups' calls (supervisors.go).
+	Supervisors   []*Supervisor   `yaml:"supervisors"`
+	Organizations []*Organization `yaml:"organizations"`
+	IVR           IVR             `yaml:"ivr"`
+	Menu          *Node           `yaml:"menu"`
 	// Categories is the list a ticket's category is chosen from (none:
 	// free text).
 	Categories []*Category `yaml:"categories"`

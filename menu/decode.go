@@ -280,6 +280,11 @@ func (x *Operator) UnmarshalYAML(n *yaml.Node) error {
 	return decodeAt(n, (*plain)(x), &x.Pos)
 }
 
+func (x *Supervisor) UnmarshalYAML(n *yaml.Node) error {
+	type plain Supervisor
+	return decodeAt(n, (*plain)(x), &x.Pos)
+}
+
 func (x *Callback) UnmarshalYAML(n *yaml.Node) error {
 	type plain Callback
 	return decodeAt(n, (*plain)(x), &x.Pos)

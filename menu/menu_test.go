@@ -146,6 +146,16 @@ func TestParseReportsEveryProblemWithPosition(t *testing.T) {
 			`queue.no_operators: unknown group "zz"`, `queue.ring_timeout 1s is out of range`, `queue.break_out_key "**"`,
 			`18:5: operator "op1": unknown group "nowhere"`, `19:5: operator login "op1" is used twice (first at line 18)`,
 			`operator "op1" needs a name`, `endpoint PJSIP/op1 is also "op1"'s phone`, `penalty -1 in group "g1"`}},
+		{"supervisors", strings.Replace(base, "ivr:\n", `supervisors:
+  - {login: sup1, name: Capo, endpoint: PJSIP/sup1, groups: [g1, nowhere, g1]}
+  - {login: sup1, name: "", endpoint: PJSIP/op1, groups: [g2]}
+  - {login: op1, name: Doppio, endpoint: sup, groups: []}
+ivr:
+`, 1) + okMenu, []string{
+			`20:5: supervisor "sup1": unknown group "nowhere"`, `20:5: supervisor "sup1": group "g1" listed twice`,
+			`21:5: supervisor login "sup1" is used twice (first at line 20)`, `21:5: supervisor "sup1" needs a name`,
+			`21:5: supervisor "sup1": endpoint PJSIP/op1 is also operator op1's phone`,
+			`22:5: supervisor login "op1" is an operator's`, `22:5: supervisor "op1": endpoint "sup" must look like PJSIP/sup1`}},
 		{"overflow wait", strings.Replace(base, "  - {id: g2, name: Gruppo due}", "  - {id: g2, name: Gruppo due, queue: {overflow: wait, max_wait: 5s}}", 1) + okMenu,
 			[]string{"queue.overflow cannot be wait", "queue.max_wait 5s: use 0 (no limit) or 30s..4h"}},
 		{"survey", strings.Replace(base, "  - {id: g2, name: Gruppo due}", "  - {id: g2, name: Gruppo due, survey: {enabled: true, timeout: 1m, comment_max: 1s}}\n  - {id: g3, name: Gruppo tre, survey: {comment: true}}", 1) + okMenu,
@@ -352,5 +362,23 @@ func TestDefaultGroup(t *testing.T) {
 	cfg.IVR.AfterHoursGroup = "lotto6"
 	if got := cfg.DefaultGroup(""); got != "lotto6" {
 		t.Errorf("with after_hours_group: %q", got)
+	}
+}
+
+func TestSupervisorWatches(t *testing.T) {
+	t.Parallel()
+	cfg, err := Parse("x.yaml", []byte(strings.Replace(base, "ivr:\n", "supervisors:\n  - {login: sup1, name: Capo, endpoint: PJSIP/sup1, groups: [g1]}\n  - {login: admin, name: Admin, endpoint: PJSIP/adm}\nivr:\n", 1)+okMenu))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sup := cfg.Supervisor("sup1")
+	if sup == nil || sup.Endpoint != "PJSIP/sup1" || !sup.Watches("g1") || sup.Watches("g2") || sup.Watches("") {
+		t.Errorf("sup1: %+v", sup)
+	}
+	if a := cfg.Supervisor("admin"); a == nil || a.Watches("g1") {
+		t.Errorf("admin: %+v", a)
+	}
+	if cfg.Supervisor("op1") != nil || cfg.Supervisor("nobody").Watches("g1") {
+		t.Error("an operator or nobody is a supervisor")
 	}
 }

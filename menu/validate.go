@@ -65,6 +65,7 @@ func (c *Config) validate() Problems {
 	c.validateCategories(v)
 	c.validateGroups(v)
 	c.validateOperators(v)
+	c.validateSupervisors(v)
 	c.validateOrganizations(v)
 	c.validateIVR(v)
 	c.validateLanguages(v)

@@ -49,10 +49,28 @@ type liveData struct {
 	Calls []LiveCall
 	Live  bool // live calls are available
 	At    time.Time
+	// Acts are the calls whose supervision buttons the user gets (with
+	// the session's CSRF token): those of the groups they supervise.
+	Acts map[string]bool
+	CSRF string
 }
 
 func (s *Server) liveData(rq *request, st *liveState) liveData {
-	return liveData{L: rq.lang, Calls: st.callsFor(rq), Live: s.opts.Live != nil, At: st.At}
+	d := liveData{L: rq.lang, Calls: st.callsFor(rq), Live: s.opts.Live != nil, At: st.At}
+	if s.actsOnCalls(rq) {
+		d.Acts, d.CSRF = map[string]bool{}, rq.sess.CSRF
+		for _, c := range d.Calls {
+			if c.Group != "" && s.supervises(rq, c.Group) {
+				d.Acts[c.CallID] = true
+			}
+		}
+	}
+	return d
+}
+
+// actsOnCalls reports whether the user gets the live calls' buttons.
+func (s *Server) actsOnCalls(rq *request) bool {
+	return s.opts.Control != nil && (rq.user.Role == RoleSupervisor || rq.user.Role == RoleAdmin)
 }
 
 // livePageData is the live page: the calls and, for supervisors and
@@ -79,9 +97,14 @@ func (s *Server) liveEvents(w http.ResponseWriter, r *http.Request) {
 	rq := reqOf(r)
 	key := viewKey("live", rq)
 	s.serveEvents(w, r, func(_ context.Context, st *liveState) ([]sseEvent, error) {
-		b, err := st.render(key, func() ([]byte, error) {
-			return s.fragment("live.html", "live_body", s.liveData(rq, st))
-		})
+		render := func() ([]byte, error) { return s.fragment("live.html", "live_body", s.liveData(rq, st)) }
+		var b []byte
+		var err error
+		if s.actsOnCalls(rq) {
+			b, err = render() // its buttons carry the session's token
+		} else {
+			b, err = st.render(key, render)
+		}
 		if err != nil || rq.user.Role == RoleOperator {
 			return []sseEvent{{"live", b}}, err
 		}
@@ -270,7 +293,7 @@ func (s *Server) callKey(ctx context.Context, rq *request, st *liveState, callID
 	}
 	key := callID
 	if i := slices.IndexFunc(st.Calls, func(c LiveCall) bool { return c.CallID == callID }); i >= 0 {
-		key += "/" + st.Calls[i].Phase
+		key += "/" + st.Calls[i].Phase + "/" + st.Calls[i].Supervisor + "/" + st.Calls[i].SuperviseMode
 	}
 	call, err := s.opts.Tickets.FindCallByChannel(ctx, callID)
 	if fault.Code(err) == fault.ENOTFOUND {

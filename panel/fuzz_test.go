@@ -33,6 +33,7 @@ func FuzzPost(f *testing.F) {
 		{"/contacts/new", adm}, {"/contacts/{p}", adm}, {"/contacts/{p}/disable", adm}, {"/contacts/import", adm},
 		{"/tickets/{p}/contact", op}, {"/tickets/{p}/contact/new", op},
 		{"/config/versions", adm}, {"/config/versions/{p}", adm}, {"/config/versions/{p}/rollback", adm}, {"/config/versions/{p}/replay", adm},
+		{"/live/calls/{p}", adm},
 	}
 	seeds := []struct {
 		body, param string
@@ -45,6 +46,8 @@ func FuzzPost(f *testing.F) {
 		{"action=answer", ""},
 		{"call=1795320990.1&action=pause", ""},
 		{"call=%00&action=resume", ""},
+		{"action=listen", "call-1"},
+		{"action=end_call", "../call-1"},
 		{"version=1&subject=Nuovo&status=in_progress&priority=high&group=lotto2&assignee=op2", ticket},
 		{"version=1&was_group=&group=&was_subject=a&subject=" + strings.Repeat("é", 300), ticket},
 		{"version=99999999999999999999&status=zzz", ticket},

@@ -3,6 +3,7 @@ package panel
 import (
 	"bytes"
 	"context"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -33,6 +34,15 @@ type wallRow struct {
 	// one), answered, failed, and the mean time from request to answer.
 	CallbacksWaiting, CallbacksMade, CallbacksAnswered, CallbacksFailed int
 	CallbackDelay                                                       time.Duration
+	// Pauses are the reasons of the group's paused operators, with how
+	// many are paused for each, by reason.
+	Pauses []pauseCount
+}
+
+// pauseCount is how many of a group's operators are paused for a reason.
+type pauseCount struct {
+	Reason string
+	N      int
 }
 
 // liveState is one reading of everything the live pages show, shared by
@@ -245,6 +255,7 @@ func (s *Server) readState(ctx context.Context) *liveState {
 		for _, op := range ops {
 			st.Operators[op.Login] = op
 		}
+		countPauses(ops, row)
 	}
 	// Today's offered, answered, abandoned and service level come from the
 	// call records, like the reports: the wallboard and the reports agree.
@@ -277,6 +288,25 @@ func (s *Server) readState(ctx context.Context) *liveState {
 		slices.SortStableFunc(st.Calls, func(a, b LiveCall) int { return a.Started.Compare(b.Started) })
 	}
 	return st
+}
+
+// countPauses adds each paused operator's reason to the rows of their
+// groups.
+func countPauses(ops []queues.Operator, row func(string) *wallRow) {
+	for _, op := range ops {
+		if op.State != queues.Paused {
+			continue
+		}
+		for _, g := range slices.Sorted(maps.Keys(op.Groups)) {
+			r := row(g)
+			i := slices.IndexFunc(r.Pauses, func(p pauseCount) bool { return p.Reason == op.Reason })
+			if i < 0 {
+				r.Pauses = append(r.Pauses, pauseCount{Reason: op.Reason})
+				i = len(r.Pauses) - 1
+			}
+			r.Pauses[i].N++
+		}
+	}
 }
 
 // rowsFor returns the wallboard rows a user may see.

@@ -2,6 +2,7 @@ package panel
 
 import (
 	"cmp"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -18,12 +19,32 @@ import (
 // calls, and cannot change state from the console while on a call).
 
 // mayForce reports whether the request's user may see and force an
-// operator's state: supervisors and administrators, who see every group
-// and so every operator (were supervisors ever scoped to groups, the
-// operator's groups would be checked here); operators never, not even
-// their own state (their console does that, and refuses during a call).
-func (rq *request) mayForce(_ queues.Operator) bool {
-	return rq.user.Role == RoleSupervisor || rq.user.Role == RoleAdmin
+// operator's state: administrators, and supervisors who watch one of the
+// operator's groups (supervise.go); operators never, not even their own
+// state (their console does that, and refuses during a call).
+func (s *Server) mayForce(rq *request, op queues.Operator) bool {
+	switch rq.user.Role {
+	case RoleAdmin:
+		return true
+	case RoleSupervisor:
+		return s.config().Supervisor(rq.user.Login) == nil || s.forceGroup(rq, op) != ""
+	}
+	return false
+}
+
+// forceGroup is the first of op's groups (by id) that the user
+// supervises, "" if none: the group of the audit entry.
+func (s *Server) forceGroup(rq *request, op queues.Operator) string {
+	groups := slices.Sorted(maps.Keys(op.Groups))
+	if op.CallGroup != "" {
+		groups = append([]string{op.CallGroup}, groups...)
+	}
+	for _, g := range groups {
+		if s.supervises(rq, g) {
+			return g
+		}
+	}
+	return ""
 }
 
 // opRow is an operator on the live page's list.
@@ -48,7 +69,7 @@ func (s *Server) opsData(rq *request, st *liveState) opsData {
 	d := opsData{L: rq.lang, CSRF: rq.sess.CSRF, Queues: st.Queues, Reasons: pauseReasons}
 	today := st.At.In(s.location()).Format(time.DateOnly)
 	for _, op := range st.Operators {
-		if !rq.mayForce(op) {
+		if !s.mayForce(rq, op) {
 			continue
 		}
 		since := op.Since.In(s.location())
@@ -94,7 +115,7 @@ func (s *Server) forceState(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if !rq.mayForce(op) {
+	if !s.mayForce(rq, op) {
 		s.fail(w, r, fault.ErrNotFound) // as if it did not exist, like another group's ticket
 		return
 	}
@@ -117,7 +138,7 @@ func (s *Server) forceState(w http.ResponseWriter, r *http.Request) {
 	// The queues log the change and who made it (the state log), and so
 	// does the audit log. Every live page and the operator's console show
 	// the new state.
-	s.audited(r, "operator.state", "operator:"+op.Login, "state="+string(state)+" reason="+reason)
+	s.auditedGroup(r, "operator.state", "operator:"+op.Login, "state="+string(state)+" reason="+reason, s.forceGroup(rq, op))
 	s.hub.refresh()
 	http.Redirect(w, r, "/live?msg=forced", http.StatusSeeOther)
 }
@@ -161,7 +182,7 @@ func (s *Server) stateLog(w http.ResponseWriter, r *http.Request) {
 	d := stateLogData{L: rq.lang, Operator: login, Limit: stateLogLimit}
 	for _, c := range changes {
 		op := ops[c.Login] // zero for an operator no longer configured
-		if !rq.mayForce(op) {
+		if !s.mayForce(rq, op) {
 			continue
 		}
 		d.Rows = append(d.Rows, logRow{StateChange: c, Name: op.Name, Auto: c.By == queues.ByReconcile})

@@ -47,6 +47,7 @@ var routeAccess = map[string]access{
 	"GET /recordings/{ticketID}/{attachmentID}": accStaff, "GET /attachments/{ticketID}/{attachmentID}": accStaff,
 	"GET /after-hours": accStaff, "GET /reports": accStaff, "GET /reports.csv": accStaff,
 	"POST /operators/{login}/state": accSupervisor, "GET /operators/log": accSupervisor,
+	"POST /live/calls/{callID}": accSupervisor, "GET /live/supervision": accSupervisor,
 	"GET /config": accAdmin, "POST /config/reload": accAdmin, "GET /admin/users": accAdmin, "POST /admin/users": accAdmin,
 	"POST /admin/users/{login}": accAdmin, "GET /admin/outbox": accAdmin, "POST /admin/outbox/{id}/retry": accAdmin,
 	"GET /admin/tokens": accAdmin, "POST /admin/tokens": accAdmin, "POST /admin/tokens/{id}/revoke": accAdmin,
@@ -183,7 +184,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 
 	params := strings.NewReplacer("{id}", fmt.Sprint(w.ownA.ID), "{ticketID}", fmt.Sprint(w.ownA.ID),
-		"{attachmentID}", fmt.Sprint(att.ID), "{other}", fmt.Sprint(w.ownB.ID), "{login}", "op2", "{delivery}", "1",
+		"{attachmentID}", fmt.Sprint(att.ID), "{other}", fmt.Sprint(w.ownB.ID), "{login}", "op2", "{delivery}", "1", "{callID}", "call-1",
 		"/static/*", "/static/panel.css")
 	var routes []string
 	noErr(t, chi.Walk(e.srv.mux, func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {

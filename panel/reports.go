@@ -43,6 +43,9 @@ type reportData struct {
 	CategoryTotal  tickets.CategoryRow
 	CategoryCSVURL string
 	Buckets        []tickets.Bucket
+	// Interventions are the supervisors' actions on live calls in the
+	// period, by group and kind (from the audit log).
+	Interventions []InterventionCount
 }
 
 // categoryRow is a tickets.CategoryRow with its category's and group's
@@ -146,6 +149,9 @@ func (s *Server) report(r *http.Request) (reportData, error) {
 	}
 	d.CSATTables = s.csatTables(d.CSAT)
 	if d.Recordings, err = s.recordingRows(r.Context(), from, to, groups); err != nil {
+		return reportData{}, err
+	}
+	if d.Interventions, err = s.audit.Interventions(r.Context(), from, to, groups); err != nil {
 		return reportData{}, err
 	}
 	v := q

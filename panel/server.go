@@ -158,6 +158,9 @@ type LiveCall struct {
 	// Recording is "recording" or "paused" while the conversation is
 	// recorded, "" otherwise.
 	Recording string
+	// Supervisor on the call and their mode (listen, whisper, barge, or
+	// ringing while their phone rings).
+	Supervisor, SuperviseMode string
 }
 
 // The phases of a LiveCall.
@@ -340,6 +343,8 @@ func (s *Server) routes() http.Handler {
 			r.Use(s.require(RoleSupervisor, RoleAdmin))
 			r.Post("/operators/{login}/state", s.forceState)
 			r.Get("/operators/log", s.stateLog)
+			r.Post("/live/calls/{callID}", s.callAction)
+			r.Get("/live/supervision", s.supervisionLog)
 		})
 		r.Group(func(r chi.Router) {
 			r.Use(s.require(RoleAdmin))

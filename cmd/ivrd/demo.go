@@ -237,6 +237,11 @@ func newDemoPhones(sim *arisim.Server, cfg *menu.Config) *demoPhones {
 		p.endpoints[op.Login] = op.Endpoint
 		p.set(op.Login, false, sim)
 	}
+	// The supervisors' phones answer by themselves to listen.
+	for _, sup := range cfg.Supervisors {
+		p.endpoints[sup.Login] = sup.Endpoint
+		p.set(sup.Login, false, sim)
+	}
 	return p
 }
 

@@ -45,6 +45,7 @@ func shipped(t *testing.T) *menu.Config {
 type realDesk struct {
 	A     *realasterisk.Asterisk
 	Store *ivr.MemoryRecorder
+	Ctrl  *ivr.Controller
 	log   *syncBuffer
 
 	mu      sync.Mutex
@@ -68,6 +69,7 @@ func startReal(t *testing.T, cfg *menu.Config, at time.Time, phones []string) *r
 	if err != nil {
 		t.Fatal(err)
 	}
+	d.Ctrl = ctrl
 	ctx, cancel := context.WithCancel(context.Background())
 	conn, err := ariconn.Start(ctx, ariconn.Options{URL: a.ARIURL(), Username: a.User, Password: a.Password,
 		App: a.App, Logger: logger, OnConnect: func() { ctrl.Reconcile(ctx) }, OnReplaced: ctrl.Release,

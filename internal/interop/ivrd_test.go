@@ -565,6 +565,30 @@ func (s *PanelSession) Get(t *testing.T, path string) (*http.Response, []byte) {
 	return resp, b
 }
 
+// Post sends a form with the session's token, as the panel's own pages
+// do, following the redirect; it returns the last answer and its body.
+func (s *PanelSession) Post(t *testing.T, path string, form url.Values) (*http.Response, []byte) {
+	t.Helper()
+	form.Set("csrf", s.csrf)
+	req, err := http.NewRequest(http.MethodPost, s.base+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", s.base)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp, err := s.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, b
+}
+
 // Calls in chosen states, for tests that act on calls in progress (a
 // crash, a drain, a fault). Each returns once the state shows in
 // Asterisk and in ivrd's record; the sipp UAs end with the test.

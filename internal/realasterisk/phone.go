@@ -26,6 +26,10 @@ type PhoneOptions struct {
 	Mode        PhoneMode
 	AnswerAfter time.Duration // PhoneAnswer: ringing time before the 200
 	Timeout     time.Duration // bounds the whole call (default 60 s)
+	// MediaPort, if set, is the loopback RTP port the phone's SDP gives
+	// instead of sipp's (which then echoes nothing): a socket of the test
+	// that sends and hears the phone's audio itself.
+	MediaPort int
 }
 
 // Phone starts a sipp UAS as the operator phone endpoint (one of
@@ -41,7 +45,7 @@ func (a *Asterisk) Phone(t testing.TB, endpoint string, opts PhoneOptions) *SIPC
 	}
 	host, port, _ := net.SplitHostPort(addr)
 	args := []string{"-i", host, "-p", port}
-	if opts.Mode == PhoneAnswer {
+	if opts.Mode == PhoneAnswer && opts.MediaPort == 0 {
 		args = append(args, "-rtp_echo")
 	}
 	return a.runSipp(t, uasScenario(opts), opts.Timeout, args...)
@@ -58,8 +62,12 @@ const uasHeaders = `      [last_Via:]
 
 // sdpBody is the SDP offer or answer of the test UAs (PCMA, PCMU and
 // telephone-event 101), with its headers, as a sipp message's tail; user
-// names the o= line.
-func sdpBody(user string) string {
+// names the o= line; media, if not 0, is the RTP port instead of sipp's.
+func sdpBody(user string, media int) string {
+	port := "[media_port]"
+	if media != 0 {
+		port = fmt.Sprint(media)
+	}
 	return `      Content-Type: application/sdp
       Content-Length: [len]
 
@@ -68,7 +76,7 @@ func sdpBody(user string) string {
       s=-
       c=IN IP[media_ip_type] [media_ip]
       t=0 0
-      m=audio [media_port] RTP/AVP 8 0 101
+      m=audio ` + port + ` RTP/AVP 8 0 101
       a=rtpmap:8 PCMA/8000
       a=rtpmap:0 PCMU/8000
       a=rtpmap:101 telephone-event/8000
@@ -78,10 +86,10 @@ func sdpBody(user string) string {
 `
 }
 
-func uasResponse(status string, sdp bool) string {
+func uasResponse(status string, sdp bool, media int) string {
 	body := "      Content-Length: 0\n"
 	if sdp {
-		body = sdpBody("phone")
+		body = sdpBody("phone", media)
 	}
 	return "  <send>\n    <![CDATA[\n\n      SIP/2.0 " + status + "\n" + uasHeaders + body + "\n    ]]>\n  </send>\n"
 }
@@ -95,33 +103,33 @@ func uasScenario(o PhoneOptions) string {
 `)
 	switch o.Mode {
 	case PhoneReject:
-		b.WriteString(uasResponse("486 Busy Here", false))
+		b.WriteString(uasResponse("486 Busy Here", false, o.MediaPort))
 		b.WriteString("  <recv request=\"ACK\"/>\n")
 	case PhoneRing:
-		b.WriteString(uasResponse("180 Ringing", false))
+		b.WriteString(uasResponse("180 Ringing", false, o.MediaPort))
 		b.WriteString("  <recv request=\"CANCEL\"/>\n")
-		b.WriteString(uasResponse("200 OK", false))
+		b.WriteString(uasResponse("200 OK", false, o.MediaPort))
 		// The INVITE's final answer, with the INVITE's CSeq.
-		b.WriteString(strings.Replace(uasResponse("487 Request Terminated", false),
+		b.WriteString(strings.Replace(uasResponse("487 Request Terminated", false, o.MediaPort),
 			"[last_CSeq:]", "CSeq: [last_cseq_number] INVITE", 1))
 		b.WriteString("  <recv request=\"ACK\"/>\n")
 	default:
-		b.WriteString(uasResponse("180 Ringing", false))
+		b.WriteString(uasResponse("180 Ringing", false, o.MediaPort))
 		if o.AnswerAfter > 0 {
 			fmt.Fprintf(&b, "  <pause milliseconds=\"%d\"/>\n", o.AnswerAfter.Milliseconds())
 		}
-		b.WriteString(strings.Replace(uasResponse("200 OK", true), "<send>", `<send retrans="500">`, 1))
+		b.WriteString(strings.Replace(uasResponse("200 OK", true, o.MediaPort), "<send>", `<send retrans="500">`, 1))
 		b.WriteString(`  <recv request="ACK" rtd="true" crlf="true"/>
   <label id="up"/>
   <recv request="INVITE" optional="true" next="reinvite"/>
   <recv request="BYE" next="bye"/>
   <label id="reinvite"/>
 `)
-		b.WriteString(uasResponse("200 OK", true))
+		b.WriteString(uasResponse("200 OK", true, o.MediaPort))
 		b.WriteString(`  <recv request="ACK" next="up"/>
   <label id="bye"/>
 `)
-		b.WriteString(uasResponse("200 OK", false))
+		b.WriteString(uasResponse("200 OK", false, o.MediaPort))
 	}
 	b.WriteString("  <timewait milliseconds=\"200\"/>\n</scenario>\n")
 	return b.String()

@@ -154,7 +154,7 @@ func requestScenario(o RequestOptions) string {
 		}
 		body := "      Content-Length: 0\n"
 		if o.Method == "INVITE" {
-			body = sdpBody("caller")
+			body = sdpBody("caller", 0)
 		} else {
 			extra += "      Expires: 120\n"
 		}

@@ -52,6 +52,10 @@ type CallOptions struct {
 	HangUpAfter time.Duration
 	// Timeout bounds the whole call (default 60 s); past it sipp fails.
 	Timeout time.Duration
+	// MediaPort, if set, is the loopback RTP port the caller's SDP gives
+	// instead of sipp's: a socket of the test sends and hears the caller's
+	// audio (keys then go as SIP INFO or not at all).
+	MediaPort int
 }
 
 // SIPCall is a running sipp: a caller (Call) or a phone (Phone).
@@ -233,7 +237,7 @@ func uacScenario(o CallOptions) string {
 
     ]]>
   </send>
-`, from, contact, sdpBody("caller"))
+`, from, contact, sdpBody("caller", o.MediaPort))
 	cseq := 2
 	for _, k := range o.Keys {
 		if k.After > 0 {

@@ -200,6 +200,7 @@ type Server struct {
 	touched   []*wsConn
 	uniq      int64
 	nameSeq   uint32
+	snoopSeq  uint32 // snoop channels' names (snoop.go)
 	refuseWS  bool
 	stuck     chan struct{}
 	closed    bool
@@ -630,6 +631,10 @@ type channel struct {
 	lingerTimer    *timerEntry
 	hangupTimer    *timerEntry
 	gone           bool
+	// snoop: this is a snoop channel (snoop.go); snoops: the snoop
+	// channels on this one.
+	snoop  *snoopHooks
+	snoops []*channel
 }
 
 func (ch *channel) touch() { ch.cache = nil }

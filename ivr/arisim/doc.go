@@ -63,15 +63,17 @@
 // by tech, one (the declared endpoints). deviceStates, mailboxes: GET list
 // (empty). events: the WebSocket; POST user/{eventName}.
 // Parameters are read from the query string, a form body or a JSON body
-// (which wins), like Asterisk does. Other documented ARI routes (snoop,
-// externalMedia, move, redirect, videoSource, dynamic
+// (which wins), like Asterisk does. Snoop channels (POST {id}/snoop, snoop.go),
+// with Server.Hears saying whose voice reaches each phone. Other
+// documented ARI routes (externalMedia, move, redirect, videoSource, dynamic
 // config, modules, logging, sendMessage, device state and mailbox updates)
 // answer 501.
 //
 // # Known differences from Asterisk
 //
 // Not simulated: subscribeAll and event filters (an app gets the events of
-// its own channels and bridges only), snooping, external media, transfers,
+// its own channels and bridges only), the audio itself (Hears models
+// who hears whom), external media, transfers,
 // channel variables in channel snapshots (channelvars), talk detection
 // events, and media other than wav for recordings; a bridge's recording
 // is taken as speech throughout (no silence detection). Originated Local

@@ -8,10 +8,11 @@ import (
 type hangupHow int
 
 const (
-	hangRemote   hangupHow = iota // the far end hung up (SIP BYE)
-	hangApp                       // DELETE /channels/{id}
-	hangDialplan                  // the dialplan ended the call
-	hangShutdown                  // Asterisk stops under the call (Shutdown)
+	hangRemote     hangupHow = iota // the far end hung up (SIP BYE)
+	hangApp                         // DELETE /channels/{id}
+	hangDialplan                    // the dialplan ended the call
+	hangShutdown                    // Asterisk stops under the call (Shutdown)
+	hangTargetGone                  // a snoop channel whose target went (snoop.go)
 )
 
 // causeText is Asterisk's ast_cause2str for the causes the simulator uses.
@@ -63,6 +64,7 @@ func (s *Server) hangup(ch *channel, how hangupHow, cause int, by string) {
 		s.chEmit(ch, func(app string) []byte { return s.evDestroyed(ch, app, cause, causeText(cause), now) })
 		s.removeChannel(ch)
 		s.endCall(ch.call, CallerEvent{Kind: EventHangup, Time: now, By: by, State: causeText(cause)})
+		s.endSnoops(ch, how)
 		return
 	}
 	rtp := ch.answered && ch.tech != "Local"
@@ -79,6 +81,8 @@ func (s *Server) hangup(ch *channel, how hangupHow, cause int, by string) {
 		s.chEmit(ch, func(app string) []byte { return s.evHangupRequest(ch, app, 32, now) })
 	case hangShutdown:
 		// Shutdown emitted every channel's hangup request first.
+	case hangTargetGone:
+		// The snoop's read failed: nobody requested a hangup.
 	}
 	s.stopChannelMedia(ch, now, ch.inStasis)
 	if ch.rec != nil {
@@ -92,16 +96,22 @@ func (s *Server) hangup(ch *channel, how hangupHow, cause int, by string) {
 		ch.inStasis = false
 		s.emitChannel(ch, "StasisEnd", now)
 	}
-	if ch.originated && ch.subscribed && how != hangShutdown { // the sockets close first
+	if (ch.originated || ch.snoop != nil) && ch.subscribed && how != hangShutdown { // the sockets close first
 		if wasInStasis {
 			s.emitVarset(ch, "STASISSTATUS", "SUCCESS", now)
 		}
-		ch.dp.exten, ch.dp.priority, ch.dp.appName, ch.dp.appData = "", 1, "AppDial2", "(Outgoing Line)"
+		if ch.originated {
+			ch.dp.exten, ch.dp.priority, ch.dp.appName, ch.dp.appData = "", 1, "AppDial2", "(Outgoing Line)"
+		}
 		ch.touch()
 		s.chEmit(ch, func(app string) []byte { return s.evDestroyed(ch, app, cause, causeText(cause), now) })
 	}
 	s.removeChannel(ch)
 	s.endCall(ch.call, CallerEvent{Kind: EventHangup, Time: now, By: by, State: causeText(cause)})
+	if ch.snoop != nil {
+		s.forgetSnoop(ch)
+	}
+	s.endSnoops(ch, how)
 }
 
 func (s *Server) emitQoS(ch *channel, now time.Time) {
@@ -206,6 +216,7 @@ func (s *Server) failDial(ch *channel, status string, cause int, txt string) {
 	s.chEmit(ch, func(app string) []byte { return s.evDestroyed(ch, app, cause, txt, now) })
 	s.removeChannel(ch)
 	s.endCall(ch.call, CallerEvent{Kind: EventHangup, Time: now, By: ByNetwork, State: txt})
+	s.endSnoops(ch, hangRemote)
 }
 
 // dialAnswer: the phone answers. ChannelStateChange Up, Dial ANSWER, then

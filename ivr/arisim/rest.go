@@ -54,8 +54,8 @@ var routeTable = mkRoutes([]struct {
 	{"POST", "/channels/{channelId}/record", (*Server).hRecord},
 	{"GET", "/channels/{channelId}/variable", (*Server).hChanVarGet},
 	{"POST", "/channels/{channelId}/variable", (*Server).hChanVarSet},
-	{"POST", "/channels/{channelId}/snoop", (*Server).hNotImplemented},
-	{"POST", "/channels/{channelId}/snoop/{snoopId}", (*Server).hNotImplemented},
+	{"POST", "/channels/{channelId}/snoop", (*Server).hSnoop},
+	{"POST", "/channels/{channelId}/snoop/{snoopId}", (*Server).hSnoop},
 	{"POST", "/channels/{channelId}/dial", (*Server).hDial},
 	{"GET", "/channels/{channelId}/rtp_statistics", (*Server).hNotImplemented},
 
