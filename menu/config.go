@@ -37,6 +37,9 @@ type Config struct {
 	MailRules []*MailRule `yaml:"mail_rules"`
 	// Connector links an existing ticketing system (connector.go).
 	Connector *Connector `yaml:"connector"`
+	// Transfers are the outside numbers a caller may be transferred to
+	// (transfer.go); nil: none.
+	Transfers *Transfers `yaml:"transfers"`
 
 	// Filled by Parse after validation.
 	location   *time.Location
@@ -123,6 +126,9 @@ type Group struct {
 	// group's calls (a contract's "80% within 20 s"); 0: the panel's
 	// default (GroupServiceLevels).
 	ServiceLevel time.Duration `yaml:"service_level"`
+	// OnHold is what a conversation put on hold does with the operator's
+	// phone: HoldKeep (default) or HoldFree (transfer.go).
+	OnHold string `yaml:"on_hold"`
 
 	Pos Pos `yaml:"-"`
 }
