@@ -193,8 +193,12 @@ func (s *session) connect(legID, group, login string) bool {
 	s.outcome = tickets.OutcomeAnswered
 	s.emit(Event{Kind: EvAnswered, Group: group, Operator: login, Ticket: string(s.ticket.Number)})
 	inProgress := tickets.StatusInProgress
-	s.updateCallTicket(tickets.CallUpdate{OperatorAnsweredAt: &now, Operator: &login},
-		tickets.TicketUpdate{Assignee: &login, Status: &inProgress})
+	cu := tickets.CallUpdate{OperatorAnsweredAt: &now, Operator: &login}
+	if s.opAnswered {
+		cu.OperatorAnsweredAt = nil // answered after a transfer
+	}
+	s.opAnswered = true
+	s.updateCallTicket(cu, tickets.TicketUpdate{Assignee: &login, Status: &inProgress})
 	return true
 }
 
@@ -297,7 +301,7 @@ func (s *session) ringGroup(groupID string) (bool, error) {
 	if !s.connect(answered, groupID, op.login) {
 		return false, nil
 	}
-	if err := s.talk(answered); err != nil || !s.surveyDue() {
+	if err := s.converse(answered, op.endpoint); err != nil || !s.surveyDue() {
 		return true, err
 	}
 	// The caller stays: out of the bridge (a bridged channel cannot be

@@ -127,6 +127,16 @@ type session struct {
 	// is over, for requests still on their way (control.go).
 	acting bool
 	ended  chan struct{}
+	// requeue is the group an operator transferred the caller to: the
+	// queue loop takes the caller there (transfer.go). queuedSince is when
+	// the caller first joined a queue: the time waited counts in the next.
+	requeue     string
+	queuedSince time.Time
+	// freedOps are the operators whose part of the call is over (transfer.go).
+	freedOps map[string]bool
+	// opAnswered: an operator answered once; who answers after a transfer
+	// does not move the call's answer time (its wait, the reports' ASA).
+	opAnswered bool
 }
 
 func newSession(c *Controller, ch ari.ChannelData, node string) *session {

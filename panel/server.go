@@ -154,7 +154,14 @@ type LiveCall struct {
 	Position                                                                 int
 	Started, Since                                                           time.Time
 	Test                                                                     bool // a test call (the test phone's), not a caller's
-	Callback                                                                 bool // the help desk calling a caller back
+	// Held: the caller is on hold; Consult: who the operator consults
+	// (ConsultAnswered once they answered); ThreeWay: the third party of
+	// a three-way call.
+	Held            bool
+	Consult         string
+	ConsultAnswered bool
+	ThreeWay        string
+	Callback        bool // the help desk calling a caller back
 }
 
 // The phases of a LiveCall.

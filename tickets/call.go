@@ -110,6 +110,9 @@ type CallEvent struct {
 	Group    string
 	Operator string
 	Detail   string
+	// Duration is how long what the event closes lasted (a hold, an
+	// operator's part of a call), zero for most events.
+	Duration time.Duration
 }
 
 // Outcome is how a call ended up.
