@@ -264,10 +264,16 @@ func (s *session) waitInQueue(group string, pos queues.Position) (*queues.Overfl
 	}
 	s.emit(Event{Kind: EvQueued, Group: group, Position: pos.Position})
 	w := s.startWait()
+	s.actLater = true
 	defer func() {
 		if w != nil {
 			w.stop()
 		}
+		s.actLater = false
+		for _, a := range s.later {
+			a.reply(ErrNotNow)
+		}
+		s.later = nil
 	}()
 	// A callback is offered after the group's wait (announced then, and
 	// in every announcement after), or at once.
@@ -290,6 +296,15 @@ func (s *session) waitInQueue(group string, pos queues.Position) (*queues.Overfl
 	}
 	next := s.now().Add(every)
 	for {
+		if len(s.later) > 0 {
+			a := s.later[0]
+			s.later = s.later[1:]
+			if over, ok := s.queuedAct(a, w); ok {
+				w = nil
+				return over, nil
+			}
+			continue
+		}
 		if w.ready() {
 			if w.err != nil {
 				s.storeFailed("wait_offer", w.err)
@@ -358,19 +373,11 @@ func (s *session) waitInQueue(group string, pos queues.Position) (*queues.Overfl
 			return nil, s.leaveQueue(err)
 		}
 		if a := wk.act; a != nil {
-			if a.Kind != ActMove && a.Kind != ActTransfer || a.Group == "" {
-				a.reply(ErrNotNow) // only a group's queue, while waiting
-				continue
+			if over, ok := s.queuedAct(a, w); ok {
+				w = nil
+				return over, nil
 			}
-			if err := s.checkMove(a.Action); err != nil {
-				a.reply(err)
-				continue
-			}
-			w.stop()
-			w = nil
-			over, err := s.moveQueued(a.Action)
-			a.reply(err)
-			return over, nil
+			continue
 		}
 		if wk.timeout && cb != nil && !cbTold && !s.now().Before(cbAt) {
 			// The wait after which a callback is offered is over: say so.
@@ -586,4 +593,22 @@ func (s *session) recordQueue(evs []queues.Event) {
 		s.events = append(s.events, tickets.CallEvent{At: e.At, Kind: tickets.EventKind(e.Kind), Group: e.Group,
 			Operator: e.Operator, Detail: e.Detail})
 	}
+}
+
+// queuedAct answers a request on a waiting caller: only a move (or
+// transfer) to another group's queue; ok when the caller leaves this one
+// (the wait w stopped).
+func (s *session) queuedAct(a *actRequest, w *offerWait) (*queues.Overflow, bool) {
+	if a.Kind != ActMove && a.Kind != ActTransfer || a.Group == "" {
+		a.reply(ErrNotNow)
+		return nil, false
+	}
+	if err := s.checkMove(a.Action); err != nil {
+		a.reply(err)
+		return nil, false
+	}
+	w.stop()
+	over, err := s.moveQueued(a.Action)
+	a.reply(err)
+	return over, true
 }

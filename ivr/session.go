@@ -127,6 +127,10 @@ type session struct {
 	// is over, for requests still on their way (control.go).
 	acting bool
 	ended  chan struct{}
+	// actLater keeps the requests that come while acting is off in later,
+	// for the step to take when it can (a queued caller's announcements).
+	actLater bool
+	later    []*actRequest
 	// requeue is the group an operator transferred the caller to: the
 	// queue loop takes the caller there (transfer.go). queuedSince is when
 	// the caller first joined a queue: the time waited counts in the next.
