@@ -141,6 +141,9 @@ type session struct {
 	// opAnswered: an operator answered once; who answers after a transfer
 	// does not move the call's answer time (its wait, the reports' ASA).
 	opAnswered bool
+	// handedOver: the call passed from one party to another (a transfer, a
+	// consultation): each one's time with it is recorded (EventHandled).
+	handedOver bool
 }
 
 func newSession(c *Controller, ch ari.ChannelData, node string) *session {

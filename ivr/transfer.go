@@ -207,6 +207,7 @@ func (s *session) act(cv *conversation, a Action) (done bool, err error) {
 		switch {
 		case cv.third != nil:
 			// The operator leaves a three-way call to the other two.
+			s.handedOver = true
 			s.record(tickets.CallEvent{Kind: EventTransferAttended, Group: cv.op.group, Operator: cv.op.login,
 				Detail: "left the three-way call to " + cv.third.name()})
 			s.c.metrics.transfers.WithLabelValues("attended", cv.op.group).Inc()
@@ -237,6 +238,7 @@ func (s *session) act(cv *conversation, a Action) (done bool, err error) {
 		}
 		s.deleteBridge(c.bridge)
 		cv.consult = nil
+		s.handedOver = true
 		s.holdOff(cv, a.By, "three-way call")
 		third := c.to
 		cv.third = &third
@@ -324,9 +326,11 @@ func (s *session) release(p *party, why string, hangup bool) {
 	p.leg, p.since, p.taken = "", time.Time{}, false
 }
 
-// handled records how long p had the call.
+// handled records how long p had the call, once the call has more than
+// one party to account for (handOver): a call one operator answered and
+// ended is the call record's own talk time.
 func (s *session) handled(p party, why string) {
-	if p.since.IsZero() {
+	if p.since.IsZero() || !s.handedOver {
 		return
 	}
 	detail := why
@@ -371,6 +375,7 @@ func (s *session) blindTransfer(cv *conversation, a Action) (bool, error) {
 		return false, errNoQueues
 	}
 	by := cmpStr(a.By, cv.op.login)
+	s.handedOver = true
 	switch {
 	case a.Group != "":
 		if s.cfg.Group(a.Group) == nil {
@@ -572,6 +577,7 @@ func (s *session) startConsult(cv *conversation, a Action) error {
 
 // completeConsult gives the caller to the party consulted.
 func (s *session) completeConsult(cv *conversation, by string) {
+	s.handedOver = true
 	c := cv.consult
 	cv.consult = nil
 	if err := s.c.client.Bridge().AddChannel(cv.bridge, c.to.leg); err != nil {
@@ -600,6 +606,7 @@ func (s *session) endConsult(cv *conversation, why string) {
 		s.unreserve(c.to)
 	}
 	if c.answered {
+		s.handedOver = true
 		s.handled(c.to, "consultation")
 	}
 	if cv.op.leg != "" {
@@ -717,6 +724,7 @@ func (s *session) ringOut(cv *conversation) bool {
 // ringFailed: the phone rung to take the caller did not: the caller goes
 // back to the queue of the group whose call it was.
 func (s *session) ringFailed(cv *conversation, why string) bool {
+	s.handedOver = true
 	p := *cv.ringing
 	cv.ringing = nil
 	if p.login != "" {
@@ -746,6 +754,7 @@ func (s *session) endConversation(cv *conversation, why string) {
 		}
 		switch {
 		case c.to.login != "" && c.answered:
+			s.handedOver = true
 			s.handled(c.to, "consultation: "+why)
 			s.callEndedFor(c.to.login)
 		case c.to.login != "":

@@ -286,8 +286,8 @@ func TestHoldAndResume(t *testing.T) {
 			t.Errorf("a hold without its length: %+v", e)
 		}
 	}
-	if h, ok := findEvent(evs, ivr.EventHandled); !ok || h.Operator != "op201" || h.Group != "lotto2" || h.Duration <= 0 {
-		t.Errorf("handled %+v (%v)", h, ok)
+	if h, ok := findEvent(evs, ivr.EventHandled); ok {
+		t.Errorf("a call one operator had: %+v (its talk time is the call's)", h)
 	}
 	if tk.Assignee != "op201" || tk.Group != "lotto2" {
 		t.Errorf("ticket %+v", tk)

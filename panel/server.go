@@ -324,6 +324,7 @@ func (s *Server) routes() http.Handler {
 		r.Get("/console/events", s.consoleEvents)
 		r.Post("/console/state", s.consoleState)
 		r.Post("/console/phone", s.consolePhone)
+		r.Post("/calls/{id}/control", s.callControl)
 		r.Get("/tickets", s.ticketList)
 		r.Get("/tickets/new", s.newTicketPage)
 		r.Post("/tickets/new", s.ticketCreate)
