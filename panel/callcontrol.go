@@ -16,6 +16,10 @@ import (
 // and the supervisor's move of a queued caller (the live page).
 var operatorActions = []string{"hold", "resume", "transfer", "consult", "complete", "cancel", "threeway"}
 
+// controlMsg prefixes the action in the flash message's key after it
+// (msg.control_hold...).
+const controlMsg = "control_"
+
 // controlTimeout bounds the wait for the call's answer: it acts between
 // two of its steps, a prompt at most.
 const controlTimeout = 15 * time.Second
@@ -132,7 +136,7 @@ func (s *Server) callControl(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.hub.refresh()
-	http.Redirect(w, r, back+"?msg=control_"+action, http.StatusSeeOther)
+	http.Redirect(w, r, back+"?msg="+controlMsg+action, http.StatusSeeOther)
 }
 
 // controlError says why the call did not do it, in the user's terms
