@@ -43,7 +43,7 @@ var routeAccess = map[string]access{
 	// The operator of the call, or an administrator; moves for supervisors
 	// (TestCallControl has the cases: the route cannot tell from the role).
 	"POST /calls/{id}/control": accStaff,
-	"GET /tickets": accStaff, "GET /tickets/new": accStaff, "POST /tickets/new": accStaff, "GET /tickets/{id}": accStaff,
+	"GET /tickets":             accStaff, "GET /tickets/new": accStaff, "POST /tickets/new": accStaff, "GET /tickets/{id}": accStaff,
 	"POST /tickets/{id}": accStaff, "POST /tickets/{id}/articles": accStaff, "POST /tickets/{id}/links": accStaff,
 	"POST /tickets/{id}/links/{other}/delete": accStaff, "POST /tickets/{id}/merge": accStaff,
 	"GET /recordings/{ticketID}/{attachmentID}": accStaff, "GET /attachments/{ticketID}/{attachmentID}": accStaff,
