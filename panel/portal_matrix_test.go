@@ -43,8 +43,7 @@ var routeAccess = map[string]access{
 	// for supervisors (TestCallControl has the cases: not by role alone).
 	"GET /console": accStaff, "GET /console/events": accStaff, "POST /console/state": accStaff, "POST /console/phone": accStaff,
 	"POST /calls/{id}/control": accStaff, "GET /tickets": accStaff, "GET /tickets/new": accStaff, "POST /tickets/new": accStaff,
-	"GET /tickets/{id}": accStaff,
-	"POST /tickets/{id}": accStaff, "POST /tickets/{id}/articles": accStaff, "POST /tickets/{id}/links": accStaff,
+	"GET /tickets/{id}": accStaff, "POST /tickets/{id}": accStaff, "POST /tickets/{id}/articles": accStaff, "POST /tickets/{id}/links": accStaff,
 	"POST /tickets/{id}/links/{other}/delete": accStaff, "POST /tickets/{id}/merge": accStaff,
 	"GET /recordings/{ticketID}/{attachmentID}": accStaff, "GET /attachments/{ticketID}/{attachmentID}": accStaff,
 	"GET /after-hours": accStaff, "GET /reports": accStaff, "GET /reports.csv": accStaff,
