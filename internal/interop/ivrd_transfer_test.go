@@ -1,0 +1,130 @@
+package interop
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/helpdesk-ivr/ivr/internal/realasterisk"
+	"github.com/helpdesk-ivr/ivr/tickets"
+)
+
+// Post sends a panel form with the session's token and returns the
+// answer as it comes (a redirect is not followed).
+func (s *PanelSession) Post(t *testing.T, path string, form url.Values) (*http.Response, []byte) {
+	t.Helper()
+	form.Set("csrf", s.csrf)
+	c := &http.Client{Jar: s.http.Jar, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.PostForm(s.base+path, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+// control posts an action on a live call from the panel and wants it done.
+func (s *PanelSession) control(t *testing.T, callID string, form url.Values) {
+	t.Helper()
+	resp, body := s.Post(t, "/calls/"+callID+"/control", form)
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "msg=control_") {
+		t.Fatalf("%v on %s: %s %s\n%s", form, callID, resp.Status, resp.Header.Get("Location"), body)
+	}
+}
+
+// TestIvrdHoldAndTransfer: on a real Asterisk through the ivrd binary and
+// its panel, an administrator puts op201's caller on hold (Asterisk's
+// bridge then holds the caller and the music on hold, not op201, whose
+// phone stays up), resumes (the caller bridged with op201 again), then
+// transfers the caller to lotto3, whose operator answers: op201's channel
+// is gone, the caller talks with op301, and the ticket and record follow.
+func TestIvrdHoldAndTransfer(t *testing.T) {
+	t.Parallel()
+	d := StartDesk(t, DeskOptions{Clock: mondayClock, Phones: []string{"op201", "op301"}, Available: []string{"op201"}})
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	call := d.Talking(ctx, t, "3331240077", "12", "op201")
+	ch := call.ChannelID
+	bridge := "qb-" + ch
+	op := d.Obs.ChannelByName(d.Obs.BridgedWith(ctx, t, ch, "PJSIP/op201-"))
+	admin := d.LogIn(t, "admin")
+
+	admin.control(t, ch, url.Values{"action": {"hold"}})
+	d.bridgeHolds(ctx, t, bridge, ch, "Announcer/")
+	if x, ok := d.Obs.Channel(op); !ok || x.Destroyed {
+		t.Fatalf("op201's phone hung up on hold: %+v", x)
+	}
+	admin.control(t, ch, url.Values{"action": {"resume"}})
+	d.bridgeHolds(ctx, t, bridge, ch, "PJSIP/op201-")
+
+	d.Phone(t, "op301", realasterisk.PhoneOptions{AnswerAfter: time.Second, Timeout: 3 * time.Minute})
+	d.SetAvailable(t, "op301")
+	admin.control(t, ch, url.Values{"action": {"transfer"}, "to": {"group:lotto3"}})
+	d.Obs.WaitDestroyed(ctx, t, op)
+	d.Obs.BridgedWith(ctx, t, ch, "PJSIP/op301-")
+	d.WaitCallEvent(ctx, t, call, "transfer_group")
+	waitFor(ctx, t, "the ticket to op301 in lotto3", func() (tickets.Ticket, bool) {
+		tk := d.Ticket(ctx, t, call)
+		return tk, tk.Assignee == "op301" && tk.Group == "lotto3"
+	})
+	d.HangUp(ctx, t, ch)
+	rec, events := d.WaitEnded(ctx, t, call)
+	if rec.Group != "lotto3" || rec.Operator != "op301" || rec.Outcome != tickets.OutcomeAnswered {
+		t.Errorf("call %+v", rec)
+	}
+	for _, k := range []tickets.EventKind{"on_hold", "off_hold", "transfer_group", "handled"} {
+		if !hasKind(events, k) {
+			t.Errorf("no %s in %v", k, eventKinds(events))
+		}
+	}
+	// Nothing left in Asterisk: every channel of the call gone, and its
+	// bridge.
+	d.Obs.Wait(ctx, t, "the call's bridge gone", func(o *Observer) bool { _, ok := o.bridges[bridge]; return !ok })
+	for _, id := range []string{ch, op} {
+		d.Obs.WaitDestroyed(ctx, t, id)
+	}
+	if v := d.Metric(t, `ivr_transfers_total{group="lotto2",kind="group"}`); v != 1 {
+		t.Errorf("ivr_transfers_total = %v", v)
+	}
+	if v := d.Metric(t, `ivr_holds_total{group="lotto2"}`); v != 1 {
+		t.Errorf("ivr_holds_total = %v", v)
+	}
+}
+
+// bridgeHolds waits until Asterisk's bridge holds exactly the caller's
+// channel and one whose name starts with other (the music on hold's
+// announcer, an operator's phone); it says what the bridge holds if not.
+func (d *Desk) bridgeHolds(ctx context.Context, t *testing.T, bridge, caller, other string) {
+	t.Helper()
+	names := func(o *Observer) []string {
+		var out []string
+		for _, c := range o.bridges[bridge] {
+			name := c
+			if x := o.channels[c]; x != nil && x.Name != "" {
+				name = x.Name
+			}
+			out = append(out, name)
+		}
+		return out
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		d.Obs.mu.Lock()
+		chans, ns := d.Obs.bridges[bridge], names(d.Obs)
+		d.Obs.mu.Unlock()
+		if len(chans) == 2 && containsString(chans, caller) && slices.ContainsFunc(ns, func(n string) bool { return strings.HasPrefix(n, other) }) {
+			return
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			t.Fatalf("bridge %s holds %v, want the caller %s and %s*", bridge, ns, caller, other)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
