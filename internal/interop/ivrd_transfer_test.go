@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -57,12 +56,14 @@ func TestIvrdHoldAndTransfer(t *testing.T) {
 	admin := d.LogIn(t, "admin")
 
 	admin.control(t, ch, url.Values{"action": {"hold"}})
-	d.bridgeHolds(ctx, t, bridge, ch, "Announcer/")
+	caller, _ := d.Obs.Channel(ch)
+	callerName := caller.Name
+	d.bridgeHolds(ctx, t, bridge, callerName, "ARI_MOH", "PJSIP/op201-")
 	if x, ok := d.Obs.Channel(op); !ok || x.Destroyed {
 		t.Fatalf("op201's phone hung up on hold: %+v", x)
 	}
 	admin.control(t, ch, url.Values{"action": {"resume"}})
-	d.bridgeHolds(ctx, t, bridge, ch, "PJSIP/op201-")
+	d.bridgeHolds(ctx, t, bridge, callerName, "PJSIP/op201-", "ARI_MOH")
 
 	d.Phone(t, "op301", realasterisk.PhoneOptions{AnswerAfter: time.Second, Timeout: 3 * time.Minute})
 	d.SetAvailable(t, "op301")
@@ -98,33 +99,21 @@ func TestIvrdHoldAndTransfer(t *testing.T) {
 	}
 }
 
-// bridgeHolds waits until Asterisk's bridge holds exactly the caller's
-// channel and one whose name starts with other (the music on hold's
-// announcer, an operator's phone); it says what the bridge holds if not.
-func (d *Desk) bridgeHolds(ctx context.Context, t *testing.T, bridge, caller, other string) {
+// bridgeHolds waits until Asterisk's bridge (its CLI's "bridge show")
+// holds the caller's channel with what has has in its name (ARI_MOH: the
+// music on hold's announcer; an operator's phone) and nothing of hasNot;
+// it says what the bridge holds if not.
+func (d *Desk) bridgeHolds(ctx context.Context, t *testing.T, bridge, callerName, has, hasNot string) {
 	t.Helper()
-	names := func(o *Observer) []string {
-		var out []string
-		for _, c := range o.bridges[bridge] {
-			name := c
-			if x := o.channels[c]; x != nil && x.Name != "" {
-				name = x.Name
-			}
-			out = append(out, name)
-		}
-		return out
-	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		d.Obs.mu.Lock()
-		chans, ns := d.Obs.bridges[bridge], names(d.Obs)
-		d.Obs.mu.Unlock()
-		if len(chans) == 2 && containsString(chans, caller) && slices.ContainsFunc(ns, func(n string) bool { return strings.HasPrefix(n, other) }) {
+		out, err := d.A.CLI(ctx, "bridge show "+bridge)
+		if err == nil && strings.Contains(out, callerName) && strings.Contains(out, has) && !strings.Contains(out, hasNot) {
 			return
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			t.Fatalf("bridge %s holds %v, want the caller %s and %s*", bridge, ns, caller, other)
+			t.Fatalf("bridge %s: want %s with %s, without %s:\n%s %v", bridge, callerName, has, hasNot, out, err)
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
 }
