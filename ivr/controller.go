@@ -236,9 +236,10 @@ func (c *Controller) dispatch(ctx context.Context, e ari.Event) {
 	if !ok {
 		return // an event for a call already over, or of no interest
 	}
-	if len(start.Args) > 0 && (start.Args[0] == "operator" || start.Args[0] == "callback") {
-		// An operator leg whose call is gone, or a callback whose runner
-		// is: nobody will talk to it.
+	if len(start.Args) > 0 && (start.Args[0] == "operator" || start.Args[0] == "callback" || start.Args[0] == "transfer") {
+		// An operator leg whose call is gone, a callback whose runner
+		// is, an outside number called for a transfer that is over:
+		// nobody will talk to it.
 		go c.hangupOrphan(start.Channel.ID)
 		return
 	}
