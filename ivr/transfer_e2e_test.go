@@ -10,11 +10,14 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/helpdesk-ivr/ivr/internal/fault"
 	"github.com/helpdesk-ivr/ivr/internal/pgtest"
 	"github.com/helpdesk-ivr/ivr/ivr"
 	"github.com/helpdesk-ivr/ivr/ivr/arisim"
+	"github.com/helpdesk-ivr/ivr/ivr/simdesk"
 	"github.com/helpdesk-ivr/ivr/menu"
 	"github.com/helpdesk-ivr/ivr/queues"
 	"github.com/helpdesk-ivr/ivr/tickets"
@@ -126,6 +129,34 @@ type xrig struct {
 	*qrig
 	store  *tickets.Store
 	phones *phones
+	reg    *prometheus.Registry
+}
+
+// metric is the value of the controller's counter name with labels
+// (name=value pairs), 0 when it has none yet.
+func (r *xrig) metric(t *testing.T, name string, labels ...string) float64 {
+	t.Helper()
+	mfs, err := r.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			for i := 0; i+1 < len(labels); i += 2 {
+				if !slices.ContainsFunc(m.GetLabel(), func(l *dto.LabelPair) bool {
+					return l.GetName() == labels[i] && l.GetValue() == labels[i+1]
+				}) {
+					continue next
+				}
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	return 0
 }
 
 func newXferRig(t *testing.T, tune func(*menu.Config)) *xrig {
@@ -137,7 +168,9 @@ func newXferRig(t *testing.T, tune func(*menu.Config)) *xrig {
 	}
 	t.Cleanup(pool.Close)
 	store := tickets.New(pool, tickets.Options{Location: mustLoc("Europe/Rome")})
-	r := &xrig{qrig: newQueueRig(t, url, tune, withStore(store)), store: store, phones: &phones{byEP: map[string][]*phone{}}}
+	reg := prometheus.NewRegistry()
+	r := &xrig{qrig: newQueueRig(t, url, tune, withStore(store), func(o *simdesk.Options) { o.Registerer = reg }),
+		store: store, phones: &phones{byEP: map[string][]*phone{}}, reg: reg}
 	t.Cleanup(func() {
 		// Nothing stranded: every channel hung up, every bridge gone.
 		deadline := time.Now().Add(10 * time.Second)
@@ -295,6 +328,9 @@ func TestHoldAndResume(t *testing.T) {
 	if st := r.operator("op201").State; st == queues.OnCall {
 		t.Errorf("op201 still on call")
 	}
+	if n, s := r.metric(t, "ivr_holds_total", "group", "lotto2"), r.metric(t, "ivr_hold_seconds_total", "group", "lotto2"); n != 2 || s <= 0 {
+		t.Errorf("/metrics: %v holds, %v s", n, s)
+	}
 }
 
 // With on_hold: free the operator's phone is hung up on hold (the
@@ -407,6 +443,9 @@ func TestBlindTransferToGroup(t *testing.T) {
 	}
 	if !slices.Equal(handled, []string{"lotto2 op201", "lotto3 op301"}) {
 		t.Errorf("handled %v", handled)
+	}
+	if n := r.metric(t, "ivr_transfers_total", "kind", "group", "group", "lotto2"); n != 1 {
+		t.Errorf("ivr_transfers_total{kind=group,group=lotto2} = %v", n)
 	}
 	hist, err := r.store.History(context.Background(), tk.ID, tickets.Viewer{Kind: tickets.ViewerSystem})
 	if err != nil || len(hist) == 0 {
