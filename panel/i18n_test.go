@@ -126,6 +126,7 @@ func TestCatalogKeysUsed(t *testing.T) {
 	add("source.", string(tickets.SourceMail), string(tickets.SourcePortal))
 	add("notice.", string(notify.KindInvitation))
 	add("msg."+controlMsg, append(slices.Clone(operatorActions), "move")...)
+	add("step.", handlingKinds...)
 	for key, f := range used {
 		for _, l := range Languages {
 			if _, ok := catalogue[l][key]; !ok {

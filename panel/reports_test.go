@@ -1,6 +1,7 @@
 package panel
 
 import (
+	"fmt"
 	"net/http"
 	"os"
 	"regexp"
@@ -70,6 +71,9 @@ func TestReportsWeeksThresholdsCategories(t *testing.T) {
 	if !regexp.MustCompile(`(?s)data-testid="report-total">.*?<td>2</td><td>2</td><td>0</td>\s*<td>50%</td>`).MatchString(r.body) {
 		t.Fatalf("total wrong:\n%s", r.body)
 	}
+	// The ticket's page says who had the call, its hold and transfer.
+	sup.get(fmt.Sprintf("/tickets/%d", c2.TicketID)).has(t, `data-testid="call-handling"`, `data-kind="off_hold"`,
+		"· lotto2 · op2 · 0:20", `data-kind="transfer_operator"`, "trasferita a un collega", "(to op3)")
 	// Transfers and holds, for the group whose call it was.
 	if !regexp.MustCompile(`(?s)data-group="lotto2">.*?data-testid="report-transfers">1 <span class="muted">\(gruppo 0, collega 1, numero 0, con consultazione 0, spostati 0\)</span></td>\s*<td data-testid="report-holds">1 · 0:20</td>`).MatchString(r.body) ||
 		!regexp.MustCompile(`(?s)data-group="lotto3">.*?data-testid="report-transfers">0</td>\s*<td data-testid="report-holds">0</td>`).MatchString(r.body) {
