@@ -476,15 +476,15 @@ type ticketData struct {
 	Calls       []tickets.Call
 	// Handling is, per call, who had it and for how long, its holds and
 	// transfers (handlingKinds).
-	Handling map[int64][]tickets.CallEvent
-	Surveys  []surveyView
-	Notices     []OutboxMessage
-	External    *ExternalTicket
-	Category    string // the ticket's category, named in the user's language
-	Linked      []tickets.Ticket
-	MergedInto  *tickets.Ticket
-	Form        ticketFormData
-	Conflict    bool
+	Handling   map[int64][]tickets.CallEvent
+	Surveys    []surveyView
+	Notices    []OutboxMessage
+	External   *ExternalTicket
+	Category   string // the ticket's category, named in the user's language
+	Linked     []tickets.Ticket
+	MergedInto *tickets.Ticket
+	Form       ticketFormData
+	Conflict   bool
 }
 
 func ticketID(r *http.Request, param string) (int64, error) {
