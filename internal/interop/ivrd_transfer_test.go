@@ -117,3 +117,47 @@ func (d *Desk) bridgeHolds(ctx context.Context, t *testing.T, bridge, callerName
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestIvrdAttendedTransfer: on a real Asterisk, op201 consults op202 (the
+// caller on hold with music in their bridge, the two operators in a
+// bridge of their own), then completes: the caller talks with op202,
+// op201's phone and the consultation's bridge are gone, the ticket is
+// op202's.
+func TestIvrdAttendedTransfer(t *testing.T) {
+	t.Parallel()
+	d := StartDesk(t, DeskOptions{Clock: mondayClock, Phones: []string{"op201", "op202"}, Available: []string{"op201"}})
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	call := d.Talking(ctx, t, "3331240078", "12", "op201")
+	ch := call.ChannelID
+	op := d.Obs.ChannelByName(d.Obs.BridgedWith(ctx, t, ch, "PJSIP/op201-"))
+	caller, _ := d.Obs.Channel(ch)
+	admin := d.LogIn(t, "admin")
+	d.Phone(t, "op202", realasterisk.PhoneOptions{AnswerAfter: time.Second, Timeout: 3 * time.Minute})
+	d.SetAvailable(t, "op202")
+
+	admin.control(t, ch, url.Values{"action": {"consult"}, "to": {"operator:op202"}})
+	d.bridgeHolds(ctx, t, "qb-"+ch, caller.Name, "ARI_MOH", "PJSIP/op201-")
+	d.Obs.BridgedWith(ctx, t, op, "PJSIP/op202-")
+	admin.control(t, ch, url.Values{"action": {"complete"}})
+	d.Obs.WaitDestroyed(ctx, t, op)
+	d.bridgeHolds(ctx, t, "qb-"+ch, caller.Name, "PJSIP/op202-", "ARI_MOH")
+	// (Asked of Asterisk: ARI may tell the consultation's bridge's last
+	// ChannelLeftBridge after its BridgeDestroyed.)
+	waitFor(ctx, t, "the consultation's bridge gone", func() (string, bool) {
+		out, err := d.A.CLI(ctx, "bridge show all")
+		return out, err == nil && strings.Contains(out, "qb-"+ch) && !strings.Contains(out, "cons-"+ch)
+	})
+	waitFor(ctx, t, "the ticket to op202", func() (tickets.Ticket, bool) {
+		tk := d.Ticket(ctx, t, call)
+		return tk, tk.Assignee == "op202"
+	})
+	d.HangUp(ctx, t, ch)
+	rec, events := d.WaitEnded(ctx, t, call)
+	if rec.Operator != "op202" || !hasKind(events, "transfer_attended") || countKind(events, "handled") != 2 {
+		t.Errorf("call %+v, events %v", rec, eventKinds(events))
+	}
+	if v := d.Metric(t, `ivr_transfers_total{group="lotto2",kind="attended"}`); v != 1 {
+		t.Errorf("ivr_transfers_total attended = %v", v)
+	}
+}
