@@ -398,13 +398,14 @@ func (s *session) blindTransfer(cv *conversation, a Action) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		s.holdOff(cv, by, "transferred")
-		s.music(cv.bridge, true)
+		// Rung first: a phone that cannot be called leaves the call as
+		// it was.
 		if p.leg, err = s.ringOperator(p.endpoint, p.login, p.group, s.ringTimeout()); err != nil {
 			s.unreserve(p)
-			s.music(cv.bridge, false)
 			return false, fmt.Errorf("ring %s: %w", p.login, err)
 		}
+		s.holdOff(cv, by, "transferred")
+		s.music(cv.bridge, true)
 		s.release(&cv.op, "transferred to "+p.login, true)
 		s.record(tickets.CallEvent{Kind: EventTransferOperator, Group: cv.op.group, Operator: by, Detail: "to " + p.login})
 		s.c.metrics.transfers.WithLabelValues("operator", cv.op.group).Inc()
@@ -417,12 +418,11 @@ func (s *session) blindTransfer(cv *conversation, a Action) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		s.holdOff(cv, by, "transferred")
-		s.music(cv.bridge, true)
 		if err := s.dialOutside(&p); err != nil {
-			s.music(cv.bridge, false)
 			return false, err
 		}
+		s.holdOff(cv, by, "transferred")
+		s.music(cv.bridge, true)
 		s.release(&cv.op, "transferred to "+p.number, true)
 		s.record(tickets.CallEvent{Kind: EventTransferNumber, Group: cv.op.group, Operator: by, Detail: "to " + p.number})
 		s.c.metrics.transfers.WithLabelValues("number", cv.op.group).Inc()
