@@ -81,8 +81,10 @@ func TestReportsWeeksThresholdsCategories(t *testing.T) {
 
 	r := e.do(http.MethodGet, "/reports.csv?bucket=week&from=2025-11-24&to=2025-11-24", sup, nil)
 	wantStatus(t, "csv", r, http.StatusOK)
-	if got := strings.TrimSpace(string(r.body)); got != "period_start,group,offered,answered,abandoned,answered_within_sl,service_level_pct,asa_seconds,aht_seconds,service_level_seconds\n"+
-		"2025-11-24T00:00:00+01:00,lotto2,1,1,0,1,100.0,50.0,60.0,60\n2025-11-24T00:00:00+01:00,lotto3,1,1,0,0,0.0,50.0,60.0,30" {
+	if got := strings.TrimSpace(string(r.body)); got != "period_start,group,offered,answered,abandoned,answered_within_sl,service_level_pct,asa_seconds,aht_seconds,service_level_seconds,"+
+		"transfers_group,transfers_operator,transfers_number,transfers_attended,moves,holds,hold_seconds\n"+
+		"2025-11-24T00:00:00+01:00,lotto2,1,1,0,1,100.0,50.0,60.0,60,0,0,0,0,0,0,0.0\n"+
+		"2025-11-24T00:00:00+01:00,lotto3,1,1,0,0,0.0,50.0,60.0,30,0,0,0,0,0,0,0.0" {
 		t.Fatalf("csv:\n%s", got)
 	}
 	op2 := e.token("op2", panel.ScopeRead) // Italian, lotto2 only

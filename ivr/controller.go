@@ -247,9 +247,11 @@ func (c *Controller) dispatch(ctx context.Context, e ari.Event) {
 	if !ok {
 		return // an event for a call already over, or of no interest
 	}
-	if len(start.Args) > 0 && (start.Args[0] == "operator" || start.Args[0] == "callback" || supervisionArg(start.Args[0])) {
-		// An operator leg whose call is gone, or a callback whose runner
-		// is, or a supervisor's phone or snoop whose supervision is:
+	if len(start.Args) > 0 && (start.Args[0] == "operator" || start.Args[0] == "callback" || start.Args[0] == "transfer" ||
+		supervisionArg(start.Args[0])) {
+		// An operator leg whose call is gone, a callback whose runner is,
+		// an outside number called for a transfer that is over, or a
+		// supervisor's phone or snoop whose supervision is:
 		// nobody will talk to it.
 		go c.hangupOrphan(start.Channel.ID)
 		return

@@ -25,6 +25,14 @@ type LiveCall struct {
 	Started  time.Time
 	Since    time.Time // when Phase began
 	Test     bool      // a test call (TestArg), not a caller's
+	// Held: the caller hears music on hold while the operator (Operator
+	// still) does something else; Consult is who the operator consults
+	// (an operator's login or a number), ConsultAnswered once they
+	// answered; ThreeWay the third party of a three-way call.
+	Held            bool
+	Consult         string
+	ConsultAnswered bool
+	ThreeWay        string
 	// Callback: the help desk calling a caller back (Phase "ringing"
 	// while the operator's phone rings with the ticket, "callback" while
 	// the caller's rings, then "talking").
@@ -111,6 +119,9 @@ func (l *Live) apply(e Event) bool {
 		c.Operator = ""
 		phase("queue")
 	case EvRinging:
+		if c.Consult != "" {
+			return false // the colleague consulted, not the call's operator
+		}
 		c.Operator = cmp.Or(e.Operator, e.Text)
 		phase("ringing")
 	case EvNoAnswer:
@@ -121,7 +132,33 @@ func (l *Live) apply(e Event) bool {
 	case EvAnswered:
 		c.Operator = cmp.Or(e.Operator, e.Text)
 		c.Position = 0
+		c.Held, c.ThreeWay = false, ""
 		phase("talking")
+	case EvControl:
+		switch e.Result {
+		case "hold":
+			c.Held = true
+		case "resume":
+			c.Held = false
+		case "consult":
+			c.Held, c.Consult, c.ConsultAnswered = true, cmp.Or(e.Operator, e.Text), false
+		case "consulting":
+			c.ConsultAnswered = true
+		case "cancel", "complete":
+			c.Consult, c.ConsultAnswered = "", false
+		case "threeway_ended":
+			c.ThreeWay = ""
+		case "threeway":
+			c.Consult, c.ConsultAnswered, c.ThreeWay = "", false, cmp.Or(e.Operator, e.Text)
+		case "transfer", "move":
+			c.Held, c.ThreeWay = false, ""
+			if e.Group != "" {
+				c.Group, c.Operator = e.Group, ""
+				phase("queue")
+			}
+		default:
+			return false
+		}
 	case EvRecording:
 		phase("message")
 	case EvStatus:

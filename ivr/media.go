@@ -53,10 +53,16 @@ func (s *session) next(d time.Duration) (wake, error) {
 				return wake{offer: true}, nil
 			}
 			if it.act != nil {
-				if s.acting {
+				switch {
+				case s.acting:
 					return wake{act: it.act}, nil
+				case s.actLater:
+					// A step that takes requests is busy (a queue's
+					// announcement): it answers between two prompts.
+					s.later = append(s.later, it.act)
+				default:
+					it.act.reply(ErrNotNow)
 				}
-				it.act.reply(ErrNotNow)
 				continue
 			}
 			if it.resync {

@@ -26,6 +26,10 @@ type metrics struct {
 	surveysSkipped *prometheus.CounterVec
 	// Conversation recordings (recordcall.go).
 	rec *recordingMetrics
+	// Operators' actions on live calls (transfer.go), by group: bounded.
+	transfers   *prometheus.CounterVec
+	holds       *prometheus.CounterVec
+	holdSeconds *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -90,8 +94,17 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "ivr_surveys_skipped_total", Help: "Post-call surveys asked and not answered, by group and reason (hangup, timeout, invalid).",
 		}, []string{"group", "reason"}),
 		rec: newRecordingMetrics(),
+		transfers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ivr_transfers_total", Help: "Calls transferred by operators (or moved by supervisors), by kind (group, operator, number, attended, move) and the group handing over.",
+		}, []string{"kind", "group"}),
+		holds: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ivr_holds_total", Help: "Conversations put on hold by the operator (attended transfers included), by group.",
+		}, []string{"group"}),
+		holdSeconds: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ivr_hold_seconds_total", Help: "Time callers spent on hold during conversations, by group.",
+		}, []string{"group"}),
 	}
-	for _, c := range []prometheus.Collector{m.surveyRatings, m.surveysGiven, m.surveysSkipped, m.calls, m.active, m.selections, m.pinFailures, m.pinLockouts, m.pinOrgLockouts, m.pinAlarms, m.promptFailed, m.resumed, m.operatorsReleased, m.callsClosed, m.storeErrors, m.shed, m.firstPrompt, m.keyToPlay} {
+	for _, c := range []prometheus.Collector{m.transfers, m.holds, m.holdSeconds, m.surveyRatings, m.surveysGiven, m.surveysSkipped, m.calls, m.active, m.selections, m.pinFailures, m.pinLockouts, m.pinOrgLockouts, m.pinAlarms, m.promptFailed, m.resumed, m.operatorsReleased, m.callsClosed, m.storeErrors, m.shed, m.firstPrompt, m.keyToPlay} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

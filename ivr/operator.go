@@ -194,8 +194,12 @@ func (s *session) connect(legID, group, login string) bool {
 	s.publishTalk(legID) // (talk publishes it again, and withdraws it)
 	s.emit(Event{Kind: EvAnswered, Group: group, Operator: login, Ticket: string(s.ticket.Number)})
 	inProgress := tickets.StatusInProgress
-	s.updateCallTicket(tickets.CallUpdate{OperatorAnsweredAt: &now, Operator: &login},
-		tickets.TicketUpdate{Assignee: &login, Status: &inProgress})
+	cu := tickets.CallUpdate{OperatorAnsweredAt: &now, Operator: &login}
+	if s.opAnswered {
+		cu.OperatorAnsweredAt = nil // answered after a transfer
+	}
+	s.opAnswered = true
+	s.updateCallTicket(cu, tickets.TicketUpdate{Assignee: &login, Status: &inProgress})
 	s.startCallRecording(bkey, group, login)
 	return true
 }
@@ -309,7 +313,7 @@ func (s *session) ringGroup(groupID string) (bool, error) {
 	if !s.connect(answered, groupID, op.login) {
 		return false, nil
 	}
-	if err := s.talk(answered); err != nil || !s.surveyDue() {
+	if err := s.converse(answered, op.endpoint); err != nil || !s.surveyDue() {
 		return true, err
 	}
 	// The caller stays: out of the bridge (a bridged channel cannot be

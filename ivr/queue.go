@@ -27,6 +27,9 @@ type Queues interface {
 	// For calls taken over after a restart and for reconciliation.
 	Operators(ctx context.Context, group string) ([]queues.Operator, error)
 	ReleaseCall(ctx context.Context, login, callID string) (bool, error)
+	// For transfers to an operator by name (transfer.go).
+	Reserve(ctx context.Context, login, callID, group string) (queues.Operator, error)
+	TakeCall(ctx context.Context, login, callID string) error
 }
 
 // maxOverflowHops bounds a caller sent from group to group by overflows
@@ -112,13 +115,28 @@ func (s *session) queue(group string, priority int, resume bool) error {
 		return s.survey()
 	}
 	reuse := resume // a bridge left by the controller that had the call
+	// requeued takes the caller to the group an operator transferred
+	// them to; stop when that group is closed (the caller was told).
+	requeued := func() (stop bool, err error) {
+		group = s.requeue
+		s.requeue = ""
+		sched := s.cfg.GroupSchedule(group)
+		if st := sched.StatusAt(s.now()); !st.Open {
+			leaveHold()
+			return true, s.closed(sched, st, group, "group_closed")
+		}
+		return false, nil
+	}
 	for hop := 0; ; hop++ {
 		var pos queues.Position
 		var over *queues.Overflow
 		if !resume {
 			ctx, cancel := s.storeCtx()
+			if s.queuedSince.IsZero() {
+				s.queuedSince = s.now()
+			}
 			res, err := s.c.opts.Queues.Enqueue(ctx, queues.Entry{CallID: s.channelID, Group: group, Priority: priority,
-				Caller: s.caller, TicketID: s.ticket.ID})
+				Caller: s.caller, TicketID: s.ticket.ID, Since: s.queuedSince})
 			cancel()
 			if err != nil {
 				// The queues live in PostgreSQL: while it is down the
@@ -144,6 +162,11 @@ func (s *session) queue(group string, priority int, resume bool) error {
 					continue // the operator left as they answered: queue again
 				case err != nil:
 					return err
+				case answered && s.requeue != "":
+					if stop, err := requeued(); stop {
+						return err
+					}
+					continue
 				case answered:
 					return afterTalk()
 				}
@@ -180,6 +203,11 @@ func (s *session) queue(group string, priority int, resume bool) error {
 				continue
 			case err != nil:
 				return err
+			case over == nil && s.requeue != "":
+				if stop, err := requeued(); stop {
+					return err
+				}
+				continue
 			case over == nil:
 				if s.phase == phaseTalking {
 					return afterTalk()
@@ -192,6 +220,9 @@ func (s *session) queue(group string, priority int, resume bool) error {
 		s.emit(Event{Kind: EvOverflow, Group: over.Group, Reason: over.Reason, Result: string(over.Action)})
 		switch over.Action {
 		case queues.OverflowGroup:
+			if over.Reason == reasonMoved {
+				hop-- // someone's choice, not a loop of overflows
+			}
 			if hop >= maxOverflowHops || s.cfg.Group(over.Group) == nil {
 				leaveHold()
 				return s.noOperator(group)
@@ -233,10 +264,16 @@ func (s *session) waitInQueue(group string, pos queues.Position) (*queues.Overfl
 	}
 	s.emit(Event{Kind: EvQueued, Group: group, Position: pos.Position})
 	w := s.startWait()
+	s.actLater = true
 	defer func() {
 		if w != nil {
 			w.stop()
 		}
+		s.actLater = false
+		for _, a := range s.later {
+			a.reply(ErrNotNow)
+		}
+		s.later = nil
 	}()
 	// A callback is offered after the group's wait (announced then, and
 	// in every announcement after), or at once.
@@ -259,6 +296,15 @@ func (s *session) waitInQueue(group string, pos queues.Position) (*queues.Overfl
 	}
 	next := s.now().Add(every)
 	for {
+		if len(s.later) > 0 {
+			a := s.later[0]
+			s.later = s.later[1:]
+			if over, ok := s.queuedAct(a, w); ok {
+				w = nil
+				return over, nil
+			}
+			continue
+		}
 		if w.ready() {
 			if w.err != nil {
 				s.storeFailed("wait_offer", w.err)
@@ -318,11 +364,20 @@ func (s *session) waitInQueue(group string, pos queues.Position) (*queues.Overfl
 		if cb != nil && !cbTold {
 			d = min(d, max(cbAt.Sub(s.now()), 0))
 		}
+		s.acting = true
 		wk, err := s.next(d)
+		s.acting = false
 		if err != nil {
 			w.stop()
 			w = nil
 			return nil, s.leaveQueue(err)
+		}
+		if a := wk.act; a != nil {
+			if over, ok := s.queuedAct(a, w); ok {
+				w = nil
+				return over, nil
+			}
+			continue
 		}
 		if wk.timeout && cb != nil && !cbTold && !s.now().Before(cbAt) {
 			// The wait after which a callback is offered is over: say so.
@@ -501,11 +556,12 @@ func (s *session) ringOffer(offer queues.Offer) (bool, error) {
 		s.record(tickets.CallEvent{Kind: tickets.EventAnswered, Group: offer.Group, Operator: op.Login})
 	}
 	s.recordQueue(evs)
-	defer s.callEnded(op.Login)
+	delete(s.freedOps, op.Login) // (one the call comes back to after a transfer)
+	defer s.callEndedFor(op.Login)
 	if !s.connect(answered, offer.Group, op.Login) {
 		return false, errRequeue
 	}
-	return true, s.talk(answered)
+	return true, s.converse(answered, op.Endpoint)
 }
 
 func (s *session) noAnswer(offer queues.Offer, op queues.Operator, why string) {
@@ -537,4 +593,22 @@ func (s *session) recordQueue(evs []queues.Event) {
 		s.events = append(s.events, tickets.CallEvent{At: e.At, Kind: tickets.EventKind(e.Kind), Group: e.Group,
 			Operator: e.Operator, Detail: e.Detail})
 	}
+}
+
+// queuedAct answers a request on a waiting caller: only a move (or
+// transfer) to another group's queue; ok when the caller leaves this one
+// (the wait w stopped).
+func (s *session) queuedAct(a *actRequest, w *offerWait) (*queues.Overflow, bool) {
+	if a.Kind != ActMove && a.Kind != ActTransfer || a.Group == "" {
+		a.reply(ErrNotNow)
+		return nil, false
+	}
+	if err := s.checkMove(a.Action); err != nil {
+		a.reply(err)
+		return nil, false
+	}
+	w.stop()
+	over, err := s.moveQueued(a.Action)
+	a.reply(err)
+	return over, true
 }

@@ -133,6 +133,23 @@ type session struct {
 	// talking is the conversation in progress, for supervisors
 	// (supervise.go); nil outside one.
 	talking atomic.Pointer[talkLeg]
+	// actLater keeps the requests that come while acting is off in later,
+	// for the step to take when it can (a queued caller's announcements).
+	actLater bool
+	later    []*actRequest
+	// requeue is the group an operator transferred the caller to: the
+	// queue loop takes the caller there (transfer.go). queuedSince is when
+	// the caller first joined a queue: the time waited counts in the next.
+	requeue     string
+	queuedSince time.Time
+	// freedOps are the operators whose part of the call is over (transfer.go).
+	freedOps map[string]bool
+	// opAnswered: an operator answered once; who answers after a transfer
+	// does not move the call's answer time (its wait, the reports' ASA).
+	opAnswered bool
+	// handedOver: the call passed from one party to another (a transfer, a
+	// consultation): each one's time with it is recorded (EventHandled).
+	handedOver bool
 }
 
 func newSession(c *Controller, ch ari.ChannelData, node string) *session {

@@ -39,6 +39,9 @@ type Config struct {
 	MailRules []*MailRule `yaml:"mail_rules"`
 	// Connector links an existing ticketing system (connector.go).
 	Connector *Connector `yaml:"connector"`
+	// Transfers are the outside numbers a caller may be transferred to
+	// (transfer.go); nil: none.
+	Transfers *Transfers `yaml:"transfers"`
 
 	// Filled by Parse after validation.
 	location   *time.Location
@@ -128,6 +131,9 @@ type Group struct {
 	// Recording records the conversations with the group's operators,
 	// with the caller's consent (recording.go).
 	Recording Recording `yaml:"recording"`
+	// OnHold is what a conversation put on hold does with the operator's
+	// phone: HoldKeep (default) or HoldFree (transfer.go).
+	OnHold string `yaml:"on_hold"`
 
 	Pos Pos `yaml:"-"`
 }

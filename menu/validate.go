@@ -74,6 +74,7 @@ func (c *Config) validate() Problems {
 	c.validateKeyHints(v)
 	c.validateReach(v)
 	c.validateConnector(v)
+	c.validateTransfers(v)
 	c.checkCategoryRefs(v)
 	c.validateMailRules(v)
 	return v.problems

@@ -52,7 +52,11 @@ type liveData struct {
 	// Acts are the calls whose supervision buttons the user gets (with
 	// the session's CSRF token): those of the groups they supervise.
 	Acts map[string]bool
-	CSRF string
+	// Move: the user may move queued callers (supervisors, administrators,
+	// with the controller at hand) to one of Groups (those they supervise).
+	Move   bool
+	Groups []option
+	CSRF   string
 }
 
 func (s *Server) liveData(rq *request, st *liveState) liveData {
@@ -62,6 +66,12 @@ func (s *Server) liveData(rq *request, st *liveState) liveData {
 		for _, c := range d.Calls {
 			if c.Group != "" && s.supervises(rq, c.Group) {
 				d.Acts[c.CallID] = true
+			}
+		}
+		d.Move = true
+		for _, g := range s.transferTargets("").Groups {
+			if rq.mayGroup(g.Value) && s.supervises(rq, g.Value) {
+				d.Groups = append(d.Groups, g)
 			}
 		}
 	}
@@ -81,6 +91,11 @@ type livePageData struct {
 }
 
 func (s *Server) livePage(w http.ResponseWriter, r *http.Request) {
+	s.renderLive(w, r, http.StatusOK, "")
+}
+
+// renderLive shows the live page, with an error message if msg is set.
+func (s *Server) renderLive(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	rq := reqOf(r)
 	st := s.hub.current()
 	d := livePageData{Calls: s.liveData(rq, st)}
@@ -90,12 +105,17 @@ func (s *Server) livePage(w http.ResponseWriter, r *http.Request) {
 	}
 	p := s.newPage(r, "live", "nav.live", d)
 	p.SSE = "/live/events"
-	s.render(w, r, http.StatusOK, "live.html", p)
+	p.Error = msg
+	s.render(w, r, status, "live.html", p)
 }
 
 func (s *Server) liveEvents(w http.ResponseWriter, r *http.Request) {
 	rq := reqOf(r)
 	key := viewKey("live", rq)
+	if s.liveData(rq, s.hub.current()).Move {
+		// The move forms carry the session's token: not shared.
+		key += "|" + rq.sess.CSRF
+	}
 	s.serveEvents(w, r, func(_ context.Context, st *liveState) ([]sseEvent, error) {
 		render := func() ([]byte, error) { return s.fragment("live.html", "live_body", s.liveData(rq, st)) }
 		var b []byte
@@ -145,6 +165,10 @@ type callData struct {
 	ByOrg    []tickets.Ticket
 	OrgName  string
 	CSRF     string
+	// Control: the user may act on the conversation (its operator, or an
+	// administrator), to Transfer's targets.
+	Control  bool
+	Transfer transferData
 }
 
 type consoleData struct {
@@ -168,6 +192,10 @@ func (s *Server) callData(ctx context.Context, rq *request, st *liveState, callI
 	if i := slices.IndexFunc(st.Calls, func(c LiveCall) bool { return c.CallID == callID }); i >= 0 {
 		c := st.Calls[i]
 		d.Live = &c
+		if s.opts.Control != nil && c.Phase == PhaseTalking && !c.Callback &&
+			(c.Operator == rq.user.Login || rq.user.Role == RoleAdmin) {
+			d.Control, d.Transfer = true, s.transferTargets(rq.user.Login)
+		}
 	}
 	call, err := s.opts.Tickets.FindCallByChannel(ctx, callID)
 	if fault.Code(err) == fault.ENOTFOUND {
@@ -293,7 +321,9 @@ func (s *Server) callKey(ctx context.Context, rq *request, st *liveState, callID
 	}
 	key := callID
 	if i := slices.IndexFunc(st.Calls, func(c LiveCall) bool { return c.CallID == callID }); i >= 0 {
-		key += "/" + st.Calls[i].Phase + "/" + st.Calls[i].Supervisor + "/" + st.Calls[i].SuperviseMode
+		c := st.Calls[i]
+		key += fmt.Sprintf("/%s/%s/%t/%s/%t/%s/%s/%s/%s", c.Phase, c.Operator, c.Held, c.Consult, c.ConsultAnswered, c.ThreeWay,
+			c.Supervisor, c.SuperviseMode, c.Recording)
 	}
 	call, err := s.opts.Tickets.FindCallByChannel(ctx, callID)
 	if fault.Code(err) == fault.ENOTFOUND {

@@ -15,7 +15,11 @@ import (
 // the recoverer answers 500). `go test` runs the seeds; `go test
 // -fuzz=FuzzPost ./panel` looks for more.
 func FuzzPost(f *testing.F) {
-	e := newEnv(f)
+	e := newEnv(f, func(o *Options) { o.Control = &fakeControl{} })
+	// Live calls to act on (an administrator may act on any).
+	e.live.set(LiveCall{CallID: "c-talk", Phase: PhaseTalking, Group: "lotto2", Operator: "op2"},
+		LiveCall{CallID: "c-queue", Phase: PhaseQueue, Group: "lotto2"})
+	e.srv.Notify()
 	_, tk := e.openTicket("lotto2", "+390612345678", "Stampante guasta")
 	noErr(f, e.srv.Users().Add(ctx, "zzfuzz", "Fuzz", RoleOperator, password, "it"))
 	adm, op := e.login("adm"), e.login("op2")
@@ -27,6 +31,8 @@ func FuzzPost(f *testing.F) {
 	}
 	endpoints := []endpoint{
 		{"/login", nil}, {"/logout", nil}, {"/lang", adm}, {"/console/state", op}, {"/console/phone", op}, {"/console/recording", op},
+		{"/login", nil}, {"/logout", nil}, {"/lang", adm}, {"/console/state", op}, {"/console/phone", op},
+		{"/calls/{p}/control", adm},
 		{"/tickets/{p}", adm}, {"/tickets/{p}/articles", adm}, {"/tickets/{p}", op}, {"/tickets/{p}/articles", op},
 		{"/config/reload", adm}, {"/admin/users", adm}, {"/admin/users/{p}", adm}, {"/admin/outbox/{p}/retry", adm},
 		{"/admin/tokens", adm}, {"/admin/tokens/{p}/revoke", adm},
@@ -48,6 +54,9 @@ func FuzzPost(f *testing.F) {
 		{"call=%00&action=resume", ""},
 		{"action=listen", "call-1"},
 		{"action=end_call", "../call-1"},
+		{"action=transfer&to=group:lotto3", "c-talk"},
+		{"action=consult&to=number&number=%00%ff", "c-talk"},
+		{"action=move&group=" + strings.Repeat("g", 300), "c-queue"},
 		{"version=1&subject=Nuovo&status=in_progress&priority=high&group=lotto2&assignee=op2", ticket},
 		{"version=1&was_group=&group=&was_subject=a&subject=" + strings.Repeat("é", 300), ticket},
 		{"version=99999999999999999999&status=zzz", ticket},

@@ -125,6 +125,8 @@ func TestCatalogKeysUsed(t *testing.T) {
 	add("portal.state.", "pending", "used", "expired")
 	add("source.", string(tickets.SourceMail), string(tickets.SourcePortal))
 	add("notice.", string(notify.KindInvitation))
+	add("msg."+controlMsg, append(slices.Clone(operatorActions), "move")...)
+	add("step.", handlingKinds...)
 	for key, f := range used {
 		for _, l := range Languages {
 			if _, ok := catalogue[l][key]; !ok {

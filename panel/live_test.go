@@ -231,7 +231,7 @@ func TestReports(t *testing.T) {
 		t.Fatalf("csv type %q", ct)
 	}
 	lines := strings.Split(strings.TrimSpace(csv.body), "\n")
-	if len(lines) != 2 || lines[1] != "2025-11-24T00:00:00+01:00,lotto2,3,2,1,1,33.3,30.0,240.0,30" {
+	if len(lines) != 2 || lines[1] != "2025-11-24T00:00:00+01:00,lotto2,3,2,1,1,33.3,30.0,240.0,30,0,0,0,0,0,0,0.0" {
 		t.Fatalf("csv:\n%s", csv.body)
 	}
 

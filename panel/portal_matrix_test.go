@@ -39,9 +39,11 @@ var routeAccess = map[string]access{
 	"GET /login": accPublic, "POST /login": accLoginPost, "GET /static/*": accPublic,
 	"POST /logout": accStaffLogout, "POST /lang": accStaff, "GET /": accStaff,
 	"GET /wallboard": accStaff, "GET /wallboard/events": accStaff, "GET /live": accStaff, "GET /live/events": accStaff,
+	// Call control: the operator of the call, or an administrator; moves
+	// for supervisors (TestCallControl has the cases: not by role alone).
 	"GET /console": accStaff, "GET /console/events": accStaff, "POST /console/state": accStaff, "POST /console/phone": accStaff,
-	"POST /console/recording": accStaff,
-	"GET /tickets":            accStaff, "GET /tickets/new": accStaff, "POST /tickets/new": accStaff, "GET /tickets/{id}": accStaff,
+	"POST /console/recording": accStaff, "POST /calls/{id}/control": accStaff,
+	"GET /tickets": accStaff, "GET /tickets/new": accStaff, "POST /tickets/new": accStaff, "GET /tickets/{id}": accStaff,
 	"POST /tickets/{id}": accStaff, "POST /tickets/{id}/articles": accStaff, "POST /tickets/{id}/links": accStaff,
 	"POST /tickets/{id}/links/{other}/delete": accStaff, "POST /tickets/{id}/merge": accStaff,
 	"GET /recordings/{ticketID}/{attachmentID}": accStaff, "GET /attachments/{ticketID}/{attachmentID}": accStaff,

@@ -264,11 +264,15 @@ func (s *Server) reportsCSV(w http.ResponseWriter, r *http.Request) {
 func WriteReportCSV(w io.Writer, rows []tickets.ReportRow) {
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"period_start", "group", "offered", "answered", "abandoned", "answered_within_sl",
-		"service_level_pct", "asa_seconds", "aht_seconds", "service_level_seconds"})
+		"service_level_pct", "asa_seconds", "aht_seconds", "service_level_seconds",
+		"transfers_group", "transfers_operator", "transfers_number", "transfers_attended", "moves", "holds", "hold_seconds"})
 	for _, x := range rows {
 		_ = cw.Write([]string{x.Start.Format(time.RFC3339), csvSafe(x.Group), strconv.Itoa(x.Offered), strconv.Itoa(x.Answered),
 			strconv.Itoa(x.Abandoned), strconv.Itoa(x.AnsweredWithinSL), fmt.Sprintf("%.1f", x.ServiceLevel*100),
-			fmt.Sprintf("%.1f", x.ASA.Seconds()), fmt.Sprintf("%.1f", x.AHT.Seconds()), strconv.Itoa(x.ServiceLevelSeconds)})
+			fmt.Sprintf("%.1f", x.ASA.Seconds()), fmt.Sprintf("%.1f", x.AHT.Seconds()), strconv.Itoa(x.ServiceLevelSeconds),
+			strconv.Itoa(x.Transfers.Group), strconv.Itoa(x.Transfers.Operator), strconv.Itoa(x.Transfers.Number),
+			strconv.Itoa(x.Transfers.Attended), strconv.Itoa(x.Transfers.Moved), strconv.Itoa(x.Holds),
+			fmt.Sprintf("%.1f", x.HoldTime.Seconds())})
 	}
 	cw.Flush()
 }

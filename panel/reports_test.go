@@ -1,6 +1,7 @@
 package panel
 
 import (
+	"fmt"
 	"net/http"
 	"os"
 	"regexp"
@@ -33,15 +34,21 @@ func withServiceLevel(t *testing.T) func(*Options) {
 func TestReportsWeeksThresholdsCategories(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, withServiceLevel(t))
-	call := func(group string, wait time.Duration) {
+	call := func(group string, wait time.Duration) tickets.Call {
 		c, _ := e.openTicket(group, "+390612345678", "Chiamata") // an uncategorised ticket
 		q := e.clk.Now()
 		a := q.Add(wait)
 		noErr(t, e.store.UpdateCall(ctx, c.ID, tickets.CallUpdate{QueuedAt: &q, Group: &group, OperatorAnsweredAt: &a, Operator: ptr("op2")}))
 		noErr(t, e.store.FinishCall(ctx, c.ID, tickets.CallEnd{EndedAt: a.Add(time.Minute), Outcome: tickets.OutcomeAnswered, HangupBy: tickets.HangupCaller}))
+		return c
 	}
-	call("lotto2", 50*time.Second) // within lotto2's 60 s
-	call("lotto3", 50*time.Second) // not within the default 30 s
+	c2 := call("lotto2", 50*time.Second) // within lotto2's 60 s
+	call("lotto3", 50*time.Second)       // not within the default 30 s
+	// lotto2's operator put the caller on hold for 20 s, then passed on a
+	// colleague's call to another group (the transfer counts for lotto2).
+	noErr(t, e.store.AppendCallEvents(ctx, c2.ID,
+		tickets.CallEvent{Kind: "off_hold", Group: "lotto2", Operator: "op2", Duration: 20 * time.Second},
+		tickets.CallEvent{Kind: "transfer_operator", Group: "lotto2", Operator: "op2", Detail: "to op3"}))
 	for _, nt := range []tickets.NewTicket{
 		{Subject: "a", Group: "lotto2", Category: "stampa"}, {Subject: "b", Group: "lotto2", Category: "stampa"},
 		{Subject: "c", Group: "lotto3", Category: "stampa"}, {Subject: "d", Group: "lotto2", Category: "applicativi/pct"},
@@ -63,6 +70,14 @@ func TestReportsWeeksThresholdsCategories(t *testing.T) {
 	}
 	if !regexp.MustCompile(`(?s)data-testid="report-total">.*?<td>2</td><td>2</td><td>0</td>\s*<td>50%</td>`).MatchString(r.body) {
 		t.Fatalf("total wrong:\n%s", r.body)
+	}
+	// The ticket's page says who had the call, its hold and transfer.
+	sup.get(fmt.Sprintf("/tickets/%d", c2.TicketID)).has(t, `data-testid="call-handling"`, `data-kind="off_hold"`,
+		"· lotto2 · op2 · 0:20", `data-kind="transfer_operator"`, "trasferita a un collega", "(to op3)")
+	// Transfers and holds, for the group whose call it was.
+	if !regexp.MustCompile(`(?s)data-group="lotto2">.*?data-testid="report-transfers">1 <span class="muted">\(gruppo 0, collega 1, numero 0, con consultazione 0, spostati 0\)</span></td>\s*<td data-testid="report-holds">1 · 0:20</td>`).MatchString(r.body) ||
+		!regexp.MustCompile(`(?s)data-group="lotto3">.*?data-testid="report-transfers">0</td>\s*<td data-testid="report-holds">0</td>`).MatchString(r.body) {
+		t.Fatalf("transfers and holds wrong:\n%s", r.body)
 	}
 	// The category table, in Italian, uncategorised last.
 	cats := regexp.MustCompile(`(?s)data-category="applicativi/pct" data-group="lotto2">\s*<th scope="row">Applicativi › Processo civile telematico</th><td>Lotto 2[^<]*</td><td>1</td><td>1</td>.*` +
@@ -90,9 +105,10 @@ func TestReportsWeeksThresholdsCategories(t *testing.T) {
 	// categories with their labels.
 	csv := sup.get("/reports.csv?bucket=week&from=2025-11-26&to=2025-11-26")
 	wantStatus(t, "csv", csv, http.StatusOK)
-	equalLines(t, "weekly csv", csv.body, "period_start,group,offered,answered,abandoned,answered_within_sl,service_level_pct,asa_seconds,aht_seconds,service_level_seconds",
-		"2025-11-24T00:00:00+01:00,lotto2,1,1,0,1,100.0,50.0,60.0,60",
-		"2025-11-24T00:00:00+01:00,lotto3,1,1,0,0,0.0,50.0,60.0,30")
+	equalLines(t, "weekly csv", csv.body, "period_start,group,offered,answered,abandoned,answered_within_sl,service_level_pct,asa_seconds,aht_seconds,service_level_seconds,"+
+		"transfers_group,transfers_operator,transfers_number,transfers_attended,moves,holds,hold_seconds",
+		"2025-11-24T00:00:00+01:00,lotto2,1,1,0,1,100.0,50.0,60.0,60,0,1,0,0,0,1,20.0",
+		"2025-11-24T00:00:00+01:00,lotto3,1,1,0,0,0.0,50.0,60.0,30,0,0,0,0,0,0,0.0")
 	csv = sup.get("/reports.csv?bucket=week&from=2025-11-26&to=2025-11-26&table=category")
 	wantStatus(t, "category csv", csv, http.StatusOK)
 	if cd := csv.header.Get("Content-Disposition"); !strings.Contains(cd, "categories-2025-11-24-2025-11-30.csv") {

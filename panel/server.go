@@ -154,7 +154,14 @@ type LiveCall struct {
 	Position                                                                 int
 	Started, Since                                                           time.Time
 	Test                                                                     bool // a test call (the test phone's), not a caller's
-	Callback                                                                 bool // the help desk calling a caller back
+	// Held: the caller is on hold; Consult: who the operator consults
+	// (ConsultAnswered once they answered); ThreeWay: the third party of
+	// a three-way call.
+	Held            bool
+	Consult         string
+	ConsultAnswered bool
+	ThreeWay        string
+	Callback        bool // the help desk calling a caller back
 	// Recording is "recording" or "paused" while the conversation is
 	// recorded, "" otherwise.
 	Recording string
@@ -324,6 +331,7 @@ func (s *Server) routes() http.Handler {
 		r.Post("/console/state", s.consoleState)
 		r.Post("/console/phone", s.consolePhone)
 		r.Post("/console/recording", s.consoleRecording)
+		r.Post("/calls/{id}/control", s.callControl)
 		r.Get("/tickets", s.ticketList)
 		r.Get("/tickets/new", s.newTicketPage)
 		r.Post("/tickets/new", s.ticketCreate)

@@ -12,15 +12,15 @@ import (
 	"github.com/helpdesk-ivr/ivr/internal/browsertest"
 )
 
-// liveControl is fakeControl that also moves the live view as the call
+// liveControl is superviseControl that also moves the live view as the call
 // controller does (its supervise events).
 type liveControl struct {
-	*fakeControl
+	*superviseControl
 	live *fakeLive
 }
 
 func (c liveControl) Act(ctx context.Context, callID string, a CallAction) error {
-	if err := c.fakeControl.Act(ctx, callID, a); err != nil {
+	if err := c.superviseControl.Act(ctx, callID, a); err != nil {
 		return err
 	}
 	calls := c.live.Calls()
@@ -56,7 +56,7 @@ func postFrom(path string, status *int) chromedp.Action {
 // lotto3's call, which they do not watch.
 func TestBrowserSupervise(t *testing.T) {
 	t.Parallel()
-	ctl := &fakeControl{}
+	ctl := &superviseControl{}
 	e, _, _ := superviseEnvWith(t, func(l *fakeLive) CallControl { return liveControl{ctl, l} })
 	e.putOnCall("op2", "lotto2", "call-2")
 	sup, op := browsertest.New(t), browsertest.New(t)

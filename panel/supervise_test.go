@@ -15,22 +15,22 @@ import (
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
 
-// fakeControl is the call controller's hands: it records what it is
+// superviseControl is the call controller's hands: it records what it is
 // asked and answers err.
-type fakeControl struct {
+type superviseControl struct {
 	mu   sync.Mutex
 	acts []string // "callID kind by"
 	err  error
 }
 
-func (f *fakeControl) Act(_ context.Context, callID string, a CallAction) error {
+func (f *superviseControl) Act(_ context.Context, callID string, a CallAction) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.acts = append(f.acts, callID+" "+a.Kind+" "+a.By)
 	return f.err
 }
 
-func (f *fakeControl) asked() []string {
+func (f *superviseControl) asked() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.acts)
@@ -38,9 +38,9 @@ func (f *fakeControl) asked() []string {
 
 // superviseEnv is a panel whose supervisor "sup" watches lotto2 only,
 // with a call of lotto2 (op2 talking) and one of lotto3 (op3) in progress.
-func superviseEnv(t *testing.T) (*env, *fakeControl, tickets.Ticket, tickets.Ticket) {
+func superviseEnv(t *testing.T) (*env, *superviseControl, tickets.Ticket, tickets.Ticket) {
 	t.Helper()
-	ctl := &fakeControl{}
+	ctl := &superviseControl{}
 	e, t2, t3 := superviseEnvWith(t, func(*fakeLive) CallControl { return ctl })
 	return e, ctl, t2, t3
 }

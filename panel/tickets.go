@@ -475,14 +475,17 @@ type ticketData struct {
 	Attachments []attachmentView
 	History     []tickets.Change
 	Calls       []tickets.Call
-	Surveys     []surveyView
-	Notices     []OutboxMessage
-	External    *ExternalTicket
-	Category    string // the ticket's category, named in the user's language
-	Linked      []tickets.Ticket
-	MergedInto  *tickets.Ticket
-	Form        ticketFormData
-	Conflict    bool
+	// Handling is, per call, who had it and for how long, its holds and
+	// transfers (handlingKinds).
+	Handling   map[int64][]tickets.CallEvent
+	Surveys    []surveyView
+	Notices    []OutboxMessage
+	External   *ExternalTicket
+	Category   string // the ticket's category, named in the user's language
+	Linked     []tickets.Ticket
+	MergedInto *tickets.Ticket
+	Form       ticketFormData
+	Conflict   bool
 }
 
 func ticketID(r *http.Request, param string) (int64, error) {
@@ -528,6 +531,22 @@ func (s *Server) loadTicket(ctx context.Context, rq *request, id int64) (ticketD
 	}
 	if d.Calls, err = s.opts.Tickets.CallsOfTicket(ctx, id, v); err != nil {
 		return d, err
+	}
+	for _, c := range d.Calls {
+		if c.OperatorAnsweredAt.IsZero() {
+			continue // nobody had it
+		}
+		evs, err := s.opts.Tickets.CallEvents(ctx, c.ID)
+		if err != nil {
+			return d, err
+		}
+		evs = slices.DeleteFunc(evs, func(e tickets.CallEvent) bool { return !slices.Contains(handlingKinds, string(e.Kind)) })
+		if len(evs) > 0 {
+			if d.Handling == nil {
+				d.Handling = map[int64][]tickets.CallEvent{}
+			}
+			d.Handling[c.ID] = evs
+		}
 	}
 	svs, err := s.opts.Tickets.SurveysOfTicket(ctx, id, v)
 	if err != nil {
@@ -841,3 +860,9 @@ func cmpErr(a, b error) error {
 	}
 	return b
 }
+
+// handlingKinds are the call events of operators' actions on a call that
+// the ticket's page lists (ivr/transfer.go), each with its label
+// "step.<kind>".
+var handlingKinds = []string{"on_hold", "off_hold", "handled", "transfer_group", "transfer_operator", "transfer_number",
+	"transfer_attended", "transfer_move", "transfer_failed", "consult", "consult_ended", "three_way"}

@@ -24,6 +24,14 @@ func (s *Service) Enqueue(ctx context.Context, e Entry) (Enqueued, error) {
 		return Enqueued{}, fmt.Errorf("enqueue: %w", fault.Errorf(fault.EINVALID, "a queued call needs a call id and a group"))
 	}
 	now := s.stampNow()
+	// A new caller arrives after everyone already queued (the group's
+	// lock orders arrivals, whatever the instances' clocks say); a
+	// transferred one when it first joined a queue.
+	var arrived *time.Time
+	if !e.Since.IsZero() && e.Since.Before(now) {
+		at := e.Since.Truncate(time.Microsecond)
+		arrived = &at
+	}
 	var res Enqueued
 	var offers []made
 	// One transaction: the caller joins and, under the same lock of the
@@ -65,14 +73,19 @@ func (s *Service) Enqueue(ctx context.Context, e Entry) (Enqueued, error) {
 		// estimate in one statement.
 		var perPlace *float64
 		if err := tx.QueryRow(ctx, `WITH e AS (
-				INSERT INTO queue_entries (call_id, group_id, priority, caller, ticket_id, enqueued_at, seen_at, position_at_entry, instance)
-				SELECT $1, $2, $3, $4, $5, $6, $6, count(*) + 1, $8 FROM queue_entries x WHERE x.group_id = $2 AND x.priority >= $3
+				INSERT INTO queue_entries (call_id, group_id, priority, caller, ticket_id, enqueued_at, seen_at, position_at_entry, instance, arrived_at)
+				SELECT $1, $2, $3, $4, $5, $6, $6, count(*) FILTER (WHERE x.priority > $3 OR (x.priority = $3 AND x.arrived_at <= a.at)) + 1,
+					$8, a.at
+				FROM (SELECT CASE WHEN $9::timestamptz IS NOT NULL THEN $9::timestamptz
+					ELSE GREATEST($6, (SELECT max(arrived_at) FROM queue_entries WHERE group_id = $2)) END AS at) a
+				LEFT JOIN queue_entries x ON x.group_id = $2
+				GROUP BY a.at
 				RETURNING position_at_entry
 			), l AS (
 				INSERT INTO queue_log (at, group_id, call_id, kind, position) SELECT $6, $2, $1, 'queued', position_at_entry FROM e
 			)
 			SELECT position_at_entry, (`+estimateSQL("$2", "$7")+`) FROM e`,
-			e.CallID, e.Group, e.Priority, e.Caller, e.TicketID, now, now.Add(-time.Hour), s.instance).Scan(&res.Position.Position, &perPlace); err != nil {
+			e.CallID, e.Group, e.Priority, e.Caller, e.TicketID, now, now.Add(-time.Hour), s.instance, arrived).Scan(&res.Position.Position, &perPlace); err != nil {
 			return err
 		}
 		res.Position.Group = e.Group
@@ -135,7 +148,7 @@ func (s *Service) Position(ctx context.Context, callID string) (Position, error)
 	var p Position
 	var group string
 	err := s.pool.QueryRow(ctx, `SELECT e.group_id, (SELECT count(*) FROM queue_entries x WHERE x.group_id = e.group_id
-			AND (x.priority > e.priority OR (x.priority = e.priority AND x.seq <= e.seq)))
+			AND (x.priority > e.priority OR (x.priority = e.priority AND (x.arrived_at, x.seq) <= (e.arrived_at, e.seq))))
 		FROM queue_entries e WHERE e.call_id = $1`, callID).Scan(&group, &p.Position)
 	if err != nil {
 		return Position{}, fault.FromDB("queue position", err, "call not queued")

@@ -53,10 +53,10 @@ func (s *Service) Dispatch(ctx context.Context) error {
 // the most urgent caller first.
 func groupsToDispatchSQL(logins string) string {
 	return `SELECT m.group_id FROM queue_members m
-		JOIN LATERAL (SELECT e.priority, e.seq FROM queue_entries e WHERE e.group_id = m.group_id AND e.state = 'waiting'
-			ORDER BY e.priority DESC, e.seq LIMIT 1) h ON true
+		JOIN LATERAL (SELECT e.priority, e.arrived_at, e.seq FROM queue_entries e WHERE e.group_id = m.group_id AND e.state = 'waiting'
+			ORDER BY e.priority DESC, e.arrived_at, e.seq LIMIT 1) h ON true
 		WHERE m.login = ANY(` + logins + `)
-		GROUP BY m.group_id ORDER BY min(m.penalty), max(h.priority) DESC, min(h.seq)`
+		GROUP BY m.group_id ORDER BY min(m.penalty), max(h.priority) DESC, min(h.arrived_at), min(h.seq)`
 }
 
 // dispatchOperator runs the dispatch of the groups of an operator who just
@@ -272,7 +272,7 @@ func (s *Service) candidates(ctx context.Context, tx dbtx, g *lockedGroup, now t
 			SELECT e.call_id, e.instance, EXISTS (SELECT FROM queue_entries x WHERE x.group_id = $1 AND x.state = 'waiting'
 				AND x.call_id <> e.call_id) AS more
 			FROM queue_entries e WHERE e.group_id = $1 AND e.state = 'waiting' AND (e.not_before IS NULL OR e.not_before <= $2)
-			ORDER BY e.priority DESC, e.seq LIMIT 1 FOR UPDATE OF e)
+			ORDER BY e.priority DESC, e.arrived_at, e.seq LIMIT 1 FOR UPDATE OF e)
 		SELECT h.call_id, h.instance, h.more, c.login, c.penalty FROM h LEFT JOIN LATERAL (
 			SELECT o.login, m.penalty FROM queue_operators o `+members+`
 			WHERE (`+free+`)`+lowestOnly+`

@@ -156,6 +156,10 @@ type Entry struct {
 	Priority int
 	Caller   string // shown to the operator; not used for ordering
 	TicketID int64
+	// Since, when set, is when the caller first joined a queue of the help
+	// desk: a caller transferred from another group keeps the time already
+	// waited, and goes before those of the same priority who came later.
+	Since time.Time
 }
 
 // PriorityFor is the help desk's rule for Entry.Priority, for the

@@ -110,6 +110,9 @@ type CallEvent struct {
 	Group    string
 	Operator string
 	Detail   string
+	// Duration is how long what the event closes lasted (a hold, an
+	// operator's part of a call), zero for most events.
+	Duration time.Duration
 }
 
 // Outcome is how a call ended up.
@@ -243,8 +246,26 @@ type ReportRow struct {
 	ServiceLevel        float64
 	ServiceLevelSeconds int
 	ASA                 time.Duration // average speed of answer (answered calls)
-	AHT                 time.Duration // average handle time (answered, ended calls)
+	// AHT is the average handle time (answered, ended calls): of a call
+	// that changed hands, each operator's part counts for the group they
+	// had it for.
+	AHT time.Duration
+	// Transfers are the calls the group's operators passed on (and its
+	// queued callers moved elsewhere); Holds the conversations they put on
+	// hold, for HoldTime in all.
+	Transfers Transfers
+	Holds     int
+	HoldTime  time.Duration
 }
+
+// Transfers counts transfers by kind: blind to a group, to an operator, to
+// an outside number; attended; a queued caller moved by a supervisor.
+type Transfers struct {
+	Group, Operator, Number, Attended, Moved int
+}
+
+// Total is every kind together.
+func (t Transfers) Total() int { return t.Group + t.Operator + t.Number + t.Attended + t.Moved }
 
 // ReportTotal sums rows: the totals' service level, ASA and AHT are over
 // all their calls (each call counted against its own group's threshold).
@@ -259,6 +280,13 @@ func ReportTotal(rows []ReportRow) ReportRow {
 		t.AnsweredWithinSL += x.AnsweredWithinSL
 		asa += x.ASA * time.Duration(x.Answered)
 		aht += x.AHT * time.Duration(x.Answered)
+		t.Transfers.Group += x.Transfers.Group
+		t.Transfers.Operator += x.Transfers.Operator
+		t.Transfers.Number += x.Transfers.Number
+		t.Transfers.Attended += x.Transfers.Attended
+		t.Transfers.Moved += x.Transfers.Moved
+		t.Holds += x.Holds
+		t.HoldTime += x.HoldTime
 	}
 	if t.Offered > 0 {
 		t.ServiceLevel = float64(t.AnsweredWithinSL) / float64(t.Offered)

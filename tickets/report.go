@@ -56,7 +56,10 @@ func (s *Store) Report(ctx context.Context, f ReportFilter) ([]ReportRow, error)
 			-- A call whose caller asked to be called back (ivr) is answered
 			-- when the callback is, waited until then, and abandoned only if
 			-- the callback failed: pending, it is neither.
-			SELECT c.queued_at, c.group_id, c.talk_ms,
+			SELECT c.id, c.queued_at, c.group_id, c.talk_ms,
+				-- A call that changed hands: each party's time is in its
+				-- events (handled), counted for the group it was with.
+				EXISTS (SELECT FROM call_events e WHERE e.call_id = c.id AND e.kind = 'handled') AS handed,
 				coalesce(c.operator_answered_at, cb.answered) AS answered_at,
 				CASE WHEN cb.answered IS NOT NULL
 					THEN (extract(epoch FROM cb.answered - c.queued_at) * 1000)::integer ELSE c.wait_ms END AS wait_ms,
@@ -76,18 +79,46 @@ func (s *Store) Report(ctx context.Context, f ReportFilter) ([]ReportRow, error)
 				count(*) FILTER (WHERE c.answered_at IS NULL AND c.ended) AS abandoned,
 				count(*) FILTER (WHERE c.answered_at IS NOT NULL AND c.wait_ms <= coalesce(sl.ms, $4)) AS within_sl,
 				sum(c.wait_ms) FILTER (WHERE c.answered_at IS NOT NULL) AS wait_ms,
-				sum(c.talk_ms) AS talk_ms,
-				count(c.talk_ms) AS talked
+				sum(c.talk_ms) FILTER (WHERE NOT c.handed) AS talk_ms,
+				count(c.talk_ms) FILTER (WHERE NOT c.handed) AS talked
 			FROM c
 			LEFT JOIN unnest($8::text[], $9::bigint[]) AS sl(group_id, ms) ON sl.group_id = c.group_id
 			GROUP BY 1, 2, 3
+		), x AS (
+			-- Operators' actions, for the group whose call it was then.
+			SELECT date_bin('1 hour', c.queued_at, $3) AS hour, e.group_id,
+				count(*) FILTER (WHERE e.kind = 'transfer_group') AS t_group,
+				count(*) FILTER (WHERE e.kind = 'transfer_operator') AS t_operator,
+				count(*) FILTER (WHERE e.kind = 'transfer_number') AS t_number,
+				count(*) FILTER (WHERE e.kind = 'transfer_attended') AS t_attended,
+				count(*) FILTER (WHERE e.kind = 'transfer_move') AS t_move,
+				count(*) FILTER (WHERE e.kind = 'off_hold') AS holds,
+				coalesce(sum(e.ms) FILTER (WHERE e.kind = 'off_hold'), 0) AS hold_ms,
+				coalesce(sum(e.ms) FILTER (WHERE e.kind = 'handled' AND e.operator <> ''), 0) AS talk_ms,
+				count(*) FILTER (WHERE e.kind = 'handled' AND e.operator <> '') AS talked
+			FROM c JOIN call_events e ON e.call_id = c.id
+			WHERE e.group_id <> '' AND e.kind IN ('transfer_group', 'transfer_operator', 'transfer_number',
+				'transfer_attended', 'transfer_move', 'off_hold', 'handled')
+			GROUP BY 1, 2
+		), hx AS (
+			SELECT coalesce(h.hour, x.hour) AS hour, coalesce(h.group_id, x.group_id) AS group_id,
+				coalesce(h.sl_ms, sl.ms, $4) AS sl_ms, coalesce(h.offered, 0) AS offered, coalesce(h.answered, 0) AS answered,
+				coalesce(h.abandoned, 0) AS abandoned, coalesce(h.within_sl, 0) AS within_sl, h.wait_ms,
+				coalesce(h.talk_ms, 0) + coalesce(x.talk_ms, 0) AS talk_ms, coalesce(h.talked, 0) + coalesce(x.talked, 0) AS talked,
+				coalesce(x.t_group, 0) AS t_group, coalesce(x.t_operator, 0) AS t_operator, coalesce(x.t_number, 0) AS t_number,
+				coalesce(x.t_attended, 0) AS t_attended, coalesce(x.t_move, 0) AS t_move,
+				coalesce(x.holds, 0) AS holds, coalesce(x.hold_ms, 0) AS hold_ms
+			FROM h FULL JOIN x ON x.hour = h.hour AND x.group_id = h.group_id
+			LEFT JOIN unnest($8::text[], $9::bigint[]) AS sl(group_id, ms) ON sl.group_id = coalesce(h.group_id, x.group_id)
 		)
-		SELECT date_trunc($1, h.hour, $2), h.group_id,
-			sum(h.offered)::bigint, sum(h.answered)::bigint, sum(h.abandoned)::bigint, sum(h.within_sl)::bigint,
-			max(h.sl_ms)::bigint,
-			coalesce(sum(h.wait_ms)::float8 / nullif(sum(h.answered), 0), 0),
-			coalesce(sum(h.talk_ms)::float8 / nullif(sum(h.talked), 0), 0)
-		FROM h
+		SELECT date_trunc($1, hx.hour, $2), hx.group_id,
+			sum(hx.offered)::bigint, sum(hx.answered)::bigint, sum(hx.abandoned)::bigint, sum(hx.within_sl)::bigint,
+			max(hx.sl_ms)::bigint,
+			coalesce(sum(hx.wait_ms)::float8 / nullif(sum(hx.answered), 0), 0),
+			coalesce(sum(hx.talk_ms)::float8 / nullif(sum(hx.talked), 0), 0),
+			sum(hx.t_group)::bigint, sum(hx.t_operator)::bigint, sum(hx.t_number)::bigint, sum(hx.t_attended)::bigint,
+			sum(hx.t_move)::bigint, sum(hx.holds)::bigint, sum(hx.hold_ms)::float8
+		FROM hx
 		GROUP BY 1, 2
 		ORDER BY 1, 2`,
 		string(f.Bucket), s.zone, origin, int64(f.ServiceLevelSeconds)*1000, f.From, f.To, groups, slGroups, slMillis)
@@ -96,9 +127,12 @@ func (s *Store) Report(ctx context.Context, f ReportFilter) ([]ReportRow, error)
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (ReportRow, error) {
 		var r ReportRow
-		var asaMS, ahtMS float64
+		var asaMS, ahtMS, holdMS float64
 		var slMS int64
-		err := row.Scan(&r.Start, &r.Group, &r.Offered, &r.Answered, &r.Abandoned, &r.AnsweredWithinSL, &slMS, &asaMS, &ahtMS)
+		t := &r.Transfers
+		err := row.Scan(&r.Start, &r.Group, &r.Offered, &r.Answered, &r.Abandoned, &r.AnsweredWithinSL, &slMS, &asaMS, &ahtMS,
+			&t.Group, &t.Operator, &t.Number, &t.Attended, &t.Moved, &r.Holds, &holdMS)
+		r.HoldTime = millis(holdMS)
 		r.ServiceLevelSeconds = int(slMS / 1000)
 		r.Start = r.Start.In(s.loc)
 		r.ASA = millis(asaMS)

@@ -215,3 +215,53 @@ func TestReportCallbacks(t *testing.T) {
 		t.Errorf("ASA %s, want %s", r.ASA, want)
 	}
 }
+
+// TestReportTransfersAndHolds: a call that changed hands counts each
+// operator's part for the group they had it for (the group handing over
+// keeps its handling time); transfers by kind and holds (how many, how
+// long) go to the group whose call it was.
+func TestReportTransfersAndHolds(t *testing.T) {
+	t.Parallel()
+	s, _, _ := newStore(t, t0)
+	q := time.Date(2025, 11, 24, 10, 5, 0, 0, rome)
+	// A plain call of lotto2: 10 s wait, 1 minute talk.
+	queueCall(t, s, "lotto2", q, 10*time.Second)
+	// A call answered in lotto2 by op201 (2 minutes, 20 s of it on hold),
+	// transferred to lotto3, where op301 had it for 30 s.
+	call, _ := open(t, s, tickets.NewCall{StartedAt: q.Add(-time.Minute)})
+	answered := q.Add(5 * time.Second)
+	noErr(t, s.UpdateCall(ctx, call.ID, tickets.CallUpdate{AnsweredAt: ptr(q.Add(-time.Minute)), QueuedAt: &q,
+		OperatorAnsweredAt: &answered, Operator: ptr("op201"), Group: ptr("lotto3")}))
+	noErr(t, s.AppendCallEvents(ctx, call.ID,
+		tickets.CallEvent{At: q.Add(time.Minute), Kind: "on_hold", Group: "lotto2", Operator: "op201"},
+		tickets.CallEvent{At: q.Add(80 * time.Second), Kind: "off_hold", Group: "lotto2", Operator: "op201", Duration: 20 * time.Second},
+		tickets.CallEvent{At: q.Add(2 * time.Minute), Kind: "handled", Group: "lotto2", Operator: "op201", Duration: 2 * time.Minute},
+		tickets.CallEvent{At: q.Add(2 * time.Minute), Kind: "transfer_group", Group: "lotto2", Operator: "op201", Detail: "to group lotto3"},
+		tickets.CallEvent{At: q.Add(3 * time.Minute), Kind: "handled", Group: "lotto3", Operator: "op301", Duration: 30 * time.Second},
+	))
+	noErr(t, s.FinishCall(ctx, call.ID, tickets.CallEnd{EndedAt: q.Add(210 * time.Second), Outcome: tickets.OutcomeAnswered}))
+	evs := must[[]tickets.CallEvent](t)(s.CallEvents(ctx, call.ID))
+	if evs[1].Duration != 20*time.Second {
+		t.Fatalf("the hold's length read back: %+v", evs[1])
+	}
+
+	rows := must[[]tickets.ReportRow](t)(s.Report(ctx, tickets.ReportFilter{From: q.Add(-time.Hour), To: q.Add(time.Hour),
+		Bucket: tickets.BucketDay}))
+	by := map[string]tickets.ReportRow{}
+	for _, r := range rows {
+		by[r.Group] = r
+	}
+	l2, l3 := by["lotto2"], by["lotto3"]
+	// lotto2: its own call (60 s) and op201's part (120 s).
+	if l2.AHT != 90*time.Second || l2.Transfers != (tickets.Transfers{Group: 1}) || l2.Holds != 1 || l2.HoldTime != 20*time.Second {
+		t.Errorf("lotto2 %+v", l2)
+	}
+	// lotto3: op301's part only, not the whole call.
+	if l3.AHT != 30*time.Second || l3.Transfers.Total() != 0 || l3.Holds != 0 || l3.Offered != 1 {
+		t.Errorf("lotto3 %+v", l3)
+	}
+	total := tickets.ReportTotal(rows)
+	if total.Transfers.Total() != 1 || total.Holds != 1 || total.HoldTime != 20*time.Second {
+		t.Errorf("total %+v", total)
+	}
+}

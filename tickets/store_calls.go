@@ -167,18 +167,19 @@ func (s *Store) AppendCallEvents(ctx context.Context, callID int64, events ...Ca
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
-	_, err = s.pool.Exec(ctx, `INSERT INTO call_events (call_id, at, kind, node, key, label, group_id, operator, detail)
+	_, err = s.pool.Exec(ctx, `INSERT INTO call_events (call_id, at, kind, node, key, label, group_id, operator, detail, ms)
 		SELECT $1, e.* FROM `+eventsFrom(2), append([]any{callID}, cols...)...)
 	return fault.FromDB(op, err, fmt.Sprintf("call %d not found", callID))
 }
 
-// eventColumns checks events and returns their columns as the eight
+// eventColumns checks events and returns their columns as the nine
 // arrays eventsFrom unnests. Events without a time get the current time.
 func (s *Store) eventColumns(events []CallEvent) ([]any, error) {
 	n := len(events)
 	var (
 		at                                          = make([]time.Time, n)
 		kind, node, key, label, group, oper, detail = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		ms                                          = make([]*int64, n)
 	)
 	now := s.stampNow()
 	for i, e := range events {
@@ -191,8 +192,12 @@ func (s *Store) eventColumns(events []CallEvent) ([]any, error) {
 		}
 		kind[i], node[i], key[i], label[i] = string(e.Kind), e.Node, e.Key, e.Label
 		group[i], oper[i], detail[i] = e.Group, e.Operator, e.Detail
+		if e.Duration > 0 {
+			d := e.Duration.Milliseconds()
+			ms[i] = &d
+		}
 	}
-	return []any{at, kind, node, key, label, group, oper, detail}, nil
+	return []any{at, kind, node, key, label, group, oper, detail, ms}, nil
 }
 
 // eventsFrom is the FROM item "e" of the events of eventColumns, bound
@@ -200,7 +205,7 @@ func (s *Store) eventColumns(events []CallEvent) ([]any, error) {
 func eventsFrom(first int) string {
 	p := func(i int) string { return "$" + strconv.Itoa(first+i) }
 	return `unnest(` + p(0) + `::timestamptz[], ` + p(1) + `::text[], ` + p(2) + `::text[], ` + p(3) + `::text[], ` +
-		p(4) + `::text[], ` + p(5) + `::text[], ` + p(6) + `::text[], ` + p(7) + `::text[]) AS e`
+		p(4) + `::text[], ` + p(5) + `::text[], ` + p(6) + `::text[], ` + p(7) + `::text[], ` + p(8) + `::bigint[]) AS e`
 }
 
 // withEvents is a data-modifying CTE "ev" adding the events bound from
@@ -214,7 +219,7 @@ func withEvents(events []CallEvent, call string, first int) string {
 	if call != "" {
 		from = `SELECT ` + call + `.id, e.* FROM ` + call + `, ` + eventsFrom(first)
 	}
-	return `, ev AS (INSERT INTO call_events (call_id, at, kind, node, key, label, group_id, operator, detail) ` + from + `)`
+	return `, ev AS (INSERT INTO call_events (call_id, at, kind, node, key, label, group_id, operator, detail, ms) ` + from + `)`
 }
 
 func validEvent(e CallEvent) error {
@@ -410,13 +415,15 @@ func (s *Store) CallEvents(ctx context.Context, callID int64) ([]CallEvent, erro
 		return row.Scan(&exists)
 	})
 	var events []CallEvent
-	b.Queue(`SELECT at, kind, node, key, label, group_id, operator, detail FROM call_events
+	b.Queue(`SELECT at, kind, node, key, label, group_id, operator, detail, COALESCE(ms, 0) FROM call_events
 		WHERE call_id = $1 ORDER BY at, id`, callID).Query(func(rows pgx.Rows) error {
 		var err error
 		events, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (CallEvent, error) {
 			var e CallEvent
-			err := row.Scan(&e.At, &e.Kind, &e.Node, &e.Key, &e.Label, &e.Group, &e.Operator, &e.Detail)
+			var ms int64
+			err := row.Scan(&e.At, &e.Kind, &e.Node, &e.Key, &e.Label, &e.Group, &e.Operator, &e.Detail, &ms)
 			e.At = e.At.In(s.loc)
+			e.Duration = time.Duration(ms) * time.Millisecond
 			return e, err
 		})
 		return err

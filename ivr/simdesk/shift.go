@@ -41,6 +41,9 @@ func (s shifted) WaitOffer(ctx context.Context, callID string) (queues.Offer, er
 }
 
 func (s shifted) Enqueue(ctx context.Context, e queues.Entry) (queues.Enqueued, error) {
+	if !e.Since.IsZero() {
+		e.Since = e.Since.Add(-s.by) // the queues' time
+	}
 	en, err := s.q.Enqueue(ctx, e)
 	en.Events = s.events(en.Events)
 	if en.Offer != nil {
@@ -81,4 +84,12 @@ func (s shifted) Operators(ctx context.Context, group string) ([]queues.Operator
 
 func (s shifted) ReleaseCall(ctx context.Context, login, callID string) (bool, error) {
 	return s.q.ReleaseCall(ctx, login, callID)
+}
+
+func (s shifted) Reserve(ctx context.Context, login, callID, group string) (queues.Operator, error) {
+	return s.q.Reserve(ctx, login, callID, group)
+}
+
+func (s shifted) TakeCall(ctx context.Context, login, callID string) error {
+	return s.q.TakeCall(ctx, login, callID)
 }
