@@ -92,6 +92,7 @@ type conversation struct {
 	ringUntil time.Time
 	consult   *consultation
 	third     *party // a three-way call's other party
+	consults  int    // consultations so far, each with a bridge of its own
 }
 
 // consultation is an attended transfer under way: the operator and the
@@ -548,7 +549,10 @@ func (s *session) startConsult(cv *conversation, a Action) error {
 	if err != nil {
 		return err
 	}
-	id := "cons-" + s.channelID
+	// A bridge of its own for each consultation: on Asterisk the id of one
+	// just deleted may still answer 409 to a create, then 404 to a join.
+	cv.consults++
+	id := fmt.Sprintf("cons-%s-%d", s.channelID, cv.consults)
 	bkey := ari.NewKey(ari.BridgeKey, id)
 	s.c.register(s, ari.BridgeKey, id)
 	if _, err := s.c.client.Bridge().Create(bkey, "mixing", id); err != nil && !isConflict(err) {

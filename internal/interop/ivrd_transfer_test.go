@@ -161,3 +161,50 @@ func TestIvrdAttendedTransfer(t *testing.T) {
 		t.Errorf("ivr_transfers_total attended = %v", v)
 	}
 }
+
+// TestIvrdConsultCancelAndThreeWay: on a real Asterisk, op201 consults
+// op202 and cancels (op202's phone hung up, the caller back with op201,
+// no music), then consults op301 and makes it a three-way call (the
+// caller's bridge holds the caller, op201 and op301), then leaves it to
+// the other two: op201's phone hung up, the ticket op301's.
+func TestIvrdConsultCancelAndThreeWay(t *testing.T) {
+	t.Parallel()
+	d := StartDesk(t, DeskOptions{Clock: mondayClock, Phones: []string{"op201", "op202", "op301"}, Available: []string{"op201"}})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	call := d.Talking(ctx, t, "3331240079", "12", "op201")
+	ch := call.ChannelID
+	op := d.Obs.ChannelByName(d.Obs.BridgedWith(ctx, t, ch, "PJSIP/op201-"))
+	caller, _ := d.Obs.Channel(ch)
+	admin := d.LogIn(t, "admin")
+
+	d.Phone(t, "op202", realasterisk.PhoneOptions{AnswerAfter: time.Second, Timeout: 3 * time.Minute})
+	d.SetAvailable(t, "op202")
+	admin.control(t, ch, url.Values{"action": {"consult"}, "to": {"operator:op202"}})
+	d.bridgeHolds(ctx, t, "qb-"+ch, caller.Name, "ARI_MOH", "PJSIP/op201-")
+	colleague := d.Obs.ChannelByName(d.Obs.BridgedWith(ctx, t, op, "PJSIP/op202-"))
+	admin.control(t, ch, url.Values{"action": {"cancel"}})
+	d.Obs.WaitDestroyed(ctx, t, colleague)
+	d.bridgeHolds(ctx, t, "qb-"+ch, caller.Name, "PJSIP/op201-", "ARI_MOH")
+
+	d.Phone(t, "op301", realasterisk.PhoneOptions{AnswerAfter: time.Second, Timeout: 3 * time.Minute})
+	d.SetAvailable(t, "op301")
+	admin.control(t, ch, url.Values{"action": {"consult"}, "to": {"operator:op301"}})
+	d.Obs.BridgedWith(ctx, t, op, "PJSIP/op301-")
+	admin.control(t, ch, url.Values{"action": {"threeway"}})
+	d.bridgeHolds(ctx, t, "qb-"+ch, caller.Name, "PJSIP/op301-", "ARI_MOH")
+	d.bridgeHolds(ctx, t, "qb-"+ch, caller.Name, "PJSIP/op201-", "ARI_MOH")
+	admin.control(t, ch, url.Values{"action": {"complete"}})
+	d.Obs.WaitDestroyed(ctx, t, op)
+	d.bridgeHolds(ctx, t, "qb-"+ch, caller.Name, "PJSIP/op301-", "PJSIP/op201-")
+	waitFor(ctx, t, "the ticket to op301", func() (tickets.Ticket, bool) {
+		tk := d.Ticket(ctx, t, call)
+		return tk, tk.Assignee == "op301"
+	})
+	d.HangUp(ctx, t, ch)
+	rec, events := d.WaitEnded(ctx, t, call)
+	if rec.Operator != "op301" || countKind(events, "consult") != 2 || !hasKind(events, "consult_ended") ||
+		!hasKind(events, "three_way") || !hasKind(events, "transfer_attended") {
+		t.Errorf("call %+v, events %v", rec, eventKinds(events))
+	}
+}
