@@ -144,3 +144,52 @@ func TestIvrdConversationRecorded(t *testing.T) {
 		t.Errorf("ivr_conversations_recorded_total = %v", v)
 	}
 }
+
+// TestIvrdRecordingRefused: on a real Asterisk through the ivrd binary,
+// lotto2 records with the caller's consent (refusable); the caller
+// presses 9 after the notice, op201 answers and nothing records the
+// bridge: the call record has the refusal and no recording, the ticket no
+// recording attached, Asterisk's recordings nothing of this call.
+func TestIvrdRecordingRefused(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "configs", "helpdesk.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchor := "    emails: [lotto2@assistenza.example]\n"
+	src := strings.Replace(string(b), anchor, anchor+"    recording: {mode: refusable, refuse_wait: 15s}\n", 1)
+	variant := filepath.Join(t.TempDir(), "helpdesk-refusable.yaml")
+	if err := os.WriteFile(variant, []byte(src), 0o644); err != nil || src == string(b) {
+		t.Fatalf("write the variant: %v", err)
+	}
+	d := StartDesk(t, DeskOptions{Clock: mondayClock, Config: variant, Phones: []string{"op201"}})
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	d.Phone(t, "op201", realasterisk.PhoneOptions{AnswerAfter: time.Second, Timeout: 4 * time.Minute})
+	const caller = "3331240041"
+	// 9 after the transfer prompt (the ticket's number) and during the
+	// notice or the 15 s after it.
+	keys := slices.Concat(keyed("12", keyGap, keyGap), keyed("9", 16*time.Second, 0))
+	d.Caller(t, realasterisk.CallOptions{Caller: caller, Keys: keys, Timeout: 4 * time.Minute})
+	call := d.CallOf(ctx, t, caller)
+	d.WaitCallEvent(ctx, t, call, tickets.EventRecordingRefused)
+	d.Obs.BridgedWith(ctx, t, call.ChannelID, "PJSIP/op201")
+	d.WaitCallEvent(ctx, t, call, tickets.EventAnswered)
+	d.HangUp(ctx, t, call.ChannelID)
+	rec, events := d.WaitEnded(ctx, t, call)
+	if hasKind(events, tickets.EventRecordingStarted) || !hasKind(events, tickets.EventRecordingRefused) || rec.Outcome != "answered" {
+		t.Errorf("call %+v, events %v", rec, eventKinds(events))
+	}
+	atts, err := d.Store.Attachments(ctx, rec.TicketID, tickets.Viewer{Kind: tickets.ViewerSystem})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range atts {
+		if strings.Contains(a.URI, "conversation-") {
+			t.Errorf("a refused conversation has a recording: %+v", a)
+		}
+	}
+	if files, _ := filepath.Glob(filepath.Join(d.A.Dir, "spool", "recording", "conversation-*")); len(files) != 0 {
+		t.Errorf("Asterisk recorded: %v", files)
+	}
+}
