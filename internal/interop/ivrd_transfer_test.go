@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -206,5 +208,55 @@ func TestIvrdConsultCancelAndThreeWay(t *testing.T) {
 	if rec.Operator != "op301" || countKind(events, "consult") != 2 || !hasKind(events, "consult_ended") ||
 		!hasKind(events, "three_way") || !hasKind(events, "transfer_attended") {
 		t.Errorf("call %+v, events %v", rec, eventKinds(events))
+	}
+}
+
+// TestIvrdBlindTransfers: on a real Asterisk, op201 transfers the caller
+// to a named colleague, op202, whose phone rings and takes the call (op201's
+// phone hung up); op202 then transfers it to an allowed outside number,
+// dialled through the configured trunk (here op301's phone stands for the
+// carrier): the caller's bridge holds that leg and nobody else.
+func TestIvrdBlindTransfers(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "configs", "helpdesk.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchor := "\ncategories:\n"
+	src := strings.Replace(string(b), anchor, "\ntransfers:\n  numbers: [\"06 6885 1\"]\n  endpoint: \"PJSIP/{national}@op301\"\n  caller_id: \"800749049\"\n"+anchor, 1)
+	variant := filepath.Join(t.TempDir(), "helpdesk-transfers.yaml")
+	if err := os.WriteFile(variant, []byte(src), 0o644); err != nil || src == string(b) {
+		t.Fatalf("write the variant: %v", err)
+	}
+	d := StartDesk(t, DeskOptions{Clock: mondayClock, Config: variant, Phones: []string{"op201", "op202", "op301"},
+		Available: []string{"op201"}})
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	call := d.Talking(ctx, t, "3331240080", "12", "op201")
+	ch := call.ChannelID
+	op := d.Obs.ChannelByName(d.Obs.BridgedWith(ctx, t, ch, "PJSIP/op201-"))
+	caller, _ := d.Obs.Channel(ch)
+	admin := d.LogIn(t, "admin")
+
+	d.Phone(t, "op202", realasterisk.PhoneOptions{AnswerAfter: time.Second, Timeout: 3 * time.Minute})
+	d.SetAvailable(t, "op202")
+	admin.control(t, ch, url.Values{"action": {"transfer"}, "to": {"operator:op202"}})
+	d.Obs.WaitDestroyed(ctx, t, op)
+	d.bridgeHolds(ctx, t, "qb-"+ch, caller.Name, "PJSIP/op202-", "PJSIP/op201-")
+	waitFor(ctx, t, "the ticket to op202", func() (tickets.Ticket, bool) {
+		tk := d.Ticket(ctx, t, call)
+		return tk, tk.Assignee == "op202"
+	})
+
+	d.Phone(t, "op301", realasterisk.PhoneOptions{AnswerAfter: time.Second, Timeout: 3 * time.Minute})
+	admin.control(t, ch, url.Values{"action": {"transfer"}, "to": {"number"}, "number": {"06 6885 1"}})
+	d.bridgeHolds(ctx, t, "qb-"+ch, caller.Name, "PJSIP/op301-", "PJSIP/op202-")
+	d.HangUp(ctx, t, ch)
+	rec, events := d.WaitEnded(ctx, t, call)
+	if !hasKind(events, "transfer_operator") || !hasKind(events, "transfer_number") {
+		t.Errorf("call %+v, events %v", rec, eventKinds(events))
+	}
+	if v := d.Metric(t, `ivr_transfers_total{group="lotto2",kind="number"}`); v != 1 {
+		t.Errorf("ivr_transfers_total number = %v", v)
 	}
 }
