@@ -1,8 +1,10 @@
 package main
 
 import (
+	"net/http"
 	"testing"
 
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/helpdesk-ivr/ivr/internal/browsertest"
@@ -36,6 +38,29 @@ func TestBrowserHoldAndTransfer(t *testing.T) {
 	browsertest.Screenshot(t, op, "console-hold")
 	browsertest.Run(t, op, "resume", chromedp.Click(`[data-testid="control-resume"]`),
 		chromedp.WaitVisible(`[data-testid="control-hold"]`), chromedp.WaitNotPresent(`[data-testid="call-held"]`))
+
+	// op202, another operator of the group, sees op201's call on the live
+	// page without buttons, and a forged request from their page is refused.
+	var action string
+	browsertest.Run(t, op, "the call's control route", chromedp.Evaluate(
+		`document.querySelector('form[action^="/calls/"]').getAttribute("action")`, &action))
+	other := browsertest.New(t)
+	browserLogIn(t, other, base, "op202")
+	var forms, status int
+	browsertest.Run(t, other, "op202's live page", chromedp.Navigate(base+"/live"),
+		chromedp.WaitVisible(`[data-testid="live-call"]`),
+		chromedp.Evaluate(`document.querySelectorAll('form[action^="/calls/"]').length`, &forms),
+		chromedp.Evaluate(`(async () => {
+			const csrf = document.querySelector('input[name="csrf"]')?.value ?? '';
+			const r = await fetch(location.origin + `+js(action)+`, {method: 'POST', redirect: 'manual',
+				headers: {'Content-Type': 'application/x-www-form-urlencoded'},
+				body: 'action=hold&csrf=' + encodeURIComponent(csrf)});
+			return r.status;
+		})()`, &status, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+	if forms != 0 || status != http.StatusForbidden {
+		t.Errorf("op202 on op201's call: %d control forms, a forged hold answered %d (want 0, 403)", forms, status)
+	}
+	browsertest.Run(t, op, "still talking, not on hold", chromedp.WaitVisible(`[data-testid="control-hold"]`))
 
 	browsertest.Run(t, op, "transfer to Lotto 3", chromedp.SetValue(`[data-testid="transfer-to"]`, "group:lotto3"),
 		chromedp.Click(`[data-testid="control-transfer"]`),
