@@ -260,3 +260,31 @@ func TestIvrdBlindTransfers(t *testing.T) {
 		t.Errorf("ivr_transfers_total number = %v", v)
 	}
 }
+
+// TestIvrdMoveQueuedCaller: on a real Asterisk, a caller waits in Lotto 2
+// (op201 on a break); the supervisor moves them from the live page to
+// Lotto 3's queue, where op301 answers: the caller's bridge holds op301's
+// phone, the ticket is Lotto 3's and op301's, the move in the timeline.
+func TestIvrdMoveQueuedCaller(t *testing.T) {
+	t.Parallel()
+	d := StartDesk(t, DeskOptions{Clock: mondayClock, Phones: []string{"op201", "op301"}, Available: []string{"op201"}})
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	d.SetPaused(t, "op201")
+	call := d.Queued(ctx, t, "3331240081", "12")
+	ch := call.ChannelID
+	d.Phone(t, "op301", realasterisk.PhoneOptions{AnswerAfter: time.Second, Timeout: 3 * time.Minute})
+	d.SetAvailable(t, "op301")
+	sup := d.LogIn(t, "supervisore")
+	sup.control(t, ch, url.Values{"action": {"move"}, "group": {"lotto3"}})
+	d.Obs.BridgedWith(ctx, t, ch, "PJSIP/op301-")
+	waitFor(ctx, t, "the ticket to lotto3 and op301", func() (tickets.Ticket, bool) {
+		tk := d.Ticket(ctx, t, call)
+		return tk, tk.Group == "lotto3" && tk.Assignee == "op301"
+	})
+	d.HangUp(ctx, t, ch)
+	rec, events := d.WaitEnded(ctx, t, call)
+	if rec.Operator != "op301" || !hasKind(events, "transfer_move") {
+		t.Errorf("call %+v, events %v", rec, eventKinds(events))
+	}
+}
