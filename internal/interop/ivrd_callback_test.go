@@ -19,22 +19,28 @@ import (
 // "PJSIP/{national}@carrier"; op202 stays logged out of the queues).
 const callbackPhone = "3331240031"
 
-// writeCallbackConfig writes the shipped configuration with callbacks in
-// lotto2, made on the test's phones.
-func writeCallbackConfig(root, dir string) (string, error) {
-	b, err := os.ReadFile(filepath.Join(root, "configs", "helpdesk.yaml"))
+// shippedVariant writes the shipped configuration with insert added after
+// the line anchor (which must be there) as name in the test's directory,
+// and returns its path.
+func shippedVariant(t *testing.T, name, anchor, insert string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "configs", "helpdesk.yaml"))
 	if err != nil {
-		return "", err
+		t.Fatal(err)
 	}
-	anchor := "    emails: [lotto2@assistenza.example]\n"
-	src := strings.Replace(string(b), anchor, anchor+
-		`    callback: {enabled: true, key: "2", endpoint: "PJSIP/{national}@op202", caller_id: "800749049", retries: 0}`+"\n", 1)
+	src := strings.Replace(string(b), anchor, anchor+insert, 1)
 	if src == string(b) {
-		return "", os.ErrNotExist
+		t.Fatalf("configs/helpdesk.yaml has no line %q", anchor)
 	}
-	path := filepath.Join(dir, "helpdesk-callback.yaml")
-	return path, os.WriteFile(path, []byte(src), 0o644)
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
+
+// lotto2Line is where the variants add a setting of lotto2's.
+const lotto2Line = "    emails: [lotto2@assistenza.example]\n"
 
 // TestIvrdCallback: on a real Asterisk through the ivrd binary, a caller
 // queued for lotto2 (its operator on a break) presses 2 and 1 to be called
@@ -44,10 +50,8 @@ func writeCallbackConfig(root, dir string) (string, error) {
 // two. PostgreSQL keeps the callback's steps in the call's timeline.
 func TestIvrdCallback(t *testing.T) {
 	t.Parallel()
-	variant, err := writeCallbackConfig(repoRoot(t), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	variant := shippedVariant(t, "helpdesk-callback.yaml", lotto2Line,
+		`    callback: {enabled: true, key: "2", endpoint: "PJSIP/{national}@op202", caller_id: "800749049", retries: 0}`+"\n")
 	d := StartDesk(t, DeskOptions{Clock: mondayClock, Config: variant, Phones: []string{"op201", "op202"}, Available: []string{}})
 	d.SetPaused(t, "op201")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,22 +14,6 @@ import (
 	"github.com/helpdesk-ivr/ivr/panel"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
-
-// writeRecordingConfig writes the shipped configuration with lotto2's
-// conversations recorded after the notice.
-func writeRecordingConfig(root, dir string) (string, error) {
-	b, err := os.ReadFile(filepath.Join(root, "configs", "helpdesk.yaml"))
-	if err != nil {
-		return "", err
-	}
-	anchor := "    emails: [lotto2@assistenza.example]\n"
-	src := strings.Replace(string(b), anchor, anchor+"    recording: {mode: announce}\n", 1)
-	if src == string(b) {
-		return "", os.ErrNotExist
-	}
-	path := filepath.Join(dir, "helpdesk-recording.yaml")
-	return path, os.WriteFile(path, []byte(src), 0o644)
-}
 
 // postForm posts a panel form with the session's token.
 func (s *PanelSession) postForm(t *testing.T, path string, form url.Values) *http.Response {
@@ -53,10 +36,7 @@ func (s *PanelSession) postForm(t *testing.T, path string, form url.Values) *htt
 // ticket's history and the call record.
 func TestIvrdConversationRecorded(t *testing.T) {
 	t.Parallel()
-	variant, err := writeRecordingConfig(repoRoot(t), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	variant := shippedVariant(t, "helpdesk-recording.yaml", lotto2Line, "    recording: {mode: announce}\n")
 	d := StartDesk(t, DeskOptions{Clock: mondayClock, Config: variant, Phones: []string{"op201"}})
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
@@ -152,16 +132,7 @@ func TestIvrdConversationRecorded(t *testing.T) {
 // recording attached, Asterisk's recordings nothing of this call.
 func TestIvrdRecordingRefused(t *testing.T) {
 	t.Parallel()
-	b, err := os.ReadFile(filepath.Join(repoRoot(t), "configs", "helpdesk.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	anchor := "    emails: [lotto2@assistenza.example]\n"
-	src := strings.Replace(string(b), anchor, anchor+"    recording: {mode: refusable, refuse_wait: 15s}\n", 1)
-	variant := filepath.Join(t.TempDir(), "helpdesk-refusable.yaml")
-	if err := os.WriteFile(variant, []byte(src), 0o644); err != nil || src == string(b) {
-		t.Fatalf("write the variant: %v", err)
-	}
+	variant := shippedVariant(t, "helpdesk-refusable.yaml", lotto2Line, "    recording: {mode: refusable, refuse_wait: 15s}\n")
 	d := StartDesk(t, DeskOptions{Clock: mondayClock, Config: variant, Phones: []string{"op201"}})
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()

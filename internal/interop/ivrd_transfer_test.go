@@ -5,8 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -218,16 +216,8 @@ func TestIvrdConsultCancelAndThreeWay(t *testing.T) {
 // carrier): the caller's bridge holds that leg and nobody else.
 func TestIvrdBlindTransfers(t *testing.T) {
 	t.Parallel()
-	b, err := os.ReadFile(filepath.Join(repoRoot(t), "configs", "helpdesk.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	anchor := "\ncategories:\n"
-	src := strings.Replace(string(b), anchor, "\ntransfers:\n  numbers: [\"06 6885 1\"]\n  endpoint: \"PJSIP/{national}@op301\"\n  caller_id: \"800749049\"\n"+anchor, 1)
-	variant := filepath.Join(t.TempDir(), "helpdesk-transfers.yaml")
-	if err := os.WriteFile(variant, []byte(src), 0o644); err != nil || src == string(b) {
-		t.Fatalf("write the variant: %v", err)
-	}
+	variant := shippedVariant(t, "helpdesk-transfers.yaml", "#   ring_timeout: 30s\n",
+		"transfers:\n  numbers: [\"06 6885 1\"]\n  endpoint: \"PJSIP/{national}@op301\"\n  caller_id: \"800749049\"\n")
 	d := StartDesk(t, DeskOptions{Clock: mondayClock, Config: variant, Phones: []string{"op201", "op202", "op301"},
 		Available: []string{"op201"}})
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
