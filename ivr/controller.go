@@ -78,6 +78,11 @@ type Options struct {
 	// channel and Stasis arguments (nil: Clock): `ivrctl replay` runs each
 	// journaled call at its original instant on one controller.
 	CallClock func(channelID string, args []string) clock.Clock
+	// Leases, if set, shares the calls of the Asterisk nodes with other
+	// instances (lease.go): a call is driven by the instance holding its
+	// lease, and those of an instance that stops renewing are taken over.
+	Leases CallLeases
+
 	// TestCallbacks lets test calls ask to be called back: the demo's test
 	// phone declares the caller's number on its simulated Asterisk and
 	// rings in the browser. Elsewhere a test call has no phone to ring.
@@ -116,6 +121,9 @@ type Controller struct {
 	testCallbacks map[string]bool
 
 	supervising *supervising // supervise.go
+
+	leaseMetrics *leaseMetrics // lease.go, with Options.Leases
+	leasesOnce   sync.Once
 }
 
 // New makes a controller; Run starts it on a connected client.
@@ -148,9 +156,15 @@ func New(opts Options) (*Controller, error) {
 			return nil, err
 		}
 	}
+	var lm *leaseMetrics
+	if opts.Leases != nil {
+		if lm, err = newLeaseMetrics(opts.Registerer, opts.Leases.Owner()); err != nil {
+			return nil, err
+		}
+	}
 	return &Controller{opts: opts, log: opts.Logger, clock: opts.Clock, metrics: m, spool: opts.Spool,
 		routes: map[string]*session{}, sessions: map[string]*session{}, callbacks: map[string]bool{}, testCallbacks: map[string]bool{},
-		supervising: sup}, nil
+		supervising: sup, leaseMetrics: lm}, nil
 }
 
 // Attach gives the controller the client for its REST requests and
@@ -163,6 +177,9 @@ func (c *Controller) Attach(ctx context.Context, client ari.Client) func(ari.Eve
 	c.client = client
 	c.mu.Unlock()
 	c.startCallbacks(ctx)
+	if c.opts.Leases != nil {
+		c.leasesOnce.Do(func() { go c.runLeases(ctx) })
+	}
 	return func(e ari.Event) {
 		if ctx.Err() == nil {
 			c.dispatch(ctx, e)
@@ -317,6 +334,8 @@ func (c *Controller) startSession(ctx context.Context, ch ari.ChannelData, node 
 	}
 	if !resumed {
 		s.arrived = time.Now()
+	} else if c.opts.Leases != nil {
+		s.leasedAt = time.Now() // taken by the caller (Reconcile, takeOver)
 	}
 	c.sessions[ch.ID] = s
 	c.routes[ari.ChannelKey+":"+ch.ID] = s
@@ -328,6 +347,12 @@ func (c *Controller) startSession(ctx context.Context, ch ari.ChannelData, node 
 		defer c.wg.Done()
 		defer c.metrics.active.Dec()
 		defer c.forget(s)
+		if c.opts.Leases != nil {
+			if !resumed && !c.acquireNew(s) {
+				return
+			}
+			defer c.releaseLease(s)
+		}
 		s.run(ctx, resumed)
 	}()
 }
@@ -418,6 +443,12 @@ func (c *Controller) Reconcile(ctx context.Context) {
 		grace.Stop()
 		return
 	}
+	if !c.aloneOnNodes(ctx) {
+		// Legs and bridges no session here claims may be another
+		// instance's: only its unknown calls are taken (by lease).
+		c.resumeUnknown(ctx, unknown)
+		return
+	}
 	// Legs of operators whose controller is gone: one talking with a
 	// caller stays (the caller's new session adopts it); one ringing or
 	// alone is hung up, or its operator would answer into silence.
@@ -440,6 +471,12 @@ func (c *Controller) Reconcile(ctx context.Context) {
 			}
 		}
 	}
+	c.resumeUnknown(ctx, unknown)
+}
+
+// resumeUnknown resumes the callers' channels no session drives (and, with
+// leases, no other instance alive holds).
+func (c *Controller) resumeUnknown(ctx context.Context, unknown []string) {
 	for _, id := range unknown {
 		if c.released.Load() {
 			return
@@ -453,6 +490,9 @@ func (c *Controller) Reconcile(ctx context.Context) {
 		ch, err := c.client.Channel().Data(ari.NewKey(ari.ChannelKey, id))
 		if err != nil {
 			continue // gone meanwhile
+		}
+		if !c.claimForResume(ctx, id, "") {
+			continue // another instance drives it
 		}
 		c.metrics.resumed.Inc()
 		c.log.Info("call_resumed", "channel_id", id)
@@ -648,7 +688,15 @@ func (c *Controller) ReconcileCalls(ctx context.Context) {
 		if _, err := client.Channel().Data(ari.NewKey(ari.ChannelKey, call.ChannelID)); !isNotFound(err) {
 			continue // still up (a session takes it), or Asterisk did not say
 		}
+		if !c.claimForResume(sctx, call.ChannelID, node) {
+			continue // another instance alive drives it, and closes it
+		}
 		c.finishUnwatched(sctx, call)
+		if c.opts.Leases != nil {
+			if err := c.opts.Leases.Release(sctx, call.ChannelID); err != nil {
+				c.log.Warn("lease_release_failed", "channel_id", call.ChannelID, "error", err.Error())
+			}
+		}
 	}
 }
 

@@ -7,12 +7,13 @@ import (
 	"testing"
 
 	"github.com/helpdesk-ivr/ivr/internal/pgtest"
+	"github.com/helpdesk-ivr/ivr/leases"
 	"github.com/helpdesk-ivr/ivr/queues"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
 
 func TestMain(m *testing.M) {
-	pgtest.Main(&everyPrompt{m}, tickets.Migrate, queues.Migrate)
+	pgtest.Main(&everyPrompt{m}, tickets.Migrate, queues.Migrate, leases.Migrate)
 }
 
 // everyPrompt runs the tests, then, when all of them ran and passed,

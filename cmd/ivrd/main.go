@@ -44,6 +44,7 @@ import (
 	"github.com/helpdesk-ivr/ivr/ivr/arisim"
 	"github.com/helpdesk-ivr/ivr/ivr/simdesk"
 	"github.com/helpdesk-ivr/ivr/journal"
+	"github.com/helpdesk-ivr/ivr/leases"
 	"github.com/helpdesk-ivr/ivr/menu"
 	"github.com/helpdesk-ivr/ivr/panel"
 	"github.com/helpdesk-ivr/ivr/queues"
@@ -76,6 +77,10 @@ type flags struct {
 	// by default), kept journalKeep (0: journal.DefaultRetention).
 	noJournal   bool
 	journalKeep time.Duration
+	// instance names this ivrd among those sharing the database; with
+	// leases, calls are shared with them by lease (package leases).
+	instance string
+	leases   bool
 }
 
 func main() {
@@ -102,6 +107,9 @@ func main() {
 	flag.StringVar(&f.debugListen, "debug-listen", os.Getenv("IVR_DEBUG_LISTEN"), "loopback address to serve Go's profiles on (/debug/pprof/), for measuring; off by default")
 	journalOn := flag.Bool("journal", os.Getenv("IVR_JOURNAL") != "0", "keep every call's journal (keys and their times, PIN verdicts, end; never PIN digits) in the database, for `ivrctl replay`; IVR_JOURNAL=0 turns it off")
 	flag.DurationVar(&f.journalKeep, "journal-retention", envDuration("IVR_JOURNAL_RETENTION", journal.DefaultRetention), "how long the call journal keeps a call before a nightly job summarises it per day and deletes it")
+	host, _ := os.Hostname()
+	flag.StringVar(&f.instance, "instance", envOr("IVR_INSTANCE", host), "this ivrd's name among the instances sharing the database and the Asterisk nodes: unique, and the same across its restarts (it takes its calls back at once); default the host name")
+	flag.BoolVar(&f.leases, "leases", os.Getenv("IVR_LEASES") == "1", "share the calls with other ivrd instances by lease: each call is driven by one instance, and the calls of an instance that dies are taken over where they were once their leases expire (10 s); needs a bus that delivers every node's events to every instance (ari.transport: nats)")
 	flag.Parse()
 	f.noJournal = !*journalOn
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -312,6 +320,9 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	if err == nil && !f.noJournal {
 		err = journal.Migrate(mctx, pool)
 	}
+	if err == nil {
+		err = leases.Migrate(mctx, pool)
+	}
 	cancel()
 	if err != nil {
 		return fmt.Errorf("database migrations: %w", err)
@@ -443,10 +454,19 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 			OnConnect: func() { ctrl.Reconcile(callCtx) }, OnReplaced: func() { ctrl.Release() },
 			Events: ivr.HandledEvents,
 		}
+		var callLeases ivr.CallLeases
+		if f.leases {
+			st, err := leases.New(pool, f.instance, 0)
+			if err != nil {
+				return err
+			}
+			callLeases = st
+			log.Info("call_leases", "instance", f.instance, "ttl", st.TTL().String())
+		}
 		ctrl, err = ivr.New(ivr.Options{
 			App: ariOpts.App, Config: holder.get, PINSecret: secret, Store: store, Queues: queue,
 			Clock: callClock, Logger: log, Registerer: reg, Observe: observe, Spool: spool,
-			Lockouts: lockouts,
+			Lockouts: lockouts, Leases: callLeases,
 		})
 		if err != nil {
 			return err

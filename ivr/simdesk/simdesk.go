@@ -80,6 +80,9 @@ type Options struct {
 	// TestCallbacks lets test calls ask for callbacks
 	// (ivr.Options.TestCallbacks).
 	TestCallbacks bool
+	// Leases, if set, shares the calls with other instances
+	// (ivr.Options.Leases).
+	Leases ivr.CallLeases
 }
 
 // Desk is a running simulated help desk.
@@ -164,7 +167,7 @@ func Start(ctx context.Context, o Options) (*Desk, error) {
 	d.Controller, err = ivr.New(ivr.Options{App: "ivr", Config: current, Node: o.SystemName,
 		PINSecret: o.PINSecret, Store: o.Store, Clock: d.Clock, Logger: o.Logger, Registerer: o.Registerer,
 		Observe: d.observe, KeyLatency: o.KeyLatency, Queues: o.Queues, Spool: o.Spool, Lockouts: o.Lockouts,
-		CallClock: o.CallClock, TestCallbacks: o.TestCallbacks})
+		CallClock: o.CallClock, TestCallbacks: o.TestCallbacks, Leases: o.Leases})
 	if err != nil {
 		d.Sim.Close()
 		return nil, err

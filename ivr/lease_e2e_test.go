@@ -1,0 +1,216 @@
+package ivr_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/CyCoreSystems/ari/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/helpdesk-ivr/ivr/internal/pgtest"
+	"github.com/helpdesk-ivr/ivr/ivr"
+	"github.com/helpdesk-ivr/ivr/ivr/ariconn"
+	"github.com/helpdesk-ivr/ivr/ivr/arisim"
+	"github.com/helpdesk-ivr/ivr/ivr/simdesk"
+	"github.com/helpdesk-ivr/ivr/leases"
+	"github.com/helpdesk-ivr/ivr/menu"
+	"github.com/helpdesk-ivr/ivr/tickets"
+)
+
+// deadLeases are an instance's leases once it is dead: nothing it asks of
+// the database arrives any more (kill -9 leaves its rows as they were).
+type deadLeases struct {
+	*leases.Store
+	dead atomic.Bool
+}
+
+var errDead = errors.New("the instance is dead")
+
+func (d *deadLeases) Acquire(ctx context.Context, id, node string) (string, bool, error) {
+	if d.dead.Load() {
+		return "", false, errDead
+	}
+	return d.Store.Acquire(ctx, id, node)
+}
+
+func (d *deadLeases) Renew(ctx context.Context) (map[string]bool, error) {
+	if d.dead.Load() {
+		return nil, errDead
+	}
+	return d.Store.Renew(ctx)
+}
+
+func (d *deadLeases) Release(ctx context.Context, id string) error {
+	if d.dead.Load() {
+		return errDead
+	}
+	return d.Store.Release(ctx, id)
+}
+
+func leaseOwners(t *testing.T, pool *pgxpool.Pool) map[string]string {
+	t.Helper()
+	rows, err := pool.Query(context.Background(), `SELECT channel_id, owner FROM call_leases`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var id, owner string
+		if err := rows.Scan(&id, &owner); err != nil {
+			t.Fatal(err)
+		}
+		out[id] = owner
+	}
+	return out
+}
+
+// Two instances share calls by lease: instance a drives three calls (a
+// conversation, a queued caller, a caller in the menu) and dies without a
+// word (its leases stay as they were); instance b, connected in its place,
+// leaves them alone while a's leases run, then takes each over where it
+// was once they expire: the conversation goes on with the same operator,
+// the queued caller keeps their place, the caller in the menu hears the
+// same node again. Every call ends with its record; no lease is left.
+func TestLeasesTakeOverTheCallsOfADeadInstance(t *testing.T) {
+	url := pgtest.DatabaseURL(t)
+	pool, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	storeA, err := leases.New(pool, "ivrd-a", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &deadLeases{Store: storeA}
+	r := newQueueRig(t, url, nil, func(o *simdesk.Options) { o.Leases = a })
+	var opLeg atomic.Pointer[arisim.Call]
+	r.sim.SetEndpoint("PJSIP/op201", arisim.EndpointBehavior{Mode: arisim.Answer, AnswerAfter: time.Second,
+		OnCall: func(c *arisim.Call) { opLeg.Store(c) }})
+	r.pause("op202")
+	r.available("op201")
+
+	talking := r.call("3331111111")
+	r.waitPrompt(talking.ID(), "node:root")
+	press(t, talking, "12")
+	if op := r.answeredBy(talking.ID()); op != "op201" {
+		t.Fatalf("answered by %s", op)
+	}
+	queued := r.call("3332222222")
+	r.waitPrompt(queued.ID(), "node:root")
+	press(t, queued, "12")
+	r.waitKind(queued.ID(), ivr.EvQueued)
+	inMenu := r.call("3333333333")
+	r.waitPrompt(inMenu.ID(), "node:root")
+	press(t, inMenu, "2")
+	r.waitPrompt(inMenu.ID(), "node:2")
+	calls := []*arisim.Call{talking, queued, inMenu}
+	owners := leaseOwners(t, pool)
+	for _, c := range calls {
+		if owners[c.ID()] != "ivrd-a" {
+			t.Fatalf("leases %v: %s is not ivrd-a's", owners, c.ID())
+		}
+	}
+
+	// a dies; b connects in its place and reconciles.
+	a.dead.Store(true)
+	storeB, err := leases.New(pool, "ivrd-b", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	b := &rig{t: t, cfg: r.cfg, clk: r.clk, sim: r.sim, mem: r.mem, store: r.store, notify: make(chan struct{}, 1)}
+	b.ctrl, err = ivr.New(ivr.Options{App: "ivr", Config: func() *menu.Config { return r.cfg }, PINSecret: demoSecret,
+		Store: r.store, Clock: r.clk, Observe: b.observe, Queues: r.q, Leases: storeB, Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	reconciled := make(chan struct{}, 1)
+	b.conn, err = ariconn.Start(ctx, ariconn.Options{URL: r.sim.URL(), Username: simdesk.User, Password: simdesk.Password, App: "ivr",
+		MinBackoff: 20 * time.Millisecond, Events: ivr.HandledEvents,
+		OnConnect: func() { b.ctrl.Reconcile(ctx); reconciled <- struct{}{} }},
+		func(c ari.Client) func(ari.Event) { return b.ctrl.Attach(ctx, c) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.conn.Close)
+	select {
+	case <-reconciled:
+	case <-time.After(20 * time.Second):
+		t.Fatal("b never reconciled")
+	}
+	// a's leases run: b drives none of its calls.
+	if n := b.ctrl.ActiveCalls(); n != 0 {
+		t.Fatalf("b took %d calls whose leases a still held", n)
+	}
+	for _, c := range calls {
+		if owner := leaseOwners(t, pool)[c.ID()]; owner != "ivrd-a" {
+			t.Fatalf("%s is %q's before a's lease expired", c.ID(), owner)
+		}
+	}
+
+	// a's leases expire (the time passing is PostgreSQL's): b takes over.
+	if _, err := pool.Exec(context.Background(), `UPDATE call_leases SET expires_at = now() - interval '1 second' WHERE owner = 'ivrd-a'`); err != nil {
+		t.Fatal(err)
+	}
+	if e := b.waitKind(talking.ID(), ivr.EvAnswered); e.Operator != "op201" || e.Reason != "resumed talking" {
+		t.Fatalf("conversation taken over: %+v", e)
+	}
+	if e := b.waitKind(queued.ID(), ivr.EvRoute); e.Reason != "resumed in queue" || e.Group != "lotto2" {
+		t.Fatalf("queued caller: %+v", e)
+	}
+	if p, err := r.q.Position(context.Background(), queued.ID()); err != nil || p.Position != 1 {
+		t.Fatalf("queued caller's place: %+v %v", p, err)
+	}
+	if p := b.waitPrompt(inMenu.ID(), "system:technical_problem"); !slices.Equal(p.Prompt, []string{"system:technical_problem", "node:2"}) {
+		t.Fatalf("menu caller resumed with %v", p.Prompt)
+	}
+	owners = leaseOwners(t, pool)
+	for _, c := range calls {
+		if owners[c.ID()] != "ivrd-b" {
+			t.Errorf("leases %v: %s is not ivrd-b's after the takeover", owners, c.ID())
+		}
+	}
+	if v := counterValue(t, reg, "ivr_call_takeovers_total"); v != 3 {
+		t.Errorf("ivr_call_takeovers_total = %v, want 3", v)
+	}
+	if _, ended := opLeg.Load().Ended(); ended {
+		t.Fatal("the operator's leg was hung up by the takeover")
+	}
+	for _, c := range calls {
+		if err := c.Hangup(); err != nil {
+			t.Fatal(err)
+		}
+		b.outcome(c.ID())
+	}
+	call, _, _ := r.mem.Call(talking.ID())
+	if call.Outcome != tickets.OutcomeAnswered || call.Operator != "op201" || call.EndedAt.IsZero() {
+		t.Errorf("conversation's call record %+v", call)
+	}
+	waitUntil(t, "no lease left", func() bool { return len(leaseOwners(t, pool)) == 0 })
+}
+
+// counterValue is the value of a registered counter without labels of
+// its own.
+func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
+}
