@@ -58,7 +58,7 @@ type session struct {
 	key       *ari.Key
 	ch        ari.ChannelData
 	node      string
-	leasedAt  time.Time // when the call's lease was taken (Options.Leases)
+	leasedAt  time.Time   // when the call's lease was taken (Options.Leases)
 	test      bool        // a test call (TestArg)
 	args      []string    // the Stasis arguments
 	clock     clock.Clock // the controller's, or the call's own (Options.CallClock)
