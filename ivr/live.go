@@ -44,6 +44,11 @@ type LiveCall struct {
 	// SuperviseMode their mode (listen, whisper, barge), "ringing" while
 	// their phone rings.
 	Supervisor, SuperviseMode string
+	// Instance is the ivrd instance driving the call when several share
+	// the calls (leases); Remote: another one than the panel's, which
+	// cannot act on it from here.
+	Instance string
+	Remote   bool
 }
 
 // Live folds the controller's events into the calls in progress. Observe

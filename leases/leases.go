@@ -171,22 +171,35 @@ type Instance struct {
 	Name    string
 	Started time.Time // since it is alive without a break
 	Expires time.Time
+	// Live is what it last published (PublishLive), at LiveAt.
+	Live   []byte
+	LiveAt time.Time
 }
 
 // Others lists the other instances alive (renewed within the TTL).
 func (s *Store) Others(ctx context.Context) ([]Instance, error) {
-	rows, err := s.pool.Query(ctx, `SELECT name, started_at, expires_at FROM ivr_instances
+	rows, err := s.pool.Query(ctx, `SELECT name, started_at, expires_at, live, coalesce(live_at, started_at) FROM ivr_instances
  WHERE name <> $1 AND expires_at > now() ORDER BY name`, s.owner)
 	if err != nil {
 		return nil, fmt.Errorf("leases: instances: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Instance, error) {
 		var i Instance
-		err := r.Scan(&i.Name, &i.Started, &i.Expires)
+		err := r.Scan(&i.Name, &i.Started, &i.Expires, &i.Live, &i.LiveAt)
 		return i, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("leases: instances: %w", err)
 	}
 	return out, nil
+}
+
+// PublishLive stores what this instance's callers are doing (a JSON
+// document of the caller's choosing), for the other instances' /live. The
+// instance must have renewed once (its row exists).
+func (s *Store) PublishLive(ctx context.Context, live []byte) error {
+	if _, err := s.pool.Exec(ctx, `UPDATE ivr_instances SET live = $2, live_at = now() WHERE name = $1`, s.owner, live); err != nil {
+		return fmt.Errorf("leases: publish live calls: %w", err)
+	}
+	return nil
 }

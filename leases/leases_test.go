@@ -67,8 +67,11 @@ func TestAcquireRenewRelease(t *testing.T) {
 	if err != nil || held["c1"] || !held["c2"] {
 		t.Fatalf("a holds %v (%v), want c2 only", held, err)
 	}
-	if others, err := b.Others(ctx); err != nil || len(others) != 1 || others[0].Name != "ivrd-a" {
-		t.Fatalf("b sees %+v (%v) alive, want ivrd-a", others, err)
+	if err := a.PublishLive(ctx, []byte(`[{"CallID":"c2"}]`)); err != nil {
+		t.Fatal(err)
+	}
+	if others, err := b.Others(ctx); err != nil || len(others) != 1 || others[0].Name != "ivrd-a" || string(others[0].Live) != `[{"CallID": "c2"}]` {
+		t.Fatalf("b sees %+v (%v) alive, want ivrd-a with its call c2", others, err)
 	}
 	if err := a.Release(ctx, "c1"); err != nil {
 		t.Fatal(err)

@@ -64,7 +64,7 @@ func (s *Server) liveData(rq *request, st *liveState) liveData {
 	if s.actsOnCalls(rq) {
 		d.Acts, d.CSRF = map[string]bool{}, rq.sess.CSRF
 		for _, c := range d.Calls {
-			if c.Group != "" && s.supervises(rq, c.Group) {
+			if c.Group != "" && !c.Remote && s.supervises(rq, c.Group) {
 				d.Acts[c.CallID] = true
 			}
 		}

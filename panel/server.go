@@ -168,6 +168,11 @@ type LiveCall struct {
 	// Supervisor on the call and their mode (listen, whisper, barge, or
 	// ringing while their phone rings).
 	Supervisor, SuperviseMode string
+	// Instance is the ivrd instance driving the call when several share
+	// the calls (leases); Remote: another one than the panel's, which
+	// cannot act on it from here.
+	Instance string
+	Remote   bool
 }
 
 // The phases of a LiveCall.

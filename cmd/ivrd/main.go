@@ -428,6 +428,13 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 		return err
 	}
 	defer spool.Close()
+	var callLeases *leases.Store
+	if f.leases {
+		if callLeases, err = leases.New(pool, f.instance, 0); err != nil {
+			return err
+		}
+		log.Info("call_leases", "instance", f.instance, "ttl", callLeases.TTL().String())
+	}
 	var (
 		ctrl *ivr.Controller
 		conn *ariconn.Conn
@@ -439,7 +446,7 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	if f.demo {
 		desk, err = simdesk.Start(callCtx, simdesk.Options{Config: cfg, ConfigFunc: holder.get, PINSecret: secret,
 			Store: store, Logger: log, Registerer: reg, Queues: queue, Operators: &demoOperators, Observe: observe, Clock: demoClk,
-			Spool: spool, Lockouts: lockouts, Recordings: recs, TestCallbacks: true})
+			Spool: spool, Lockouts: lockouts, Recordings: recs, TestCallbacks: true, Leases: leasesOf(callLeases)})
 		if err != nil {
 			return err
 		}
@@ -454,19 +461,10 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 			OnConnect: func() { ctrl.Reconcile(callCtx) }, OnReplaced: func() { ctrl.Release() },
 			Events: ivr.HandledEvents,
 		}
-		var callLeases ivr.CallLeases
-		if f.leases {
-			st, err := leases.New(pool, f.instance, 0)
-			if err != nil {
-				return err
-			}
-			callLeases = st
-			log.Info("call_leases", "instance", f.instance, "ttl", st.TTL().String())
-		}
 		ctrl, err = ivr.New(ivr.Options{
 			App: ariOpts.App, Config: holder.get, PINSecret: secret, Store: store, Queues: queue,
 			Clock: callClock, Logger: log, Registerer: reg, Observe: observe, Spool: spool,
-			Lockouts: lockouts, Leases: callLeases,
+			Lockouts: lockouts, Leases: leasesOf(callLeases),
 		})
 		if err != nil {
 			return err
@@ -566,7 +564,13 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	if !f.noJournal {
 		replayer = panelReplay(pool, cfg.Location())
 	}
-	pnl, err = panel.New(panel.Options{Pool: pool, Tickets: store, Queues: queue, Live: liveCalls{live}, Control: callControl{ctrl},
+	var liveBoard panel.LiveCalls = liveCalls{live}
+	var cluster *clusterLive
+	if callLeases != nil {
+		cluster = &clusterLive{local: live, leases: callLeases, log: log}
+		liveBoard = cluster
+	}
+	pnl, err = panel.New(panel.Options{Pool: pool, Tickets: store, Queues: queue, Live: liveBoard, Control: callControl{ctrl},
 		Recordings: files, Config: holder.get, Logger: log, Secure: f.secure, Reload: holder.reload, Now: now,
 		Extra: extra, DeskPhone: deskPhone, PINAlarm: lockouts.RecentPINFailureAlarm, Webhooks: hooks,
 		ExternalTicket: externalTicket(ticketing), Files: mailFiles{pool},
@@ -575,6 +579,9 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 		ConfigSource: holder.source, Replay: replayer})
 	if err != nil {
 		return err
+	}
+	if cluster != nil {
+		go cluster.run(callCtx, time.Second, pnl.Notify)
 	}
 	defer pnl.Close()
 	if holder.store != nil {

@@ -17,5 +17,9 @@ CREATE INDEX call_leases_expires_at ON call_leases (expires_at);
 CREATE TABLE ivr_instances (
     name       text        PRIMARY KEY,
     started_at timestamptz NOT NULL DEFAULT now(),
-    expires_at timestamptz NOT NULL
+    expires_at timestamptz NOT NULL,
+    -- What the instance's callers are doing, for every instance's /live
+    -- (a JSON list the instance writes every second or so).
+    live       jsonb       NOT NULL DEFAULT '[]',
+    live_at    timestamptz
 );
