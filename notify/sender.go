@@ -150,6 +150,12 @@ func NewSender(pool *pgxpool.Pool, cfg Config, transport Transport, opts SenderO
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "ivr_notify_send_duration_seconds",
 			Help: "Time to deliver one e-mail to the mail server.", Buckets: prometheus.DefBuckets}),
 	}
+	// Exported at 0 from the start: Prometheus sees no increase in a
+	// series whose first sample is already 1, and an alert on the first
+	// e-mail given up would miss it.
+	for _, o := range []string{"retry", "given_up"} {
+		s.metrics.failures.WithLabelValues(o)
+	}
 	if opts.Registerer != nil {
 		for _, c := range []prometheus.Collector{s.metrics.sent, s.metrics.failures, s.metrics.duration} {
 			if err := opts.Registerer.Register(c); err != nil {

@@ -36,7 +36,7 @@ func newMetrics(s *Service, reg prometheus.Registerer) *metrics {
 		timeToAnswer: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "ivr_queue_time_to_answer_seconds",
 			Help:    "Time from joining the queue to an operator answering.",
-			Buckets: []float64{5, 10, 20, 30, 45, 60, 90, 120, 180, 300, 600, 1200},
+			Buckets: TimeToAnswerBuckets(),
 		}, []string{"group"}),
 		callbacks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ivr_queue_callbacks_total",
 			Help: "Callbacks by step: requested, made (an operator took it), answered, no_answer (retried), failed."},
@@ -52,6 +52,13 @@ func newMetrics(s *Service, reg prometheus.Registerer) *metrics {
 			m.callbacks, m.callbackDelay, &gauges{s: s})
 	}
 	return m
+}
+
+// TimeToAnswerBuckets are the upper bounds, in seconds, of
+// ivr_queue_time_to_answer_seconds. A group's service-level threshold must
+// be one of them for the alert rules to measure it (configs/prometheus).
+func TimeToAnswerBuckets() []float64 {
+	return []float64{5, 10, 20, 30, 45, 60, 90, 120, 180, 300, 600, 1200}
 }
 
 func (m *metrics) offered(group string, n int)  { m.offers.WithLabelValues(group).Add(float64(n)) }

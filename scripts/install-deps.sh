@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need from Debian's packages, when it
 # is missing: PostgreSQL's server binaries, espeak-ng and sox (prompt
-# generation), and with --browser Chromium.
+# generation), and with --browser (the test command) Chromium, Postfix and
+# Prometheus (for its promtool, which checks the alert rules).
 # Safe to run again; does nothing when everything is there. Waits for
 # another apt or dpkg to finish (up to APT_LOCK_WAIT seconds, 600), and
-# stops only the PostgreSQL cluster that its own install created.
+# stops only the PostgreSQL cluster and the Prometheus service that its own
+# install started.
 set -euo pipefail
 # The Go release this module needs (go.mod's toolchain line): a machine
 # starts on its own Go, so say it; the go command fetches it once.
@@ -39,13 +41,40 @@ running_clusters() {
   pg_lsclusters -h | awk '$4 ~ /^online/ { print $1, $2 }' | LC_ALL=C sort
 }
 
+# prometheus_running: whether a Prometheus server runs on this machine
+# (systemd's unit, else any process of that name).
+prometheus_running() {
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prometheus 2>/dev/null; then
+    return 0
+  fi
+  pgrep -x prometheus >/dev/null 2>&1
+}
+
+# stop_prometheus: stops Debian's prometheus service and keeps it from
+# starting at boot: it would listen on :9090, the port docker-compose's
+# Prometheus publishes.
+stop_prometheus() {
+  echo "install-deps: stopping the Prometheus service started by the install (only promtool is used)" >&2
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prometheus 2>/dev/null; then
+    systemctl disable --now prometheus >/dev/null 2>&1 || echo "install-deps: could not stop the prometheus service" >&2
+  else
+    { service prometheus stop && update-rc.d prometheus disable; } >/dev/null 2>&1 ||
+      echo "install-deps: could not stop the prometheus service" >&2
+  fi
+}
+
 # install_packages PACKAGE...: installs them. Debian's postgresql package
 # creates and starts a system cluster, which the project does not use (its
 # tests and demo start their own): stop a cluster that runs after the
-# install and did not before, and leave every other one alone.
+# install and did not before, and leave every other one alone. Debian's
+# prometheus package starts its server where services may start (systemd):
+# the same, for the tests need only its promtool.
 install_packages() {
-  local before after
+  local before after prom_before=no
   before=$(running_clusters)
+  if prometheus_running; then
+    prom_before=yes
+  fi
   export DEBIAN_FRONTEND=noninteractive
   apt_get update -qq
   apt_get install -y -qq --no-install-recommends "$@" >/dev/null
@@ -55,6 +84,9 @@ install_packages() {
     echo "install-deps: stopping PostgreSQL cluster $ver/$name, started by the install" >&2
     pg_ctlcluster "$ver" "$name" stop || echo "install-deps: could not stop cluster $ver/$name" >&2
   done
+  if [[ $prom_before == no ]] && prometheus_running; then
+    stop_prometheus
+  fi
 }
 
 main() {
@@ -72,6 +104,11 @@ main() {
   # only, configured as "No configuration", so no system mail server runs.
   if [[ "${1:-}" == "--browser" ]] && [[ ! -x /usr/sbin/postfix ]]; then
     need+=(postfix)
+  fi
+  # promtool checks and unit-tests the alert rules (configs/prometheus);
+  # Debian ships it in the prometheus package.
+  if [[ "${1:-}" == "--browser" ]] && ! command -v promtool >/dev/null 2>&1; then
+    need+=(prometheus)
   fi
   if ((${#need[@]} == 0)); then
     return 0

@@ -15,6 +15,10 @@ import (
 // its arguments, fails on a lock the first `locked` times, and an install
 // of postgresql does what Debian's package does: brings pg_lsclusters and
 // creates a cluster, started. pg_ctlcluster logs what it is asked.
+// An install of prometheus starts its service as Debian's package does,
+// under systemd or, when the file "init" says sysv, as a process that
+// pgrep sees; systemctl, service and update-rc.d log what they are asked
+// into services.log.
 type fakeApt struct{ dir string }
 
 // cluster is a line of `pg_lsclusters -h`.
@@ -43,9 +47,28 @@ for a in "$@"; do
     postgresql)
       cp "$FAKE/pg_lsclusters" "$FAKE/bin/pg_lsclusters"
       echo "`+strings.TrimSuffix(cluster("16", "main", "online"), "\n")+`" >> "$FAKE/clusters" ;;
+    prometheus) echo "$(cat "$FAKE/init")" > "$FAKE/prometheus" ;;
   esac
 done
 `)
+	f.write(t, "bin/systemctl", `#!/bin/bash
+[[ $1 == is-active ]] || echo "systemctl $*" >> "$FAKE/services.log"
+case $1 in
+  is-active) [[ $(cat "$FAKE/prometheus" 2>/dev/null) == systemd ]] ;;
+  disable) rm -f "$FAKE/prometheus" ;;
+esac
+`)
+	f.write(t, "bin/pgrep", `#!/bin/bash
+[[ "$*" == "-x prometheus" && -s "$FAKE/prometheus" ]]
+`)
+	f.write(t, "bin/service", `#!/bin/bash
+echo "service $*" >> "$FAKE/services.log"
+rm -f "$FAKE/prometheus"
+`)
+	f.write(t, "bin/update-rc.d", `#!/bin/bash
+echo "update-rc.d $*" >> "$FAKE/services.log"
+`)
+	f.write(t, "init", "systemd\n")
 	f.write(t, "pg_lsclusters", "#!/bin/bash\n[[ $1 == -h ]] || exit 2\ncat \"$FAKE/clusters\"\n")
 	if clusters != nil {
 		f.write(t, "bin/pg_lsclusters", f.read(t, "pg_lsclusters"))
@@ -119,6 +142,45 @@ func TestInstallStopsOnlyTheClusterItsInstallStarted(t *testing.T) {
 				"-o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends " + strings.Join(tc.packages, " ") + "\n"
 			if got := f.read(t, "apt.log"); got != wantApt {
 				t.Errorf("apt-get calls:\n%s\nwant:\n%s", got, wantApt)
+			}
+		})
+	}
+}
+
+// Debian's prometheus package starts a server (on :9090, the port
+// docker-compose's Prometheus publishes); the tests need only its
+// promtool. The script stops the server its install started, and no other.
+func TestInstallStopsOnlyThePrometheusItsInstallStarted(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		init     string // how services start: systemd or sysv
+		running  bool   // a Prometheus ran before the install
+		packages []string
+		want     string
+	}{
+		{"systemd", "systemd", false, []string{"prometheus", "chromium"}, "systemctl disable --now prometheus\n"},
+		{"sysvinit", "sysv", false, []string{"prometheus"}, "service prometheus stop\nupdate-rc.d prometheus disable\n"},
+		{"one of the user's ran before", "systemd", true, []string{"prometheus"}, ""},
+		{"no prometheus installed", "systemd", false, []string{"sox"}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeApt(t, nil, 0)
+			f.write(t, "init", tc.init+"\n")
+			if tc.running {
+				f.write(t, "prometheus", tc.init+"\n")
+			}
+			out, err := f.run(t, "600", "install_packages", tc.packages...)
+			if err != nil {
+				t.Fatalf("install_packages: %v\n%s", err, out)
+			}
+			if got := f.read(t, "services.log"); got != tc.want {
+				t.Errorf("service commands %q, want %q", got, tc.want)
+			}
+			if running := f.read(t, "prometheus") != ""; running != tc.running {
+				t.Errorf("a Prometheus runs after the install: %v, want %v", running, tc.running)
 			}
 		})
 	}

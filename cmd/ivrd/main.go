@@ -39,6 +39,7 @@ import (
 	"github.com/helpdesk-ivr/ivr/internal/clock"
 	"github.com/helpdesk-ivr/ivr/internal/configfile"
 	"github.com/helpdesk-ivr/ivr/internal/configstore"
+	"github.com/helpdesk-ivr/ivr/internal/hoursmetrics"
 	"github.com/helpdesk-ivr/ivr/ivr"
 	"github.com/helpdesk-ivr/ivr/ivr/ariconn"
 	"github.com/helpdesk-ivr/ivr/ivr/arisim"
@@ -81,6 +82,9 @@ type flags struct {
 	// leases, calls are shared with them by lease (package leases).
 	instance string
 	leases   bool
+	// metricNames, when set (tests), is told the name of every metric
+	// ivrd registers.
+	metricNames func(name string)
 }
 
 func main() {
@@ -272,7 +276,7 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 		callClock = demoClk
 	}
 
-	reg := prometheus.NewRegistry()
+	reg := newRegistry(f.metricNames)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	var demo *demoEnv
@@ -335,6 +339,9 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 		}
 	}
 	queue := queues.New(pool, queues.Options{Location: cfg.Location(), Logger: log, Registerer: reg, Now: now})
+	// Whether each group is open by its hours, beside its operators'
+	// states: the alert "no operator while open" needs both.
+	reg.MustRegister(hoursmetrics.New(holder.get, now))
 	if err := ivr.SyncQueues(ctx, queue, cfg); err != nil {
 		return fmt.Errorf("operator queues: %w", err)
 	}
@@ -610,7 +617,7 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 		// (the panel's per-address login throttle).
 		router.Use(middleware.ClientIPFromXFF(prefixes...))
 	}
-	routes(router, reg, pool, conn)
+	routes(router, reg.Registry, pool, conn)
 	if desk != nil {
 		if err := demoUsers(ctx, pnl.Users(), cfg); err != nil {
 			return err
@@ -705,7 +712,11 @@ func pinSecret(cfg *menu.Config, demo bool) ([]byte, error) {
 }
 
 func routes(r chi.Router, reg *prometheus.Registry, pool *pgxpool.Pool, conn *ariconn.Conn) {
-	r.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	// A collector that fails (the PIN alarm's gauges while PostgreSQL is
+	// down) must not blank the whole page: the spool's figures and the ARI
+	// state are what the alerts need then. Its errors count in
+	// promhttp_metric_handler_errors_total.
+	r.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg, ErrorHandling: promhttp.ContinueOnError}))
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
