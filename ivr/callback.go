@@ -296,7 +296,7 @@ func (c *Controller) attemptCallback(ctx context.Context, cb queues.Callback, of
 		}
 	}
 	legID := c.nextID("cb")
-	s := newSession(c, ari.ChannelData{ID: legID, Caller: &ari.CallerID{Number: offer.Callback}}, c.opts.Node)
+	s := newSession(c, ari.ChannelData{ID: legID, Caller: &ari.CallerID{Number: offer.Callback}}, c.opts.Node, "")
 	s.cfg, s.caller, s.group, s.phase, s.cbCall = cfg, offer.Callback, offer.Group, phaseQueue, cb.CallID
 	s.log = s.log.With("call_id", cb.CallID)
 	c.register(s, ari.ChannelKey, legID)
@@ -464,7 +464,7 @@ func (s *session) ringCallbackOperators(offer queues.Offer) (string, queues.Oper
 // callbackBridge makes the bridge of a callback with the operator in it.
 func (s *session) callbackBridge(legID, opLeg string) (*ari.Key, bool) {
 	id := "cbb-" + legID
-	bkey := ari.NewKey(ari.BridgeKey, id)
+	bkey := s.key.New(ari.BridgeKey, id)
 	s.c.register(s, ari.BridgeKey, id)
 	if _, err := s.c.client.Bridge().Create(bkey, "mixing", id); err != nil {
 		s.log.Error("bridge_create_failed", "error", err.Error())
@@ -485,7 +485,7 @@ func (s *session) dialCallback(set *menu.Callback, cfg *menu.Config, opLeg strin
 	if err != nil {
 		callerID = set.CallerID
 	}
-	_, err = s.c.client.Channel().Originate(nil, ari.OriginateRequest{
+	_, err = s.c.client.Channel().Originate(s.origin(), ari.OriginateRequest{
 		Endpoint: set.Dial(s.caller), App: s.c.opts.App, AppArgs: "callback," + s.channelID, ChannelID: s.channelID,
 		CallerID: callerID, Timeout: max(int(set.RingTimeout/time.Second), 1),
 		Variables: map[string]string{"IVR_TICKET": string(s.ticket.Number), "IVR_CALLBACK": "1"},

@@ -82,6 +82,14 @@ type Options struct {
 	// phone declares the caller's number on its simulated Asterisk and
 	// rings in the browser. Elsewhere a test call has no phone to ring.
 	TestCallbacks bool
+	// Shared says other controllers serve the same application (ARI over
+	// ari-proxy: every controller sees every event). A channel this one
+	// did not start is then another's, never an orphan: it is neither
+	// adopted nor hung up, and the reconciliations that judge calls by
+	// their channels alone (records, operators) are left undone, or two
+	// controllers would finish one call. Taking over the calls of a
+	// controller that died needs ownership in the database.
+	Shared bool
 }
 
 // Controller runs the calls of one Stasis application.
@@ -247,8 +255,10 @@ func (c *Controller) dispatch(ctx context.Context, e ari.Event) {
 	if !ok {
 		return // an event for a call already over, or of no interest
 	}
-	if len(start.Args) > 0 && (start.Args[0] == "operator" || start.Args[0] == "callback" || start.Args[0] == "transfer" ||
-		supervisionArg(start.Args[0])) {
+	if !NewCall(start) {
+		if c.opts.Shared {
+			return // a leg of another controller's call
+		}
 		// An operator leg whose call is gone, a callback whose runner is,
 		// an outside number called for a transfer that is over, or a
 		// supervisor's phone or snoop whose supervision is:
@@ -269,6 +279,15 @@ func (c *Controller) dispatch(ctx context.Context, e ari.Event) {
 		}
 	}
 	c.startSession(ctx, start.Channel, start.GetNode(), false, start.Args)
+}
+
+// NewCall reports whether a StasisStart is a call arriving, as opposed to
+// a channel a controller made for a call (an operator's or a supervisor's
+// leg, a callback, a transfer): ari-proxy hands a new call to one
+// controller, and a made channel's start to all, its maker among them.
+func NewCall(start *ari.StasisStart) bool {
+	return len(start.Args) == 0 || (start.Args[0] != "operator" && start.Args[0] != "callback" &&
+		start.Args[0] != "transfer" && !supervisionArg(start.Args[0]))
 }
 
 // TestArg, as an argument of the Stasis application (Stasis(ivr,test), a
@@ -304,7 +323,7 @@ func (c *Controller) startSession(ctx context.Context, ch ari.ChannelData, node 
 		}
 		return
 	}
-	s := newSession(c, ch, cmp.Or(c.opts.Node, node))
+	s := newSession(c, ch, cmp.Or(c.opts.Node, node), node)
 	s.test, s.args = slices.Contains(args, TestArg), args
 	if c.opts.CallClock != nil {
 		if clk := c.opts.CallClock(ch.ID, args); clk != nil {
@@ -370,6 +389,16 @@ func (c *Controller) Reconcile(ctx context.Context) {
 	attached := c.client != nil
 	c.mu.Unlock()
 	if !attached {
+		return
+	}
+	if c.opts.Shared {
+		// The application's channels are every controller's calls: only
+		// this one's re-check their state (events may have been lost).
+		c.mu.Lock()
+		for _, s := range c.sessions {
+			s.inbox.push(item{resync: true})
+		}
+		c.mu.Unlock()
 		return
 	}
 	data, err := c.client.Application().Data(ari.NewKey(ari.ApplicationKey, c.opts.App))
@@ -536,7 +565,7 @@ func (c *Controller) ReconcileOperators(ctx context.Context) {
 	c.mu.RLock()
 	client, node := c.client, c.node
 	c.mu.RUnlock()
-	if q == nil || client == nil || c.released.Load() {
+	if q == nil || client == nil || c.released.Load() || c.opts.Shared {
 		return
 	}
 	sctx, cancel := context.WithTimeout(ctx, 2*c.opts.StoreTimeout)
