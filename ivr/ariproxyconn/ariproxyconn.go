@@ -123,10 +123,11 @@ type Conn struct {
 	metrics *metrics
 	wanted  map[string]bool // nil: all
 
-	msgs   chan *nats.Msg
-	subs   []*nats.Subscription
-	cancel context.CancelFunc
-	done   chan struct{}
+	msgs        chan *nats.Msg
+	subs        []*nats.Subscription
+	cancel      context.CancelFunc
+	closeClient context.CancelFunc
+	done        chan struct{}
 
 	ready     chan struct{}
 	readyOnce sync.Once
@@ -178,14 +179,21 @@ func Start(ctx context.Context, opts Options, attach func(ari.Client) func(ari.E
 		c.nc.Close()
 		return nil, err
 	}
-	c.client, err = client.New(context.Background(), client.WithNATS(ec), client.WithApplication(opts.App),
+	// The client closes itself (and the NATS connection) a grace period
+	// after its context ends; its Close is racy at v5.3.1 (it writes a
+	// flag that goroutine reads), so it is never called here.
+	var clientCtx context.Context
+	clientCtx, c.closeClient = context.WithCancel(context.WithoutCancel(ctx))
+	c.client, err = client.New(clientCtx, client.WithNATS(ec), client.WithApplication(opts.App),
 		client.WithPrefix(opts.Prefix))
 	if err != nil {
+		c.closeClient()
 		c.nc.Close()
 		return nil, fmt.Errorf("ari-proxy: client: %w", err)
 	}
 	if err := setRequestTimeout(c.client, opts.RequestTimeout); err != nil {
-		c.client.Close()
+		c.closeClient()
+		c.nc.Close()
 		return nil, err
 	}
 	handle := attach(c.client)
@@ -277,7 +285,7 @@ func (c *Conn) Close() {
 		c.cancel()
 		<-c.done
 	}
-	c.client.Close() // closes the NATS connection too
+	c.closeClient()
 	c.nc.Close()
 }
 
