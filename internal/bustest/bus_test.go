@@ -3,6 +3,7 @@ package bustest_test
 import (
 	"context"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -343,4 +344,79 @@ func metric(t *testing.T, reg *prometheus.Registry, name string, labels ...strin
 	}
 	t.Fatalf("no metric %s%v", name, labels)
 	return 0
+}
+
+// NATS restarted while the desk is idle: the controllers see it go (not
+// ready, ivr_ari_connected 0), reconnect when it is back, hear the nodes
+// again and take calls again, each call once.
+func TestNATSRestart(t *testing.T) {
+	d := newDesk(t, []string{idA, idB}, 2)
+	ctx := context.Background()
+	call := func(node *bustest.Node) {
+		t.Helper()
+		c, err := node.Sim.PlaceCall(ctx, "0612345678", "800749049", arisim.CallOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := d.owner(c.ID())
+		if err := c.Hangup(); err != nil {
+			t.Fatal(err)
+		}
+		d.waitKind(in, c.ID(), ivr.EvOutcome)
+		for _, other := range d.ctrls {
+			if other != in && other.sawCall(c.ID()) {
+				t.Errorf("call %s: controllers %s and %s both acted on it", c.ID(), in.name, other.name)
+			}
+		}
+		d.checkRecord(c.ID(), node.ID)
+	}
+	call(d.nodes[0])
+
+	d.bus.Stop()
+	waitUntil(t, "the controllers to see NATS go", func() bool {
+		for _, in := range d.ctrls {
+			if in.conn.Ready() || metric(t, in.reg, "ivr_ari_connected") != 0 {
+				return false
+			}
+		}
+		return true
+	})
+	for _, in := range d.ctrls {
+		if st := in.conn.Status(); !strings.HasPrefix(st, "NATS down") {
+			t.Errorf("controller %s: status %q while NATS is down", in.name, st)
+		}
+	}
+	d.bus.Start()
+	d.waitReady(idA, idB)
+	for _, in := range d.ctrls {
+		if got := metric(t, in.reg, "ivr_ari_connected"); got != 1 {
+			t.Errorf("controller %s: ivr_ari_connected %v after NATS came back", in.name, got)
+		}
+	}
+	for i := range 4 {
+		call(d.nodes[i%2])
+	}
+}
+
+// A node whose ari-proxy stops announcing (its Asterisk or its proxy is
+// gone) is counted down: ivr_ari_node_up 0 for it, ivr_ari_nodes_up one
+// less, and the status says when no node is left.
+func TestNodeGoneCountedDown(t *testing.T) {
+	d := newDesk(t, []string{idA, idB}, 1)
+	in := d.ctrls[0]
+	d.nodes[1].Stop()
+	waitUntil(t, "node B counted down", func() bool {
+		return metric(t, in.reg, "ivr_ari_nodes_up") == 1 && metric(t, in.reg, "ivr_ari_node_up", "node", idB) == 0
+	})
+	if got := metric(t, in.reg, "ivr_ari_node_up", "node", idA); got != 1 {
+		t.Errorf("ivr_ari_node_up{node=A} %v, want 1", got)
+	}
+	if !in.conn.Ready() {
+		t.Errorf("not ready with node A up: %s", in.conn.Status())
+	}
+	d.nodes[0].Stop()
+	waitUntil(t, "no node left", func() bool { return !in.conn.Ready() })
+	if st := in.conn.Status(); !strings.Contains(st, "no Asterisk node") {
+		t.Errorf("status %q with no node", st)
+	}
 }

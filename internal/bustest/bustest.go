@@ -91,6 +91,7 @@ type Node struct {
 	done   chan error
 	ari    *native.Client
 	nc     *nats.Conn
+	once   sync.Once
 }
 
 // StartNode starts a simulator with opts (AsteriskID required: each
@@ -142,16 +143,19 @@ func StartNode(t testing.TB, bus *NATS, opts arisim.Options) *Node {
 	if srv.AsteriskID != n.ID {
 		t.Fatalf("bustest: ari-proxy took entity id %q from /asterisk/info, want %q", srv.AsteriskID, n.ID)
 	}
-	t.Cleanup(n.stop)
+	t.Cleanup(n.Stop)
 	return n
 }
 
-func (n *Node) stop() {
-	n.cancel()
-	<-n.done
-	n.nc.Close()
-	_ = ariconn.StopNative(n.ari)
-	n.Sim.Close()
+// Stop stops the node's ari-proxy server and its simulator (again: no-op).
+func (n *Node) Stop() {
+	n.once.Do(func() {
+		n.cancel()
+		<-n.done
+		n.nc.Close()
+		_ = ariconn.StopNative(n.ari)
+		n.Sim.Close()
+	})
 }
 
 // String names the node in test messages.
