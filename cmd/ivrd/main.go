@@ -419,7 +419,7 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	defer spool.Close()
 	var (
 		ctrl *ivr.Controller
-		conn *ariconn.Conn
+		conn ariLink
 		desk *simdesk.Desk
 		// The demo's recordings, the test phone's included: the panel
 		// plays them through the demo desk's simulated Asterisk.
@@ -434,7 +434,7 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 		}
 		defer desk.Close()
 		ctrl, conn = desk.Controller, desk.Conn
-		client := conn.Client()
+		client := desk.Conn.Client()
 		recordings.client.Store(&client)
 	} else {
 		ariOpts := ariconn.Options{
@@ -443,18 +443,25 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 			OnConnect: func() { ctrl.Reconcile(callCtx) }, OnReplaced: func() { ctrl.Release() },
 			Events: ivr.HandledEvents,
 		}
+		// Over NATS other ivrd share the calls (Shared).
+		bus := opsCfg.ARI.Transport == transportNATS
 		ctrl, err = ivr.New(ivr.Options{
 			App: ariOpts.App, Config: holder.get, PINSecret: secret, Store: store, Queues: queue,
 			Clock: callClock, Logger: log, Registerer: reg, Observe: observe, Spool: spool,
-			Lockouts: lockouts,
+			Lockouts: lockouts, Shared: bus,
 		})
 		if err != nil {
 			return err
 		}
-		conn, err = ariconn.Start(callCtx, ariOpts, func(c ari.Client) func(ari.Event) {
+		attach := func(c ari.Client) func(ari.Event) {
 			recordings.client.Store(&c)
 			return ctrl.Attach(callCtx, c)
-		})
+		}
+		if bus {
+			conn, err = startBus(callCtx, opsCfg.ARI, ariOpts.App, ctrl, log, reg, attach)
+		} else {
+			conn, err = ariconn.Start(callCtx, ariOpts, attach)
+		}
 		if err != nil {
 			return err
 		}
@@ -518,6 +525,10 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 			phoneOpts.prompts = filepath.Join(f.dataDir, "prompts")
 		}
 		files = newRecordingFiles(desk.Sim.URL(), simdesk.User, simdesk.Password)
+	} else if opsCfg.ARI.Transport == transportNATS && os.Getenv("ARI_URL") == "" {
+		// ari-proxy relays no file downloads: without an ARI_URL to fetch
+		// them from, the panel says why it cannot play recordings.
+		files = &recordingFiles{unavailable: "recordings cannot be fetched through ari-proxy (it relays no file downloads): set ARI_URL to the Asterisk HTTP server that holds them"}
 	} else {
 		files = newRecordingFiles(envOr("ARI_URL", "http://127.0.0.1:8088/ari"), os.Getenv("ARI_USERNAME"), os.Getenv("ARI_PASSWORD"))
 	}
@@ -677,7 +688,7 @@ func pinSecret(cfg *menu.Config, demo bool) ([]byte, error) {
 	return nil, fmt.Errorf("%w; the server refuses to start without it (only -demo uses the public demo secret)", err)
 }
 
-func routes(r chi.Router, reg *prometheus.Registry, pool *pgxpool.Pool, conn *ariconn.Conn) {
+func routes(r chi.Router, reg *prometheus.Registry, pool *pgxpool.Pool, conn ariLink) {
 	r.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
