@@ -611,11 +611,12 @@ func (c *Controller) asteriskEpoch() time.Time {
 	return time.Time{}
 }
 
-// currentEpoch asks Asterisk for its startup time, waiting a little while
-// it is unreachable (a restart takes seconds); zero if it does not say.
-func (c *Controller) currentEpoch() time.Time {
+// currentEpoch asks the Asterisk of node (a key naming it; ari-proxy
+// would ask any) for its startup time, waiting a little while it is
+// unreachable (a restart takes seconds); zero if it does not say.
+func (c *Controller) currentEpoch(node *ari.Key) time.Time {
 	for try := 0; try < 5; try++ {
-		if info, err := c.client.Asterisk().Info(nil); err == nil {
+		if info, err := c.client.Asterisk().Info(node); err == nil {
 			return time.Time(info.StatusInfo.StartupTime)
 		}
 		t := c.clock.NewTimer(time.Second)
@@ -624,16 +625,20 @@ func (c *Controller) currentEpoch() time.Time {
 	return time.Time{}
 }
 
-// learnEpoch asks Asterisk when it started, if nobody knows yet.
-func (c *Controller) learnEpoch() time.Time {
+// learnEpoch asks the Asterisk of node when it started, if nobody knows
+// yet. Shared, each node has its own: it is asked for every call.
+func (c *Controller) learnEpoch(node *ari.Key) time.Time {
 	if e := c.asteriskEpoch(); !e.IsZero() {
 		return e
 	}
-	info, err := c.client.Asterisk().Info(nil)
+	info, err := c.client.Asterisk().Info(node)
 	if err != nil {
 		return time.Time{}
 	}
 	started := time.Time(info.StatusInfo.StartupTime)
+	if c.opts.Shared {
+		return started
+	}
 	c.epoch.CompareAndSwap(0, started.UnixNano())
 	return c.asteriskEpoch()
 }

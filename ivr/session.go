@@ -220,7 +220,7 @@ func (s *session) run(ctx context.Context, resumed bool) {
 	if s.epoch.IsZero() {
 		// A call in the first instant after connecting, before Reconcile
 		// learnt when Asterisk started.
-		s.epoch = s.c.learnEpoch()
+		s.epoch = s.c.learnEpoch(s.origin())
 	}
 	if s.ch.State != "Up" {
 		// (The dialplan answers the help desk's number before Stasis.)
@@ -657,7 +657,7 @@ func (s *session) finish() {
 		// No event said who ended it: events were lost, perhaps with
 		// Asterisk itself.
 		s.cut = "end not seen (events lost)"
-		if now := s.c.currentEpoch(); !s.epoch.IsZero() && !now.IsZero() && !now.Equal(s.epoch) {
+		if now := s.c.currentEpoch(s.origin()); !s.epoch.IsZero() && !now.IsZero() && !now.Equal(s.epoch) {
 			s.hangupBy, s.cut = tickets.HangupSystem, "cut by an Asterisk restart"
 		}
 	}

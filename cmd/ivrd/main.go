@@ -654,6 +654,9 @@ wait:
 	// Graceful shutdown: new calls go back to the dialplan's fallback,
 	// calls in progress may finish.
 	log.Info("ivrd_draining", "active_calls", ctrl.ActiveCalls(), "timeout", f.drainTimeout.String())
+	if bus, ok := conn.(interface{ Drain() }); ok {
+		bus.Drain() // other ivrd on the bus take the new calls
+	}
 	ctrl.Drain()
 	dctx, cancel := context.WithTimeout(context.Background(), f.drainTimeout)
 	defer cancel()

@@ -420,3 +420,30 @@ func TestNodeGoneCountedDown(t *testing.T) {
 		t.Errorf("status %q with no node", st)
 	}
 }
+
+// A controller that drains leaves the queue of new calls: every call
+// placed afterwards, on either node, goes to the other.
+func TestDrainedControllerTakesNoNewCalls(t *testing.T) {
+	d := newDesk(t, []string{idA, idB}, 2)
+	gone, staying := d.ctrls[0], d.ctrls[1]
+	gone.conn.Drain()
+	gone.ctrl.Drain()
+	for i := range 6 {
+		node := d.nodes[i%2]
+		c, err := node.Sim.PlaceCall(context.Background(), "0612345678", "800749049", arisim.CallOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if in := d.owner(c.ID()); in != staying {
+			t.Errorf("call %s taken by the drained controller %s", c.ID(), in.name)
+		}
+		if err := c.Hangup(); err != nil {
+			t.Fatal(err)
+		}
+		d.waitKind(staying, c.ID(), ivr.EvOutcome)
+		if gone.sawCall(c.ID()) {
+			t.Errorf("the drained controller acted on call %s", c.ID())
+		}
+		d.checkRecord(c.ID(), node.ID)
+	}
+}

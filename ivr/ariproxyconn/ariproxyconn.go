@@ -269,6 +269,16 @@ func (c *Conn) Nodes() []string {
 	return ids
 }
 
+// Drain leaves the queue group of new calls: the other controllers get
+// them all from now on, while this one's calls go on (events still flow).
+func (c *Conn) Drain() {
+	if err := c.subs[1].Unsubscribe(); err != nil && !errors.Is(err, nats.ErrBadSubscription) {
+		c.log.Warn("drain_failed", "error", err.Error())
+		return
+	}
+	c.log.Info("ari_new_calls_left", "queue", c.opts.Queue)
+}
+
 // Close stops the subscriptions and closes the NATS connection.
 func (c *Conn) Close() {
 	c.mu.Lock()
