@@ -125,7 +125,7 @@ func StartNode(t testing.TB, bus *NATS, opts arisim.Options) *Node {
 		t.Fatal(err)
 	}
 	//lint:ignore SA1019 ari-proxy v5.3.1 takes nothing else
-	ec, err := nats.NewEncodedConn(n.nc, nats.JSON_ENCODER) //nolint:staticcheck
+	ec, err := nats.NewEncodedConn(n.nc, nats.JSON_ENCODER)
 	if err != nil {
 		t.Fatal(err)
 	}

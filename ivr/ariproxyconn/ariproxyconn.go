@@ -174,7 +174,7 @@ func Start(ctx context.Context, opts Options, attach func(ari.Client) func(ari.E
 		return nil, fmt.Errorf("ari-proxy: nats: %w", err)
 	}
 	//lint:ignore SA1019 ari-proxy v5.3.1 takes nothing else
-	ec, err := nats.NewEncodedConn(c.nc, nats.JSON_ENCODER) //nolint:staticcheck
+	ec, err := nats.NewEncodedConn(c.nc, nats.JSON_ENCODER)
 	if err != nil {
 		c.nc.Close()
 		return nil, err
