@@ -447,3 +447,38 @@ func TestDrainedControllerTakesNoNewCalls(t *testing.T) {
 		d.checkRecord(c.ID(), node.ID)
 	}
 }
+
+// An ari-proxy restarted under a call in the menu (its container
+// restarted): the call's keys reach its controller again through the new
+// proxy, and new calls on that node are served.
+func TestProxyRestartedUnderACall(t *testing.T) {
+	d := newDesk(t, []string{idA, idB}, 2)
+	ctx := context.Background()
+	node := d.nodes[0]
+	c, err := node.Sim.PlaceCall(ctx, "0612345678", "800749049", arisim.CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := d.owner(c.ID())
+	node.RestartProxy(t)
+	d.waitReady(idA, idB)
+	if err := c.Press("31"); err != nil {
+		t.Fatal(err)
+	}
+	d.waitKind(in, c.ID(), ivr.EvAnswered)
+	if err := c.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	d.waitKind(in, c.ID(), ivr.EvOutcome)
+	d.checkRecord(c.ID(), node.ID)
+	c2, err := node.Sim.PlaceCall(ctx, "0612345678", "800749049", arisim.CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in2 := d.owner(c2.ID())
+	if err := c2.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	d.waitKind(in2, c2.ID(), ivr.EvOutcome)
+	d.checkRecord(c2.ID(), node.ID)
+}

@@ -87,11 +87,13 @@ type Node struct {
 	// in every key of its resources.
 	ID string
 
-	cancel context.CancelFunc
-	done   chan error
-	ari    *native.Client
-	nc     *nats.Conn
-	once   sync.Once
+	bus                 *NATS
+	app, user, password string
+	cancel              context.CancelFunc
+	done                chan error
+	ari                 *native.Client
+	nc                  *nats.Conn
+	once                sync.Once
 }
 
 // StartNode starts a simulator with opts (AsteriskID required: each
@@ -107,19 +109,26 @@ func StartNode(t testing.TB, bus *NATS, opts arisim.Options) *Node {
 	if err := sim.Start("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
-	n := &Node{Sim: sim, ID: opts.AsteriskID, done: make(chan error, 1)}
-	app := opts.App
-	if app == "" {
-		app = "ivr"
+	n := &Node{Sim: sim, ID: opts.AsteriskID, bus: bus, app: opts.App, user: opts.Username, password: opts.Password}
+	if n.app == "" {
+		n.app = "ivr"
 	}
-	cl, err := native.Connect(&native.Options{Application: app, URL: sim.URL(), WebsocketURL: sim.EventsURL(),
-		Username: opts.Username, Password: opts.Password})
+	n.startProxy(t)
+	t.Cleanup(n.Stop)
+	return n
+}
+
+// startProxy starts the node's ari-proxy server: its own ARI client (the
+// library's native one, as the ari-proxy binary uses) and NATS connection.
+func (n *Node) startProxy(t testing.TB) {
+	t.Helper()
+	cl, err := native.Connect(&native.Options{Application: n.app, URL: n.Sim.URL(), WebsocketURL: n.Sim.EventsURL(),
+		Username: n.user, Password: n.password})
 	if err != nil {
-		sim.Close()
 		t.Fatal(err)
 	}
 	n.ari = cl.(*native.Client)
-	n.nc, err = nats.Connect(bus.URL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond),
+	n.nc, err = nats.Connect(n.bus.URL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond),
 		nats.RetryOnFailedConnect(true))
 	if err != nil {
 		t.Fatal(err)
@@ -131,7 +140,7 @@ func StartNode(t testing.TB, bus *NATS, opts arisim.Options) *Node {
 	}
 	srv := server.New()
 	ctx, cancel := context.WithCancel(context.Background())
-	n.cancel = cancel
+	n.cancel, n.done = cancel, make(chan error, 1)
 	go func() { n.done <- srv.ListenOn(ctx, n.ari, ec) }()
 	select {
 	case <-srv.Ready():
@@ -143,17 +152,28 @@ func StartNode(t testing.TB, bus *NATS, opts arisim.Options) *Node {
 	if srv.AsteriskID != n.ID {
 		t.Fatalf("bustest: ari-proxy took entity id %q from /asterisk/info, want %q", srv.AsteriskID, n.ID)
 	}
-	t.Cleanup(n.Stop)
-	return n
+}
+
+func (n *Node) stopProxy() {
+	n.cancel()
+	<-n.done
+	n.nc.Close()
+	_ = ariconn.StopNative(n.ari)
+}
+
+// RestartProxy stops the node's ari-proxy server and starts another, as
+// a restart of its container would: the simulated Asterisk and its calls
+// stay.
+func (n *Node) RestartProxy(t testing.TB) {
+	t.Helper()
+	n.stopProxy()
+	n.startProxy(t)
 }
 
 // Stop stops the node's ari-proxy server and its simulator (again: no-op).
 func (n *Node) Stop() {
 	n.once.Do(func() {
-		n.cancel()
-		<-n.done
-		n.nc.Close()
-		_ = ariconn.StopNative(n.ari)
+		n.stopProxy()
 		n.Sim.Close()
 	})
 }
