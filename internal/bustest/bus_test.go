@@ -109,7 +109,7 @@ const (
 func newDesk(t *testing.T, nodeIDs []string, controllers int) *desk {
 	t.Helper()
 	cfg := loadConfig(t)
-	d := &desk{t: t, cfg: cfg, clk: clock.NewScaled(monday10(t), 10), bus: bustest.StartNATS(t), pool: pgtest.Pool(t)}
+	d := &desk{t: t, cfg: cfg, clk: clock.NewScaled(monday10(t), 4), bus: bustest.StartNATS(t), pool: pgtest.Pool(t)}
 	d.store = tickets.New(d.pool, tickets.Options{Location: cfg.Location()})
 	for i, id := range nodeIDs {
 		n := bustest.StartNode(t, d.bus, arisim.Options{Clock: d.clk, AsteriskID: id, SystemName: "ast" + string(rune('a'+i)),
