@@ -976,6 +976,46 @@ func TestDialplanStasisAndFallback(t *testing.T) {
 	report(t, checkFallbackTargets(dp, loadConf(t, "queues.conf"), loadConf(t, "voicemail.conf")))
 }
 
+func TestCallbackAMDContext(t *testing.T) {
+	dp, err := parseDialplan(loadConf(t, "extensions.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	report(t, checkCallbackAMD(dp, loadConf(t, "modules.conf"), read(t, helpdeskYAML)))
+}
+
+// checkCallbackAMD: when helpdesk.yaml detects voicemail on callbacks,
+// the context ivrd originates into runs AMD() and then hands the call to
+// ivrd's application with its arguments and the verdict, and app_amd loads.
+func checkCallbackAMD(dp dialplan, modules *conf, helpdesk string) []string {
+	if !strings.Contains(helpdesk, "detect_voicemail: true") {
+		return nil
+	}
+	ctx := "ivr-callback-amd"
+	if m := regexp.MustCompile(`amd_context:\s*"?([\w-]+)`).FindStringSubmatch(helpdesk); m != nil {
+		ctx = m[1]
+	}
+	var p []string
+	if !slices.Contains(modules.values(modules.last("modules"), "load"), "app_amd.so") {
+		p = append(p, "modules.conf: app_amd.so does not load, but "+helpdeskYAML+" detects voicemail on callbacks")
+	}
+	steps, ok := dp[ctx]["s"]
+	if !ok {
+		return append(p, fmt.Sprintf("extensions.conf: no context %s with extension s (callback.detect_voicemail)", ctx))
+	}
+	amd := slices.IndexFunc(steps, func(s step) bool { return s.App == "AMD" })
+	stasis := slices.IndexFunc(steps, func(s step) bool { return s.App == "Stasis" })
+	switch {
+	case amd < 0:
+		p = append(p, fmt.Sprintf("extensions.conf: %s,s never runs AMD()", ctx))
+	case stasis < amd:
+		p = append(p, fmt.Sprintf("extensions.conf: %s,s does not call Stasis() after AMD()", ctx))
+	case steps[stasis].Args != "${IVR_APP},${IVR_ARGS},${AMDSTATUS},${AMDCAUSE}":
+		p = append(p, fmt.Sprintf("extensions.conf: %s,s: Stasis(%s), want Stasis(${IVR_APP},${IVR_ARGS},${AMDSTATUS},${AMDCAUSE})", ctx, steps[stasis].Args))
+	}
+	return p
+}
+
 func TestOperatorsOfTheYAMLExistInAsterisk(t *testing.T) {
 	dp, err := parseDialplan(loadConf(t, "extensions.conf"))
 	if err != nil {
@@ -1098,6 +1138,17 @@ func TestChecksCatch(t *testing.T) {
 	expect("no password", checkARI(mustConf("ari.conf", replace(ari, "password = change-me-ari-password", "")), ariUser), "no password")
 	expect("read-only user", checkARI(mustConf("ari.conf", replace(ari, "read_only = no", "read_only = yes")), ariUser), "read_only")
 	expect("ARI disabled", checkARI(mustConf("ari.conf", replace(ari, "enabled = yes", "enabled = no")), ariUser), "enabled must be yes")
+
+	// Callbacks with voicemail detection.
+	yml := "callback: {enabled: true, detect_voicemail: true}\n"
+	expect("no AMD context", checkCallbackAMD(mustDialplan(replace(ext, "[ivr-callback-amd]", "[ivr-callback]")), mustConf("modules.conf", load("modules.conf")), yml),
+		"no context ivr-callback-amd")
+	expect("no AMD()", checkCallbackAMD(mustDialplan(replace(ext, "exten => s,1,AMD()", "exten => s,1,NoOp()")), mustConf("modules.conf", load("modules.conf")), yml),
+		"never runs AMD()")
+	expect("verdict not passed", checkCallbackAMD(mustDialplan(replace(ext, ",${AMDSTATUS},${AMDCAUSE})", ")")), mustConf("modules.conf", load("modules.conf")), yml),
+		"want Stasis(${IVR_APP}")
+	expect("app_amd not loaded", checkCallbackAMD(mustDialplan(ext), mustConf("modules.conf", replace(load("modules.conf"), "load = app_amd.so\n", "")), yml),
+		"app_amd.so does not load")
 
 	// The dialplan.
 	expect("no Stasis", checkStasisFallback(mustDialplan(replace(ext, "same => n,Stasis(ivr)", "same => n,NoOp(ivr)"))), "never calls Stasis")

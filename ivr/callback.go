@@ -184,6 +184,11 @@ func (s *session) requestCallback(group, number string, cb *menu.Callback) (bool
 		res = "scheduled"
 	}
 	s.emit(Event{Kind: EvCallback, Group: group, Result: res, Caller: number, Ticket: string(s.ticket.Number)})
+	if s.test {
+		s.c.mu.Lock()
+		s.c.testCallbacks[s.channelID] = true
+		s.c.mu.Unlock()
+	}
 	// The runner starts once the caller has heard the confirmation: the
 	// operator's phone must not ring while the caller is still here.
 	defer s.c.startCallback(queues.Callback{CallID: s.channelID, Group: group, Number: number, TicketID: s.ticket.ID,
@@ -247,6 +252,7 @@ func (c *Controller) startCallback(cb queues.Callback) {
 		defer func() {
 			c.mu.Lock()
 			delete(c.callbacks, cb.CallID)
+			delete(c.testCallbacks, cb.CallID)
 			c.mu.Unlock()
 		}()
 		c.runCallback(ctx, cb)
@@ -298,6 +304,9 @@ func (c *Controller) attemptCallback(ctx context.Context, cb queues.Callback, of
 	legID := c.nextID("cb")
 	s := newSession(c, ari.ChannelData{ID: legID, Caller: &ari.CallerID{Number: offer.Callback}}, c.opts.Node, "")
 	s.cfg, s.caller, s.group, s.phase, s.cbCall = cfg, offer.Callback, offer.Group, phaseQueue, cb.CallID
+	c.mu.Lock()
+	s.test = c.testCallbacks[cb.CallID]
+	c.mu.Unlock()
 	s.log = s.log.With("call_id", cb.CallID)
 	c.register(s, ari.ChannelKey, legID)
 	c.register(s, callKind, cb.CallID)
@@ -485,16 +494,27 @@ func (s *session) dialCallback(set *menu.Callback, cfg *menu.Config, opLeg strin
 	if err != nil {
 		callerID = set.CallerID
 	}
-	_, err = s.c.client.Channel().Originate(s.origin(), ari.OriginateRequest{
+	req := ari.OriginateRequest{
 		Endpoint: set.Dial(s.caller), App: s.c.opts.App, AppArgs: "callback," + s.channelID, ChannelID: s.channelID,
 		CallerID: callerID, Timeout: max(int(set.RingTimeout/time.Second), 1),
 		Variables: map[string]string{"IVR_TICKET": string(s.ticket.Number), "IVR_CALLBACK": "1"},
-	})
+	}
+	if set.DetectVoicemail {
+		// The answered call goes through AMD() in the dialplan first, which
+		// hands it to the application with its verdict.
+		req.Context, req.Extension, req.Priority = set.AMDContext, "s", 1
+		req.Variables["IVR_APP"], req.Variables["IVR_ARGS"] = req.App, req.AppArgs
+		req.App, req.AppArgs = "", ""
+	}
+	_, err = s.c.client.Channel().Originate(s.origin(), req)
 	if err != nil {
 		s.log.Warn("originate_failed", "endpoint", set.Dial(s.caller), "error", err.Error())
 		return false, "unreachable: " + err.Error()
 	}
 	deadline := s.now().Add(set.RingTimeout + 5*time.Second)
+	if set.DetectVoicemail {
+		deadline = deadline.Add(amdMaxTime)
+	}
 	for {
 		left := deadline.Sub(s.now())
 		if left <= 0 {
@@ -514,12 +534,37 @@ func (s *session) dialCallback(set *menu.Callback, cfg *menu.Config, opLeg strin
 		}
 		switch id := eventChannel(w.ev); {
 		case id == s.channelID && isStasisStart(w.ev):
+			if machine, cause := amdVerdict(w.ev); machine {
+				s.log.Info("callback_voicemail", "amd_cause", cause)
+				s.hangupChannel(s.channelID)
+				return false, "voicemail (" + cause + ")"
+			}
 			return true, ""
 		case id == opLeg && isChannelEnd(w.ev):
 			s.hangupChannel(s.channelID)
 			return false, "operator hung up"
 		}
 	}
+}
+
+// amdMaxTime bounds AMD() (total_analysis_time in the shipped amd.conf,
+// 5 s, with room): the answered call reaches the application after it.
+const amdMaxTime = 8 * time.Second
+
+// amdVerdict reads AMD()'s verdict from the arguments the dialplan gave
+// Stasis() after the application's own (callback, call): machine only for
+// MACHINE; NOTSURE (e.g. a silent line) and HUMAN meet the operator, as
+// hanging up on a person is worse than an operator hearing a voicemail.
+func amdVerdict(ev ari.Event) (machine bool, cause string) {
+	start, ok := ev.(*ari.StasisStart)
+	if !ok || len(start.Args) < 3 {
+		return false, ""
+	}
+	cause = start.Args[2]
+	if len(start.Args) > 3 && start.Args[3] != "" {
+		cause += " " + start.Args[3]
+	}
+	return start.Args[2] == "MACHINE", cause
 }
 
 // dialFailure names why the call to the caller ended before an answer,

@@ -340,3 +340,54 @@ func TestCallbackFailedLeavesATaskOnTheTicket(t *testing.T) {
 	})
 	r.waitState("op201", queues.Available)
 }
+
+// With voicemail detection, the call to the caller goes through AMD() in
+// the dialplan first: an answering machine counts as no answer (the
+// operator is not put through to a greeting) and the attempt is retried;
+// at the retry a person answers and meets the operator.
+func TestCallbackVoicemailDetected(t *testing.T) {
+	r := newQueueRig(t, "", withCallback(func(cb *menu.Callback) {
+		cb.DetectVoicemail, cb.AMDContext = true, menu.DefaultCallbackAMDContext
+		cb.Retries, cb.RetryInterval = new(1), 2*time.Minute
+	}))
+	r.sim.SetEndpoint("PJSIP/3331234567@carrier", arisim.EndpointBehavior{Mode: arisim.Answer, AnswerAfter: 3 * time.Second,
+		AnsweringMachine: true, HangupAfter: time.Minute})
+	r.sim.SetEndpoint("PJSIP/op201", arisim.EndpointBehavior{Mode: arisim.Answer, AnswerAfter: 2 * time.Second, HangupAfter: 5 * time.Minute})
+	r.available("op201")
+	r.pause("op201")
+
+	a := r.askCallback("3331234567")
+	if out := r.outcome(a.ID()); out.Outcome != "callback_requested" {
+		t.Fatalf("outcome %+v\n%s", out, r.transcript(a.ID()))
+	}
+	waitDone(t, a)
+	r.available("op201")
+	noAnswer := r.waitFor(a.ID(), "the machine's greeting", func(e ivr.Event) bool {
+		return e.Kind == ivr.EvCallback && e.Result == "no_answer"
+	})
+	if !strings.HasPrefix(noAnswer.Reason, "voicemail (MACHINE LONGGREETING") {
+		t.Errorf("no answer because %q, want the AMD verdict", noAnswer.Reason)
+	}
+	// The operator never met the machine.
+	for _, e := range r.eventsOf(a.ID()) {
+		if e.Kind == ivr.EvAnswered {
+			t.Fatalf("the operator was put through to the answering machine: %+v", e)
+		}
+	}
+	// The person is back for the retry.
+	r.sim.SetEndpoint("PJSIP/3331234567@carrier", arisim.EndpointBehavior{Mode: arisim.Answer, AnswerAfter: 3 * time.Second,
+		HangupAfter: time.Minute})
+	r.waitFor(a.ID(), "the person met the operator", func(e ivr.Event) bool { return e.Kind == ivr.EvAnswered && e.Operator == "op201" })
+	if got := r.callbackResults(a.ID()); !slices.Equal(got[:6], []string{"requested", "offered", "calling op201", "no_answer op201",
+		"offered", "calling op201"}) || !slices.Contains(got, "answered op201") {
+		t.Errorf("callback steps %v", got)
+	}
+	want := []string{"callback_requested lotto2", "callback_made lotto2 op201", "callback_no_answer lotto2 op201",
+		"callback_made lotto2 op201", "callback_answered lotto2 op201", "answered lotto2 op201"}
+	waitUntil(t, "the callback in the timeline", func() bool { return isSubsequence(want, r.timeline(a.ID())) })
+	_, evs, _ := r.mem.Call(a.ID())
+	if i := slices.IndexFunc(evs, func(e tickets.CallEvent) bool { return e.Kind == "callback_no_answer" }); i < 0 ||
+		!strings.HasPrefix(evs[i].Detail, "voicemail (MACHINE") {
+		t.Errorf("the timeline does not say a voicemail answered: %+v", evs)
+	}
+}

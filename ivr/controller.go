@@ -118,6 +118,10 @@ type Controller struct {
 	callbacksOnce sync.Once
 	callbackCtx   context.Context
 	callbacks     map[string]bool
+	// testCallbacks are the callbacks test calls asked for (the demo's
+	// test phone), shown as test calls too; in memory only: after a
+	// restart they show as callers' callbacks.
+	testCallbacks map[string]bool
 
 	supervising *supervising // supervise.go
 }
@@ -153,7 +157,7 @@ func New(opts Options) (*Controller, error) {
 		}
 	}
 	return &Controller{opts: opts, log: opts.Logger, clock: opts.Clock, metrics: m, spool: opts.Spool,
-		routes: map[string]*session{}, sessions: map[string]*session{}, callbacks: map[string]bool{},
+		routes: map[string]*session{}, sessions: map[string]*session{}, callbacks: map[string]bool{}, testCallbacks: map[string]bool{},
 		supervising: sup}, nil
 }
 

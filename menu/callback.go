@@ -42,6 +42,14 @@ type Callback struct {
 	// closing, or when the estimated wait ends after it, is made at the
 	// next opening (default 15m).
 	ClosingMargin time.Duration `yaml:"closing_margin"`
+	// DetectVoicemail has Asterisk's AMD() listen to the answered call
+	// before the operator meets it: an answering machine or voicemail
+	// greeting counts as no answer (retried), not as a callback made.
+	// The call goes through the dialplan context AMDContext (default
+	// "ivr-callback-amd", in the shipped extensions.conf), which runs
+	// AMD() and then Stasis(${IVR_APP},${IVR_ARGS},${AMDSTATUS},${AMDCAUSE}).
+	DetectVoicemail bool   `yaml:"detect_voicemail"`
+	AMDContext      string `yaml:"amd_context"`
 
 	Pos Pos `yaml:"-"`
 }
@@ -53,6 +61,7 @@ const (
 	DefaultCallbackRetries       = 2
 	DefaultCallbackRetryInterval = 10 * time.Minute
 	DefaultCallbackClosingMargin = 15 * time.Minute
+	DefaultCallbackAMDContext    = "ivr-callback-amd"
 )
 
 // CallbackOf returns the callback settings of a group, nil when it offers
@@ -66,7 +75,8 @@ func (c *Config) CallbackOf(group string) *Callback {
 
 func (x *Callback) set() bool {
 	return x.Key != "" || x.After != 0 || x.OtherNumber || x.AllowInternational || x.AllowPremium || x.Endpoint != "" ||
-		x.CallerID != "" || x.RingTimeout != 0 || x.Retries != nil || x.RetryInterval != 0 || x.ClosingMargin != 0
+		x.CallerID != "" || x.RingTimeout != 0 || x.Retries != nil || x.RetryInterval != 0 || x.ClosingMargin != 0 ||
+		x.DetectVoicemail || x.AMDContext != ""
 }
 
 func (c *Config) validateCallback(v *validator, g *Group) {
@@ -85,6 +95,14 @@ func (c *Config) validateCallback(v *validator, g *Group) {
 	cb.RingTimeout = orDefault(cb.RingTimeout, DefaultCallbackRingTimeout)
 	cb.RetryInterval = orDefault(cb.RetryInterval, DefaultCallbackRetryInterval)
 	cb.ClosingMargin = orDefault(cb.ClosingMargin, DefaultCallbackClosingMargin)
+	switch {
+	case cb.AMDContext != "" && !cb.DetectVoicemail:
+		v.add(pos, "group %q: callback.amd_context is set but detect_voicemail is not", g.ID)
+	case cb.AMDContext != "" && !validContextName(cb.AMDContext):
+		v.add(pos, "group %q: callback.amd_context %q is not a dialplan context name (letters, digits, - and _)", g.ID, cb.AMDContext)
+	case cb.DetectVoicemail:
+		cb.AMDContext = orDefault(cb.AMDContext, DefaultCallbackAMDContext)
+	}
 	if cb.Retries == nil {
 		n := DefaultCallbackRetries
 		cb.Retries = &n
@@ -116,6 +134,20 @@ func (c *Config) validateCallback(v *validator, g *Group) {
 	if cb.ClosingMargin < 0 || cb.ClosingMargin > 4*time.Hour {
 		v.add(pos, "group %q: callback.closing_margin %s is out of range 0s..4h", g.ID, cb.ClosingMargin)
 	}
+}
+
+// validContextName: what extensions.conf accepts between brackets, kept
+// to the characters nobody needs to quote.
+func validContextName(s string) bool {
+	if s == "" || len(s) > 79 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // Why a number cannot be called back.

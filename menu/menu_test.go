@@ -164,11 +164,15 @@ ivr:
 		{"survey unknown field", strings.Replace(base, "  - {id: g2, name: Gruppo due}", "  - {id: g2, name: Gruppo due, survey: {enabled: true, bogus: 1}}", 1) + okMenu,
 			[]string{`unknown field "bogus" in groups[1].survey`}},
 		{"callback", strings.Replace(base, "  - {id: g2, name: Gruppo due}", `  - {id: g2, name: Gruppo due, callback: {enabled: true, key: "*", after: 2h, endpoint: "PJSIP/carrier", caller_id: "12", ring_timeout: 5s, retries: 11, retry_interval: 10s, closing_margin: 5h}}
-  - {id: g3, name: Gruppo tre, callback: {key: "3"}}`, 1) + okMenu,
+  - {id: g3, name: Gruppo tre, callback: {key: "3"}}
+  - {id: g4, name: Gruppo quattro, callback: {enabled: true, endpoint: "PJSIP/{national}@carrier", caller_id: "800749049", amd_context: "ivr-amd"}}
+  - {id: g5, name: Gruppo cinque, callback: {enabled: true, endpoint: "PJSIP/{national}@carrier", caller_id: "800749049", detect_voicemail: true, amd_context: "amd [x]"}}`, 1) + okMenu,
 			[]string{`16:42: group "g2": callback.key "*" is also the queue's break_out_key`, `callback.after 2h0m0s is out of range 0s..1h`,
 				`callback.endpoint "PJSIP/carrier" must contain {number} or {national}`, `callback.caller_id "12" is not a telephone number`,
 				`callback.ring_timeout 5s is out of range`, `callback.retries 11 is out of range 0..10`, `callback.retry_interval 10s is out of range 1m..24h`,
-				`callback.closing_margin 5h0m0s is out of range 0s..4h`, `17:42: group "g3": callback has settings but is not enabled`}},
+				`callback.closing_margin 5h0m0s is out of range 0s..4h`, `17:42: group "g3": callback has settings but is not enabled`,
+				`18:46: group "g4": callback.amd_context is set but detect_voicemail is not`,
+				`19:45: group "g5": callback.amd_context "amd [x]" is not a dialplan context name`}},
 		{"syntax", "service: [\n", []string{"1:1: did not find expected node content"}}, {"syntax with line", "a: 1\n b: 2\n", []string{"2:"}},
 		{"empty", "", []string{"1:1: empty configuration"}},
 	}

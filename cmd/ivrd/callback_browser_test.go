@@ -1,13 +1,18 @@
 package main
 
 import (
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/helpdesk-ivr/ivr/internal/browsertest"
 )
+
+// liveRow is a call's row on /live.
+var liveRow = regexp.MustCompile(`(?s)<tr data-testid="live-call" data-call="[^"]*">(.*?)</tr>`)
 
 // The demo's test phone asks for a callback and is called back, in real
 // headless Chromium against the whole demo server: the caller waits in
@@ -67,6 +72,20 @@ func TestBrowserCallback(t *testing.T) {
 	if disabled {
 		t.Error("the keypad is off during the callback's conversation")
 	}
+	// On /live the callback's conversation is the test call's: marked so.
+	admin := logIn(t, base, "admin")
+	eventually(t, 20*time.Second, func() string {
+		_, live := admin.get("/live")
+		for _, m := range liveRow.FindAllStringSubmatch(live, -1) {
+			if strings.Contains(m[1], "op401") {
+				if !strings.Contains(m[1], `data-testid="live-test"`) {
+					return "the callback's conversation on /live is not marked as a test call: " + m[1]
+				}
+				return ""
+			}
+		}
+		return "the callback's conversation with op401 is not on /live"
+	})
 	browsertest.Run(t, sup, "hang up", chromedp.Click("#tp-hangup"), waitText("#tp-status", "Chiamata terminata"))
 
 	// The ticket, found by its number, is op401's now.

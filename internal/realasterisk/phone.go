@@ -30,6 +30,10 @@ type PhoneOptions struct {
 	// instead of sipp's (which then echoes nothing): a socket of the test
 	// that sends and hears the phone's audio itself.
 	MediaPort int
+	// Greeting, if set, is a capture of RTP audio (e.g. from GreetingPcap)
+	// the phone plays once answered, instead of echoing: what a person or
+	// an answering machine says on picking up.
+	Greeting string
 }
 
 // Phone starts a sipp UAS as the operator phone endpoint (one of
@@ -45,7 +49,7 @@ func (a *Asterisk) Phone(t testing.TB, endpoint string, opts PhoneOptions) *SIPC
 	}
 	host, port, _ := net.SplitHostPort(addr)
 	args := []string{"-i", host, "-p", port}
-	if opts.Mode == PhoneAnswer && opts.MediaPort == 0 {
+	if opts.Mode == PhoneAnswer && opts.MediaPort == 0 && opts.Greeting == "" {
 		args = append(args, "-rtp_echo")
 	}
 	return a.runSipp(t, uasScenario(opts), opts.Timeout, args...)
@@ -119,8 +123,11 @@ func uasScenario(o PhoneOptions) string {
 			fmt.Fprintf(&b, "  <pause milliseconds=\"%d\"/>\n", o.AnswerAfter.Milliseconds())
 		}
 		b.WriteString(strings.Replace(uasResponse("200 OK", true, o.MediaPort), "<send>", `<send retrans="500">`, 1))
-		b.WriteString(`  <recv request="ACK" rtd="true" crlf="true"/>
-  <label id="up"/>
+		b.WriteString("  <recv request=\"ACK\" rtd=\"true\" crlf=\"true\"/>\n")
+		if o.Greeting != "" {
+			fmt.Fprintf(&b, "  <nop><action><exec play_pcap_audio=\"%s\"/></action></nop>\n", o.Greeting)
+		}
+		b.WriteString(`  <label id="up"/>
   <recv request="INVITE" optional="true" next="reinvite"/>
   <recv request="BYE" next="bye"/>
   <label id="reinvite"/>

@@ -81,6 +81,12 @@ type Options struct {
 	DialplanDuration time.Duration
 	// OriginateTimeout is the default originate ring timeout (default 30 s).
 	OriginateTimeout time.Duration
+	// AMDContexts are dialplan contexts that run AMD() on a channel
+	// originated into them and then
+	// Stasis(${IVR_APP},${IVR_ARGS},${AMDSTATUS},${AMDCAUSE}), like the
+	// shipped extensions.conf's ivr-callback-amd. The verdict is the
+	// dialed endpoint's (EndpointBehavior.AnsweringMachine).
+	AMDContexts []string
 
 	// WriteTimeout bounds (in wall time) each write to an event socket; a
 	// client that does not read for that long is disconnected, like
@@ -416,6 +422,11 @@ type EndpointBehavior struct {
 	Context string
 	// Language of the channel (default Options.Language).
 	Language string
+	// AnsweringMachine answers with a voicemail greeting: AMD() hears a
+	// greeting longer than amd.conf's 1.5 s and says MACHINE
+	// (LONGGREETING) after amdMachineTime. Otherwise a person says a short
+	// hello and falls silent: HUMAN after amdHumanTime.
+	AnsweringMachine bool
 	// OnCall, if set, receives the handle of every call to this endpoint
 	// when its channel is created, before any of its CallerEvents, on the
 	// call's delivery goroutine (see CallOptions.OnEvent).
@@ -608,6 +619,10 @@ type channel struct {
 	tech, resource string
 	inbound        bool
 	originated     bool
+	// dialplanStasis: originated into an extension whose dialplan ran
+	// Stasis() (an AMD context): the app follows the channel only while
+	// it is in Stasis, as for an inbound call.
+	dialplanStasis bool
 	app            string   // Stasis app (or app subscribed to an originated channel)
 	args           []string // StasisStart args
 	inStasis       bool

@@ -1,6 +1,7 @@
 package arisim
 
 import (
+	"slices"
 	"strings"
 	"time"
 )
@@ -96,7 +97,7 @@ func (s *Server) hangup(ch *channel, how hangupHow, cause int, by string) {
 		ch.inStasis = false
 		s.emitChannel(ch, "StasisEnd", now)
 	}
-	if (ch.originated || ch.snoop != nil) && ch.subscribed && how != hangShutdown { // the sockets close first
+	if (ch.originated && !ch.dialplanStasis || ch.snoop != nil) && ch.subscribed && how != hangShutdown { // the sockets close first
 		if wasInStasis {
 			s.emitVarset(ch, "STASISSTATUS", "SUCCESS", now)
 		}
@@ -249,29 +250,78 @@ func (s *Server) dialAnswer(ch *channel) {
 	case ch.inStasis:
 		// created with /channels/create: already in Stasis.
 	case ch.app != "":
-		a := s.apps[ch.app]
-		if a == nil || a.sock == nil {
-			// Stasis() fails: STASISSTATUS=FAILED, the dialplan hangs up.
-			s.log.Info("arisim: originated channel cannot enter inactive app", "channel", ch.id, "app", ch.app)
-			s.emitVarset(ch, "STASISSTATUS", "FAILED", now)
-			s.hangup(ch, hangDialplan, 16, ByDialplan)
-			return
-		}
-		appData := ch.app
-		if len(ch.args) > 0 {
-			appData += "," + strings.Join(ch.args, ",")
-		}
-		ch.dp.appName, ch.dp.appData = "Stasis", appData
-		ch.touch()
-		s.emitVarset(ch, "STASISSTATUS", "", now)
-		ch.inStasis = true
-		a.chans[ch.id] = ch
-		s.emitStasisStart(ch, now)
+		s.enterStasis(ch, now)
 	default:
 		ch.dp = ch.origTarget
 		ch.touch()
+		if slices.Contains(s.opts.AMDContexts, ch.dp.context) {
+			s.runAMD(ch, b.AnsweringMachine)
+			return
+		}
 		ch.lingerTimer = s.after(s.opts.DialplanDuration, func() { s.hangup(ch, hangDialplan, 16, ByDialplan) })
 	}
+}
+
+// enterStasis runs Stasis(ch.app, ch.args) in ch's dialplan: StasisStart,
+// or, when the app has no socket, STASISSTATUS=FAILED and a hangup. Must
+// hold s.mu.
+func (s *Server) enterStasis(ch *channel, now time.Time) {
+	a := s.apps[ch.app]
+	if a == nil || a.sock == nil {
+		s.log.Info("arisim: channel cannot enter inactive app", "channel", ch.id, "app", ch.app)
+		s.emitVarset(ch, "STASISSTATUS", "FAILED", now)
+		s.hangup(ch, hangDialplan, 16, ByDialplan)
+		return
+	}
+	appData := ch.app
+	if len(ch.args) > 0 {
+		appData += "," + strings.Join(ch.args, ",")
+	}
+	ch.dp.appName, ch.dp.appData = "Stasis", appData
+	ch.touch()
+	s.emitVarset(ch, "STASISSTATUS", "", now)
+	ch.inStasis, ch.subscribed = true, true
+	a.chans[ch.id] = ch
+	s.emitStasisStart(ch, now)
+}
+
+// How long AMD() listens (amd.conf defaults): a person's short hello
+// (~0.5 s) and after_greeting_silence (0.8 s); a machine's greeting past
+// greeting (1.5 s).
+const (
+	amdHumanTime   = 1300 * time.Millisecond
+	amdMachineTime = 1500 * time.Millisecond
+)
+
+// runAMD is an AMD context's dialplan: AMD(), its verdict in AMDSTATUS
+// and AMDCAUSE, then Stasis(${IVR_APP},${IVR_ARGS},${AMDSTATUS},${AMDCAUSE}).
+// Must hold s.mu.
+func (s *Server) runAMD(ch *channel, machine bool) {
+	ch.dp.appName, ch.dp.appData = "AMD", ""
+	status, cause, d := "HUMAN", "HUMAN-800-800", amdHumanTime
+	if machine {
+		status, cause, d = "MACHINE", "LONGGREETING-1500-1500", amdMachineTime
+	}
+	ch.lingerTimer = s.after(d, func() {
+		if ch.gone {
+			return
+		}
+		ch.lingerTimer = nil
+		now := s.clk.Now()
+		if ch.vars == nil {
+			ch.vars = map[string]string{}
+		}
+		ch.vars["AMDSTATUS"], ch.vars["AMDCAUSE"] = status, cause
+		ch.dp.priority++
+		ch.app = ch.vars["IVR_APP"]
+		ch.args = nil
+		if a := ch.vars["IVR_ARGS"]; a != "" {
+			ch.args = strings.Split(a, ",")
+		}
+		ch.args = append(ch.args, status, cause)
+		ch.dialplanStasis = true
+		s.enterStasis(ch, now)
+	})
 }
 
 func (s *Server) emitStasisStart(ch *channel, now time.Time) {

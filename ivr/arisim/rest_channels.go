@@ -502,7 +502,7 @@ func (s *Server) continueChannel(ch *channel, ctx, exten string, prio int, next 
 	}
 	ch.inStasis = false
 	s.emitChannel(ch, "StasisEnd", now)
-	if !ch.originated {
+	if !ch.originated || ch.dialplanStasis {
 		ch.subscribed = false
 	}
 	s.leaveApp(ch)

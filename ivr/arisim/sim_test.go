@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -624,5 +625,41 @@ func TestPressFromOnEvent(t *testing.T) {
 	case <-call.Done():
 	case <-time.After(5 * time.Second):
 		t.Fatal("call not done")
+	}
+}
+
+// A channel originated into an AMD context runs AMD() when answered and
+// enters the application named by IVR_APP with IVR_ARGS and the verdict,
+// as the shipped ivr-callback-amd context does; the app hears nothing of
+// it before its StasisStart.
+func TestOriginateIntoAMDContext(t *testing.T) {
+	s, _ := newSim(t, 20, Options{AMDContexts: []string{"ivr-callback-amd"}})
+	ws := dialEvents(t, s, "ivr")
+	s.SetEndpoint("PJSIP/machine@carrier", EndpointBehavior{AnswerAfter: time.Second, AnsweringMachine: true})
+	s.SetEndpoint("PJSIP/person@carrier", EndpointBehavior{AnswerAfter: time.Second})
+	for _, tc := range []struct{ endpoint, status, cause string }{
+		{"PJSIP/machine@carrier", "MACHINE", "LONGGREETING-1500-1500"},
+		{"PJSIP/person@carrier", "HUMAN", "HUMAN-800-800"},
+	} {
+		id := "cb-" + tc.status
+		r := do(t, s, "POST", "/channels", map[string]any{"endpoint": tc.endpoint, "context": "ivr-callback-amd", "extension": "s",
+			"priority": 1, "channelId": id, "variables": map[string]string{"IVR_APP": "ivr", "IVR_ARGS": "callback,call-1"}})
+		if r.status != 200 {
+			t.Fatalf("originate %d %s", r.status, r.body)
+		}
+		ev := ws.next(5 * time.Second)
+		if ev["type"] != "StasisStart" {
+			t.Fatalf("first event %v, want StasisStart (the channel was in the dialplan until then)", ev)
+		}
+		args := fmt.Sprint(ev["args"])
+		if want := fmt.Sprint([]any{"callback", "call-1", tc.status, tc.cause}); args != want {
+			t.Errorf("%s: args %s, want %s", tc.endpoint, args, want)
+		}
+		if v := do(t, s, "GET", "/channels/"+id+"/variable?variable=AMDSTATUS", nil); string(v.body) != `{"value":"`+tc.status+`"}` {
+			t.Errorf("AMDSTATUS %s", v.body)
+		}
+		do(t, s, "DELETE", "/channels/"+id, nil)
+		ws.expect("StasisEnd")
+		ws.none(300 * time.Millisecond) // followed only while in Stasis
 	}
 }

@@ -135,8 +135,16 @@ func Start(ctx context.Context, o Options) (*Desk, error) {
 			return d, ok
 		}
 	}
+	// The simulated dialplan has what the shipped extensions.conf has:
+	// the AMD context of callbacks, and those the configuration names.
+	amd := []string{menu.DefaultCallbackAMDContext}
+	for _, g := range o.Config.Groups {
+		if g != nil && g.Callback.AMDContext != "" {
+			amd = append(amd, g.Callback.AMDContext)
+		}
+	}
 	d.Sim = arisim.New(arisim.Options{Clock: d.Clock, Username: User, Password: Password, SystemName: o.SystemName,
-		SoundDuration: duration, Logger: o.Logger, Recordings: o.Recordings})
+		SoundDuration: duration, Logger: o.Logger, Recordings: o.Recordings, AMDContexts: amd})
 	if err := d.Sim.Start("127.0.0.1:0"); err != nil {
 		return nil, err
 	}
