@@ -321,8 +321,7 @@ func (c *Conn) run(ctx context.Context, handle func(ari.Event)) {
 
 // eventHead is what is read of an event before deciding to decode it.
 type eventHead struct {
-	Type string   `json:"type"`
-	Args []string `json:"args"`
+	Type string `json:"type"`
 }
 
 // deliver hands one event on: a new call only from the queue (this
@@ -406,7 +405,6 @@ func (c *Conn) refreshNodes() {
 		c.log.Info("ari_node_up", "node", id)
 	}
 	if len(came) > 0 && c.Ready() {
-		c.readyOnce.Do(func() { close(c.ready) })
 		c.resync()
 	}
 }
@@ -447,7 +445,10 @@ func (c *Conn) natsError(_ *nats.Conn, _ *nats.Subscription, err error) {
 	c.log.Warn("nats_error", "error", err.Error())
 }
 
+// resync marks the connection ready and runs the OnConnect functions:
+// events flow (again) and some may have been missed.
 func (c *Conn) resync() {
+	c.readyOnce.Do(func() { close(c.ready) })
 	c.mu.Lock()
 	fs := append([]func(){}, c.onConnect...)
 	c.mu.Unlock()
