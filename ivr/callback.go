@@ -302,7 +302,7 @@ func (c *Controller) attemptCallback(ctx context.Context, cb queues.Callback, of
 		}
 	}
 	legID := c.nextID("cb")
-	s := newSession(c, ari.ChannelData{ID: legID, Caller: &ari.CallerID{Number: offer.Callback}}, c.opts.Node)
+	s := newSession(c, ari.ChannelData{ID: legID, Caller: &ari.CallerID{Number: offer.Callback}}, c.opts.Node, "")
 	s.cfg, s.caller, s.group, s.phase, s.cbCall = cfg, offer.Callback, offer.Group, phaseQueue, cb.CallID
 	c.mu.Lock()
 	s.test = c.testCallbacks[cb.CallID]
@@ -473,7 +473,7 @@ func (s *session) ringCallbackOperators(offer queues.Offer) (string, queues.Oper
 // callbackBridge makes the bridge of a callback with the operator in it.
 func (s *session) callbackBridge(legID, opLeg string) (*ari.Key, bool) {
 	id := "cbb-" + legID
-	bkey := ari.NewKey(ari.BridgeKey, id)
+	bkey := s.key.New(ari.BridgeKey, id)
 	s.c.register(s, ari.BridgeKey, id)
 	if _, err := s.c.client.Bridge().Create(bkey, "mixing", id); err != nil {
 		s.log.Error("bridge_create_failed", "error", err.Error())
@@ -506,7 +506,7 @@ func (s *session) dialCallback(set *menu.Callback, cfg *menu.Config, opLeg strin
 		req.Variables["IVR_APP"], req.Variables["IVR_ARGS"] = req.App, req.AppArgs
 		req.App, req.AppArgs = "", ""
 	}
-	_, err = s.c.client.Channel().Originate(nil, req)
+	_, err = s.c.client.Channel().Originate(s.origin(), req)
 	if err != nil {
 		s.log.Warn("originate_failed", "endpoint", set.Dial(s.caller), "error", err.Error())
 		return false, "unreachable: " + err.Error()

@@ -87,6 +87,14 @@ type Options struct {
 	// phone declares the caller's number on its simulated Asterisk and
 	// rings in the browser. Elsewhere a test call has no phone to ring.
 	TestCallbacks bool
+	// Shared says other controllers serve the same application (ARI over
+	// ari-proxy: every controller sees every event). A channel this one
+	// did not start is then another's, never an orphan: it is neither
+	// adopted nor hung up, and the reconciliations that judge calls by
+	// their channels alone (records, operators) are left undone, or two
+	// controllers would finish one call. Taking over the calls of a
+	// controller that died needs ownership in the database.
+	Shared bool
 }
 
 // Controller runs the calls of one Stasis application.
@@ -268,8 +276,10 @@ func (c *Controller) dispatch(ctx context.Context, e ari.Event) {
 	if !ok {
 		return // an event for a call already over, or of no interest
 	}
-	if len(start.Args) > 0 && (start.Args[0] == "operator" || start.Args[0] == "callback" || start.Args[0] == "transfer" ||
-		supervisionArg(start.Args[0])) {
+	if !NewCall(start) {
+		if c.opts.Shared {
+			return // a leg of another controller's call
+		}
 		// An operator leg whose call is gone, a callback whose runner is,
 		// an outside number called for a transfer that is over, or a
 		// supervisor's phone or snoop whose supervision is:
@@ -290,6 +300,15 @@ func (c *Controller) dispatch(ctx context.Context, e ari.Event) {
 		}
 	}
 	c.startSession(ctx, start.Channel, start.GetNode(), false, start.Args)
+}
+
+// NewCall reports whether a StasisStart is a call arriving, as opposed to
+// a channel a controller made for a call (an operator's or a supervisor's
+// leg, a callback, a transfer): ari-proxy hands a new call to one
+// controller, and a made channel's start to all, its maker among them.
+func NewCall(start *ari.StasisStart) bool {
+	return len(start.Args) == 0 || (start.Args[0] != "operator" && start.Args[0] != "callback" &&
+		start.Args[0] != "transfer" && !supervisionArg(start.Args[0]))
 }
 
 // TestArg, as an argument of the Stasis application (Stasis(ivr,test), a
@@ -325,7 +344,7 @@ func (c *Controller) startSession(ctx context.Context, ch ari.ChannelData, node 
 		}
 		return
 	}
-	s := newSession(c, ch, cmp.Or(c.opts.Node, node))
+	s := newSession(c, ch, cmp.Or(c.opts.Node, node), node)
 	s.test, s.args = slices.Contains(args, TestArg), args
 	if c.opts.CallClock != nil {
 		if clk := c.opts.CallClock(ch.ID, args); clk != nil {
@@ -399,6 +418,16 @@ func (c *Controller) Reconcile(ctx context.Context) {
 	attached := c.client != nil
 	c.mu.Unlock()
 	if !attached {
+		return
+	}
+	if c.opts.Shared {
+		// The application's channels are every controller's calls: only
+		// this one's re-check their state (events may have been lost).
+		c.mu.Lock()
+		for _, s := range c.sessions {
+			s.inbox.push(item{resync: true})
+		}
+		c.mu.Unlock()
 		return
 	}
 	data, err := c.client.Application().Data(ari.NewKey(ari.ApplicationKey, c.opts.App))
@@ -580,7 +609,7 @@ func (c *Controller) ReconcileOperators(ctx context.Context) {
 	c.mu.RLock()
 	client, node := c.client, c.node
 	c.mu.RUnlock()
-	if q == nil || client == nil || c.released.Load() {
+	if q == nil || client == nil || c.released.Load() || c.opts.Shared {
 		return
 	}
 	sctx, cancel := context.WithTimeout(ctx, 2*c.opts.StoreTimeout)
@@ -626,11 +655,12 @@ func (c *Controller) asteriskEpoch() time.Time {
 	return time.Time{}
 }
 
-// currentEpoch asks Asterisk for its startup time, waiting a little while
-// it is unreachable (a restart takes seconds); zero if it does not say.
-func (c *Controller) currentEpoch() time.Time {
+// currentEpoch asks the Asterisk of node (a key naming it; ari-proxy
+// would ask any) for its startup time, waiting a little while it is
+// unreachable (a restart takes seconds); zero if it does not say.
+func (c *Controller) currentEpoch(node *ari.Key) time.Time {
 	for try := 0; try < 5; try++ {
-		if info, err := c.client.Asterisk().Info(nil); err == nil {
+		if info, err := c.client.Asterisk().Info(node); err == nil {
 			return time.Time(info.StatusInfo.StartupTime)
 		}
 		t := c.clock.NewTimer(time.Second)
@@ -639,16 +669,20 @@ func (c *Controller) currentEpoch() time.Time {
 	return time.Time{}
 }
 
-// learnEpoch asks Asterisk when it started, if nobody knows yet.
-func (c *Controller) learnEpoch() time.Time {
+// learnEpoch asks the Asterisk of node when it started, if nobody knows
+// yet. Shared, each node has its own: it is asked for every call.
+func (c *Controller) learnEpoch(node *ari.Key) time.Time {
 	if e := c.asteriskEpoch(); !e.IsZero() {
 		return e
 	}
-	info, err := c.client.Asterisk().Info(nil)
+	info, err := c.client.Asterisk().Info(node)
 	if err != nil {
 		return time.Time{}
 	}
 	started := time.Time(info.StatusInfo.StartupTime)
+	if c.opts.Shared {
+		return started
+	}
 	c.epoch.CompareAndSwap(0, started.UnixNano())
 	return c.asteriskEpoch()
 }

@@ -47,7 +47,7 @@ func (s *session) holdBridge(bridgeID string, reuse bool) (key *ari.Key, gone bo
 
 // joinBridge is holdBridge, with music on hold only if moh.
 func (s *session) joinBridge(bridgeID string, reuse, moh bool) (key *ari.Key, gone bool) {
-	bkey := ari.NewKey(ari.BridgeKey, bridgeID)
+	bkey := s.key.New(ari.BridgeKey, bridgeID)
 	s.c.register(s, ari.BridgeKey, bridgeID)
 	if reuse {
 		if _, err := s.c.client.Bridge().Data(bkey); err == nil {
@@ -124,7 +124,7 @@ func (s *session) deleteBridge(bkey *ari.Key) {
 func (s *session) ringOperator(endpoint, login, group string, timeout time.Duration) (string, error) {
 	id := s.c.nextID("op")
 	s.c.register(s, ari.ChannelKey, id)
-	_, err := s.c.client.Channel().Originate(nil, ari.OriginateRequest{
+	h, err := s.c.client.Channel().Originate(s.origin(), ari.OriginateRequest{
 		Endpoint: endpoint, App: s.c.opts.App, AppArgs: "operator," + s.channelID, ChannelID: id,
 		CallerID: cmpStr(s.caller, "anonymous"), Timeout: max(int(timeout/time.Second), 1),
 		Variables: s.operatorVariables(group, login),
@@ -133,6 +133,7 @@ func (s *session) ringOperator(endpoint, login, group string, timeout time.Durat
 		s.log.Warn("originate_failed", "endpoint", endpoint, "error", err.Error())
 		return "", err
 	}
+	s.pinNode(h.Key())
 	s.emit(Event{Kind: EvRinging, Group: group, Text: endpoint, Operator: login})
 	return id, nil
 }

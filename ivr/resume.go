@@ -65,7 +65,7 @@ func (s *session) checkpoint(where string, extra url.Values) {
 // keeps their place, one in the menu goes on at the same node, one
 // recording a request keeps the recording.
 func (s *session) resume() error {
-	bkey := ari.NewKey(ari.BridgeKey, holdBridgeID(s.channelID))
+	bkey := s.key.New(ari.BridgeKey, holdBridgeID(s.channelID))
 	if b, err := s.c.client.Bridge().Data(bkey); err == nil {
 		in := slices.Contains(b.ChannelIDs, s.channelID)
 		var others []string

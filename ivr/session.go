@@ -153,10 +153,14 @@ type session struct {
 	handedOver bool
 }
 
-func newSession(c *Controller, ch ari.ChannelData, node string) *session {
+// newSession makes the session of channel ch. asterisk is the entity id
+// of the Asterisk the channel is on (its events' asterisk_id): the call's
+// key carries it, and so does every resource made for the call from that
+// key, because ari-proxy sends a creation without a node to any Asterisk.
+func newSession(c *Controller, ch ari.ChannelData, node, asterisk string) *session {
 	return &session{
 		c: c, cfg: c.opts.Config(), channelID: ch.ID, ch: ch, node: node,
-		key:   ari.NewKey(ari.ChannelKey, ch.ID),
+		key:   ari.NewKey(ari.ChannelKey, ch.ID, ari.WithNode(asterisk), ari.WithApp(c.opts.App)),
 		log:   c.log.With("channel_id", ch.ID),
 		inbox: newInbox(), ended: make(chan struct{}), phase: phaseStart, role: menu.RoleUnknown, epoch: c.asteriskEpoch(),
 		clock: c.clock,
@@ -164,6 +168,21 @@ func newSession(c *Controller, ch ari.ChannelData, node string) *session {
 }
 
 func (s *session) now() time.Time { return s.clock.Now() }
+
+// origin is the reference key of channels originated for the call: it names
+// only the call's Asterisk (no channel, so the new one gets no originator).
+func (s *session) origin() *ari.Key { return ari.NodeKey(s.key.App, s.key.Node) }
+
+// pinNode puts a call that had no Asterisk yet (a callback: the operator
+// is rung first) on the one its first channel went to, so that its bridge
+// and the caller's leg follow it there.
+func (s *session) pinNode(k *ari.Key) {
+	if s.key.Node == "" && k != nil && k.Node != "" {
+		key := *s.key
+		key.Node = k.Node
+		s.key = &key
+	}
+}
 
 func (s *session) emit(e Event) {
 	e.Time = s.now()
@@ -202,7 +221,7 @@ func (s *session) run(ctx context.Context, resumed bool) {
 	if s.epoch.IsZero() {
 		// A call in the first instant after connecting, before Reconcile
 		// learnt when Asterisk started.
-		s.epoch = s.c.learnEpoch()
+		s.epoch = s.c.learnEpoch(s.origin())
 	}
 	if s.ch.State != "Up" {
 		// (The dialplan answers the help desk's number before Stasis.)
@@ -639,7 +658,7 @@ func (s *session) finish() {
 		// No event said who ended it: events were lost, perhaps with
 		// Asterisk itself.
 		s.cut = "end not seen (events lost)"
-		if now := s.c.currentEpoch(); !s.epoch.IsZero() && !now.IsZero() && !now.Equal(s.epoch) {
+		if now := s.c.currentEpoch(s.origin()); !s.epoch.IsZero() && !now.IsZero() && !now.Equal(s.epoch) {
 			s.hangupBy, s.cut = tickets.HangupSystem, "cut by an Asterisk restart"
 		}
 	}
@@ -765,8 +784,13 @@ func isNotFound(err error) bool { return hasStatus(err, 404) }
 // isConflict reports a 409 from ARI (e.g. a bridge id that exists).
 func isConflict(err error) bool { return hasStatus(err, 409) }
 
-// hasStatus reports an ARI error with that HTTP status.
+// hasStatus reports an ARI error with that HTTP status. Through
+// ari-proxy an error arrives as its text only: ari/v5's "Non-2XX
+// response: 404 Not Found" is read back from it.
 func hasStatus(err error, status int) bool {
+	if err != nil && strings.Contains(err.Error(), "Non-2XX response: "+strconv.Itoa(status)+" ") {
+		return true
+	}
 	for err != nil {
 		if coded, ok := err.(interface{ Code() int }); ok && coded.Code() == status {
 			return true

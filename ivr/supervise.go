@@ -166,7 +166,7 @@ func (c *Controller) supervise(ctx context.Context, callID string, a Action) err
 		return ErrNoPhone
 	}
 	leg := c.nextID(supervisionPrefix[:2])
-	s := &session{c: c, cfg: c.opts.Config(), channelID: leg, key: ari.NewKey(ari.ChannelKey, leg),
+	s := &session{c: c, cfg: c.opts.Config(), channelID: leg, key: call.key.New(ari.ChannelKey, leg),
 		clock: c.clock, inbox: newInbox(), ended: make(chan struct{}),
 		log: c.log.With("call_id", callID, "channel_id", leg, "supervisor", a.By)}
 	sv = &supervision{c: c, s: s, call: call, callID: callID, by: a.By, mode: a.Kind}
@@ -264,7 +264,7 @@ func (sv *supervision) run(endpoint string, talk talkLeg, started chan<- error) 
 		case <-stop:
 		}
 	}()
-	_, err := c.client.Channel().Originate(nil, ari.OriginateRequest{
+	_, err := c.client.Channel().Originate(s.origin(), ari.OriginateRequest{
 		Endpoint: endpoint, App: c.opts.App, AppArgs: "supervisor," + sv.callID, ChannelID: s.channelID,
 		CallerID: cmpStr(talk.ticket, "supervisione") + " <" + talk.operator + ">", Timeout: 30,
 		Variables: map[string]string{"IVR_TICKET": talk.ticket, "IVR_GROUP": talk.group,
@@ -283,7 +283,7 @@ func (sv *supervision) run(endpoint string, talk talkLeg, started chan<- error) 
 		left = "did not answer"
 		return
 	}
-	sv.bridge = ari.NewKey(ari.BridgeKey, "svb-"+s.channelID)
+	sv.bridge = s.key.New(ari.BridgeKey, "svb-"+s.channelID)
 	c.register(s, ari.BridgeKey, sv.bridge.ID)
 	if _, err := c.client.Bridge().Create(sv.bridge, "mixing", sv.bridge.ID); err != nil {
 		s.log.Error("bridge_create_failed", "error", err.Error())
@@ -378,7 +378,7 @@ func (sv *supervision) snoopOn(talk talkLeg) bool {
 	sv.seq++
 	id := sv.s.channelID + "-sn" + strconv.Itoa(sv.seq)
 	c.register(sv.s, ari.ChannelKey, id)
-	_, err := c.client.Channel().Snoop(ari.NewKey(ari.ChannelKey, talk.leg), id, &ari.SnoopOptions{
+	_, err := c.client.Channel().Snoop(sv.call.key.New(ari.ChannelKey, talk.leg), id, &ari.SnoopOptions{
 		App: c.opts.App, AppArgs: "snoop," + sv.callID,
 		Spy: ari.DirectionBoth, Whisper: ari.Direction(whisperOf(sv.mode)),
 	})

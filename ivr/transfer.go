@@ -517,7 +517,7 @@ func (s *session) dialOutside(p *party) error {
 	if err != nil {
 		callerID = t.CallerID
 	}
-	_, err = s.c.client.Channel().Originate(nil, ari.OriginateRequest{
+	_, err = s.c.client.Channel().Originate(s.origin(), ari.OriginateRequest{
 		Endpoint: p.endpoint, App: s.c.opts.App, AppArgs: "transfer," + s.channelID, ChannelID: id,
 		CallerID: callerID, Timeout: max(int(s.ringTimeout()/time.Second), 1),
 		Variables: map[string]string{"IVR_TICKET": string(s.ticket.Number)},
@@ -553,7 +553,7 @@ func (s *session) startConsult(cv *conversation, a Action) error {
 	// just deleted may still answer 409 to a create, then 404 to a join.
 	cv.consults++
 	id := fmt.Sprintf("cons-%s-%d", s.channelID, cv.consults)
-	bkey := ari.NewKey(ari.BridgeKey, id)
+	bkey := s.key.New(ari.BridgeKey, id)
 	s.c.register(s, ari.BridgeKey, id)
 	if _, err := s.c.client.Bridge().Create(bkey, "mixing", id); err != nil && !isConflict(err) {
 		if p.login != "" {

@@ -444,7 +444,7 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	}
 	var (
 		ctrl *ivr.Controller
-		conn *ariconn.Conn
+		conn ariLink
 		desk *simdesk.Desk
 		// The demo's recordings, the test phone's included: the panel
 		// plays them through the demo desk's simulated Asterisk.
@@ -459,7 +459,7 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 		}
 		defer desk.Close()
 		ctrl, conn = desk.Controller, desk.Conn
-		client := conn.Client()
+		client := desk.Conn.Client()
 		recordings.client.Store(&client)
 	} else {
 		ariOpts := ariconn.Options{
@@ -468,18 +468,25 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 			OnConnect: func() { ctrl.Reconcile(callCtx) }, OnReplaced: func() { ctrl.Release() },
 			Events: ivr.HandledEvents,
 		}
+		// Over NATS other ivrd share the calls (Shared).
+		bus := opsCfg.ARI.Transport == transportNATS
 		ctrl, err = ivr.New(ivr.Options{
 			App: ariOpts.App, Config: holder.get, PINSecret: secret, Store: store, Queues: queue,
 			Clock: callClock, Logger: log, Registerer: reg, Observe: observe, Spool: spool,
-			Lockouts: lockouts, Leases: leasesOf(callLeases),
+			Lockouts: lockouts, Shared: bus, Leases: leasesOf(callLeases),
 		})
 		if err != nil {
 			return err
 		}
-		conn, err = ariconn.Start(callCtx, ariOpts, func(c ari.Client) func(ari.Event) {
+		attach := func(c ari.Client) func(ari.Event) {
 			recordings.client.Store(&c)
 			return ctrl.Attach(callCtx, c)
-		})
+		}
+		if bus {
+			conn, err = startBus(callCtx, opsCfg.ARI, ariOpts.App, ctrl, log, reg, attach)
+		} else {
+			conn, err = ariconn.Start(callCtx, ariOpts, attach)
+		}
 		if err != nil {
 			return err
 		}
@@ -543,6 +550,10 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 			phoneOpts.prompts = filepath.Join(f.dataDir, "prompts")
 		}
 		files = newRecordingFiles(desk.Sim.URL(), simdesk.User, simdesk.Password)
+	} else if opsCfg.ARI.Transport == transportNATS && os.Getenv("ARI_URL") == "" {
+		// ari-proxy relays no file downloads: without an ARI_URL to fetch
+		// them from, the panel says why it cannot play recordings.
+		files = &recordingFiles{unavailable: "recordings cannot be fetched through ari-proxy (it relays no file downloads): set ARI_URL to the Asterisk HTTP server that holds them"}
 	} else {
 		files = newRecordingFiles(envOr("ARI_URL", "http://127.0.0.1:8088/ari"), os.Getenv("ARI_USERNAME"), os.Getenv("ARI_PASSWORD"))
 	}
@@ -677,6 +688,9 @@ wait:
 	// Graceful shutdown: new calls go back to the dialplan's fallback,
 	// calls in progress may finish.
 	log.Info("ivrd_draining", "active_calls", ctrl.ActiveCalls(), "timeout", f.drainTimeout.String())
+	if bus, ok := conn.(interface{ Drain() }); ok {
+		bus.Drain() // other ivrd on the bus take the new calls
+	}
 	ctrl.Drain()
 	dctx, cancel := context.WithTimeout(context.Background(), f.drainTimeout)
 	defer cancel()
@@ -711,7 +725,7 @@ func pinSecret(cfg *menu.Config, demo bool) ([]byte, error) {
 	return nil, fmt.Errorf("%w; the server refuses to start without it (only -demo uses the public demo secret)", err)
 }
 
-func routes(r chi.Router, reg *prometheus.Registry, pool *pgxpool.Pool, conn *ariconn.Conn) {
+func routes(r chi.Router, reg *prometheus.Registry, pool *pgxpool.Pool, conn ariLink) {
 	// A collector that fails (the PIN alarm's gauges while PostgreSQL is
 	// down) must not blank the whole page: the spool's figures and the ARI
 	// state are what the alerts need then. Its errors count in

@@ -34,6 +34,8 @@ type opsConfig struct {
 	Jobs          jobs.Config   `yaml:"jobs"`
 	// Mail is the inbound mail (-mail-listen).
 	Mail mailin.Config `yaml:"mail"`
+	// ARI is how ivrd reaches Asterisk (aritransport.go).
+	ARI ariConfig `yaml:"ari"`
 }
 
 func loadOps(path string) (opsConfig, error) {
@@ -57,6 +59,9 @@ func loadOps(path string) (opsConfig, error) {
 	n.From = cmpStr(n.From, os.Getenv("IVR_SMTP_FROM"))
 	if s := os.Getenv("IVR_SUPERVISORS"); s != "" && len(n.Supervisors) == 0 {
 		n.Supervisors = strings.Split(s, ",")
+	}
+	if err := c.ARI.fill(path); err != nil {
+		return c, err
 	}
 	return c, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,6 +19,8 @@ import (
 type recordingFiles struct {
 	base, user, password string
 	client               *http.Client
+	// unavailable, if set, says why no recording can be fetched.
+	unavailable string
 }
 
 func newRecordingFiles(ariURL, user, password string) *recordingFiles {
@@ -33,6 +36,9 @@ var errNoRecording = fmt.Errorf("no such recording: %w", fault.ErrNotFound)
 func (f *recordingFiles) OpenRecording(ctx context.Context, name string) (io.ReadCloser, string, error) {
 	if name == "" || strings.ContainsAny(name, "/\\") || strings.Contains(name, "..") {
 		return nil, "", errNoRecording
+	}
+	if f.unavailable != "" {
+		return nil, "", errors.New(f.unavailable)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, f.base+"/recordings/stored/"+url.PathEscape(name)+"/file", nil)
 	if err != nil {

@@ -387,3 +387,8 @@ func setHTTPClient(c *native.Client, hc *http.Client) error {
 	reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem().Set(reflect.ValueOf(hc).Elem())
 	return nil
 }
+
+// StopNative ends a native client's background reconnection without its
+// racy Close (see Conn.Close): for other owners of a native client, such
+// as an in-process ari-proxy server.
+func StopNative(c *native.Client) error { return cancelLibrary(c) }
