@@ -167,7 +167,7 @@ func (c *Controller) takeOver(ctx context.Context) {
 // adoptLeased resumes a call just taken over.
 func (c *Controller) adoptLeased(ctx context.Context, l leases.Lease, prev string) {
 	log := c.log.With("channel_id", l.ChannelID, "from", prev)
-	ch, err := c.client.Channel().Data(ari.NewKey(ari.ChannelKey, l.ChannelID, ari.WithNode(l.Node)))
+	ch, err := c.client.Channel().Data(ari.NewKey(ari.ChannelKey, l.ChannelID, ari.WithNode(l.Node), ari.WithApp(c.opts.App)))
 	if err != nil {
 		if isNotFound(err) {
 			// The call ended while nobody drove it.

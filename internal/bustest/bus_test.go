@@ -2,6 +2,7 @@ package bustest_test
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"strings"
 	"sync"
@@ -18,11 +19,12 @@ import (
 	"github.com/helpdesk-ivr/ivr/ivr"
 	"github.com/helpdesk-ivr/ivr/ivr/ariproxyconn"
 	"github.com/helpdesk-ivr/ivr/ivr/arisim"
+	"github.com/helpdesk-ivr/ivr/leases"
 	"github.com/helpdesk-ivr/ivr/menu"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m, tickets.Migrate) }
+func TestMain(m *testing.M) { pgtest.Main(m, tickets.Migrate, leases.Migrate) }
 
 var secret = []byte("demo-pin-secret-not-for-production")
 
@@ -60,6 +62,9 @@ type desk struct {
 	ctrls []*instance
 	pool  *pgxpool.Pool
 	store *tickets.Store
+	// leases, when set, gives each controller its leases (instance name
+	// = controller name).
+	leases func(name string) ivr.CallLeases
 }
 
 // instance is one controller and what it saw.
@@ -106,10 +111,13 @@ const (
 	idB = "02:fc:00:00:00:0b"
 )
 
-func newDesk(t *testing.T, nodeIDs []string, controllers int) *desk {
+func newDesk(t *testing.T, nodeIDs []string, controllers int, opts ...func(*desk)) *desk {
 	t.Helper()
 	cfg := loadConfig(t)
 	d := &desk{t: t, cfg: cfg, clk: clock.NewScaled(monday10(t), 4), bus: bustest.StartNATS(t), pool: pgtest.Pool(t)}
+	for _, o := range opts {
+		o(d)
+	}
 	d.store = tickets.New(d.pool, tickets.Options{Location: cfg.Location()})
 	for i, id := range nodeIDs {
 		n := bustest.StartNode(t, d.bus, arisim.Options{Clock: d.clk, AsteriskID: id, SystemName: "ast" + string(rune('a'+i)),
@@ -131,8 +139,13 @@ func (d *desk) startController(name string) *instance {
 	t := d.t
 	in := &instance{name: name, reg: prometheus.NewRegistry(), events: map[string][]ivr.Event{}, notify: make(chan struct{}, 1)}
 	var err error
+	var cl ivr.CallLeases
+	if d.leases != nil {
+		cl = d.leases(name)
+	}
 	in.ctrl, err = ivr.New(ivr.Options{App: "ivr", Config: func() *menu.Config { return d.cfg }, PINSecret: secret,
-		Store: d.store, Clock: d.clk, Observe: in.observe, Registerer: in.reg, Shared: true})
+		Store: d.store, Clock: d.clk, Observe: in.observe, Registerer: in.reg, Shared: true, Leases: cl,
+		Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})).With("instance", name)})
 	if err != nil {
 		t.Fatal(err)
 	}
