@@ -336,4 +336,3 @@ func FreeAddr(t testing.TB) string {
 	defer c.Close()
 	return c.LocalAddr().String()
 }
-
