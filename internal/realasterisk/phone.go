@@ -40,6 +40,14 @@ func (a *Asterisk) Phone(t testing.TB, endpoint string, opts PhoneOptions) *SIPC
 	if !ok {
 		t.Fatalf("realasterisk: %s is not in Options.Phones", endpoint)
 	}
+	return a.PhoneAt(t, addr, opts)
+}
+
+// PhoneAt starts a sipp UAS on addr (a loopback host:port) for one call:
+// a phone that registered from there somewhere else (at a Kamailio in
+// front of the instance, RequestOptions.Port).
+func (a *Asterisk) PhoneAt(t testing.TB, addr string, opts PhoneOptions) *SIPCall {
+	t.Helper()
 	if opts.Timeout == 0 {
 		opts.Timeout = 60 * time.Second
 	}

@@ -40,6 +40,12 @@ type RequestOptions struct {
 	Username, Password string
 	// SourceIP is the address sipp sends from (default 127.0.0.1).
 	SourceIP string
+	// Port is the port sipp sends from (default a free one): a phone that
+	// registers there answers its calls there (PhoneAt).
+	Port int
+	// Target is the host:port the request goes to (default the instance's
+	// PJSIP transport): e.g. a Kamailio in front of it.
+	Target string
 	// ContactHost, if set, is the host of the Contact header instead of
 	// SourceIP: a phone asking to be called somewhere else.
 	ContactHost string
@@ -67,9 +73,19 @@ func (a *Asterisk) Request(t testing.TB, o RequestOptions) *SIPCall {
 		o.Timeout = 30 * time.Second
 	}
 	_, port, _ := net.SplitHostPort(freeUDPOn(t, o.SourceIP))
+	if o.Port != 0 {
+		port = strconv.Itoa(o.Port)
+	}
 	service := cmpOr(o.Number, o.From)
 	return a.runSipp(t, requestScenario(o), o.Timeout, "-aa",
-		"-s", service, "-i", o.SourceIP, "-p", port, a.SIPAddr)
+		"-s", service, "-i", o.SourceIP, "-p", port, cmpOr(o.Target, a.SIPAddr))
+}
+
+// FreeUDPOn is a free UDP port on host (a loopback address), as host:port:
+// where a test phone registers and answers (RequestOptions.Port, PhoneAt).
+func FreeUDPOn(t testing.TB, host string) string {
+	t.Helper()
+	return freeUDPOn(t, host)
 }
 
 // freeUDPOn is a free UDP port on host, as host:port.

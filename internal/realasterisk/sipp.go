@@ -56,6 +56,12 @@ type CallOptions struct {
 	// instead of sipp's: a socket of the test sends and hears the caller's
 	// audio (keys then go as SIP INFO or not at all).
 	MediaPort int
+	// Target is the host:port the INVITE goes to (default the instance's
+	// PJSIP transport): e.g. a Kamailio in front of it.
+	Target string
+	// SourceIP is the loopback address the caller sends from (default the
+	// transport's, 127.0.0.1: the carrier).
+	SourceIP string
 }
 
 // SIPCall is a running sipp: a caller (Call) or a phone (Phone).
@@ -90,11 +96,12 @@ func (a *Asterisk) Call(t testing.TB, opts CallOptions) *SIPCall {
 			t.Fatalf("realasterisk: key %q is not a DTMF digit", k.Digit)
 		}
 	}
-	_, sipPort, _ := net.SplitHostPort(freeUDP(t))
-	host, port, _ := net.SplitHostPort(a.SIPAddr)
+	host, _, _ := net.SplitHostPort(a.SIPAddr)
+	host = cmpOr(opts.SourceIP, host)
+	_, sipPort, _ := net.SplitHostPort(freeUDPOn(t, host))
 	// -aa: 200 to an INFO, NOTIFY, OPTIONS or UPDATE within the call.
 	return a.runSipp(t, uacScenario(opts), opts.Timeout, "-aa",
-		"-s", opts.Number, "-i", host, "-p", sipPort, net.JoinHostPort(host, port))
+		"-s", opts.Number, "-i", host, "-p", sipPort, cmpOr(opts.Target, a.SIPAddr))
 }
 
 // runSipp runs sipp with scenario and args, one call (-m 1), RTP on a
