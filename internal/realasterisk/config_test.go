@@ -129,7 +129,7 @@ func TestUACScenarioIsXML(t *testing.T) {
 				t.Errorf("no pcap for %c", k.Digit)
 			}
 		}
-		if (o.HangUpAfter > 0) != strings.Contains(s, "BYE sip:") {
+		if (o.HangUpAfter > 0) != strings.Contains(s, "BYE [next_url] SIP/2.0") {
 			t.Errorf("%+v: BYE in the scenario does not match HangUpAfter", o)
 		}
 	}

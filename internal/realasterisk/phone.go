@@ -59,8 +59,11 @@ func (a *Asterisk) PhoneAt(t testing.TB, addr string, opts PhoneOptions) *SIPCal
 	return a.runSipp(t, uasScenario(opts), opts.Timeout, args...)
 }
 
-// uasHeaders answer the last request received, with the phone's to-tag.
+// uasHeaders answer the last request received, with the phone's to-tag
+// and the request's Record-Route (a proxy in front, Kamailio, stays on the
+// path; sipp drops the line when there is none).
 const uasHeaders = `      [last_Via:]
+      [last_Record-Route:]
       [last_From:]
       [last_To:];tag=[pid]SIPpTag01[call_number]
       [last_Call-ID:]

@@ -203,6 +203,9 @@ func rfc2833Pcap(d byte) string {
 
 // uacScenario writes a sipp UAC: INVITE (PCMA, PCMU, telephone-event 101),
 // ACK, the keys, then BYE after HangUpAfter or a wait for Asterisk's BYE.
+// Requests within the call follow the answer's Contact and Record-Route
+// ([next_url], [routes]; sipp drops the empty line when there is none), as
+// a carrier's do: through a proxy in front (Kamailio) that record-routes.
 func uacScenario(o CallOptions) string {
 	var b strings.Builder
 	from := fmt.Sprintf(`"%s" <sip:%s@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]`, xmlEscape(o.CallerName), o.Caller)
@@ -228,11 +231,12 @@ func uacScenario(o CallOptions) string {
   <recv response="100" optional="true"/>
   <recv response="180" optional="true"/>
   <recv response="183" optional="true"/>
-  <recv response="200" rtd="true"/>
+  <recv response="200" rtd="true" rrs="true"/>
   <send>
     <![CDATA[
 
-      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      ACK [next_url] SIP/2.0
+      [routes]
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
       From: %[1]s
       To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
@@ -261,7 +265,8 @@ func uacScenario(o CallOptions) string {
 		fmt.Fprintf(&b, `  <send>
     <![CDATA[
 
-      INFO sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      INFO [next_url] SIP/2.0
+      [routes]
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
       From: %s
       To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
@@ -285,7 +290,8 @@ func uacScenario(o CallOptions) string {
   <send retrans="500">
     <![CDATA[
 
-      BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      BYE [next_url] SIP/2.0
+      [routes]
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
       From: %s
       To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
