@@ -185,7 +185,7 @@ func (k *Kamailio) writeFiles(opts Options) error {
 // password), as scripts/compose-secrets.sh writes it for a deployment.
 func Subscribers(users map[string]string) (string, error) {
 	var b strings.Builder
-	b.WriteString("id(int,auto) username(string) domain(string) password(string) ha1(string) ha1b(string) \n")
+	b.WriteString("id(int,auto) username(string) domain(string,null) password(string) ha1(string,null) ha1b(string,null)\n")
 	id := 1
 	for _, name := range slices.Sorted(maps.Keys(users)) {
 		pw := users[name]

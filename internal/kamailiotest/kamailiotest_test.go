@@ -50,7 +50,7 @@ func TestSubscribers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "id(int,auto) username(string) domain(string) password(string) ha1(string) ha1b(string) \n1:op201::a1::\n2:op202::b2::\n"
+	want := "id(int,auto) username(string) domain(string,null) password(string) ha1(string,null) ha1b(string,null)\n1:op201::a1::\n2:op202::b2::\n"
 	if got != want {
 		t.Fatalf("got\n%q\nwant\n%q", got, want)
 	}

@@ -198,7 +198,7 @@ func requestScenario(o RequestOptions) string {
 	// finals: every accepted final response; a challenge to the first
 	// request goes to "challenged" when there are credentials.
 	finals := func(n int, challenge bool) {
-		fmt.Fprintf(&b, "  <recv response=\"200\" optional=\"true\" next=\"ok%d\"/>\n", n)
+		fmt.Fprintf(&b, "  <recv response=\"200\" optional=\"true\" rrs=\"true\" next=\"ok%d\"/>\n", n)
 		for i, code := range finalCodes {
 			if challenge && (code == 401 || code == 407) {
 				fmt.Fprintf(&b, "  <recv response=\"%d\" optional=\"true\" auth=\"true\" next=\"challenged\"/>\n", code)
@@ -212,11 +212,16 @@ func requestScenario(o RequestOptions) string {
 		}
 	}
 	// ack acknowledges a final response: a non-2xx in the INVITE's
-	// transaction (its Via), a 2xx in a transaction of its own.
+	// transaction (its Via and Request-URI), a 2xx in a transaction of its
+	// own, to the answer's Contact through its Record-Route (a proxy in
+	// front, Kamailio).
 	ack := func(cseq int, twoxx bool, next string) {
-		via := "[last_Via:]"
+		via, target := "[last_Via:]", ruri
 		if twoxx {
 			via = "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]"
+			target = "[next_url] SIP/2.0\n      [routes]"
+		} else {
+			target += " SIP/2.0"
 		}
 		nextAttr := ""
 		if next != "" {
@@ -225,7 +230,7 @@ func requestScenario(o RequestOptions) string {
 		fmt.Fprintf(&b, `  <send%s>
     <![CDATA[
 
-      ACK %s SIP/2.0
+      ACK %s
       %s
       From: %s
       To: %s[peer_tag_param]
@@ -237,7 +242,7 @@ func requestScenario(o RequestOptions) string {
 
     ]]>
   </send>
-`, nextAttr, ruri, via, from, to, cseq, contact)
+`, nextAttr, target, via, from, to, cseq, contact)
 	}
 	answered := func(n, cseq int) {
 		fmt.Fprintf(&b, "  <label id=\"ok%d\"/>\n", n)
@@ -250,7 +255,8 @@ func requestScenario(o RequestOptions) string {
   <send retrans="500">
     <![CDATA[
 
-      BYE %s SIP/2.0
+      BYE [next_url] SIP/2.0
+      [routes]
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
       From: %s
       To: %s[peer_tag_param]
@@ -263,7 +269,7 @@ func requestScenario(o RequestOptions) string {
     ]]>
   </send>
   <recv response="200" next="end"/>
-`, o.HangUpAfter.Milliseconds(), ruri, from, to, cseq+1, contact)
+`, o.HangUpAfter.Milliseconds(), from, to, cseq+1, contact)
 	}
 	refused := func(n, cseq int) {
 		fmt.Fprintf(&b, "  <label id=\"refused%d\"/>\n", n)
