@@ -3,7 +3,9 @@
 // nodes, the carrier's addresses, the operators' networks) and the phones'
 // passwords written for the test and the file paths, the listening address
 // and the probing timers given as the config's defines (kamailio -A), on a
-// free loopback port; stopped when the test ends.
+// free loopback port; stopped when the test ends. It runs as whoever runs
+// the test: unlike PostgreSQL, Kamailio does not refuse root, and it binds
+// no privileged port here.
 //
 // A test that needs Kamailio fails when it is not installed (Debian package
 // kamailio, scripts/install-deps.sh); IVR_SKIP_ASTERISK=1, which skips the
@@ -158,7 +160,7 @@ func (k *Kamailio) writeFiles(opts Options) error {
 	if opts.Phones != "" {
 		ip, bits, ok := strings.Cut(opts.Phones, "/")
 		if !ok {
-			return fmt.Errorf("Phones %q is not address/prefix", opts.Phones)
+			return fmt.Errorf("operators' network %q is not address/prefix", opts.Phones)
 		}
 		fmt.Fprintf(&addr, "2 %s %s\n", ip, bits)
 	}
