@@ -3,8 +3,10 @@ package kamailiotest
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -15,7 +17,7 @@ import (
 // follow; this one checks the harness and the probing on their own.
 func TestProbingMarksDeadNodeInactive(t *testing.T) {
 	t.Parallel()
-	live := optionsResponder(t)
+	live := fakeNode(t, "200 OK").addr
 	dead := FreeAddr(t)
 	k := Start(t, Options{Nodes: []string{dead, live}, Carrier: []string{"127.0.0.2"}, Phones: "127.0.0.0/29",
 		Users: map[string]string{"op201": "s3cret-but-test0nly"}})
@@ -44,6 +46,91 @@ func TestProbingMarksDeadNodeInactive(t *testing.T) {
 	}
 }
 
+// TestFailoverOn5xx: a node that answers an INVITE 503 gets no more calls
+// and the call goes on to the next node, whose answer (here 486) reaches
+// the carrier. Round robin gives one of two calls to the failing node
+// first; probing is off (one an hour), so the failure alone marks it.
+func TestFailoverOn5xx(t *testing.T) {
+	t.Parallel()
+	failing, busy := fakeNode(t, "503 Service Unavailable"), fakeNode(t, "486 Busy Here")
+	k := Start(t, Options{Nodes: []string{failing.addr, busy.addr}, Carrier: []string{"127.0.0.2"}, PingInterval: time.Hour})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	carrier, err := net.ListenPacket("udp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer carrier.Close()
+	for i := range 2 {
+		start := time.Now()
+		got := invite(ctx, t, carrier, k.Addr, i)
+		t.Logf("call %d: %s after %s", i, got, time.Since(start))
+		if got != "486" {
+			t.Fatalf("call %d: final answer %s, want 486 from the second node", i, got)
+		}
+	}
+	if a, b := failing.invites.Load(), busy.invites.Load(); a != 1 || b != 2 {
+		t.Errorf("INVITEs: %d to the failing node, %d to the next; want 1 and 2", a, b)
+	}
+	ds, err := k.Destinations(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range ds {
+		if d.URI == "sip:"+failing.addr && d.Active() {
+			t.Errorf("the node that answered 503 is still active: %+v", ds)
+		}
+	}
+}
+
+// invite sends an INVITE from the carrier's socket c to the proxy and
+// returns the status code of the final answer (after ACKing it).
+func invite(ctx context.Context, t *testing.T, c net.PacketConn, proxy string, n int) string {
+	t.Helper()
+	to, err := net.ResolveUDPAddr("udp", proxy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := c.LocalAddr().String()
+	branch := fmt.Sprintf("z9hG4bK-test-%d", n)
+	head := fmt.Sprintf("Via: SIP/2.0/UDP %s;branch=%s\r\nFrom: <sip:3331234567@%s>;tag=c%d\r\n", local, branch, local, n)
+	callID := fmt.Sprintf("Call-ID: failover-%d\r\n", n)
+	req := "INVITE sip:800749049@" + proxy + " SIP/2.0\r\n" + head + "To: <sip:800749049@" + proxy + ">\r\n" + callID +
+		"CSeq: 1 INVITE\r\nContact: <sip:3331234567@" + local + ">\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+	if _, err := c.WriteTo([]byte(req), to); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 65535)
+	for {
+		deadline, _ := ctx.Deadline()
+		_ = c.SetReadDeadline(deadline)
+		size, _, err := c.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("call %d: no final answer: %v", n, err)
+		}
+		resp := string(buf[:size])
+		parts := strings.SplitN(resp, " ", 3)
+		if len(parts) < 3 || parts[0] != "SIP/2.0" {
+			continue
+		}
+		code := parts[1]
+		if code < "200" {
+			continue
+		}
+		toHdr := ""
+		for _, l := range strings.Split(resp, "\r\n") {
+			if strings.HasPrefix(strings.ToLower(l), "to:") {
+				toHdr = l
+			}
+		}
+		ack := "ACK sip:800749049@" + proxy + " SIP/2.0\r\n" + head + toHdr + "\r\n" + callID + "CSeq: 1 ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+		if _, err := c.WriteTo([]byte(ack), to); err != nil {
+			t.Fatal(err)
+		}
+		return code
+	}
+}
+
 func TestSubscribers(t *testing.T) {
 	t.Parallel()
 	got, err := Subscribers(map[string]string{"op202": "b2", "op201": "a1"})
@@ -59,38 +146,60 @@ func TestSubscribers(t *testing.T) {
 	}
 }
 
-// optionsResponder answers every OPTIONS on a loopback UDP port with 200,
-// as a node's SIP stack does; it stops with the test.
-func optionsResponder(t *testing.T) string {
+// node is a stand-in for an Asterisk node's SIP stack on a loopback UDP
+// port: it answers every OPTIONS 200 and every INVITE with its status, and
+// counts the INVITEs; it stops with the test.
+type node struct {
+	addr    string
+	invites atomic.Int32
+}
+
+func fakeNode(t *testing.T, inviteStatus string) *node {
 	t.Helper()
 	c, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
+	n := &node{addr: c.LocalAddr().String()}
 	go func() {
 		buf := make([]byte, 65535)
 		for {
-			n, from, err := c.ReadFrom(buf)
+			size, from, err := c.ReadFrom(buf)
 			if err != nil {
 				return
 			}
-			msg := string(buf[:n])
-			if !strings.HasPrefix(msg, "OPTIONS ") {
+			msg := string(buf[:size])
+			status := ""
+			switch {
+			case strings.HasPrefix(msg, "OPTIONS "):
+				status = "200 OK"
+			case strings.HasPrefix(msg, "INVITE "):
+				n.invites.Add(1)
+				status = inviteStatus
+			default: // the ACK of a final answer
 				continue
 			}
-			var resp bytes.Buffer
-			resp.WriteString("SIP/2.0 200 OK\r\n")
-			for _, l := range strings.Split(msg, "\r\n") {
-				name, _, _ := strings.Cut(strings.ToLower(l), ":")
-				switch strings.TrimSpace(name) {
-				case "via", "from", "to", "call-id", "cseq":
-					resp.WriteString(l + "\r\n")
-				}
-			}
-			resp.WriteString("Content-Length: 0\r\n\r\n")
-			_, _ = c.WriteTo(resp.Bytes(), from)
+			_, _ = c.WriteTo(response(msg, status), from)
 		}
 	}()
-	return c.LocalAddr().String()
+	return n
+}
+
+// response answers request with status, the headers a UAS copies and its
+// own to-tag.
+func response(request, status string) []byte {
+	var b bytes.Buffer
+	b.WriteString("SIP/2.0 " + status + "\r\n")
+	for _, l := range strings.Split(request, "\r\n") {
+		name, _, _ := strings.Cut(strings.ToLower(l), ":")
+		switch strings.TrimSpace(name) {
+		case "via", "from", "call-id", "cseq":
+			b.WriteString(l + "\r\n")
+		case "to":
+			b.WriteString(l + ";tag=node\r\n")
+		}
+	}
+	b.WriteString("Content-Length: 0\r\n\r\n")
+	return b.Bytes()
 }
