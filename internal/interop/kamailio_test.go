@@ -183,6 +183,15 @@ func TestIvrdBehindKamailio(t *testing.T) {
 			Username: "op201", Password: password, SourceIP: strangerIP, Target: kamAddr})); code != 403 {
 			t.Errorf("REGISTER op201 with its password from %s: %d, want 403", strangerIP, code)
 		}
+		// From the operators' network, with the password, but asking to be
+		// called outside it: the nodes' calls would go there.
+		if code := finalStatus(ctx, t, d.A.Request(t, realasterisk.RequestOptions{Method: "REGISTER", From: "op201",
+			Username: "op201", Password: password, SourceIP: phoneIP, ContactHost: strangerIP, Target: kamAddr})); code != 403 {
+			t.Errorf("REGISTER op201 with its password from %s with a contact at %s: %d, want 403", phoneIP, strangerIP, code)
+		}
+		if cs, err := k.Contacts(ctx, "op201"); err != nil || slices.ContainsFunc(cs, func(c string) bool { return strings.Contains(c, strangerIP) }) {
+			t.Errorf("op201's contacts at Kamailio: %q %v, none may be at %s", cs, err, strangerIP)
+		}
 		if got := d.Obs.Names(); len(got) != channels {
 			t.Errorf("Asterisk made channels for refused requests: %q", got[channels:])
 		}
