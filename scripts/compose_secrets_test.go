@@ -27,7 +27,8 @@ func TestComposeSecrets(t *testing.T) {
 		t.Fatalf("go build ivrctl: %v\n%s", err, out)
 	}
 	validate := func(dir string) (bool, string) {
-		out, err := exec.Command(ivrctl, "validate", "-asterisk", filepath.Join(dir, "configs", "asterisk")).CombinedOutput()
+		out, err := exec.Command(ivrctl, "validate", "-asterisk", filepath.Join(dir, "configs", "asterisk"),
+			"-kamailio", filepath.Join(dir, "configs", "kamailio")).CombinedOutput()
 		return err == nil, string(out)
 	}
 	run := func(dir string) (string, error) {
