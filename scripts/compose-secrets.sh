@@ -20,10 +20,9 @@
 #                             a mailbox password shorter than 6 digits or
 #                             made of the mailbox number
 #
-# Afterwards `ivrctl validate -asterisk configs/asterisk -kamailio
-# configs/kamailio` passes (the
+# Afterwards `ivrctl validate -asterisk configs/asterisk` passes (the
 # asterisk-secrets service of docker-compose.yml runs it before Asterisk
-# starts). It prints what it changed, never a secret. Configure each phone
+# starts), and so does `ivrctl validate -kamailio configs/kamailio`. It prints what it changed, never a secret. Configure each phone
 # with the password of its opNNN section of pjsip.conf.
 set -euo pipefail
 

@@ -87,7 +87,7 @@ func TestComposeSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	op201 := confValue(t, filepath.Join(dir, "configs", "asterisk", "pjsip.conf"), "op201", "password")
-	if op201 == "" || !regexp.MustCompile(`(?m)^\d+:op201::` + regexp.QuoteMeta(op201) + `::$`).Match(subscriber) || strings.Contains(string(subscriber), "change-me") {
+	if op201 == "" || !regexp.MustCompile(`(?m)^\d+:op201::`+regexp.QuoteMeta(op201)+`::$`).Match(subscriber) || strings.Contains(string(subscriber), "change-me") {
 		t.Errorf("configs/kamailio/dbtext/subscriber has not op201's password of pjsip.conf:\n%s", subscriber)
 	}
 	if strings.Contains(out, env["ARI_PASSWORD"]) {
