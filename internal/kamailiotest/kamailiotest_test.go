@@ -131,6 +131,46 @@ func invite(ctx context.Context, t *testing.T, c net.PacketConn, proxy string, n
 	}
 }
 
+// TestNodeCallsOutOnlyToTheCarrier: a node's own call to an outside number
+// goes to the carrier (group 1) and nowhere else: the address of another
+// host is refused, whoever asks.
+func TestNodeCallsOutOnlyToTheCarrier(t *testing.T) {
+	t.Parallel()
+	n := fakeNode(t, "200 OK")
+	carrier := fakeNodeOn(t, "127.0.0.2", "486 Busy Here")
+	k := Start(t, Options{Nodes: []string{n.addr}, Carrier: []string{"127.0.0.2"}, PingInterval: time.Hour})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	call := func(i int, host string) string {
+		t.Helper()
+		to, _ := net.ResolveUDPAddr("udp", k.Addr)
+		local := n.addr
+		req := fmt.Sprintf("INVITE sip:00441234567890@%s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bK-out-%d\r\n"+
+			"Route: <sip:%s;lr>\r\nFrom: <sip:800749049@%s>;tag=n%d\r\nTo: <sip:00441234567890@%s>\r\nCall-ID: out-%d\r\n"+
+			"CSeq: 1 INVITE\r\nContact: <sip:800749049@%s>\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+			host, local, i, k.Addr, local, i, host, i, local)
+		if _, err := n.conn.WriteTo([]byte(req), to); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			select {
+			case r := <-n.responses:
+				if code := strings.SplitN(r, " ", 3)[1]; code >= "200" {
+					return code
+				}
+			case <-ctx.Done():
+				t.Fatalf("call %d to %s: no final answer", i, host)
+			}
+		}
+	}
+	if code := call(1, "203.0.113.99"); code != "403" {
+		t.Errorf("a node's call to another host than the carrier: %s, want 403", code)
+	}
+	if code := call(2, carrier.addr); code != "486" || carrier.invites.Load() != 1 {
+		t.Errorf("a node's call to the carrier: %s and %d INVITEs at the carrier, want the carrier's 486 and 1", code, carrier.invites.Load())
+	}
+}
+
 func TestSubscribers(t *testing.T) {
 	t.Parallel()
 	got, err := Subscribers(map[string]string{"op202": "b2", "op201": "a1"})
@@ -150,18 +190,25 @@ func TestSubscribers(t *testing.T) {
 // port: it answers every OPTIONS 200 and every INVITE with its status, and
 // counts the INVITEs; it stops with the test.
 type node struct {
-	addr    string
-	invites atomic.Int32
+	addr      string
+	conn      net.PacketConn
+	invites   atomic.Int32
+	responses chan string // the responses it receives, to requests of a test's own
 }
 
 func fakeNode(t *testing.T, inviteStatus string) *node {
 	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	return fakeNodeOn(t, "127.0.0.1", inviteStatus)
+}
+
+func fakeNodeOn(t *testing.T, host, inviteStatus string) *node {
+	t.Helper()
+	c, err := net.ListenPacket("udp", host+":0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	n := &node{addr: c.LocalAddr().String()}
+	n := &node{addr: c.LocalAddr().String(), conn: c, responses: make(chan string, 16)}
 	go func() {
 		buf := make([]byte, 65535)
 		for {
@@ -177,6 +224,12 @@ func fakeNode(t *testing.T, inviteStatus string) *node {
 			case strings.HasPrefix(msg, "INVITE "):
 				n.invites.Add(1)
 				status = inviteStatus
+			case strings.HasPrefix(msg, "SIP/2.0 "):
+				select {
+				case n.responses <- msg:
+				default:
+				}
+				continue
 			default: // the ACK of a final answer
 				continue
 			}
