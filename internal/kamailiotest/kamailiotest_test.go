@@ -171,6 +171,44 @@ func TestNodeCallsOutOnlyToTheCarrier(t *testing.T) {
 	}
 }
 
+// TestInDialogRelayRefused: a request that claims to be within a dialog
+// (a to-tag, this proxy as its Route) is relayed only to a node, the
+// carrier or a phone's network: from a phone's network towards an outside
+// host it is refused, and from a stranger refused before anything else.
+func TestInDialogRelayRefused(t *testing.T) {
+	t.Parallel()
+	n := fakeNode(t, "200 OK")
+	k := Start(t, Options{Nodes: []string{n.addr}, Carrier: []string{"127.0.0.2"}, Phones: "127.0.0.0/29", PingInterval: time.Hour})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, from := range []string{"127.0.0.4", "127.0.0.9"} {
+		c, err := net.ListenPacket("udp", from+":0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		to, _ := net.ResolveUDPAddr("udp", k.Addr)
+		local := c.LocalAddr().String()
+		req := fmt.Sprintf("INVITE sip:00441234567890@203.0.113.99 SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bK-dlg\r\n"+
+			"Route: <sip:%s;lr>\r\nFrom: <sip:op201@%s>;tag=a\r\nTo: <sip:00441234567890@203.0.113.99>;tag=b\r\n"+
+			"Call-ID: dlg-%s\r\nCSeq: 2 INVITE\r\nContact: <sip:op201@%s>\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+			local, k.Addr, local, from, local)
+		if _, err := c.WriteTo([]byte(req), to); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 65535)
+		deadline, _ := ctx.Deadline()
+		_ = c.SetReadDeadline(deadline)
+		size, _, err := c.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("from %s: no answer: %v", from, err)
+		}
+		if status := strings.SplitN(string(buf[:size]), "\r\n", 2)[0]; !strings.HasPrefix(status, "SIP/2.0 403 ") {
+			t.Errorf("an in-dialog INVITE from %s towards 203.0.113.99: %q, want 403", from, status)
+		}
+	}
+}
+
 func TestSubscribers(t *testing.T) {
 	t.Parallel()
 	got, err := Subscribers(map[string]string{"op202": "b2", "op201": "a1"})
