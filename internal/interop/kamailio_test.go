@@ -211,18 +211,24 @@ func behindKamailio(t *testing.T, kamAddr string) []realasterisk.Setting {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set := []realasterisk.Setting{{File: "pjsip.conf", Section: "[carrier](carrier-endpoint)", Key: "outbound_proxy", Value: "sip:" + kamAddr + ";lr"}}
+	set := []realasterisk.Setting{{File: "pjsip.conf", Section: "[carrier](carrier-endpoint)", Key: "outbound_proxy", Value: "sip:" + kamAddr + ";lr"},
+		// op201 is qualified when the test asks (qualify), not every 30 s:
+		// an unanswered question in flight would mark it unreachable after
+		// it registered.
+		{File: "pjsip.conf", Section: "[op201](operator-aor)", Key: "qualify_frequency", Value: "3600"}}
 	for _, m := range regexp.MustCompile(`(?m)^(\[(\w+)\]\(operator-aor\))\ncontact = sip:(\w+)@kamailio$`).FindAllStringSubmatch(string(b), -1) {
 		set = append(set, realasterisk.Setting{File: "pjsip.conf", Section: m[1], Key: "contact", Value: "sip:" + m[3] + "@" + kamAddr})
 	}
 	if len(set) < 10 {
-		t.Fatalf("configs/asterisk-kamailio/pjsip.conf: only %d operator contacts at kamailio", len(set)-1)
+		t.Fatalf("configs/asterisk-kamailio/pjsip.conf: only %d operator contacts at kamailio", len(set)-2)
 	}
 	return set
 }
 
-// qualify asks Asterisk to qualify op201 now and waits until its contact
-// (at Kamailio) has status ("Avail" or "Unavail").
+// qualify asks Asterisk to qualify op201 and waits until its contact (at
+// Kamailio) has status ("Avail" or "Unavail"), asking again every 4 s: one
+// question at a time, each answered or timed out (qualify_timeout, 3 s)
+// before the next, so that a late timeout never follows an answer.
 func qualify(ctx context.Context, t *testing.T, d *Desk, kamAddr, status string) {
 	t.Helper()
 	re := regexp.MustCompile(`op201/sip:op201@` + regexp.QuoteMeta(kamAddr) + `\s+\S+\s+` + status + `\b`)
@@ -233,16 +239,18 @@ func qualify(ctx context.Context, t *testing.T, d *Desk, kamAddr, status string)
 		if _, err := d.A.CLI(ctx, "pjsip qualify op201"); err != nil {
 			t.Fatal(err)
 		}
-		if out, err := d.A.CLI(ctx, "pjsip show contacts"); err == nil {
-			if re.MatchString(out) {
-				return
+		for again := time.Now().Add(4 * time.Second); time.Now().Before(again); {
+			if out, err := d.A.CLI(ctx, "pjsip show contacts"); err == nil {
+				if re.MatchString(out) {
+					return
+				}
+				last = out
 			}
-			last = out
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("op201's contact at Kamailio not %s:\n%s", status, last)
-		case <-time.After(500 * time.Millisecond):
+			select {
+			case <-ctx.Done():
+				t.Fatalf("op201's contact at Kamailio not %s:\n%s", status, last)
+			case <-time.After(200 * time.Millisecond):
+			}
 		}
 	}
 }
