@@ -25,6 +25,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -124,6 +125,9 @@ func Start(t testing.TB, opts Options) *Kamailio {
 		t.Fatal(err)
 	}
 	k.cmd = exec.Command(Binary, args...)
+	// Its own process group: Stop ends Kamailio's children too, even when
+	// the main process has to be killed.
+	k.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	k.cmd.Stdout, k.cmd.Stderr = out, out
 	if err := k.cmd.Start(); err != nil {
 		out.Close()
@@ -282,20 +286,22 @@ func (k *Kamailio) Contacts(ctx context.Context, user string) ([]string, error) 
 
 var contactRE = regexp.MustCompile(`Address:\s*(\S+)`)
 
-// Stop stops Kamailio (SIGTERM, then SIGKILL after 10 s) and waits for it.
+// Stop stops Kamailio and its children (SIGTERM to its process group,
+// SIGKILL after 10 s) and waits for it.
 func (k *Kamailio) Stop() {
+	pgid := -k.cmd.Process.Pid
 	select {
 	case <-k.done:
-		return
 	default:
+		_ = syscall.Kill(pgid, syscall.SIGTERM)
+		select {
+		case <-k.done:
+		case <-time.After(10 * time.Second):
+		}
 	}
-	_ = k.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-k.done:
-	case <-time.After(10 * time.Second):
-		_ = k.cmd.Process.Kill()
-		<-k.done
-	}
+	// A child that outlived the main process, or the lot after 10 s.
+	_ = syscall.Kill(pgid, syscall.SIGKILL)
+	<-k.done
 }
 
 // Log is what Kamailio has written so far.
