@@ -13,13 +13,16 @@
 #                             every shipped "change-me-..." password (the
 #                             operators' phones; the carrier's, which you
 #                             then replace with the one the carrier gives)
+#   configs/kamailio/dbtext/subscriber
+#                             the phones' passwords for Kamailio (the same as
+#                             pjsip.conf's), when missing
 #   configs/asterisk/voicemail.conf
 #                             a mailbox password shorter than 6 digits or
 #                             made of the mailbox number
 #
 # Afterwards `ivrctl validate -asterisk configs/asterisk` passes (the
 # asterisk-secrets service of docker-compose.yml runs it before Asterisk
-# starts). It prints what it changed, never a secret. Configure each phone
+# starts), and so does `ivrctl validate -kamailio configs/kamailio`. It prints what it changed, never a secret. Configure each phone
 # with the password of its opNNN section of pjsip.conf.
 set -euo pipefail
 
@@ -151,6 +154,28 @@ if [[ -f $ast/voicemail.conf ]]; then
   else
     rm -f "$tmp"
   fi
+fi
+
+# --- Kamailio: the phones' passwords ---------------------------------------------
+# Behind Kamailio (configs/kamailio) the phones register there, with the
+# passwords of their opNNN sections of pjsip.conf (set above): written once
+# as Kamailio's db_text table, never with a placeholder.
+kam=$dir/configs/kamailio
+if [[ -d $kam && ! -s $kam/dbtext/subscriber ]]; then
+  mkdir -p "$kam/dbtext"
+  tmp=$(mktemp "$kam/dbtext/.subscriber.XXXXXX")
+  echo "id(int,auto) username(string) domain(string,null) password(string) ha1(string,null) ha1b(string,null)" >"$tmp"
+  awk '/^\[[a-z]+[0-9]+\]\(operator-auth\)/ { user = $0; sub(/^\[/, "", user); sub(/\].*/, "", user); next }
+       /^\[/ { user = "" }
+       user != "" && /^[ \t]*password[ \t]*=/ { pw = $0; sub(/^[^=]*=[ \t]*/, "", pw); sub(/[ \t]*(;.*)?$/, "", pw); n++; print n ":" user "::" pw "::"; user = "" }' \
+    "$ast/pjsip.conf" >>"$tmp"
+  if grep -Eqi 'change-?me|:[^:]*[\\ ][^:]*::$' "$tmp"; then
+    rm -f "$tmp"
+    log "configs/kamailio/dbtext/subscriber: a placeholder or an unusable password in pjsip.conf; not written"
+    exit 1
+  fi
+  mv "$tmp" "$kam/dbtext/subscriber"
+  log "configs/kamailio/dbtext/subscriber: $(($(wc -l <"$kam/dbtext/subscriber") - 1)) phones (the passwords of pjsip.conf)"
 fi
 
 # --- the PIN secret ----------------------------------------------------------

@@ -27,7 +27,8 @@ func TestComposeSecrets(t *testing.T) {
 		t.Fatalf("go build ivrctl: %v\n%s", err, out)
 	}
 	validate := func(dir string) (bool, string) {
-		out, err := exec.Command(ivrctl, "validate", "-asterisk", filepath.Join(dir, "configs", "asterisk")).CombinedOutput()
+		out, err := exec.Command(ivrctl, "validate", "-asterisk", filepath.Join(dir, "configs", "asterisk"),
+			"-kamailio", filepath.Join(dir, "configs", "kamailio")).CombinedOutput()
 		return err == nil, string(out)
 	}
 	run := func(dir string) (string, error) {
@@ -36,8 +37,10 @@ func TestComposeSecrets(t *testing.T) {
 	}
 	checkout := func(name string) string {
 		dir := filepath.Join(tmp, name)
-		if err := os.CopyFS(filepath.Join(dir, "configs", "asterisk"), os.DirFS(filepath.Join(root, "configs", "asterisk"))); err != nil {
-			t.Fatal(err)
+		for _, c := range []string{"asterisk", "kamailio"} {
+			if err := os.CopyFS(filepath.Join(dir, "configs", c), os.DirFS(filepath.Join(root, "configs", c))); err != nil {
+				t.Fatal(err)
+			}
 		}
 		return dir
 	}
@@ -77,6 +80,15 @@ func TestComposeSecrets(t *testing.T) {
 	}
 	if len(seen) < 2 {
 		t.Errorf("pjsip.conf: %d passwords", len(seen))
+	}
+	// Kamailio's phones have the passwords of pjsip.conf's operators.
+	subscriber, err := os.ReadFile(filepath.Join(dir, "configs", "kamailio", "dbtext", "subscriber"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	op201 := confValue(t, filepath.Join(dir, "configs", "asterisk", "pjsip.conf"), "op201", "password")
+	if op201 == "" || !regexp.MustCompile(`(?m)^\d+:op201::`+regexp.QuoteMeta(op201)+`::$`).Match(subscriber) || strings.Contains(string(subscriber), "change-me") {
+		t.Errorf("configs/kamailio/dbtext/subscriber has not op201's password of pjsip.conf:\n%s", subscriber)
 	}
 	if strings.Contains(out, env["ARI_PASSWORD"]) {
 		t.Error("the script printed a secret")

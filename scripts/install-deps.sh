@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need from Debian's packages, when it
 # is missing: PostgreSQL's server binaries, espeak-ng and sox (prompt
-# generation), and with --browser (the test command) Chromium, Postfix and
-# Prometheus (for its promtool, which checks the alert rules).
+# generation), Kamailio (the SIP front of the real-Asterisk tests, which
+# start their own), and with --browser (the test command) Chromium, Postfix
+# and Prometheus (for its promtool, which checks the alert rules).
 # Safe to run again; does nothing when everything is there. Waits for
 # another apt or dpkg to finish (up to APT_LOCK_WAIT seconds, 600), and
 # stops only the PostgreSQL cluster and the Prometheus service that its own
@@ -87,6 +88,12 @@ install_packages() {
   if [[ $prom_before == no ]] && prometheus_running; then
     stop_prometheus
   fi
+  # Debian's kamailio package enables and starts a system service on
+  # /etc/kamailio; the tests start their own Kamailio and the deployment
+  # runs it in its container: stop and disable the one the install started.
+  if [[ " $* " == *" kamailio "* ]] && command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
+    systemctl disable --now kamailio >/dev/null 2>&1 || echo "install-deps: could not stop the kamailio service" >&2
+  fi
 }
 
 main() {
@@ -96,6 +103,10 @@ main() {
   done
   if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     need+=(postgresql)
+  fi
+  # The package only: its service would take UDP 5060 (see install_packages).
+  if [[ ! -x /usr/sbin/kamailio ]]; then
+    need+=(kamailio)
   fi
   if [[ "${1:-}" == "--browser" ]] && ! command -v chromium >/dev/null 2>&1; then
     need+=(chromium)

@@ -73,6 +73,42 @@ func TestAsteriskSecrets(t *testing.T) {
 	}
 }
 
+// Kamailio's phones' passwords (dbtext/subscriber, written by
+// scripts/compose-secrets.sh): missing, a placeholder or a weak one is
+// refused at its line; strong ones pass.
+func TestKamailioSecrets(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, errOut := runCmd(t, "", "validate", "-kamailio", dir); code != 1 || !strings.Contains(errOut, "missing") {
+		t.Fatalf("no dbtext/subscriber: exit %d, %q", code, errOut)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "dbtext"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	const header = "id(int,auto) username(string) domain(string,null) password(string) ha1(string,null) ha1b(string,null)\n"
+	write := func(rows string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, "dbtext", "subscriber"), []byte(header+rows), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("1:op201::Zq7wP2x1Lk9vRt::\n2:op202::Hy3kQ8mN2pWs4d::\n")
+	if code, out, errOut := runCmd(t, "", "validate", "-kamailio", dir); code != 0 || !strings.Contains(out, "ok") {
+		t.Fatalf("exit %d with strong passwords:\n%s%s", code, out, errOut)
+	}
+	for _, tc := range []struct{ rows, want string }{
+		{"1:op201::change-me-op201::\n", "subscriber:2: op201: the shipped placeholder"},
+		{"1:op201::Zq7wP2x1Lk9vRt::\n2:op202::short1::\n", "subscriber:3: op202: a password of 6 characters"},
+		{"1:op201::op201-password-1::\n", "guessable"},
+		{"1:op201:Zq7wP2x1Lk9vRt\n", "not id:username"},
+		{"", "no phone"},
+	} {
+		write(tc.rows)
+		if code, _, errOut := runCmd(t, "", "validate", "-kamailio", dir); code != 1 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%q: exit %d, %q (want %q)", tc.rows, code, errOut, tc.want)
+		}
+	}
+}
+
 func copyDir(t *testing.T, src string) string {
 	t.Helper()
 	dst := t.TempDir()

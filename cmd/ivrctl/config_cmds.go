@@ -53,11 +53,18 @@ func cmdValidate(e env, args []string) int {
 	fs := newFlags(e, "validate")
 	path := fs.String("config", "", "configuration file")
 	astDir := fs.String("asterisk", "", "also check the secrets of an Asterisk configuration directory (e.g. /etc/asterisk): no shipped placeholder, none short or guessable")
+	kamDir := fs.String("kamailio", "", "also check the phones' passwords of a Kamailio configuration directory (e.g. /etc/kamailio: its dbtext/subscriber)")
 	if fs.Parse(args) != nil {
 		return 2
 	}
-	if *astDir != "" {
-		problems, err := secretProblems(*astDir)
+	for _, c := range []struct {
+		dir     string
+		secrets func(string) ([]string, error)
+	}{{*astDir, secretProblems}, {*kamDir, kamailioSecretProblems}} {
+		if c.dir == "" {
+			continue
+		}
+		problems, err := c.secrets(c.dir)
 		if err != nil {
 			return fail(e, "%v", err)
 		}
@@ -67,10 +74,10 @@ func cmdValidate(e env, args []string) int {
 		if len(problems) > 0 {
 			return 1
 		}
-		fmt.Fprintf(e.stdout, "%s: ok: no placeholder, short or guessable secret\n", *astDir)
-		if *path == "" {
-			return 0
-		}
+		fmt.Fprintf(e.stdout, "%s: ok: no placeholder, short or guessable secret\n", c.dir)
+	}
+	if (*astDir != "" || *kamDir != "") && *path == "" {
+		return 0
 	}
 	cfg := loadConfig(e, *path)
 	if cfg == nil {

@@ -94,6 +94,10 @@ type DeskOptions struct {
 	// shipped configs/helpdesk.yaml); its prompts must be among those
 	// promptSounds generates.
 	Config string
+	// Overlay and Set change Asterisk's configuration
+	// (realasterisk.Options): a node behind Kamailio.
+	Overlay string
+	Set     []realasterisk.Setting
 }
 
 // Desk is a help desk as deployed: the ivrd binary, a private Asterisk
@@ -124,7 +128,7 @@ func StartDesk(t *testing.T, opts DeskOptions) *Desk {
 	}
 	opts.DrainTimeout = cmpOrDuration(opts.DrainTimeout, 60*time.Second)
 	dbURL := pgtest.DatabaseURL(t)
-	a := realasterisk.Start(t, realasterisk.Options{Phones: opts.Phones, Sounds: sounds})
+	a := realasterisk.Start(t, realasterisk.Options{Phones: opts.Phones, Sounds: sounds, Overlay: opts.Overlay, Set: opts.Set})
 	d := &Desk{A: a, t: t, opts: opts, dataDir: t.TempDir()}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

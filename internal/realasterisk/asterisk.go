@@ -62,6 +62,11 @@ type Options struct {
 	// Append adds text at the end of files of the copy (file name → text):
 	// a benchmark's own endpoints and dialplan beside the shipped ones.
 	Append map[string]string
+	// Overlay, relative to the repository's root, is a directory of files
+	// that replace the shipped files of the same names before the loopback
+	// edits: a variant of the configuration kept beside configs/asterisk
+	// (configs/asterisk-kamailio, a node behind Kamailio).
+	Overlay string
 }
 
 // Setting is one option of a configuration file: Section's Key = Value.
@@ -137,7 +142,11 @@ func Start(t testing.TB, opts Options) *Asterisk {
 			t.Logf("realasterisk: kept %s", dir)
 		}
 	})
-	if err := a.writeConfig(filepath.Join(root, "configs", "asterisk"), opts); err != nil {
+	overlay := ""
+	if opts.Overlay != "" {
+		overlay = filepath.Join(root, opts.Overlay)
+	}
+	if err := a.writeConfig(filepath.Join(root, "configs", "asterisk"), overlay, opts); err != nil {
 		t.Fatalf("realasterisk: configure: %v", err)
 	}
 	out, err := os.Create(filepath.Join(dir, "log", "console.log"))
@@ -297,11 +306,12 @@ func repoRoot(t testing.TB) string {
 	}
 }
 
-// writeConfig lays out the instance: the shipped configs with the loopback
-// edits (see edits), an asterisk.conf whose directories are the instance's,
+// writeConfig lays out the instance: the shipped configs (a file of
+// overlay, if not "", instead of the shipped one) with the loopback edits
+// (see edits), an asterisk.conf whose directories are the instance's,
 // the core sounds (and opts.Sounds, if not "") linked under data/sounds,
 // and opts' own settings and appended text.
-func (a *Asterisk) writeConfig(shipped string, opts Options) error {
+func (a *Asterisk) writeConfig(shipped, overlay string, opts Options) error {
 	extra := opts.Sounds
 	// The spool's subdirectories are what `make install` creates: ARI
 	// records into spool/recording and answers 500 ("Unrecognized
@@ -316,13 +326,29 @@ func (a *Asterisk) writeConfig(shipped string, opts Options) error {
 	if err != nil || len(files) == 0 {
 		return fmt.Errorf("no *.conf in %s", shipped)
 	}
+	if overlay != "" {
+		variant, err := filepath.Glob(filepath.Join(overlay, "*.conf"))
+		if err != nil || len(variant) == 0 {
+			return fmt.Errorf("no *.conf in %s", overlay)
+		}
+		for _, f := range variant {
+			if !slices.Contains(files, filepath.Join(shipped, filepath.Base(f))) {
+				return fmt.Errorf("%s replaces no file of %s", f, shipped)
+			}
+		}
+	}
 	edits := a.edits()
 	for _, f := range files {
+		name := filepath.Base(f)
+		if overlay != "" {
+			if _, err := os.Stat(filepath.Join(overlay, name)); err == nil {
+				f = filepath.Join(overlay, name)
+			}
+		}
 		b, err := os.ReadFile(f)
 		if err != nil {
 			return err
 		}
-		name := filepath.Base(f)
 		if e, ok := edits[name]; ok {
 			if b, err = e(b); err != nil {
 				return fmt.Errorf("%s: %w", name, err)
@@ -424,10 +450,12 @@ func (a *Asterisk) edits() map[string]func([]byte) ([]byte, error) {
 			if err != nil {
 				return nil, err
 			}
-			// No carrier here: callers are sipp on loopback.
-			b, err = dropSection(b, "carrier-reg")
-			if err != nil {
-				return nil, err
+			// No carrier here: callers are sipp on loopback. (A node
+			// behind Kamailio registers nowhere: no [carrier-reg].)
+			if bytes.Contains(b, []byte("\n[carrier-reg]")) {
+				if b, err = dropSection(b, "carrier-reg"); err != nil {
+					return nil, err
+				}
 			}
 			b, err = setOption(b, "carrier-identify", "match", "127.0.0.1")
 			if err != nil {

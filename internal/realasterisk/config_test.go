@@ -129,7 +129,7 @@ func TestUACScenarioIsXML(t *testing.T) {
 				t.Errorf("no pcap for %c", k.Digit)
 			}
 		}
-		if (o.HangUpAfter > 0) != strings.Contains(s, "BYE sip:") {
+		if (o.HangUpAfter > 0) != strings.Contains(s, "BYE [next_url] SIP/2.0") {
 			t.Errorf("%+v: BYE in the scenario does not match HangUpAfter", o)
 		}
 	}
@@ -190,7 +190,7 @@ func TestExtraSoundsAreLinked(t *testing.T) {
 	}
 	a := &Asterisk{Prefix: "/opt/ast", Dir: t.TempDir(), HTTPAddr: "127.0.0.1:18088", SIPAddr: "127.0.0.1:15060",
 		User: "ivr", Password: "s3cret", App: "ivr", phones: map[string]string{}}
-	if err := a.writeConfig(shipped, Options{Sounds: extra}); err != nil {
+	if err := a.writeConfig(shipped, "", Options{Sounds: extra}); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []string{"helpdesk/menu-root.wav", "digits/1.wav"} {
@@ -203,7 +203,7 @@ func TestExtraSoundsAreLinked(t *testing.T) {
 	}
 	b := &Asterisk{Prefix: "/opt/ast", Dir: t.TempDir(), HTTPAddr: a.HTTPAddr, SIPAddr: a.SIPAddr,
 		User: "ivr", Password: "s3cret", App: "ivr", phones: map[string]string{}}
-	if err := b.writeConfig(shipped, Options{Sounds: extra}); err == nil {
+	if err := b.writeConfig(shipped, "", Options{Sounds: extra}); err == nil {
 		t.Fatal("an extra digits/ over the core sounds' was accepted")
 	}
 }
@@ -217,7 +217,7 @@ func TestSetAndAppend(t *testing.T) {
 	shipped := filepath.Join(repoRoot(t), "configs", "asterisk")
 	a := &Asterisk{Prefix: "/opt/ast", Dir: t.TempDir(), HTTPAddr: "127.0.0.1:18088", SIPAddr: "127.0.0.1:15060",
 		User: "ivr", Password: "s3cret", App: "ivr", phones: map[string]string{}}
-	err := a.writeConfig(shipped, Options{Set: []Setting{{File: "rtp.conf", Section: "general", Key: "rtpend", Value: "39999"}},
+	err := a.writeConfig(shipped, "", Options{Set: []Setting{{File: "rtp.conf", Section: "general", Key: "rtpend", Value: "39999"}},
 		Append: map[string]string{"extensions.conf": "[bench]\nexten => s,1,Hangup()\n"}})
 	if err != nil {
 		t.Fatal(err)
@@ -240,7 +240,7 @@ func TestSetAndAppend(t *testing.T) {
 		{Append: map[string]string{"nope.conf": "x"}}} {
 		b := &Asterisk{Prefix: "/opt/ast", Dir: t.TempDir(), HTTPAddr: a.HTTPAddr, SIPAddr: a.SIPAddr,
 			User: "ivr", Password: "s3cret", App: "ivr", phones: map[string]string{}}
-		if err := b.writeConfig(shipped, o); err == nil {
+		if err := b.writeConfig(shipped, "", o); err == nil {
 			t.Errorf("%+v: a file not in configs/asterisk was accepted", o)
 		}
 	}
@@ -257,5 +257,43 @@ func requireCoreSounds(t *testing.T) {
 			}
 			t.Fatalf("no core sounds in %s: run scripts/install-asterisk.sh (as root)", d)
 		}
+	}
+}
+
+// TestOverlay: Options.Overlay's files replace the shipped ones before the
+// loopback edits (configs/asterisk-kamailio, which has no [carrier-reg],
+// still gets its loopback carrier), and a file that replaces nothing is
+// refused.
+func TestOverlay(t *testing.T) {
+	t.Parallel()
+	requireCoreSounds(t)
+	root := repoRoot(t)
+	shipped := filepath.Join(root, "configs", "asterisk")
+	a := &Asterisk{Prefix: "/opt/ast", Dir: t.TempDir(), HTTPAddr: "127.0.0.1:18088", SIPAddr: "127.0.0.1:15060",
+		User: "ivr", Password: "s3cret", App: "ivr", phones: map[string]string{}}
+	if err := a.writeConfig(shipped, filepath.Join(root, "configs", "asterisk-kamailio"), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	pjsip, err := os.ReadFile(filepath.Join(a.Dir, "etc", "pjsip.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(pjsip), "\ncontact = sip:op201@kamailio\n") || strings.Contains(string(pjsip), "\n[carrier-reg]\n") {
+		t.Errorf("pjsip.conf is not the variant's:\n%s", pjsip)
+	}
+	if body := sectionBody(string(pjsip), "[carrier-identify]"); !strings.Contains(body, "\nmatch = 127.0.0.1\n") {
+		t.Errorf("the variant's [carrier-identify] lost the loopback edit:%s", body)
+	}
+	if ext, err := os.ReadFile(filepath.Join(a.Dir, "etc", "extensions.conf")); err != nil || !strings.Contains(string(ext), "[from-pstn]") {
+		t.Errorf("extensions.conf, not in the overlay, is not the shipped one: %v", err)
+	}
+	stray := t.TempDir()
+	if err := os.WriteFile(filepath.Join(stray, "nope.conf"), []byte("[x]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b := &Asterisk{Prefix: "/opt/ast", Dir: t.TempDir(), HTTPAddr: a.HTTPAddr, SIPAddr: a.SIPAddr,
+		User: "ivr", Password: "s3cret", App: "ivr", phones: map[string]string{}}
+	if err := b.writeConfig(shipped, stray, Options{}); err == nil {
+		t.Error("an overlay file that replaces nothing was accepted")
 	}
 }

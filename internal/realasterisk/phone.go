@@ -44,6 +44,14 @@ func (a *Asterisk) Phone(t testing.TB, endpoint string, opts PhoneOptions) *SIPC
 	if !ok {
 		t.Fatalf("realasterisk: %s is not in Options.Phones", endpoint)
 	}
+	return a.PhoneAt(t, addr, opts)
+}
+
+// PhoneAt starts a sipp UAS on addr (a loopback host:port) for one call:
+// a phone that registered from there somewhere else (at a Kamailio in
+// front of the instance, RequestOptions.Port).
+func (a *Asterisk) PhoneAt(t testing.TB, addr string, opts PhoneOptions) *SIPCall {
+	t.Helper()
 	if opts.Timeout == 0 {
 		opts.Timeout = 60 * time.Second
 	}
@@ -55,8 +63,11 @@ func (a *Asterisk) Phone(t testing.TB, endpoint string, opts PhoneOptions) *SIPC
 	return a.runSipp(t, uasScenario(opts), opts.Timeout, args...)
 }
 
-// uasHeaders answer the last request received, with the phone's to-tag.
+// uasHeaders answer the last request received, with the phone's to-tag
+// and the request's Record-Route (a proxy in front, Kamailio, stays on the
+// path; sipp drops the line when there is none).
 const uasHeaders = `      [last_Via:]
+      [last_Record-Route:]
       [last_From:]
       [last_To:];tag=[pid]SIPpTag01[call_number]
       [last_Call-ID:]

@@ -40,6 +40,12 @@ type RequestOptions struct {
 	Username, Password string
 	// SourceIP is the address sipp sends from (default 127.0.0.1).
 	SourceIP string
+	// Port is the port sipp sends from (default a free one): a phone that
+	// registers there answers its calls there (PhoneAt).
+	Port int
+	// Target is the host:port the request goes to (default the instance's
+	// PJSIP transport): e.g. a Kamailio in front of it.
+	Target string
 	// ContactHost, if set, is the host of the Contact header instead of
 	// SourceIP: a phone asking to be called somewhere else.
 	ContactHost string
@@ -67,9 +73,19 @@ func (a *Asterisk) Request(t testing.TB, o RequestOptions) *SIPCall {
 		o.Timeout = 30 * time.Second
 	}
 	_, port, _ := net.SplitHostPort(freeUDPOn(t, o.SourceIP))
+	if o.Port != 0 {
+		port = strconv.Itoa(o.Port)
+	}
 	service := cmpOr(o.Number, o.From)
 	return a.runSipp(t, requestScenario(o), o.Timeout, "-aa",
-		"-s", service, "-i", o.SourceIP, "-p", port, a.SIPAddr)
+		"-s", service, "-i", o.SourceIP, "-p", port, cmpOr(o.Target, a.SIPAddr))
+}
+
+// FreeUDPOn is a free UDP port on host (a loopback address), as host:port:
+// where a test phone registers and answers (RequestOptions.Port, PhoneAt).
+func FreeUDPOn(t testing.TB, host string) string {
+	t.Helper()
+	return freeUDPOn(t, host)
 }
 
 // freeUDPOn is a free UDP port on host, as host:port.
@@ -182,7 +198,7 @@ func requestScenario(o RequestOptions) string {
 	// finals: every accepted final response; a challenge to the first
 	// request goes to "challenged" when there are credentials.
 	finals := func(n int, challenge bool) {
-		fmt.Fprintf(&b, "  <recv response=\"200\" optional=\"true\" next=\"ok%d\"/>\n", n)
+		fmt.Fprintf(&b, "  <recv response=\"200\" optional=\"true\" rrs=\"true\" next=\"ok%d\"/>\n", n)
 		for i, code := range finalCodes {
 			if challenge && (code == 401 || code == 407) {
 				fmt.Fprintf(&b, "  <recv response=\"%d\" optional=\"true\" auth=\"true\" next=\"challenged\"/>\n", code)
@@ -196,11 +212,16 @@ func requestScenario(o RequestOptions) string {
 		}
 	}
 	// ack acknowledges a final response: a non-2xx in the INVITE's
-	// transaction (its Via), a 2xx in a transaction of its own.
+	// transaction (its Via and Request-URI), a 2xx in a transaction of its
+	// own, to the answer's Contact through its Record-Route (a proxy in
+	// front, Kamailio).
 	ack := func(cseq int, twoxx bool, next string) {
-		via := "[last_Via:]"
+		via, target := "[last_Via:]", ruri
 		if twoxx {
 			via = "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]"
+			target = "[next_url] SIP/2.0\n      [routes]"
+		} else {
+			target += " SIP/2.0"
 		}
 		nextAttr := ""
 		if next != "" {
@@ -209,7 +230,7 @@ func requestScenario(o RequestOptions) string {
 		fmt.Fprintf(&b, `  <send%s>
     <![CDATA[
 
-      ACK %s SIP/2.0
+      ACK %s
       %s
       From: %s
       To: %s[peer_tag_param]
@@ -221,7 +242,7 @@ func requestScenario(o RequestOptions) string {
 
     ]]>
   </send>
-`, nextAttr, ruri, via, from, to, cseq, contact)
+`, nextAttr, target, via, from, to, cseq, contact)
 	}
 	answered := func(n, cseq int) {
 		fmt.Fprintf(&b, "  <label id=\"ok%d\"/>\n", n)
@@ -234,7 +255,8 @@ func requestScenario(o RequestOptions) string {
   <send retrans="500">
     <![CDATA[
 
-      BYE %s SIP/2.0
+      BYE [next_url] SIP/2.0
+      [routes]
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
       From: %s
       To: %s[peer_tag_param]
@@ -247,7 +269,7 @@ func requestScenario(o RequestOptions) string {
     ]]>
   </send>
   <recv response="200" next="end"/>
-`, o.HangUpAfter.Milliseconds(), ruri, from, to, cseq+1, contact)
+`, o.HangUpAfter.Milliseconds(), from, to, cseq+1, contact)
 	}
 	refused := func(n, cseq int) {
 		fmt.Fprintf(&b, "  <label id=\"refused%d\"/>\n", n)

@@ -56,6 +56,12 @@ type CallOptions struct {
 	// instead of sipp's: a socket of the test sends and hears the caller's
 	// audio (keys then go as SIP INFO or not at all).
 	MediaPort int
+	// Target is the host:port the INVITE goes to (default the instance's
+	// PJSIP transport): e.g. a Kamailio in front of it.
+	Target string
+	// SourceIP is the loopback address the caller sends from (default the
+	// transport's, 127.0.0.1: the carrier).
+	SourceIP string
 }
 
 // SIPCall is a running sipp: a caller (Call) or a phone (Phone).
@@ -90,11 +96,12 @@ func (a *Asterisk) Call(t testing.TB, opts CallOptions) *SIPCall {
 			t.Fatalf("realasterisk: key %q is not a DTMF digit", k.Digit)
 		}
 	}
-	_, sipPort, _ := net.SplitHostPort(freeUDP(t))
-	host, port, _ := net.SplitHostPort(a.SIPAddr)
+	host, _, _ := net.SplitHostPort(a.SIPAddr)
+	host = cmpOr(opts.SourceIP, host)
+	_, sipPort, _ := net.SplitHostPort(freeUDPOn(t, host))
 	// -aa: 200 to an INFO, NOTIFY, OPTIONS or UPDATE within the call.
 	return a.runSipp(t, uacScenario(opts), opts.Timeout, "-aa",
-		"-s", opts.Number, "-i", host, "-p", sipPort, net.JoinHostPort(host, port))
+		"-s", opts.Number, "-i", host, "-p", sipPort, cmpOr(opts.Target, a.SIPAddr))
 }
 
 // runSipp runs sipp with scenario and args, one call (-m 1), RTP on a
@@ -196,6 +203,9 @@ func rfc2833Pcap(d byte) string {
 
 // uacScenario writes a sipp UAC: INVITE (PCMA, PCMU, telephone-event 101),
 // ACK, the keys, then BYE after HangUpAfter or a wait for Asterisk's BYE.
+// Requests within the call follow the answer's Contact and Record-Route
+// ([next_url], [routes]; sipp drops the empty line when there is none), as
+// a carrier's do: through a proxy in front (Kamailio) that record-routes.
 func uacScenario(o CallOptions) string {
 	var b strings.Builder
 	from := fmt.Sprintf(`"%s" <sip:%s@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]`, xmlEscape(o.CallerName), o.Caller)
@@ -221,11 +231,12 @@ func uacScenario(o CallOptions) string {
   <recv response="100" optional="true"/>
   <recv response="180" optional="true"/>
   <recv response="183" optional="true"/>
-  <recv response="200" rtd="true"/>
+  <recv response="200" rtd="true" rrs="true"/>
   <send>
     <![CDATA[
 
-      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      ACK [next_url] SIP/2.0
+      [routes]
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
       From: %[1]s
       To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
@@ -254,7 +265,8 @@ func uacScenario(o CallOptions) string {
 		fmt.Fprintf(&b, `  <send>
     <![CDATA[
 
-      INFO sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      INFO [next_url] SIP/2.0
+      [routes]
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
       From: %s
       To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
@@ -278,7 +290,8 @@ func uacScenario(o CallOptions) string {
   <send retrans="500">
     <![CDATA[
 
-      BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      BYE [next_url] SIP/2.0
+      [routes]
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
       From: %s
       To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
