@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -89,6 +90,7 @@ type Node struct {
 
 	bus                 *NATS
 	app, user, password string
+	ariURL, eventsURL   string
 	cancel              context.CancelFunc
 	done                chan error
 	ari                 *native.Client
@@ -109,10 +111,23 @@ func StartNode(t testing.TB, bus *NATS, opts arisim.Options) *Node {
 	if err := sim.Start("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
-	n := &Node{Sim: sim, ID: opts.AsteriskID, bus: bus, app: opts.App, user: opts.Username, password: opts.Password}
+	n := &Node{Sim: sim, ID: opts.AsteriskID, bus: bus, app: opts.App, user: opts.Username, password: opts.Password,
+		ariURL: sim.URL(), eventsURL: sim.EventsURL()}
 	if n.app == "" {
 		n.app = "ivr"
 	}
+	n.startProxy(t)
+	t.Cleanup(n.Stop)
+	return n
+}
+
+// ProxyAsterisk starts an ari-proxy server on bus for a real Asterisk's
+// ARI (http://host:port/ari) and application; it stops at the end of the
+// test. The node's ID is the Asterisk's entity id.
+func ProxyAsterisk(t testing.TB, bus *NATS, ariURL, app, user, password string) *Node {
+	t.Helper()
+	ws := "ws" + strings.TrimPrefix(ariURL, "http") + "/events"
+	n := &Node{bus: bus, app: app, user: user, password: password, ariURL: ariURL, eventsURL: ws}
 	n.startProxy(t)
 	t.Cleanup(n.Stop)
 	return n
@@ -122,7 +137,7 @@ func StartNode(t testing.TB, bus *NATS, opts arisim.Options) *Node {
 // library's native one, as the ari-proxy binary uses) and NATS connection.
 func (n *Node) startProxy(t testing.TB) {
 	t.Helper()
-	cl, err := native.Connect(&native.Options{Application: n.app, URL: n.Sim.URL(), WebsocketURL: n.Sim.EventsURL(),
+	cl, err := native.Connect(&native.Options{Application: n.app, URL: n.ariURL, WebsocketURL: n.eventsURL,
 		Username: n.user, Password: n.password})
 	if err != nil {
 		t.Fatal(err)
@@ -149,7 +164,10 @@ func (n *Node) startProxy(t testing.TB) {
 	case <-time.After(10 * time.Second):
 		t.Fatalf("bustest: ari-proxy for %s not ready", n.ID)
 	}
-	if srv.AsteriskID != n.ID {
+	switch {
+	case n.Sim == nil:
+		n.ID = srv.AsteriskID // a real Asterisk's
+	case srv.AsteriskID != n.ID:
 		t.Fatalf("bustest: ari-proxy took entity id %q from /asterisk/info, want %q", srv.AsteriskID, n.ID)
 	}
 }
@@ -174,7 +192,9 @@ func (n *Node) RestartProxy(t testing.TB) {
 func (n *Node) Stop() {
 	n.once.Do(func() {
 		n.stopProxy()
-		n.Sim.Close()
+		if n.Sim != nil {
+			n.Sim.Close()
+		}
 	})
 }
 

@@ -32,6 +32,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/helpdesk-ivr/ivr/internal/bustest"
 	"github.com/helpdesk-ivr/ivr/internal/clock"
 	"github.com/helpdesk-ivr/ivr/internal/configfile"
 	"github.com/helpdesk-ivr/ivr/internal/pgtest"
@@ -98,6 +99,9 @@ type DeskOptions struct {
 	// (realasterisk.Options): a node behind Kamailio.
 	Overlay string
 	Set     []realasterisk.Setting
+	// Bus, if set, puts a real ari-proxy server on it for the Asterisk,
+	// and ivrd reaches Asterisk through it (ari.transport nats).
+	Bus *bustest.NATS
 }
 
 // Desk is a help desk as deployed: the ivrd binary, a private Asterisk
@@ -129,6 +133,10 @@ func StartDesk(t *testing.T, opts DeskOptions) *Desk {
 	opts.DrainTimeout = cmpOrDuration(opts.DrainTimeout, 60*time.Second)
 	dbURL := pgtest.DatabaseURL(t)
 	a := realasterisk.Start(t, realasterisk.Options{Phones: opts.Phones, Sounds: sounds, Overlay: opts.Overlay, Set: opts.Set})
+	if opts.Bus != nil {
+		bustest.ProxyAsterisk(t, opts.Bus, a.ARIURL(), a.App, a.User, a.Password)
+		opts.Env = append(slices.Clone(opts.Env), "ARI_TRANSPORT=nats", "ARI_NATS_URL="+opts.Bus.URL())
+	}
 	d := &Desk{A: a, t: t, opts: opts, dataDir: t.TempDir()}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -180,6 +188,25 @@ func StartDesk(t *testing.T, opts DeskOptions) *Desk {
 	}
 	d.SetAvailable(t, opts.Available...)
 	return d
+}
+
+// Peer starts another ivrd on the desk's Asterisk and database, with env
+// added to the desk's (several instances: with DeskOptions.Bus), and
+// returns it as a Desk sharing all but the process and its address.
+func (d *Desk) Peer(t *testing.T, env ...string) *Desk {
+	t.Helper()
+	p := *d
+	p.opts.Env = append(slices.Clone(d.opts.Env), env...)
+	p.Addr, p.dataDir = freeTCPAddr(t), t.TempDir()
+	p.ivrd = &ivrdProcess{bin: d.ivrd.bin}
+	t.Cleanup(func() {
+		p.ivrd.kill()
+		if t.Failed() {
+			t.Logf("peer ivrd's log (%s):\n%s", p.Addr, p.Log())
+		}
+	})
+	p.Start(t)
+	return &p
 }
 
 // SetAvailable puts operators available in the queues, as their console's
