@@ -2,7 +2,6 @@ package ivr_test
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -18,39 +17,10 @@ import (
 	"github.com/helpdesk-ivr/ivr/ivr/arisim"
 	"github.com/helpdesk-ivr/ivr/ivr/simdesk"
 	"github.com/helpdesk-ivr/ivr/leases"
+	"github.com/helpdesk-ivr/ivr/leases/leasestest"
 	"github.com/helpdesk-ivr/ivr/menu"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
-
-// deadLeases are an instance's leases once it is dead: nothing it asks of
-// the database arrives any more (kill -9 leaves its rows as they were).
-type deadLeases struct {
-	*leases.Store
-	dead atomic.Bool
-}
-
-var errDead = errors.New("the instance is dead")
-
-func (d *deadLeases) Acquire(ctx context.Context, id, node string) (string, bool, error) {
-	if d.dead.Load() {
-		return "", false, errDead
-	}
-	return d.Store.Acquire(ctx, id, node)
-}
-
-func (d *deadLeases) Renew(ctx context.Context) (map[string]bool, error) {
-	if d.dead.Load() {
-		return nil, errDead
-	}
-	return d.Store.Renew(ctx)
-}
-
-func (d *deadLeases) Release(ctx context.Context, id string) error {
-	if d.dead.Load() {
-		return errDead
-	}
-	return d.Store.Release(ctx, id)
-}
 
 func leaseOwners(t *testing.T, pool *pgxpool.Pool) map[string]string {
 	t.Helper()
@@ -88,7 +58,7 @@ func TestLeasesTakeOverTheCallsOfADeadInstance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &deadLeases{Store: storeA}
+	a := &leasestest.Killable{Store: storeA}
 	r := newQueueRig(t, url, nil, func(o *simdesk.Options) { o.Leases = a })
 	var opLeg atomic.Pointer[arisim.Call]
 	r.sim.SetEndpoint("PJSIP/op201", arisim.EndpointBehavior{Mode: arisim.Answer, AnswerAfter: time.Second,
@@ -119,7 +89,7 @@ func TestLeasesTakeOverTheCallsOfADeadInstance(t *testing.T) {
 	}
 
 	// a dies; b connects in its place and reconciles.
-	a.dead.Store(true)
+	a.Kill()
 	storeB, err := leases.New(pool, "ivrd-b", 0)
 	if err != nil {
 		t.Fatal(err)

@@ -2,9 +2,7 @@ package bustest_test
 
 import (
 	"context"
-	"errors"
 	"slices"
-	"sync/atomic"
 	"testing"
 
 	dto "github.com/prometheus/client_model/go"
@@ -12,44 +10,8 @@ import (
 	"github.com/helpdesk-ivr/ivr/ivr"
 	"github.com/helpdesk-ivr/ivr/ivr/arisim"
 	"github.com/helpdesk-ivr/ivr/leases"
+	"github.com/helpdesk-ivr/ivr/leases/leasestest"
 )
-
-// killable leases stop reaching the database when their instance is
-// killed: kill -9 leaves its rows as they were.
-type killable struct {
-	*leases.Store
-	dead atomic.Bool
-}
-
-var errKilled = errors.New("killed")
-
-func (k *killable) Acquire(ctx context.Context, id, node string) (string, bool, error) {
-	if k.dead.Load() {
-		return "", false, errKilled
-	}
-	return k.Store.Acquire(ctx, id, node)
-}
-
-func (k *killable) Renew(ctx context.Context) (map[string]bool, error) {
-	if k.dead.Load() {
-		return nil, errKilled
-	}
-	return k.Store.Renew(ctx)
-}
-
-func (k *killable) Release(ctx context.Context, id string) error {
-	if k.dead.Load() {
-		return errKilled
-	}
-	return k.Store.Release(ctx, id)
-}
-
-func (k *killable) Expired(ctx context.Context, limit int) ([]leases.Lease, error) {
-	if k.dead.Load() {
-		return nil, errKilled
-	}
-	return k.Store.Expired(ctx, limit)
-}
 
 // Two controllers share the calls of two nodes by lease over ari-proxy;
 // one is killed (its bus link gone, its leases left as they were) with
@@ -58,14 +20,14 @@ func (k *killable) Expired(ctx context.Context, limit int) ([]leases.Lease, erro
 // the callers go on through the menu, and every call ends with one
 // record. The survivor's own calls are untouched.
 func TestKilledControllerCallsTakenOver(t *testing.T) {
-	stores := map[string]*killable{}
+	stores := map[string]*leasestest.Killable{}
 	d := newDesk(t, []string{idA, idB}, 2, func(d *desk) {
 		d.leases = func(name string) ivr.CallLeases {
 			st, err := leases.New(d.pool, name, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
-			stores[name] = &killable{Store: st}
+			stores[name] = &leasestest.Killable{Store: st}
 			return stores[name]
 		}
 	})
@@ -92,7 +54,7 @@ func TestKilledControllerCallsTakenOver(t *testing.T) {
 	}
 
 	// A is killed: its link to the bus goes, its leases stay.
-	stores["A"].dead.Store(true)
+	stores["A"].Kill()
 	a.conn.Close()
 	// (At the end its goroutines, waiting for events that never come, go:
 	// a dead process leaves none.)
