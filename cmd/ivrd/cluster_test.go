@@ -12,8 +12,8 @@ import (
 // Two ivrd instances share one database with leases (-leases, each its
 // -instance): a call driven by ivrd-a is on ivrd-b's /live too, tagged
 // with the instance that drives it and without the actions ivrd-b could
-// not carry out; once it ends it leaves both boards, and no lease is
-// left.
+// not carry out (on ivrd-a's own board it is tagged ivrd-a, not remote);
+// once it ends it leaves ivrd-b's board.
 func TestLiveShowsTheCallsOfEveryInstance(t *testing.T) {
 	dbURL := pgtest.DatabaseURL(t)
 	var bases [2]string
@@ -36,16 +36,17 @@ func TestLiveShowsTheCallsOfEveryInstance(t *testing.T) {
 		switch {
 		case m == nil:
 			return "ivrd-a's call is not on ivrd-b's /live"
-		case !strings.Contains(m[1], `data-testid="live-instance"`) || !strings.Contains(m[1], "ivrd-a"):
+		case !strings.Contains(m[1], `data-testid="live-instance" data-remote="1"`) || !strings.Contains(m[1], "ivrd-a"):
 			return "the call on ivrd-b's /live does not say ivrd-a drives it: " + m[1]
 		case strings.Contains(m[1], `data-testid="supervise-form"`) || strings.Contains(m[1], `data-testid="move-form"`):
 			return "ivrd-b offers actions on ivrd-a's call: " + m[1]
 		}
 		return ""
 	})
-	// On ivrd-a's own board it is a call of its own: actions, no tag.
+	// On ivrd-a's own board it is a call of its own: its name, not
+	// remote.
 	_, live := a.get("/live")
-	if m := row.FindStringSubmatch(live); m == nil || strings.Contains(m[1], `data-testid="live-instance"`) {
+	if m := row.FindStringSubmatch(live); m == nil || !strings.Contains(m[1], `data-testid="live-instance">ivrd-a<`) {
 		t.Errorf("ivrd-a's /live row of its own call: %q", m)
 	}
 	call.hangup()
