@@ -362,9 +362,12 @@ func (c *Controller) startSession(ctx context.Context, ch ari.ChannelData, node 
 	c.wg.Add(1) // under c.mu: Drain sets draining under it too
 	c.mu.Unlock()
 	c.metrics.active.Inc()
+	perNode := c.metrics.activeByNode.WithLabelValues(s.node)
+	perNode.Inc()
 	go func() {
 		defer c.wg.Done()
 		defer c.metrics.active.Dec()
+		defer perNode.Dec()
 		defer c.forget(s)
 		if c.opts.Leases != nil {
 			if !resumed && !c.acquireNew(s) {

@@ -3,11 +3,13 @@ package ivr
 import "github.com/prometheus/client_golang/prometheus"
 
 type metrics struct {
-	calls       *prometheus.CounterVec
-	active      prometheus.Gauge
-	selections  *prometheus.CounterVec
-	pinFailures prometheus.Counter
-	pinLockouts prometheus.Counter
+	calls  *prometheus.CounterVec
+	active prometheus.Gauge
+	// activeByNode: by Asterisk node (bounded: the nodes).
+	activeByNode *prometheus.GaugeVec
+	selections   *prometheus.CounterVec
+	pinFailures  prometheus.Counter
+	pinLockouts  prometheus.Counter
 	// pinOrgLockouts and pinAlarms count what this instance saw happen;
 	// tickets.LockoutStore exports the shared state (ivr_pin_failure_alarm).
 	pinOrgLockouts    prometheus.Counter
@@ -40,6 +42,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		active: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ivr_active_calls", Help: "Calls in progress.",
 		}),
+		activeByNode: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ivr_active_calls_by_node", Help: "Calls in progress driven by this instance, by Asterisk node (its entity id; \"\" with one node not named).",
+		}, []string{"node"}),
 		selections: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ivr_menu_selections_total", Help: "Menu choices, by the node chosen.",
 		}, []string{"node"}),
@@ -104,7 +109,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "ivr_hold_seconds_total", Help: "Time callers spent on hold during conversations, by group.",
 		}, []string{"group"}),
 	}
-	for _, c := range []prometheus.Collector{m.transfers, m.holds, m.holdSeconds, m.surveyRatings, m.surveysGiven, m.surveysSkipped, m.calls, m.active, m.selections, m.pinFailures, m.pinLockouts, m.pinOrgLockouts, m.pinAlarms, m.promptFailed, m.resumed, m.operatorsReleased, m.callsClosed, m.storeErrors, m.shed, m.firstPrompt, m.keyToPlay} {
+	for _, c := range []prometheus.Collector{m.transfers, m.holds, m.holdSeconds, m.surveyRatings, m.surveysGiven, m.surveysSkipped, m.calls, m.active, m.activeByNode, m.selections, m.pinFailures, m.pinLockouts, m.pinOrgLockouts, m.pinAlarms, m.promptFailed, m.resumed, m.operatorsReleased, m.callsClosed, m.storeErrors, m.shed, m.firstPrompt, m.keyToPlay} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -297,6 +297,9 @@ func TestTwoNodesTwoControllers(t *testing.T) {
 			t.Fatal(err)
 		}
 		d.waitKind(in, c.ID(), ivr.EvAnswered)
+		if got := metric(t, in.reg, "ivr_active_calls_by_node", "node", node.ID); got != 1 {
+			t.Errorf("controller %s: ivr_active_calls_by_node{node=%q} %v during its call, want 1", in.name, node.ID, got)
+		}
 		if st := node.Sim.Stats(); st.ActiveChannels < 2 || st.ActiveBridges < 1 {
 			t.Errorf("caller's %s: %d channels, %d bridges; want the operator's leg and the bridge there", node, st.ActiveChannels, st.ActiveBridges)
 		}
