@@ -21,10 +21,11 @@ import (
 	"github.com/helpdesk-ivr/ivr/ivr/arisim"
 	"github.com/helpdesk-ivr/ivr/leases"
 	"github.com/helpdesk-ivr/ivr/menu"
+	"github.com/helpdesk-ivr/ivr/queues"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m, tickets.Migrate, leases.Migrate) }
+func TestMain(m *testing.M) { pgtest.Main(m, tickets.Migrate, leases.Migrate, queues.Migrate) }
 
 var secret = []byte("demo-pin-secret-not-for-production")
 
@@ -65,6 +66,8 @@ type desk struct {
 	// leases, when set, gives each controller its leases (instance name
 	// = controller name).
 	leases func(name string) ivr.CallLeases
+	// queues, when set, are the operator queues every controller uses.
+	queues *queues.Service
 }
 
 // instance is one controller and what it saw.
@@ -144,7 +147,7 @@ func (d *desk) startController(name string) *instance {
 		cl = d.leases(name)
 	}
 	in.ctrl, err = ivr.New(ivr.Options{App: "ivr", Config: func() *menu.Config { return d.cfg }, PINSecret: secret,
-		Store: d.store, Clock: d.clk, Observe: in.observe, Registerer: in.reg, Shared: true, Leases: cl,
+		Store: d.store, Clock: d.clk, Observe: in.observe, Registerer: in.reg, Shared: true, Leases: cl, Queues: queuesOf(d.queues),
 		Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})).With("instance", name)})
 	if err != nil {
 		t.Fatal(err)
@@ -497,4 +500,13 @@ func TestProxyRestartedUnderACall(t *testing.T) {
 	}
 	d.waitKind(in2, c2.ID(), ivr.EvOutcome)
 	d.checkRecord(c2.ID(), node.ID)
+}
+
+// queuesOf is nil for no queues (a nil *queues.Service in the interface
+// would not be).
+func queuesOf(q *queues.Service) ivr.Queues {
+	if q == nil {
+		return nil
+	}
+	return q
 }

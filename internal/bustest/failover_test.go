@@ -4,13 +4,17 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/helpdesk-ivr/ivr/internal/bustest"
 	"github.com/helpdesk-ivr/ivr/ivr"
 	"github.com/helpdesk-ivr/ivr/ivr/arisim"
 	"github.com/helpdesk-ivr/ivr/leases"
 	"github.com/helpdesk-ivr/ivr/leases/leasestest"
+	"github.com/helpdesk-ivr/ivr/queues"
 )
 
 // Two controllers share the calls of two nodes by lease over ari-proxy;
@@ -129,4 +133,117 @@ func counter(t *testing.T, reg interface {
 	}
 	t.Fatalf("no metric %s", name)
 	return 0
+}
+
+// A controller dies with a call in each state over two nodes: a caller
+// talking with op801 (node a), one queued for op801's group (node b), one
+// in menu 2 (node a). The controller that started after it takes each
+// over once the leases expire: the conversation stays bridged with the
+// same operator, the queued caller keeps the place and is offered to
+// op801 once that conversation ends (the operator's leg rung on node b),
+// the menu caller hears menu 2 again. Every call ends with one record.
+func TestKilledControllerEveryStateTakenOver(t *testing.T) {
+	var a *leasestest.Killable
+	d := newDesk(t, []string{idA, idB}, 1, func(d *desk) {
+		d.leases = func(name string) ivr.CallLeases {
+			st, err := leases.New(d.pool, name, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			k := &leasestest.Killable{Store: st}
+			if name == "A" {
+				a = k
+			}
+			return k
+		}
+		d.queues = queues.New(d.pool, queues.Options{Now: d.clk.Now, Location: d.cfg.Location(), PollInterval: 20 * time.Millisecond,
+			Registerer: prometheus.NewRegistry()})
+		if err := ivr.SyncQueues(context.Background(), d.queues, d.cfg); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); _ = d.queues.Run(ctx) }()
+		t.Cleanup(func() { cancel(); <-done })
+		if err := d.queues.SetState(context.Background(), "op801", queues.Available, ""); err != nil {
+			t.Fatal(err)
+		}
+	})
+	ctx := context.Background()
+	na, nb := d.nodes[0], d.nodes[1]
+	nb.Sim.SetEndpoint("PJSIP/op801", arisim.EndpointBehavior{Mode: arisim.Answer, AnswerAfter: time.Second})
+	ctrlA := d.ctrls[0]
+	place := func(n *bustest.Node, keys string) *arisim.Call {
+		t.Helper()
+		c, err := n.Sim.PlaceCall(ctx, "0612345678", "800749049", arisim.CallOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitUntil(t, "the root menu of "+c.ID(), func() bool { return ctrlA.saw(c.ID(), isRootPrompt) })
+		if err := c.Press(keys); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	talking := place(na, "31")
+	d.waitKind(ctrlA, talking.ID(), ivr.EvAnswered)
+	queued := place(nb, "31")
+	d.waitKind(ctrlA, queued.ID(), ivr.EvQueued)
+	inMenu := place(na, "2")
+	waitUntil(t, "menu 2", func() bool { return ctrlA.saw(inMenu.ID(), isPrompt("node:2")) })
+
+	// B comes up; A is killed and its leases expire.
+	b := d.startController("B")
+	d.ctrls = append(d.ctrls, b)
+	d.waitReady(idA, idB)
+	a.Kill()
+	ctrlA.conn.Close()
+	t.Cleanup(ctrlA.ctrl.Release)
+	if _, err := d.pool.Exec(ctx, `UPDATE call_leases SET expires_at = now() - interval '1 second' WHERE owner = 'A'`); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "B adopts the conversation", func() bool {
+		return b.saw(talking.ID(), func(e ivr.Event) bool {
+			return e.Kind == ivr.EvAnswered && e.Operator == "op801" && e.Reason == "resumed talking"
+		})
+	})
+	waitUntil(t, "B resumes the queued caller", func() bool {
+		return b.saw(queued.ID(), func(e ivr.Event) bool { return e.Kind == ivr.EvRoute && e.Reason == "resumed in queue" })
+	})
+	if p, err := d.queues.Position(ctx, queued.ID()); err != nil || p.Position != 1 {
+		t.Fatalf("the queued caller's place: %+v %v", p, err)
+	}
+	waitUntil(t, "B resumes the menu caller at menu 2", func() bool {
+		return b.saw(inMenu.ID(), func(e ivr.Event) bool {
+			return e.Kind == ivr.EvPrompt && slices.Equal(e.Prompt, []string{"system:technical_problem", "node:2"})
+		})
+	})
+	if st := na.Sim.Stats(); st.ActiveChannels != 3 { // caller, op801's leg, the menu caller
+		t.Errorf("node a: %d channels after the takeover, want 3 (the conversation untouched)", st.ActiveChannels)
+	}
+	// The conversation ends; op801 takes the queued caller, on node b.
+	if err := talking.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	d.waitKind(b, talking.ID(), ivr.EvOutcome)
+	waitUntil(t, "op801 answers the queued caller", func() bool {
+		return b.saw(queued.ID(), func(e ivr.Event) bool { return e.Kind == ivr.EvAnswered && e.Operator == "op801" })
+	})
+	if st := nb.Sim.Stats(); st.ActiveChannels != 2 || st.ActiveBridges != 1 {
+		t.Errorf("node b: %d channels, %d bridges; want the caller and op801's leg bridged there", st.ActiveChannels, st.ActiveBridges)
+	}
+	for _, c := range []*arisim.Call{queued, inMenu} {
+		if err := c.Hangup(); err != nil {
+			t.Fatal(err)
+		}
+		d.waitKind(b, c.ID(), ivr.EvOutcome)
+	}
+	for c, n := range map[*arisim.Call]*bustest.Node{talking: na, queued: nb, inMenu: na} {
+		d.checkRecord(c.ID(), n.ID)
+	}
+	var answered string
+	if err := d.pool.QueryRow(ctx, `SELECT outcome FROM calls WHERE channel_id = $1`, talking.ID()).Scan(&answered); err != nil ||
+		answered != "answered" {
+		t.Errorf("the conversation's outcome %q (%v), want answered", answered, err)
+	}
 }
