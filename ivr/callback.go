@@ -344,6 +344,7 @@ func (c *Controller) attemptCallback(ctx context.Context, cb queues.Callback, of
 		s.callbackFailed(offer, "callbacks no longer configured")
 		return true
 	}
+	defer c.leaseCallback(cb.CallID, s.node)()
 	opLeg, op, ok := s.ringCallbackOperators(offer)
 	if !ok {
 		return false // the callback waits for the next operator, in its place

@@ -612,7 +612,9 @@ func (c *Controller) ReconcileOperators(ctx context.Context) {
 	c.mu.RLock()
 	client, node := c.client, c.node
 	c.mu.RUnlock()
-	if q == nil || client == nil || c.released.Load() || c.opts.Shared {
+	// Shared without leases, a call this instance does not drive may be
+	// another's: nothing tells, so nothing is judged.
+	if q == nil || client == nil || c.released.Load() || c.opts.Shared && c.opts.Leases == nil {
 		return
 	}
 	sctx, cancel := context.WithTimeout(ctx, 2*c.opts.StoreTimeout)
@@ -631,14 +633,19 @@ func (c *Controller) ReconcileOperators(ctx context.Context) {
 		// callback's runner has them.
 		owned := c.sessions[op.CallID] != nil || c.callbacks[op.CallID]
 		c.mu.RUnlock()
-		if owned {
+		if owned || c.heldElsewhere(sctx, op.CallID) {
 			continue
 		}
-		if _, err := client.Channel().Data(ari.NewKey(ari.ChannelKey, op.CallID)); !isNotFound(err) {
-			continue // still up here (being resumed), or Asterisk did not say
+		call, ferr := c.opts.Store.FindCallByChannel(sctx, op.CallID)
+		key := ari.NewKey(ari.ChannelKey, op.CallID)
+		if c.opts.Shared && ferr == nil {
+			// Every node is reachable: ask the call's own.
+			key = ari.NewKey(ari.ChannelKey, op.CallID, ari.WithNode(call.AsteriskNode), ari.WithApp(c.opts.App))
 		}
-		call, err := c.opts.Store.FindCallByChannel(sctx, op.CallID)
-		if err == nil && call.EndedAt.IsZero() && node != "" && call.AsteriskNode != "" && call.AsteriskNode != node {
+		if _, err := client.Channel().Data(key); !isNotFound(err) {
+			continue // still up (being resumed), or Asterisk did not say
+		}
+		if !c.opts.Shared && ferr == nil && call.EndedAt.IsZero() && node != "" && call.AsteriskNode != "" && call.AsteriskNode != node {
 			continue // a call of another node
 		}
 		if done, err := q.ReleaseCall(sctx, op.Login, op.CallID); err != nil {

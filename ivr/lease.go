@@ -22,6 +22,7 @@ type CallLeases interface {
 	Release(ctx context.Context, channelID string) error
 	Expired(ctx context.Context, limit int) ([]leases.Lease, error)
 	Others(ctx context.Context) ([]leases.Instance, error)
+	Holder(ctx context.Context, channelID string) (owner string, alive bool, err error)
 }
 
 type leaseMetrics struct {
@@ -231,4 +232,42 @@ func (c *Controller) aloneOnNodes(ctx context.Context) bool {
 	defer cancel()
 	others, err := c.opts.Leases.Others(octx)
 	return err == nil && len(others) == 0
+}
+
+// heldElsewhere: another instance alive holds the call's lease (it drives
+// the call, or runs its callback). Unsure (the database failing) counts as
+// held: reconciliation waits for the next round.
+func (c *Controller) heldElsewhere(ctx context.Context, callID string) bool {
+	if c.opts.Leases == nil {
+		return false
+	}
+	hctx, cancel := context.WithTimeout(ctx, c.opts.StoreTimeout)
+	defer cancel()
+	owner, alive, err := c.opts.Leases.Holder(hctx, callID)
+	if err != nil {
+		return true
+	}
+	return alive && owner != c.opts.Leases.Owner()
+}
+
+// leaseCallback holds the lease of the call a callback is made for while
+// this instance runs an attempt, so that other instances leave its
+// operator alone; the returned func gives it up. Without leases, or when
+// the database fails, it holds nothing.
+func (c *Controller) leaseCallback(callID, node string) func() {
+	if c.opts.Leases == nil {
+		return func() {}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.opts.StoreTimeout)
+	defer cancel()
+	if _, ok, err := c.opts.Leases.Acquire(ctx, callID, node); err != nil || !ok {
+		return func() {}
+	}
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), c.opts.StoreTimeout)
+		defer cancel()
+		if err := c.opts.Leases.Release(ctx, callID); err != nil {
+			c.log.Warn("lease_release_failed", "call_id", callID, "error", err.Error())
+		}
+	}
 }

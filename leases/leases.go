@@ -203,3 +203,16 @@ func (s *Store) PublishLive(ctx context.Context, live []byte) error {
 	}
 	return nil
 }
+
+// Holder is the instance holding a call's lease, and whether that lease
+// is still alive ("" and false when the call has none).
+func (s *Store) Holder(ctx context.Context, channelID string) (owner string, alive bool, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT owner, expires_at > now() FROM call_leases WHERE channel_id = $1`, channelID).Scan(&owner, &alive)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("leases: holder of %s: %w", channelID, err)
+	}
+	return owner, alive, nil
+}

@@ -50,8 +50,14 @@ func TestAcquireRenewRelease(t *testing.T) {
 	if exp, err := a.Expired(ctx, 10); err != nil || len(exp) != 0 {
 		t.Fatalf("expired %v %v, want none", exp, err)
 	}
+	if owner, alive, err := b.Holder(ctx, "c1"); err != nil || owner != "ivrd-a" || !alive {
+		t.Fatalf("c1 held by %q alive %v (%v), want ivrd-a alive", owner, alive, err)
+	}
 	// a dies: its leases expire; b takes c1 over and learns from whom.
 	expire(t, pool, "c1")
+	if owner, alive, err := b.Holder(ctx, "c1"); err != nil || owner != "ivrd-a" || alive {
+		t.Fatalf("c1 held by %q alive %v (%v), want ivrd-a expired", owner, alive, err)
+	}
 	exp, err := b.Expired(ctx, 10)
 	if err != nil || len(exp) != 1 || exp[0].ChannelID != "c1" || exp[0].Owner != "ivrd-a" || exp[0].Node != "node1" {
 		t.Fatalf("expired %+v %v, want c1 of ivrd-a on node1", exp, err)
@@ -82,6 +88,9 @@ func TestAcquireRenewRelease(t *testing.T) {
 	}
 	if err := b.Release(ctx, "c1"); err != nil {
 		t.Fatal(err)
+	}
+	if owner, _, err := a.Holder(ctx, "c1"); err != nil || owner != "" {
+		t.Fatalf("released c1 held by %q (%v)", owner, err)
 	}
 	if all, _ := a.List(ctx); len(all) != 1 || all[0].ChannelID != "c2" {
 		t.Fatalf("leases left %+v, want c2", all)

@@ -143,48 +143,12 @@ func counter(t *testing.T, reg interface {
 // op801 once that conversation ends (the operator's leg rung on node b),
 // the menu caller hears menu 2 again. Every call ends with one record.
 func TestKilledControllerEveryStateTakenOver(t *testing.T) {
-	var a *leasestest.Killable
-	d := newDesk(t, []string{idA, idB}, 1, func(d *desk) {
-		d.leases = func(name string) ivr.CallLeases {
-			st, err := leases.New(d.pool, name, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			k := &leasestest.Killable{Store: st}
-			if name == "A" {
-				a = k
-			}
-			return k
-		}
-		d.queues = queues.New(d.pool, queues.Options{Now: d.clk.Now, Location: d.cfg.Location(), PollInterval: 20 * time.Millisecond,
-			Registerer: prometheus.NewRegistry()})
-		if err := ivr.SyncQueues(context.Background(), d.queues, d.cfg); err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { defer close(done); _ = d.queues.Run(ctx) }()
-		t.Cleanup(func() { cancel(); <-done })
-		if err := d.queues.SetState(context.Background(), "op801", queues.Available, ""); err != nil {
-			t.Fatal(err)
-		}
-	})
+	d, a := newQueueDesk(t)
 	ctx := context.Background()
 	na, nb := d.nodes[0], d.nodes[1]
 	nb.Sim.SetEndpoint("PJSIP/op801", arisim.EndpointBehavior{Mode: arisim.Answer, AnswerAfter: time.Second})
 	ctrlA := d.ctrls[0]
-	place := func(n *bustest.Node, keys string) *arisim.Call {
-		t.Helper()
-		c, err := n.Sim.PlaceCall(ctx, "0612345678", "800749049", arisim.CallOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		waitUntil(t, "the root menu of "+c.ID(), func() bool { return ctrlA.saw(c.ID(), isRootPrompt) })
-		if err := c.Press(keys); err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
+	place := func(n *bustest.Node, keys string) *arisim.Call { t.Helper(); return d.placeOn(ctrlA, n, keys) }
 	talking := place(na, "31")
 	d.waitKind(ctrlA, talking.ID(), ivr.EvAnswered)
 	queued := place(nb, "31")
@@ -196,12 +160,7 @@ func TestKilledControllerEveryStateTakenOver(t *testing.T) {
 	b := d.startController("B")
 	d.ctrls = append(d.ctrls, b)
 	d.waitReady(idA, idB)
-	a.Kill()
-	ctrlA.conn.Close()
-	t.Cleanup(ctrlA.ctrl.Release)
-	if _, err := d.pool.Exec(ctx, `UPDATE call_leases SET expires_at = now() - interval '1 second' WHERE owner = 'A'`); err != nil {
-		t.Fatal(err)
-	}
+	d.killA(a)
 	waitUntil(t, "B adopts the conversation", func() bool {
 		return b.saw(talking.ID(), func(e ivr.Event) bool {
 			return e.Kind == ivr.EvAnswered && e.Operator == "op801" && e.Reason == "resumed talking"
@@ -245,5 +204,103 @@ func TestKilledControllerEveryStateTakenOver(t *testing.T) {
 	if err := d.pool.QueryRow(ctx, `SELECT outcome FROM calls WHERE channel_id = $1`, talking.ID()).Scan(&answered); err != nil ||
 		answered != "answered" {
 		t.Errorf("the conversation's outcome %q (%v), want answered", answered, err)
+	}
+}
+
+// newQueueDesk is a desk of two nodes with the operator queues (op801
+// available) and one controller, A, sharing calls by lease; a kills A's
+// leases.
+func newQueueDesk(t *testing.T) (*desk, *leasestest.Killable) {
+	t.Helper()
+	var a *leasestest.Killable
+	d := newDesk(t, []string{idA, idB}, 1, func(d *desk) {
+		d.leases = func(name string) ivr.CallLeases {
+			st, err := leases.New(d.pool, name, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			k := &leasestest.Killable{Store: st}
+			if name == "A" {
+				a = k
+			}
+			return k
+		}
+		d.queues = queues.New(d.pool, queues.Options{Now: d.clk.Now, Location: d.cfg.Location(), PollInterval: 20 * time.Millisecond,
+			Registerer: prometheus.NewRegistry()})
+		if err := ivr.SyncQueues(context.Background(), d.queues, d.cfg); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); _ = d.queues.Run(ctx) }()
+		t.Cleanup(func() { cancel(); <-done })
+		if err := d.queues.SetState(context.Background(), "op801", queues.Available, ""); err != nil {
+			t.Fatal(err)
+		}
+	})
+	return d, a
+}
+
+// placeOn places a call on node n, waits for in to greet it and presses
+// keys.
+func (d *desk) placeOn(in *instance, n *bustest.Node, keys string) *arisim.Call {
+	d.t.Helper()
+	c, err := n.Sim.PlaceCall(context.Background(), "0612345678", "800749049", arisim.CallOptions{})
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	waitUntil(d.t, "the root menu of "+c.ID(), func() bool { return in.saw(c.ID(), isRootPrompt) })
+	if err := c.Press(keys); err != nil {
+		d.t.Fatal(err)
+	}
+	return c
+}
+
+// killA kills controller A: its bus link and its leases, which expire.
+func (d *desk) killA(a *leasestest.Killable) {
+	d.t.Helper()
+	a.Kill()
+	d.ctrls[0].conn.Close()
+	d.t.Cleanup(d.ctrls[0].ctrl.Release)
+	if _, err := d.pool.Exec(context.Background(), `UPDATE call_leases SET expires_at = now() - interval '1 second' WHERE owner = 'A'`); err != nil {
+		d.t.Fatal(err)
+	}
+}
+
+// A conversation whose controller died ends while nobody drives it: the
+// instance that takes the call over finds it gone and closes its record,
+// and its operator, left on call, is freed by the reconciliation of
+// operators, which runs over the bus now that leases tell whose calls are
+// alive.
+func TestOperatorOfADeadInstanceFreed(t *testing.T) {
+	d, a := newQueueDesk(t)
+	ctx := context.Background()
+	talking := d.placeOn(d.ctrls[0], d.nodes[0], "31")
+	d.waitKind(d.ctrls[0], talking.ID(), ivr.EvAnswered)
+	b := d.startController("B")
+	d.ctrls = append(d.ctrls, b)
+	d.waitReady(idA, idB)
+	// While A drives it, B's reconciliation leaves op801 alone.
+	b.ctrl.ReconcileOperators(ctx)
+	if op, err := d.queues.Operator(ctx, "op801"); err != nil || op.State != queues.OnCall {
+		t.Fatalf("op801 %+v (%v) while A drives the conversation, want on call", op, err)
+	}
+	a.Kill()
+	d.ctrls[0].conn.Close()
+	t.Cleanup(d.ctrls[0].ctrl.Release)
+	if err := talking.Hangup(); err != nil { // nobody watches
+		t.Fatal(err)
+	}
+	if _, err := d.pool.Exec(ctx, `UPDATE call_leases SET expires_at = now() - interval '1 second' WHERE owner = 'A'`); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the record closed by B", func() bool {
+		var ended bool
+		err := d.pool.QueryRow(ctx, `SELECT ended_at IS NOT NULL FROM calls WHERE channel_id = $1`, talking.ID()).Scan(&ended)
+		return err == nil && ended
+	})
+	b.ctrl.ReconcileOperators(ctx)
+	if op, err := d.queues.Operator(ctx, "op801"); err != nil || op.State == queues.OnCall || op.CallID != "" {
+		t.Errorf("op801 %+v (%v) after the reconciliation, want freed", op, err)
 	}
 }

@@ -58,3 +58,10 @@ func (k *Killable) Others(ctx context.Context) ([]leases.Instance, error) {
 	}
 	return k.Store.Others(ctx)
 }
+
+func (k *Killable) Holder(ctx context.Context, id string) (string, bool, error) {
+	if k.dead.Load() {
+		return "", false, ErrKilled
+	}
+	return k.Store.Holder(ctx, id)
+}
