@@ -231,6 +231,7 @@ type node struct {
 	addr      string
 	conn      net.PacketConn
 	invites   atomic.Int32
+	options   atomic.Int32 // probes received
 	responses chan string // the responses it receives, to requests of a test's own
 }
 
@@ -258,6 +259,7 @@ func fakeNodeOn(t *testing.T, host, inviteStatus string) *node {
 			status := ""
 			switch {
 			case strings.HasPrefix(msg, "OPTIONS "):
+				n.options.Add(1)
 				status = "200 OK"
 			case strings.HasPrefix(msg, "INVITE "):
 				n.invites.Add(1)
@@ -293,4 +295,62 @@ func response(request, status string) []byte {
 	}
 	b.WriteString("Content-Length: 0\r\n\r\n")
 	return b.Bytes()
+}
+
+// TestDrainNode: an operator drains a node for maintenance with
+// `kamcmd dispatcher.set_state d 1 sip:NODE` (disabled: no new calls, not
+// probed, so probing does not bring it back); every call goes to the
+// other node until `set_state a` puts it back in turn.
+func TestDrainNode(t *testing.T) {
+	t.Parallel()
+	one, two := fakeNode(t, "486 Busy Here"), fakeNode(t, "486 Busy Here")
+	k := Start(t, Options{Nodes: []string{one.addr, two.addr}, Carrier: []string{"127.0.0.2"}, PingInterval: time.Second})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	carrier, err := net.ListenPacket("udp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer carrier.Close()
+	if out, err := k.RPC(ctx, "dispatcher.set_state", "d", "1", "sip:"+one.addr); err != nil {
+		t.Fatalf("drain: %v %s", err, out)
+	}
+	// Past two probing rounds (of the other node: a disabled one is not
+	// probed), the drained node is still out.
+	probed := two.options.Load()
+	for two.options.Load() < probed+2 {
+		select {
+		case <-ctx.Done():
+			t.Fatal("Kamailio stopped probing")
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	ds, err := k.Destinations(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range ds {
+		if d.URI == "sip:"+one.addr && !strings.HasPrefix(d.Flags, "D") {
+			t.Fatalf("the drained node's state %q, want disabled (D…): %+v", d.Flags, ds)
+		}
+	}
+	for i := range 4 {
+		if got := invite(ctx, t, carrier, k.Addr, 100+i); got != "486" {
+			t.Fatalf("call %d: %s", i, got)
+		}
+	}
+	if a, b := one.invites.Load(), two.invites.Load(); a != 0 || b != 4 {
+		t.Fatalf("INVITEs while draining: %d to the drained node, %d to the other; want 0 and 4", a, b)
+	}
+	if out, err := k.RPC(ctx, "dispatcher.set_state", "a", "1", "sip:"+one.addr); err != nil {
+		t.Fatalf("undrain: %v %s", err, out)
+	}
+	for i := range 2 {
+		if got := invite(ctx, t, carrier, k.Addr, 200+i); got != "486" {
+			t.Fatalf("call %d after: %s", i, got)
+		}
+	}
+	if a := one.invites.Load(); a != 1 {
+		t.Errorf("INVITEs to the node back in turn: %d of 2, want 1 (round robin)", a)
+	}
 }
