@@ -232,7 +232,7 @@ type node struct {
 	conn      net.PacketConn
 	invites   atomic.Int32
 	options   atomic.Int32 // probes received
-	responses chan string // the responses it receives, to requests of a test's own
+	responses chan string  // the responses it receives, to requests of a test's own
 }
 
 func fakeNode(t *testing.T, inviteStatus string) *node {
