@@ -3,7 +3,6 @@ package ivr_test
 import (
 	"context"
 	"slices"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -60,26 +59,7 @@ func TestLeasesTakeOverTheCallsOfADeadInstance(t *testing.T) {
 	}
 	a := &leasestest.Killable{Store: storeA}
 	r := newQueueRig(t, url, nil, func(o *simdesk.Options) { o.Leases = a })
-	var opLeg atomic.Pointer[arisim.Call]
-	r.sim.SetEndpoint("PJSIP/op201", arisim.EndpointBehavior{Mode: arisim.Answer, AnswerAfter: time.Second,
-		OnCall: func(c *arisim.Call) { opLeg.Store(c) }})
-	r.pause("op202")
-	r.available("op201")
-
-	talking := r.call("3331111111")
-	r.waitPrompt(talking.ID(), "node:root")
-	press(t, talking, "12")
-	if op := r.answeredBy(talking.ID()); op != "op201" {
-		t.Fatalf("answered by %s", op)
-	}
-	queued := r.call("3332222222")
-	r.waitPrompt(queued.ID(), "node:root")
-	press(t, queued, "12")
-	r.waitKind(queued.ID(), ivr.EvQueued)
-	inMenu := r.call("3333333333")
-	r.waitPrompt(inMenu.ID(), "node:root")
-	press(t, inMenu, "2")
-	r.waitPrompt(inMenu.ID(), "node:2")
+	talking, queued, inMenu, opLeg := r.callsInEveryState()
 	calls := []*arisim.Call{talking, queued, inMenu}
 	owners := leaseOwners(t, pool)
 	for _, c := range calls {
@@ -152,7 +132,7 @@ func TestLeasesTakeOverTheCallsOfADeadInstance(t *testing.T) {
 	if v := counterValue(t, reg, "ivr_call_takeovers_total"); v != 3 {
 		t.Errorf("ivr_call_takeovers_total = %v, want 3", v)
 	}
-	if _, ended := opLeg.Load().Ended(); ended {
+	if _, ended := opLeg().Ended(); ended {
 		t.Fatal("the operator's leg was hung up by the takeover")
 	}
 	for _, c := range calls {

@@ -22,26 +22,7 @@ import (
 // go on at the node they were at, a PIN branch asking for the PIN again.
 func TestTakeoverKeepsEveryCall(t *testing.T) {
 	r := newQueueRig(t, "", nil)
-	var opLeg atomic.Pointer[arisim.Call]
-	r.sim.SetEndpoint("PJSIP/op201", arisim.EndpointBehavior{Mode: arisim.Answer, AnswerAfter: time.Second,
-		OnCall: func(c *arisim.Call) { opLeg.Store(c) }})
-	r.pause("op202")
-	r.available("op201")
-
-	talking := r.call("3331111111")
-	r.waitPrompt(talking.ID(), "node:root")
-	press(t, talking, "12")
-	if op := r.answeredBy(talking.ID()); op != "op201" {
-		t.Fatalf("answered by %s", op)
-	}
-	queued := r.call("3332222222")
-	r.waitPrompt(queued.ID(), "node:root")
-	press(t, queued, "12")
-	r.waitKind(queued.ID(), ivr.EvQueued)
-	inMenu := r.call("3333333333")
-	r.waitPrompt(inMenu.ID(), "node:root")
-	press(t, inMenu, "2")
-	r.waitPrompt(inMenu.ID(), "node:2")
+	talking, queued, inMenu, opLeg := r.callsInEveryState()
 	atPIN := r.call("3334444444")
 	r.waitPrompt(atPIN.ID(), "node:root")
 	press(t, atPIN, "4")
@@ -73,7 +54,7 @@ func TestTakeoverKeepsEveryCall(t *testing.T) {
 
 	// The conversation went on: the operator's leg is still up until the
 	// caller hangs up, then the operator wraps up and takes the next caller.
-	leg := opLeg.Load()
+	leg := opLeg()
 	if _, ended := leg.Ended(); ended {
 		t.Fatal("the operator's leg was hung up by the takeover")
 	}
@@ -303,4 +284,31 @@ func TestLeftoverHoldingBridgeIsReused(t *testing.T) {
 	if out := r.outcome(c.ID()); out.Outcome != string(tickets.OutcomeAnswered) {
 		t.Fatalf("outcome %+v", out)
 	}
+}
+
+// callsInEveryState puts a caller talking with op201 (lotto2; op202 on a
+// break), one queued for lotto2 behind it, one in menu 2, and returns
+// them with op201's leg (once answered).
+func (r *qrig) callsInEveryState() (talking, queued, inMenu *arisim.Call, opLeg func() *arisim.Call) {
+	r.t.Helper()
+	var leg atomic.Pointer[arisim.Call]
+	r.sim.SetEndpoint("PJSIP/op201", arisim.EndpointBehavior{Mode: arisim.Answer, AnswerAfter: time.Second,
+		OnCall: func(c *arisim.Call) { leg.Store(c) }})
+	r.pause("op202")
+	r.available("op201")
+	talking = r.call("3331111111")
+	r.waitPrompt(talking.ID(), "node:root")
+	press(r.t, talking, "12")
+	if op := r.answeredBy(talking.ID()); op != "op201" {
+		r.t.Fatalf("answered by %s", op)
+	}
+	queued = r.call("3332222222")
+	r.waitPrompt(queued.ID(), "node:root")
+	press(r.t, queued, "12")
+	r.waitKind(queued.ID(), ivr.EvQueued)
+	inMenu = r.call("3333333333")
+	r.waitPrompt(inMenu.ID(), "node:root")
+	press(r.t, inMenu, "2")
+	r.waitPrompt(inMenu.ID(), "node:2")
+	return talking, queued, inMenu, leg.Load
 }
