@@ -311,7 +311,6 @@ func (s *session) saveMessage(groupID string, afterHours bool, name string, dura
 		s.outcome = tickets.OutcomeMessageLeft
 	}
 	s.record(tickets.CallEvent{Kind: tickets.EventMessageLeft, Group: groupID, Detail: duration.String()})
-	s.emit(Event{Kind: EvMessage, Group: groupID, Seconds: duration.Seconds(), Ticket: string(s.ticket.Number)})
 	s.attach(tickets.Attachment{
 		Name: name + ".wav", URI: recordingURI + name, ContentType: "audio/wav",
 		Duration: duration, Size: 44 + int64(duration.Seconds()*16000), // 8 kHz, 16 bit, WAV header: an estimate
@@ -341,6 +340,9 @@ func (s *session) saveMessage(groupID string, afterHours bool, name string, dura
 		upd.Category = &cat
 	}
 	s.updateTicket(upd)
+	// Last: whoever hears of the message (live view, test phone) finds
+	// the recording on the ticket already.
+	s.emit(Event{Kind: EvMessage, Group: groupID, Seconds: duration.Seconds(), Ticket: string(s.ticket.Number)})
 }
 
 // status tells the caller the status of a ticket they key in, if it is
