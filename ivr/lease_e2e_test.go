@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/helpdesk-ivr/ivr/internal/pgtest"
+	"github.com/helpdesk-ivr/ivr/internal/testkit"
 	"github.com/helpdesk-ivr/ivr/ivr"
 	"github.com/helpdesk-ivr/ivr/ivr/ariconn"
 	"github.com/helpdesk-ivr/ivr/ivr/arisim"
@@ -129,7 +130,7 @@ func TestLeasesTakeOverTheCallsOfADeadInstance(t *testing.T) {
 			t.Errorf("leases %v: %s is not ivrd-b's after the takeover", owners, c.ID())
 		}
 	}
-	if v := counterValue(t, reg, "ivr_call_takeovers_total"); v != 3 {
+	if v := testkit.MetricValue(t, reg, "ivr_call_takeovers_total"); v != 3 {
 		t.Errorf("ivr_call_takeovers_total = %v, want 3", v)
 	}
 	if _, ended := opLeg().Ended(); ended {
@@ -146,21 +147,4 @@ func TestLeasesTakeOverTheCallsOfADeadInstance(t *testing.T) {
 		t.Errorf("conversation's call record %+v", call)
 	}
 	waitUntil(t, "no lease left", func() bool { return len(leaseOwners(t, pool)) == 0 })
-}
-
-// counterValue is the value of a registered counter without labels of
-// its own.
-func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
-			return mf.GetMetric()[0].GetCounter().GetValue()
-		}
-	}
-	t.Fatalf("no metric %s", name)
-	return 0
 }

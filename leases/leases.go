@@ -198,8 +198,12 @@ func (s *Store) Others(ctx context.Context) ([]Instance, error) {
 // document of the caller's choosing), for the other instances' /live. The
 // instance must have renewed once (its row exists).
 func (s *Store) PublishLive(ctx context.Context, live []byte) error {
-	if _, err := s.pool.Exec(ctx, `UPDATE ivr_instances SET live = $2, live_at = now() WHERE name = $1`, s.owner, live); err != nil {
+	tag, err := s.pool.Exec(ctx, `UPDATE ivr_instances SET live = $2, live_at = now() WHERE name = $1`, s.owner, live)
+	if err != nil {
 		return fmt.Errorf("leases: publish live calls: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("leases: publish live calls: instance %s has not renewed yet", s.owner)
 	}
 	return nil
 }

@@ -73,6 +73,11 @@ func TestAcquireRenewRelease(t *testing.T) {
 	if err != nil || held["c1"] || !held["c2"] {
 		t.Fatalf("a holds %v (%v), want c2 only", held, err)
 	}
+	// b never renewed: it has no row to publish in, and says so (the
+	// caller tries again rather than believing it published).
+	if err := b.PublishLive(ctx, []byte(`[]`)); err == nil {
+		t.Fatal("b published its calls before its first renewal: want an error")
+	}
 	if err := a.PublishLive(ctx, []byte(`[{"CallID":"c2"}]`)); err != nil {
 		t.Fatal(err)
 	}

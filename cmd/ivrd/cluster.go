@@ -34,7 +34,17 @@ type clusterLive struct {
 	mu     sync.Mutex
 	remote []panel.LiveCall
 	seen   []byte // the others' rows as last read, to notify on change only
+
+	// What this instance last published and when: unchanged calls are
+	// published again only now and then (a row rewritten every second
+	// for nothing is WAL and vacuum work on a shared database).
+	published   []byte
+	publishedAt time.Time
 }
+
+// republishEvery bounds how stale this instance's row may get when its
+// calls do not change (a quiet night).
+const republishEvery = 30 * time.Second
 
 func (l *clusterLive) Calls() []panel.LiveCall {
 	out := liveCalls{l.local}.Calls()
@@ -77,8 +87,11 @@ func (l *clusterLive) sync(ctx context.Context, changed func()) error {
 	if err != nil {
 		return err
 	}
-	if err := l.leases.PublishLive(ctx, mine); err != nil {
-		return err
+	if !bytes.Equal(mine, l.published) || time.Since(l.publishedAt) >= republishEvery {
+		if err := l.leases.PublishLive(ctx, mine); err != nil {
+			return err
+		}
+		l.published, l.publishedAt = mine, time.Now()
 	}
 	others, err := l.leases.Others(ctx)
 	if err != nil {
