@@ -35,10 +35,12 @@ func checkComposeBus(compose string) []string {
 	if !okN || !okP {
 		return []string{"docker-compose.yml: no services nats and ari-proxy (profile bus)"}
 	}
-	for name, s := range map[string][]string{"nats": nats.Profiles, "ari-proxy": proxy.Profiles} {
-		if !slices.Equal(s, []string{"bus"}) {
-			p = append(p, fmt.Sprintf("docker-compose.yml: %s must be in profile bus only (optional), has %v", name, s))
-		}
+	if !slices.Equal(proxy.Profiles, []string{"bus"}) {
+		p = append(p, fmt.Sprintf("docker-compose.yml: ari-proxy must be in profile bus only (optional), has %v", proxy.Profiles))
+	}
+	// The cluster profile runs the same NATS.
+	if !slices.Contains(nats.Profiles, "bus") || slices.ContainsFunc(nats.Profiles, func(s string) bool { return s != "bus" && s != "cluster" }) {
+		p = append(p, fmt.Sprintf("docker-compose.yml: nats must be in profile bus (and cluster) only (optional), has %v", nats.Profiles))
 	}
 	if proxy.Image != ariProxyImage {
 		p = append(p, fmt.Sprintf("docker-compose.yml: ari-proxy's image %q, want %s (the version ivrd's client speaks)", proxy.Image, ariProxyImage))
@@ -72,10 +74,13 @@ func TestComposeBus(t *testing.T) {
 func TestComposeBusChecksCatch(t *testing.T) {
 	compose := read(t, composeFile)
 	for _, tc := range []struct{ what, old, new, want string }{
-		{"other version", "image: " + ariProxyImage, "image: cycoresystems/ari-proxy:latest", "the version ivrd's client speaks"},
-		{"other application", "ARI_APPLICATION: ivr", "ARI_APPLICATION: test", "Stasis(ivr)"},
+		// The bus's own ari-proxy (4 and 6 spaces: not the cluster's x- blocks).
+		{"other version", "\n    image: " + ariProxyImage, "\n    image: cycoresystems/ari-proxy:latest", "the version ivrd's client speaks"},
+		{"other application", "\n      ARI_APPLICATION: ivr", "\n      ARI_APPLICATION: test", "Stasis(ivr)"},
 		{"other NATS", "MESSAGEBUS_URL: nats://127.0.0.1:4222", "MESSAGEBUS_URL: nats://nats:4222", "not ivrd's ARI_NATS_URL"},
 		{"always on", "    profiles: [bus]\n    restart: unless-stopped\n    network_mode: host", "    restart: unless-stopped\n    network_mode: host", "profile bus only"},
+		{"NATS always on", "    profiles: [bus, cluster]\n", "", "nats must be in profile bus"},
+		{"NATS not on the bus", "    profiles: [bus, cluster]\n", "    profiles: [cluster]\n", "nats must be in profile bus"},
 		{"bus by default", "ARI_TRANSPORT: ${ARI_TRANSPORT:-direct}", "ARI_TRANSPORT: nats", "default deployment is direct"},
 	} {
 		if !strings.Contains(compose, tc.old) {
