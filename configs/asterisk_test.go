@@ -1232,9 +1232,9 @@ func TestChecksCatch(t *testing.T) {
 	expect("ARI user", p, "ARI_USERNAME")
 
 	dockerfile, script := read(t, asteriskDockerfile), read(t, secretsScript)
-	expect("third-party image", checkComposeAsterisk(replace(compose, "image: helpdesk-ivr/asterisk:20.20.1", "image: andrius/asterisk:20"), dockerfile, script), "not the project's own build")
+	expect("third-party image", checkComposeAsterisk(replace(compose, "\n    image: helpdesk-ivr/asterisk:20.20.1", "\n    image: andrius/asterisk:20"), dockerfile, script), "not the project's own build")
 	expect("not built", checkComposeAsterisk(replace(compose, "dockerfile: docker/asterisk/Dockerfile", "dockerfile: Dockerfile"), dockerfile, script), "must be built from docker/asterisk/Dockerfile")
-	expect("secrets unchecked", checkComposeAsterisk(replace(compose, "condition: service_completed_successfully", "condition: service_started"), dockerfile, script), "asterisk-secrets with condition")
+	expect("secrets unchecked", checkComposeAsterisk(replace(compose, "asterisk-secrets:\n        condition: service_completed_successfully", "asterisk-secrets:\n        condition: service_started"), dockerfile, script), "asterisk-secrets with condition")
 	expect("old RTP range", checkComposeAsterisk(replace(compose, "RTP (UDP 10000-19999)", "RTP (UDP 10000-11999)"), dockerfile, script), "10000-11999")
 	expect("other Debian", checkComposeAsterisk(compose, replace(dockerfile, "FROM debian:bookworm AS build", "FROM ubuntu:24.04 AS build"), script), "FROM debian:bookworm")
 	expect("no recipe", checkComposeAsterisk(compose, replace(dockerfile, "$(bash scripts/install-asterisk.sh)", "$(make install)"), script), "scripts/install-asterisk.sh")
