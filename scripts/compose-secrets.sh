@@ -13,6 +13,9 @@
 #                             every shipped "change-me-..." password (the
 #                             operators' phones; the carrier's, which you
 #                             then replace with the one the carrier gives)
+#   configs/asterisk-kamailio/pjsip.conf
+#                             the cluster's nodes: each placeholder takes the
+#                             password of the same section of pjsip.conf
 #   configs/kamailio/dbtext/subscriber
 #                             the phones' passwords for Kamailio (the same as
 #                             pjsip.conf's), when missing
@@ -126,6 +129,40 @@ if ((n > 0)); then
   log "pjsip.conf: $n placeholder passwords replaced (each phone: the password of its opNNN section)"
 else
   rm -f "$tmp"
+fi
+
+# --- the Kamailio overlay: the same passwords ---------------------------------------
+# configs/asterisk-kamailio (the nodes of the cluster profile) repeats the
+# carrier's and the phones' auth sections: each placeholder takes the
+# password of the same section of pjsip.conf, so a phone has one password
+# whichever way it is deployed.
+overlay=$dir/configs/asterisk-kamailio/pjsip.conf
+if [[ -f $overlay ]]; then
+  tmp=$(mktemp "$(dirname "$overlay")/.pjsip.XXXXXX")
+  if ! awk -v placeholder='^change-?me' '
+      function pw_of(line) { sub(/^[^=]*=[ \t]*/, "", line); sub(/[ \t]*(;.*)?$/, "", line); return line }
+      FNR == 1 { main = (NR == 1) }
+      /^\[/ { section = $0; sub(/[ \t]*(;.*)?$/, "", section) }
+      main { if (/^[ \t]*password[ \t]*=/) pw[section] = pw_of($0); next }
+      /^[ \t]*password[ \t]*=/ && tolower(pw_of($0)) ~ placeholder {
+        if (!(section in pw) || tolower(pw[section]) ~ placeholder) { print "no password for " section " in pjsip.conf" > "/dev/stderr"; failed = 1 }
+        else { sub(/=.*/, "= " pw[section]); n++ }
+      }
+      { print }
+      END { print n + 0 > "/dev/stderr"; exit failed }' "$ast/pjsip.conf" "$overlay" >"$tmp" 2>"$tmp.n"; then
+    log "configs/asterisk-kamailio/pjsip.conf: $(head -n 1 "$tmp.n"); not changed"
+    rm -f "$tmp" "$tmp.n"
+    exit 1
+  fi
+  n=$(tail -n 1 "$tmp.n")
+  rm -f "$tmp.n"
+  if ((n > 0)); then
+    chmod --reference="$overlay" "$tmp"
+    mv "$tmp" "$overlay"
+    log "configs/asterisk-kamailio/pjsip.conf: $n placeholder passwords set (those of pjsip.conf)"
+  else
+    rm -f "$tmp"
+  fi
 fi
 
 # --- voicemail.conf: mailbox passwords ---------------------------------------------

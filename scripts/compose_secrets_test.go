@@ -37,7 +37,7 @@ func TestComposeSecrets(t *testing.T) {
 	}
 	checkout := func(name string) string {
 		dir := filepath.Join(tmp, name)
-		for _, c := range []string{"asterisk", "kamailio"} {
+		for _, c := range []string{"asterisk", "asterisk-kamailio", "kamailio"} {
 			if err := os.CopyFS(filepath.Join(dir, "configs", c), os.DirFS(filepath.Join(root, "configs", c))); err != nil {
 				t.Fatal(err)
 			}
@@ -89,6 +89,18 @@ func TestComposeSecrets(t *testing.T) {
 	op201 := confValue(t, filepath.Join(dir, "configs", "asterisk", "pjsip.conf"), "op201", "password")
 	if op201 == "" || !regexp.MustCompile(`(?m)^\d+:op201::`+regexp.QuoteMeta(op201)+`::$`).Match(subscriber) || strings.Contains(string(subscriber), "change-me") {
 		t.Errorf("configs/kamailio/dbtext/subscriber has not op201's password of pjsip.conf:\n%s", subscriber)
+	}
+	// The cluster's nodes (the Kamailio overlay) have the same passwords,
+	// placeholders none.
+	overlay := filepath.Join(dir, "configs", "asterisk-kamailio", "pjsip.conf")
+	for _, section := range []string{"op201", "carrier-auth"} {
+		want := confValue(t, filepath.Join(dir, "configs", "asterisk", "pjsip.conf"), section, "password")
+		if got := confValue(t, overlay, section, "password"); got != want || strings.Contains(got, "change-me") {
+			t.Errorf("configs/asterisk-kamailio/pjsip.conf: [%s] password %q, want pjsip.conf's %q", section, got, want)
+		}
+	}
+	if b, err := os.ReadFile(overlay); err != nil || regexp.MustCompile(`(?m)^password\s*=\s*change-?me`).Match(b) {
+		t.Errorf("configs/asterisk-kamailio/pjsip.conf keeps a placeholder password (%v)", err)
 	}
 	if strings.Contains(out, env["ARI_PASSWORD"]) {
 		t.Error("the script printed a secret")
