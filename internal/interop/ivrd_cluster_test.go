@@ -9,32 +9,46 @@ import (
 	"time"
 
 	"github.com/helpdesk-ivr/ivr/internal/bustest"
+	"github.com/helpdesk-ivr/ivr/internal/kamailiotest"
 	"github.com/helpdesk-ivr/ivr/internal/realasterisk"
 	"github.com/helpdesk-ivr/ivr/tickets"
 )
 
 // TestIvrdClusterKill9: two ivrd binaries share the calls of a real
-// Asterisk through a real ari-proxy server and NATS, by lease (-leases).
-// Four callers reach menu 2, spread over both; the instance driving the
-// first is killed (SIGKILL). Once its leases expire the other takes each
+// Asterisk through a real ari-proxy server and NATS, by lease (-leases),
+// with Kamailio in front as deployed (the carrier's calls reach the node
+// through its dispatcher). Four callers reach menu 2, spread over both;
+// the instance driving the first is killed (SIGKILL). Once its leases expire the other takes each
 // of its calls over: the caller hears the apology and menu 2 again, their
 // key 1 (pressed later, as timed) routes them, and every call ends with
 // one record.
 func TestIvrdClusterKill9(t *testing.T) {
 	t.Parallel()
 	bus := bustest.StartNATS(t)
-	one := StartDesk(t, DeskOptions{Clock: mondayClock, Bus: bus, Env: []string{"IVR_LEASES=1", "IVR_INSTANCE=ivrd-1"}})
+	kamAddr := kamailiotest.FreeAddr(t)
+	one := StartDesk(t, DeskOptions{Clock: mondayClock, Bus: bus, Env: []string{"IVR_LEASES=1", "IVR_INSTANCE=ivrd-1"},
+		Overlay: "configs/asterisk-kamailio", Set: behindKamailio(t, kamAddr)})
 	two := one.Peer(t, "IVR_INSTANCE=ivrd-2")
 	desks := map[string]*Desk{"ivrd-1": one, "ivrd-2": two}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
+	k := kamailiotest.Start(t, kamailiotest.Options{Addr: kamAddr, Nodes: []string{one.A.SIPAddr},
+		Carrier: []string{carrierIP}, Phones: "127.0.0.0/29"})
+	waitFor(ctx, t, "the node active in Kamailio", func() ([]kamailiotest.Destination, bool) {
+		ds, err := k.Destinations(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ds, len(ds) == 1 && ds[0].Active()
+	})
 
 	// Key 2 (menu 2), then key 1 a minute later: long after the takeover.
 	keys := slices.Concat(keyed("2", keyGap, 0), keyed("1", 60*time.Second, 0))
 	var calls []tickets.Call
 	for i := range 4 {
 		caller := fmt.Sprintf("333129000%d", i)
-		one.Caller(t, realasterisk.CallOptions{Caller: caller, Keys: keys, HangUpAfter: 10 * time.Second, Timeout: 3 * time.Minute})
+		one.Caller(t, realasterisk.CallOptions{Caller: caller, Keys: keys, HangUpAfter: 10 * time.Second, Timeout: 3 * time.Minute,
+			Target: kamAddr, SourceIP: carrierIP})
 		calls = append(calls, one.CallOf(ctx, t, caller))
 	}
 	owner := map[string]string{}

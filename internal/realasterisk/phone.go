@@ -60,7 +60,10 @@ func (a *Asterisk) PhoneAt(t testing.TB, addr string, opts PhoneOptions) *SIPCal
 	if opts.Mode == PhoneAnswer && opts.MediaPort == 0 && opts.Greeting == "" {
 		args = append(args, "-rtp_echo")
 	}
-	return a.runSipp(t, uasScenario(opts), opts.Timeout, args...)
+	// No -m 1: a request out of any call (Asterisk's unsolicited MWI
+	// NOTIFY, an OPTIONS) would count as that one call, and sipp would
+	// then drop the INVITE; the scenario stops sipp after its call.
+	return a.startSipp(t, uasScenario(opts), opts.Timeout, args...)
 }
 
 // uasHeaders answer the last request received, with the phone's to-tag
@@ -114,7 +117,17 @@ func uasScenario(o PhoneOptions) string {
 	b.WriteString(`<?xml version="1.0" encoding="ISO-8859-1" ?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
 <scenario name="realasterisk-phone">
-  <recv request="INVITE" crlf="true"/>
+  <recv request="NOTIFY" optional="true" next="outside"/>
+  <recv request="OPTIONS" optional="true" next="outside"/>
+  <recv request="INVITE" crlf="true" next="call"/>
+  <label id="outside"/>
+`)
+	// A request outside the call (a phone answers them as any phone
+	// does, e.g. voicemail's MWI NOTIFY through Kamailio): 200, and the
+	// phone goes on waiting for its call.
+	b.WriteString(uasResponse("200 OK", false, 0))
+	b.WriteString(`  <nop next="done"/>
+  <label id="call"/>
 `)
 	switch o.Mode {
 	case PhoneReject:
@@ -149,6 +162,11 @@ func uasScenario(o PhoneOptions) string {
 `)
 		b.WriteString(uasResponse("200 OK", false, o.MediaPort))
 	}
-	b.WriteString("  <timewait milliseconds=\"200\"/>\n</scenario>\n")
+	// The call is over: sipp ends once nothing else is in flight.
+	b.WriteString(`  <nop><action><exec int_cmd="stop_gracefully"/></action></nop>
+  <label id="done"/>
+  <timewait milliseconds="200"/>
+</scenario>
+`)
 	return b.String()
 }

@@ -109,6 +109,13 @@ func (a *Asterisk) Call(t testing.TB, opts CallOptions) *SIPCall {
 // ends if still running.
 func (a *Asterisk) runSipp(t testing.TB, scenario string, timeout time.Duration, args ...string) *SIPCall {
 	t.Helper()
+	return a.startSipp(t, scenario, timeout, append([]string{"-m", "1"}, args...)...)
+}
+
+// startSipp is runSipp with no call limit: for a scenario that ends sipp
+// itself (int_cmd stop_gracefully).
+func (a *Asterisk) startSipp(t testing.TB, scenario string, timeout time.Duration, args ...string) *SIPCall {
+	t.Helper()
 	dir, err := os.MkdirTemp(a.Dir, "sipp-")
 	if err != nil {
 		t.Fatal(err)
@@ -123,7 +130,7 @@ func (a *Asterisk) runSipp(t testing.TB, scenario string, timeout time.Duration,
 	}
 	args = append([]string{
 		"-sf", file, "-mi", "127.0.0.1", "-mp", strconv.Itoa(mediaPort),
-		"-m", "1", "-nostdin",
+		"-nostdin",
 		"-timeout", strconv.Itoa(int(timeout.Seconds() + 0.5)), "-timeout_error",
 		"-trace_err", "-error_file", filepath.Join(dir, "errors.log"),
 		"-trace_msg", "-message_file", filepath.Join(dir, "messages.log"),
