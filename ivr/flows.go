@@ -243,7 +243,7 @@ func (s *session) awaitRecording(name string, started time.Time, max time.Durati
 			return rec, nil
 		}
 		if w.timeout {
-			if _, err := s.c.client.LiveRecording().Data(ari.NewKey(ari.LiveRecordingKey, name)); isNotFound(err) {
+			if _, err := s.c.client.LiveRecording().Data(s.key.New(ari.LiveRecordingKey, name)); isNotFound(err) {
 				rec.duration = s.now().Sub(started).Truncate(time.Second)
 				rec.talking = rec.duration
 				return rec, nil

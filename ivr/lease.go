@@ -58,7 +58,6 @@ const takeoverBatch = 200
 func (c *Controller) acquireNew(s *session) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.StoreTimeout)
 	defer cancel()
-	start := time.Now()
 	_, ok, err := c.opts.Leases.Acquire(ctx, s.channelID, s.node)
 	switch {
 	case err != nil:
@@ -68,8 +67,11 @@ func (c *Controller) acquireNew(s *session) bool {
 		s.log.Info("call_owned_elsewhere")
 		return false
 	}
+	// Stamped once the lease is stored: a renewal that read the table
+	// before then began before this instant, and does not count the call
+	// as lost for missing it (stamped at the request's start, it did).
 	c.mu.Lock() // renewLeases reads it under c.mu
-	s.leasedAt = start
+	s.leasedAt = time.Now()
 	c.mu.Unlock()
 	return true
 }
@@ -139,29 +141,38 @@ func (c *Controller) takeOver(ctx context.Context) {
 	if client == nil || c.released.Load() || c.draining.Load() {
 		return
 	}
-	lctx, cancel := context.WithTimeout(ctx, c.opts.StoreTimeout)
-	expired, err := c.opts.Leases.Expired(lctx, takeoverBatch)
-	cancel()
-	if err != nil {
-		if ctx.Err() == nil {
-			c.log.Warn("lease_expired_failed", "error", err.Error())
-		}
-		return
-	}
-	for _, l := range expired {
-		c.mu.RLock()
-		mine := c.sessions[l.ChannelID] != nil
-		c.mu.RUnlock()
-		if mine {
-			continue // renewed late: ours still
-		}
-		actx, cancel := context.WithTimeout(ctx, c.opts.StoreTimeout)
-		prev, ok, err := c.opts.Leases.Acquire(actx, l.ChannelID, "")
+	// Batch after batch while they come back full: a dead instance's
+	// hundreds of calls are all resumed now, not one batch per round.
+	for ctx.Err() == nil {
+		lctx, cancel := context.WithTimeout(ctx, c.opts.StoreTimeout)
+		expired, err := c.opts.Leases.Expired(lctx, takeoverBatch)
 		cancel()
-		if err != nil || !ok {
-			continue // another instance was quicker
+		if err != nil {
+			if ctx.Err() == nil {
+				c.log.Warn("lease_expired_failed", "error", err.Error())
+			}
+			return
 		}
-		c.adoptLeased(ctx, l, prev)
+		taken := 0
+		for _, l := range expired {
+			c.mu.RLock()
+			mine := c.sessions[l.ChannelID] != nil
+			c.mu.RUnlock()
+			if mine {
+				continue // renewed late: ours still
+			}
+			actx, cancel := context.WithTimeout(ctx, c.opts.StoreTimeout)
+			prev, ok, err := c.opts.Leases.Acquire(actx, l.ChannelID, "")
+			cancel()
+			if err != nil || !ok {
+				continue // another instance was quicker
+			}
+			c.adoptLeased(ctx, l, prev)
+			taken++
+		}
+		if len(expired) < takeoverBatch || taken == 0 {
+			return
+		}
 	}
 }
 

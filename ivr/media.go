@@ -229,7 +229,7 @@ func (s *session) playPiece(media string, bargeIn bool, started func()) (done bo
 		}
 		switch {
 		case w.timeout || w.resync:
-			if _, err := s.c.client.Playback().Data(ari.NewKey(ari.PlaybackKey, id)); isNotFound(err) {
+			if _, err := s.c.client.Playback().Data(s.key.New(ari.PlaybackKey, id)); isNotFound(err) {
 				return false, nil // it ended while its events were lost
 			}
 			continue
@@ -262,7 +262,7 @@ func (s *session) playPiece(media string, bargeIn bool, started func()) (done bo
 }
 
 func (s *session) stopPlayback(id string) {
-	if err := s.c.client.Playback().Stop(ari.NewKey(ari.PlaybackKey, id)); err != nil && !isNotFound(err) {
+	if err := s.c.client.Playback().Stop(s.key.New(ari.PlaybackKey, id)); err != nil && !isNotFound(err) {
 		s.log.Warn("stop_playback_failed", "error", err.Error())
 	}
 }

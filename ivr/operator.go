@@ -151,7 +151,7 @@ func (s *session) operatorVariables(group, login string) map[string]string {
 }
 
 func (s *session) hangupChannel(id string) {
-	if err := s.c.client.Channel().Hangup(ari.NewKey(ari.ChannelKey, id), "normal"); err != nil && !isNotFound(err) {
+	if err := s.c.client.Channel().Hangup(s.key.New(ari.ChannelKey, id), "normal"); err != nil && !isNotFound(err) {
 		s.log.Warn("operator_hangup_failed", "error", err.Error())
 	}
 }
@@ -222,7 +222,7 @@ func (s *session) talk(legID string) error {
 		}
 		if w.resync {
 			// Events may have been lost: is the operator still there?
-			if _, err := s.c.client.Channel().Data(ari.NewKey(ari.ChannelKey, legID)); isNotFound(err) {
+			if _, err := s.c.client.Channel().Data(s.key.New(ari.ChannelKey, legID)); isNotFound(err) {
 				s.hangupBy = tickets.HangupOperator
 				return nil
 			}

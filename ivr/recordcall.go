@@ -162,7 +162,7 @@ func (s *session) adoptRecording() {
 	if err != nil || name == "" {
 		return
 	}
-	data, err := s.c.client.LiveRecording().Data(ari.NewKey(ari.LiveRecordingKey, name))
+	data, err := s.c.client.LiveRecording().Data(s.key.New(ari.LiveRecordingKey, name))
 	if err != nil {
 		return // it ended meanwhile
 	}
@@ -194,7 +194,7 @@ func (s *session) pauseRecording(pause bool, by string) error {
 	if s.rec.paused == pause {
 		return nil
 	}
-	key := ari.NewKey(ari.LiveRecordingKey, s.rec.name)
+	key := s.key.New(ari.LiveRecordingKey, s.rec.name)
 	var err error
 	if pause {
 		err = s.c.client.LiveRecording().Pause(key)
@@ -236,7 +236,7 @@ func (s *session) stopCallRecording() {
 	if s.released || s.c.released.Load() {
 		return // the controller that took the call over has the bridge
 	}
-	key := ari.NewKey(ari.LiveRecordingKey, rec.name)
+	key := s.key.New(ari.LiveRecordingKey, rec.name)
 	if err := s.c.client.LiveRecording().Stop(key); err != nil && !isNotFound(err) {
 		// 404: it ended with the bridge (both sides gone).
 		s.log.Warn("conversation_record_stop_failed", "error", err.Error())
@@ -321,6 +321,6 @@ func (s *session) addChange(old, new string, actor tickets.Actor) {
 // isRecorder reports the channel Asterisk puts into a bridge it records
 // (its uniqueid is among the bridge's channels): not a party to adopt.
 func (s *session) isRecorder(id string) bool {
-	ch, err := s.c.client.Channel().Data(ari.NewKey(ari.ChannelKey, id))
+	ch, err := s.c.client.Channel().Data(s.key.New(ari.ChannelKey, id))
 	return err == nil && strings.HasPrefix(ch.Name, "Recorder/")
 }

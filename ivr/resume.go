@@ -198,7 +198,7 @@ func (s *session) adoptConversation(bkey *ari.Key, legID string) error {
 
 // channelUp reports whether a channel still exists.
 func (s *session) channelUp(id string) bool {
-	_, err := s.c.client.Channel().Data(ari.NewKey(ari.ChannelKey, id))
+	_, err := s.c.client.Channel().Data(s.key.New(ari.ChannelKey, id))
 	return err == nil || !isNotFound(err)
 }
 
@@ -275,12 +275,12 @@ func (s *session) resumeMessage(group, name string, afterHours bool, started tim
 	s.phase = phaseMessage
 	s.emit(Event{Kind: EvResumed, Group: group, Reason: "recording"})
 	s.c.register(s, ari.LiveRecordingKey, name)
-	if _, err := s.c.client.LiveRecording().Data(ari.NewKey(ari.LiveRecordingKey, name)); err == nil {
+	if _, err := s.c.client.LiveRecording().Data(s.key.New(ari.LiveRecordingKey, name)); err == nil {
 		return s.finishRecording(group, afterHours, name, started, prev)
 	}
 	// Over already, while nobody watched: what is stored is the message;
 	// its length is at most the time since it began.
-	if _, err := s.c.client.StoredRecording().Data(ari.NewKey(ari.StoredRecordingKey, name)); err != nil {
+	if _, err := s.c.client.StoredRecording().Data(s.key.New(ari.StoredRecordingKey, name)); err != nil {
 		return s.message(group, afterHours, nil)
 	}
 	d := min(s.now().Sub(started), s.cfg.IVR.Message.MaxDuration).Truncate(time.Second)

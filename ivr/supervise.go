@@ -331,7 +331,7 @@ func (sv *supervision) run(endpoint string, talk talkLeg, started chan<- error) 
 			continue
 		}
 		if w.resync {
-			if _, err := c.client.Channel().Data(ari.NewKey(ari.ChannelKey, sv.snoop)); isNotFound(err) {
+			if _, err := c.client.Channel().Data(sv.call.key.New(ari.ChannelKey, sv.snoop)); isNotFound(err) {
 				left = "the conversation ended"
 				return
 			}
@@ -437,7 +437,7 @@ func (sv *supervision) awaitStasis(id string) bool {
 }
 
 func (sv *supervision) hangup(id string) {
-	if err := sv.c.client.Channel().Hangup(ari.NewKey(ari.ChannelKey, id), "normal"); err != nil && !isNotFound(err) {
+	if err := sv.c.client.Channel().Hangup(sv.call.key.New(ari.ChannelKey, id), "normal"); err != nil && !isNotFound(err) {
 		sv.s.log.Warn("supervisor_hangup_failed", "channel_id", id, "error", err.Error())
 	}
 }
@@ -490,7 +490,6 @@ func (sv *supervision) record(talk talkLeg, kind tickets.EventKind, what string)
 // The call's session sees its channel go and closes the record as for any
 // hangup by the system; the record says who ended it.
 func (c *Controller) endCall(ctx context.Context, call *session, callID, by string) error {
-	id := call.channelID
 	rec := int64(0)
 	if talk := call.talking.Load(); talk != nil {
 		rec = talk.callRecord
@@ -505,7 +504,7 @@ func (c *Controller) endCall(ctx context.Context, call *session, callID, by stri
 			c.log.Warn("supervision_record_failed", "call_id", callID, "error", err.Error())
 		}
 	}
-	if err := c.client.Channel().Hangup(ari.NewKey(ari.ChannelKey, id), "normal"); err != nil && !isNotFound(err) {
+	if err := c.client.Channel().Hangup(call.key, "normal"); err != nil && !isNotFound(err) {
 		return fmt.Errorf("end call %s: %w", callID, err)
 	}
 	c.supervising.interventions.WithLabelValues(string(ActEndCall)).Inc()

@@ -1,6 +1,7 @@
 package bustest_test
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"os"
@@ -29,11 +30,19 @@ func TestMain(m *testing.M) { pgtest.Main(m, tickets.Migrate, leases.Migrate, qu
 
 var secret = []byte("demo-pin-secret-not-for-production")
 
-func loadConfig(t *testing.T) *menu.Config {
+// loadConfig parses the shipped configuration, with each pair of edits
+// (old, new text) made first.
+func loadConfig(t *testing.T, edits ...string) *menu.Config {
 	t.Helper()
 	data, err := os.ReadFile("../../configs/helpdesk.yaml")
 	if err != nil {
 		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(edits); i += 2 {
+		if !bytes.Contains(data, []byte(edits[i])) {
+			t.Fatalf("configs/helpdesk.yaml has no %q to edit", edits[i])
+		}
+		data = bytes.Replace(data, []byte(edits[i]), []byte(edits[i+1]), 1)
 	}
 	cfg, err := menu.Parse("helpdesk.yaml", data)
 	if err != nil {

@@ -6,8 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/helpdesk-ivr/ivr/internal/testkit"
+
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/helpdesk-ivr/ivr/internal/bustest"
 	"github.com/helpdesk-ivr/ivr/ivr"
@@ -82,7 +83,7 @@ func TestKilledControllerCallsTakenOver(t *testing.T) {
 			})
 		})
 	}
-	if got := counter(t, b.reg, "ivr_call_takeovers_total"); got != float64(len(byOwner["A"])) {
+	if got := testkit.MetricValue(t, b.reg, "ivr_call_takeovers_total"); got != float64(len(byOwner["A"])) {
 		t.Errorf("B's ivr_call_takeovers_total %v, want %d", got, len(byOwner["A"]))
 	}
 	// Every caller goes on: 1 at node 2 routes them; then they hang up.
@@ -115,24 +116,6 @@ func TestKilledControllerCallsTakenOver(t *testing.T) {
 
 func isPrompt(name string) func(ivr.Event) bool {
 	return func(e ivr.Event) bool { return e.Kind == ivr.EvPrompt && slices.Contains(e.Prompt, name) }
-}
-
-// counter reads a counter of reg by name (one series).
-func counter(t *testing.T, reg interface {
-	Gather() ([]*dto.MetricFamily, error)
-}, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
-			return mf.GetMetric()[0].GetCounter().GetValue()
-		}
-	}
-	t.Fatalf("no metric %s", name)
-	return 0
 }
 
 // A controller dies with a call in each state over two nodes: a caller
@@ -212,18 +195,24 @@ func TestKilledControllerEveryStateTakenOver(t *testing.T) {
 // leases.
 func newQueueDesk(t *testing.T) (*desk, *leasestest.Killable) {
 	t.Helper()
-	var a *leasestest.Killable
-	d := newDesk(t, []string{idA, idB}, 1, func(d *desk) {
+	d, killable := newQueueDeskOf(t, 1)
+	return d, killable["A"]
+}
+
+// newQueueDeskOf is newQueueDesk with n controllers (A, B...) and the
+// killable leases of each by name; extra options apply before the nodes
+// start.
+func newQueueDeskOf(t *testing.T, n int, extra ...func(*desk)) (*desk, map[string]*leasestest.Killable) {
+	t.Helper()
+	killable := map[string]*leasestest.Killable{}
+	d := newDesk(t, []string{idA, idB}, n, append(extra, func(d *desk) {
 		d.leases = func(name string) ivr.CallLeases {
 			st, err := leases.New(d.pool, name, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
-			k := &leasestest.Killable{Store: st}
-			if name == "A" {
-				a = k
-			}
-			return k
+			killable[name] = &leasestest.Killable{Store: st}
+			return killable[name]
 		}
 		d.queues = queues.New(d.pool, queues.Options{Now: d.clk.Now, Location: d.cfg.Location(), PollInterval: 20 * time.Millisecond,
 			Registerer: prometheus.NewRegistry()})
@@ -237,8 +226,8 @@ func newQueueDesk(t *testing.T) (*desk, *leasestest.Killable) {
 		if err := d.queues.SetState(context.Background(), "op801", queues.Available, ""); err != nil {
 			t.Fatal(err)
 		}
-	})
-	return d, a
+	})...)
+	return d, killable
 }
 
 // placeOn places a call on node n, waits for in to greet it and presses
