@@ -89,12 +89,17 @@ type instanceReport struct {
 // failoverReport: one instance killed under load, and how long until the
 // others held every one of its calls.
 type failoverReport struct {
-	Instance      string  `json:"instance"`
-	AfterSeconds  float64 `json:"killed_after_seconds"`
-	LeasesAtKill  int     `json:"its_leases_at_kill"`
-	LeaseTTL      float64 `json:"lease_ttl_seconds"`
-	TakeoverSecs  float64 `json:"seconds_until_all_taken_over"`
-	LeasesLeft    int     `json:"its_leases_left"`
+	Instance     string  `json:"instance"`
+	AfterSeconds float64 `json:"killed_after_seconds"`
+	LeasesAtKill int     `json:"its_leases_at_kill"`
+	LeaseTTL     float64 `json:"lease_ttl_seconds"`
+	TakeoverSecs float64 `json:"seconds_until_all_taken_over"`
+	// AfterExpirySecs counts from the expiry of its last lease.
+	AfterExpirySecs float64 `json:"seconds_after_its_last_lease_expired"`
+	LeasesLeft      int     `json:"its_leases_left"`
+	// Takeovers are the calls resumed by the others; the rest of its
+	// leases were of calls that ended while nobody drove them (their
+	// records closed by the taker).
 	TakeoversSeen float64 `json:"takeovers_counted"`
 }
 
@@ -448,11 +453,13 @@ func (db *loadDB) recordsByNode(ctx context.Context) (map[string]int, error) {
 	return out, rows.Err()
 }
 
-// leasesOf counts the call leases an instance holds.
-func (db *loadDB) leasesOf(ctx context.Context, owner string) (int, error) {
-	var n int
-	err := db.pool.QueryRow(ctx, `SELECT count(*) FROM call_leases WHERE owner = $1`, owner).Scan(&n)
-	return n, err
+// leasesOf counts the call leases an instance holds, and says how long
+// until the last of them expires (by PostgreSQL's clock, which decides).
+func (db *loadDB) leasesOf(ctx context.Context, owner string) (n int, untilExpiry time.Duration, err error) {
+	var secs float64
+	err = db.pool.QueryRow(ctx, `SELECT count(*), coalesce(extract(epoch FROM max(expires_at) - now()), 0)::float8
+		FROM call_leases WHERE owner = $1`, owner).Scan(&n, &secs)
+	return n, time.Duration(secs * float64(time.Second)), err
 }
 
 func (db *loadDB) close() {

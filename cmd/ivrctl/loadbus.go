@@ -254,19 +254,21 @@ func (r *busRig) killLater(ctx context.Context, db *loadDB, d, ttl time.Duration
 			return
 		}
 		// Counted before the kill: its last renewal and takes stand.
-		if w.rep.LeasesAtKill, w.err = db.leasesOf(ctx, victim.name); w.err != nil {
+		var untilExpiry time.Duration
+		if w.rep.LeasesAtKill, untilExpiry, w.err = db.leasesOf(ctx, victim.name); w.err != nil {
 			return
 		}
 		victim.kill()
 		killed := time.Now()
 		for {
-			n, err := db.leasesOf(ctx, victim.name)
+			n, _, err := db.leasesOf(ctx, victim.name)
 			if err != nil {
 				w.err = err
 				return
 			}
 			if w.rep.LeasesLeft = n; n == 0 {
 				w.rep.TakeoverSecs = time.Since(killed).Seconds()
+				w.rep.AfterExpirySecs = (time.Since(killed) - untilExpiry).Seconds()
 				return
 			}
 			select {
