@@ -174,7 +174,8 @@ func cmdLoad(e env, args []string) int {
 		if db != nil {
 			opts.Store, opts.Queues, opts.SystemName = db.store, db.queue, db.node
 		}
-		desk, err := simdesk.Start(e.ctx, opts)
+		var desk *simdesk.Desk
+		pprof.Do(e.ctx, pprof.Labels("part", "desk"), func(ctx context.Context) { desk, err = simdesk.Start(ctx, opts) })
 		if err != nil {
 			return fail(e, "start: %v", err)
 		}
@@ -245,6 +246,7 @@ func cmdLoad(e env, args []string) int {
 	if *killAfter > 0 {
 		failover = bus.killLater(e.ctx, db, *killAfter, *leaseTTL)
 	}
+	callersLabel := pprof.WithLabels(e.ctx, pprof.Labels("part", "callers"))
 	interval := time.Duration(float64(time.Second) / *rate)
 	next := time.Now()
 	for i := 0; i < *calls; i++ {
@@ -255,6 +257,7 @@ func cmdLoad(e env, args []string) int {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
+			pprof.SetGoroutineLabels(callersLabel)
 			caller := fmt.Sprintf("+3933%08d", i)
 			c, err := rig.place(e.ctx, i, caller, cfg.Service.Number)
 			if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -100,14 +101,22 @@ func startBusRig(ctx context.Context, o busRigOptions) (_ *busRig, err error) {
 			r.close()
 		}
 	}()
-	if r.bus, err = busnode.StartNATS(); err != nil {
+	// Each part's goroutines carry its name as a profiler label
+	// (inherited by those they start): `go tool pprof -tags` on a
+	// -cpuprofile splits the CPU between them.
+	part := func(name string, f func()) { pprof.Do(ctx, pprof.Labels("part", name), func(context.Context) { f() }) }
+	part("nats-server", func() { r.bus, err = busnode.StartNATS() })
+	if err != nil {
 		return nil, err
 	}
 	ids := make([]string, o.nodes)
 	for i := range o.nodes {
 		ids[i] = fmt.Sprintf("02:fc:00:00:00:%02x", i+1) // each Asterisk its own entity id
-		n, err := busnode.StartNode(r.bus, arisim.Options{Clock: o.clk, AsteriskID: ids[i],
-			SystemName: o.systemName + "-" + string(rune('a'+i)), SoundDuration: ivr.PromptDurations(o.cfg)})
+		var n *busnode.Node
+		part("node", func() {
+			n, err = busnode.StartNode(r.bus, arisim.Options{Clock: o.clk, AsteriskID: ids[i],
+				SystemName: o.systemName + "-" + string(rune('a'+i)), SoundDuration: ivr.PromptDurations(o.cfg)})
+		})
 		if err != nil {
 			return nil, fmt.Errorf("node %d: %w", i+1, err)
 		}
@@ -117,7 +126,8 @@ func startBusRig(ctx context.Context, o busRigOptions) (_ *busRig, err error) {
 		r.nodes = append(r.nodes, n)
 	}
 	for i := range o.instances {
-		in, err := r.startInstance(ctx, o, o.systemName+"-"+string(rune('A'+i)))
+		var in *loadInstance
+		part("instance", func() { in, err = r.startInstance(ctx, o, o.systemName+"-"+string(rune('A'+i))) })
 		if err != nil {
 			return nil, fmt.Errorf("instance %d: %w", i+1, err)
 		}
