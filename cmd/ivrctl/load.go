@@ -83,7 +83,9 @@ type instanceReport struct {
 	Arrived   int64   `json:"calls_arrived"`
 	Finished  int64   `json:"calls_finished"`
 	TakenOver float64 `json:"calls_taken_over"`
-	Killed    bool    `json:"killed,omitempty"`
+	// LeasesLost: calls let go because their lease was found taken.
+	LeasesLost float64 `json:"calls_lease_lost"`
+	Killed     bool    `json:"killed,omitempty"`
 }
 
 // failoverReport: one instance killed under load, and how long until the

@@ -324,7 +324,8 @@ func (r *busRig) report(ctx context.Context, rep *loadReport, db *loadDB, w *fai
 	}
 	for _, in := range r.insts {
 		rep.Instances = append(rep.Instances, instanceReport{Name: in.name, Arrived: in.arrived.Load(),
-			Finished: in.finished.Load(), TakenOver: in.takeovers(), Killed: in.killed.Load()})
+			Finished: in.finished.Load(), TakenOver: in.takeovers(), Killed: in.killed.Load(),
+			LeasesLost: in.counter("ivr_call_leases_lost_total")})
 	}
 	if w == nil {
 		return nil
@@ -347,13 +348,16 @@ func (r *busRig) report(ctx context.Context, rep *loadReport, db *loadDB, w *fai
 }
 
 // takeovers is the instance's ivr_call_takeovers_total.
-func (in *loadInstance) takeovers() float64 {
+func (in *loadInstance) takeovers() float64 { return in.counter("ivr_call_takeovers_total") }
+
+// counter sums the series of one of the instance's counters.
+func (in *loadInstance) counter(name string) float64 {
 	mfs, err := in.reg.Gather()
 	if err != nil {
 		return 0
 	}
 	for _, mf := range mfs {
-		if mf.GetName() == "ivr_call_takeovers_total" {
+		if mf.GetName() == name {
 			var sum float64
 			for _, m := range mf.GetMetric() {
 				sum += m.GetCounter().GetValue()
