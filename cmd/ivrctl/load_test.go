@@ -55,3 +55,54 @@ func TestLoadRefusesPostgresWithoutURL(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, errOut)
 	}
 }
+
+// TestLoadThroughNATS: `ivrctl load -transport nats` spreads the calls
+// over two simulated nodes behind real ari-proxy servers and two
+// controllers sharing them by lease in PostgreSQL; every call ends with
+// its record and ticket, and each node and each instance had calls.
+func TestLoadThroughNATS(t *testing.T) {
+	t.Setenv("DATABASE_URL", pgtest.DatabaseURL(t))
+	code, out, errOut := runCmd(t, "", "load", "-config", example, "-store", "postgres", "-transport", "nats",
+		"-nodes", "2", "-instances", "2", "-calls", "40", "-rate", "20", "-hold", "1s")
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout %s\nstderr %s", code, out, errOut)
+	}
+	var rep loadReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if rep.Transport != "nats" || rep.Calls != 40 || rep.Completed != 40 || rep.SessionsLeft != 0 || len(rep.Failures) != 0 {
+		t.Errorf("report:\n%s", out)
+	}
+	if rep.CallRecordsTicketed == nil || *rep.CallRecordsTicketed != 40 {
+		t.Errorf("call records with their ticket: %v, want 40\n%s", rep.CallRecordsTicketed, out)
+	}
+	if len(rep.Nodes) != 2 || len(rep.Instances) != 2 {
+		t.Fatalf("report:\n%s", out)
+	}
+	records := 0
+	for _, n := range rep.Nodes {
+		if n.Placed != 20 || n.Records == nil || *n.Records != 20 {
+			t.Errorf("node %s: %d placed, %v records; want 20 each", n.ID, n.Placed, n.Records)
+		}
+		if n.Records != nil {
+			records += *n.Records
+		}
+	}
+	var arrived int64
+	for _, in := range rep.Instances {
+		if in.Arrived == 0 {
+			t.Errorf("instance %s got no call\n%s", in.Name, out)
+		}
+		arrived += in.Arrived
+	}
+	if arrived != 40 || records != 40 {
+		t.Errorf("%d calls arrived at the instances, %d records on the nodes; want 40", arrived, records)
+	}
+}
+
+func TestLoadRefusesInstancesWithoutPostgres(t *testing.T) {
+	if code, _, errOut := runCmd(t, "", "load", "-config", example, "-transport", "nats", "-instances", "2", "-calls", "1"); code != 1 || errOut == "" {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}
