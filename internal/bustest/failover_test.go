@@ -103,13 +103,19 @@ func TestKilledControllerCallsTakenOver(t *testing.T) {
 			t.Errorf("B's own call %s was resumed", c.ID())
 		}
 	}
+	d.checkNothingLeft()
+}
+
+// checkNothingLeft: no lease left in the database, no channel on any node.
+func (d *desk) checkNothingLeft() {
+	d.t.Helper()
 	var left int
-	if err := d.pool.QueryRow(ctx, `SELECT count(*) FROM call_leases`).Scan(&left); err != nil || left != 0 {
-		t.Errorf("%d leases left (%v)", left, err)
+	if err := d.pool.QueryRow(context.Background(), `SELECT count(*) FROM call_leases`).Scan(&left); err != nil || left != 0 {
+		d.t.Errorf("%d leases left (%v)", left, err)
 	}
 	for _, n := range d.nodes {
 		if st := n.Sim.Stats(); st.ActiveChannels != 0 {
-			t.Errorf("%s: %d channels left", n, st.ActiveChannels)
+			d.t.Errorf("%s: %d channels left", n, st.ActiveChannels)
 		}
 	}
 }

@@ -293,15 +293,7 @@ func TestKilledInstanceFiftyCallsInEveryState(t *testing.T) {
 			t.Errorf("B's own call %s was resumed", c.ID())
 		}
 	}
-	var left int
-	if err := d.pool.QueryRow(ctx, `SELECT count(*) FROM call_leases`).Scan(&left); err != nil || left != 0 {
-		t.Errorf("%d leases left (%v)", left, err)
-	}
-	for _, n := range d.nodes {
-		if st := n.Sim.Stats(); st.ActiveChannels != 0 {
-			t.Errorf("%s: %d channels left", n, st.ActiveChannels)
-		}
-	}
+	d.checkNothingLeft()
 }
 
 // replayed: the apology, then prompt again (a takeover at a prompt).
