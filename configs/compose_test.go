@@ -674,8 +674,8 @@ func TestComposeClusterChecksCatch(t *testing.T) {
 		{"nodes resolving Kamailio elsewhere", "", `"kamailio:10.0.0.10"`, `"kamailio:10.0.0.9"`, "does not know kamailio as 10.0.0.10"},
 		{"one host port twice", "", "127.0.0.1:8082:8080", "127.0.0.1:8081:8080", "ivrd-1 and ivrd-2 both publish the host's 8081/tcp"},
 		{"a port on every address too", "", `"127.0.0.1:8082:8080"`, `"8081:8080"`, "both publish the host's 8081/tcp"},
-		{"a service not started", "", "ari-proxy-2 ivrd-1 ivrd-2\n", "ivrd-1 ivrd-2\n", "does not start ari-proxy-2"},
-		{"the single host started", "", "ari-proxy-2 ivrd-1 ivrd-2\n", "ari-proxy-2 ivrd-1 ivrd-2 ivrd\n", "starts asterisk, in the host's network"},
+		{"a service not started", "", "ari-proxy-2 ivrd-1 ivrd-2 prometheus-cluster\n", "ivrd-1 ivrd-2 prometheus-cluster\n", "does not start ari-proxy-2"},
+		{"the single host started", "", "ivrd-2 prometheus-cluster\n", "ivrd-2 prometheus-cluster ivrd\n", "starts asterisk, in the host's network"},
 		{"README behind", "README.md", "up -d kamailio ari-proxy-1", "up -d kamailio", "README.md: does not say"},
 	} {
 		c, r, files := compose, readme, map[string]string{}

@@ -70,6 +70,7 @@ func runPromtool(t *testing.T, dir string, wantErr bool, args ...string) string 
 func TestPrometheusRules(t *testing.T) {
 	t.Parallel()
 	runPromtool(t, prometheusDir, false, "check", "config", "prometheus.yml")
+	runPromtool(t, prometheusDir, false, "check", "config", "prometheus-cluster.yml")
 	runPromtool(t, prometheusDir, false, "check", "rules", "alerts.yml")
 	runPromtool(t, prometheusDir, false, "test", "rules", "alerts_test.yml")
 }
@@ -190,6 +191,94 @@ func checkComposePrometheus(compose, prometheusYML string) []string {
 		return []string{composeFile + ": the prometheus service does not mount configs/prometheus/alerts.yml beside its prometheus.yml"}
 	}
 	return nil
+}
+
+// checkClusterPrometheus: the cluster's prometheus-cluster.yml is
+// prometheus.yml with the job ivrd's targets the cluster's instances
+// (each ivrd-N service of the profile, port 8080), and its service mounts
+// the same alerts.
+func checkClusterPrometheus(compose, single, cluster string) []string {
+	var p []string
+	targets := func(name, doc string) (map[string]any, []string) {
+		var m map[string]any
+		if err := yaml.Unmarshal([]byte(doc), &m); err != nil {
+			p = append(p, name+": "+err.Error())
+			return nil, nil
+		}
+		var got []string
+		jobs, _ := m["scrape_configs"].([]any)
+		for _, j := range jobs {
+			job, _ := j.(map[string]any)
+			if job["job_name"] != "ivrd" {
+				continue
+			}
+			statics, _ := job["static_configs"].([]any)
+			for _, sc := range statics {
+				ts, _ := sc.(map[string]any)["targets"].([]any)
+				for _, t := range ts {
+					got = append(got, fmt.Sprint(t))
+				}
+			}
+			delete(job, "static_configs")
+		}
+		return m, got
+	}
+	one, _ := targets("prometheus.yml", single)
+	two, got := targets("prometheus-cluster.yml", cluster)
+	if one == nil || two == nil {
+		return p
+	}
+	if fmt.Sprint(one) != fmt.Sprint(two) {
+		p = append(p, "prometheus-cluster.yml differs from prometheus.yml in more than the job ivrd's targets")
+	}
+	var c struct {
+		Services map[string]struct {
+			Profiles []string `yaml:"profiles"`
+			Volumes  []string `yaml:"volumes"`
+		} `yaml:"services"`
+	}
+	if err := yaml.Unmarshal([]byte(compose), &c); err != nil {
+		return append(p, composeFile+": "+err.Error())
+	}
+	var want []string
+	for name, svc := range c.Services {
+		if strings.HasPrefix(name, "ivrd-") && slices.Contains(svc.Profiles, "cluster") {
+			want = append(want, name+":8080")
+		}
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	if len(want) == 0 || !slices.Equal(got, want) {
+		p = append(p, fmt.Sprintf("prometheus-cluster.yml scrapes %q, want the cluster's instances %q", got, want))
+	}
+	vols := c.Services["prometheus-cluster"].Volumes
+	for _, v := range []string{"./configs/prometheus/prometheus-cluster.yml:/etc/prometheus/prometheus.yml:ro",
+		"./configs/prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro"} {
+		if !slices.Contains(vols, v) {
+			p = append(p, fmt.Sprintf("%s: the prometheus-cluster service does not mount %s", composeFile, v))
+		}
+	}
+	return p
+}
+
+func TestClusterPrometheus(t *testing.T) {
+	t.Parallel()
+	report(t, checkClusterPrometheus(read(t, composeFile), read(t, "prometheus/prometheus.yml"), read(t, "prometheus/prometheus-cluster.yml")))
+}
+
+func TestClusterPrometheusChecksCatch(t *testing.T) {
+	t.Parallel()
+	compose, single, cluster := read(t, composeFile), read(t, "prometheus/prometheus.yml"), read(t, "prometheus/prometheus-cluster.yml")
+	for _, c := range []struct{ name, compose, cluster, want string }{
+		{"one instance missing", compose, strings.Replace(cluster, `, "ivrd-2:8080"`, "", 1), "want the cluster's instances"},
+		{"another interval", compose, strings.Replace(cluster, "scrape_interval: 15s", "scrape_interval: 30s", 1), "differs from prometheus.yml"},
+		{"rules not mounted", strings.Replace(compose, "- ./configs/prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro\n      - prometheus-cluster-data", "- prometheus-cluster-data", 1), cluster, "does not mount ./configs/prometheus/alerts.yml"},
+	} {
+		p := checkClusterPrometheus(c.compose, single, c.cluster)
+		if !slices.ContainsFunc(p, func(s string) bool { return strings.Contains(s, c.want) }) {
+			t.Errorf("%s: problems %q, want one saying %q", c.name, p, c.want)
+		}
+	}
 }
 
 func TestComposeLoadsTheAlerts(t *testing.T) {
