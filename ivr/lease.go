@@ -61,7 +61,12 @@ func (c *Controller) acquireNew(s *session) bool {
 	_, ok, err := c.opts.Leases.Acquire(ctx, s.channelID, s.node)
 	switch {
 	case err != nil:
+		// Served anyway; leased once the database answers (leaseLate),
+		// so that it too is taken over if this instance dies.
 		s.log.Warn("lease_acquire_failed", "error", err.Error())
+		c.mu.Lock()
+		s.unleased = true
+		c.mu.Unlock()
 		return true
 	case !ok:
 		s.log.Info("call_owned_elsewhere")
@@ -78,7 +83,13 @@ func (c *Controller) acquireNew(s *session) bool {
 
 // releaseLease gives the lease of a session's call up at its end.
 func (c *Controller) releaseLease(s *session) {
-	if c.opts.Leases == nil || s.leasedAt.IsZero() {
+	if c.opts.Leases == nil {
+		return
+	}
+	c.mu.RLock() // leaseLate may have set it meanwhile
+	leased := !s.leasedAt.IsZero()
+	c.mu.RUnlock()
+	if !leased {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.StoreTimeout)
@@ -94,7 +105,9 @@ func (c *Controller) releaseLease(s *session) {
 func (c *Controller) runLeases(ctx context.Context) {
 	period := c.opts.Leases.TTL() / 3
 	for {
-		c.renewLeases(ctx)
+		if c.renewLeases(ctx) {
+			c.leaseLate(ctx)
+		}
 		c.takeOver(ctx)
 		t := c.clock.NewTimer(period)
 		select {
@@ -109,7 +122,7 @@ func (c *Controller) runLeases(ctx context.Context) {
 // renewLeases extends the leases of the calls this instance drives; a
 // call another instance took over meanwhile (this one paused past its
 // lease) is let go without being touched.
-func (c *Controller) renewLeases(ctx context.Context) {
+func (c *Controller) renewLeases(ctx context.Context) bool {
 	start := time.Now()
 	rctx, cancel := context.WithTimeout(ctx, c.opts.StoreTimeout)
 	held, err := c.opts.Leases.Renew(rctx)
@@ -118,7 +131,7 @@ func (c *Controller) renewLeases(ctx context.Context) {
 		if ctx.Err() == nil {
 			c.log.Warn("lease_renew_failed", "error", err.Error())
 		}
-		return
+		return false
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -128,6 +141,39 @@ func (c *Controller) renewLeases(ctx context.Context) {
 			c.leaseMetrics.lost.Inc()
 			s.log.Warn("call_lease_lost")
 			s.inbox.push(item{release: true})
+		}
+	}
+	return true
+}
+
+// leaseLate takes the leases of the calls served without one while the
+// database was down.
+func (c *Controller) leaseLate(ctx context.Context) {
+	c.mu.RLock()
+	var late []*session
+	for _, s := range c.sessions {
+		if s.unleased {
+			late = append(late, s)
+		}
+	}
+	c.mu.RUnlock()
+	for _, s := range late {
+		actx, cancel := context.WithTimeout(ctx, c.opts.StoreTimeout)
+		_, ok, err := c.opts.Leases.Acquire(actx, s.channelID, s.node)
+		cancel()
+		if err != nil {
+			return // still down: next round
+		}
+		c.mu.Lock()
+		s.unleased = false
+		if ok {
+			s.leasedAt = time.Now()
+		}
+		c.mu.Unlock()
+		if ok {
+			s.log.Info("call_leased_late")
+		} else {
+			s.log.Warn("call_leased_late_elsewhere")
 		}
 	}
 }

@@ -148,3 +148,35 @@ func TestLeasesTakeOverTheCallsOfADeadInstance(t *testing.T) {
 	}
 	waitUntil(t, "no lease left", func() bool { return len(leaseOwners(t, pool)) == 0 })
 }
+
+// A call that arrives while the leases' database is down is served
+// anyway, unleased; once the database answers again the instance takes
+// its lease, so that this call too would be taken over if the instance
+// died, and gives it up at the call's end.
+func TestCallServedDuringAnOutageIsLeasedLater(t *testing.T) {
+	url := pgtest.DatabaseURL(t)
+	pool, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	st, err := leases.New(pool, "ivrd-a", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &leasestest.Killable{Store: st}
+	r := newQueueRig(t, url, nil, func(o *simdesk.Options) { o.Leases = a })
+	a.Kill() // the outage
+	c := r.call("3331239999")
+	r.waitPrompt(c.ID(), "node:root")
+	if owner := leaseOwners(t, pool)[c.ID()]; owner != "" {
+		t.Fatalf("%s leased by %q during the outage", c.ID(), owner)
+	}
+	a.Revive()
+	waitUntil(t, "the call leased after the outage", func() bool { return leaseOwners(t, pool)[c.ID()] == "ivrd-a" })
+	if err := c.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	r.outcome(c.ID())
+	waitUntil(t, "the lease given up at the call's end", func() bool { return len(leaseOwners(t, pool)) == 0 })
+}

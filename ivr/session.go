@@ -59,6 +59,7 @@ type session struct {
 	ch        ari.ChannelData
 	node      string
 	leasedAt  time.Time   // when the call's lease was taken (Options.Leases)
+	unleased  bool        // served without a lease (the database was down): leased later
 	test      bool        // a test call (TestArg)
 	args      []string    // the Stasis arguments
 	clock     clock.Clock // the controller's, or the call's own (Options.CallClock)

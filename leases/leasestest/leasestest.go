@@ -24,6 +24,10 @@ type Killable struct {
 // database; its rows stay as they were.
 func (k *Killable) Kill() { k.dead.Store(true) }
 
+// Revive lets the instance's requests reach the database again: what
+// Kill did was an outage, not a death.
+func (k *Killable) Revive() { k.dead.Store(false) }
+
 func (k *Killable) Acquire(ctx context.Context, id, node string) (string, bool, error) {
 	if k.dead.Load() {
 		return "", false, ErrKilled
