@@ -277,14 +277,14 @@ func (c *Controller) dispatch(ctx context.Context, e ari.Event) {
 		return // an event for a call already over, or of no interest
 	}
 	if !NewCall(start) {
-		if c.opts.Shared {
+		if c.opts.Shared && !c.orphanOfMine(start) {
 			return // a leg of another controller's call
 		}
 		// An operator leg whose call is gone, a callback whose runner is,
 		// an outside number called for a transfer that is over, or a
 		// supervisor's phone or snoop whose supervision is:
 		// nobody will talk to it.
-		go c.hangupOrphan(start.Channel.ID)
+		go c.hangupOrphan(ari.NewKey(ari.ChannelKey, start.Channel.ID, ari.WithNode(start.GetNode()), ari.WithApp(c.opts.App)))
 		return
 	}
 	if c.draining.Load() {
@@ -309,6 +309,19 @@ func (c *Controller) dispatch(ctx context.Context, e ari.Event) {
 func NewCall(start *ari.StasisStart) bool {
 	return len(start.Args) == 0 || (start.Args[0] != "operator" && start.Args[0] != "callback" &&
 		start.Args[0] != "transfer" && !supervisionArg(start.Args[0]))
+}
+
+// orphanOfMine: an operator's leg made for a call this controller drives,
+// but not by it: by the call's previous owner, which died while the phone
+// rang (the phone answered into Stasis with nobody to bridge it). Legs
+// this controller makes are routed to their call before they exist.
+func (c *Controller) orphanOfMine(start *ari.StasisStart) bool {
+	if len(start.Args) < 2 || start.Args[0] != "operator" {
+		return false
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.sessions[start.Args[1]] != nil
 }
 
 // TestArg, as an argument of the Stasis application (Stasis(ivr,test), a
@@ -395,9 +408,9 @@ func (c *Controller) forget(s *session) {
 	}
 }
 
-func (c *Controller) hangupOrphan(id string) {
-	if err := c.client.Channel().Hangup(ari.NewKey(ari.ChannelKey, id), "normal"); err != nil && !isNotFound(err) {
-		c.log.Warn("orphan_hangup_failed", "channel_id", id, "error", err.Error())
+func (c *Controller) hangupOrphan(key *ari.Key) {
+	if err := c.client.Channel().Hangup(key, "normal"); err != nil && !isNotFound(err) {
+		c.log.Warn("orphan_hangup_failed", "channel_id", key.ID, "error", err.Error())
 	}
 }
 
@@ -499,7 +512,7 @@ func (c *Controller) Reconcile(ctx context.Context) {
 			c.mu.Unlock()
 			if (strings.HasPrefix(k.ID, "op-") || strings.HasPrefix(k.ID, "cb-")) && !claimed && !bridged[k.ID] ||
 				strings.HasPrefix(k.ID, supervisionPrefix) && !claimed {
-				go c.hangupOrphan(k.ID)
+				go c.hangupOrphan(k)
 			}
 		}
 	}

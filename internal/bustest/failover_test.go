@@ -3,6 +3,7 @@ package bustest_test
 import (
 	"context"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -298,4 +299,36 @@ func TestOperatorOfADeadInstanceFreed(t *testing.T) {
 	if op, err := d.queues.Operator(ctx, "op801"); err != nil || op.State == queues.OnCall || op.CallID != "" {
 		t.Errorf("op801 %+v (%v) after the reconciliation, want freed", op, err)
 	}
+}
+
+// A controller dies while op801's phone rings for a caller (the leg it
+// made rings on): the controller that takes the call over finds the
+// caller in the queue; when the phone answers into Stasis, nobody would
+// bridge it, so the new owner, whose call the leg is for, hangs it up
+// instead of leaving it in Stasis, and the caller is still served.
+func TestPhoneRingingWhenItsControllerDied(t *testing.T) {
+	d, a := newQueueDesk(t)
+	na := d.nodes[0]
+	var leg atomic.Pointer[arisim.Call]
+	na.Sim.SetEndpoint("PJSIP/op801", arisim.EndpointBehavior{Mode: arisim.Answer, AnswerAfter: 12 * time.Second,
+		OnCall: func(c *arisim.Call) { leg.CompareAndSwap(nil, c) }})
+	ctrlA := d.ctrls[0]
+	caller := d.placeOn(ctrlA, na, "31")
+	waitUntil(t, "op801's phone ringing", func() bool { return leg.Load() != nil })
+	b := d.startController("B")
+	d.ctrls = append(d.ctrls, b)
+	d.waitReady(idA, idB)
+	d.killA(a)
+	waitUntil(t, "B resumes the caller", func() bool {
+		return b.saw(caller.ID(), func(e ivr.Event) bool { return e.Kind == ivr.EvRoute && e.Reason == "resumed in queue" })
+	})
+	first := leg.Load()
+	waitUntil(t, "the dead controller's leg over", func() bool { _, ended := first.Ended(); return ended })
+	d.waitKind(b, caller.ID(), ivr.EvAnswered)
+	if err := caller.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	d.waitKind(b, caller.ID(), ivr.EvOutcome)
+	d.checkRecord(caller.ID(), na.ID)
+	d.checkNothingLeft()
 }
