@@ -117,6 +117,7 @@ func uasScenario(o PhoneOptions) string {
 	b.WriteString(`<?xml version="1.0" encoding="ISO-8859-1" ?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
 <scenario name="realasterisk-phone">
+  <Global variables="calls"/>
   <recv request="NOTIFY" optional="true" next="outside"/>
   <recv request="OPTIONS" optional="true" next="outside"/>
   <recv request="INVITE" crlf="true" next="call"/>
@@ -128,6 +129,13 @@ func uasScenario(o PhoneOptions) string {
 	b.WriteString(uasResponse("200 OK", false, 0))
 	b.WriteString(`  <nop next="done"/>
   <label id="call"/>
+  <nop>
+    <action>
+      <test assign_to="taken" variable="calls" compare="greater_than_equal" value="1"/>
+      <add assign_to="calls" value="1"/>
+    </action>
+  </nop>
+  <nop test="taken" next="busy"/>
 `)
 	switch o.Mode {
 	case PhoneReject:
@@ -164,6 +172,13 @@ func uasScenario(o PhoneOptions) string {
 	}
 	// The call is over: sipp ends once nothing else is in flight.
 	b.WriteString(`  <nop><action><exec int_cmd="stop_gracefully"/></action></nop>
+  <nop next="done"/>
+  <label id="busy"/>
+`)
+	// Another call while the phone has had its one: busy, as a phone
+	// without call waiting (e.g. a ring-all that reaches it again).
+	b.WriteString(uasResponse("486 Busy Here", false, 0))
+	b.WriteString(`  <recv request="ACK"/>
   <label id="done"/>
   <timewait milliseconds="200"/>
 </scenario>

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +16,8 @@ import (
 // Asterisk node's unsolicited MWI NOTIFY, relayed by Kamailio the moment
 // the phone registered) answers it 200 and still takes the call that
 // follows; with sipp's one-call limit the NOTIFY was "the call" and the
-// INVITE was dropped (TestTwoNodesBehindKamailio, under load).
+// INVITE was dropped (TestTwoNodesBehindKamailio, under load). A second
+// call while it is in its call is refused busy.
 func TestPhoneAnswersARequestOutsideTheCall(t *testing.T) {
 	t.Parallel()
 	SkipIfOptedOut(t)
@@ -64,9 +67,19 @@ func TestPhoneAnswersARequestOutsideTheCall(t *testing.T) {
 		t.Fatalf("the phone's answer to the NOTIFY: %q, want 200 on its Call-ID", reply)
 	}
 
-	caller := a.Call(t, CallOptions{Target: addr, HangUpAfter: time.Second, Timeout: 20 * time.Second})
+	caller := a.Call(t, CallOptions{Target: addr, HangUpAfter: 4 * time.Second, Timeout: 20 * time.Second})
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
+	// A second call while the phone is in its call: busy (a ring-all
+	// reaching a phone that is talking), not answered.
+	time.Sleep(time.Second)
+	second := a.Call(t, CallOptions{Caller: "3330000002", Target: addr, HangUpAfter: time.Second, Timeout: 10 * time.Second})
+	if err := second.Wait(ctx); err == nil {
+		t.Error("the second call was answered by a phone in a call")
+	}
+	if log, _ := os.ReadFile(filepath.Join(second.Dir, "messages.log")); !strings.Contains(string(log), "SIP/2.0 486 Busy Here") {
+		t.Errorf("the second call got no 486 Busy Here:\n%s", log)
+	}
 	if err := caller.Wait(ctx); err != nil {
 		t.Errorf("the call to the phone: %v", err)
 	}
