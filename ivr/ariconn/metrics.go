@@ -2,6 +2,7 @@ package ariconn
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -110,16 +111,31 @@ func plainEventType(t string) bool {
 	return true
 }
 
-// instrumented measures every REST request.
+// instrumented measures every REST request, and bounds it by timeout
+// (unless its context ends sooner) until its body is closed.
 type instrumented struct {
-	next http.RoundTripper
-	m    *metrics
+	next    http.RoundTripper
+	m       *metrics
+	timeout time.Duration
 }
 
 func (t *instrumented) RoundTrip(r *http.Request) (*http.Response, error) {
 	start := time.Now()
 	route := Route(r.URL.Path)
+	cancel := context.CancelFunc(nil)
+	if dl, ok := r.Context().Deadline(); t.timeout > 0 && (!ok || dl.After(start.Add(t.timeout))) {
+		var ctx context.Context
+		ctx, cancel = context.WithDeadline(r.Context(), start.Add(t.timeout))
+		r = r.WithContext(ctx)
+	}
 	resp, err := t.next.RoundTrip(r)
+	if cancel != nil {
+		if err != nil {
+			cancel()
+		} else {
+			resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+		}
+	}
 	t.m.requests.WithLabelValues(r.Method, route).Observe(time.Since(start).Seconds())
 	switch {
 	case err != nil:
@@ -141,6 +157,18 @@ func (t *instrumented) RoundTrip(r *http.Request) (*http.Response, error) {
 		resp.Body = io.NopCloser(bytes.NewReader(body))
 	}
 	return resp, err
+}
+
+// cancelOnClose ends a request's deadline when its body is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelOnClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
 }
 
 var collections = map[string]bool{
