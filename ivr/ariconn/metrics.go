@@ -17,6 +17,8 @@ import (
 
 type metrics struct {
 	requests   *prometheus.HistogramVec
+	mu         sync.RWMutex
+	observers  map[methodRoute]prometheus.Observer // requests' children
 	errors     *prometheus.CounterVec
 	connected  prometheus.Gauge
 	reconnects prometheus.Counter
@@ -32,6 +34,7 @@ type metrics struct {
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
+		observers: map[methodRoute]prometheus.Observer{},
 		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "ivr_ari_request_duration_seconds",
 			Help:    "Latency of ARI REST requests by method and route.",
@@ -111,6 +114,25 @@ func plainEventType(t string) bool {
 	return true
 }
 
+type methodRoute struct{ method, route string }
+
+// requestsFor is requests.WithLabelValues(method, route), from a cache:
+// the label lookup hashes and locks, for every request.
+func (m *metrics) requestsFor(method, route string) prometheus.Observer {
+	k := methodRoute{method, route}
+	m.mu.RLock()
+	o, ok := m.observers[k]
+	m.mu.RUnlock()
+	if ok {
+		return o
+	}
+	o = m.requests.WithLabelValues(method, route)
+	m.mu.Lock()
+	m.observers[k] = o
+	m.mu.Unlock()
+	return o
+}
+
 // instrumented measures every REST request, and bounds it by timeout
 // (unless its context ends sooner) until its body is closed.
 type instrumented struct {
@@ -136,7 +158,7 @@ func (t *instrumented) RoundTrip(r *http.Request) (*http.Response, error) {
 			resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
 		}
 	}
-	t.m.requests.WithLabelValues(r.Method, route).Observe(time.Since(start).Seconds())
+	t.m.requestsFor(r.Method, route).Observe(time.Since(start).Seconds())
 	switch {
 	case err != nil:
 		kind := "network"
@@ -178,15 +200,21 @@ var collections = map[string]bool{
 
 // Route turns a request path into a template with bounded cardinality:
 // /ari/channels/1795320990.1/play/pb-1 becomes /channels/{id}/play/{id}.
+// (One pass and one allocation: it runs for every request.)
 func Route(path string) string {
-	segs := strings.Split(strings.Trim(strings.TrimPrefix(path, "/ari"), "/"), "/")
-	for i := 1; i < len(segs); i++ {
-		prev := segs[i-1]
-		if collections[prev] && !collections[segs[i]] {
-			segs[i] = "{id}"
-		} else if prev == "play" || (prev == "{id}" && i >= 2 && segs[i-2] == "endpoints") {
-			segs[i] = "{id}"
+	var b strings.Builder
+	b.Grow(len(path) + 8)
+	var before, prev string // the two previous segments, as written
+	i := 0
+	for seg := range strings.SplitSeq(strings.Trim(strings.TrimPrefix(path, "/ari"), "/"), "/") {
+		if i > 0 && (collections[prev] && !collections[seg] ||
+			prev == "play" || (prev == "{id}" && i >= 2 && before == "endpoints")) {
+			seg = "{id}"
 		}
+		b.WriteByte('/')
+		b.WriteString(seg)
+		before, prev = prev, seg
+		i++
 	}
-	return "/" + strings.Join(segs, "/")
+	return b.String()
 }

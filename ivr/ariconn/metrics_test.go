@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // seen records the requests that reach the transport.
@@ -130,5 +131,73 @@ func TestRequestTimeoutWhileReadingBody(t *testing.T) {
 	body, err := io.ReadAll(resp.Body)
 	if err == nil || !strings.HasPrefix(string(body), `{"id":`) {
 		t.Fatalf("body %q, error %v: want the start of the body and an error", body, err)
+	}
+}
+
+// routeSplit is Route as it was first written, the reference.
+func routeSplit(path string) string {
+	segs := strings.Split(strings.Trim(strings.TrimPrefix(path, "/ari"), "/"), "/")
+	for i := 1; i < len(segs); i++ {
+		prev := segs[i-1]
+		if collections[prev] && !collections[segs[i]] {
+			segs[i] = "{id}"
+		} else if prev == "play" || (prev == "{id}" && i >= 2 && segs[i-2] == "endpoints") {
+			segs[i] = "{id}"
+		}
+	}
+	return "/" + strings.Join(segs, "/")
+}
+
+func TestRoute(t *testing.T) {
+	for path, want := range map[string]string{
+		"/ari/channels/1795320990.1/play/pb-1":   "/channels/{id}/play/{id}",
+		"/ari/channels/c1":                       "/channels/{id}",
+		"/ari/channels":                          "/channels",
+		"/ari/bridges/b1/addChannel":             "/bridges/{id}/addChannel",
+		"/ari/playbacks/pb-1":                    "/playbacks/{id}",
+		"/ari/recordings/live/r1/stop":           "/recordings/live/{id}/stop",
+		"/ari/recordings/stored/r1/file":         "/recordings/stored/{id}/file",
+		"/ari/endpoints/PJSIP/alice":             "/endpoints/{id}/{id}",
+		"/ari/endpoints/PJSIP/alice/sendMessage": "/endpoints/{id}/{id}/sendMessage",
+		"/ari/applications/ivr/eventFilter":      "/applications/{id}/eventFilter",
+		"/ari/asterisk/ping":                     "/asterisk/ping",
+		"/ari/channels/c1/variable":              "/channels/{id}/variable",
+		"/ari/channels/channels/channels":        "/channels/channels/channels",
+		"/ari/":                                  "/",
+		"":                                       "/",
+		"/ari//channels//c1/":                    "/channels/{id}/c1",
+		"/other/deviceStates/x":                  "/other/deviceStates/{id}",
+	} {
+		if got := Route(path); got != want {
+			t.Errorf("Route(%q) = %q, want %q", path, got, want)
+		}
+		if ref := routeSplit(path); Route(path) != ref {
+			t.Errorf("Route(%q) = %q, the reference %q", path, Route(path), ref)
+		}
+	}
+}
+
+// TestRequestsCounted: each request is observed under its method and
+// route, the cached child and the vector's being the same.
+func TestRequestsCounted(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	defer srv.Close()
+	hc, _, m := testClient(t, time.Minute)
+	for _, p := range []string{"/ari/channels/c1", "/ari/channels/c2", "/ari/playbacks/pb-1"} {
+		resp, err := hc.Get(srv.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	if n := testutil.CollectAndCount(m.requests); n != 2 {
+		t.Errorf("%d series, want 2", n)
+	}
+	var d dto.Metric
+	if err := m.requests.WithLabelValues("GET", "/channels/{id}").(prometheus.Histogram).Write(&d); err != nil {
+		t.Fatal(err)
+	}
+	if n := d.GetHistogram().GetSampleCount(); n != 2 {
+		t.Errorf("GET /channels/{id} observed %d times, want 2", n)
 	}
 }
