@@ -201,3 +201,35 @@ func TestRequestsCounted(t *testing.T) {
 		t.Errorf("GET /channels/{id} observed %d times, want 2", n)
 	}
 }
+
+// BenchmarkRequest: a request through newHTTPClient, and through the same
+// transport bounded by http.Client.Timeout as it was (net/http's legacy
+// cancellation: a goroutine and a timer per request).
+func BenchmarkRequest(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		io.WriteString(w, `{"id":"pb-1"}`)
+	}))
+	defer srv.Close()
+	m, err := newMetrics(prometheus.NewRegistry())
+	if err != nil {
+		b.Fatal(err)
+	}
+	hc := newHTTPClient(Options{DialTimeout: time.Second, MaxConns: 4, RequestTimeout: time.Minute}, m)
+	in := hc.Transport.(*instrumented)
+	legacy := &http.Client{Transport: &instrumented{next: in.next, m: m}, Timeout: time.Minute}
+	for _, c := range []struct {
+		name string
+		hc   *http.Client
+	}{{"context", hc}, {"Client.Timeout", legacy}} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				resp, err := c.hc.Get(srv.URL + "/ari/channels/c1/play/pb-1")
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		})
+	}
+}
