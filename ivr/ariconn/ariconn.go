@@ -347,7 +347,8 @@ func (c *Conn) upstreamDown(err error) {
 
 // newHTTPClient keeps up to MaxConns connections to Asterisk open (the
 // library's default transport keeps 2, so under load nearly every request
-// opened a new TCP connection) and bounds every request.
+// opened a new TCP connection) and bounds every request, its body read
+// included, by RequestTimeout.
 func newHTTPClient(o Options, m *metrics) *http.Client {
 	dialer := &net.Dialer{Timeout: o.DialTimeout, KeepAlive: 30 * time.Second}
 	t := &http.Transport{
@@ -359,7 +360,11 @@ func newHTTPClient(o Options, m *metrics) *http.Client {
 		ResponseHeaderTimeout: o.RequestTimeout,
 		ForceAttemptHTTP2:     false,
 	}
-	return &http.Client{Transport: &instrumented{next: t, m: m}, Timeout: o.RequestTimeout}
+	// The bound is the request's context deadline, set by instrumented,
+	// not http.Client.Timeout: with a RoundTripper net/http does not know,
+	// that one costs a goroutine and a timer per request (its legacy
+	// Request.Cancel path).
+	return &http.Client{Transport: &instrumented{next: t, m: m, timeout: o.RequestTimeout}}
 }
 
 // cancelLibrary calls the native client's unexported context cancel

@@ -28,8 +28,8 @@ import (
 // application name) took over the Stasis application.
 var ErrReplaced = errors.New("another connection took over the Stasis application (ApplicationReplaced); give each ivrd its own ARI_APP")
 
-// gate owns the event socket to Asterisk. It decodes every frame with the
-// library's own decoder and hands the events, in order, straight to the
+// gate owns the event socket to Asterisk. It decodes every frame into the
+// library's own types (arijson.Decode) and hands the events, in order, straight to the
 // controller: the library's bus, which silently drops events when a
 // subscriber's 100-event buffer is full, is never used. The library's own
 // socket ends at the gate and stays idle (its Connect needs one).
@@ -211,7 +211,7 @@ func (g *gate) relayOnce(ctx context.Context) error {
 			continue
 		}
 		g.m.event(typ, true)
-		ev, err := ari.DecodeEvent(frame)
+		ev, err := arijson.Decode(typ, frame)
 		if err != nil || ev == nil {
 			// v5.3.1's reader would hand a nil event to its bus and crash.
 			g.m.undecodable.WithLabelValues(boundedType(frame)).Inc()

@@ -2,6 +2,7 @@ package ariconn
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -16,6 +17,8 @@ import (
 
 type metrics struct {
 	requests   *prometheus.HistogramVec
+	mu         sync.RWMutex
+	observers  map[methodRoute]prometheus.Observer // requests' children
 	errors     *prometheus.CounterVec
 	connected  prometheus.Gauge
 	reconnects prometheus.Counter
@@ -31,6 +34,7 @@ type metrics struct {
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
+		observers: map[methodRoute]prometheus.Observer{},
 		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "ivr_ari_request_duration_seconds",
 			Help:    "Latency of ARI REST requests by method and route.",
@@ -110,17 +114,51 @@ func plainEventType(t string) bool {
 	return true
 }
 
-// instrumented measures every REST request.
+type methodRoute struct{ method, route string }
+
+// requestsFor is requests.WithLabelValues(method, route), from a cache:
+// the label lookup hashes and locks, for every request.
+func (m *metrics) requestsFor(method, route string) prometheus.Observer {
+	k := methodRoute{method, route}
+	m.mu.RLock()
+	o, ok := m.observers[k]
+	m.mu.RUnlock()
+	if ok {
+		return o
+	}
+	o = m.requests.WithLabelValues(method, route)
+	m.mu.Lock()
+	m.observers[k] = o
+	m.mu.Unlock()
+	return o
+}
+
+// instrumented measures every REST request, and bounds it by timeout
+// (unless its context ends sooner) until its body is closed.
 type instrumented struct {
-	next http.RoundTripper
-	m    *metrics
+	next    http.RoundTripper
+	m       *metrics
+	timeout time.Duration
 }
 
 func (t *instrumented) RoundTrip(r *http.Request) (*http.Response, error) {
 	start := time.Now()
 	route := Route(r.URL.Path)
+	cancel := context.CancelFunc(nil)
+	if dl, ok := r.Context().Deadline(); t.timeout > 0 && (!ok || dl.After(start.Add(t.timeout))) {
+		var ctx context.Context
+		ctx, cancel = context.WithDeadline(r.Context(), start.Add(t.timeout))
+		r = r.WithContext(ctx)
+	}
 	resp, err := t.next.RoundTrip(r)
-	t.m.requests.WithLabelValues(r.Method, route).Observe(time.Since(start).Seconds())
+	if cancel != nil {
+		if err != nil {
+			cancel()
+		} else {
+			resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+		}
+	}
+	t.m.requestsFor(r.Method, route).Observe(time.Since(start).Seconds())
 	switch {
 	case err != nil:
 		kind := "network"
@@ -143,6 +181,18 @@ func (t *instrumented) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
+// cancelOnClose ends a request's deadline when its body is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelOnClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}
+
 var collections = map[string]bool{
 	"channels": true, "bridges": true, "playbacks": true, "live": true, "stored": true,
 	"applications": true, "endpoints": true, "sounds": true, "deviceStates": true, "mailboxes": true,
@@ -150,15 +200,21 @@ var collections = map[string]bool{
 
 // Route turns a request path into a template with bounded cardinality:
 // /ari/channels/1795320990.1/play/pb-1 becomes /channels/{id}/play/{id}.
+// (One pass and one allocation: it runs for every request.)
 func Route(path string) string {
-	segs := strings.Split(strings.Trim(strings.TrimPrefix(path, "/ari"), "/"), "/")
-	for i := 1; i < len(segs); i++ {
-		prev := segs[i-1]
-		if collections[prev] && !collections[segs[i]] {
-			segs[i] = "{id}"
-		} else if prev == "play" || (prev == "{id}" && i >= 2 && segs[i-2] == "endpoints") {
-			segs[i] = "{id}"
+	var b strings.Builder
+	b.Grow(len(path) + 8)
+	var before, prev string // the two previous segments, as written
+	i := 0
+	for seg := range strings.SplitSeq(strings.Trim(strings.TrimPrefix(path, "/ari"), "/"), "/") {
+		if i > 0 && (collections[prev] && !collections[seg] ||
+			prev == "play" || (prev == "{id}" && i >= 2 && before == "endpoints")) {
+			seg = "{id}"
 		}
+		b.WriteByte('/')
+		b.WriteString(seg)
+		before, prev = prev, seg
+		i++
 	}
-	return "/" + strings.Join(segs, "/")
+	return b.String()
 }

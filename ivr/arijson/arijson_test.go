@@ -15,9 +15,20 @@ func TestType(t *testing.T) {
 		{`{"type":`, ""},
 		{``, ""},
 		{`not json`, ""},
+		// Frames that begin like the compact common case but are not.
+		{`{"type":"Stasis Start"}`, "Stasis Start"},
+		{`{"type":"Stasis\u0053tart"}`, "StasisStart"},
+		{`{"type":"StasisStart"`, "StasisStart"},
+		{`{"type":"StasisStart`, ""},
+		{`{"type":""}`, ""},
+		{`{"type":"Ünïcode"}`, "Ünïcode"},
+		{`{ "type" : "StasisEnd" }`, "StasisEnd"},
 	} {
 		if got := Type([]byte(c.frame)); got != c.want {
 			t.Errorf("Type(%s) = %q, want %q", c.frame, got, c.want)
+		}
+		if got, ok := leadingType([]byte(c.frame)); ok && got != walkType([]byte(c.frame)) {
+			t.Errorf("leadingType(%s) = %q, the walk %q", c.frame, got, walkType([]byte(c.frame)))
 		}
 	}
 }
