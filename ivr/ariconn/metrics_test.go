@@ -55,6 +55,7 @@ func TestRequestBoundUntilBodyClosed(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := s.reqs[0]
+	//lint:ignore SA1019 checks that net/http's deprecated cancel path is not in use
 	if r.Cancel != nil {
 		t.Error("the request has a Request.Cancel channel: net/http's legacy timeout path is in use")
 	}
