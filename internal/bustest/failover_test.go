@@ -54,20 +54,13 @@ func TestKilledControllerCallsTakenOver(t *testing.T) {
 		byOwner[in.name] = append(byOwner[in.name], c)
 		nodeOf[c.ID()] = node.ID
 	}
-	a, b := d.ctrls[0], d.ctrls[1]
+	b := d.ctrls[1]
 	if len(byOwner["A"]) == 0 {
 		t.Fatalf("A drives none of the calls: %v", byOwner)
 	}
 
 	// A is killed: its link to the bus goes, its leases stay.
-	stores["A"].Kill()
-	a.conn.Close()
-	// (At the end its goroutines, waiting for events that never come, go:
-	// a dead process leaves none.)
-	t.Cleanup(a.ctrl.Release)
-	if _, err := d.pool.Exec(ctx, `UPDATE call_leases SET expires_at = now() - interval '1 second' WHERE owner = 'A'`); err != nil {
-		t.Fatal(err)
-	}
+	d.killA(stores["A"])
 	for _, c := range byOwner["A"] {
 		t.Cleanup(func() {
 			if t.Failed() {
@@ -252,12 +245,15 @@ func (d *desk) placeOn(in *instance, n *bustest.Node, keys string) *arisim.Call 
 	return c
 }
 
-// killA kills controller A: its bus link and its leases, which expire.
+// killA kills controller A: its bus link, its leases, which expire, and
+// its sessions, which stop where they are without a word, as a dead
+// process's would (left running, one still waiting for an operator took
+// the queue's offer meant for the call B had resumed, and failed it).
 func (d *desk) killA(a *leasestest.Killable) {
 	d.t.Helper()
 	a.Kill()
 	d.ctrls[0].conn.Close()
-	d.t.Cleanup(d.ctrls[0].ctrl.Release)
+	d.ctrls[0].ctrl.Release()
 	if _, err := d.pool.Exec(context.Background(), `UPDATE call_leases SET expires_at = now() - interval '1 second' WHERE owner = 'A'`); err != nil {
 		d.t.Fatal(err)
 	}
@@ -283,7 +279,7 @@ func TestOperatorOfADeadInstanceFreed(t *testing.T) {
 	}
 	a.Kill()
 	d.ctrls[0].conn.Close()
-	t.Cleanup(d.ctrls[0].ctrl.Release)
+	d.ctrls[0].ctrl.Release()                // its sessions stop, as a dead process's
 	if err := talking.Hangup(); err != nil { // nobody watches
 		t.Fatal(err)
 	}

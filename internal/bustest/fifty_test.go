@@ -180,12 +180,7 @@ func TestKilledInstanceFiftyCallsInEveryState(t *testing.T) {
 	}
 
 	// A is killed: its link to the bus goes, its leases stay, then expire.
-	killable["A"].Kill()
-	a.conn.Close()
-	t.Cleanup(a.ctrl.Release)
-	if _, err := d.pool.Exec(ctx, `UPDATE call_leases SET expires_at = now() - interval '1 second' WHERE owner = 'A'`); err != nil {
-		t.Fatal(err)
-	}
+	d.killA(killable["A"])
 	var taken int
 	for _, c := range calls {
 		id := c.ID()
